@@ -1,0 +1,33 @@
+package io.tessera.cli;
+
+import picocli.CommandLine;
+
+/**
+ * Turns an exception escaping a subcommand into one clear line on standard error (the cause chain's
+ * messages), with the stack trace only when TESSERA_DEBUG is set.
+ */
+final class CliErrors implements CommandLine.IExecutionExceptionHandler {
+
+    @Override
+    public int handleExecutionException(Exception ex, CommandLine cmd, CommandLine.ParseResult parseResult) {
+        StringBuilder msg = new StringBuilder("tessera ").append(cmd.getCommandName()).append(": ");
+        Throwable t = ex;
+        String last = null;
+        while (t != null) {
+            String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+            if (!m.equals(last)) {
+                if (last != null) {
+                    msg.append(": ");
+                }
+                msg.append(m);
+                last = m;
+            }
+            t = t.getCause();
+        }
+        cmd.getErr().println(msg);
+        if (System.getenv("TESSERA_DEBUG") != null) {
+            ex.printStackTrace(cmd.getErr());
+        }
+        return 1;
+    }
+}

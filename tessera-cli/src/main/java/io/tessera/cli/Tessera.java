@@ -1,0 +1,35 @@
+package io.tessera.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code tessera} command. Each subcommand is its own class; this one only registers them. */
+@Command(name = "tessera",
+        mixinStandardHelpOptions = true,
+        versionProvider = Tessera.Version.class,
+        description = "Tessera: a distributed LLM inference server.",
+        subcommands = {
+                CommandLine.HelpCommand.class,
+        })
+public final class Tessera implements Runnable {
+
+    public static void main(String[] args) {
+        int code = new CommandLine(new Tessera())
+                .setExecutionExceptionHandler(new CliErrors())
+                .execute(args);
+        System.exit(code);
+    }
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.err);
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Tessera.class.getPackage().getImplementationVersion();
+            return new String[] {"tessera " + (v == null ? "dev" : v) + " (Java " + Runtime.version() + ")"};
+        }
+    }
+}

@@ -1,0 +1,114 @@
+package io.tessera.core.tensor;
+
+/**
+ * Tensor element types as numbered in the GGML/GGUF ecosystem. Quantized types store values in
+ * blocks: {@link #blockSize()} values take {@link #typeSize()} bytes. Only the types Tessera can
+ * compute with are {@link #supported()}; the others are listed so that a file using them gets a
+ * clear "unsupported tensor type Q5_K" instead of "unknown type 13".
+ */
+public enum GgmlType {
+    F32(0, 1, 4, true),
+    F16(1, 1, 2, true),
+    Q4_0(2, 32, 2 + 16, true),
+    Q4_1(3, 32, 2 + 2 + 16, true),
+    Q5_0(6, 32, 2 + 4 + 16, false),
+    Q5_1(7, 32, 2 + 2 + 4 + 16, false),
+    Q8_0(8, 32, 2 + 32, true),
+    Q8_1(9, 32, 4 + 4 + 32, false),
+    Q2_K(10, 256, 256 / 16 + 256 / 4 + 2 + 2, false),
+    Q3_K(11, 256, 256 / 8 + 256 / 4 + 12 + 2, false),
+    /** 256 values: d (f16), dmin (f16), 12 bytes of 6-bit scales and mins, 128 bytes of nibbles. */
+    Q4_K(12, 256, 2 + 2 + 12 + 128, true),
+    Q5_K(13, 256, 2 + 2 + 12 + 32 + 128, false),
+    /** 256 values: 128 bytes low nibbles, 64 bytes high 2 bits, 16 int8 scales, d (f16). */
+    Q6_K(14, 256, 128 + 64 + 16 + 2, true),
+    Q8_K(15, 256, 4 + 256 + 32, false),
+    IQ2_XXS(16, 256, 2 + 64, false),
+    IQ2_XS(17, 256, 2 + 64 + 8, false),
+    IQ3_XXS(18, 256, 2 + 96, false),
+    IQ1_S(19, 256, 2 + 32 + 16, false),
+    IQ4_NL(20, 32, 2 + 16, false),
+    IQ3_S(21, 256, 2 + 64 + 32 + 8 + 4, false),
+    IQ2_S(22, 256, 2 + 64 + 16, false),
+    IQ4_XS(23, 256, 2 + 2 + 4 + 128, false),
+    I8(24, 1, 1, false),
+    I16(25, 1, 2, false),
+    I32(26, 1, 4, false),
+    I64(27, 1, 8, false),
+    F64(28, 1, 8, false),
+    IQ1_M(29, 256, 32 + 16 + 8, false),
+    BF16(30, 1, 2, true),
+    TQ1_0(34, 256, 2 + 4 * 13, false),
+    TQ2_0(35, 256, 2 + 64, false);
+
+    private static final GgmlType[] BY_ID = new GgmlType[64];
+
+    static {
+        for (GgmlType t : values()) {
+            BY_ID[t.id] = t;
+        }
+    }
+
+    private final int id;
+    private final int blockSize;
+    private final int typeSize;
+    private final boolean supported;
+
+    GgmlType(int id, int blockSize, int typeSize, boolean supported) {
+        this.id = id;
+        this.blockSize = blockSize;
+        this.typeSize = typeSize;
+        this.supported = supported;
+    }
+
+    /** The numeric id used in GGUF tensor infos and {@code general.file_type}-style fields. */
+    public int id() {
+        return id;
+    }
+
+    /** Number of values in one block (1 for plain float and integer types). */
+    public int blockSize() {
+        return blockSize;
+    }
+
+    /** Bytes taken by one block. */
+    public int typeSize() {
+        return typeSize;
+    }
+
+    /** Whether Tessera can read and compute with tensors of this type. */
+    public boolean supported() {
+        return supported;
+    }
+
+    public boolean quantized() {
+        return blockSize > 1;
+    }
+
+    /** The type with this id, or null when the id is unknown. */
+    public static GgmlType byId(int id) {
+        return id >= 0 && id < BY_ID.length ? BY_ID[id] : null;
+    }
+
+    /**
+     * Bytes taken by {@code elements} values. The count must be a multiple of the block size; the
+     * caller validates that (a file whose rows do not fill whole blocks is corrupt).
+     */
+    public long bytesFor(long elements) {
+        return Math.multiplyExact(elements / blockSize, (long) typeSize);
+    }
+
+    /** Average storage per value, e.g. 8.5 bits for Q8_0. */
+    public double bitsPerValue() {
+        return typeSize * 8.0 / blockSize;
+    }
+
+    public static GgmlType parse(String name) {
+        for (GgmlType t : values()) {
+            if (t.name().equalsIgnoreCase(name)) {
+                return t;
+            }
+        }
+        throw new IllegalArgumentException("unknown tensor type '" + name + "'");
+    }
+}

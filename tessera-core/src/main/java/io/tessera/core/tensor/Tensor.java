@@ -1,0 +1,65 @@
+package io.tessera.core.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * A named tensor whose bytes live in a {@link MemorySegment} (usually a slice of a memory-mapped
+ * model file, never a heap copy). Dimensions follow GGML order: {@code dims[0]} is the innermost
+ * (contiguous) one, so a weight matrix {@code [out, in]} in row-major order has
+ * {@code dims = {in, out}}: rows of {@code in} values, {@code out} of them.
+ */
+public record Tensor(String name, GgmlType type, long[] dims, MemorySegment data) {
+
+    public Tensor {
+        dims = dims.clone();
+    }
+
+    @Override
+    public long[] dims() {
+        return dims.clone();
+    }
+
+    public int rank() {
+        return dims.length;
+    }
+
+    public long elementCount() {
+        long n = 1;
+        for (long d : dims) {
+            n = Math.multiplyExact(n, d);
+        }
+        return n;
+    }
+
+    /** Length of one row (the innermost dimension). */
+    public int rowLength() {
+        return Math.toIntExact(dims[0]);
+    }
+
+    /** Number of rows: the product of all dimensions but the innermost. */
+    public long rowCount() {
+        return elementCount() / dims[0];
+    }
+
+    /** Bytes of one row. */
+    public long rowBytes() {
+        return type.bytesFor(dims[0]);
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + type + " " + Arrays.toString(dims);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Tensor t && name.equals(t.name) && type == t.type && Arrays.equals(dims, t.dims)
+                && data.equals(t.data);
+    }
+
+    @Override
+    public int hashCode() {
+        return name.hashCode() * 31 + Arrays.hashCode(dims);
+    }
+}
