@@ -1,0 +1,15 @@
+package io.tessera.core.kernel;
+
+import io.tessera.core.tensor.GgmlType;
+import java.lang.foreign.MemorySegment;
+
+/** Decodes one row of a weight tensor of some type into floats. */
+@FunctionalInterface
+interface RowDecoder {
+
+    void decode(MemorySegment data, long byteOffset, float[] dst, int n);
+
+    static RowDecoder of(GgmlType type) {
+        throw new UnsupportedOperationException("no kernel for tensor type " + type + " yet");
+    }
+}

@@ -1,0 +1,27 @@
+package io.tessera.core.model;
+
+import io.tessera.core.tensor.Tensor;
+
+/**
+ * One transformer block. Matrices are {@code [out, in]} tensors (GGML dims {@code {in, out}});
+ * norm weights are small and kept as float arrays.
+ *
+ * @param wq query projection, [heads·headDim, dim]
+ * @param wk key projection, [kvHeads·headDim, dim]
+ * @param wv value projection, [kvHeads·headDim, dim]
+ * @param wo attention output, [dim, heads·headDim]
+ * @param wGate FFN gate (w1), [hidden, dim]
+ * @param wDown FFN down (w2), [dim, hidden]
+ * @param wUp FFN up (w3), [hidden, dim]
+ */
+public record LayerWeights(
+        float[] attnNorm,
+        Tensor wq,
+        Tensor wk,
+        Tensor wv,
+        Tensor wo,
+        float[] ffnNorm,
+        Tensor wGate,
+        Tensor wDown,
+        Tensor wUp) {
+}
