@@ -207,6 +207,26 @@ class GgufRoundTripTest {
         }
     }
 
+    /** The writer's bytes against the layout written out field by field from the specification. */
+    @Test
+    void writerProducesTheSpecifiedLayout() throws IOException {
+        Path file = dir.resolve("layout.gguf");
+        byte[] data = new byte[32];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) i;
+        }
+        new GgufWriter().putString("general.name", "x").putArray("a", GgufArray.ofArrays(GgufArray.ofInt16((short) -2)))
+                .addRawTensor("t", GgmlType.F32, new long[] {8}, MemorySegment.ofArray(data))
+                .addRawTensor("u", GgmlType.F32, new long[] {4, 2}, MemorySegment.ofArray(data))
+                .write(file);
+        byte[] expected = GgufBytes.header(3, 2, 2).kvString("general.name", "x")
+                .str("a").u32(GgufValueType.ARRAY.id()).u32(GgufValueType.ARRAY.id()).u64(1)
+                .u32(GgufValueType.INT16.id()).u64(1).u8(0xFE).u8(0xFF)
+                .tensor("t", new long[] {8}, GgmlType.F32.id(), 0).tensor("u", new long[] {4, 2}, GgmlType.F32.id(), 32)
+                .padTo(32).raw(data).raw(data).bytes();
+        assertArrayEquals(expected, Files.readAllBytes(file));
+    }
+
     @Test
     void writerRejectsBadTensors() {
         GgufWriter w = new GgufWriter();
