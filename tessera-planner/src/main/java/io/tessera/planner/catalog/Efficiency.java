@@ -30,8 +30,8 @@ public record Efficiency(double gemmCompute, double weightStream, double attenti
     }
 
     private static void check(String name, double v) {
-        if (!(v > 0 && v <= 1.5)) {
-            throw new IllegalArgumentException("efficiency " + name + " must be in (0, 1.5], got " + v);
+        if (!(v > 0 && v <= 4)) {
+            throw new IllegalArgumentException("efficiency " + name + " must be in (0, 4], got " + v);
         }
     }
 

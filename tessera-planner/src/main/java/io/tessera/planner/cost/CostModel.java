@@ -41,6 +41,15 @@ public final class CostModel implements StepCost {
     private final double alpha;
 
     public CostModel(ModelShape m, Precision p, Precision kv, Accelerator acc, Layout l) {
+        this(m, p, kv, acc, l, p.bytesPerParam(), kv.bytesPerParam());
+    }
+
+    /**
+     * A cost model with exact storage sizes instead of the precisions' round figures, e.g. 34/32
+     * bytes per weight for GGUF Q8_0 and 4 bytes per KV value for an fp32 cache.
+     */
+    public CostModel(ModelShape m, Precision p, Precision kv, Accelerator acc, Layout l, double weightBytes,
+                     double kvBytes) {
         this.m = m;
         this.p = p;
         this.kv = kv;
@@ -50,8 +59,8 @@ public final class CostModel implements StepCost {
         this.peak = acc.peakFlops(p);
         this.peak16 = acc.peakFlops(Precision.BF16);
         this.bw = acc.bandwidthBytesPerSecond();
-        this.wb = p.bytesPerParam();
-        this.kvb = kv.bytesPerParam();
+        this.wb = weightBytes;
+        this.kvb = kvBytes;
         this.denseLayers = new int[l.pp()];
         this.moeLayers = new int[l.pp()];
         for (int s = 0; s < l.pp(); s++) {
