@@ -49,6 +49,9 @@ public final class Search {
         }
     }
 
+    /** Most requests one rate probe simulates. */
+    static final int MAX_SAMPLE = 600;
+
     private Search() {
     }
 
@@ -190,22 +193,25 @@ public final class Search {
         int lanes = l.pp();
         Workload w = s.workload();
         int n = s.simRequests();
-        DoubleFunction<SimResult> both = r -> Simulator.colocated(cfg, cost, lanes, blocks, Workloads.atRate(w, r, n));
-        Simulator.Config ttftOnly = new Simulator.Config(cfg.maxBatchedTokens(), cfg.maxSeqs(), cfg.blockSize(), 0, 0,
-                s.ttftSlo(), Double.POSITIVE_INFINITY);
-        DoubleFunction<SimResult> prefill = r -> Simulator.colocated(ttftOnly, cost, lanes, blocks,
-                Workloads.promptsOnly(Workloads.atRate(w, r, n)));
-        Simulator.Config tpotOnly = new Simulator.Config(cfg.maxBatchedTokens(), cfg.maxSeqs(), cfg.blockSize(), 0, 0,
-                Double.POSITIVE_INFINITY, s.tpotSlo());
-        StepCost free = b -> 0;
-        DoubleFunction<SimResult> decode = r -> new Simulator(tpotOnly, List.of(
-                new Simulator.LaneGroup(Simulator.Role.PREFILL, 1, free, Long.MAX_VALUE / 4),
-                new Simulator.LaneGroup(Simulator.Role.DECODE, lanes, cost, blocks))).run(Workloads.atRate(w, r, n));
         SimResult alone = Simulator.colocated(cfg, cost, lanes, blocks, Workloads.atRate(w, 1e-6, 1));
         double e2e = alone.e2e().length > 0 ? alone.e2e()[0] : Double.NaN;
         if (!(e2e > 0)) {
             return new Instance(p, l, mem, 0, 0, 0, "a single request does not fit its KV cache");
         }
+        // a sample must span many request lifetimes, or a burst that the system would not sustain looks fine
+        double span = 8 * e2e;
+        java.util.function.DoubleToIntFunction count = r -> (int) Math.min(MAX_SAMPLE, Math.max(n, Math.ceil(r * span)));
+        DoubleFunction<SimResult> both = r -> Simulator.colocated(cfg, cost, lanes, blocks, Workloads.atRate(w, r, count.applyAsInt(r)));
+        Simulator.Config ttftOnly = new Simulator.Config(cfg.maxBatchedTokens(), cfg.maxSeqs(), cfg.blockSize(), 0, 0,
+                s.ttftSlo(), Double.POSITIVE_INFINITY);
+        DoubleFunction<SimResult> prefill = r -> Simulator.colocated(ttftOnly, cost, lanes, blocks,
+                Workloads.promptsOnly(Workloads.atRate(w, r, count.applyAsInt(r))));
+        Simulator.Config tpotOnly = new Simulator.Config(cfg.maxBatchedTokens(), cfg.maxSeqs(), cfg.blockSize(), 0, 0,
+                Double.POSITIVE_INFINITY, s.tpotSlo());
+        StepCost free = b -> 0;
+        DoubleFunction<SimResult> decode = r -> new Simulator(tpotOnly, List.of(
+                new Simulator.LaneGroup(Simulator.Role.PREFILL, 1, free, Long.MAX_VALUE / 4),
+                new Simulator.LaneGroup(Simulator.Role.DECODE, lanes, cost, blocks))).run(Workloads.atRate(w, r, count.applyAsInt(r)));
         double guess = 1 / e2e;
         double colocated = s.colocated() ? maxRate(both, guess, s.attainment()) : 0;
         double pr = s.disaggregated() ? maxRate(prefill, guess, s.attainment()) : 0;
@@ -220,7 +226,14 @@ public final class Search {
     }
 
     /** The highest rate whose attainment reaches the target: doubling from {@code guess}, then bisection. */
-    static double maxRate(DoubleFunction<SimResult> sim, double guess, double target) {
+    static double maxRate(DoubleFunction<SimResult> raw, double guess, double target) {
+        // met: the attainment target, and completions keep up with arrivals (no backlog growing to the end)
+        DoubleFunction<SimResult> sim = r -> {
+            SimResult x = raw.apply(r);
+            return x.requestThroughput() >= 0.8 * r ? x : new SimResult(x.requests(), x.completed(), x.rejected(),
+                    x.preemptions(), x.steps(), x.makespan(), x.ttft(), x.tpot(), x.e2e(), x.outputTokens(),
+                    x.promptTokens(), 0, x.ttftSlo(), x.tpotSlo());
+        };
         double lo = 0;
         double r = guess;
         if (sim.apply(r).attainment() >= target) {
@@ -247,7 +260,7 @@ public final class Search {
             r = hi;
         }
         double hi = r;
-        for (int i = 0; i < 6; i++) {
+        for (int i = 0; i < 5; i++) {
             double mid = (lo + hi) / 2;
             if (sim.apply(mid).attainment() >= target) {
                 lo = mid;
