@@ -59,7 +59,7 @@ public final class CalibrationOptions {
     public Accelerator probedCpuFor(PrintWriter out) throws Exception {
         int t = threadCount();
         double bw = Probes.memoryBandwidth(t, 256, 5);
-        double flops = Probes.matmulFlops(t, 256, 5);
+        double flops = Probes.matmulFlops(t, 256, 12);
         out.printf(Locale.ROOT, "probes on %d threads: memory read %.1f GB/s, fp32 matmul %.1f GFLOP/s%n", t, bw / 1e9, flops / 1e9);
         return AcceleratorCatalog.builtin().get("cpu-local").withPeaks(bw / 1e9, flops / 1e12);
     }

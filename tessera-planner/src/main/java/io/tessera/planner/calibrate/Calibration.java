@@ -36,7 +36,7 @@ public final class Calibration {
     }
 
     public static final List<StepPlan> FIT_STEPS = List.of(StepPlan.decode(1, 64), StepPlan.prefill(128, 0),
-            StepPlan.decode(8, 1024), StepPlan.prefill(32, 1024));
+            StepPlan.decode(8, 512), StepPlan.prefill(32, 512));
 
     public static final List<StepPlan> VALIDATION_STEPS = List.of(StepPlan.decode(1, 256), StepPlan.decode(4, 128),
             StepPlan.decode(16, 256), StepPlan.decode(32, 512), StepPlan.prefill(64, 0), StepPlan.prefill(256, 0),

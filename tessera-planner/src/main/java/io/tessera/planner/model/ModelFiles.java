@@ -1,5 +1,9 @@
 package io.tessera.planner.model;
 
+import io.tessera.core.gguf.GgufFile;
+import io.tessera.core.gguf.GgufMetadata;
+import io.tessera.core.model.GgufLlamaLoader;
+import io.tessera.core.model.LlamaConfig;
 import io.tessera.core.safetensors.SafetensorsFile;
 import io.tessera.core.safetensors.SafetensorsTensorInfo;
 import java.io.IOException;
@@ -63,9 +67,24 @@ public final class ModelFiles {
         }
     }
 
-    static ModelShape fromGguf(Path path) {
-        throw new IllegalArgumentException(path + ": reading a model shape from GGUF needs io.tessera.core.gguf, "
-                + "not yet available in this build; pass the model's config.json or a preset name");
+    /**
+     * Reads the shape from a GGUF header (the Llama-family keys Tessera loads, plus
+     * {@code <arch>.expert_count} and {@code expert_used_count} for Mixtral-style MoE).
+     */
+    static ModelShape fromGguf(Path path) throws IOException {
+        try (GgufFile f = GgufFile.open(path)) {
+            LlamaConfig c = GgufLlamaLoader.config(f);
+            GgufMetadata md = f.metadata();
+            String arch = c.architecture();
+            int experts = md.getInt(arch + ".expert_count", 0);
+            int used = experts > 0 ? md.getInt(arch + ".expert_used_count", 2) : 0;
+            boolean tied = f.tensorInfo("output.weight").isEmpty();
+            boolean bias = f.tensorInfo("blk.0.attn_q.bias").isPresent();
+            String name = md.getString("general.name", path.getFileName().toString()).toLowerCase(Locale.ROOT).replace(' ', '-');
+            return new ModelShape(name, c.dim(), c.layers(), c.heads(), c.kvHeads(), c.headDim(), c.hiddenDim(),
+                    c.vocabSize(), tied, true, bias, c.contextLength(), experts, used, 0, experts > 0 ? c.hiddenDim() : 0,
+                    0, 0, 0, 0, 0, 0, 0);
+        }
     }
 
     /**
