@@ -10,6 +10,10 @@ import picocli.CommandLine.Command;
         description = "Tessera: a distributed LLM inference server.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                RunCommand.class,
+                InfoCommand.class,
+                ConvertCommand.class,
+                SynthCommand.class,
         })
 public final class Tessera implements Runnable {
 

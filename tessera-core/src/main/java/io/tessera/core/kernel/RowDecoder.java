@@ -1,5 +1,6 @@
 package io.tessera.core.kernel;
 
+import io.tessera.core.quant.QuantCodec;
 import io.tessera.core.tensor.GgmlType;
 import java.lang.foreign.MemorySegment;
 
@@ -10,6 +11,7 @@ interface RowDecoder {
     void decode(MemorySegment data, long byteOffset, float[] dst, int n);
 
     static RowDecoder of(GgmlType type) {
-        throw new UnsupportedOperationException("no kernel for tensor type " + type + " yet");
+        QuantCodec codec = QuantCodec.of(type);
+        return (data, offset, dst, n) -> codec.dequantizeRow(data, offset, dst, 0, n);
     }
 }

@@ -1,0 +1,62 @@
+package io.tessera.core.model;
+
+import io.tessera.core.format.ModelFormatException;
+import io.tessera.core.gguf.GgufFile;
+import io.tessera.core.tokenizer.GgufVocabulary;
+import io.tessera.core.tokenizer.Llama2cTokenizerReader;
+import io.tessera.core.tokenizer.Vocabulary;
+import io.tessera.core.tokenizer.SentencePieceBpeTokenizer;
+import io.tessera.core.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** A model with its tokenizer: what every command that generates text needs. */
+public record LoadedModel(LlamaModel model, Tokenizer tokenizer, long loadNanos) implements AutoCloseable {
+
+    /**
+     * Opens a model file of any supported format. The tokenizer comes from {@code tokenizerFile}
+     * (a llama2.c tokenizer) when given, else from the model file's own metadata.
+     */
+    public static LoadedModel open(Path modelFile, Path tokenizerFile) throws IOException {
+        long start = System.nanoTime();
+        LlamaModel model;
+        Vocabulary vocabulary = null;
+        if (ModelLoader.detect(modelFile) == ModelLoader.Format.GGUF) {
+            GgufFile gguf = GgufFile.open(modelFile);
+            try {
+                if (tokenizerFile == null) {
+                    vocabulary = GgufVocabulary.read(gguf.metadata());
+                }
+                model = GgufLlamaLoader.load(gguf);
+            } catch (IOException | RuntimeException e) {
+                gguf.close();
+                throw e;
+            }
+        } else {
+            model = Llama2cLoader.load(modelFile);
+            if (tokenizerFile == null) {
+                model.close();
+                throw new ModelFormatException(modelFile, "tokenizer",
+                        "a llama2.c checkpoint carries no tokenizer; pass its tokenizer file (e.g. --tokenizer tok512.bin)");
+            }
+        }
+        try {
+            if (vocabulary == null) {
+                vocabulary = Llama2cTokenizerReader.read(tokenizerFile, model.config().vocabSize());
+            }
+            if (vocabulary.size() != model.config().vocabSize()) {
+                throw new ModelFormatException(modelFile, "tokenizer", "the tokenizer has " + vocabulary.size()
+                        + " tokens but the model's vocabulary has " + model.config().vocabSize());
+            }
+            return new LoadedModel(model, new SentencePieceBpeTokenizer(vocabulary), System.nanoTime() - start);
+        } catch (IOException | RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public void close() {
+        model.close();
+    }
+}
