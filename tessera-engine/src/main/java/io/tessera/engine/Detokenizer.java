@@ -1,5 +1,8 @@
 package io.tessera.engine;
 
+import io.tessera.core.tokenizer.StreamingDecoder;
+import io.tessera.core.tokenizer.Tokenizer;
+
 /**
  * Turns generated tokens into text incrementally, for streaming and stop strings. The engine keeps
  * one stream per sample.
@@ -16,5 +19,23 @@ public interface Detokenizer {
 
         /** Text still held at the end. */
         String flush();
+    }
+
+    /** Streams text with a tokenizer's streaming decoder (never half a UTF-8 character). */
+    static Detokenizer of(Tokenizer tokenizer) {
+        return last -> {
+            StreamingDecoder d = tokenizer.newStreamingDecoder(last);
+            return new Stream() {
+                @Override
+                public String push(int token) {
+                    return d.push(token);
+                }
+
+                @Override
+                public String flush() {
+                    return d.flush();
+                }
+            };
+        };
     }
 }

@@ -2,6 +2,10 @@ package io.tessera.engine;
 
 import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.sampling.LogProbs;
+import io.tessera.core.sampling.Sampler;
+import io.tessera.core.sampling.SamplingParams;
+import io.tessera.core.sampling.TokenCounts;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.executor.StepInput;
 import io.tessera.engine.executor.StepResult;
@@ -16,7 +20,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 
 /**
@@ -223,10 +226,12 @@ public final class EngineCore {
     private void onToken(RequestState st, SampleState s, float[] logits, int off, int vocab) {
         GenerateParams p = st.request.params();
         Sequence seq = s.seq;
-        int token = TokenSampler.sample(logits, off, vocab, p,
-                TokenSampler.rngFor(st.seed, seq.sampleIndex(), seq.outputLength()));
+        int token = s.sampler.sample(logits, off, vocab, s.counts);
         generatedTokens++;
         seq.append(token);
+        if (s.counts != null) {
+            s.counts.addOutput(token);
+        }
         if (st.firstTokenNanos == 0) {
             st.firstTokenNanos = System.nanoTime();
         }
@@ -253,8 +258,8 @@ public final class EngineCore {
             reason = FinishReason.LENGTH;
         }
         int[] ids = emit ? new int[] {token} : new int[0];
-        List<TokenLogprob> lp = emit && p.logprobs() >= 0
-                ? List.of(TokenSampler.logprobs(logits, off, vocab, token, p.logprobs())) : List.of();
+        List<LogProbs> lp = emit && p.logprobs() >= 0
+                ? List.of(LogProbs.compute(logits, off, vocab, token, p.logprobs())) : List.of();
         if (reason == null) {
             st.sink.accept(new RequestOutput(st.request.id(), s.index, text, ids, lp, null, null, null));
         } else {
@@ -263,7 +268,7 @@ public final class EngineCore {
     }
 
     private void finishSample(RequestState st, SampleState s, FinishReason reason, String text, int[] ids,
-            List<TokenLogprob> lp, String error) {
+            List<LogProbs> lp, String error) {
         if (reason != FinishReason.STOP_STRING && s.detok != null) {
             String tail = s.detok.flush();
             text = text + (s.stop != null ? s.stop.push(tail) + s.stop.flush() : tail);
@@ -320,7 +325,6 @@ public final class EngineCore {
         final Consumer<RequestOutput> sink;
         final long arrival;
         final int maxTokens;
-        final long seed;
         final SampleState[] samples;
         boolean forked;
         int doneCount;
@@ -332,11 +336,11 @@ public final class EngineCore {
             this.arrival = arrival;
             this.maxTokens = maxTokens;
             GenerateParams p = request.params();
-            this.seed = p.seed() != null ? p.seed() : ThreadLocalRandom.current().nextLong();
             this.samples = new SampleState[p.n()];
             int last = request.promptUnsafe()[request.promptLength() - 1];
             for (int i = 0; i < samples.length; i++) {
-                samples[i] = new SampleState(i, detokenizer == null ? null : detokenizer.open(last),
+                samples[i] = new SampleState(i, sampler(p.sampling(), i), counts(p.sampling(), request),
+                        detokenizer == null ? null : detokenizer.open(last),
                         p.stop().isEmpty() ? null : new StopMatcher(p.stop()));
             }
         }
@@ -347,15 +351,42 @@ public final class EngineCore {
         }
     }
 
+    /**
+     * Sample i of a seeded request draws from its own stream, seeded from (seed, i); sample 0 uses
+     * the seed itself, as a single-request run with that seed does.
+     */
+    private static Sampler sampler(SamplingParams p, int index) {
+        if (index == 0 || p.seed() == null) {
+            return new Sampler(p);
+        }
+        long z = p.seed() + index * 0x9e3779b97f4a7c15L;
+        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+        return new Sampler(p.withSeed(z ^ (z >>> 31)));
+    }
+
+    private static TokenCounts counts(SamplingParams p, GenerateRequest r) {
+        if (!p.hasPenalties()) {
+            return null;
+        }
+        TokenCounts c = new TokenCounts();
+        c.addPrompt(r.promptUnsafe());
+        return c;
+    }
+
     private static final class SampleState {
         final int index;
+        final Sampler sampler;
+        final TokenCounts counts;
         final Detokenizer.Stream detok;
         final StopMatcher stop;
         Sequence seq;
         boolean done;
 
-        SampleState(int index, Detokenizer.Stream detok, StopMatcher stop) {
+        SampleState(int index, Sampler sampler, TokenCounts counts, Detokenizer.Stream detok, StopMatcher stop) {
             this.index = index;
+            this.sampler = sampler;
+            this.counts = counts;
             this.detok = detok;
             this.stop = stop;
         }

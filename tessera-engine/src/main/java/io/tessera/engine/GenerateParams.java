@@ -1,46 +1,40 @@
 package io.tessera.engine;
 
+import io.tessera.core.sampling.SamplingParams;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * How one request generates.
  *
+ * @param sampling how tokens are picked (temperature, top-k/p, penalties, seed). With a seed, a
+ *     sample's tokens depend only on the seed, its index and the logits, never on the batch it ran in
  * @param maxTokens tokens to generate at most per sample; 0 for up to the context length
  * @param n parallel samples of the prompt (they share the prompt's KV blocks)
- * @param temperature 0 for greedy decoding
- * @param topK keep the k most likely tokens (0: all)
- * @param topP keep the smallest set of tokens whose probability reaches p (1: all)
- * @param seed seed of the sampling random numbers; null for a random seed. With a seed, a sample's
- *     tokens depend only on the seed, its index and the logits, never on the batch it ran in
  * @param stopTokenIds tokens that end a sample (not included in its output)
  * @param stop strings that end a sample, found across token boundaries, not included in its text
  * @param ignoreEos keep generating past the end-of-sequence token
  * @param logprobs -1: none; 0: the log-probability of each chosen token; k: also the k most likely
  */
 public record GenerateParams(
+        SamplingParams sampling,
         int maxTokens,
         int n,
-        float temperature,
-        int topK,
-        float topP,
-        Long seed,
         int[] stopTokenIds,
         List<String> stop,
         boolean ignoreEos,
         int logprobs) {
 
     public static final int MAX_LOGPROBS = 20;
+    public static final int MAX_N = 128;
 
     public GenerateParams {
+        sampling = sampling == null ? SamplingParams.greedy() : sampling;
         stopTokenIds = stopTokenIds == null ? new int[0] : stopTokenIds.clone();
         stop = stop == null ? List.of() : List.copyOf(stop);
         check(maxTokens >= 0, "max_tokens must not be negative, got " + maxTokens);
-        check(n >= 1 && n <= 128, "n must be in 1..128, got " + n);
-        check(temperature >= 0 && Float.isFinite(temperature), "temperature must be a finite number >= 0, got "
-                + temperature);
-        check(topK >= 0, "top_k must not be negative, got " + topK);
-        check(topP > 0 && topP <= 1, "top_p must be in (0, 1], got " + topP);
+        check(n >= 1 && n <= MAX_N, "n must be in 1.." + MAX_N + ", got " + n);
         check(logprobs >= -1 && logprobs <= MAX_LOGPROBS, "logprobs must be in 0.." + MAX_LOGPROBS + ", got "
                 + logprobs);
         for (String s : stop) {
@@ -56,35 +50,35 @@ public record GenerateParams(
 
     /** Greedy decoding of up to {@code maxTokens} tokens. */
     public static GenerateParams greedy(int maxTokens) {
-        return new GenerateParams(maxTokens, 1, 0f, 0, 1f, null, null, null, false, -1);
+        return new GenerateParams(SamplingParams.greedy(), maxTokens, 1, null, null, false, -1);
+    }
+
+    public GenerateParams withSampling(SamplingParams v) {
+        return new GenerateParams(v, maxTokens, n, stopTokenIds, stop, ignoreEos, logprobs);
     }
 
     public GenerateParams withMaxTokens(int v) {
-        return new GenerateParams(v, n, temperature, topK, topP, seed, stopTokenIds, stop, ignoreEos, logprobs);
+        return new GenerateParams(sampling, v, n, stopTokenIds, stop, ignoreEos, logprobs);
     }
 
     public GenerateParams withN(int v) {
-        return new GenerateParams(maxTokens, v, temperature, topK, topP, seed, stopTokenIds, stop, ignoreEos, logprobs);
-    }
-
-    public GenerateParams withSampling(float temp, int k, float p, Long s) {
-        return new GenerateParams(maxTokens, n, temp, k, p, s, stopTokenIds, stop, ignoreEos, logprobs);
+        return new GenerateParams(sampling, maxTokens, v, stopTokenIds, stop, ignoreEos, logprobs);
     }
 
     public GenerateParams withStopTokenIds(int... v) {
-        return new GenerateParams(maxTokens, n, temperature, topK, topP, seed, v, stop, ignoreEos, logprobs);
+        return new GenerateParams(sampling, maxTokens, n, v, stop, ignoreEos, logprobs);
     }
 
     public GenerateParams withStop(List<String> v) {
-        return new GenerateParams(maxTokens, n, temperature, topK, topP, seed, stopTokenIds, v, ignoreEos, logprobs);
+        return new GenerateParams(sampling, maxTokens, n, stopTokenIds, v, ignoreEos, logprobs);
     }
 
     public GenerateParams withIgnoreEos(boolean v) {
-        return new GenerateParams(maxTokens, n, temperature, topK, topP, seed, stopTokenIds, stop, v, logprobs);
+        return new GenerateParams(sampling, maxTokens, n, stopTokenIds, stop, v, logprobs);
     }
 
     public GenerateParams withLogprobs(int v) {
-        return new GenerateParams(maxTokens, n, temperature, topK, topP, seed, stopTokenIds, stop, ignoreEos, v);
+        return new GenerateParams(sampling, maxTokens, n, stopTokenIds, stop, ignoreEos, v);
     }
 
     @Override
@@ -103,22 +97,20 @@ public record GenerateParams(
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof GenerateParams g && g.maxTokens == maxTokens && g.n == n && g.temperature == temperature
-                && g.topK == topK && g.topP == topP && java.util.Objects.equals(g.seed, seed)
+        return o instanceof GenerateParams g && g.sampling.equals(sampling) && g.maxTokens == maxTokens && g.n == n
                 && Arrays.equals(g.stopTokenIds, stopTokenIds) && g.stop.equals(stop) && g.ignoreEos == ignoreEos
                 && g.logprobs == logprobs;
     }
 
     @Override
     public int hashCode() {
-        return java.util.Objects.hash(maxTokens, n, temperature, topK, topP, seed, Arrays.hashCode(stopTokenIds), stop,
-                ignoreEos, logprobs);
+        return Objects.hash(sampling, maxTokens, n, Arrays.hashCode(stopTokenIds), stop, ignoreEos, logprobs);
     }
 
     @Override
     public String toString() {
-        return "GenerateParams[maxTokens=" + maxTokens + ", n=" + n + ", temperature=" + temperature + ", topK=" + topK
-                + ", topP=" + topP + ", seed=" + seed + ", stopTokenIds=" + Arrays.toString(stopTokenIds) + ", stop="
-                + stop + ", ignoreEos=" + ignoreEos + ", logprobs=" + logprobs + "]";
+        return "GenerateParams[" + sampling + ", maxTokens=" + maxTokens + ", n=" + n + ", stopTokenIds="
+                + Arrays.toString(stopTokenIds) + ", stop=" + stop + ", ignoreEos=" + ignoreEos + ", logprobs="
+                + logprobs + "]";
     }
 }

@@ -1,5 +1,6 @@
 package io.tessera.engine;
 
+import io.tessera.core.sampling.LogProbs;
 import java.util.List;
 
 /**
@@ -21,7 +22,7 @@ public record RequestOutput(
         int index,
         String text,
         int[] tokenIds,
-        List<TokenLogprob> logprobs,
+        List<LogProbs> logprobs,
         FinishReason finishReason,
         Usage usage,
         String error) {

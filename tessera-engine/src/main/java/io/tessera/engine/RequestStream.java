@@ -1,5 +1,6 @@
 package io.tessera.engine;
 
+import io.tessera.core.sampling.LogProbs;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -25,7 +26,7 @@ public final class RequestStream implements Iterable<RequestOutput>, AutoCloseab
     private final CompletableFuture<Completion> result = new CompletableFuture<>();
     private final StringBuilder[] text;
     private final List<List<Integer>> tokens = new ArrayList<>();
-    private final List<List<TokenLogprob>> logprobs = new ArrayList<>();
+    private final List<List<LogProbs>> logprobs = new ArrayList<>();
     private final FinishReason[] reasons;
     private volatile boolean ended;
     private boolean drained;
@@ -159,7 +160,7 @@ public final class RequestStream implements Iterable<RequestOutput>, AutoCloseab
     }
 
     /** One sample's whole output. */
-    public record Sample(int index, String text, int[] tokenIds, List<TokenLogprob> logprobs, FinishReason finishReason) {
+    public record Sample(int index, String text, int[] tokenIds, List<LogProbs> logprobs, FinishReason finishReason) {
     }
 
     /** A request's whole output. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.LlamaModel;
+import io.tessera.core.sampling.SamplingParams;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -217,7 +218,8 @@ class BatchInvarianceTest {
     void seededSamplingDoesNotDependOnTheSchedule(String name) {
         LlamaModel m = model(name);
         int[][] prompts = TestModelsEngine.prompts(7, m.config().vocabSize(), 9, 30, 22, 15);
-        GenerateParams p = GenerateParams.greedy(40).withSampling(0.9f, 40, 0.95f, 1234L).withN(2);
+        GenerateParams p = GenerateParams.greedy(40).withSampling(SamplingParams.ofTemperature(0.9f, 1234L).withTopK(40).withTopP(0.95f)
+                .withPenalties(1.1f, 0.2f, 0.1f)).withN(2);
         List<int[]> alone = new ArrayList<>();
         for (int i = 0; i < prompts.length; i++) {
             try (Harness h = Harness.of(m, parallel, 64, 512, 1)) {

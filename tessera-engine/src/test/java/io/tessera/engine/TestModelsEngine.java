@@ -81,13 +81,23 @@ final class TestModelsEngine {
         LlamaForward forward = new LlamaForward(model, parallel);
         float[] logits = forward.forward(ForwardBatch.single(table, prompt, 0, ForwardBatch.Logits.LAST), cache);
         int[] out = new int[maxTokens];
-        out[0] = TokenSampler.argmax(logits, 0, vocab);
+        out[0] = argmax(logits, 0, vocab);
         for (int i = 1; i < maxTokens; i++) {
             logits = forward.forward(ForwardBatch.single(table, new int[] {out[i - 1]}, prompt.length + i - 1,
                     ForwardBatch.Logits.LAST), cache);
-            out[i] = TokenSampler.argmax(logits, 0, vocab);
+            out[i] = argmax(logits, 0, vocab);
         }
         return out;
+    }
+
+    static int argmax(float[] x, int off, int n) {
+        int best = 0;
+        for (int i = 1; i < n; i++) {
+            if (x[off + i] > x[off + best]) {
+                best = i;
+            }
+        }
+        return best;
     }
 
     /** Random prompts of the given lengths over tokens 3..vocab-1. */
