@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
                 InfoCommand.class,
                 ConvertCommand.class,
                 SynthCommand.class,
+                BenchCommand.class,
         })
 public final class Tessera implements Runnable {
 

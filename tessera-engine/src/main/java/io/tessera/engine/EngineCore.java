@@ -46,6 +46,8 @@ public final class EngineCore {
     private long finished;
     private long aborted;
     private long executeNanos;
+    private long batchedTokens;
+    private long logitRows;
 
     /**
      * @param detokenizer turns tokens into text; null to stream token ids only (then stop strings
@@ -195,6 +197,8 @@ public final class EngineCore {
             executeNanos += System.nanoTime() - t0;
         }
         steps++;
+        batchedTokens += step.tokenCount();
+        logitRows += result.rows();
         scheduler.commit(step);
         int row = 0;
         for (ScheduledStep.Chunk c : step.chunks()) {
@@ -317,7 +321,8 @@ public final class EngineCore {
 
     public EngineStats stats() {
         return new EngineStats(steps, scheduler.runningCount(), scheduler.waitingCount(), promptTokensComputed,
-                generatedTokens, scheduler.preemptions(), finished, aborted, executeNanos, blocks.stats());
+                generatedTokens, scheduler.preemptions(), finished, aborted, executeNanos, batchedTokens, logitRows,
+                blocks.stats());
     }
 
     private final class RequestState {

@@ -10,6 +10,8 @@ import io.tessera.engine.kv.KvStats;
  * @param generatedTokens tokens sampled
  * @param preemptions sequences sent back to waiting for lack of KV blocks
  * @param executeNanos time spent in the executor
+ * @param batchedTokens tokens that went through the model, all steps together
+ * @param logitRows rows of logits computed
  */
 public record EngineStats(
         long steps,
@@ -21,5 +23,7 @@ public record EngineStats(
         long finishedRequests,
         long abortedRequests,
         long executeNanos,
+        long batchedTokens,
+        long logitRows,
         KvStats kv) {
 }
