@@ -77,10 +77,10 @@ class PagedKvCacheTest {
             float[] b = forward.forward(ForwardBatch.single(table, prompt, 0, ForwardBatch.Logits.ALL), paged);
             // Same arithmetic; compared to a tolerance because the JIT may compile the two runs'
             // Vector API reductions at different tiers in between.
-            assertArrayEquals(a, b, 1e-5f);
+            assertArrayEquals(a, b, 1e-4f);
             float[] c = forward.forward(ForwardBatch.single(table, new int[] {42}, prompt.length, ForwardBatch.Logits.LAST), heap);
             float[] d = forward.forward(ForwardBatch.single(table, new int[] {42}, prompt.length, ForwardBatch.Logits.LAST), paged);
-            assertArrayEquals(c, d, 1e-5f);
+            assertArrayEquals(c, d, 1e-4f);
         }
     }
 }
