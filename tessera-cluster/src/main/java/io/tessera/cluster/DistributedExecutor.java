@@ -1,0 +1,319 @@
+package io.tessera.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tessera.cluster.transport.ClusterException;
+import io.tessera.cluster.transport.Frame;
+import io.tessera.cluster.transport.Link;
+import io.tessera.cluster.transport.Mailbox;
+import io.tessera.cluster.transport.MessageType;
+import io.tessera.cluster.transport.Node;
+import io.tessera.cluster.transport.WireCounters;
+import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.ModelLoader;
+import io.tessera.core.shard.ShardSpec;
+import io.tessera.engine.executor.Executor;
+import io.tessera.engine.executor.StepInput;
+import io.tessera.engine.executor.StepResult;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The engine's executor over a cluster of worker processes. On creation it connects to every
+ * worker (shared-token handshake), sends each its {@link ShardPlan} and waits until all have mapped
+ * their shard and allocated their KV cache. A step is sent to every worker (split into
+ * micro-batches when configured, so that pipeline stages overlap); the last stage's rank 0 sends
+ * back the logits rows. Sampling stays in the engine.
+ *
+ * <p>Faults: workers are pinged every {@code heartbeatMillis}; a closed connection, an ERROR frame,
+ * or {@code deadAfterMillis} without an answer marks the cluster degraded and fails the running
+ * step (and every later one) with a {@link ClusterException} naming the worker, which the engine
+ * turns into an error for the requests of that step. {@link #health()} reports it.
+ */
+public final class DistributedExecutor implements Executor {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final ClusterConfig config;
+    private final LlamaConfig modelConfig;
+    private final Node node;
+    private final Link[] links;
+    private final long[] lastPong;
+    private final Mailbox replies = new Mailbox();
+    private final List<JsonNode> facts = new ArrayList<>();
+    private final int[] stageBounds;
+    private final ScheduledExecutorService heartbeat;
+    private final ConcurrentHashMap<Integer, String> failures = new ConcurrentHashMap<>();
+    private final AtomicLong tags = new AtomicLong();
+    private final long kvBytesPerBlock;
+    private volatile boolean closed;
+
+    private DistributedExecutor(ClusterConfig config, LlamaConfig modelConfig) throws IOException {
+        this.config = config;
+        this.modelConfig = modelConfig;
+        int n = config.workers().size();
+        this.links = new Link[n];
+        this.lastPong = new long[n];
+        this.stageBounds = StagePartition.split(modelConfig, config.pp());
+        this.node = new Node(config.token(), -1, this::onFrame, this::onClose);
+        this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "tessera-heartbeat");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            for (int w = 0; w < n; w++) {
+                links[w] = node.connect(address(config.workers().get(w)), Duration.ofSeconds(10));
+                links[w].remoteIdHint(w);
+                lastPong[w] = System.nanoTime();
+            }
+            long tag = tags.incrementAndGet();
+            for (int w = 0; w < n; w++) {
+                links[w].send(MessageType.PLAN, tag, JSON.writeValueAsBytes(plan(w)));
+            }
+            for (int w = 0; w < n; w++) {
+                Frame f = replies.take(MessageType.READY, w, tag, config.stepTimeoutMillis(), this::failure);
+                facts.add(JSON.readTree(f.payload()));
+            }
+            long kv = 0;
+            for (JsonNode j : facts) {
+                kv += j.get("kvBytes").asLong();
+            }
+            this.kvBytesPerBlock = kv / config.numBlocks();
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
+        }
+        heartbeat.scheduleAtFixedRate(this::ping, config.heartbeatMillis(), config.heartbeatMillis(),
+                TimeUnit.MILLISECONDS);
+    }
+
+    /** Connects to the workers and loads the shards; the coordinator reads only the model's header here. */
+    public static DistributedExecutor connect(ClusterConfig config) throws IOException {
+        LlamaConfig cfg;
+        try (LlamaModel m = ModelLoader.load(config.model())) {
+            cfg = m.config();
+        }
+        for (int s = 0; s < config.pp(); s++) {
+            // validates the head split before any worker is contacted
+            new ShardSpec(0, config.tp(), s, config.pp(), 0, cfg.layers()).check(cfg);
+        }
+        return new DistributedExecutor(config, cfg);
+    }
+
+    private static InetSocketAddress address(String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        if (colon < 0) {
+            throw new IllegalArgumentException("worker address '" + hostPort + "' is not HOST:PORT");
+        }
+        return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
+    }
+
+    private ShardPlan plan(int w) {
+        int tp = config.tp();
+        int stage = w / tp;
+        return new ShardPlan(config.model().toAbsolutePath().toString(), w, w % tp, tp, stage, config.pp(),
+                stageBounds[stage], stageBounds[stage + 1], config.kvType().name(), config.numBlocks(),
+                config.blockSize(), config.threadsPerWorker(), config.wire().name(), config.stepTimeoutMillis(),
+                config.workers());
+    }
+
+    private int workerOf(Link link) {
+        for (int w = 0; w < links.length; w++) {
+            if (links[w] == link) {
+                return w;
+            }
+        }
+        return link.remoteId();
+    }
+
+    private void onFrame(Link link, Frame f) {
+        int w = f.source();
+        switch (f.type()) {
+            case PONG -> {
+                if (w >= 0 && w < lastPong.length) {
+                    lastPong[w] = System.nanoTime();
+                } else {
+                    int k = workerOf(link);
+                    if (k >= 0 && k < lastPong.length) {
+                        lastPong[k] = System.nanoTime();
+                    }
+                }
+            }
+            case ERROR -> failures.putIfAbsent(workerOf(link), new String(f.payload(), StandardCharsets.UTF_8));
+            default -> replies.put(new Frame(f.type(), workerOf(link), f.tag(), f.payload()));
+        }
+    }
+
+    private void onClose(Link link) {
+        if (!closed) {
+            int w = workerOf(link);
+            failures.putIfAbsent(w, "worker " + w + " (" + config.workers().get(w) + ") lost: connection closed");
+        }
+    }
+
+    private void ping() {
+        long now = System.nanoTime();
+        for (int w = 0; w < links.length; w++) {
+            if (links[w] == null) {
+                continue;
+            }
+            if (now - lastPong[w] > TimeUnit.MILLISECONDS.toNanos(config.deadAfterMillis())) {
+                failures.putIfAbsent(w, "worker " + w + " (" + config.workers().get(w) + ") lost: no answer for "
+                        + (now - lastPong[w]) / 1_000_000 + " ms");
+            }
+            if (links[w].isOpen()) {
+                links[w].send(MessageType.PING, 0, new byte[0]);
+            }
+        }
+    }
+
+    private String failure(int source) {
+        if (failures.isEmpty()) {
+            return null;
+        }
+        return "cluster degraded: " + String.join("; ", failures.values());
+    }
+
+    /** "ok", or "degraded: ..." naming the lost workers. */
+    public String health() {
+        String f = failure(0);
+        return f == null ? "ok" : f;
+    }
+
+    public boolean healthy() {
+        return failures.isEmpty();
+    }
+
+    @Override
+    public LlamaConfig modelConfig() {
+        return modelConfig;
+    }
+
+    @Override
+    public int blockSize() {
+        return config.blockSize();
+    }
+
+    @Override
+    public int numBlocks() {
+        return config.numBlocks();
+    }
+
+    @Override
+    public long blockBytes() {
+        return kvBytesPerBlock;
+    }
+
+    public ClusterConfig config() {
+        return config;
+    }
+
+    /** Layer boundaries of the pipeline stages: stage s runs [b[s], b[s+1]). */
+    public int[] stageBounds() {
+        return stageBounds.clone();
+    }
+
+    /** What each worker reported when it loaded (bytes of weights, copies, KV cache). */
+    public List<JsonNode> workerFacts() {
+        return List.copyOf(facts);
+    }
+
+    public WireCounters counters() {
+        return node.counters();
+    }
+
+    @Override
+    public StepResult execute(StepInput input) {
+        String bad = failure(0);
+        if (bad != null) {
+            throw new ClusterException(bad);
+        }
+        List<BatchCodec.Chunk> chunks = BatchCodec.chunks(input.batch());
+        List<List<BatchCodec.Chunk>> parts = BatchCodec.split(chunks, config.microBatches());
+        long[] partTags = new long[parts.size()];
+        int[] none = new int[0];
+        for (int i = 0; i < parts.size(); i++) {
+            partTags[i] = tags.incrementAndGet();
+            byte[] payload = BatchCodec.encode(i, parts.size(), i == 0 ? input.copyFrom() : none,
+                    i == 0 ? input.copyTo() : none, parts.get(i));
+            for (Link l : links) {
+                l.send(MessageType.STEP, partTags[i], payload);
+            }
+        }
+        int vocab = modelConfig.vocabSize();
+        int rows = input.batch().logitCount();
+        float[] logits = new float[rows * vocab];
+        int logitsWorker = (config.pp() - 1) * config.tp();
+        int row = 0;
+        for (int i = 0; i < parts.size(); i++) {
+            Frame f = replies.take(MessageType.LOGITS, logitsWorker, partTags[i], config.stepTimeoutMillis(),
+                    this::failure);
+            ByteBuffer b = ByteBuffer.wrap(f.payload()).order(ByteOrder.LITTLE_ENDIAN);
+            int r = b.getInt();
+            int v = b.getInt();
+            if (v != vocab || row + r > rows) {
+                throw new ClusterException("worker " + logitsWorker + " sent " + r + " × " + v + " logits, expected "
+                        + "rows of " + vocab);
+            }
+            b.asFloatBuffer().get(logits, row * vocab, r * vocab);
+            row += r;
+        }
+        if (row != rows) {
+            throw new ClusterException("got " + row + " logits rows, expected " + rows);
+        }
+        return new StepResult(logits, rows, vocab);
+    }
+
+    /** Counters of every worker (steps, busy and waiting time, bytes sent by type), after all earlier steps. */
+    public List<JsonNode> workerStats() throws IOException {
+        long tag = tags.incrementAndGet();
+        for (Link l : links) {
+            l.send(MessageType.STATS, tag, new byte[0]);
+        }
+        List<JsonNode> out = new ArrayList<>();
+        for (int w = 0; w < links.length; w++) {
+            out.add(JSON.readTree(replies.take(MessageType.STATS, w, tag, config.stepTimeoutMillis(), this::failure)
+                    .payload()));
+        }
+        return out;
+    }
+
+    @Override
+    public String describe() {
+        return String.format(Locale.ROOT, "distributed, tp %d × pp %d over %d workers (stages %s), %d thread(s) each, "
+                + "KV %s %d blocks × %d, %d micro-batch(es), %s wire", config.tp(), config.pp(), links.length,
+                java.util.Arrays.toString(stageBounds), config.threadsPerWorker(),
+                config.kvType().name().toLowerCase(Locale.ROOT), config.numBlocks(), config.blockSize(),
+                config.microBatches(), config.wire().name().toLowerCase(Locale.ROOT));
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        heartbeat.shutdownNow();
+        for (Link l : links) {
+            if (l != null && l.isOpen()) {
+                l.send(MessageType.RELEASE, 0, new byte[0]);
+                l.close();
+            }
+        }
+        node.close();
+    }
+}

@@ -1,0 +1,57 @@
+package io.tessera.cluster.transport;
+
+import io.netty.channel.Channel;
+import java.net.SocketAddress;
+
+/** One authenticated connection: frames written to it go to the other end, in order. */
+public final class Link {
+
+    private final Channel channel;
+    private final Node node;
+    private volatile int remoteId;
+
+    Link(Channel channel, Node node, int remoteId) {
+        this.channel = channel;
+        this.node = node;
+        this.remoteId = remoteId;
+    }
+
+    /** Sends a frame from this node (its source is this node's id). */
+    public void send(MessageType type, long tag, byte[] payload) {
+        channel.writeAndFlush(new Frame(type, node.id(), tag, payload));
+    }
+
+    public boolean isOpen() {
+        return channel.isActive();
+    }
+
+    public int remoteId() {
+        return remoteId;
+    }
+
+    /** Names the remote end (the coordinator knows its workers by index). */
+    public void remoteIdHint(int id) {
+        this.remoteId = id;
+    }
+
+    void remoteId(int id) {
+        this.remoteId = id;
+    }
+
+    public SocketAddress remoteAddress() {
+        return channel.remoteAddress();
+    }
+
+    public void close() {
+        channel.close();
+    }
+
+    Channel channel() {
+        return channel;
+    }
+
+    @Override
+    public String toString() {
+        return "link to " + remoteId + " at " + channel.remoteAddress();
+    }
+}

@@ -1,0 +1,58 @@
+package io.tessera.cluster.transport;
+
+/** The kinds of frames; the numeric code is the frame's type byte. */
+public enum MessageType {
+    /** Client → server, first frame of a connection: payload = the shared token (UTF-8). */
+    HELLO(1),
+    /** Server → client: the token matched. */
+    HELLO_OK(2),
+    /** Either way: payload = UTF-8 message; on a failed HELLO the connection is then closed. */
+    ERROR(3),
+    /** Coordinator → worker: payload = the shard plan (UTF-8 JSON). */
+    PLAN(4),
+    /** Worker → coordinator: shard loaded; payload = UTF-8 JSON facts (bytes, load time). */
+    READY(5),
+    /** Coordinator → every worker: one micro-batch of one step (see BatchCodec). */
+    STEP(6),
+    /** Stage → next stage (same tensor rank): activations, tokens × dim values. */
+    ACTIVATION(7),
+    /** Last stage's rank 0 → coordinator: u32 rows, u32 vocab, rows × vocab f32. */
+    LOGITS(8),
+    /** Tensor rank → next rank of the ring: one chunk of a reduce-scatter. */
+    REDUCE_CHUNK(9),
+    /** Tensor rank → next rank of the ring: one chunk of an all-gather. */
+    GATHER_CHUNK(10),
+    /** Coordinator → worker and back: liveness (answered on the I/O thread). */
+    PING(11),
+    PONG(12),
+    /** Coordinator → worker: report counters once every earlier step is done; worker → coordinator: JSON. */
+    STATS(13),
+    /** Coordinator → worker: drop the shard and cache (the coordinator is going away). */
+    RELEASE(14);
+
+    private static final MessageType[] BY_CODE = new MessageType[32];
+
+    static {
+        for (MessageType t : values()) {
+            BY_CODE[t.code] = t;
+        }
+    }
+
+    private final int code;
+
+    MessageType(int code) {
+        this.code = code;
+    }
+
+    public int code() {
+        return code;
+    }
+
+    public static MessageType of(int code) {
+        MessageType t = code >= 0 && code < BY_CODE.length ? BY_CODE[code] : null;
+        if (t == null) {
+            throw new IllegalArgumentException("unknown frame type " + code);
+        }
+        return t;
+    }
+}

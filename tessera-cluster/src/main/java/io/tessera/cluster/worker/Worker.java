@@ -1,0 +1,290 @@
+package io.tessera.cluster.worker;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tessera.cluster.BatchCodec;
+import io.tessera.cluster.ShardPlan;
+import io.tessera.cluster.collective.RingCollectives;
+import io.tessera.cluster.transport.ClusterException;
+import io.tessera.cluster.transport.Frame;
+import io.tessera.cluster.transport.Link;
+import io.tessera.cluster.transport.Mailbox;
+import io.tessera.cluster.transport.MessageType;
+import io.tessera.cluster.transport.Node;
+import io.tessera.cluster.transport.Wire;
+import io.tessera.core.forward.KvCacheType;
+import io.tessera.core.forward.PagedKvCache;
+import io.tessera.core.kernel.Parallel;
+import io.tessera.core.model.ModelLoader;
+import io.tessera.core.shard.Collectives;
+import io.tessera.core.shard.ModelShard;
+import io.tessera.core.shard.ShardSpec;
+import io.tessera.core.shard.ShardedLlamaForward;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+
+/**
+ * A worker process: listens for a coordinator, builds the shard it is told to (mapping its own
+ * copy of the model file), allocates the KV cache of its heads and layers, then runs every step it
+ * is sent — receiving activations from the previous stage, all-reducing with its tensor-parallel
+ * ring, and passing activations on (or logits back to the coordinator from the last stage's rank 0).
+ *
+ * <p>Netty's I/O thread only files frames: PING is answered there (so a busy worker still looks
+ * alive), control frames go to the compute thread's queue, data frames to the {@link Mailbox}.
+ */
+public final class Worker implements AutoCloseable {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final String token;
+    private final Node node;
+    private final Mailbox mailbox = new Mailbox();
+    private final LinkedBlockingQueue<Object[]> control = new LinkedBlockingQueue<>();
+    private final Set<Integer> lostPeers = ConcurrentHashMap.newKeySet();
+    private final Map<Integer, Link> peerLinks = new ConcurrentHashMap<>();
+    private final Thread compute;
+    private volatile Link coordinator;
+    private volatile boolean closed;
+
+    private ShardPlan plan;
+    private ModelShard shard;
+    private PagedKvCache cache;
+    private Parallel parallel;
+    private ShardedLlamaForward forward;
+    private RingCollectives ring;
+    private long busyNanos;
+    private long waitNanos;
+    private long steps;
+
+    public Worker(String token) {
+        this.token = token;
+        this.node = new Node(token, Short.MAX_VALUE, this::onFrame, this::onClose);
+        this.compute = new Thread(this::computeLoop, "tessera-worker");
+        this.compute.setDaemon(true);
+    }
+
+    /** Starts listening and the compute thread; returns the bound address. */
+    public InetSocketAddress start(String host, int port) throws InterruptedException {
+        InetSocketAddress a = node.listen(host, port);
+        compute.start();
+        return a;
+    }
+
+    public void awaitClose() throws InterruptedException {
+        compute.join();
+    }
+
+    private void onFrame(Link link, Frame f) {
+        switch (f.type()) {
+            case PING -> link.send(MessageType.PONG, f.tag(), new byte[0]);
+            case PLAN, STEP, STATS, RELEASE -> control.add(new Object[] {link, f});
+            case ACTIVATION, REDUCE_CHUNK, GATHER_CHUNK -> mailbox.put(f);
+            default -> link.send(MessageType.ERROR, f.tag(),
+                    ("a worker does not accept " + f.type()).getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    private void onClose(Link link) {
+        if (link == coordinator) {
+            control.add(new Object[] {link, Frame.of(MessageType.RELEASE, -1, 0)});
+        } else if (link.remoteId() >= 0 && link.remoteId() < Short.MAX_VALUE) {
+            lostPeers.add(link.remoteId());
+        }
+    }
+
+    private String peerFailure(int source) {
+        if (lostPeers.contains(source)) {
+            return "worker " + plan.workerId() + ": lost the connection to worker " + source;
+        }
+        Link c = coordinator;
+        if (c == null || !c.isOpen()) {
+            return "worker " + plan.workerId() + ": the coordinator went away";
+        }
+        return null;
+    }
+
+    private void computeLoop() {
+        while (!closed) {
+            Object[] item;
+            try {
+                item = control.take();
+            } catch (InterruptedException e) {
+                break;
+            }
+            Link link = (Link) item[0];
+            Frame f = (Frame) item[1];
+            try {
+                switch (f.type()) {
+                    case PLAN -> {
+                        coordinator = link;
+                        load(JSON.readValue(f.payload(), ShardPlan.class));
+                        link.send(MessageType.READY, f.tag(), JSON.writeValueAsBytes(facts()));
+                    }
+                    case STEP -> {
+                        if (link != coordinator || shard == null) {
+                            throw new ClusterException("a step arrived before a plan");
+                        }
+                        step(f);
+                    }
+                    case STATS -> link.send(MessageType.STATS, f.tag(), JSON.writeValueAsBytes(stats()));
+                    case RELEASE -> {
+                        if (link == coordinator) {
+                            release();
+                        }
+                    }
+                    default -> {
+                    }
+                }
+            } catch (Exception | OutOfMemoryError e) {
+                String msg = plan == null ? "worker: " + e.getMessage()
+                        : "worker " + plan.workerId() + " (stage " + plan.stage() + ", tp rank " + plan.tpRank() + "): "
+                                + e.getMessage();
+                if (link.isOpen()) {
+                    link.send(MessageType.ERROR, f.tag(), msg.getBytes(StandardCharsets.UTF_8));
+                }
+                if (f.type() == MessageType.PLAN) {
+                    release();
+                }
+            }
+        }
+    }
+
+    private void load(ShardPlan p) throws Exception {
+        release();
+        long t0 = System.nanoTime();
+        this.plan = p;
+        node.id(p.workerId());
+        ShardSpec spec = new ShardSpec(p.tpRank(), p.tpSize(), p.stage(), p.stages(), p.layerFrom(), p.layerTo());
+        shard = ModelShard.of(ModelLoader.load(Path.of(p.model())), spec);
+        parallel = new Parallel(p.threads());
+        int tp = p.tpSize();
+        Collectives collectives = Collectives.NONE;
+        Wire wire = Wire.parse(p.wire());
+        if (tp > 1) {
+            int base = p.stage() * tp;
+            int nextId = base + (p.tpRank() + 1) % tp;
+            int prevId = base + (p.tpRank() + tp - 1) % tp;
+            ring = new RingCollectives(p.tpRank(), tp, peer(nextId), prevId, mailbox, wire, p.timeoutMillis(),
+                    this::peerFailure);
+            collectives = ring;
+        }
+        if (!spec.lastStage()) {
+            peer(p.workerId() + tp);
+        }
+        forward = new ShardedLlamaForward(shard, parallel, collectives);
+        cache = new PagedKvCache(forward.layers(), forward.kvDim(), KvCacheType.parse(p.kvType()), p.numBlocks(),
+                p.blockSize());
+        busyNanos = 0;
+        waitNanos = 0;
+        steps = 0;
+        loadNanos = System.nanoTime() - t0;
+    }
+
+    private long loadNanos;
+
+    private Link peer(int id) throws java.io.IOException {
+        Link l = peerLinks.get(id);
+        if (l != null && l.isOpen()) {
+            return l;
+        }
+        String[] hp = plan.peers().get(id).split(":");
+        l = node.connect(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), Duration.ofSeconds(10));
+        peerLinks.put(id, l);
+        lostPeers.remove(id);
+        return l;
+    }
+
+    private Map<String, Object> facts() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("worker", plan.workerId());
+        m.put("layers", plan.layerFrom() + ".." + (plan.layerTo() - 1));
+        m.put("weightBytes", shard.weightBytes());
+        m.put("copiedBytes", shard.copiedBytes());
+        m.put("f32FallbackTensors", shard.f32FallbackTensors());
+        m.put("kvBytes", cache.byteSize());
+        m.put("loadMillis", loadNanos / 1_000_000);
+        return m;
+    }
+
+    private Map<String, Object> stats() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("worker", plan == null ? -1 : plan.workerId());
+        m.put("steps", steps);
+        m.put("busyNanos", busyNanos);
+        m.put("waitNanos", waitNanos);
+        m.put("collectiveNanos", forward == null ? 0 : forward.collectiveNanos());
+        m.put("sentBytes", node.counters().sentByType());
+        return m;
+    }
+
+    private void step(Frame f) throws Exception {
+        BatchCodec.Step s = BatchCodec.decode(f.payload());
+        for (int i = 0; i < s.copyFrom().length; i++) {
+            cache.copyBlock(s.copyFrom()[i], s.copyTo()[i]);
+        }
+        int tp = plan.tpSize();
+        int dim = shard.config().dim();
+        int n = s.batch().size();
+        Wire wire = Wire.parse(plan.wire());
+        float[] input = null;
+        if (plan.stage() > 0) {
+            long w0 = System.nanoTime();
+            Frame a = mailbox.take(MessageType.ACTIVATION, plan.workerId() - tp, f.tag(), plan.timeoutMillis(),
+                    this::peerFailure);
+            waitNanos += System.nanoTime() - w0;
+            input = new float[n * dim];
+            wire.decode(a.payload(), 0, input, 0, n * dim);
+        }
+        long t0 = System.nanoTime();
+        if (ring != null) {
+            ring.beginStep(f.tag());
+        }
+        float[] out = forward.forward(s.batch(), cache, input);
+        busyNanos += System.nanoTime() - t0;
+        steps++;
+        if (plan.stage() < plan.stages() - 1) {
+            peer(plan.workerId() + tp).send(MessageType.ACTIVATION, f.tag(), wire.encode(out, 0, n * dim));
+        } else if (out != null) {
+            int rows = s.batch().logitCount();
+            int vocab = shard.config().vocabSize();
+            ByteBuffer b = ByteBuffer.allocate(8 + rows * vocab * 4).order(ByteOrder.LITTLE_ENDIAN);
+            b.putInt(rows).putInt(vocab);
+            b.asFloatBuffer().put(out, 0, rows * vocab);
+            coordinator.send(MessageType.LOGITS, f.tag(), b.array());
+        }
+    }
+
+    private void release() {
+        if (cache != null) {
+            cache.close();
+            cache = null;
+        }
+        if (shard != null) {
+            shard.close();
+            shard = null;
+        }
+        if (parallel != null) {
+            parallel.close();
+            parallel = null;
+        }
+        forward = null;
+        ring = null;
+        mailbox.clear();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        compute.interrupt();
+        node.close();
+        release();
+    }
+}

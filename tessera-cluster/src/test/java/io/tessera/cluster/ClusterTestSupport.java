@@ -1,0 +1,86 @@
+package io.tessera.cluster;
+
+import io.tessera.core.synth.ModelShape;
+import io.tessera.core.synth.SyntheticModel;
+import io.tessera.core.synth.SyntheticVocabulary;
+import io.tessera.core.model.WeightTypes;
+import io.tessera.engine.EngineConfig;
+import io.tessera.engine.EngineCore;
+import io.tessera.engine.GenerateParams;
+import io.tessera.engine.GenerateRequest;
+import io.tessera.engine.RequestOutput;
+import io.tessera.engine.executor.Executor;
+import io.tessera.engine.scheduler.SchedulerConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/** Shared pieces of the cluster tests: synthetic model files, prompts, and a greedy engine run. */
+final class ClusterTestSupport {
+
+    private ClusterTestSupport() {
+    }
+
+    /** tiny-gqa (dim 256, 32 query heads over 8 KV heads, FFN 688) with 4 layers, vocab 512. */
+    static Path tinyGqa(Path dir, String type) throws IOException {
+        Path p = dir.resolve("tiny-gqa-" + type + ".gguf");
+        if (!Files.exists(p)) {
+            SyntheticModel.write(p, ModelShape.named("tiny-gqa").withLayers(4), SyntheticVocabulary.generate(512, 7),
+                    WeightTypes.parse(type), 11);
+        }
+        return p;
+    }
+
+    static int[][] prompts(long seed, int vocab, int... lengths) {
+        Random rnd = new Random(seed);
+        int[][] p = new int[lengths.length][];
+        for (int i = 0; i < lengths.length; i++) {
+            p[i] = new int[lengths[i]];
+            for (int j = 0; j < lengths[i]; j++) {
+                p[i][j] = 3 + rnd.nextInt(vocab - 3);
+            }
+        }
+        return p;
+    }
+
+    /** Failed requests of a run, by request index. */
+    record Run(List<int[]> tokens, List<String> errors) {
+    }
+
+    /**
+     * All prompts submitted at once to an engine over {@code executor}, greedy, EOS ignored; small
+     * token budgets per step so that prompts are chunked and mixed with decodes.
+     */
+    static Run greedy(Executor executor, int[][] prompts, int maxTokens) {
+        EngineCore core = new EngineCore(executor, new EngineConfig(new SchedulerConfig(24, 8, 0.01), true,
+                new int[0]), null);
+        List<List<Integer>> out = new ArrayList<>();
+        List<String> errors = new ArrayList<>();
+        for (int i = 0; i < prompts.length; i++) {
+            List<Integer> mine = new ArrayList<>();
+            out.add(mine);
+            errors.add(null);
+            int idx = i;
+            core.add(new GenerateRequest("r" + i, prompts[i], GenerateParams.greedy(maxTokens).withIgnoreEos(true)),
+                    (RequestOutput o) -> {
+                        for (int t : o.tokenIds()) {
+                            mine.add(t);
+                        }
+                        if (o.error() != null) {
+                            errors.set(idx, o.error());
+                        }
+                    });
+        }
+        while (core.hasWork()) {
+            core.step();
+        }
+        List<int[]> tokens = new ArrayList<>();
+        for (List<Integer> l : out) {
+            tokens.add(l.stream().mapToInt(Integer::intValue).toArray());
+        }
+        return new Run(tokens, errors);
+    }
+}

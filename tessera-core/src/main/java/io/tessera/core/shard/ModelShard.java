@@ -1,0 +1,182 @@
+package io.tessera.core.shard;
+
+import io.tessera.core.kernel.MatMul;
+import io.tessera.core.model.LayerWeights;
+import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.model.LlamaModel;
+import io.tessera.core.tensor.GgmlType;
+import io.tessera.core.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The weights one worker needs for its {@link ShardSpec}, cut from a model whose tensors are views
+ * of a memory-mapped file.
+ *
+ * <ul>
+ *   <li>Q, K, V, FFN gate and up are split by output rows (whole heads, a range of the FFN width):
+ *       a row range of a tensor is a contiguous slice of the mapping, so nothing is copied and
+ *       only the shard's pages are ever read.</li>
+ *   <li>The attention output and FFN down are split by input columns: each row keeps the columns
+ *       of this rank's heads (or FFN range). For a block-quantized type the column range must
+ *       start and end on block boundaries; then the shard's bytes of each row are copied, blocks
+ *       intact, into an off-heap tensor of the same type. When a block straddles the range (e.g.
+ *       Q8_0 blocks of 32 over an FFN range of 344), the slice is decoded to an F32 copy instead
+ *       — exact, since a decoded value is the same float the full matrix would use, at 4 bytes
+ *       per value for that slice.</li>
+ *   <li>The token embedding is kept on the first stage, the final norm and output head on the
+ *       last stage's rank 0 only (the head is replicated, not vocabulary-parallel: rank 0 alone
+ *       computes the logits rows, so no gather of logits is needed).</li>
+ * </ul>
+ *
+ * Closing the shard frees the copies and closes the model.
+ */
+public final class ModelShard implements AutoCloseable {
+
+    private static final ValueLayout.OfFloat F32_LE =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final LlamaModel model;
+    private final ShardSpec spec;
+    private final List<LayerWeights> layers;
+    private final Arena arena;
+    private long copiedBytes;
+    private long f32FallbackTensors;
+
+    private ModelShard(LlamaModel model, ShardSpec spec) {
+        this.model = model;
+        this.spec = spec;
+        this.arena = Arena.ofShared();
+        LlamaConfig cfg = model.config();
+        spec.check(cfg);
+        int hd = cfg.headDim();
+        int qFrom = spec.headFrom(cfg) * hd;
+        int qLen = spec.headsPerRank(cfg) * hd;
+        int kvFrom = spec.kvHeadFrom(cfg) * hd;
+        int kvLen = spec.kvHeadsPerRank(cfg) * hd;
+        int hFrom = spec.hiddenFrom(cfg);
+        int hLen = spec.hiddenCount(cfg);
+        List<LayerWeights> out = new ArrayList<>();
+        try {
+            for (int l = spec.layerFrom(); l < spec.layerTo(); l++) {
+                LayerWeights w = model.layers().get(l);
+                if (spec.tpSize() == 1) {
+                    out.add(w);
+                    continue;
+                }
+                out.add(new LayerWeights(w.attnNorm(),
+                        rows(w.wq(), qFrom, qLen), rows(w.wk(), kvFrom, kvLen), rows(w.wv(), kvFrom, kvLen),
+                        columns(w.wo(), qFrom, qLen), w.ffnNorm(),
+                        rows(w.wGate(), hFrom, hLen), columns(w.wDown(), hFrom, hLen), rows(w.wUp(), hFrom, hLen),
+                        slice(w.bq(), qFrom, qLen), slice(w.bk(), kvFrom, kvLen), slice(w.bv(), kvFrom, kvLen)));
+            }
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+        this.layers = List.copyOf(out);
+    }
+
+    /** Cuts the shard out of {@code model}; the shard then owns the model. */
+    public static ModelShard of(LlamaModel model, ShardSpec spec) {
+        return new ModelShard(model, spec);
+    }
+
+    public LlamaConfig config() {
+        return model.config();
+    }
+
+    public ShardSpec spec() {
+        return spec;
+    }
+
+    /** This shard's layers, index 0 being layer {@code spec.layerFrom()}. */
+    public List<LayerWeights> layers() {
+        return layers;
+    }
+
+    public LlamaModel model() {
+        return model;
+    }
+
+    /** Whether this rank computes logits: the last stage's rank 0. */
+    public boolean computesLogits() {
+        return spec.lastStage() && spec.tpRank() == 0;
+    }
+
+    /** Bytes copied off the mapping for column slices. */
+    public long copiedBytes() {
+        return copiedBytes;
+    }
+
+    /** Column slices stored as F32 because the type's blocks do not divide the slice. */
+    public long f32FallbackTensors() {
+        return f32FallbackTensors;
+    }
+
+    /** Bytes of weights this shard reads per step (its matrices, plus embedding rows and the head if it has them). */
+    public long weightBytes() {
+        long b = 0;
+        for (LayerWeights w : layers) {
+            for (Tensor t : List.of(w.wq(), w.wk(), w.wv(), w.wo(), w.wGate(), w.wDown(), w.wUp())) {
+                b += t.type().bytesFor(t.elementCount());
+            }
+        }
+        if (computesLogits()) {
+            b += model.output().type().bytesFor(model.output().elementCount());
+        }
+        return b;
+    }
+
+    /** Rows {@code [from, from+count)} of a matrix: a slice of the same bytes. */
+    public static Tensor rows(Tensor t, int from, int count) {
+        long rowBytes = t.rowBytes();
+        return new Tensor(t.name() + "[rows " + from + "+" + count + "]", t.type(), new long[] {t.rowLength(), count},
+                t.data().asSlice(from * rowBytes, count * rowBytes));
+    }
+
+    /** Columns {@code [from, from+count)} of every row, copied off the mapping (see the class comment). */
+    Tensor columns(Tensor t, int from, int count) {
+        GgmlType type = t.type();
+        int rowsN = Math.toIntExact(t.rowCount());
+        String name = t.name() + "[cols " + from + "+" + count + "]";
+        long srcRow = t.rowBytes();
+        if (from % type.blockSize() == 0 && count % type.blockSize() == 0) {
+            long off = type.bytesFor(from);
+            long len = type.bytesFor(count);
+            MemorySegment seg = arena.allocate(len * rowsN, 64);
+            for (int r = 0; r < rowsN; r++) {
+                MemorySegment.copy(t.data(), r * srcRow + off, seg, r * len, len);
+            }
+            copiedBytes += seg.byteSize();
+            return new Tensor(name, type, new long[] {count, rowsN}, seg);
+        }
+        MemorySegment seg = arena.allocate(4L * count * rowsN, 64);
+        float[] row = new float[t.rowLength()];
+        for (int r = 0; r < rowsN; r++) {
+            MatMul.row(t, r, row, 0);
+            MemorySegment.copy(row, from, seg, F32_LE, 4L * r * count, count);
+        }
+        copiedBytes += seg.byteSize();
+        f32FallbackTensors++;
+        return new Tensor(name, GgmlType.F32, new long[] {count, rowsN}, seg);
+    }
+
+    private static float[] slice(float[] v, int from, int count) {
+        return v == null ? null : Arrays.copyOfRange(v, from, from + count);
+    }
+
+    @Override
+    public void close() {
+        try {
+            arena.close();
+        } finally {
+            model.close();
+        }
+    }
+}

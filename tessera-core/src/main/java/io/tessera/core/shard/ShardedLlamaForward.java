@@ -1,0 +1,230 @@
+package io.tessera.core.shard;
+
+import io.tessera.core.forward.ForwardBatch;
+import io.tessera.core.forward.KvCache;
+import io.tessera.core.kernel.MatMul;
+import io.tessera.core.kernel.Parallel;
+import io.tessera.core.kernel.Rope;
+import io.tessera.core.kernel.VectorMath;
+import io.tessera.core.model.LayerWeights;
+import io.tessera.core.model.LlamaConfig;
+import java.util.Arrays;
+
+/**
+ * The forward pass of one {@link ModelShard}: a pipeline stage's layer range, and within it one
+ * tensor-parallel rank's heads and FFN columns (Megatron-style), with the two all-reduces per
+ * layer done through {@link Collectives}.
+ *
+ * <pre>
+ *   x = embed(tokens)                      (first stage)   or   x = activations from the previous stage
+ *   per local layer:
+ *     h = rmsnorm(x)                                       (replicated on every rank)
+ *     q,k,v = h·Wq[rank rows], h·Wk[rank rows], h·Wv[rank rows]; rope; cache(k,v) of this rank's KV heads
+ *     p = attention(q, cache) · Wo[rank columns];  allReduce(p);  x += p
+ *     h = rmsnorm(x); g = silu(h·Wgate[rank rows]) ⊙ h·Wup[rank rows]
+ *     p = g · Wdown[rank columns];  allReduce(p);  x += p
+ *   logits = rmsnorm(x[wanted]) · Wout     (last stage, rank 0)   else x goes to the next stage
+ * </pre>
+ *
+ * With one rank and all layers it computes exactly what {@code LlamaForward} computes (same kernels
+ * in the same order). With several ranks the attention-output and down projections are sums of
+ * per-rank partial dot products, so logits differ from one process in the last bits.
+ */
+public final class ShardedLlamaForward {
+
+    private static final int MIN_HEADS_PER_THREAD = 2;
+
+    private final ModelShard shard;
+    private final LlamaConfig cfg;
+    private final ShardSpec spec;
+    private final Parallel parallel;
+    private final Collectives collectives;
+    private final Rope rope;
+    private final int heads;
+    private final int kvHeads;
+    private final int headFrom;
+    private final int kvHeadFrom;
+    private final int hidden;
+    private long collectiveNanos;
+
+    public ShardedLlamaForward(ModelShard shard, Parallel parallel, Collectives collectives) {
+        this.shard = shard;
+        this.cfg = shard.config();
+        this.spec = shard.spec();
+        this.parallel = parallel;
+        this.collectives = collectives;
+        this.rope = new Rope(cfg.headDim(), cfg.ropeTheta(), cfg.ropeStyle());
+        this.heads = spec.headsPerRank(cfg);
+        this.kvHeads = spec.kvHeadsPerRank(cfg);
+        this.headFrom = spec.headFrom(cfg);
+        this.kvHeadFrom = spec.kvHeadFrom(cfg);
+        this.hidden = spec.hiddenCount(cfg);
+    }
+
+    /** Values per token this rank's KV cache holds: its KV heads × headDim. */
+    public int kvDim() {
+        return kvHeads * cfg.headDim();
+    }
+
+    /** Layers this rank's KV cache holds. */
+    public int layers() {
+        return spec.layerCount();
+    }
+
+    /** Nanoseconds spent inside collectives so far. */
+    public long collectiveNanos() {
+        return collectiveNanos;
+    }
+
+    /**
+     * Runs this shard's part of one step.
+     *
+     * @param input the activations from the previous stage, {@code batch.size() × dim} floats; null
+     *     on the first stage
+     * @return on the last stage's rank 0, {@code batch.logitCount()} rows of vocabSize logits; on
+     *     the last stage's other ranks, null; on other stages, the activations for the next stage
+     */
+    public float[] forward(ForwardBatch batch, KvCache cache, float[] input) {
+        int n = batch.size();
+        int dim = cfg.dim();
+        int hd = cfg.headDim();
+        int qDim = heads * hd;
+        int kvDim = kvHeads * hd;
+        if (cache.kvDim() != kvDim) {
+            throw new IllegalArgumentException("KV cache holds " + cache.kvDim() + " values per token, this shard needs "
+                    + kvDim);
+        }
+        float[] x;
+        if (spec.firstStage()) {
+            x = new float[n * dim];
+            for (int t = 0; t < n; t++) {
+                int token = batch.token(t);
+                if (token < 0 || token >= cfg.vocabSize()) {
+                    throw new IllegalArgumentException("token id " + token + " is outside the vocabulary (0.."
+                            + (cfg.vocabSize() - 1) + ")");
+                }
+                MatMul.row(shard.model().tokenEmbedding(), token, x, t * dim);
+            }
+        } else {
+            if (input == null || input.length < n * dim) {
+                throw new IllegalArgumentException("stage " + spec.stage() + " needs " + n + " × " + dim
+                        + " input activations");
+            }
+            x = input;
+        }
+        for (int t = 0; t < n; t++) {
+            if (batch.position(t) >= cfg.contextLength()) {
+                throw new IllegalArgumentException("position " + batch.position(t) + " is past the context length "
+                        + cfg.contextLength());
+            }
+        }
+        float[] h = new float[n * dim];
+        float[] q = new float[n * qDim];
+        float[] k = new float[n * kvDim];
+        float[] v = new float[n * kvDim];
+        float[] att = new float[n * qDim];
+        float[] proj = new float[n * dim];
+        float[] gate = new float[n * hidden];
+        float[] up = new float[n * hidden];
+
+        for (int l = 0; l < spec.layerCount(); l++) {
+            LayerWeights w = shard.layers().get(l);
+            for (int t = 0; t < n; t++) {
+                VectorMath.rmsNorm(h, t * dim, x, t * dim, w.attnNorm(), dim, cfg.rmsEps());
+            }
+            MatMul.matmul(parallel, w.wq(), h, n, q);
+            MatMul.matmul(parallel, w.wk(), h, n, k);
+            MatMul.matmul(parallel, w.wv(), h, n, v);
+            addBias(q, w.bq(), n);
+            addBias(k, w.bk(), n);
+            addBias(v, w.bv(), n);
+            for (int t = 0; t < n; t++) {
+                int pos = batch.position(t);
+                rope.apply(q, t * qDim, heads, pos);
+                rope.apply(k, t * kvDim, kvHeads, pos);
+                cache.store(l, batch.slot(batch.sequence(t), pos, cache.blockSize()), k, t * kvDim, v, t * kvDim);
+            }
+            attention(l, batch, cache, q, att);
+            MatMul.matmul(parallel, w.wo(), att, n, proj);
+            allReduce(proj, n * dim);
+            VectorMath.add(x, proj, n * dim);
+
+            for (int t = 0; t < n; t++) {
+                VectorMath.rmsNorm(h, t * dim, x, t * dim, w.ffnNorm(), dim, cfg.rmsEps());
+            }
+            MatMul.matmul(parallel, w.wGate(), h, n, gate);
+            MatMul.matmul(parallel, w.wUp(), h, n, up);
+            VectorMath.siluMul(gate, up, n * hidden);
+            MatMul.matmul(parallel, w.wDown(), gate, n, proj);
+            allReduce(proj, n * dim);
+            VectorMath.add(x, proj, n * dim);
+        }
+
+        if (!spec.lastStage()) {
+            return x;
+        }
+        if (!shard.computesLogits()) {
+            return null;
+        }
+        int[] wanted = batch.logitTokens();
+        int rows = wanted.length;
+        float[] selected = new float[rows * dim];
+        for (int i = 0; i < rows; i++) {
+            VectorMath.rmsNorm(selected, i * dim, x, wanted[i] * dim, shard.model().finalNorm(), dim, cfg.rmsEps());
+        }
+        float[] logits = new float[rows * cfg.vocabSize()];
+        if (rows > 0) {
+            MatMul.matmul(parallel, shard.model().output(), selected, rows, logits);
+        }
+        return logits;
+    }
+
+    private void allReduce(float[] buf, int length) {
+        if (spec.tpSize() == 1) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        collectives.allReduceSum(buf, length);
+        collectiveNanos += System.nanoTime() - t0;
+    }
+
+    private static void addBias(float[] rows, float[] bias, int n) {
+        if (bias == null) {
+            return;
+        }
+        for (int t = 0; t < n; t++) {
+            VectorMath.axpy(rows, t * bias.length, 1f, bias, 0, bias.length);
+        }
+    }
+
+    /** Causal attention of every (token, local head) pair over its sequence's cached positions 0..pos. */
+    private void attention(int layer, ForwardBatch batch, KvCache cache, float[] q, float[] out) {
+        int headDim = cfg.headDim();
+        int group = cfg.groupSize();
+        int qDim = heads * headDim;
+        int blockSize = cache.blockSize();
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        int pairs = batch.size() * heads;
+        parallel.forRange(pairs, MIN_HEADS_PER_THREAD, (from, to) -> {
+            float[] scores = new float[cfg.contextLength()];
+            for (int p = from; p < to; p++) {
+                int t = p / heads;
+                int head = p % heads;
+                int seq = batch.sequence(t);
+                int pos = batch.position(t);
+                int qOff = t * qDim + head * headDim;
+                int kvOff = ((headFrom + head) / group - kvHeadFrom) * headDim;
+                for (int j = 0; j <= pos; j++) {
+                    int slot = batch.slot(seq, j, blockSize);
+                    scores[j] = cache.dotKey(layer, slot, kvOff, q, qOff, headDim) * scale;
+                }
+                VectorMath.softmax(scores, 0, pos + 1);
+                Arrays.fill(out, qOff, qOff + headDim, 0f);
+                for (int j = 0; j <= pos; j++) {
+                    int slot = batch.slot(seq, j, blockSize);
+                    cache.addValue(layer, slot, kvOff, scores[j], out, qOff, headDim);
+                }
+            }
+        });
+    }
+}
