@@ -12,6 +12,9 @@ import io.tessera.engine.EngineCore;
 import io.tessera.engine.EngineStats;
 import io.tessera.engine.GenerateParams;
 import io.tessera.engine.GenerateRequest;
+import io.tessera.cluster.DistributedExecutor;
+import io.tessera.cluster.Executors;
+import io.tessera.engine.executor.Executor;
 import io.tessera.engine.executor.LocalExecutor;
 import io.tessera.engine.kv.KvStats;
 import io.tessera.engine.scheduler.SchedulerConfig;
@@ -24,6 +27,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -96,6 +100,9 @@ final class BenchThroughputCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Prompt seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Mixin
+    ClusterOptions cluster;
+
     @Option(names = "--json", description = "Print one JSON object on standard output (the report goes to stderr).")
     boolean json;
 
@@ -110,15 +117,23 @@ final class BenchThroughputCommand implements Callable<Integer> {
         try (LlamaModel m = ModelLoader.load(model); Parallel parallel = new Parallel(nThreads)) {
             LlamaConfig cfg = m.config();
             long budget = kvCacheMemory != null ? parseBytes(kvCacheMemory) : LocalExecutor.defaultBudget(m, kvCacheFraction);
-            try (LocalExecutor executor = LocalExecutor.withBudget(m, parallel, kvType, blockSize, budget)) {
+            try (Executors.Opened opened = Executors.open(m, model, parallel, kvType, blockSize, budget,
+                    cluster.layout())) {
+                Executor executor = opened.executor();
                 EngineConfig config = new EngineConfig(new SchedulerConfig(maxBatchedTokens, maxSeqs, 0.01),
                         !noPrefixCaching, new int[0]);
                 GenerateRequest[] requests = workload(cfg);
                 report.printf(Locale.ROOT, "model %s: %s, %d layers, dim %d, vocab %d; %s%n", model.getFileName(),
                         cfg.architecture(), cfg.layers(), cfg.dim(), cfg.vocabSize(), executor.describe());
                 warmUp(executor, config, cfg);
+                ClusterReport.Snapshot before = executor instanceof DistributedExecutor d ? ClusterReport.snapshot(d)
+                        : null;
                 Result r = run(executor, config, requests);
                 Map<String, Object> out = summarize(cfg, m, executor, r, requests);
+                if (before != null) {
+                    ClusterReport.add(out, (DistributedExecutor) executor, cfg, r.stats(), r.nanos(), before);
+                    ClusterReport.print(report, out);
+                }
                 printReport(report, out);
                 if (json) {
                     System.out.println(new ObjectMapper().disable(SerializationFeature.INDENT_OUTPUT)
@@ -159,7 +174,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
     }
 
     /** A few short requests through a throwaway engine, so that the timed run is compiled code. */
-    private static void warmUp(LocalExecutor executor, EngineConfig config, LlamaConfig cfg) {
+    private static void warmUp(Executor executor, EngineConfig config, LlamaConfig cfg) {
         EngineCore core = new EngineCore(executor, config.withPrefixCaching(false), null);
         for (int i = 0; i < 4; i++) {
             int[] p = new int[8 + i];
@@ -174,7 +189,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
     record Result(long nanos, long[] firstTokenNanos, int[] outputTokens, EngineStats stats) {
     }
 
-    private static Result run(LocalExecutor executor, EngineConfig config, GenerateRequest[] requests) {
+    private static Result run(Executor executor, EngineConfig config, GenerateRequest[] requests) {
         EngineCore core = new EngineCore(executor, config, null);
         long[] first = new long[requests.length];
         int[] outputs = new int[requests.length];
@@ -194,7 +209,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
         return new Result(System.nanoTime() - start, first, outputs, core.stats());
     }
 
-    private Map<String, Object> summarize(LlamaConfig cfg, LlamaModel m, LocalExecutor ex, Result r,
+    private Map<String, Object> summarize(LlamaConfig cfg, LlamaModel m, Executor ex, Result r,
             GenerateRequest[] reqs) {
         double secs = r.nanos() / 1e9;
         long prompt = 0;

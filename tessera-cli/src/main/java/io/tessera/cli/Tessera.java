@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
                 SynthCommand.class,
                 PlanCommand.class,
                 BenchCommand.class,
+                WorkerCommand.class,
         })
 public final class Tessera implements Runnable {
 

@@ -97,6 +97,7 @@ public final class DistributedExecutor implements Executor {
             close();
             throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
         }
+        java.util.Arrays.fill(lastPong, System.nanoTime());
         heartbeat.scheduleAtFixedRate(this::ping, config.heartbeatMillis(), config.heartbeatMillis(),
                 TimeUnit.MILLISECONDS);
     }

@@ -1,0 +1,88 @@
+package io.tessera.cluster;
+
+import io.tessera.cluster.transport.Wire;
+import io.tessera.core.forward.KvCacheType;
+import io.tessera.core.forward.PagedKvCache;
+import io.tessera.core.kernel.Parallel;
+import io.tessera.core.model.LlamaModel;
+import io.tessera.engine.executor.Executor;
+import io.tessera.engine.executor.LocalExecutor;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The one place an executor is chosen: local when the layout is 1 × 1 with no workers, else a
+ * {@link DistributedExecutor} over the given workers, or over worker processes started here on
+ * loopback when none are given. Used by {@code tessera bench throughput} (and {@code serve}).
+ */
+public final class Executors {
+
+    /**
+     * @param workers worker addresses (empty: start tp × pp local worker processes)
+     * @param token the cluster token for given workers (local ones get a fresh random token)
+     * @param microBatches pipeline micro-batches per step (0: one per stage)
+     */
+    public record Layout(int tp, int pp, List<String> workers, String token, int microBatches, Wire wire,
+            int workerThreads, String workerHeap) {
+
+        public static Layout single() {
+            return new Layout(1, 1, List.of(), null, 1, Wire.F32, 1, "1g");
+        }
+
+        public boolean distributed() {
+            return tp * pp > 1 || !workers.isEmpty();
+        }
+    }
+
+    /** An executor and the local worker processes it runs on (null when none), closed together. */
+    public record Opened(Executor executor, LocalCluster localWorkers) implements AutoCloseable {
+        @Override
+        public void close() {
+            try {
+                executor.close();
+            } finally {
+                if (localWorkers != null) {
+                    localWorkers.close();
+                }
+            }
+        }
+    }
+
+    private Executors() {
+    }
+
+    /** An executor whose KV cache (all workers together) takes about {@code budgetBytes}. */
+    public static Opened open(LlamaModel model, Path modelFile, Parallel parallel, KvCacheType type, int blockSize,
+            long budgetBytes, Layout layout) throws IOException {
+        if (!layout.distributed()) {
+            return new Opened(LocalExecutor.withBudget(model, parallel, type, blockSize, budgetBytes), null);
+        }
+        int blocks = PagedKvCache.blocksForBudget(model.config(), type, blockSize, budgetBytes);
+        if (blocks < 1) {
+            throw new IllegalArgumentException("a KV cache budget of " + budgetBytes + " bytes holds no block");
+        }
+        LocalCluster local = null;
+        List<String> workers = layout.workers();
+        String token = layout.token();
+        if (workers.isEmpty()) {
+            local = LocalCluster.start(layout.tp() * layout.pp(), layout.workerHeap(), layout.workerThreads());
+            workers = local.addresses();
+            token = local.token();
+        } else if (token == null || token.isEmpty()) {
+            throw new IllegalArgumentException("--workers needs the cluster token (--cluster-token or "
+                    + "TESSERA_CLUSTER_TOKEN)");
+        }
+        int micro = layout.microBatches() > 0 ? layout.microBatches() : layout.pp();
+        try {
+            ClusterConfig cfg = new ClusterConfig(modelFile, layout.tp(), layout.pp(), workers, token, type, blocks,
+                    blockSize, layout.workerThreads(), micro, layout.wire(), 250, 2000, 120_000);
+            return new Opened(DistributedExecutor.connect(cfg), local);
+        } catch (IOException | RuntimeException e) {
+            if (local != null) {
+                local.close();
+            }
+            throw e;
+        }
+    }
+}
