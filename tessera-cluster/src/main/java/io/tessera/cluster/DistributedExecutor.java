@@ -60,6 +60,9 @@ public final class DistributedExecutor implements Executor {
     private final AtomicLong tags = new AtomicLong();
     private final long kvBytesPerBlock;
     private volatile boolean closed;
+    private volatile long planTag;
+    private volatile long epoch;
+    private volatile boolean recovering;
 
     private DistributedExecutor(ClusterConfig config, LlamaConfig modelConfig) throws IOException {
         this.config = config;
@@ -80,14 +83,7 @@ public final class DistributedExecutor implements Executor {
                 links[w].remoteIdHint(w);
                 lastPong[w] = System.nanoTime();
             }
-            long tag = tags.incrementAndGet();
-            for (int w = 0; w < n; w++) {
-                links[w].send(MessageType.PLAN, tag, JSON.writeValueAsBytes(plan(w)));
-            }
-            for (int w = 0; w < n; w++) {
-                Frame f = replies.take(MessageType.READY, w, tag, config.stepTimeoutMillis(), this::failure);
-                facts.add(JSON.readTree(f.payload()));
-            }
+            facts.addAll(sendPlans(this::failure));
             long kv = 0;
             for (JsonNode j : facts) {
                 kv += j.get("kvBytes").asLong();
@@ -100,6 +96,61 @@ public final class DistributedExecutor implements Executor {
         java.util.Arrays.fill(lastPong, System.nanoTime());
         heartbeat.scheduleAtFixedRate(this::ping, config.heartbeatMillis(), config.heartbeatMillis(),
                 TimeUnit.MILLISECONDS);
+    }
+
+    /** Sends every worker its plan and waits until all are ready; returns what they report. */
+    private List<JsonNode> sendPlans(java.util.function.IntFunction<String> failure) throws IOException {
+        long tag = tags.incrementAndGet();
+        planTag = tag;
+        for (int w = 0; w < links.length; w++) {
+            links[w].send(MessageType.PLAN, tag, JSON.writeValueAsBytes(plan(w)));
+        }
+        List<JsonNode> out = new ArrayList<>();
+        for (int w = 0; w < links.length; w++) {
+            Frame f = replies.take(MessageType.READY, w, tag, config.stepTimeoutMillis(), failure);
+            out.add(JSON.readTree(f.payload()));
+        }
+        return out;
+    }
+
+    /**
+     * While degraded: reconnects to the lost workers (at their same addresses); once every worker
+     * answers, re-plans all of them (fresh shards and empty KV caches), bumps {@link #cacheEpoch()}
+     * so that the engine drops what it believed cached, and reports healthy again.
+     */
+    private void tryRecover() {
+        if (recovering || closed) {
+            return;
+        }
+        recovering = true;
+        try {
+            for (int w = 0; w < links.length; w++) {
+                if (links[w] == null || !links[w].isOpen()) {
+                    links[w] = node.connect(address(config.workers().get(w)), Duration.ofSeconds(1));
+                    links[w].remoteIdHint(w);
+                }
+            }
+            sendPlans(src -> {
+                for (Link l : links) {
+                    if (!l.isOpen()) {
+                        return "a worker went away during recovery";
+                    }
+                }
+                return null;
+            });
+            java.util.Arrays.fill(lastPong, System.nanoTime());
+            epoch++;
+            failures.clear();
+        } catch (IOException | RuntimeException e) {
+            // still degraded; the next heartbeat tries again
+        } finally {
+            recovering = false;
+        }
+    }
+
+    @Override
+    public long cacheEpoch() {
+        return epoch;
     }
 
     /** Connects to the workers and loads the shards; the coordinator reads only the model's header here. */
@@ -154,7 +205,11 @@ public final class DistributedExecutor implements Executor {
                     }
                 }
             }
-            case ERROR -> failures.putIfAbsent(workerOf(link), new String(f.payload(), StandardCharsets.UTF_8));
+            case ERROR -> {
+                if (f.tag() >= planTag) {
+                    markFailed(workerOf(link), new String(f.payload(), StandardCharsets.UTF_8));
+                }
+            }
             default -> replies.put(new Frame(f.type(), workerOf(link), f.tag(), f.payload()));
         }
     }
@@ -162,19 +217,36 @@ public final class DistributedExecutor implements Executor {
     private void onClose(Link link) {
         if (!closed) {
             int w = workerOf(link);
-            failures.putIfAbsent(w, "worker " + w + " (" + config.workers().get(w) + ") lost: connection closed");
+            markFailed(w, "worker " + w + " (" + config.workers().get(w) + ") lost: connection closed");
+        }
+    }
+
+    /** Records a failure and tells every reachable worker to give up the steps sent so far. */
+    private void markFailed(int w, String why) {
+        if (failures.putIfAbsent(w, why) == null) {
+            long tag = tags.get();
+            for (Link l : links) {
+                if (l != null && l.isOpen()) {
+                    l.send(MessageType.ABORT, tag, new byte[0]);
+                }
+            }
         }
     }
 
     private void ping() {
+        if (!failures.isEmpty()) {
+            tryRecover();
+            return;
+        }
         long now = System.nanoTime();
         for (int w = 0; w < links.length; w++) {
             if (links[w] == null) {
                 continue;
             }
             if (now - lastPong[w] > TimeUnit.MILLISECONDS.toNanos(config.deadAfterMillis())) {
-                failures.putIfAbsent(w, "worker " + w + " (" + config.workers().get(w) + ") lost: no answer for "
+                markFailed(w, "worker " + w + " (" + config.workers().get(w) + ") lost: no answer for "
                         + (now - lastPong[w]) / 1_000_000 + " ms");
+                return;
             }
             if (links[w].isOpen()) {
                 links[w].send(MessageType.PING, 0, new byte[0]);

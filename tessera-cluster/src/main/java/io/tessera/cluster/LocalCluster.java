@@ -42,7 +42,7 @@ public final class LocalCluster implements AutoCloseable {
         try {
             List<CompletableFuture<String>> ready = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                ready.add(c.spawn(heap, cpus));
+                ready.add(c.spawn(heap, cpus, "127.0.0.1:0"));
             }
             for (CompletableFuture<String> f : ready) {
                 c.addresses.add(f.get(60, TimeUnit.SECONDS));
@@ -54,12 +54,12 @@ public final class LocalCluster implements AutoCloseable {
         return c;
     }
 
-    private CompletableFuture<String> spawn(String heap, int cpus) throws IOException {
+    private CompletableFuture<String> spawn(String heap, int cpus, String listen) throws IOException {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         List<String> cmd = new ArrayList<>(List.of(java.toString(), "-Xmx" + heap, "-XX:+UseSerialGC",
                 "-XX:ActiveProcessorCount=" + cpus, "-Xss1m", "--sun-misc-unsafe-memory-access=allow", "--add-modules", "jdk.incubator.vector",
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                WorkerMain.class.getName(), "--listen", "127.0.0.1:0"));
+                WorkerMain.class.getName(), "--listen", listen));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
         pb.environment().put("TESSERA_CLUSTER_TOKEN", token);
         Process p = pb.start();
@@ -98,14 +98,17 @@ public final class LocalCluster implements AutoCloseable {
         return List.copyOf(processes);
     }
 
-    /** Replaces worker {@code i} by a fresh process (after it was killed); returns its new address. */
-    public String restart(int i, String heap, int cpus) throws Exception {
+    /** Kills worker {@code i} (SIGKILL) and waits until it is gone. */
+    public void kill(int i) throws InterruptedException {
         processes.get(i).destroyForcibly().waitFor();
-        CompletableFuture<String> f = spawn(heap, cpus);
+    }
+
+    /** Starts worker {@code i} again (after it was killed), on its former address. */
+    public void restart(int i, String heap, int cpus) throws Exception {
+        processes.get(i).destroyForcibly().waitFor();
+        CompletableFuture<String> f = spawn(heap, cpus, addresses.get(i));
         processes.set(i, processes.removeLast());
-        String a = f.get(60, TimeUnit.SECONDS);
-        addresses.set(i, a);
-        return a;
+        f.get(60, TimeUnit.SECONDS);
     }
 
     @Override

@@ -48,6 +48,7 @@ public final class EngineCore {
     private long executeNanos;
     private long batchedTokens;
     private long logitRows;
+    private long cacheEpoch;
 
     /**
      * @param detokenizer turns tokens into text; null to stream token ids only (then stop strings
@@ -60,6 +61,7 @@ public final class EngineCore {
         this.model = executor.modelConfig();
         this.blocks = new BlockManager(executor.numBlocks(), executor.blockSize(), config.prefixCaching());
         this.scheduler = new Scheduler(config.scheduler(), blocks);
+        this.cacheEpoch = executor.cacheEpoch();
     }
 
     public EngineConfig config() {
@@ -154,6 +156,24 @@ public final class EngineCore {
         return true;
     }
 
+    /** Ends every request that holds KV blocks with an error (requests still waiting go on). */
+    private void failAll(String message) {
+        for (RequestState st : new ArrayList<>(requests.values())) {
+            boolean holdsKv = false;
+            for (SampleState s : st.samples) {
+                holdsKv |= s.seq != null && (s.seq.numComputed() > 0 || s.seq.blockTable().length > 0);
+            }
+            if (!holdsKv) {
+                continue;
+            }
+            for (SampleState s : st.samples) {
+                if (!s.done) {
+                    finishSample(st, s, FinishReason.ERROR, "", new int[0], List.of(), message);
+                }
+            }
+        }
+    }
+
     /** Aborts every request (shutdown). */
     public void abortAll() {
         for (String id : new ArrayList<>(requests.keySet())) {
@@ -173,6 +193,12 @@ public final class EngineCore {
      * Runs one step: schedule, execute, sample, emit. Returns false when there was nothing to run.
      */
     public boolean step() {
+        long epoch = executor.cacheEpoch();
+        if (epoch != cacheEpoch) {
+            cacheEpoch = epoch;
+            failAll("the executor lost its KV cache (a worker was replaced); the request was interrupted");
+            blocks.forgetCachedContents();
+        }
         ScheduledStep step = scheduler.schedule();
         if (step.isEmpty()) {
             return false;

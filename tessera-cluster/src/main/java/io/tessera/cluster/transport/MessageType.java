@@ -28,7 +28,9 @@ public enum MessageType {
     /** Coordinator → worker: report counters once every earlier step is done; worker → coordinator: JSON. */
     STATS(13),
     /** Coordinator → worker: drop the shard and cache (the coordinator is going away). */
-    RELEASE(14);
+    RELEASE(14),
+    /** Coordinator → worker: give up every step with a tag up to this frame's tag (a worker was lost). */
+    ABORT(15);
 
     private static final MessageType[] BY_CODE = new MessageType[32];
 

@@ -53,6 +53,8 @@ public final class Worker implements AutoCloseable {
     private final Thread compute;
     private volatile Link coordinator;
     private volatile boolean closed;
+    private volatile long abortUpTo;
+    private long currentTag;
 
     private ShardPlan plan;
     private ModelShard shard;
@@ -85,6 +87,7 @@ public final class Worker implements AutoCloseable {
     private void onFrame(Link link, Frame f) {
         switch (f.type()) {
             case PING -> link.send(MessageType.PONG, f.tag(), new byte[0]);
+            case ABORT -> abortUpTo = Math.max(abortUpTo, f.tag());
             case PLAN, STEP, STATS, RELEASE -> control.add(new Object[] {link, f});
             case ACTIVATION, REDUCE_CHUNK, GATHER_CHUNK -> mailbox.put(f);
             default -> link.send(MessageType.ERROR, f.tag(),
@@ -101,6 +104,9 @@ public final class Worker implements AutoCloseable {
     }
 
     private String peerFailure(int source) {
+        if (currentTag <= abortUpTo) {
+            return "worker " + plan.workerId() + ": step aborted by the coordinator";
+        }
         if (lostPeers.contains(source)) {
             return "worker " + plan.workerId() + ": lost the connection to worker " + source;
         }
@@ -132,6 +138,10 @@ public final class Worker implements AutoCloseable {
                         if (link != coordinator || shard == null) {
                             throw new ClusterException("a step arrived before a plan");
                         }
+                        if (f.tag() <= abortUpTo) {
+                            continue;
+                        }
+                        currentTag = f.tag();
                         step(f);
                     }
                     case STATS -> link.send(MessageType.STATS, f.tag(), JSON.writeValueAsBytes(stats()));
@@ -162,6 +172,8 @@ public final class Worker implements AutoCloseable {
         long t0 = System.nanoTime();
         this.plan = p;
         node.id(p.workerId());
+        lostPeers.clear();
+        abortUpTo = 0;
         ShardSpec spec = new ShardSpec(p.tpRank(), p.tpSize(), p.stage(), p.stages(), p.layerFrom(), p.layerTo());
         shard = ModelShard.of(ModelLoader.load(Path.of(p.model())), spec);
         parallel = new Parallel(p.threads());

@@ -29,6 +29,15 @@ public interface Executor extends AutoCloseable {
      */
     StepResult execute(StepInput input);
 
+    /**
+     * Changes whenever the KV memory behind the executor was lost (a distributed executor whose
+     * workers were re-planned after a failure). The engine then ends every request in flight with an
+     * error and forgets its prefix cache, since no block holds what it held before.
+     */
+    default long cacheEpoch() {
+        return 0;
+    }
+
     /** One line for logs and reports, e.g. "local, 2 threads, KV f16 1024 blocks × 16". */
     String describe();
 

@@ -106,6 +106,20 @@ public final class BlockManager {
         return b;
     }
 
+    /**
+     * Forgets every cached block's contents (the KV memory was lost): the prefix cache empties and
+     * free blocks hold nothing any more. Blocks in use keep their reference counts.
+     */
+    public void forgetCachedContents() {
+        for (int b = 0; b < numBlocks; b++) {
+            keyOf[b] = null;
+            if (refCount[b] == 0) {
+                filled[b] = 0;
+            }
+        }
+        cached.clear();
+    }
+
     /** Adds a reference to a block in use (a fork sharing it). */
     public void share(int block) {
         if (refCount[block] <= 0) {
