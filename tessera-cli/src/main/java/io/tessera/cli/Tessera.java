@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 PlanCommand.class,
                 BenchCommand.class,
                 WorkerCommand.class,
+                RouterCommand.class,
         })
 public final class Tessera implements Runnable {
 
