@@ -13,7 +13,7 @@ import io.tessera.engine.EngineStats;
 import io.tessera.engine.GenerateParams;
 import io.tessera.engine.GenerateRequest;
 import io.tessera.cluster.DistributedExecutor;
-import io.tessera.cluster.Executors;
+import io.tessera.cluster.ClusterExecutors;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.executor.LocalExecutor;
 import io.tessera.engine.kv.KvStats;
@@ -117,7 +117,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
         try (LlamaModel m = ModelLoader.load(model); Parallel parallel = new Parallel(nThreads)) {
             LlamaConfig cfg = m.config();
             long budget = kvCacheMemory != null ? parseBytes(kvCacheMemory) : LocalExecutor.defaultBudget(m, kvCacheFraction);
-            try (Executors.Opened opened = Executors.open(m, model, parallel, kvType, blockSize, budget,
+            try (ClusterExecutors.Opened opened = ClusterExecutors.open(m, model, parallel, kvType, blockSize, budget,
                     cluster.layout())) {
                 Executor executor = opened.executor();
                 EngineConfig config = new EngineConfig(new SchedulerConfig(maxBatchedTokens, maxSeqs, 0.01),

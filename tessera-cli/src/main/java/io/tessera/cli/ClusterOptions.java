@@ -1,6 +1,6 @@
 package io.tessera.cli;
 
-import io.tessera.cluster.Executors;
+import io.tessera.cluster.ClusterExecutors;
 import io.tessera.cluster.transport.Wire;
 import java.util.List;
 import picocli.CommandLine.Option;
@@ -41,9 +41,9 @@ final class ClusterOptions {
             description = "-Xmx of locally started workers (default: ${DEFAULT-VALUE}).")
     String workerHeap;
 
-    Executors.Layout layout() {
+    ClusterExecutors.Layout layout() {
         String t = token != null ? token : System.getenv("TESSERA_CLUSTER_TOKEN");
-        return new Executors.Layout(tp, pp, workers == null ? List.of() : workers, t, microBatches, Wire.parse(wire),
+        return new ClusterExecutors.Layout(tp, pp, workers == null ? List.of() : workers, t, microBatches, Wire.parse(wire),
                 workerThreads, workerHeap);
     }
 }

@@ -16,7 +16,7 @@ import java.util.List;
  * {@link DistributedExecutor} over the given workers, or over worker processes started here on
  * loopback when none are given. Used by {@code tessera bench throughput} (and {@code serve}).
  */
-public final class Executors {
+public final class ClusterExecutors {
 
     /**
      * @param workers worker addresses (empty: start tp × pp local worker processes)
@@ -49,7 +49,7 @@ public final class Executors {
         }
     }
 
-    private Executors() {
+    private ClusterExecutors() {
     }
 
     /** An executor whose KV cache (all workers together) takes about {@code budgetBytes}. */
