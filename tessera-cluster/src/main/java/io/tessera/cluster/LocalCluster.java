@@ -59,7 +59,8 @@ public final class LocalCluster implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(java.toString(), "-Xmx" + heap, "-XX:+UseSerialGC",
                 "-XX:ActiveProcessorCount=" + cpus, "-Xss1m", "--sun-misc-unsafe-memory-access=allow", "--add-modules", "jdk.incubator.vector",
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                WorkerMain.class.getName(), "--listen", listen));
+                WorkerMain.class.getName(), "--listen", listen, "--parent-pid",
+                Long.toString(ProcessHandle.current().pid())));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
         pb.environment().put("TESSERA_CLUSTER_TOKEN", token);
         Process p = pb.start();

@@ -21,6 +21,7 @@ public final class WorkerMain {
             switch (args[i]) {
                 case "--listen" -> listen = args[++i];
                 case "--token" -> token = args[++i];
+                case "--parent-pid" -> exitWithParent(Long.parseLong(args[++i]));
                 default -> {
                     System.err.println("unknown argument " + args[i]);
                     System.exit(2);
@@ -28,6 +29,12 @@ public final class WorkerMain {
             }
         }
         run(listen, token);
+    }
+
+    /** Ends this process when the given one ends (workers started by a coordinator do not outlive it). */
+    static void exitWithParent(long pid) {
+        ProcessHandle.of(pid).ifPresentOrElse(p -> p.onExit().thenRun(() -> Runtime.getRuntime().halt(0)),
+                () -> Runtime.getRuntime().halt(0));
     }
 
     /** Runs a worker until the process ends. */
