@@ -21,6 +21,11 @@ final class ClusterOptions {
                     + "--tp/--pp start their workers as child processes on loopback.")
     List<String> workers;
 
+    @Option(names = "--cluster-file", paramLabel = "FILE",
+            description = "JSON cluster file: {\"tp\": 2, \"pp\": 2, \"workers\": [\"host:port\", ...], \"token\": \"...\", "
+                    + "\"micro_batches\": 2, \"wire\": \"f32\", \"worker_threads\": 1}; options on the command line win.")
+    java.nio.file.Path clusterFile;
+
     @Option(names = "--cluster-token", paramLabel = "T",
             description = "Shared token of the workers (default: env TESSERA_CLUSTER_TOKEN).")
     String token;
@@ -41,7 +46,33 @@ final class ClusterOptions {
             description = "-Xmx of locally started workers (default: ${DEFAULT-VALUE}).")
     String workerHeap;
 
-    ClusterExecutors.Layout layout() {
+    ClusterExecutors.Layout layout() throws java.io.IOException {
+        if (clusterFile != null) {
+            com.fasterxml.jackson.databind.JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(clusterFile.toFile());
+            if (tp == 1 && j.has("tp")) {
+                tp = j.get("tp").asInt();
+            }
+            if (pp == 1 && j.has("pp")) {
+                pp = j.get("pp").asInt();
+            }
+            if (workers == null && j.has("workers")) {
+                workers = new java.util.ArrayList<>();
+                j.get("workers").forEach(w -> workers.add(w.asText()));
+            }
+            if (token == null && j.has("token")) {
+                token = j.get("token").asText();
+            }
+            if (microBatches == 0 && j.has("micro_batches")) {
+                microBatches = j.get("micro_batches").asInt();
+            }
+            if ("f32".equals(wire) && j.has("wire")) {
+                wire = j.get("wire").asText();
+            }
+            if (workerThreads == 1 && j.has("worker_threads")) {
+                workerThreads = j.get("worker_threads").asInt();
+            }
+        }
         String t = token != null ? token : System.getenv("TESSERA_CLUSTER_TOKEN");
         return new ClusterExecutors.Layout(tp, pp, workers == null ? List.of() : workers, t, microBatches, Wire.parse(wire),
                 workerThreads, workerHeap);

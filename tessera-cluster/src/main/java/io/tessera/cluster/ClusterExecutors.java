@@ -58,6 +58,12 @@ public final class ClusterExecutors {
         if (!layout.distributed()) {
             return new Opened(LocalExecutor.withBudget(model, parallel, type, blockSize, budgetBytes), null);
         }
+        for (int s = 0; s < layout.pp(); s++) {
+            // a layout the model cannot take fails here, before any worker is started
+            new io.tessera.core.shard.ShardSpec(0, layout.tp(), s, layout.pp(), 0, model.config().layers())
+                    .check(model.config());
+        }
+        StagePartition.split(model.config(), layout.pp());
         int blocks = PagedKvCache.blocksForBudget(model.config(), type, blockSize, budgetBytes);
         if (blocks < 1) {
             throw new IllegalArgumentException("a KV cache budget of " + budgetBytes + " bytes holds no block");
