@@ -109,7 +109,7 @@ public final class Node implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new java.io.IOException("interrupted while connecting to " + address, e);
         } catch (ExecutionException e) {
-            throw new java.io.IOException("cannot connect to " + address + ": " + e.getCause().getMessage(), e.getCause());
+            throw new java.io.IOException("cannot connect to " + address + ": " + e.getCause().getMessage());
         } catch (TimeoutException e) {
             throw new java.io.IOException("no answer from " + address + " within " + timeout.toMillis() + " ms");
         } catch (RuntimeException e) {
