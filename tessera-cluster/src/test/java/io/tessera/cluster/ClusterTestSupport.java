@@ -34,6 +34,20 @@ final class ClusterTestSupport {
         return p;
     }
 
+    /**
+     * A Qwen2-style model (Q/K/V biases, NeoX rotary, tied embeddings) with only 2 KV heads under 8
+     * query heads, so that tp 4 replicates KV heads: dim 128, FFN 344, 3 layers, vocab 512.
+     */
+    static Path qwenKv2(Path dir) throws IOException {
+        Path p = dir.resolve("qwen-kv2.gguf");
+        if (!Files.exists(p)) {
+            ModelShape shape = new ModelShape("qwen-kv2", new io.tessera.core.model.LlamaConfig("qwen2", 128, 344, 3, 8,
+                    2, 16, 512, 512, 1000000f, io.tessera.core.model.RopeStyle.NEOX, 1e-6f), true);
+            SyntheticModel.write(p, shape, SyntheticVocabulary.generate(512, 5), WeightTypes.parse("F32"), 13);
+        }
+        return p;
+    }
+
     static int[][] prompts(long seed, int vocab, int... lengths) {
         Random rnd = new Random(seed);
         int[][] p = new int[lengths.length][];

@@ -117,6 +117,17 @@ class ParityTest {
                 2, 2);
     }
 
+    @Test
+    void gqaTensorParallel4() throws Exception {
+        assertParity(ClusterTestSupport.tinyGqa(dir, "Q8_0"), ClusterTestSupport.prompts(5, 512, 9, 26, 4), 16, 4, 1, 1);
+    }
+
+    /** tp 4 over 2 KV heads: every KV head is held by two ranks; Q/K/V biases are split with their rows. */
+    @Test
+    void replicatedKvHeadsWithBiases() throws Exception {
+        assertParity(ClusterTestSupport.qwenKv2(dir), ClusterTestSupport.prompts(6, 512, 11, 3, 19), 16, 4, 1, 1);
+    }
+
     /** Logits of one mixed step: bit-identical under PP, within 1e-5 of the largest logit under TP. */
     @Test
     void logitsOfOneStep() throws Exception {
