@@ -30,6 +30,11 @@ final class ClusterOptions {
             description = "Shared token of the workers (default: env TESSERA_CLUSTER_TOKEN).")
     String token;
 
+    @Option(names = "--cluster-tls-keystore", paramLabel = "FILE",
+            description = "PKCS12 keystore shared by the cluster: worker connections use TLS (password from env "
+                    + "TESSERA_CLUSTER_TLS_PASSWORD; default: env TESSERA_CLUSTER_TLS_KEYSTORE).")
+    java.nio.file.Path tlsKeystore;
+
     @Option(names = "--micro-batches", defaultValue = "0", paramLabel = "N",
             description = "Pipeline micro-batches per step (default: one per stage; 1 turns micro-batching off).")
     int microBatches;
@@ -47,6 +52,9 @@ final class ClusterOptions {
     String workerHeap;
 
     ClusterExecutors.Layout layout() throws java.io.IOException {
+        if (tlsKeystore != null) {
+            System.setProperty("tessera.cluster.tls.keystore", tlsKeystore.toAbsolutePath().toString());
+        }
         if (clusterFile != null) {
             com.fasterxml.jackson.databind.JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper()
                     .readTree(clusterFile.toFile());

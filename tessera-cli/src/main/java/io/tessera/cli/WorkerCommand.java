@@ -19,8 +19,16 @@ final class WorkerCommand implements Callable<Integer> {
             description = "Shared cluster token (default: env TESSERA_CLUSTER_TOKEN); connections without it are refused.")
     String token;
 
+    @Option(names = "--tls-keystore", paramLabel = "FILE",
+            description = "PKCS12 keystore shared by the cluster: connections use TLS (password from env "
+                    + "TESSERA_CLUSTER_TLS_PASSWORD; default: env TESSERA_CLUSTER_TLS_KEYSTORE).")
+    java.nio.file.Path tlsKeystore;
+
     @Override
     public Integer call() throws Exception {
+        if (tlsKeystore != null) {
+            System.setProperty("tessera.cluster.tls.keystore", tlsKeystore.toAbsolutePath().toString());
+        }
         WorkerMain.run(listen, token != null ? token : System.getenv("TESSERA_CLUSTER_TOKEN"));
         return 0;
     }

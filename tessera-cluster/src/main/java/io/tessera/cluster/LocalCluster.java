@@ -63,6 +63,12 @@ public final class LocalCluster implements AutoCloseable {
                 Long.toString(ProcessHandle.current().pid())));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
         pb.environment().put("TESSERA_CLUSTER_TOKEN", token);
+        String ks = System.getProperty("tessera.cluster.tls.keystore");
+        if (ks != null) {
+            pb.environment().put("TESSERA_CLUSTER_TLS_KEYSTORE", ks);
+            String pw = System.getProperty("tessera.cluster.tls.password", System.getenv("TESSERA_CLUSTER_TLS_PASSWORD"));
+            pb.environment().put("TESSERA_CLUSTER_TLS_PASSWORD", pw == null ? "" : pw);
+        }
         Process p = pb.start();
         processes.add(p);
         CompletableFuture<String> address = new CompletableFuture<>();

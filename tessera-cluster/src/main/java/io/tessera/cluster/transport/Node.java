@@ -44,6 +44,7 @@ public final class Node implements AutoCloseable {
     private final Consumer<Link> onClose;
     private final EventLoopGroup group;
     private final WireCounters counters = new WireCounters();
+    private final Tls tls;
     private Channel server;
 
     /**
@@ -52,6 +53,12 @@ public final class Node implements AutoCloseable {
      * @param onClose called when an authenticated link closes
      */
     public Node(String token, int id, BiConsumer<Link, Frame> handler, Consumer<Link> onClose) {
+        this(token, id, handler, onClose, Tls.fromEnvironment());
+    }
+
+    /** @param tls TLS for every connection of this node, or null for plain TCP */
+    public Node(String token, int id, BiConsumer<Link, Frame> handler, Consumer<Link> onClose, Tls tls) {
+        this.tls = tls;
         this.token = token.getBytes(StandardCharsets.UTF_8);
         this.id = id;
         this.handler = handler;
@@ -83,6 +90,9 @@ public final class Node implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (tls != null) {
+                            ch.pipeline().addLast(tls.server().newHandler(ch.alloc()));
+                        }
                         pipeline(ch, new Inbound(true, null));
                     }
                 }).bind(host, port).sync().channel();
@@ -100,6 +110,10 @@ public final class Node implements AutoCloseable {
                     .handler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
+                            if (tls != null) {
+                                ch.pipeline().addLast(tls.client().newHandler(ch.alloc(), address.getHostString(),
+                                        address.getPort()));
+                            }
                             pipeline(ch, inbound);
                         }
                     }).connect(address).sync().channel();
