@@ -75,6 +75,9 @@ public final class LlamaForward {
             MatMul.matmul(parallel, w.wq(), h, n, q);
             MatMul.matmul(parallel, w.wk(), h, n, k);
             MatMul.matmul(parallel, w.wv(), h, n, v);
+            addBias(q, w.bq(), n);
+            addBias(k, w.bk(), n);
+            addBias(v, w.bv(), n);
             for (int t = 0; t < n; t++) {
                 int pos = batch.position(t);
                 rope.apply(q, t * qDim, cfg.heads(), pos);
@@ -106,6 +109,15 @@ public final class LlamaForward {
             MatMul.matmul(parallel, model.output(), selected, rows, logits);
         }
         return logits;
+    }
+
+    private static void addBias(float[] rows, float[] bias, int n) {
+        if (bias == null) {
+            return;
+        }
+        for (int t = 0; t < n; t++) {
+            VectorMath.axpy(rows, t * bias.length, 1f, bias, 0, bias.length);
+        }
     }
 
     /** Causal attention of every (token, head) pair over its sequence's cached positions 0..pos. */

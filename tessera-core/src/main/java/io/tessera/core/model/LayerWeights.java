@@ -13,6 +13,9 @@ import io.tessera.core.tensor.Tensor;
  * @param wGate FFN gate (w1), [hidden, dim]
  * @param wDown FFN down (w2), [dim, hidden]
  * @param wUp FFN up (w3), [hidden, dim]
+ * @param bq query bias or null (Qwen2 has Q/K/V biases; Llama has none)
+ * @param bk key bias or null
+ * @param bv value bias or null
  */
 public record LayerWeights(
         float[] attnNorm,
@@ -23,5 +26,14 @@ public record LayerWeights(
         float[] ffnNorm,
         Tensor wGate,
         Tensor wDown,
-        Tensor wUp) {
+        Tensor wUp,
+        float[] bq,
+        float[] bk,
+        float[] bv) {
+
+    /** A block without attention biases, as in Llama. */
+    public LayerWeights(float[] attnNorm, Tensor wq, Tensor wk, Tensor wv, Tensor wo, float[] ffnNorm,
+            Tensor wGate, Tensor wDown, Tensor wUp) {
+        this(attnNorm, wq, wk, wv, wo, ffnNorm, wGate, wDown, wUp, null, null, null);
+    }
 }

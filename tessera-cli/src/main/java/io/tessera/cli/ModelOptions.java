@@ -1,0 +1,30 @@
+package io.tessera.cli;
+
+import io.tessera.core.model.LoadedModel;
+import java.io.IOException;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** The options every command that loads a model shares. */
+final class ModelOptions {
+
+    @Option(names = "--model", required = true, paramLabel = "FILE",
+            description = "Model file: GGUF, or a llama2.c checkpoint (then --tokenizer is needed).")
+    Path model;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE",
+            description = "Tokenizer file in llama2.c format (for llama2.c checkpoints; GGUF files carry their own).")
+    Path tokenizer;
+
+    @Option(names = "--threads", paramLabel = "N",
+            description = "Compute threads (default: all ${sys:tessera.cpus} cores).")
+    Integer threads;
+
+    int threads() {
+        return threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+    }
+
+    LoadedModel open() throws IOException {
+        return LoadedModel.open(model, tokenizer);
+    }
+}

@@ -1,0 +1,49 @@
+package io.tessera.core.model;
+
+import io.tessera.core.format.ModelFormatException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/** Opens a model file of any supported format, recognised by its first bytes. */
+public final class ModelLoader {
+
+    /** The model file formats Tessera reads. */
+    public enum Format {
+        GGUF, LLAMA2C
+    }
+
+    private static final int GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian int
+
+    private ModelLoader() {
+    }
+
+    public static LlamaModel load(Path file) throws IOException {
+        return switch (detect(file)) {
+            case GGUF -> throw new ModelFormatException(file, "format", "GGUF loading is not wired yet");
+            case LLAMA2C -> Llama2cLoader.load(file);
+        };
+    }
+
+    public static Format detect(Path file) throws IOException {
+        if (!Files.exists(file)) {
+            throw new NoSuchFileException(file.toString(), null, "model file not found");
+        }
+        if (Files.isDirectory(file)) {
+            throw new ModelFormatException(file, "path", "is a directory, expected a model file");
+        }
+        byte[] head = new byte[4];
+        int n;
+        try (InputStream in = Files.newInputStream(file)) {
+            n = in.readNBytes(head, 0, 4);
+        }
+        if (n < 4) {
+            throw new ModelFormatException(file, "header", "file has only " + n + " bytes");
+        }
+        int magic = (head[0] & 0xff) | (head[1] & 0xff) << 8 | (head[2] & 0xff) << 16 | (head[3] & 0xff) << 24;
+        // llama2.c checkpoints have no magic; they start with the (small, positive) model dimension.
+        return magic == GGUF_MAGIC ? Format.GGUF : Format.LLAMA2C;
+    }
+}

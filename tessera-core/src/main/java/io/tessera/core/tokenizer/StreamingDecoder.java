@@ -1,0 +1,43 @@
+package io.tessera.core.tokenizer;
+
+/**
+ * Decodes a sequence one token at a time, for streaming output. Never returns half a character:
+ * bytes of an incomplete UTF-8 sequence are held until it completes or proves invalid. The
+ * concatenation of all {@link #push} results and {@link #flush} equals
+ * {@link Tokenizer#decode(int[])} of the same tokens. Not thread-safe; one per sequence.
+ */
+public final class StreamingDecoder {
+    private final SentencePieceBpeTokenizer tokenizer;
+    private final Utf8Decoder utf8 = new Utf8Decoder();
+    private final StringBuilder out = new StringBuilder();
+    private int previous;
+
+    StreamingDecoder(SentencePieceBpeTokenizer tokenizer, int precedingToken) {
+        this.tokenizer = tokenizer;
+        this.previous = precedingToken;
+    }
+
+    /** Adds a token; returns the text completed by it (possibly empty). */
+    public String push(int tokenId) {
+        tokenizer.appendBytes(previous, tokenId, utf8, out);
+        previous = tokenId;
+        return take();
+    }
+
+    /** Ends the sequence: returns U+FFFD for a trailing incomplete sequence, else "". */
+    public String flush() {
+        utf8.finish(out);
+        return take();
+    }
+
+    /** Whether bytes of an incomplete character are being held back. */
+    public boolean hasPending() {
+        return utf8.hasPending();
+    }
+
+    private String take() {
+        String s = out.toString();
+        out.setLength(0);
+        return s;
+    }
+}

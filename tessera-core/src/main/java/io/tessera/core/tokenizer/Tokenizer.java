@@ -1,0 +1,50 @@
+package io.tessera.core.tokenizer;
+
+/** Turns text into token ids and back. Implementations are immutable and thread-safe. */
+public interface Tokenizer {
+
+    /** Encodes text, treating any special-token text in it as plain text. */
+    default int[] encode(String text, boolean addBos) {
+        return encode(text, addBos, false);
+    }
+
+    /**
+     * Encodes text.
+     *
+     * @param addBos prepend the BOS token
+     * @param parseSpecial recognise control pieces written in the text (such as {@code <s>}) as
+     *     their ids; off for untrusted user text so that it cannot inject control tokens
+     */
+    int[] encode(String text, boolean addBos, boolean parseSpecial);
+
+    default String decode(int[] ids) {
+        return decode(ids, 0, ids.length);
+    }
+
+    /**
+     * Decodes {@code ids[from, to)}. The token before {@code from}, if any, is context: a piece
+     * right after BOS loses its leading space (the dummy prefix added by encoding).
+     */
+    String decode(int[] ids, int from, int to);
+
+    /** The raw piece text of a token. */
+    String piece(int id);
+
+    int vocabSize();
+
+    int bos();
+
+    int eos();
+
+    /** Whether the token is a control token (BOS, EOS, pad...), which decodes to no text. */
+    boolean isSpecial(int id);
+
+    /** A decoder for a sequence that starts here (the first token pushed has no predecessor). */
+    StreamingDecoder newStreamingDecoder();
+
+    /**
+     * A decoder continuing a sequence whose last token so far was {@code precedingToken}; e.g. the
+     * last prompt token, so that text generated after a bare BOS loses its dummy-prefix space.
+     */
+    StreamingDecoder newStreamingDecoder(int precedingToken);
+}
