@@ -5,17 +5,21 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q4_K: super-blocks of 256 values: half-precision d and dmin, 12 bytes packing eight 6-bit scales
  * and eight 6-bit mins, then 128 bytes of nibbles. Each 64 values share 32 bytes: the low nibbles
  * are one 32-value sub-block, the high nibbles the next; value = d·sc·q − dmin·m. Weights are
  * rebuilt in registers ({@code fma(q, d·sc, −dmin·m)}) and summed per 32-value sub-block.
+ *
+ * <p>The hot loops are written out in full, without helper methods taking or returning vectors:
+ * such a helper, once compiled on its own into a large method, is no longer inlined and its
+ * vectors get boxed, which costs an order of magnitude.
  */
 final class Q4KKernel extends WeightKernel {
 
     static final Q4KKernel INSTANCE = new Q4KKernel();
-    private static final int BLOCK = 144;
 
     private Q4KKernel() {
         super(GgmlType.Q4_K);
@@ -37,37 +41,35 @@ final class Q4KKernel extends WeightKernel {
         return ((w.get(ValueLayout.JAVA_BYTE, s + j + 4) & 0xFF) >>> 4) | ((w.get(ValueLayout.JAVA_BYTE, s + j) & 0xFF) >>> 6) << 4;
     }
 
-    private static FloatVector weights(ByteVector nibbles, FloatVector scale, FloatVector negMin) {
-        return Q4_0Kernel.widen(nibbles).fma(scale, negMin);
-    }
-
     @Override
     public float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
         checkBlocks(n, 256);
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector a0 = FloatVector.zero(F);
         long p = off;
-        for (int i = 0; i < n; i += 256, p += BLOCK) {
+        for (int i = 0; i < n; i += 256, p += 144) {
             float d = f16(w, p);
             float dmin = f16(w, p + 2);
-            for (int j = 0; j < 4; j++) {
-                long q = p + 16 + 32L * j;
-                ByteVector c0 = Q4_0Kernel.load(w, q);
-                ByteVector c1 = Q4_0Kernel.load(w, q + 8);
-                ByteVector c2 = Q4_0Kernel.load(w, q + 16);
-                ByteVector c3 = Q4_0Kernel.load(w, q + 24);
-                int sb = 2 * j;
+            for (int sb = 0; sb < 8; sb++) {
+                int xi = i + 32 * sb;
+                long q = p + 16 + 32L * (sb >> 1);
+                int shift = (sb & 1) << 2;
                 FloatVector sc = FloatVector.broadcast(F, d * scale(w, p + 4, sb));
                 FloatVector mn = FloatVector.broadcast(F, -dmin * min(w, p + 4, sb));
-                acc = acc.add(Q8_0Kernel.block(weights(Q4_0Kernel.lo(c0), sc, mn), weights(Q4_0Kernel.lo(c1), sc, mn),
-                        weights(Q4_0Kernel.lo(c2), sc, mn), weights(Q4_0Kernel.lo(c3), sc, mn), x, xOff + i + 64 * j));
-                sc = FloatVector.broadcast(F, d * scale(w, p + 4, sb + 1));
-                mn = FloatVector.broadcast(F, -dmin * min(w, p + 4, sb + 1));
-                acc = acc.add(Q8_0Kernel.block(weights(Q4_0Kernel.hi(c0), sc, mn), weights(Q4_0Kernel.hi(c1), sc, mn),
-                        weights(Q4_0Kernel.hi(c2), sc, mn), weights(Q4_0Kernel.hi(c3), sc, mn), x,
-                        xOff + i + 64 * j + 32));
+                FloatVector w0 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc, mn);
+                FloatVector w1 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q + 8, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc, mn);
+                FloatVector w2 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc, mn);
+                FloatVector w3 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q + 24, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc, mn);
+                FloatVector s0 = w0.mul(FloatVector.fromArray(F, x, xOff + xi + 0));
+                FloatVector u0 = w2.mul(FloatVector.fromArray(F, x, xOff + xi + 16));
+                s0 = w1.fma(FloatVector.fromArray(F, x, xOff + xi + 8), s0);
+                u0 = w3.fma(FloatVector.fromArray(F, x, xOff + xi + 24), u0);
+                s0 = s0.add(u0);
+                a0 = a0.add(s0);
             }
         }
-        return sum(acc);
+        float[] l = new float[8];
+        a0.intoArray(l, 0);
+        return lanes(l, 0);
     }
 
     @Override
@@ -78,41 +80,66 @@ final class Q4KKernel extends WeightKernel {
         FloatVector a1 = a0;
         FloatVector a2 = a0;
         FloatVector a3 = a0;
+        int x0 = xOff;
+        int x1 = xOff + xStride;
+        int x2 = xOff + 2 * xStride;
+        int x3 = xOff + 3 * xStride;
         long p = off;
-        for (int i = 0; i < n; i += 256, p += BLOCK) {
+        for (int i = 0; i < n; i += 256, p += 144) {
             float d = f16(w, p);
             float dmin = f16(w, p + 2);
             for (int sb = 0; sb < 8; sb++) {
+                int xi = i + 32 * sb;
                 long q = p + 16 + 32L * (sb >> 1);
-                ByteVector c0 = Q4_0Kernel.load(w, q);
-                ByteVector c1 = Q4_0Kernel.load(w, q + 8);
-                ByteVector c2 = Q4_0Kernel.load(w, q + 16);
-                ByteVector c3 = Q4_0Kernel.load(w, q + 24);
-                boolean high = (sb & 1) != 0;
+                int shift = (sb & 1) << 2;
                 FloatVector sc = FloatVector.broadcast(F, d * scale(w, p + 4, sb));
                 FloatVector mn = FloatVector.broadcast(F, -dmin * min(w, p + 4, sb));
-                FloatVector w0 = weights(high ? Q4_0Kernel.hi(c0) : Q4_0Kernel.lo(c0), sc, mn);
-                FloatVector w1 = weights(high ? Q4_0Kernel.hi(c1) : Q4_0Kernel.lo(c1), sc, mn);
-                FloatVector w2 = weights(high ? Q4_0Kernel.hi(c2) : Q4_0Kernel.lo(c2), sc, mn);
-                FloatVector w3 = weights(high ? Q4_0Kernel.hi(c3) : Q4_0Kernel.lo(c3), sc, mn);
-                int xi = xOff + i + 32 * sb;
-                a0 = a0.add(Q8_0Kernel.block(w0, w1, w2, w3, x, xi));
-                a1 = a1.add(Q8_0Kernel.block(w0, w1, w2, w3, x, xi + xStride));
-                a2 = a2.add(Q8_0Kernel.block(w0, w1, w2, w3, x, xi + 2 * xStride));
-                a3 = a3.add(Q8_0Kernel.block(w0, w1, w2, w3, x, xi + 3 * xStride));
+                FloatVector w0 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc, mn);
+                FloatVector w1 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q + 8, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc, mn);
+                FloatVector w2 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc, mn);
+                FloatVector w3 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q + 24, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc, mn);
+                FloatVector s0 = w0.mul(FloatVector.fromArray(F, x, x0 + xi + 0));
+                FloatVector u0 = w2.mul(FloatVector.fromArray(F, x, x0 + xi + 16));
+                s0 = w1.fma(FloatVector.fromArray(F, x, x0 + xi + 8), s0);
+                u0 = w3.fma(FloatVector.fromArray(F, x, x0 + xi + 24), u0);
+                s0 = s0.add(u0);
+                a0 = a0.add(s0);
+                FloatVector s1 = w0.mul(FloatVector.fromArray(F, x, x1 + xi + 0));
+                FloatVector u1 = w2.mul(FloatVector.fromArray(F, x, x1 + xi + 16));
+                s1 = w1.fma(FloatVector.fromArray(F, x, x1 + xi + 8), s1);
+                u1 = w3.fma(FloatVector.fromArray(F, x, x1 + xi + 24), u1);
+                s1 = s1.add(u1);
+                a1 = a1.add(s1);
+                FloatVector s2 = w0.mul(FloatVector.fromArray(F, x, x2 + xi + 0));
+                FloatVector u2 = w2.mul(FloatVector.fromArray(F, x, x2 + xi + 16));
+                s2 = w1.fma(FloatVector.fromArray(F, x, x2 + xi + 8), s2);
+                u2 = w3.fma(FloatVector.fromArray(F, x, x2 + xi + 24), u2);
+                s2 = s2.add(u2);
+                a2 = a2.add(s2);
+                FloatVector s3 = w0.mul(FloatVector.fromArray(F, x, x3 + xi + 0));
+                FloatVector u3 = w2.mul(FloatVector.fromArray(F, x, x3 + xi + 16));
+                s3 = w1.fma(FloatVector.fromArray(F, x, x3 + xi + 8), s3);
+                u3 = w3.fma(FloatVector.fromArray(F, x, x3 + xi + 24), u3);
+                s3 = s3.add(u3);
+                a3 = a3.add(s3);
             }
         }
-        out[outOff] = sum(a0);
-        out[outOff + outStride] = sum(a1);
-        out[outOff + 2 * outStride] = sum(a2);
-        out[outOff + 3 * outStride] = sum(a3);
+        float[] l = new float[32];
+        a0.intoArray(l, 0);
+        a1.intoArray(l, 8);
+        a2.intoArray(l, 16);
+        a3.intoArray(l, 24);
+        out[outOff] = lanes(l, 0);
+        out[outOff + outStride] = lanes(l, 8);
+        out[outOff + 2 * outStride] = lanes(l, 16);
+        out[outOff + 3 * outStride] = lanes(l, 24);
     }
 
     @Override
     public void decodeRow(MemorySegment w, long off, float[] dst, int dstOff, int n) {
         checkBlocks(n, 256);
         for (int b = 0; b < n / 256; b++) {
-            long p = off + (long) b * BLOCK;
+            long p = off + (long) b * 144;
             float d = f16(w, p);
             float dmin = f16(w, p + 2);
             for (int sb = 0; sb < 8; sb++) {

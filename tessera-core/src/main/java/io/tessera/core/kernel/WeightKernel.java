@@ -71,11 +71,13 @@ public abstract class WeightKernel {
     /** Dequantizes the n values stored at {@code w[off..]} into {@code dst[dstOff..]}. */
     public abstract void decodeRow(MemorySegment w, long off, float[] dst, int dstOff, int n);
 
-    /** Adds the 8 lanes in a fixed order (the same in compiled and interpreted code). */
-    static float sum(FloatVector v) {
-        float a = (v.lane(0) + v.lane(1)) + (v.lane(2) + v.lane(3));
-        float b = (v.lane(4) + v.lane(5)) + (v.lane(6) + v.lane(7));
-        return a + b;
+    /**
+     * Adds 8 lanes stored at l[o..o+8) in a fixed order (vectors are stored with intoArray and
+     * added here rather than with reduceLanes, whose order is unspecified and may differ between
+     * compiled and interpreted code).
+     */
+    static float lanes(float[] l, int o) {
+        return ((l[o] + l[o + 1]) + (l[o + 2] + l[o + 3])) + ((l[o + 4] + l[o + 5]) + (l[o + 6] + l[o + 7]));
     }
 
     static float f16(MemorySegment w, long off) {
