@@ -2,9 +2,17 @@
 # Order: $JAVA_HOME, the `java` on PATH, then the usual install locations.
 
 tessera_java_major() {
-  # Prints the feature version of the given java binary (17, 21, 25...), or nothing.
-  "$1" -XshowSettings:properties -version 2>&1 \
-    | sed -n 's/^ *java\.specification\.version = \([0-9][0-9]*\).*/\1/p' | head -n 1
+  # Prints the feature version (17, 21, 25...) of the JDK at $1, or nothing. The JDK's `release`
+  # file answers without starting a JVM; the JVM itself is asked only when that file is missing.
+  local v=""
+  if [ -f "$1/release" ]; then
+    v=$(sed -n 's/^JAVA_VERSION="\([0-9][0-9]*\).*/\1/p' "$1/release" | head -n 1)
+  fi
+  if [ -z "$v" ]; then
+    v=$("$1/bin/java" -XshowSettings:properties -version 2>&1 \
+      | sed -n 's/^ *java\.specification\.version = \([0-9][0-9]*\).*/\1/p' | head -n 1)
+  fi
+  echo "$v"
 }
 
 tessera_find_jdk() {
@@ -19,7 +27,7 @@ tessera_find_jdk() {
   done
   for candidate in "${candidates[@]}"; do
     [ -x "$candidate/bin/java" ] && [ -x "$candidate/bin/javac" ] || continue
-    major=$(tessera_java_major "$candidate/bin/java")
+    major=$(tessera_java_major "$candidate")
     if [ -n "$major" ] && [ "$major" -ge "$required" ]; then
       export JAVA_HOME="$candidate"
       return 0

@@ -11,6 +11,9 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 RunCommand.class,
+                InfoCommand.class,
+                ConvertCommand.class,
+                SynthCommand.class,
         })
 public final class Tessera implements Runnable {
 

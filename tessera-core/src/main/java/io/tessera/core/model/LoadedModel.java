@@ -1,7 +1,10 @@
 package io.tessera.core.model;
 
 import io.tessera.core.format.ModelFormatException;
+import io.tessera.core.gguf.GgufFile;
+import io.tessera.core.tokenizer.GgufVocabulary;
 import io.tessera.core.tokenizer.Llama2cTokenizerReader;
+import io.tessera.core.tokenizer.Vocabulary;
 import io.tessera.core.tokenizer.SentencePieceBpeTokenizer;
 import io.tessera.core.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -16,24 +19,36 @@ public record LoadedModel(LlamaModel model, Tokenizer tokenizer, long loadNanos)
      */
     public static LoadedModel open(Path modelFile, Path tokenizerFile) throws IOException {
         long start = System.nanoTime();
-        ModelLoader.Format format = ModelLoader.detect(modelFile);
-        LlamaModel model = ModelLoader.load(modelFile);
-        try {
-            Tokenizer tokenizer;
-            if (tokenizerFile != null) {
-                tokenizer = new SentencePieceBpeTokenizer(
-                        Llama2cTokenizerReader.read(tokenizerFile, model.config().vocabSize()));
-            } else if (format == ModelLoader.Format.LLAMA2C) {
+        LlamaModel model;
+        Vocabulary vocabulary = null;
+        if (ModelLoader.detect(modelFile) == ModelLoader.Format.GGUF) {
+            GgufFile gguf = GgufFile.open(modelFile);
+            try {
+                if (tokenizerFile == null) {
+                    vocabulary = GgufVocabulary.read(gguf.metadata());
+                }
+                model = GgufLlamaLoader.load(gguf);
+            } catch (IOException | RuntimeException e) {
+                gguf.close();
+                throw e;
+            }
+        } else {
+            model = Llama2cLoader.load(modelFile);
+            if (tokenizerFile == null) {
+                model.close();
                 throw new ModelFormatException(modelFile, "tokenizer",
                         "a llama2.c checkpoint carries no tokenizer; pass its tokenizer file (e.g. --tokenizer tok512.bin)");
-            } else {
-                throw new ModelFormatException(modelFile, "tokenizer", "reading the tokenizer from GGUF is not wired yet");
             }
-            if (tokenizer.vocabSize() != model.config().vocabSize()) {
-                throw new ModelFormatException(modelFile, "tokenizer", "the tokenizer has " + tokenizer.vocabSize()
+        }
+        try {
+            if (vocabulary == null) {
+                vocabulary = Llama2cTokenizerReader.read(tokenizerFile, model.config().vocabSize());
+            }
+            if (vocabulary.size() != model.config().vocabSize()) {
+                throw new ModelFormatException(modelFile, "tokenizer", "the tokenizer has " + vocabulary.size()
                         + " tokens but the model's vocabulary has " + model.config().vocabSize());
             }
-            return new LoadedModel(model, tokenizer, System.nanoTime() - start);
+            return new LoadedModel(model, new SentencePieceBpeTokenizer(vocabulary), System.nanoTime() - start);
         } catch (IOException | RuntimeException e) {
             model.close();
             throw e;

@@ -22,7 +22,7 @@ public final class ModelLoader {
 
     public static LlamaModel load(Path file) throws IOException {
         return switch (detect(file)) {
-            case GGUF -> throw new ModelFormatException(file, "format", "GGUF loading is not wired yet");
+            case GGUF -> GgufLlamaLoader.load(file);
             case LLAMA2C -> Llama2cLoader.load(file);
         };
     }

@@ -18,8 +18,14 @@ public final class Llama2cTokenizerReader {
 
     private Llama2cTokenizerReader() {}
 
+    /** Reads every entry of the file (the format does not store its count). */
+    public static Vocabulary read(Path file) throws IOException {
+        return read(file, -1);
+    }
+
+    /** Reads the first {@code vocabSize} entries, or all of them when vocabSize is -1. */
     public static Vocabulary read(Path file, int vocabSize) throws IOException {
-        if (vocabSize < 3) {
+        if (vocabSize < 3 && vocabSize != -1) {
             throw new IllegalArgumentException("vocabulary size " + vocabSize + " is too small for a llama2.c tokenizer"
                     + " (ids 0, 1, 2 are unk, bos, eos)");
         }
@@ -32,6 +38,9 @@ public final class Llama2cTokenizerReader {
         int maxTokenLength = buf.getInt();
         if (maxTokenLength < 0) {
             throw new IOException(file + ": negative max_token_length " + maxTokenLength + "; not a llama2.c tokenizer");
+        }
+        if (vocabSize == -1) {
+            vocabSize = countEntries(file, buf.duplicate().order(ByteOrder.LITTLE_ENDIAN));
         }
         String[] pieces = new String[vocabSize];
         float[] scores = new float[vocabSize];
@@ -53,6 +62,25 @@ public final class Llama2cTokenizerReader {
         pieces[1] = pieces[1].strip();
         pieces[2] = pieces[2].strip();
         return new Vocabulary(pieces, scores, null, 1, 2, 0, -1, true, true);
+    }
+
+    private static int countEntries(Path file, ByteBuffer buf) throws IOException {
+        int n = 0;
+        while (buf.remaining() >= 8) {
+            buf.getFloat();
+            int len = buf.getInt();
+            if (len < 0 || len > buf.remaining()) {
+                throw new IOException(file + ": piece " + n + " has an invalid length " + len + " at byte "
+                        + (buf.position() - 4));
+            }
+            buf.position(buf.position() + len);
+            n++;
+        }
+        if (buf.hasRemaining() || n < 3) {
+            throw new IOException(file + ": not a llama2.c tokenizer (" + n + " whole entries, " + buf.remaining()
+                    + " stray bytes at the end)");
+        }
+        return n;
     }
 
     private static void need(Path file, ByteBuffer buf, int n, String what) throws IOException {

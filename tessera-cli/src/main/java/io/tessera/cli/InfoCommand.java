@@ -1,0 +1,69 @@
+package io.tessera.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.model.ModelInfo;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code tessera info}: a model's shape, types, size and memory needs, from its header alone. */
+@Command(name = "info", mixinStandardHelpOptions = true,
+        description = "Show a model's architecture, hyperparameters, tensor types, parameter count, file size and "
+                + "the memory it needs. Reads only the header.")
+final class InfoCommand implements Callable<Integer> {
+
+    @Parameters(paramLabel = "FILE", description = "GGUF file or llama2.c checkpoint.")
+    Path file;
+
+    @Option(names = "--json", description = "Print one JSON object instead of text.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        ModelInfo info = ModelInfo.read(file);
+        LlamaConfig c = info.config();
+        long kvF16PerToken = c.kvBytesPerToken(2);
+        long kvF32PerToken = c.kvBytesPerToken(4);
+        if (json) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("file", file.toString());
+            o.put("format", info.format().name().toLowerCase());
+            o.put("file_bytes", info.fileSize());
+            o.put("config", c);
+            o.put("tied_output", info.tiedOutput());
+            o.put("parameters", info.parameters());
+            o.put("weights_bytes", info.weightBytes());
+            o.put("tensors_by_type", info.tensorsByType());
+            o.put("bytes_by_type", info.bytesByType());
+            o.put("kv_cache_bytes_per_token_f16", kvF16PerToken);
+            o.put("kv_cache_bytes_per_token_f32", kvF32PerToken);
+            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(o));
+            return 0;
+        }
+        System.out.printf("file            %s (%s, %s)%n", file, info.format().name().toLowerCase(), Units.bytes(info.fileSize()));
+        System.out.printf("architecture    %s%n", c.architecture());
+        System.out.printf("parameters      %s (%,d)%n", Units.count(info.parameters()), info.parameters());
+        System.out.printf("layers          %d%n", c.layers());
+        System.out.printf("embedding       %d%n", c.dim());
+        System.out.printf("feed-forward    %d%n", c.hiddenDim());
+        System.out.printf("heads           %d query, %d key/value (head dim %d)%n", c.heads(), c.kvHeads(), c.headDim());
+        System.out.printf("vocabulary      %d%n", c.vocabSize());
+        System.out.printf("context         %d%n", c.contextLength());
+        System.out.printf("rope            %s, base %.0f%n", c.ropeStyle().name().toLowerCase(), c.ropeTheta());
+        System.out.printf("rms epsilon     %g%n", c.rmsEps());
+        System.out.printf("output head     %s%n", info.tiedOutput() ? "tied to the embedding" : "separate");
+        StringBuilder types = new StringBuilder();
+        info.tensorsByType().forEach((t, n) -> types.append(types.isEmpty() ? "" : ", ").append(n).append(" × ")
+                .append(t).append(" (").append(Units.bytes(info.bytesByType().get(t))).append(')'));
+        System.out.printf("tensor types    %s%n", types);
+        System.out.printf("memory          weights %s; KV cache per 1k tokens of context: %s in F16, %s in F32%n",
+                Units.bytes(info.weightBytes()), Units.bytes(kvF16PerToken * 1024), Units.bytes(kvF32PerToken * 1024));
+        return 0;
+    }
+}

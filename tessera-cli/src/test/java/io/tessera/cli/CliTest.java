@@ -1,0 +1,108 @@
+package io.tessera.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tessera.core.GoldenCases;
+import io.tessera.core.TestModels;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The commands as a user runs them (in-process), with their standard output and error. */
+class CliTest {
+
+    @TempDir
+    Path dir;
+
+    record Result(int code, String out, String err) {
+    }
+
+    static Result tessera(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        StringWriter cliErr = new StringWriter();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = new CommandLine(new Tessera()).setExecutionExceptionHandler(new CliErrors())
+                    .setErr(new PrintWriter(cliErr, true)).execute(args);
+            return new Result(code, out.toString(StandardCharsets.UTF_8),
+                    err.toString(StandardCharsets.UTF_8) + cliErr);
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void runPrintsOnlyTheGeneratedTextAndTimingGoesToStderr() throws Exception {
+        GoldenCases.Case golden = GoldenCases.load().get(0);
+        Result r = tessera("run", "--model", TestModels.stories260K().toString(), "--tokenizer",
+                TestModels.tok512().toString(), "--prompt", golden.prompt(), "--temperature", "0", "--max-tokens", "40");
+        assertEquals(0, r.code(), r.err());
+        String expected = golden.text().substring(golden.prompt().length());
+        String text = r.out().stripTrailing();
+        assertTrue(expected.startsWith(text) && text.length() > 100, "got: " + text);
+        assertTrue(r.err().contains("generated: 40 tokens"), r.err());
+    }
+
+    @Test
+    void convertThenRunAndInfoOnTheGgufFile() throws Exception {
+        Path gguf = dir.resolve("s.gguf");
+        Result c = tessera("convert", "--model", TestModels.stories260K().toString(), "--tokenizer",
+                TestModels.tok512().toString(), "--type", "Q8_0", "-o", gguf.toString());
+        assertEquals(0, c.code(), c.err());
+        assertTrue(Files.size(gguf) > 100_000);
+
+        Result info = tessera("info", gguf.toString());
+        assertEquals(0, info.code(), info.err());
+        assertTrue(info.out().contains("parameters      260.0 K"), info.out());
+        assertTrue(info.out().contains("Q8_0"), info.out());
+
+        Result run = tessera("run", "--model", gguf.toString(), "--prompt", "Once upon a time", "--temperature", "0",
+                "--max-tokens", "20");
+        assertEquals(0, run.code(), run.err());
+        assertTrue(run.out().startsWith(", there was a little girl"), run.out());
+    }
+
+    @Test
+    void synthWritesALoadableModel() throws Exception {
+        Path out = dir.resolve("tiny.gguf");
+        Result r = tessera("synth", "--shape", "tiny-gqa", "--type", "Q4_0", "--vocab-size", "600", "--layers", "2",
+                "-o", out.toString());
+        assertEquals(0, r.code(), r.err());
+        Result info = tessera("info", "--json", out.toString());
+        assertTrue(info.out().contains("\"vocabSize\" : 600"), info.out());
+        Result run = tessera("run", "--model", out.toString(), "--prompt", "hello", "--max-tokens", "5", "--seed", "1");
+        assertEquals(0, run.code(), run.err());
+    }
+
+    @Test
+    void errorsAreOneClearLine() {
+        Result noTokenizer = tessera("run", "--model", TestModels.stories260K().toString(), "--prompt", "x");
+        assertEquals(1, noTokenizer.code());
+        assertTrue(noTokenizer.err().contains("stories260K.bin: tokenizer: a llama2.c checkpoint carries no tokenizer"),
+                noTokenizer.err());
+
+        Result missing = tessera("info", dir.resolve("nope.gguf").toString());
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().contains("nope.gguf") && missing.err().contains("not found"), missing.err());
+
+        Result badType = tessera("synth", "--shape", "tiny-gqa", "--type", "Q5_K", "-o", dir.resolve("x").toString());
+        assertEquals(1, badType.code());
+        assertTrue(badType.err().contains("Q5_K is not supported"), badType.err());
+
+        Result badShape = tessera("synth", "--shape", "gpt-5", "-o", dir.resolve("x").toString());
+        assertTrue(badShape.err().contains("unknown model shape 'gpt-5'"), badShape.err());
+    }
+}

@@ -1,0 +1,63 @@
+package io.tessera.core.model;
+
+import io.tessera.core.tensor.GgmlType;
+import java.util.Locale;
+
+/**
+ * Which tensor type each weight of a model is written in: one type for every matrix, or a mix as
+ * llama.cpp's {@code Q4_K_M} (Q4_K, with Q6_K for the output head and for attn_v/ffn_down in the
+ * layers that matter most). Norm weights and biases always stay F32. A matrix whose rows do not fill
+ * whole blocks of the chosen type falls back to F16, as llama.cpp's quantizer does.
+ */
+public record WeightTypes(String name, GgmlType matrices, boolean q4kmMix, int fileType) {
+
+    public static WeightTypes parse(String name) {
+        String n = name.toUpperCase(Locale.ROOT);
+        if (n.equals("Q4_K_M")) {
+            return new WeightTypes("Q4_K_M", GgmlType.Q4_K, true, 15);
+        }
+        GgmlType t = GgmlType.parse(n);
+        if (!t.supported()) {
+            throw new IllegalArgumentException("type " + t + " is not supported for writing (supported: F32, F16, BF16,"
+                    + " Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M)");
+        }
+        // llama.cpp's llama_ftype numbering, stored as general.file_type.
+        int fileType = switch (t) {
+            case F32 -> 0;
+            case F16 -> 1;
+            case Q4_0 -> 2;
+            case Q4_1 -> 3;
+            case Q8_0 -> 7;
+            case Q4_K -> 14;
+            case Q6_K -> 18;
+            case BF16 -> 32;
+            default -> throw new IllegalStateException(t.toString());
+        };
+        return new WeightTypes(t.name(), t, false, fileType);
+    }
+
+    /**
+     * The type of one matrix.
+     *
+     * @param tensor the GGUF tensor name, e.g. {@code blk.3.ffn_down.weight}
+     * @param layer the block index, or -1 for the embedding and output head
+     * @param layers the model's block count
+     */
+    public GgmlType typeOf(String tensor, int layer, int layers, long rowLength) {
+        GgmlType t = matrices;
+        if (q4kmMix) {
+            if (tensor.equals("output.weight")) {
+                t = GgmlType.Q6_K;
+            } else if ((tensor.endsWith("attn_v.weight") || tensor.endsWith("ffn_down.weight"))
+                    && moreBits(layer, layers)) {
+                t = GgmlType.Q6_K;
+            }
+        }
+        return rowLength % t.blockSize() == 0 ? t : (t.quantized() ? GgmlType.F16 : t);
+    }
+
+    /** The first and last eighth of the layers, and every third in between, get more bits. */
+    private static boolean moreBits(int layer, int layers) {
+        return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
+    }
+}

@@ -1,0 +1,61 @@
+package io.tessera.core.synth;
+
+import io.tessera.core.tokenizer.Vocabulary;
+import java.util.LinkedHashSet;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * A made-up SentencePiece vocabulary of any size, for synthetic models whose real tokenizer is not
+ * at hand: the three control pieces, the 256 byte pieces, then distinct word-like pieces with
+ * falling scores. Text round-trips through it (byte fallback covers anything), which is all a
+ * speed or memory benchmark needs.
+ */
+public final class SyntheticVocabulary {
+
+    private static final String LETTERS = "etaoinshrdlucmfwypvbgkjqxz";
+
+    private SyntheticVocabulary() {
+    }
+
+    public static Vocabulary generate(int size, long seed) {
+        if (size < 3 + 256 + 26) {
+            throw new IllegalArgumentException("a synthetic vocabulary needs at least " + (3 + 256 + 26)
+                    + " pieces, got " + size);
+        }
+        Set<String> pieces = new LinkedHashSet<>();
+        pieces.add("<unk>");
+        pieces.add("<s>");
+        pieces.add("</s>");
+        for (int b = 0; b < 256; b++) {
+            pieces.add(Vocabulary.bytePiece(b));
+        }
+        for (char c : LETTERS.toCharArray()) {
+            pieces.add(String.valueOf(c));
+        }
+        SplittableRandom rnd = new SplittableRandom(seed);
+        StringBuilder sb = new StringBuilder();
+        while (pieces.size() < size) {
+            sb.setLength(0);
+            if (rnd.nextInt(3) > 0) {
+                sb.append(Vocabulary.SPM_SPACE);
+            }
+            int len = 1 + rnd.nextInt(Math.min(10, 2 + pieces.size() / 2000));
+            for (int i = 0; i < len; i++) {
+                // Skewed towards frequent letters, like real text.
+                int r = rnd.nextInt(LETTERS.length());
+                sb.append(LETTERS.charAt(rnd.nextInt(r + 1)));
+            }
+            pieces.add(sb.toString());
+        }
+        String[] arr = pieces.toArray(String[]::new);
+        float[] scores = new float[size];
+        int[] types = new int[size];
+        for (int i = 0; i < size; i++) {
+            scores[i] = i < 259 ? 0f : -(i - 259);
+            types[i] = i == 0 ? Vocabulary.UNKNOWN : i < 3 ? Vocabulary.CONTROL : i < 259 ? Vocabulary.BYTE
+                    : Vocabulary.NORMAL;
+        }
+        return new Vocabulary(arr, scores, types, 1, 2, 0, -1, true, true);
+    }
+}
