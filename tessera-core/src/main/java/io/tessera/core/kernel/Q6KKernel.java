@@ -37,7 +37,7 @@ final class Q6KKernel extends WeightKernel {
         FloatVector a0 = FloatVector.zero(F);
         long p = off;
         for (int i = 0; i < n; i += 256, p += 210) {
-            float d = f16(w, p);
+            float d = f16(w, p + 208);
             for (int c = 0; c < 8; c++) {
                 int h = c >> 2;
                 int l = (c & 3) << 3;
@@ -78,7 +78,7 @@ final class Q6KKernel extends WeightKernel {
         int x3 = xOff + 3 * xStride;
         long p = off;
         for (int i = 0; i < n; i += 256, p += 210) {
-            float d = f16(w, p);
+            float d = f16(w, p + 208);
             for (int c = 0; c < 8; c++) {
                 int h = c >> 2;
                 int l = (c & 3) << 3;
@@ -134,7 +134,7 @@ final class Q6KKernel extends WeightKernel {
         checkBlocks(n, 256);
         for (int b = 0; b < n / 256; b++) {
             long p = off + (long) b * 210;
-            float d = f16(w, p);
+            float d = f16(w, p + 208);
             for (int h = 0; h < 2; h++) {
                 for (int l = 0; l < 32; l++) {
                     int a = w.get(ValueLayout.JAVA_BYTE, p + 64 * h + l) & 0xFF;
