@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         description = "Tessera: a distributed LLM inference server.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                BenchCommand.class,
                 RunCommand.class,
                 InfoCommand.class,
                 ConvertCommand.class,
