@@ -4,6 +4,7 @@
 // best of --repeat runs after a warm-up. Prints one JSON object.
 // usage: node bench.mjs MODEL.gguf THREADS PROMPT_TOKENS GEN_TOKENS [REPEAT]
 import {getLlama, LlamaLogLevel} from "node-llama-cpp";
+import {readFileSync} from "node:fs";
 
 const [modelPath, threadsArg, promptArg, genArg, repeatArg] = process.argv.slice(2);
 if (!modelPath) {
@@ -15,25 +16,17 @@ const promptN = Number(promptArg ?? 128);
 const genN = Number(genArg ?? 128);
 const repeat = Number(repeatArg ?? 2);
 
-let cpuVariant = "unknown";
-const llama = await getLlama({
-    gpu: false,
-    build: "never",
-    maxThreads: threads,
-    logLevel: LlamaLogLevel.debug,
-    logger(level, message) {
-        const m = /libggml-cpu-([a-z0-9_]+)\.so/.exec(message);
-        if (m) cpuVariant = m[1];
-    }
-});
+const llama = await getLlama({gpu: false, build: "never", maxThreads: threads, logLevel: LlamaLogLevel.error});
 
 const t0 = performance.now();
 const model = await llama.loadModel({modelPath, gpuLayers: 0, useMmap: true});
 const loadSeconds = (performance.now() - t0) / 1000;
+// which of the prebuilt CPU variants ggml picked for this processor: the library mapped into this process
+const cpuVariant = (/libggml-cpu-([a-z0-9_]+)\.so/.exec(readFileSync("/proc/self/maps", "utf8")) ?? [null, "unknown"])[1];
 const context = await model.createContext({
     contextSize: Math.max(promptN, genN) + 16,
     batchSize: promptN,
-    threads: {ideal: threads, min: threads},
+    threads,
     sequences: 1
 });
 const sequence = context.getSequence();

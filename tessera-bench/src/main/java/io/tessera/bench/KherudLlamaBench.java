@@ -66,8 +66,11 @@ public final class KherudLlamaBench {
                     throw new java.io.UncheckedIOException(e);
                 }
             } else {
-                System.out.print(json);
+                System.out.println(json);
             }
+            System.out.flush();
+            // the library's server thread keeps the JVM (and closing the model) waiting: stop here
+            Runtime.getRuntime().halt(0);
         }
     }
 
