@@ -41,6 +41,72 @@ public final class MatMul {
         parallel.forRange(rows, ROW_GRAIN, (from, to) -> rows(kernel, seg, rowBytes, in, rows, x, tokens, out, from, to));
     }
 
+    /**
+     * Several matrices with the same input (Q, K and V of attention) as one parallel operation:
+     * their rows are laid end to end and split over the threads together, so a decode step pays one
+     * hand-off instead of three. {@code outs[m]} receives {@code tokens} rows of matrix m's outputs.
+     */
+    public static void matmul(Parallel parallel, Tensor[] ws, float[] x, int tokens, float[][] outs) {
+        int m = ws.length;
+        int in = ws[0].rowLength();
+        int[] start = new int[m + 1];
+        WeightKernel[] kernels = new WeightKernel[m];
+        for (int i = 0; i < m; i++) {
+            if (ws[i].rowLength() != in) {
+                throw new IllegalArgumentException("matmul " + ws[i] + ": input length differs from " + ws[0]);
+            }
+            int rows = Math.toIntExact(ws[i].rowCount());
+            if (outs[i].length < (long) tokens * rows) {
+                throw new IllegalArgumentException("matmul " + ws[i] + ": output too small for " + tokens + " tokens");
+            }
+            kernels[i] = WeightKernel.of(ws[i].type());
+            // each matrix starts on a grain boundary so that no chunk straddles two matrices
+            start[i + 1] = start[i] + (rows + ROW_GRAIN - 1) / ROW_GRAIN * ROW_GRAIN;
+        }
+        if (x.length < (long) tokens * in) {
+            throw new IllegalArgumentException("matmul: input too small for " + tokens + " tokens");
+        }
+        parallel.forRange(start[m], ROW_GRAIN, (from, to) -> {
+            for (int i = 0; i < m; i++) {
+                int rows = Math.toIntExact(ws[i].rowCount());
+                int a = Math.max(from, start[i]) - start[i];
+                int b = Math.min(Math.min(to, start[i + 1]) - start[i], rows);
+                if (a < b) {
+                    rows(kernels[i], ws[i].data(), ws[i].rowBytes(), in, rows, x, tokens, outs[i], a, b);
+                }
+            }
+        });
+    }
+
+    /**
+     * The SwiGLU feed-forward input: {@code gate = silu(x·Wgate) * (x·Wup)} in one parallel
+     * operation; each thread applies the gating to the rows it computed. {@code up} is scratch.
+     */
+    public static void swiGlu(Parallel parallel, Tensor wGate, Tensor wUp, float[] x, int tokens, float[] gate,
+            float[] up) {
+        int in = wGate.rowLength();
+        int rows = Math.toIntExact(wGate.rowCount());
+        if (wUp.rowLength() != in || wUp.rowCount() != rows) {
+            throw new IllegalArgumentException("swiGlu: " + wGate + " and " + wUp + " differ in shape");
+        }
+        if (x.length < (long) tokens * in || gate.length < (long) tokens * rows || up.length < (long) tokens * rows) {
+            throw new IllegalArgumentException("swiGlu " + wGate + ": buffers too small for " + tokens + " tokens");
+        }
+        WeightKernel kg = WeightKernel.of(wGate.type());
+        WeightKernel ku = WeightKernel.of(wUp.type());
+        parallel.forRange(rows, ROW_GRAIN, (from, to) -> {
+            rows(kg, wGate.data(), wGate.rowBytes(), in, rows, x, tokens, gate, from, to);
+            rows(ku, wUp.data(), wUp.rowBytes(), in, rows, x, tokens, up, from, to);
+            for (int t = 0; t < tokens; t++) {
+                int o = t * rows;
+                for (int r = from; r < to; r++) {
+                    float g = gate[o + r];
+                    gate[o + r] = g / (1f + (float) Math.exp(-g)) * up[o + r];
+                }
+            }
+        });
+    }
+
     /** Rows [from, to) of W against all tokens; the per-thread body of {@link #matmul}. */
     static void rows(WeightKernel kernel, MemorySegment seg, long rowBytes, int in, int rows, float[] x, int tokens,
             float[] out, int from, int to) {
