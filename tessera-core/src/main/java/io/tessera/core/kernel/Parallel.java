@@ -24,6 +24,8 @@ public final class Parallel implements AutoCloseable {
 
     /** How long an idle worker spins before parking (nanoseconds). */
     private static final long SPIN_NANOS = 200_000;
+    /** Spins of a waiting caller before it starts yielding its core. */
+    private static final int YIELD_AFTER_SPINS = 20_000;
     /** Chunks per thread for dynamic balancing. */
     private static final int CHUNKS_PER_THREAD = 4;
 
@@ -74,8 +76,15 @@ public final class Parallel implements AutoCloseable {
             }
         }
         j.work();
+        int spins = 0;
         while (j.done.get() < chunks) {
-            Thread.onSpinWait();
+            // a worker descheduled by an oversubscribed machine is waited for without burning the
+            // time slice it needs
+            if (++spins > YIELD_AFTER_SPINS) {
+                Thread.yield();
+            } else {
+                Thread.onSpinWait();
+            }
         }
         Throwable failure = j.failure;
         if (failure instanceof RuntimeException re) {
