@@ -3,14 +3,20 @@ package io.tessera.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** {@code tessera bench}: the benchmark commands, each a subcommand. */
+/** {@code tessera bench}: the benchmark commands, one subcommand per workload. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measure speed and memory.",
-        subcommands = {BenchOfflineCommand.class})
+        description = "Benchmarks: measure what users see (tokens/s, time to first token, memory).",
+        subcommands = {
+                BenchThroughputCommand.class,
+                BenchOfflineCommand.class,
+        })
 final class BenchCommand implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
-        new CommandLine(this).usage(System.err);
+        spec.commandLine().usage(System.err);
     }
 }

@@ -15,6 +15,8 @@ import picocli.CommandLine.Command;
                 InfoCommand.class,
                 ConvertCommand.class,
                 SynthCommand.class,
+                PlanCommand.class,
+                BenchCommand.class,
         })
 public final class Tessera implements Runnable {
 

@@ -1,0 +1,96 @@
+package io.tessera.cli;
+
+import io.tessera.cli.plan.PlanCatalogCommands;
+import io.tessera.cli.plan.PlanMemoryCommand;
+import io.tessera.cli.plan.PlanSearchOutput;
+import io.tessera.cli.plan.PlanSimulateCommand;
+import io.tessera.cli.plan.PlanSupport;
+import io.tessera.planner.catalog.Accelerator;
+import io.tessera.planner.memory.MemoryModel;
+import io.tessera.planner.memory.Precision;
+import io.tessera.planner.model.ModelCatalog;
+import io.tessera.planner.model.ModelShape;
+import io.tessera.planner.search.Search;
+import io.tessera.planner.sim.Workload;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code tessera plan}: with {@code --model}, searches layouts (precision x TP x PP x DP, EP for
+ * MoE, colocated and prefill/decode disaggregated) and ranks them by goodput per device; the
+ * subcommands answer the simpler questions.
+ */
+@Command(name = "plan", mixinStandardHelpOptions = true,
+        description = "Deployment planner: which precision, layout and how many accelerators a model needs, "
+                + "and the TTFT, TPOT and throughput users will see.",
+        subcommands = {PlanMemoryCommand.class, PlanSimulateCommand.class, PlanCatalogCommands.Gpus.class,
+                PlanCatalogCommands.Models.class, PlanCalibrateCommand.class, PlanValidateCommand.class})
+public final class PlanCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+    @Option(names = {"-m", "--model"}, description = "preset, parameter count (6b) or model file")
+    String model;
+    @Option(names = {"-g", "--gpu"}, defaultValue = "h100", description = "accelerator (default ${DEFAULT-VALUE}; see `tessera plan gpus`)")
+    String gpu;
+    @Option(names = "--catalog", description = "an accelerators.json to use instead of the built-in one")
+    Path catalog;
+    @Option(names = "--max-gpus", defaultValue = "8", description = "devices available (default ${DEFAULT-VALUE})")
+    int maxGpus;
+    @Option(names = "--ttft-slo", defaultValue = "1s", description = "time-to-first-token target (default ${DEFAULT-VALUE})")
+    String ttftSlo;
+    @Option(names = "--tpot-slo", defaultValue = "50ms", description = "time-per-output-token target (default ${DEFAULT-VALUE})")
+    String tpotSlo;
+    @Option(names = "--attainment", defaultValue = "0.9", description = "fraction of requests that must meet both SLOs (default ${DEFAULT-VALUE})")
+    double attainment;
+    @Option(names = "--precisions", split = ",", defaultValue = "bf16,fp8,int8,int4", description = "precisions to try (default ${DEFAULT-VALUE})")
+    List<String> precisions;
+    @Option(names = "--mode", defaultValue = "both", description = "colocated, disaggregated or both (default ${DEFAULT-VALUE})")
+    String mode;
+    @Option(names = "--top", defaultValue = "5", description = "layouts to rank and verify (default ${DEFAULT-VALUE})")
+    int top;
+    @Option(names = "--losers", defaultValue = "12", description = "losing layouts to list with their reasons (default ${DEFAULT-VALUE})")
+    int losers;
+    @Option(names = "--max-batched-tokens", defaultValue = "2048")
+    int maxTokens;
+    @Option(names = "--max-seqs", defaultValue = "256")
+    int maxSeqs;
+    @Mixin
+    PlanSupport.WorkloadOptions load = new PlanSupport.WorkloadOptions();
+    @Option(names = "--json", description = "machine-readable output")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (model == null) {
+            new CommandLine(this).usage(spec.commandLine().getErr());
+            return 2;
+        }
+        ModelShape m = ModelCatalog.resolve(model);
+        Accelerator a = PlanSupport.accelerator(gpu, catalog);
+        List<Precision> ps = new ArrayList<>();
+        for (String p : precisions) {
+            ps.add(Precision.parse(p));
+        }
+        boolean colo = !mode.equalsIgnoreCase("disaggregated");
+        boolean disagg = !mode.equalsIgnoreCase("colocated");
+        if (!colo && !disagg || !(mode.equalsIgnoreCase("both") || mode.equalsIgnoreCase("colocated") || mode.equalsIgnoreCase("disaggregated"))) {
+            throw new IllegalArgumentException("--mode must be colocated, disaggregated or both");
+        }
+        Workload w = load.workload(true);
+        double rate = load.targetRate();
+        Search.Spec s = new Search.Spec(m, a, maxGpus, PlanSupport.seconds(ttftSlo), PlanSupport.seconds(tpotSlo), w, rate,
+                ps, colo, disagg, attainment, new MemoryModel.Limits(maxTokens, maxSeqs), top, load.requestCount());
+        Search.Result r = Search.run(s);
+        PlanSearchOutput.print(spec.commandLine().getOut(), r, losers, json);
+        return r.ranked().isEmpty() ? 3 : 0;
+    }
+}

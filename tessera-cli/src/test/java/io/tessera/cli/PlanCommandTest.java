@@ -1,0 +1,71 @@
+package io.tessera.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class PlanCommandTest {
+
+    private static String[] run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = new CommandLine(new Tessera()).setExecutionExceptionHandler(new CliErrors());
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int code = cl.execute(args);
+        return new String[] {String.valueOf(code), out.toString(), err.toString()};
+    }
+
+    @Test
+    void memoryJsonHasTheAgreedFields() throws Exception {
+        String[] r = run("plan", "memory", "--model", "llama-3.1-8b", "--precision", "int8", "--tp", "2", "--json");
+        assertEquals("0", r[0], r[2]);
+        JsonNode j = new ObjectMapper().readTree(r[1]);
+        assertEquals(8_030_261_248.0, j.get("weights_bytes").asDouble(), 0);
+        assertEquals(131_072, j.get("kv_cache_bytes_per_token").asDouble(), 0);
+        assertEquals(1, j.get("per_device").size());
+        // half of everything but the replicated norms (32 layers x 8192 + 4096 values)
+        double expected = (8_030_261_248.0 - 32 * 8192 - 4096) / 2 + 32 * 8192 + 4096;
+        assertEquals(expected, j.get("per_device").get(0).get("weights_bytes").asDouble(), 0);
+        assertEquals(65_536, j.get("per_device").get(0).get("kv_cache_bytes_per_token").asDouble(), 0);
+    }
+
+    @Test
+    void memoryRefusesWhatDoesNotFit() {
+        String[] r = run("plan", "memory", "--model", "llama-3.1-405b", "--precision", "bf16", "--tp", "8", "--gpu", "h100");
+        assertEquals("2", r[0]);
+        assertTrue(r[1].contains("does NOT fit on h100-sxm"), r[1]);
+        assertTrue(r[1].contains("GB short per device"), r[1]);
+    }
+
+    @Test
+    void searchRanksAndExplainsLosers() throws Exception {
+        String[] r = run("plan", "--model", "qwen2.5-7b", "--gpu", "a10", "--max-gpus", "2", "--precisions", "fp32,int8",
+                "--mode", "colocated", "--prompt-len", "512", "--output-len", "64", "--requests", "40", "--json");
+        assertEquals("0", r[0], r[2]);
+        JsonNode j = new ObjectMapper().readTree(r[1]);
+        assertTrue(j.get("ranked").size() > 0);
+        assertTrue(j.get("ranked").get(0).get("goodput_per_device").asDouble() > 0);
+        boolean fitReason = false;
+        for (JsonNode l : j.get("losers")) {
+            fitReason |= l.get("reason").asText().startsWith("does not fit") || l.get("reason").asText().startsWith("invalid");
+        }
+        assertTrue(fitReason, r[1]);
+    }
+
+    @Test
+    void simulateReportsPercentiles() throws Exception {
+        String[] r = run("plan", "simulate", "--model", "llama-3.1-8b", "--gpu", "h100", "--rate", "2", "--requests", "50",
+                "--prompt-len", "256", "--output-len", "32", "--json");
+        assertEquals("0", r[0], r[2]);
+        JsonNode j = new ObjectMapper().readTree(r[1]);
+        assertEquals(50, j.get("completed").asInt());
+        assertTrue(j.get("ttft_s").get("p99").asDouble() >= j.get("ttft_s").get("p50").asDouble());
+    }
+}

@@ -1,0 +1,29 @@
+package io.tessera.planner.calibrate;
+
+import io.tessera.planner.model.ModelShape;
+
+/**
+ * Measures real engine steps on this machine, for calibration and validation. The planner only
+ * needs this interface; {@link EngineStepTimer} implements it with Tessera's own forward pass.
+ */
+public interface StepTimer extends AutoCloseable {
+
+    /** The shape of the model being timed, in the planner's terms. */
+    ModelShape shape();
+
+    /** Bytes per weight as stored (e.g. 34/32 for Q8_0), averaged over the matrices. */
+    double weightBytesPerParam();
+
+    /** Bytes per cached K or V value. */
+    double kvBytesPerValue();
+
+    /** Threads the engine computes with. */
+    int threads();
+
+    /** Median wall-clock seconds of the step over {@code repeats} runs after one warm-up. */
+    double seconds(StepPlan plan, int repeats);
+
+    @Override
+    default void close() {
+    }
+}

@@ -1,0 +1,87 @@
+package io.tessera.planner.sim;
+
+import io.tessera.planner.catalog.Accelerator;
+import io.tessera.planner.cost.CostModel;
+import io.tessera.planner.memory.Layout;
+import io.tessera.planner.memory.MemoryModel;
+import io.tessera.planner.memory.Precision;
+import io.tessera.planner.model.ModelShape;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A concrete serving system to simulate: a model at a precision on an accelerator, either
+ * {@code replicas} colocated instances of {@code layout}, or {@code prefill} instances of
+ * {@code layout} and {@code decode} instances of {@code decodeLayout} with the KV cache handed over
+ * between them.
+ */
+public record Deployment(ModelShape model, Precision precision, Precision kvPrecision, Accelerator accelerator,
+                         Layout layout, int replicas, Layout decodeLayout, int prefill, int decode,
+                         MemoryModel.Limits limits, int blockSize) {
+
+    public static Deployment colocated(ModelShape m, Precision p, Accelerator a, Layout l, int replicas,
+                                       MemoryModel.Limits limits) {
+        return new Deployment(m, p, p.defaultKvPrecision(), a, l, replicas, null, 0, 0, limits, 16);
+    }
+
+    public static Deployment disaggregated(ModelShape m, Precision p, Accelerator a, Layout prefillLayout, int prefill,
+                                           Layout decodeLayout, int decode, MemoryModel.Limits limits) {
+        return new Deployment(m, p, p.defaultKvPrecision(), a, prefillLayout, 0, decodeLayout, prefill, decode, limits, 16);
+    }
+
+    public boolean isDisaggregated() {
+        return decodeLayout != null;
+    }
+
+    public int devices() {
+        return isDisaggregated()
+                ? prefill * layout.devicesPerReplica() + decode * decodeLayout.devicesPerReplica()
+                : replicas * layout.devicesPerReplica();
+    }
+
+    public MemoryModel.Report memory(Layout l, int seqLen) {
+        return MemoryModel.report(model, precision, kvPrecision, l, accelerator, seqLen, limits);
+    }
+
+    /** KV blocks of each of an instance's {@code pp} lanes. */
+    public long blocksPerLane(Layout l) {
+        MemoryModel.Report r = memory(l, 1);
+        return Math.max(0, r.kvTokens() / l.pp() / blockSize);
+    }
+
+    /** Seconds per token of KV cache to move from a prefill to a decode instance. */
+    public double transferSecondsPerToken() {
+        double bytesPerDevice = MemoryModel.kvBytesPerToken(model, kvPrecision) / layout.devicesPerReplica();
+        int span = devices();
+        return bytesPerDevice / accelerator.linkBytesPerSecond(span);
+    }
+
+    public Simulator.Config config(double ttftSlo, double tpotSlo) {
+        Simulator.Config c = new Simulator.Config(limits.maxBatchedTokens(), limits.maxSeqs(), blockSize, 0, 0, ttftSlo, tpotSlo);
+        return isDisaggregated() ? c.withTransfer(transferSecondsPerToken(), accelerator.linkLatencyUs() * 1e-6) : c;
+    }
+
+    public Simulator simulator(double ttftSlo, double tpotSlo) {
+        List<Simulator.LaneGroup> groups = new ArrayList<>();
+        CostModel c = new CostModel(model, precision, kvPrecision, accelerator, layout);
+        if (isDisaggregated()) {
+            CostModel d = new CostModel(model, precision, kvPrecision, accelerator, decodeLayout);
+            groups.add(new Simulator.LaneGroup(Simulator.Role.PREFILL, prefill * layout.pp(), c, blocksPerLane(layout)));
+            groups.add(new Simulator.LaneGroup(Simulator.Role.DECODE, decode * decodeLayout.pp(), d, blocksPerLane(decodeLayout)));
+        } else {
+            groups.add(new Simulator.LaneGroup(Simulator.Role.COLOCATED, replicas * layout.pp(), c, blocksPerLane(layout)));
+        }
+        return new Simulator(config(ttftSlo, tpotSlo), groups);
+    }
+
+    public SimResult simulate(Workload w, double ttftSlo, double tpotSlo) {
+        return simulator(ttftSlo, tpotSlo).run(w);
+    }
+
+    public String label() {
+        if (isDisaggregated()) {
+            return precision.label() + " P[" + layout.label() + "] x" + prefill + " : D[" + decodeLayout.label() + "] x" + decode;
+        }
+        return precision.label() + " " + layout.label() + (replicas > 1 ? " x" + replicas : "");
+    }
+}

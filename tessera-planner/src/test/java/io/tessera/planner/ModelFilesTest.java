@@ -1,0 +1,80 @@
+package io.tessera.planner;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tessera.planner.calibrate.EngineStepTimer;
+import io.tessera.planner.model.ModelCatalog;
+import io.tessera.planner.model.ModelShape;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ModelFilesTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void readsTheShapeFromAGgufHeader() throws IOException {
+        Path f = EngineStepTimer.synthesize(dir.resolve("tiny.gguf"), "tiny-gqa", null, "f32", 1);
+        ModelShape m = ModelCatalog.resolve(f.toString());
+        assertEquals(256, m.hidden());
+        assertEquals(4, m.layers());
+        assertEquals(32, m.heads());
+        assertEquals(8, m.kvHeads());
+        assertEquals(688, m.intermediate());
+        assertFalse(m.tiedEmbeddings());
+    }
+
+    @Test
+    void readsTheShapeFromSafetensorsAndConfigJson() throws IOException {
+        // a two-layer model of hidden 256, 4 heads of 64 (config.json beside it gives the head size)
+        StringBuilder h = new StringBuilder("{");
+        long off = 0;
+        String[][] ts = {{"model.embed_tokens.weight", "1000,256"}, {"lm_head.weight", "1000,256"}};
+        for (String[] t : ts) {
+            off = entry(h, t[0], t[1], off);
+        }
+        for (int l = 0; l < 2; l++) {
+            off = entry(h, "model.layers." + l + ".self_attn.q_proj.weight", "256,256", off);
+            off = entry(h, "model.layers." + l + ".self_attn.k_proj.weight", "128,256", off);
+            off = entry(h, "model.layers." + l + ".mlp.gate_proj.weight", "512,256", off);
+        }
+        h.setLength(h.length() - 1);
+        h.append('}');
+        byte[] hb = h.toString().getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + hb.length).order(ByteOrder.LITTLE_ENDIAN).putLong(hb.length).put(hb);
+        Path st = dir.resolve("model.safetensors");
+        Files.write(st, b.array());
+        try (var ch = java.nio.channels.FileChannel.open(st, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(new byte[] {0}), 8 + hb.length + off - 1);
+        }
+        ModelShape guessed = ModelCatalog.resolve(st.toString());
+        assertEquals(256, guessed.hidden());
+        assertEquals(2, guessed.layers());
+        assertEquals(1000, guessed.vocab());
+        assertEquals(512, guessed.intermediate());
+        Files.writeString(dir.resolve("config.json"), "{\"model_type\":\"llama\",\"hidden_size\":256,\"num_hidden_layers\":2,"
+                + "\"num_attention_heads\":4,\"num_key_value_heads\":2,\"intermediate_size\":512,\"vocab_size\":1000}");
+        ModelShape m = ModelCatalog.resolve(st.toString());
+        assertEquals(4, m.heads());
+        assertEquals(2, m.kvHeads());
+        assertEquals(64, m.headDim());
+        assertTrue(ModelCatalog.resolve(dir.toString()).kvHeads() == 2);
+    }
+
+    private static long entry(StringBuilder h, String name, String shape, long off) {
+        String[] d = shape.split(",");
+        long bytes = Long.parseLong(d[0]) * Long.parseLong(d[1]) * 2;
+        h.append('"').append(name).append("\":{\"dtype\":\"BF16\",\"shape\":[").append(shape)
+                .append("],\"data_offsets\":[").append(off).append(',').append(off + bytes).append("]},");
+        return off + bytes;
+    }
+}
