@@ -10,7 +10,6 @@ import picocli.CommandLine.Command;
         description = "Tessera: a distributed LLM inference server.",
         subcommands = {
                 CommandLine.HelpCommand.class,
-                BenchCommand.class,
                 RunCommand.class,
                 InfoCommand.class,
                 ConvertCommand.class,
