@@ -27,7 +27,7 @@ import java.util.Arrays;
  * </pre>
  *
  * With one rank and all layers it computes exactly what {@code LlamaForward} computes (same kernels
- * in the same order). With several ranks the attention-output and down projections are sums of
+ * — fused Q/K/V, fused SwiGLU — in the same order; keep the two in step). With several ranks the attention-output and down projections are sums of
  * per-rank partial dot products, so logits differ from one process in the last bits.
  */
 public final class ShardedLlamaForward {
@@ -132,9 +132,8 @@ public final class ShardedLlamaForward {
             for (int t = 0; t < n; t++) {
                 VectorMath.rmsNorm(h, t * dim, x, t * dim, w.attnNorm(), dim, cfg.rmsEps());
             }
-            MatMul.matmul(parallel, w.wq(), h, n, q);
-            MatMul.matmul(parallel, w.wk(), h, n, k);
-            MatMul.matmul(parallel, w.wv(), h, n, v);
+            MatMul.matmul(parallel, new io.tessera.core.tensor.Tensor[] {w.wq(), w.wk(), w.wv()}, h, n,
+                    new float[][] {q, k, v});
             addBias(q, w.bq(), n);
             addBias(k, w.bk(), n);
             addBias(v, w.bv(), n);
@@ -152,9 +151,7 @@ public final class ShardedLlamaForward {
             for (int t = 0; t < n; t++) {
                 VectorMath.rmsNorm(h, t * dim, x, t * dim, w.ffnNorm(), dim, cfg.rmsEps());
             }
-            MatMul.matmul(parallel, w.wGate(), h, n, gate);
-            MatMul.matmul(parallel, w.wUp(), h, n, up);
-            VectorMath.siluMul(gate, up, n * hidden);
+            MatMul.swiGlu(parallel, w.wGate(), w.wUp(), h, n, gate, up);
             MatMul.matmul(parallel, w.wDown(), gate, n, proj);
             allReduce(proj, n * dim);
             VectorMath.add(x, proj, n * dim);
@@ -205,8 +202,13 @@ public final class ShardedLlamaForward {
         int blockSize = cache.blockSize();
         float scale = (float) (1.0 / Math.sqrt(headDim));
         int pairs = batch.size() * heads;
+        int maxPos = 0;
+        for (int t = 0; t < batch.size(); t++) {
+            maxPos = Math.max(maxPos, batch.position(t));
+        }
+        int scoreLength = maxPos + 1;
         parallel.forRange(pairs, MIN_HEADS_PER_THREAD, (from, to) -> {
-            float[] scores = new float[cfg.contextLength()];
+            float[] scores = new float[scoreLength];
             for (int p = from; p < to; p++) {
                 int t = p / heads;
                 int head = p % heads;
