@@ -181,7 +181,7 @@ final class BenchPlot {
         }
         for (int t = 0; t <= 4; t++) {
             double val = lo + (hi - lo) * t / 4;
-            c.text(x + w * t / 4, y + h + 15, fmt(val), 11, false, "middle");
+            c.text(x + w * t / 4, y + h + 15, fmt(val), 11, false, t == 0 ? "start" : t == 4 ? "end" : "middle");
         }
         c.text(x + 4, y + 12, "max count " + max, 10, false, "start");
         double p50 = BenchServeCommand.percentile(v, 50);
@@ -215,7 +215,8 @@ final class BenchPlot {
         c.text(x + 4, y + 12, "peak " + fmt(maxA) + " tok/s", 11, false, "start");
         c.text(x + w - 4, y + 12, "peak " + fmt(maxB) + " in flight", 11, false, "end");
         for (int t = 0; t <= 5; t++) {
-            c.text(x + w * t / 5, y + h + 15, fmt((double) (n - 1) * t / 5), 11, false, "middle");
+            c.text(x + w * t / 5, y + h + 15, fmt((double) (n - 1) * t / 5), 11, false,
+                    t == 0 ? "start" : t == 5 ? "end" : "middle");
         }
     }
 

@@ -63,8 +63,12 @@ public final class ChatTemplate {
         return source;
     }
 
+    /** The message of the last {@code raise_exception} of a render on this thread. */
+    private static final ThreadLocal<String> RAISED = new ThreadLocal<>();
+
     /** Called by templates: an error the template raises about its input. */
     public static String raiseException(String message) {
+        RAISED.set(message);
         throw new TemplateInputException(message);
     }
 
@@ -80,6 +84,7 @@ public final class ChatTemplate {
         ctx.put("bos_token", bosToken);
         ctx.put("eos_token", eosToken);
         RenderResult r;
+        RAISED.remove();
         try {
             r = jinjava.renderForResult(source, ctx);
         } catch (TemplateInputException e) {
@@ -88,11 +93,9 @@ public final class ChatTemplate {
             throw ApiException.badParam("messages", "the chat template failed: " + e.getMessage());
         }
         for (TemplateError e : r.getErrors()) {
-            if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
-                String msg = e.getMessage();
-                if (e.getException() != null && e.getException().getCause() instanceof TemplateInputException t) {
-                    msg = t.getMessage();
-                }
+            if (e.getSeverity() == TemplateError.ErrorType.FATAL || RAISED.get() != null) {
+                String msg = RAISED.get() != null ? RAISED.get() : e.getMessage();
+                RAISED.remove();
                 throw ApiException.badParam("messages", "the chat template rejected the messages: " + msg);
             }
         }

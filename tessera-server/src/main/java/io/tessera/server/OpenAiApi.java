@@ -37,8 +37,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class OpenAiApi {
 
-    /** Seconds between SSE comment lines while a streamed request has no output (finds gone clients). */
-    private static final long KEEPALIVE_MS = 1000;
+    /** Milliseconds without output after which a streamed request gets an SSE comment line (finds gone clients). */
+    volatile long keepAliveMs = 1000;
 
     private final Engine engine;
     private final ServedModel model;
@@ -645,7 +645,7 @@ final class OpenAiApi {
                 out.flush();
             }
             while (!col.done()) {
-                Event e = events.poll(KEEPALIVE_MS, TimeUnit.MILLISECONDS);
+                Event e = events.poll(keepAliveMs, TimeUnit.MILLISECONDS);
                 if (e == null) {
                     out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
                     out.flush();

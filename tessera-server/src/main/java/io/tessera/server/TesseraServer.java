@@ -98,6 +98,12 @@ public final class TesseraServer implements AutoCloseable {
         return this;
     }
 
+    /** Sets how long a stream may go without output before an SSE comment line is sent (tests). */
+    TesseraServer keepAliveInterval(Duration d) {
+        api.keepAliveMs = Math.max(1, d.toMillis());
+        return this;
+    }
+
     /** The bound port. */
     public int port() {
         return app.port();

@@ -114,6 +114,24 @@ class OpenAiSdkTest {
     }
 
     @Test
+    void streamingThroughKeepAliveComments() {
+        ts.server.keepAliveInterval(java.time.Duration.ofMillis(1));
+        try {
+            StringBuilder text = new StringBuilder();
+            try (StreamResponse<com.openai.models.completions.Completion> s = client.completions().createStreaming(
+                    CompletionCreateParams.builder().model(TestServer.MODEL).prompt("Once upon a time").maxTokens(40)
+                            .temperature(0.0).build())) {
+                s.stream().forEach(c -> c.choices().forEach(ch -> text.append(ch.text())));
+            }
+            Completion whole = client.completions().create(CompletionCreateParams.builder().model(TestServer.MODEL)
+                    .prompt("Once upon a time").maxTokens(40).temperature(0.0).build());
+            assertEquals(whole.choices().get(0).text(), text.toString());
+        } finally {
+            ts.server.keepAliveInterval(java.time.Duration.ofSeconds(1));
+        }
+    }
+
+    @Test
     void errors() {
         NotFoundException nf = assertThrows(NotFoundException.class, () -> client.completions().create(
                 CompletionCreateParams.builder().model("no-such-model").prompt("x").maxTokens(2).build()));

@@ -135,6 +135,19 @@ class ServerApiTest {
     }
 
     @Test
+    void keepAliveCommentsWhileWaiting() throws Exception {
+        ts.server.keepAliveInterval(Duration.ofMillis(1));
+        try {
+            HttpResponse<String> r = post("/v1/completions",
+                    "{\"prompt\":\"Once\",\"max_tokens\":40,\"stream\":true}");
+            assertTrue(r.body().contains(": keep-alive\n\n"), r.body());
+            assertTrue(r.body().endsWith("data: [DONE]\n\n"));
+        } finally {
+            ts.server.keepAliveInterval(Duration.ofSeconds(1));
+        }
+    }
+
+    @Test
     void tokenizeDetokenizeHealthMetrics() throws Exception {
         JsonNode t = JSON.readTree(post("/tokenize", "{\"prompt\":\"Once upon a time\"}").body());
         assertEquals(t.get("tokens").size(), t.get("count").asInt());
