@@ -114,20 +114,30 @@ class OpenAiSdkTest {
     }
 
     @Test
-    void streamingThroughKeepAliveComments() {
-        ts.server.keepAliveInterval(java.time.Duration.ofMillis(1));
-        try {
-            StringBuilder text = new StringBuilder();
-            try (StreamResponse<com.openai.models.completions.Completion> s = client.completions().createStreaming(
-                    CompletionCreateParams.builder().model(TestServer.MODEL).prompt("Once upon a time").maxTokens(40)
-                            .temperature(0.0).build())) {
-                s.stream().forEach(c -> c.choices().forEach(ch -> text.append(ch.text())));
+    void streamingThroughKeepAliveComments() throws Exception {
+        // one running request at a time: the SDK's stream waits behind a long request, reading SSE comments
+        try (TestServer one = new TestServer(ServerConfig.defaults(), 1)) {
+            one.server.keepAliveInterval(java.time.Duration.ofMillis(5));
+            OpenAIClient c = OpenAIOkHttpClient.builder().baseUrl(one.url() + "/v1").apiKey("none").maxRetries(0)
+                    .build();
+            try {
+                CompletionCreateParams p = CompletionCreateParams.builder().model(TestServer.MODEL)
+                        .prompt("Once upon a time").maxTokens(40).temperature(0.0).build();
+                Completion whole = c.completions().create(p);
+                var blocker = c.async().completions().create(p.toBuilder().maxTokens(400).n(4)
+                        .putAdditionalBodyProperty("ignore_eos", com.openai.core.JsonValue.from(true)).build());
+                while (one.engine.stats().running() < 1) {
+                    Thread.sleep(2);
+                }
+                StringBuilder text = new StringBuilder();
+                try (StreamResponse<Completion> s = c.completions().createStreaming(p)) {
+                    s.stream().forEach(x -> x.choices().forEach(ch -> text.append(ch.text())));
+                }
+                assertEquals(whole.choices().get(0).text(), text.toString());
+                assertEquals(400, blocker.get().usage().orElseThrow().completionTokens() / 4);
+            } finally {
+                c.close();
             }
-            Completion whole = client.completions().create(CompletionCreateParams.builder().model(TestServer.MODEL)
-                    .prompt("Once upon a time").maxTokens(40).temperature(0.0).build());
-            assertEquals(whole.choices().get(0).text(), text.toString());
-        } finally {
-            ts.server.keepAliveInterval(java.time.Duration.ofSeconds(1));
         }
     }
 

@@ -22,10 +22,17 @@ final class TestServer implements AutoCloseable {
     final TesseraServer server;
 
     TestServer(ServerConfig config) throws IOException {
+        this(config, io.tessera.engine.scheduler.SchedulerConfig.DEFAULT_MAX_SEQS);
+    }
+
+    /** With at most {@code maxSeqs} requests running at once (1 makes the others wait). */
+    TestServer(ServerConfig config, int maxSeqs) throws IOException {
         loaded = LoadedModel.open(TestModels.stories260K(), TestModels.tok512());
         parallel = new Parallel(1);
         executor = new LocalExecutor(loaded.model(), parallel, KvCacheType.F32, 16, 512);
-        engine = new Engine(executor, EngineConfig.defaults(loaded.tokenizer().eos()), Detokenizer.of(loaded.tokenizer()));
+        EngineConfig ec = EngineConfig.defaults(loaded.tokenizer().eos());
+        engine = new Engine(executor, ec.withScheduler(ec.scheduler().withMaxSeqs(maxSeqs)),
+                Detokenizer.of(loaded.tokenizer()));
         ServedModel served = ServedModel.of(MODEL, loaded.tokenizer(), loaded.model().config().contextLength(),
                 loaded.chatTemplate());
         server = new TesseraServer(engine, served, config).start();

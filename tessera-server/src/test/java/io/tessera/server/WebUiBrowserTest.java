@@ -80,25 +80,25 @@ class WebUiBrowserTest {
         max.sendKeys("400");
         driver.findElement(By.id("seed")).sendKeys("3");
         driver.findElement(By.id("input")).sendKeys("Tell me a story about a dog.");
-        driver.findElement(By.id("send")).click();
 
-        // the answer grows in place while it streams
-        Set<Integer> lengths = new LinkedHashSet<>();
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline) {
-            var answers = driver.findElements(By.cssSelector(".msg.assistant .text"));
-            if (!answers.isEmpty()) {
-                lengths.add(answers.get(0).getText().length());
-            }
-            if (driver.findElement(By.id("send")).isEnabled() && lengths.size() > 1) {
-                break;
-            }
-            Thread.sleep(15);
-        }
+        // the answer grows in place while it streams: a MutationObserver records every length it shows
+        ((org.openqa.selenium.JavascriptExecutor) driver).executeScript("""
+                window.__lengths = [];
+                new MutationObserver(() => {
+                  const a = document.querySelector('.msg.assistant .text');
+                  if (a) window.__lengths.push(a.textContent.length);
+                }).observe(document.getElementById('messages'), {subtree: true, childList: true, characterData: true});
+                """);
+        driver.findElement(By.id("send")).click();
         wait.until(d -> d.findElement(By.id("send")).isEnabled());
         String answer = driver.findElement(By.cssSelector(".msg.assistant .text")).getText();
         assertTrue(answer.length() > 50, "an answer appeared: " + answer);
-        lengths.remove(0);
+        Set<Long> lengths = new LinkedHashSet<>();
+        for (Object o : (java.util.List<?>) ((org.openqa.selenium.JavascriptExecutor) driver)
+                .executeScript("return window.__lengths;")) {
+            lengths.add(((Number) o).longValue());
+        }
+        lengths.remove(0L);
         assertTrue(lengths.size() >= 3, "the text appeared piece by piece, lengths seen: " + lengths);
         assertEquals("Tell me a story about a dog.", driver.findElement(By.cssSelector(".msg.user .text")).getText());
         assertTrue(driver.findElement(By.id("gen-status")).getText().contains("tokens/s"),
