@@ -732,6 +732,9 @@ final class OpenAiApi {
         root.put("object", job.kind == Kind.CHAT ? "chat.completion.chunk" : "text_completion");
         root.put("created", created);
         root.put("model", model.name());
+        if (job.includeUsage) {
+            root.putNull("usage"); // as OpenAI: null on every chunk but the last
+        }
         return root;
     }
 

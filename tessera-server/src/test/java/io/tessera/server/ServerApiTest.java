@@ -245,6 +245,39 @@ class ServerApiTest {
     }
 
     @Test
+    void clientDisconnectWhileWaitingAborts() throws Exception {
+        try (TestServer one = new TestServer(ServerConfig.defaults(), 1)) {
+            one.server.keepAliveInterval(Duration.ofMillis(5));
+            var blocker = http.sendAsync(HttpRequest.newBuilder(URI.create(one.url() + "/v1/completions"))
+                    .POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"prompt\":\"Once\",\"max_tokens\":480,\"n\":8,\"ignore_eos\":true}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            while (one.engine.stats().running() < 1) {
+                Thread.sleep(2);
+            }
+            String body = "{\"prompt\":\"Once\",\"max_tokens\":10,\"stream\":true}";
+            try (Socket s = new Socket("127.0.0.1", one.server.port())) {
+                s.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Length: "
+                        + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
+                BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+                String line;
+                while ((line = in.readLine()) != null && !line.startsWith(": keep-alive")) {
+                    // headers, then the first comment while the request waits
+                }
+                assertEquals(2, one.engine.liveRequests());
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (one.engine.liveRequests() > 1 && System.nanoTime() < deadline) {
+                Thread.sleep(2);
+            }
+            assertTrue(one.engine.liveRequests() <= 1, "the waiting request was aborted while the blocker runs");
+            assertEquals(1, one.engine.stats().abortedRequests());
+            assertEquals(200, blocker.get().statusCode());
+            one.engine.checkBlocks();
+        }
+    }
+
+    @Test
     void floodOverTheQueueLimit() throws Exception {
         int clients = 24;
         List<Future<HttpResponse<String>>> futures = new ArrayList<>();
