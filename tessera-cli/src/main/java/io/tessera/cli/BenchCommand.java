@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
                 BenchThroughputCommand.class,
                 BenchOfflineCommand.class,
                 BenchHttpCommand.class,
+                BenchServeCommand.class,
         })
 final class BenchCommand implements Runnable {
 

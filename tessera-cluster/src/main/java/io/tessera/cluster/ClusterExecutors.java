@@ -35,7 +35,7 @@ public final class ClusterExecutors {
         }
     }
 
-    /** An executor and the local worker processes it runs on (null when none), closed together. */
+    /** An executor and the local worker processes it runs on (null when none, or when the executor owns them). */
     public record Opened(Executor executor, LocalCluster localWorkers) implements AutoCloseable {
         @Override
         public void close() {
@@ -83,7 +83,9 @@ public final class ClusterExecutors {
         try {
             ClusterConfig cfg = new ClusterConfig(modelFile, layout.tp(), layout.pp(), workers, token, type, blocks,
                     blockSize, layout.workerThreads(), micro, layout.wire(), 250, 2000, 120_000);
-            return new Opened(DistributedExecutor.connect(cfg), local);
+            DistributedExecutor d = DistributedExecutor.connect(cfg);
+            d.ownWorkers(local);
+            return new Opened(d, null);
         } catch (IOException | RuntimeException e) {
             if (local != null) {
                 local.close();

@@ -63,6 +63,7 @@ public final class DistributedExecutor implements Executor {
     private volatile long planTag;
     private volatile long epoch;
     private volatile boolean recovering;
+    private LocalCluster ownedWorkers;
 
     private DistributedExecutor(ClusterConfig config, LlamaConfig modelConfig) throws IOException {
         this.config = config;
@@ -261,10 +262,15 @@ public final class DistributedExecutor implements Executor {
         return "cluster degraded: " + String.join("; ", failures.values());
     }
 
-    /** "ok", or "degraded: ..." naming the lost workers. */
+
+    @Override
     public String health() {
-        String f = failure(0);
-        return f == null ? "ok" : f;
+        return failure(0);
+    }
+
+    /** Worker processes this executor started; they are killed when it closes. */
+    public void ownWorkers(LocalCluster workers) {
+        this.ownedWorkers = workers;
     }
 
     public boolean healthy() {
@@ -388,5 +394,8 @@ public final class DistributedExecutor implements Executor {
             }
         }
         node.close();
+        if (ownedWorkers != null) {
+            ownedWorkers.close();
+        }
     }
 }

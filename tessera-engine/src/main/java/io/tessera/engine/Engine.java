@@ -131,6 +131,11 @@ public final class Engine implements AutoCloseable {
     }
 
     /** The engine thread's fatal error, if it died. */
+    /** Null while the executor is healthy, else why it is not (read from any thread). */
+    public String executorHealth() {
+        return core.executor().health();
+    }
+
     public Throwable crash() {
         return crash;
     }

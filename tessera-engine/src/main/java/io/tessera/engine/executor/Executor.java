@@ -38,6 +38,14 @@ public interface Executor extends AutoCloseable {
         return 0;
     }
 
+    /**
+     * Null while the executor can run steps; else why not (e.g. "cluster degraded: worker 1 ... lost"),
+     * for the server's {@code /health}.
+     */
+    default String health() {
+        return null;
+    }
+
     /** One line for logs and reports, e.g. "local, 2 threads, KV f16 1024 blocks × 16". */
     String describe();
 
