@@ -268,6 +268,11 @@ public final class DistributedExecutor implements Executor {
         return failure(0);
     }
 
+    /** The worker processes this executor started (null when it was given addresses). */
+    public LocalCluster ownedWorkers() {
+        return ownedWorkers;
+    }
+
     /** Worker processes this executor started; they are killed when it closes. */
     public void ownWorkers(LocalCluster workers) {
         this.ownedWorkers = workers;
