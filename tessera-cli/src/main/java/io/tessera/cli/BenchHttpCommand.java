@@ -41,7 +41,8 @@ final class BenchHttpCommand implements Callable<Integer> {
     @Option(names = "--max-tokens", defaultValue = "32", paramLabel = "N", description = "max_tokens (default: ${DEFAULT-VALUE}).")
     int maxTokens;
 
-    @Option(names = "--model-name", defaultValue = "default", paramLabel = "NAME", description = "The request's model field.")
+    @Option(names = "--model-name", paramLabel = "NAME",
+            description = "The request's model field (default: the first id of the server's /v1/models).")
     String modelName;
 
     @Option(names = "--json", description = "Print one JSON object on standard output.")
@@ -51,6 +52,19 @@ final class BenchHttpCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ObjectMapper om = new ObjectMapper();
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        if (modelName == null) {
+            modelName = "default";
+            try {
+                HttpResponse<String> m = http.send(HttpRequest.newBuilder(url.resolve("/v1/models"))
+                        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+                JsonNode data = om.readTree(m.body()).path("data");
+                if (data.isArray() && !data.isEmpty()) {
+                    modelName = data.get(0).path("id").asText("default");
+                }
+            } catch (java.io.IOException e) {
+                // a server without /v1/models: send "default"
+            }
+        }
         long[] latency = new long[requests];
         int[] completion = new int[requests];
         boolean[] failed = new boolean[requests];
