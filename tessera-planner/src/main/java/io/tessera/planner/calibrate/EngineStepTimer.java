@@ -14,7 +14,11 @@ import io.tessera.core.tensor.Tensor;
 import io.tessera.planner.model.ModelShape;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Times steps of Tessera's own forward pass ({@link LlamaForward}) on a model file: for each
@@ -31,6 +35,7 @@ public final class EngineStepTimer implements StepTimer {
     private final Parallel parallel;
     private final ModelShape shape;
     private final double weightBytes;
+    private final Map<Integer, LlamaForward> byDepth = new HashMap<>();
 
     public EngineStepTimer(Path modelFile, int threads) throws IOException {
         this.model = ModelLoader.load(modelFile);
@@ -54,12 +59,26 @@ public final class EngineStepTimer implements StepTimer {
 
     /** Writes a random-weight GGUF of a named core shape (see {@code tessera synth}) and returns its path. */
     public static Path synthesize(Path out, String shapeName, Integer layers, String type, long seed) throws IOException {
+        return synthesize(out, shapeName, layers, null, type, seed);
+    }
+
+    /** As above, with a vocabulary of {@code vocab} entries instead of the shape's own when not null. */
+    public static Path synthesize(Path out, String shapeName, Integer layers, Integer vocab, String type, long seed)
+            throws IOException {
         io.tessera.core.synth.ModelShape s = io.tessera.core.synth.ModelShape.named(shapeName);
         if (layers != null) {
             s = s.withLayers(layers);
         }
+        if (vocab != null) {
+            s = s.withVocabulary(vocab);
+        }
         SyntheticModel.write(out, s, SyntheticVocabulary.generate(s.config().vocabSize(), seed), WeightTypes.parse(type), seed);
         return out;
+    }
+
+    /** The model file being timed. */
+    public Path file() {
+        return model.source();
     }
 
     @Override
@@ -82,8 +101,33 @@ public final class EngineStepTimer implements StepTimer {
         return parallel.threads();
     }
 
-    @Override
-    public double seconds(StepPlan plan, int repeats) {
+    /** The forward pass over the first {@code layers} layers (all when 0 or more than the model has). */
+    private LlamaForward forwardFor(int layers) {
+        LlamaConfig c = model.config();
+        if (layers <= 0 || layers >= c.layers()) {
+            return forward;
+        }
+        return byDepth.computeIfAbsent(layers, n -> {
+            LlamaConfig cut = new LlamaConfig(c.architecture(), c.dim(), c.hiddenDim(), n, c.heads(), c.kvHeads(),
+                    c.headDim(), c.vocabSize(), c.contextLength(), c.ropeTheta(), c.ropeStyle(), c.rmsEps());
+            LlamaModel m = new LlamaModel(model.source(), cut, model.tokenEmbedding(), model.layers().subList(0, n),
+                    model.finalNorm(), model.output(), () -> { });
+            return new LlamaForward(m, parallel);
+        });
+    }
+
+    /** A step ready to run: its forward pass, batch and cache. */
+    private record Prepared(LlamaForward forward, ForwardBatch batch, F32KvCache cache) {
+        double run() {
+            long t0 = System.nanoTime();
+            forward.forward(batch, cache);
+            return (System.nanoTime() - t0) / 1e9;
+        }
+    }
+
+    private Prepared prepare(StepPlan plan) {
+        LlamaForward fwd = forwardFor(plan.layers());
+        LlamaConfig cfg = fwd.model().config();
         int sequences = plan.chunk().length + plan.decodeContext().length;
         int[][] tables = new int[sequences][];
         int next = 0;
@@ -95,9 +139,9 @@ public final class EngineStepTimer implements StepTimer {
                 tables[i][b] = next++;
             }
         }
-        F32KvCache cache = new F32KvCache(model.config(), next, BLOCK);
+        F32KvCache cache = new F32KvCache(cfg, next, BLOCK);
         ForwardBatch.Builder builder = ForwardBatch.builder();
-        int vocab = model.config().vocabSize();
+        int vocab = cfg.vocabSize();
         for (int i = 0; i < plan.chunk().length; i++) {
             int[] tokens = new int[plan.chunk()[i]];
             for (int t = 0; t < tokens.length; t++) {
@@ -109,16 +153,53 @@ public final class EngineStepTimer implements StepTimer {
             int ctx = plan.decodeContext()[j];
             builder.add(tables[plan.chunk().length + j], new int[] {(j * 31 + 1) % vocab}, ctx - 1, ForwardBatch.Logits.LAST);
         }
-        ForwardBatch batch = builder.build();
-        forward.forward(batch, cache);
-        double[] times = new double[Math.max(1, repeats)];
-        for (int r = 0; r < times.length; r++) {
-            long t0 = System.nanoTime();
-            forward.forward(batch, cache);
-            times[r] = (System.nanoTime() - t0) / 1e9;
+        return new Prepared(fwd, builder.build(), cache);
+    }
+
+    @Override
+    public double seconds(StepPlan plan, int repeats) {
+        return seconds(List.of(plan), repeats)[0];
+    }
+
+    @Override
+    public double[] seconds(List<StepPlan> plans, int repeats) {
+        List<Prepared> steps = new ArrayList<>();
+        for (StepPlan p : plans) {
+            Prepared s = prepare(p);
+            s.run();
+            steps.add(s);
         }
-        Arrays.sort(times);
-        return times[times.length / 2];
+        double[][] times = new double[plans.size()][Math.max(1, repeats)];
+        for (int r = 0; r < times[0].length; r++) {
+            for (int i = 0; i < steps.size(); i++) {
+                times[i][r] = steps.get(i).run();
+            }
+        }
+        double[] out = new double[plans.size()];
+        for (int i = 0; i < out.length; i++) {
+            Arrays.sort(times[i]);
+            out[i] = times[i][times[i].length / 2];
+        }
+        return out;
+    }
+
+    @Override
+    public double operatorOverheadSeconds() {
+        int items = parallel.threads() * 64;
+        Parallel.RangeBody empty = (from, to) -> { };
+        double[] batches = new double[15];
+        for (int b = -3; b < batches.length; b++) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < 200; i++) {
+                parallel.forRange(items, 1, empty);
+            }
+            double s = (System.nanoTime() - t0) / 1e9 / 200;
+            if (b >= 0) {
+                batches[b] = s;
+            }
+        }
+        Arrays.sort(batches);
+        return batches[batches.length / 2];
     }
 
     @Override

@@ -96,6 +96,8 @@ public final class AcceleratorCatalog {
                 n.path("attention_decode").asDouble(base == null ? 0.6 : base.attentionDecode()),
                 n.path("elementwise").asDouble(base == null ? 0.5 : base.elementwise()),
                 n.path("step_overhead_ms").asDouble(base == null ? 0 : base.stepOverheadMs()),
+                n.path("op_overhead_us").asDouble(base == null ? 0 : base.opOverheadUs()),
+                n.path("overlap").asDouble(base == null ? 1 : base.overlap()),
                 n.path("memory_utilization").asDouble(base == null ? 0.9 : base.memoryUtilization()),
                 n.path("link_efficiency").asDouble(base == null ? 0.8 : base.linkEfficiency()));
     }
