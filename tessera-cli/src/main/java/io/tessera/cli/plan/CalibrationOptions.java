@@ -24,7 +24,7 @@ public final class CalibrationOptions {
     String type;
     @Option(names = "--threads", description = "engine and probe threads (default: all processors)")
     Integer threads;
-    @Option(names = "--repeats", defaultValue = "3", description = "timed runs per step, round-robin over the steps, median kept (default ${DEFAULT-VALUE})")
+    @Option(names = "--repeats", defaultValue = "5", description = "timed runs per step, round-robin over the steps; median of the runs not preempted by other processes (default ${DEFAULT-VALUE})")
     int repeats;
     @Option(names = "--work-dir", description = "where synthetic models are written and reused (default ~/.tessera/models)")
     Path workDir;

@@ -63,12 +63,12 @@ public final class Calibration {
                 StepPlan.prefill(64, 0).withLayers(q), StepPlan.prefill(32, 1024).withLayers(q));
     }
 
-    /** Steps for validation, none of them fitted; prefills of more than 32 tokens through a quarter of the layers. */
+    /** Steps for validation, none of them fitted; the long prefill through a quarter of the layers. */
     public static List<StepPlan> validationSteps(int layers) {
         int q = Math.max(1, layers / 4);
         return List.of(StepPlan.decode(1, 256), StepPlan.decode(1, 1024), StepPlan.decode(4, 512), StepPlan.decode(8, 128),
-                StepPlan.prefill(32, 0), StepPlan.prefill(16, 512), StepPlan.mixed(16, 4, 256),
-                StepPlan.prefill(128, 0).withLayers(q), StepPlan.prefill(64, 256).withLayers(q));
+                StepPlan.prefill(16, 0), StepPlan.prefill(8, 512), StepPlan.mixed(8, 4, 256),
+                StepPlan.prefill(128, 0).withLayers(q));
     }
 
     private Calibration() {

@@ -116,12 +116,25 @@ public final class EngineStepTimer implements StepTimer {
         });
     }
 
+    private static final com.sun.management.OperatingSystemMXBean OS =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+
+    /**
+     * Runs whose share of the CPU (process CPU time over wall time) is below this fraction of the
+     * best run of the same step were slowed by other processes on the machine and are left out.
+     */
+    static final double CONTENDED = 0.85;
+
     /** A step ready to run: its forward pass, batch and cache. */
     private record Prepared(LlamaForward forward, ForwardBatch batch, F32KvCache cache) {
-        double run() {
+        /** Wall seconds and CPU share of one run. */
+        double[] run() {
+            long c0 = OS.getProcessCpuTime();
             long t0 = System.nanoTime();
             forward.forward(batch, cache);
-            return (System.nanoTime() - t0) / 1e9;
+            long wall = System.nanoTime() - t0;
+            long cpu = OS.getProcessCpuTime() - c0;
+            return new double[] {wall / 1e9, (double) cpu / Math.max(1, wall)};
         }
     }
 
@@ -169,18 +182,27 @@ public final class EngineStepTimer implements StepTimer {
             s.run();
             steps.add(s);
         }
-        double[][] times = new double[plans.size()][Math.max(1, repeats)];
-        for (int r = 0; r < times[0].length; r++) {
+        double[][][] runs = new double[plans.size()][Math.max(1, repeats)][];
+        for (int r = 0; r < runs[0].length; r++) {
             for (int i = 0; i < steps.size(); i++) {
-                times[i][r] = steps.get(i).run();
+                runs[i][r] = steps.get(i).run();
             }
         }
         double[] out = new double[plans.size()];
         for (int i = 0; i < out.length; i++) {
-            Arrays.sort(times[i]);
-            out[i] = times[i][times[i].length / 2];
+            out[i] = uncontendedMedian(runs[i]);
         }
         return out;
+    }
+
+    /**
+     * The median wall time of the runs that had the CPU: those whose CPU share is at least {@link
+     * #CONTENDED} of the step's best share (a machine shared with other work preempts some runs).
+     */
+    static double uncontendedMedian(double[][] runs) {
+        double best = Arrays.stream(runs).mapToDouble(r -> r[1]).max().orElse(0);
+        double[] kept = Arrays.stream(runs).filter(r -> r[1] >= CONTENDED * best).mapToDouble(r -> r[0]).sorted().toArray();
+        return kept[kept.length / 2];
     }
 
     @Override

@@ -20,7 +20,10 @@ public interface StepTimer extends AutoCloseable {
     /** Threads the engine computes with. */
     int threads();
 
-    /** Median wall-clock seconds of the step over {@code repeats} runs after one warm-up. */
+    /**
+     * Median wall-clock seconds of the step over {@code repeats} runs after one warm-up (runs
+     * preempted by other processes may be left out, see {@link EngineStepTimer}).
+     */
     double seconds(StepPlan plan, int repeats);
 
     /**
