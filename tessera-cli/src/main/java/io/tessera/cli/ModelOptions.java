@@ -17,7 +17,7 @@ final class ModelOptions {
     Path tokenizer;
 
     @Option(names = "--threads", paramLabel = "N",
-            description = "Compute threads (default: all ${sys:tessera.cpus} cores).")
+            description = "Compute threads (default: all cores).")
     Integer threads;
 
     int threads() {

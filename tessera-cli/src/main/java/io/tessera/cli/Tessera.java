@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 ConvertCommand.class,
                 SynthCommand.class,
                 PlanCommand.class,
+                BenchCommand.class,
         })
 public final class Tessera implements Runnable {
 

@@ -59,4 +59,13 @@ public final class F32KvCache implements KvCache {
     public void addValue(int layer, int slot, int kvOffset, float weight, float[] out, int outOffset, int n) {
         VectorMath.axpy(out, outOffset, weight, values[layer], slot * kvDim + kvOffset, n);
     }
+
+    @Override
+    public void copyBlock(int src, int dst) {
+        int len = blockSize * kvDim;
+        for (int l = 0; l < keys.length; l++) {
+            System.arraycopy(keys[l], src * len, keys[l], dst * len, len);
+            System.arraycopy(values[l], src * len, values[l], dst * len, len);
+        }
+    }
 }

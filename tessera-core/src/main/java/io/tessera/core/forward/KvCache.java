@@ -25,4 +25,10 @@ public interface KvCache {
 
     /** out[outOffset+i] += weight · V[slot][kvOffset+i] for i < n. */
     void addValue(int layer, int slot, int kvOffset, float weight, float[] out, int outOffset, int n);
+
+    /**
+     * Copies every slot of block {@code src} into block {@code dst}, in all layers (copy-on-write
+     * of a block shared by several sequences before one of them writes to it).
+     */
+    void copyBlock(int src, int dst);
 }

@@ -1,0 +1,283 @@
+package io.tessera.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.tessera.core.forward.KvCacheType;
+import io.tessera.core.kernel.Parallel;
+import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.ModelLoader;
+import io.tessera.engine.EngineConfig;
+import io.tessera.engine.EngineCore;
+import io.tessera.engine.EngineStats;
+import io.tessera.engine.GenerateParams;
+import io.tessera.engine.GenerateRequest;
+import io.tessera.engine.executor.LocalExecutor;
+import io.tessera.engine.kv.KvStats;
+import io.tessera.engine.scheduler.SchedulerConfig;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tessera bench throughput}: offline throughput, like vLLM's throughput benchmark. All
+ * requests are queued at once and the engine runs until every one is done; with
+ * {@code --max-seqs 1} that is the one-after-another baseline.
+ */
+@Command(name = "throughput", mixinStandardHelpOptions = true,
+        description = "Offline throughput: N requests of random token prompts, all queued at once, run by the "
+                + "engine (continuous batching) to the end. Reports requests/s, tokens/s, time to first token "
+                + "and KV cache statistics. --max-seqs 1 gives the one-after-another baseline.")
+final class BenchThroughputCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, paramLabel = "FILE", description = "Model file (GGUF or llama2.c).")
+    Path model;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all cores).")
+    Integer threads;
+
+    @Option(names = "--num-prompts", defaultValue = "64", paramLabel = "N",
+            description = "Requests (default: ${DEFAULT-VALUE}).")
+    int numPrompts;
+
+    @Option(names = "--input-len", defaultValue = "32", paramLabel = "N",
+            description = "Prompt tokens per request (default: ${DEFAULT-VALUE}).")
+    int inputLen;
+
+    @Option(names = "--output-len", defaultValue = "256", paramLabel = "N",
+            description = "Output tokens per request; EOS is ignored (default: ${DEFAULT-VALUE}).")
+    int outputLen;
+
+    @Option(names = "--range-ratio", defaultValue = "0", paramLabel = "R",
+            description = "Sample each length uniformly in [len·(1-R), len·(1+R)] (default: ${DEFAULT-VALUE}: fixed).")
+    double rangeRatio;
+
+    @Option(names = "--prefix-len", defaultValue = "0", paramLabel = "N",
+            description = "Tokens of a prefix shared by every prompt, before its own input-len tokens "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int prefixLen;
+
+    @Option(names = "--max-seqs", defaultValue = "" + SchedulerConfig.DEFAULT_MAX_SEQS, paramLabel = "N",
+            description = "Sequences running at once (default: ${DEFAULT-VALUE}).")
+    int maxSeqs;
+
+    @Option(names = "--max-batched-tokens", defaultValue = "" + SchedulerConfig.DEFAULT_MAX_BATCHED_TOKENS,
+            paramLabel = "N", description = "Tokens per step; prompts are chunked to fit (default: ${DEFAULT-VALUE}).")
+    int maxBatchedTokens;
+
+    @Option(names = "--kv-cache-memory", paramLabel = "BYTES",
+            description = "KV cache size, e.g. 2G or 512M (default: --kv-cache-fraction of the memory left after the "
+                    + "weights).")
+    String kvCacheMemory;
+
+    @Option(names = "--kv-cache-fraction", defaultValue = "0.25", paramLabel = "F",
+            description = "Share of physical memory minus weights for the KV cache when --kv-cache-memory is not "
+                    + "given (default: ${DEFAULT-VALUE}).")
+    double kvCacheFraction;
+
+    @Option(names = "--kv-cache-dtype", defaultValue = "f16", paramLabel = "TYPE",
+            description = "KV cache precision: f32, f16 or bf16 (default: ${DEFAULT-VALUE}).")
+    String kvCacheDtype;
+
+    @Option(names = "--block-size", defaultValue = "16", paramLabel = "N",
+            description = "Tokens per KV block (default: ${DEFAULT-VALUE}).")
+    int blockSize;
+
+    @Option(names = "--no-prefix-caching", description = "Do not reuse KV blocks of common prefixes.")
+    boolean noPrefixCaching;
+
+    @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Prompt seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--json", description = "Print one JSON object on standard output (the report goes to stderr).")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (numPrompts < 1 || inputLen < 1 || outputLen < 1 || prefixLen < 0) {
+            throw new IllegalArgumentException("--num-prompts, --input-len and --output-len must be at least 1");
+        }
+        PrintStream report = json ? System.err : System.out;
+        KvCacheType kvType = KvCacheType.parse(kvCacheDtype);
+        int nThreads = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        try (LlamaModel m = ModelLoader.load(model); Parallel parallel = new Parallel(nThreads)) {
+            LlamaConfig cfg = m.config();
+            long budget = kvCacheMemory != null ? parseBytes(kvCacheMemory) : LocalExecutor.defaultBudget(m, kvCacheFraction);
+            try (LocalExecutor executor = LocalExecutor.withBudget(m, parallel, kvType, blockSize, budget)) {
+                EngineConfig config = new EngineConfig(new SchedulerConfig(maxBatchedTokens, maxSeqs, 0.01),
+                        !noPrefixCaching, new int[0]);
+                GenerateRequest[] requests = workload(cfg);
+                report.printf(Locale.ROOT, "model %s: %s, %d layers, dim %d, vocab %d; %s%n", model.getFileName(),
+                        cfg.architecture(), cfg.layers(), cfg.dim(), cfg.vocabSize(), executor.describe());
+                warmUp(executor, config, cfg);
+                Result r = run(executor, config, requests);
+                Map<String, Object> out = summarize(cfg, m, executor, r, requests);
+                printReport(report, out);
+                if (json) {
+                    System.out.println(new ObjectMapper().disable(SerializationFeature.INDENT_OUTPUT)
+                            .writeValueAsString(out));
+                }
+            }
+        }
+        return 0;
+    }
+
+    private GenerateRequest[] workload(LlamaConfig cfg) {
+        Random rnd = new Random(seed);
+        int vocab = cfg.vocabSize();
+        int[] prefix = new int[prefixLen];
+        for (int i = 0; i < prefixLen; i++) {
+            prefix[i] = 3 + rnd.nextInt(vocab - 3);
+        }
+        GenerateRequest[] reqs = new GenerateRequest[numPrompts];
+        for (int i = 0; i < numPrompts; i++) {
+            int in = sampleLen(rnd, inputLen);
+            int outLen = sampleLen(rnd, outputLen);
+            int[] prompt = Arrays.copyOf(prefix, prefixLen + in);
+            for (int j = prefixLen; j < prompt.length; j++) {
+                prompt[j] = 3 + rnd.nextInt(vocab - 3);
+            }
+            reqs[i] = new GenerateRequest("bench-" + i, prompt, GenerateParams.greedy(outLen).withIgnoreEos(true));
+        }
+        return reqs;
+    }
+
+    private int sampleLen(Random rnd, int len) {
+        if (rangeRatio <= 0) {
+            return len;
+        }
+        int lo = Math.max(1, (int) Math.floor(len * (1 - rangeRatio)));
+        int hi = Math.max(lo, (int) Math.ceil(len * (1 + rangeRatio)));
+        return lo + rnd.nextInt(hi - lo + 1);
+    }
+
+    /** A few short requests through a throwaway engine, so that the timed run is compiled code. */
+    private static void warmUp(LocalExecutor executor, EngineConfig config, LlamaConfig cfg) {
+        EngineCore core = new EngineCore(executor, config.withPrefixCaching(false), null);
+        for (int i = 0; i < 4; i++) {
+            int[] p = new int[8 + i];
+            Arrays.fill(p, 3 + i);
+            core.add(new GenerateRequest("warm-" + i, p, GenerateParams.greedy(4).withIgnoreEos(true)), o -> { });
+        }
+        while (core.hasWork()) {
+            core.step();
+        }
+    }
+
+    record Result(long nanos, long[] firstTokenNanos, int[] outputTokens, EngineStats stats) {
+    }
+
+    private static Result run(LocalExecutor executor, EngineConfig config, GenerateRequest[] requests) {
+        EngineCore core = new EngineCore(executor, config, null);
+        long[] first = new long[requests.length];
+        int[] outputs = new int[requests.length];
+        long start = System.nanoTime();
+        for (int i = 0; i < requests.length; i++) {
+            int k = i;
+            core.add(requests[i], o -> {
+                if (first[k] == 0 && o.tokenIds().length > 0) {
+                    first[k] = System.nanoTime() - start;
+                }
+                outputs[k] += o.tokenIds().length;
+            });
+        }
+        while (core.hasWork()) {
+            core.step();
+        }
+        return new Result(System.nanoTime() - start, first, outputs, core.stats());
+    }
+
+    private Map<String, Object> summarize(LlamaConfig cfg, LlamaModel m, LocalExecutor ex, Result r,
+            GenerateRequest[] reqs) {
+        double secs = r.nanos() / 1e9;
+        long prompt = 0;
+        for (GenerateRequest q : reqs) {
+            prompt += q.promptTokens().length;
+        }
+        long output = Arrays.stream(r.outputTokens()).asLongStream().sum();
+        long[] ttft = r.firstTokenNanos().clone();
+        Arrays.sort(ttft);
+        EngineStats st = r.stats();
+        KvStats kv = st.kv();
+        // Matmul work: every token through every layer's projections, plus the output head per logits row.
+        long layerParams = cfg.parameterCount(true) - (long) cfg.vocabSize() * cfg.dim() - cfg.dim();
+        double flops = 2.0 * layerParams * st.batchedTokens() + 2.0 * cfg.vocabSize() * cfg.dim() * st.logitRows();
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("model", model.toString());
+        o.put("num_requests", reqs.length);
+        o.put("prompt_tokens", prompt);
+        o.put("output_tokens", output);
+        o.put("max_seqs", maxSeqs);
+        o.put("max_batched_tokens", maxBatchedTokens);
+        o.put("prefix_caching", !noPrefixCaching);
+        o.put("kv_cache_dtype", kvCacheDtype);
+        o.put("threads", threads == null ? Runtime.getRuntime().availableProcessors() : threads);
+        o.put("elapsed_s", secs);
+        o.put("requests_per_s", reqs.length / secs);
+        o.put("output_tokens_per_s", output / secs);
+        o.put("total_tokens_per_s", (prompt + output) / secs);
+        o.put("ttft_mean_ms", Arrays.stream(ttft).average().orElse(0) / 1e6);
+        o.put("ttft_p50_ms", ttft[ttft.length / 2] / 1e6);
+        o.put("ttft_p99_ms", ttft[Math.min(ttft.length - 1, (int) Math.ceil(ttft.length * 0.99) - 1)] / 1e6);
+        o.put("steps", st.steps());
+        o.put("batched_tokens", st.batchedTokens());
+        o.put("gflops_per_s", flops / 1e9 / secs);
+        o.put("preemptions", st.preemptions());
+        o.put("kv_blocks_total", kv.totalBlocks());
+        o.put("kv_block_size", kv.blockSize());
+        o.put("kv_cache_bytes", (long) kv.totalBlocks() * ex.blockBytes());
+        o.put("kv_blocks_peak_used", kv.peakUsedBlocks());
+        o.put("kv_blocks_cached", kv.cachedBlocks());
+        o.put("kv_waste_fraction_peak", kv.peakWasteFraction());
+        o.put("prefix_cache_hit_rate", kv.hitRate());
+        return o;
+    }
+
+    private static void printReport(PrintStream out, Map<String, Object> o) {
+        out.printf(Locale.ROOT, "%d requests, %d prompt + %d output tokens in %.2f s%n", o.get("num_requests"),
+                o.get("prompt_tokens"), o.get("output_tokens"), (double) o.get("elapsed_s"));
+        out.printf(Locale.ROOT, "throughput: %.2f requests/s, %.1f output tokens/s, %.1f total tokens/s, %.1f GFLOP/s%n",
+                o.get("requests_per_s"), o.get("output_tokens_per_s"), o.get("total_tokens_per_s"), o.get("gflops_per_s"));
+        out.printf(Locale.ROOT, "time to first token: mean %.0f ms, p50 %.0f ms, p99 %.0f ms%n", o.get("ttft_mean_ms"),
+                o.get("ttft_p50_ms"), o.get("ttft_p99_ms"));
+        out.printf(Locale.ROOT, "steps %d (%d tokens), preemptions %d%n", o.get("steps"), o.get("batched_tokens"),
+                o.get("preemptions"));
+        out.printf(Locale.ROOT, "KV: %d blocks of %d tokens (%s), peak %d used, %d cached at end; waste at peak %.2f%%;"
+                        + " prefix cache hit rate %.1f%%%n",
+                o.get("kv_blocks_total"), o.get("kv_block_size"), Units.bytes((long) o.get("kv_cache_bytes")),
+                o.get("kv_blocks_peak_used"), o.get("kv_blocks_cached"), 100 * (double) o.get("kv_waste_fraction_peak"),
+                100 * (double) o.get("prefix_cache_hit_rate"));
+    }
+
+    /** "2G", "512M", "1.5GiB", "100000" → bytes (binary multiples). */
+    static long parseBytes(String s) {
+        String t = s.trim().toUpperCase(Locale.ROOT).replace("IB", "").replace("B", "");
+        long mult = 1;
+        if (!t.isEmpty()) {
+            switch (t.charAt(t.length() - 1)) {
+                case 'K' -> mult = 1L << 10;
+                case 'M' -> mult = 1L << 20;
+                case 'G' -> mult = 1L << 30;
+                case 'T' -> mult = 1L << 40;
+                default -> mult = 1;
+            }
+        }
+        String num = mult == 1 ? t : t.substring(0, t.length() - 1);
+        try {
+            double v = Double.parseDouble(num);
+            if (v <= 0) {
+                throw new NumberFormatException();
+            }
+            return (long) (v * mult);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--kv-cache-memory: '" + s + "' is not a size like 2G, 512M or 1048576");
+        }
+    }
+}

@@ -1,0 +1,256 @@
+package io.tessera.core.forward;
+
+import io.tessera.core.model.LlamaConfig;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * A paged KV cache off the Java heap: per layer one segment of keys and one of values, each
+ * {@code numBlocks × blockSize} token slots of {@code kvDim} values in the chosen
+ * {@link KvCacheType}. The memory belongs to a shared {@link Arena} and is released by
+ * {@link #close()}; the cache must not be used after that.
+ *
+ * <p>Thread safety: slots may be written and read from several threads at once as long as no two
+ * threads write the same slot (the forward pass writes each token's slot once per layer, then reads).
+ */
+public final class PagedKvCache implements KvCache, AutoCloseable {
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
+
+    private final KvCacheType type;
+    private final int layers;
+    private final int blockSize;
+    private final int numBlocks;
+    private final int kvDim;
+    private final long vectorBytes;
+    private final long blockBytes;
+    private final Arena arena;
+    private final MemorySegment[] keys;
+    private final MemorySegment[] values;
+
+    public PagedKvCache(LlamaConfig config, KvCacheType type, int numBlocks, int blockSize) {
+        this(config.layers(), config.kvDim(), type, numBlocks, blockSize);
+    }
+
+    public PagedKvCache(int layers, int kvDim, KvCacheType type, int numBlocks, int blockSize) {
+        if (numBlocks <= 0 || blockSize <= 0 || (long) numBlocks * blockSize > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("KV cache of " + numBlocks + " blocks of " + blockSize
+                    + " tokens is out of range");
+        }
+        this.type = type;
+        this.layers = layers;
+        this.blockSize = blockSize;
+        this.numBlocks = numBlocks;
+        this.kvDim = kvDim;
+        this.vectorBytes = type.bytesPerVector(kvDim);
+        this.blockBytes = vectorBytes * blockSize;
+        this.arena = Arena.ofShared();
+        this.keys = new MemorySegment[layers];
+        this.values = new MemorySegment[layers];
+        try {
+            for (int l = 0; l < layers; l++) {
+                keys[l] = arena.allocate(blockBytes * numBlocks, 64);
+                values[l] = arena.allocate(blockBytes * numBlocks, 64);
+            }
+        } catch (RuntimeException | OutOfMemoryError e) {
+            arena.close();
+            throw new IllegalStateException("cannot allocate a KV cache of " + bytes(layers, kvDim, type, numBlocks,
+                    blockSize) + " bytes: " + e.getMessage(), e);
+        }
+    }
+
+    /** Bytes a cache of this shape takes. */
+    public static long bytes(int layers, int kvDim, KvCacheType type, int numBlocks, int blockSize) {
+        return type.bytesPerToken(layers, kvDim) * blockSize * numBlocks;
+    }
+
+    /** How many blocks fit in a memory budget. */
+    public static int blocksForBudget(LlamaConfig config, KvCacheType type, int blockSize, long budgetBytes) {
+        long perBlock = type.bytesPerToken(config.layers(), config.kvDim()) * blockSize;
+        long blocks = budgetBytes / perBlock;
+        return (int) Math.min(blocks, Integer.MAX_VALUE / blockSize);
+    }
+
+    public KvCacheType type() {
+        return type;
+    }
+
+    public int layers() {
+        return layers;
+    }
+
+    /** Bytes held off-heap. */
+    public long byteSize() {
+        return 2L * layers * blockBytes * numBlocks;
+    }
+
+    @Override
+    public int blockSize() {
+        return blockSize;
+    }
+
+    @Override
+    public int numBlocks() {
+        return numBlocks;
+    }
+
+    @Override
+    public int kvDim() {
+        return kvDim;
+    }
+
+    @Override
+    public void store(int layer, int slot, float[] k, int kOffset, float[] v, int vOffset) {
+        long base = slot * vectorBytes;
+        write(keys[layer], base, k, kOffset);
+        write(values[layer], base, v, vOffset);
+    }
+
+    private void write(MemorySegment seg, long base, float[] x, int off) {
+        switch (type) {
+            case F32 -> MemorySegment.copy(x, off, seg, FLOAT, base, kvDim);
+            case F16 -> {
+                for (int i = 0; i < kvDim; i++) {
+                    seg.set(SHORT, base + 2L * i, Float.floatToFloat16(x[off + i]));
+                }
+            }
+            case BF16 -> {
+                for (int i = 0; i < kvDim; i++) {
+                    seg.set(SHORT, base + 2L * i, toBf16(x[off + i]));
+                }
+            }
+        }
+    }
+
+    @Override
+    public float dotKey(int layer, int slot, int kvOffset, float[] q, int qOffset, int n) {
+        MemorySegment seg = keys[layer];
+        long base = slot * vectorBytes;
+        switch (type) {
+            case F32 -> {
+                long at = base + 4L * kvOffset;
+                int i = 0;
+                float sum = 0f;
+                if (n >= F.length()) {
+                    FloatVector acc = FloatVector.zero(F);
+                    int bound = F.loopBound(n);
+                    for (; i < bound; i += F.length()) {
+                        acc = FloatVector.fromMemorySegment(F, seg, at + 4L * i, ORDER)
+                                .fma(FloatVector.fromArray(F, q, qOffset + i), acc);
+                    }
+                    sum = acc.reduceLanes(VectorOperators.ADD);
+                }
+                for (; i < n; i++) {
+                    sum += seg.get(FLOAT, at + 4L * i) * q[qOffset + i];
+                }
+                return sum;
+            }
+            case F16 -> {
+                long at = base + 2L * kvOffset;
+                float sum = 0f;
+                for (int i = 0; i < n; i++) {
+                    sum += Float.float16ToFloat(seg.get(SHORT, at + 2L * i)) * q[qOffset + i];
+                }
+                return sum;
+            }
+            case BF16 -> {
+                long at = base + 2L * kvOffset;
+                float sum = 0f;
+                for (int i = 0; i < n; i++) {
+                    sum += fromBf16(seg.get(SHORT, at + 2L * i)) * q[qOffset + i];
+                }
+                return sum;
+            }
+            default -> throw new AssertionError(type);
+        }
+    }
+
+    @Override
+    public void addValue(int layer, int slot, int kvOffset, float weight, float[] out, int outOffset, int n) {
+        MemorySegment seg = values[layer];
+        long base = slot * vectorBytes;
+        switch (type) {
+            case F32 -> {
+                long at = base + 4L * kvOffset;
+                int i = 0;
+                int bound = F.loopBound(n);
+                FloatVector w = FloatVector.broadcast(F, weight);
+                for (; i < bound; i += F.length()) {
+                    FloatVector.fromMemorySegment(F, seg, at + 4L * i, ORDER)
+                            .fma(w, FloatVector.fromArray(F, out, outOffset + i))
+                            .intoArray(out, outOffset + i);
+                }
+                for (; i < n; i++) {
+                    out[outOffset + i] += weight * seg.get(FLOAT, at + 4L * i);
+                }
+            }
+            case F16 -> {
+                long at = base + 2L * kvOffset;
+                for (int i = 0; i < n; i++) {
+                    out[outOffset + i] += weight * Float.float16ToFloat(seg.get(SHORT, at + 2L * i));
+                }
+            }
+            case BF16 -> {
+                long at = base + 2L * kvOffset;
+                for (int i = 0; i < n; i++) {
+                    out[outOffset + i] += weight * fromBf16(seg.get(SHORT, at + 2L * i));
+                }
+            }
+            default -> throw new AssertionError(type);
+        }
+    }
+
+    @Override
+    public void copyBlock(int src, int dst) {
+        if (src < 0 || src >= numBlocks || dst < 0 || dst >= numBlocks) {
+            throw new IllegalArgumentException("block copy " + src + " -> " + dst + " outside 0.." + (numBlocks - 1));
+        }
+        for (int l = 0; l < layers; l++) {
+            MemorySegment.copy(keys[l], src * blockBytes, keys[l], dst * blockBytes, blockBytes);
+            MemorySegment.copy(values[l], src * blockBytes, values[l], dst * blockBytes, blockBytes);
+        }
+    }
+
+    /** Reads back one stored value as a float (for tests and debugging). */
+    public float key(int layer, int slot, int i) {
+        return load(keys[layer], slot * vectorBytes, i);
+    }
+
+    public float value(int layer, int slot, int i) {
+        return load(values[layer], slot * vectorBytes, i);
+    }
+
+    private float load(MemorySegment seg, long base, int i) {
+        return switch (type) {
+            case F32 -> seg.get(FLOAT, base + 4L * i);
+            case F16 -> Float.float16ToFloat(seg.get(SHORT, base + 2L * i));
+            case BF16 -> fromBf16(seg.get(SHORT, base + 2L * i));
+        };
+    }
+
+    /** float → bfloat16, rounding to nearest even; NaN stays NaN. */
+    static short toBf16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if ((bits & 0x7fffffff) > 0x7f800000) {
+            return (short) ((bits >>> 16) | 0x40);
+        }
+        return (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
+    }
+
+    static float fromBf16(short s) {
+        return Float.intBitsToFloat((s & 0xffff) << 16);
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

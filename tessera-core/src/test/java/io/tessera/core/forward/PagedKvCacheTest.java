@@ -1,0 +1,86 @@
+package io.tessera.core.forward;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tessera.core.TestModels;
+import io.tessera.core.kernel.Parallel;
+import io.tessera.core.model.Llama2cLoader;
+import io.tessera.core.model.LlamaModel;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class PagedKvCacheTest {
+
+    @Test
+    void storesAndReadsBackInEachPrecision() {
+        Random rnd = new Random(1);
+        float[] k = new float[32];
+        float[] v = new float[32];
+        for (int i = 0; i < 32; i++) {
+            k[i] = (float) rnd.nextGaussian();
+            v[i] = (float) rnd.nextGaussian();
+        }
+        for (KvCacheType type : KvCacheType.values()) {
+            try (PagedKvCache cache = new PagedKvCache(2, 32, type, 4, 8)) {
+                cache.store(1, 13, k, 0, v, 0);
+                double tol = switch (type) {
+                    case F32 -> 0;
+                    case F16 -> 2e-3;
+                    case BF16 -> 1e-2;
+                };
+                float dot = 0;
+                for (int i = 0; i < 32; i++) {
+                    assertEquals(k[i], cache.key(1, 13, i), tol * Math.max(1, Math.abs(k[i])), type + " key " + i);
+                    assertEquals(v[i], cache.value(1, 13, i), tol * Math.max(1, Math.abs(v[i])), type + " value " + i);
+                    dot += cache.key(1, 13, i) * v[i];
+                }
+                assertEquals(dot, cache.dotKey(1, 13, 0, v, 0, 32), 1e-4, type + " dot");
+                float[] out = new float[16];
+                cache.addValue(1, 13, 16, 2f, out, 0, 16);
+                for (int i = 0; i < 16; i++) {
+                    assertEquals(2f * cache.value(1, 13, 16 + i), out[i], 1e-6);
+                }
+                // slot 13 is in block 1; copy it to block 3 (slot 29)
+                cache.copyBlock(1, 3);
+                for (int i = 0; i < 32; i++) {
+                    assertEquals(cache.key(1, 13, i), cache.key(1, 29, i));
+                    assertEquals(cache.value(1, 13, i), cache.value(1, 29, i));
+                }
+                assertEquals(0f, cache.key(0, 29, 0));
+                assertEquals(2L * 2 * 4 * 8 * type.bytesPerVector(32), cache.byteSize());
+                assertThrows(IllegalArgumentException.class, () -> cache.copyBlock(0, 4));
+            }
+        }
+    }
+
+    @Test
+    void bf16RoundsToNearestEven() {
+        assertEquals(1f, PagedKvCache.fromBf16(PagedKvCache.toBf16(1f)));
+        assertEquals(Float.intBitsToFloat(0x3f810000),
+                PagedKvCache.fromBf16(PagedKvCache.toBf16(Float.intBitsToFloat(0x3f808001))));
+        assertTrue(Float.isNaN(PagedKvCache.fromBf16(PagedKvCache.toBf16(Float.NaN))));
+    }
+
+    @Test
+    void offHeapF32CacheGivesTheSameLogitsAsTheHeapCache() throws Exception {
+        try (LlamaModel model = Llama2cLoader.load(TestModels.stories260K());
+                Parallel parallel = new Parallel(2);
+                PagedKvCache paged = new PagedKvCache(model.config(), KvCacheType.F32, 8, 16)) {
+            LlamaForward forward = new LlamaForward(model, parallel);
+            KvCache heap = new F32KvCache(model.config(), 8, 16);
+            int[] table = {5, 2, 7};
+            int[] prompt = {1, 403, 407, 261, 378, 430, 422, 274, 261, 259, 21, 40, 277, 350, 258, 12, 1, 9, 30, 99};
+            float[] a = forward.forward(ForwardBatch.single(table, prompt, 0, ForwardBatch.Logits.ALL), heap);
+            float[] b = forward.forward(ForwardBatch.single(table, prompt, 0, ForwardBatch.Logits.ALL), paged);
+            // Same arithmetic; compared to a tolerance because the JIT may compile the two runs'
+            // Vector API reductions at different tiers in between.
+            assertArrayEquals(a, b, 1e-4f);
+            float[] c = forward.forward(ForwardBatch.single(table, new int[] {42}, prompt.length, ForwardBatch.Logits.LAST), heap);
+            float[] d = forward.forward(ForwardBatch.single(table, new int[] {42}, prompt.length, ForwardBatch.Logits.LAST), paged);
+            assertArrayEquals(c, d, 1e-4f);
+        }
+    }
+}

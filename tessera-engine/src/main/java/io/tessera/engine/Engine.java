@@ -1,0 +1,173 @@
+package io.tessera.engine;
+
+import io.tessera.engine.executor.Executor;
+import io.tessera.engine.kv.KvStats;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The serving engine: many clients submit requests from any thread and read their outputs as
+ * streams, while one engine thread runs {@link EngineCore} step after step (continuous batching:
+ * requests join and leave the running batch at every step). Cancelling a stream aborts its request
+ * and frees its KV blocks at the next step.
+ */
+public final class Engine implements AutoCloseable {
+
+    private final EngineCore core;
+    private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
+    private final Map<String, RequestStream> live = new ConcurrentHashMap<>();
+    private final AtomicLong ids = new AtomicLong();
+    private final Thread thread;
+    private volatile boolean closed;
+    private volatile EngineStats stats;
+    private volatile Throwable crash;
+
+    public Engine(Executor executor, EngineConfig config, Detokenizer detokenizer) {
+        this.core = new EngineCore(executor, config, detokenizer);
+        this.stats = core.stats();
+        this.thread = Thread.ofPlatform().name("tessera-engine").daemon().unstarted(this::loop);
+        thread.start();
+    }
+
+    /**
+     * Submits a request; its deltas arrive on the returned stream.
+     *
+     * @throws RequestRejectedException when it can never be served (too long, bad parameters, id in use)
+     * @throws IllegalStateException when the engine is closed
+     */
+    public RequestStream submit(GenerateRequest request) {
+        if (closed) {
+            throw new IllegalStateException("the engine is shut down");
+        }
+        GenerateRequest r = request.id() != null ? request : request.withId("req-" + ids.incrementAndGet());
+        core.validate(r);
+        RequestStream stream = new RequestStream(r.id(), r.params().n(), () -> abort(r.id()));
+        if (live.putIfAbsent(r.id(), stream) != null) {
+            throw new RequestRejectedException("request id '" + r.id() + "' is already in use");
+        }
+        inbox.add(() -> {
+            try {
+                core.add(r, out -> {
+                    if (out.isLast()) {
+                        live.remove(r.id());
+                    }
+                    stream.deliver(out);
+                });
+            } catch (RuntimeException e) {
+                live.remove(r.id());
+                stream.fail(e);
+            }
+        });
+        if (closed) {
+            // raced with close(): make sure the stream ends
+            inbox.add(this::drainClosed);
+        }
+        return stream;
+    }
+
+    /** Aborts a request by id (no effect once it has finished). */
+    public void abort(String requestId) {
+        inbox.add(() -> core.abort(requestId));
+    }
+
+    /** Counters as of the last step (thread-safe). */
+    public EngineStats stats() {
+        return stats;
+    }
+
+    public KvStats kvStats() {
+        return stats.kv();
+    }
+
+    /** Requests submitted and not yet finished. */
+    public int liveRequests() {
+        return live.size();
+    }
+
+    private void loop() {
+        try {
+            while (!closed) {
+                Runnable cmd = core.hasWork() ? inbox.poll() : inbox.take();
+                while (cmd != null) {
+                    cmd.run();
+                    cmd = inbox.poll();
+                }
+                if (closed) {
+                    break;
+                }
+                core.step();
+                stats = core.stats();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Throwable t) {
+            crash = t;
+        } finally {
+            drainClosed();
+        }
+    }
+
+    private void drainClosed() {
+        List<Runnable> pending = new ArrayList<>();
+        inbox.drainTo(pending);
+        for (Runnable r : pending) {
+            try {
+                r.run();
+            } catch (RuntimeException ignored) {
+                // the request is aborted below
+            }
+        }
+        core.abortAll();
+        stats = core.stats();
+        for (RequestStream s : live.values()) {
+            s.fail(new IllegalStateException("the engine shut down"
+                    + (crash != null ? ": " + crash : "")));
+        }
+        live.clear();
+    }
+
+    /** The engine thread's fatal error, if it died. */
+    public Throwable crash() {
+        return crash;
+    }
+
+    /** Aborts every request and stops the engine thread (the executor stays open; its owner closes it). */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        inbox.add(() -> { });
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Checks the block pool (tests): consistent, and every block free when no request is live. */
+    public void checkBlocks() throws InterruptedException {
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        inbox.add(() -> {
+            try {
+                core.blocks().checkConsistency();
+                if (core.activeRequests() == 0 && core.blocks().usedBlocks() != 0) {
+                    throw new IllegalStateException(core.blocks().usedBlocks() + " blocks still in use with no request");
+                }
+                done.complete(null);
+            } catch (RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+        });
+        try {
+            done.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw (RuntimeException) e.getCause();
+        }
+    }
+}

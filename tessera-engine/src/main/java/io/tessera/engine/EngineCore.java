@@ -1,0 +1,399 @@
+package io.tessera.engine;
+
+import io.tessera.core.forward.ForwardBatch;
+import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.sampling.LogProbs;
+import io.tessera.core.sampling.Sampler;
+import io.tessera.core.sampling.SamplingParams;
+import io.tessera.core.sampling.TokenCounts;
+import io.tessera.engine.executor.Executor;
+import io.tessera.engine.executor.StepInput;
+import io.tessera.engine.executor.StepResult;
+import io.tessera.engine.kv.BlockManager;
+import io.tessera.engine.kv.KvStats;
+import io.tessera.engine.scheduler.ScheduledStep;
+import io.tessera.engine.scheduler.Scheduler;
+import io.tessera.engine.scheduler.Sequence;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * The engine's synchronous core: requests in, one {@link #step()} at a time, deltas out through
+ * each request's sink. It owns the scheduler and the block manager and drives the executor; it
+ * knows nothing of threads ({@link Engine} runs it on its own thread) and nothing of how the model
+ * is split (that is the executor's business).
+ *
+ * <p>Not thread-safe, except {@link #validate}.
+ */
+public final class EngineCore {
+
+    private final Executor executor;
+    private final EngineConfig config;
+    private final Detokenizer detokenizer;
+    private final LlamaConfig model;
+    private final BlockManager blocks;
+    private final Scheduler scheduler;
+    private final Map<String, RequestState> requests = new LinkedHashMap<>();
+    private long nextArrival;
+    private long steps;
+    private long promptTokensComputed;
+    private long generatedTokens;
+    private long finished;
+    private long aborted;
+    private long executeNanos;
+    private long batchedTokens;
+    private long logitRows;
+
+    /**
+     * @param detokenizer turns tokens into text; null to stream token ids only (then stop strings
+     *     are rejected)
+     */
+    public EngineCore(Executor executor, EngineConfig config, Detokenizer detokenizer) {
+        this.executor = executor;
+        this.config = config;
+        this.detokenizer = detokenizer;
+        this.model = executor.modelConfig();
+        this.blocks = new BlockManager(executor.numBlocks(), executor.blockSize(), config.prefixCaching());
+        this.scheduler = new Scheduler(config.scheduler(), blocks);
+    }
+
+    public EngineConfig config() {
+        return config;
+    }
+
+    public Executor executor() {
+        return executor;
+    }
+
+    public BlockManager blocks() {
+        return blocks;
+    }
+
+    public Scheduler scheduler() {
+        return scheduler;
+    }
+
+    /** Tokens a request may generate per sample at most: its max tokens, or up to the context length. */
+    public int effectiveMaxTokens(GenerateRequest r) {
+        int room = model.contextLength() - r.promptLength();
+        return r.params().maxTokens() == 0 ? room : r.params().maxTokens();
+    }
+
+    /**
+     * Checks that a request can be served; thread-safe.
+     *
+     * @throws RequestRejectedException naming the cause
+     */
+    public void validate(GenerateRequest r) {
+        int len = r.promptLength();
+        int ctx = model.contextLength();
+        for (int t : r.promptUnsafe()) {
+            if (t < 0 || t >= model.vocabSize()) {
+                throw new RequestRejectedException("prompt token " + t + " is outside the vocabulary (0.."
+                        + (model.vocabSize() - 1) + ")");
+            }
+        }
+        if (len >= ctx) {
+            throw new RequestRejectedException("the prompt has " + len + " tokens; the model's context length is "
+                    + ctx + " and at least one token must be generated");
+        }
+        int max = effectiveMaxTokens(r);
+        if (len + max > ctx) {
+            throw new RequestRejectedException("prompt (" + len + " tokens) + max tokens (" + max
+                    + ") exceeds the context length " + ctx);
+        }
+        // The last sampled token is never fed back, so prompt + max - 1 tokens are cached at most.
+        int need = scheduler.blocksFor(len + max - 1);
+        if (need > blocks.numBlocks()) {
+            throw new RequestRejectedException("prompt (" + len + " tokens) + max tokens (" + max + ") needs " + need
+                    + " KV blocks of " + blocks.blockSize() + " tokens; the whole cache has " + blocks.numBlocks());
+        }
+        if (!r.params().stop().isEmpty() && detokenizer == null) {
+            throw new RequestRejectedException("stop strings need a tokenizer; this engine has none");
+        }
+    }
+
+    /**
+     * Adds a request; its deltas go to {@code sink}, called on the stepping thread.
+     *
+     * @throws RequestRejectedException when it cannot be served or its id is in use
+     */
+    public void add(GenerateRequest request, Consumer<RequestOutput> sink) {
+        if (request.id() == null) {
+            request = request.withId("req-" + nextArrival);
+        }
+        validate(request);
+        if (requests.containsKey(request.id())) {
+            throw new RequestRejectedException("request id '" + request.id() + "' is already in use");
+        }
+        long arrival = nextArrival++;
+        RequestState st = new RequestState(request, sink, arrival, effectiveMaxTokens(request));
+        int capacity = request.promptLength() + Math.min(st.maxTokens, 256) + 1;
+        Sequence seq = new Sequence(arrival, 0, st, request.promptUnsafe(), capacity);
+        st.samples[0].seq = seq;
+        requests.put(request.id(), st);
+        scheduler.add(seq);
+    }
+
+    /** Aborts a request: frees all its blocks now; its samples end with ABORTED. */
+    public boolean abort(String requestId) {
+        RequestState st = requests.get(requestId);
+        if (st == null) {
+            return false;
+        }
+        for (SampleState s : st.samples) {
+            if (!s.done) {
+                finishSample(st, s, FinishReason.ABORTED, "", new int[0], List.of(), null);
+            }
+        }
+        return true;
+    }
+
+    /** Aborts every request (shutdown). */
+    public void abortAll() {
+        for (String id : new ArrayList<>(requests.keySet())) {
+            abort(id);
+        }
+    }
+
+    public boolean hasWork() {
+        return scheduler.hasWork();
+    }
+
+    public int activeRequests() {
+        return requests.size();
+    }
+
+    /**
+     * Runs one step: schedule, execute, sample, emit. Returns false when there was nothing to run.
+     */
+    public boolean step() {
+        ScheduledStep step = scheduler.schedule();
+        if (step.isEmpty()) {
+            return false;
+        }
+        ForwardBatch.Builder b = ForwardBatch.builder();
+        for (ScheduledStep.Chunk c : step.chunks()) {
+            Sequence seq = c.sequence();
+            int[] chunk = new int[c.length()];
+            for (int i = 0; i < chunk.length; i++) {
+                chunk[i] = seq.token(c.start() + i);
+            }
+            b.add(seq.blockTable(), chunk, c.start(), c.sample() ? ForwardBatch.Logits.LAST : ForwardBatch.Logits.NONE);
+        }
+        StepResult result;
+        long t0 = System.nanoTime();
+        try {
+            result = executor.execute(new StepInput(b.build(), step.copyFrom(), step.copyTo()));
+        } catch (RuntimeException e) {
+            failStep(step, e);
+            return true;
+        } finally {
+            executeNanos += System.nanoTime() - t0;
+        }
+        steps++;
+        batchedTokens += step.tokenCount();
+        logitRows += result.rows();
+        scheduler.commit(step);
+        int row = 0;
+        for (ScheduledStep.Chunk c : step.chunks()) {
+            if (!c.sample()) {
+                promptTokensComputed += c.length();
+                continue;
+            }
+            promptTokensComputed += c.length() - 1;
+            Sequence seq = c.sequence();
+            RequestState st = (RequestState) seq.owner();
+            int off = result.rowOffset(row++);
+            List<Sequence> targets = new ArrayList<>();
+            targets.add(seq);
+            if (!st.forked && st.samples.length > 1) {
+                st.forked = true;
+                List<Sequence> children = scheduler.fork(seq, st.samples.length);
+                for (Sequence child : children) {
+                    st.samples[child.sampleIndex()].seq = child;
+                    targets.add(child);
+                }
+            }
+            for (Sequence target : targets) {
+                onToken(st, st.samples[target.sampleIndex()], result.logits(), off, result.vocabSize());
+            }
+        }
+        return true;
+    }
+
+    private void onToken(RequestState st, SampleState s, float[] logits, int off, int vocab) {
+        GenerateParams p = st.request.params();
+        Sequence seq = s.seq;
+        int token = s.sampler.sample(logits, off, vocab, s.counts);
+        generatedTokens++;
+        seq.append(token);
+        if (s.counts != null) {
+            s.counts.addOutput(token);
+        }
+        if (st.firstTokenNanos == 0) {
+            st.firstTokenNanos = System.nanoTime();
+        }
+        FinishReason reason = null;
+        boolean emit = true;
+        if (!p.ignoreEos() && config.isEos(token)) {
+            reason = FinishReason.EOS;
+            emit = false;
+        } else if (p.isStopToken(token)) {
+            reason = FinishReason.STOP_TOKEN;
+            emit = false;
+        }
+        String text = "";
+        if (emit && s.detok != null) {
+            text = s.detok.push(token);
+            if (s.stop != null) {
+                text = s.stop.push(text);
+                if (s.stop.matched() != null) {
+                    reason = FinishReason.STOP_STRING;
+                }
+            }
+        }
+        if (reason == null && seq.outputLength() >= st.maxTokens) {
+            reason = FinishReason.LENGTH;
+        }
+        int[] ids = emit ? new int[] {token} : new int[0];
+        List<LogProbs> lp = emit && p.logprobs() >= 0
+                ? List.of(LogProbs.compute(logits, off, vocab, token, p.logprobs())) : List.of();
+        if (reason == null) {
+            st.sink.accept(new RequestOutput(st.request.id(), s.index, text, ids, lp, null, null, null));
+        } else {
+            finishSample(st, s, reason, text, ids, lp, null);
+        }
+    }
+
+    private void finishSample(RequestState st, SampleState s, FinishReason reason, String text, int[] ids,
+            List<LogProbs> lp, String error) {
+        if (reason != FinishReason.STOP_STRING && s.detok != null) {
+            String tail = s.detok.flush();
+            text = text + (s.stop != null ? s.stop.push(tail) + s.stop.flush() : tail);
+        }
+        s.done = true;
+        if (s.seq != null) {
+            scheduler.finish(s.seq);
+        }
+        st.doneCount++;
+        Usage usage = null;
+        if (st.doneCount == st.samples.length) {
+            requests.remove(st.request.id());
+            int completion = 0;
+            for (SampleState x : st.samples) {
+                completion += x.seq == null ? 0 : x.seq.outputLength();
+            }
+            Sequence first = st.samples[0].seq;
+            usage = new Usage(st.request.promptLength(), completion, first.cachedPromptTokens());
+            if (reason == FinishReason.ABORTED) {
+                aborted++;
+            } else {
+                finished++;
+            }
+        }
+        st.sink.accept(new RequestOutput(st.request.id(), s.index, text, ids, lp, reason, usage, error));
+    }
+
+    private void failStep(ScheduledStep step, RuntimeException e) {
+        Set<RequestState> hit = new LinkedHashSet<>();
+        for (ScheduledStep.Chunk c : step.chunks()) {
+            hit.add((RequestState) c.sequence().owner());
+        }
+        String msg = "model step failed: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+        for (RequestState st : hit) {
+            for (SampleState s : st.samples) {
+                if (!s.done) {
+                    finishSample(st, s, FinishReason.ERROR, "", new int[0], List.of(), msg);
+                }
+            }
+        }
+    }
+
+    public KvStats kvStats() {
+        return blocks.stats();
+    }
+
+    public EngineStats stats() {
+        return new EngineStats(steps, scheduler.runningCount(), scheduler.waitingCount(), promptTokensComputed,
+                generatedTokens, scheduler.preemptions(), finished, aborted, executeNanos, batchedTokens, logitRows,
+                blocks.stats());
+    }
+
+    private final class RequestState {
+        final GenerateRequest request;
+        final Consumer<RequestOutput> sink;
+        final long arrival;
+        final int maxTokens;
+        final SampleState[] samples;
+        boolean forked;
+        int doneCount;
+        long firstTokenNanos;
+
+        RequestState(GenerateRequest request, Consumer<RequestOutput> sink, long arrival, int maxTokens) {
+            this.request = request;
+            this.sink = sink;
+            this.arrival = arrival;
+            this.maxTokens = maxTokens;
+            GenerateParams p = request.params();
+            this.samples = new SampleState[p.n()];
+            int last = request.promptUnsafe()[request.promptLength() - 1];
+            for (int i = 0; i < samples.length; i++) {
+                samples[i] = new SampleState(i, sampler(p.sampling(), i), counts(p.sampling(), request),
+                        detokenizer == null ? null : detokenizer.open(last),
+                        p.stop().isEmpty() ? null : new StopMatcher(p.stop()));
+            }
+        }
+
+        @Override
+        public String toString() {
+            return request.id();
+        }
+    }
+
+    /**
+     * Sample i of a seeded request draws from its own stream, seeded from (seed, i); sample 0 uses
+     * the seed itself, as a single-request run with that seed does.
+     */
+    private static Sampler sampler(SamplingParams p, int index) {
+        if (index == 0 || p.seed() == null) {
+            return new Sampler(p);
+        }
+        long z = p.seed() + index * 0x9e3779b97f4a7c15L;
+        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+        return new Sampler(p.withSeed(z ^ (z >>> 31)));
+    }
+
+    private static TokenCounts counts(SamplingParams p, GenerateRequest r) {
+        if (!p.hasPenalties()) {
+            return null;
+        }
+        TokenCounts c = new TokenCounts();
+        c.addPrompt(r.promptUnsafe());
+        return c;
+    }
+
+    private static final class SampleState {
+        final int index;
+        final Sampler sampler;
+        final TokenCounts counts;
+        final Detokenizer.Stream detok;
+        final StopMatcher stop;
+        Sequence seq;
+        boolean done;
+
+        SampleState(int index, Sampler sampler, TokenCounts counts, Detokenizer.Stream detok, StopMatcher stop) {
+            this.index = index;
+            this.sampler = sampler;
+            this.counts = counts;
+            this.detok = detok;
+            this.stop = stop;
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package io.tessera.engine;
+
+import io.tessera.core.sampling.SamplingParams;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * How one request generates.
+ *
+ * @param sampling how tokens are picked (temperature, top-k/p, penalties, seed). With a seed, a
+ *     sample's tokens depend only on the seed, its index and the logits, never on the batch it ran in
+ * @param maxTokens tokens to generate at most per sample; 0 for up to the context length
+ * @param n parallel samples of the prompt (they share the prompt's KV blocks)
+ * @param stopTokenIds tokens that end a sample (not included in its output)
+ * @param stop strings that end a sample, found across token boundaries, not included in its text
+ * @param ignoreEos keep generating past the end-of-sequence token
+ * @param logprobs -1: none; 0: the log-probability of each chosen token; k: also the k most likely
+ */
+public record GenerateParams(
+        SamplingParams sampling,
+        int maxTokens,
+        int n,
+        int[] stopTokenIds,
+        List<String> stop,
+        boolean ignoreEos,
+        int logprobs) {
+
+    public static final int MAX_LOGPROBS = 20;
+    public static final int MAX_N = 128;
+
+    public GenerateParams {
+        sampling = sampling == null ? SamplingParams.greedy() : sampling;
+        stopTokenIds = stopTokenIds == null ? new int[0] : stopTokenIds.clone();
+        stop = stop == null ? List.of() : List.copyOf(stop);
+        check(maxTokens >= 0, "max_tokens must not be negative, got " + maxTokens);
+        check(n >= 1 && n <= MAX_N, "n must be in 1.." + MAX_N + ", got " + n);
+        check(logprobs >= -1 && logprobs <= MAX_LOGPROBS, "logprobs must be in 0.." + MAX_LOGPROBS + ", got "
+                + logprobs);
+        for (String s : stop) {
+            check(s != null && !s.isEmpty(), "stop strings must not be empty");
+        }
+    }
+
+    private static void check(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
+    /** Greedy decoding of up to {@code maxTokens} tokens. */
+    public static GenerateParams greedy(int maxTokens) {
+        return new GenerateParams(SamplingParams.greedy(), maxTokens, 1, null, null, false, -1);
+    }
+
+    public GenerateParams withSampling(SamplingParams v) {
+        return new GenerateParams(v, maxTokens, n, stopTokenIds, stop, ignoreEos, logprobs);
+    }
+
+    public GenerateParams withMaxTokens(int v) {
+        return new GenerateParams(sampling, v, n, stopTokenIds, stop, ignoreEos, logprobs);
+    }
+
+    public GenerateParams withN(int v) {
+        return new GenerateParams(sampling, maxTokens, v, stopTokenIds, stop, ignoreEos, logprobs);
+    }
+
+    public GenerateParams withStopTokenIds(int... v) {
+        return new GenerateParams(sampling, maxTokens, n, v, stop, ignoreEos, logprobs);
+    }
+
+    public GenerateParams withStop(List<String> v) {
+        return new GenerateParams(sampling, maxTokens, n, stopTokenIds, v, ignoreEos, logprobs);
+    }
+
+    public GenerateParams withIgnoreEos(boolean v) {
+        return new GenerateParams(sampling, maxTokens, n, stopTokenIds, stop, v, logprobs);
+    }
+
+    public GenerateParams withLogprobs(int v) {
+        return new GenerateParams(sampling, maxTokens, n, stopTokenIds, stop, ignoreEos, v);
+    }
+
+    @Override
+    public int[] stopTokenIds() {
+        return stopTokenIds.clone();
+    }
+
+    boolean isStopToken(int token) {
+        for (int t : stopTokenIds) {
+            if (t == token) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof GenerateParams g && g.sampling.equals(sampling) && g.maxTokens == maxTokens && g.n == n
+                && Arrays.equals(g.stopTokenIds, stopTokenIds) && g.stop.equals(stop) && g.ignoreEos == ignoreEos
+                && g.logprobs == logprobs;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(sampling, maxTokens, n, Arrays.hashCode(stopTokenIds), stop, ignoreEos, logprobs);
+    }
+
+    @Override
+    public String toString() {
+        return "GenerateParams[" + sampling + ", maxTokens=" + maxTokens + ", n=" + n + ", stopTokenIds="
+                + Arrays.toString(stopTokenIds) + ", stop=" + stop + ", ignoreEos=" + ignoreEos + ", logprobs="
+                + logprobs + "]";
+    }
+}

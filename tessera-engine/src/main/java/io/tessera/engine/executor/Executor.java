@@ -1,0 +1,37 @@
+package io.tessera.engine.executor;
+
+import io.tessera.core.model.LlamaConfig;
+
+/**
+ * Runs the model for the engine, one step at a time. The executor owns the KV cache memory (a
+ * distributed executor keeps each worker's share of heads or layers on that worker); the engine
+ * only hands out block ids. A step is a ragged batch plus the block copies to make before it.
+ *
+ * <p>Called from the engine's one thread; implementations need not be thread-safe.
+ */
+public interface Executor extends AutoCloseable {
+
+    /** Shape of the model being run (vocabulary, context length, layers...). */
+    LlamaConfig modelConfig();
+
+    /** Tokens per KV block. */
+    int blockSize();
+
+    /** KV blocks the executor's cache holds (on every worker alike). */
+    int numBlocks();
+
+    /** Bytes of KV cache per block, all layers and workers together (for reports). */
+    long blockBytes();
+
+    /**
+     * Applies the block copies, then runs the forward pass; returns one logits row per token the
+     * batch asks logits for, in that order.
+     */
+    StepResult execute(StepInput input);
+
+    /** One line for logs and reports, e.g. "local, 2 threads, KV f16 1024 blocks × 16". */
+    String describe();
+
+    @Override
+    void close();
+}
