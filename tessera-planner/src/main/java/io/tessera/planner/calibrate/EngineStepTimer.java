@@ -1,6 +1,7 @@
 package io.tessera.planner.calibrate;
 
-import io.tessera.core.forward.F32KvCache;
+import io.tessera.core.forward.KvCacheType;
+import io.tessera.core.forward.PagedKvCache;
 import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.forward.LlamaForward;
 import io.tessera.core.kernel.Parallel;
@@ -22,9 +23,10 @@ import java.util.Map;
 
 /**
  * Times steps of Tessera's own forward pass ({@link LlamaForward}) on a model file: for each
- * {@link StepPlan} a fresh KV cache with block tables covering every sequence's context, a ragged
- * batch of the plan's chunks and decodes, then the median of several timed forward calls. The
- * cache contents are whatever the allocation holds; timing does not depend on them.
+ * {@link StepPlan} a fresh paged KV cache (off-heap, F16 by default as in the serving engine) with
+ * block tables covering every sequence's context, a ragged batch of the plan's chunks and decodes,
+ * then the median of several timed forward calls. The cache contents are whatever the allocation
+ * holds; timing does not depend on them.
  */
 public final class EngineStepTimer implements StepTimer {
 
@@ -35,9 +37,16 @@ public final class EngineStepTimer implements StepTimer {
     private final Parallel parallel;
     private final ModelShape shape;
     private final double weightBytes;
+    private final KvCacheType kvType;
     private final Map<Integer, LlamaForward> byDepth = new HashMap<>();
 
     public EngineStepTimer(Path modelFile, int threads) throws IOException {
+        this(modelFile, threads, KvCacheType.F16);
+    }
+
+    /** A timer whose steps use an off-heap paged KV cache of {@code kvType}, as the serving engine does. */
+    public EngineStepTimer(Path modelFile, int threads, KvCacheType kvType) throws IOException {
+        this.kvType = kvType;
         this.model = ModelLoader.load(modelFile);
         this.parallel = new Parallel(threads);
         this.forward = new LlamaForward(model, parallel);
@@ -93,7 +102,7 @@ public final class EngineStepTimer implements StepTimer {
 
     @Override
     public double kvBytesPerValue() {
-        return 4;
+        return kvType.bytesPerVector(1);
     }
 
     @Override
@@ -126,7 +135,7 @@ public final class EngineStepTimer implements StepTimer {
     static final double CONTENDED = 0.85;
 
     /** A step ready to run: its forward pass, batch and cache. */
-    private record Prepared(LlamaForward forward, ForwardBatch batch, F32KvCache cache) {
+    private record Prepared(LlamaForward forward, ForwardBatch batch, PagedKvCache cache) {
         /** Wall seconds and CPU share of one run. */
         double[] run() {
             long c0 = OS.getProcessCpuTime();
@@ -152,7 +161,7 @@ public final class EngineStepTimer implements StepTimer {
                 tables[i][b] = next++;
             }
         }
-        F32KvCache cache = new F32KvCache(cfg, next, BLOCK);
+        PagedKvCache cache = new PagedKvCache(cfg, kvType, next, BLOCK);
         ForwardBatch.Builder builder = ForwardBatch.builder();
         int vocab = cfg.vocabSize();
         for (int i = 0; i < plan.chunk().length; i++) {
@@ -183,10 +192,14 @@ public final class EngineStepTimer implements StepTimer {
             steps.add(s);
         }
         double[][][] runs = new double[plans.size()][Math.max(1, repeats)][];
-        for (int r = 0; r < runs[0].length; r++) {
-            for (int i = 0; i < steps.size(); i++) {
-                runs[i][r] = steps.get(i).run();
+        try {
+            for (int r = 0; r < runs[0].length; r++) {
+                for (int i = 0; i < steps.size(); i++) {
+                    runs[i][r] = steps.get(i).run();
+                }
             }
+        } finally {
+            steps.forEach(p -> p.cache().close());
         }
         double[] out = new double[plans.size()];
         for (int i = 0; i < out.length; i++) {

@@ -74,7 +74,7 @@ public final class AcceleratorCatalog {
                     num(a, "bf16_tflops", name), a.path("fp8_tflops").asDouble(0), a.path("int8_tops").asDouble(0),
                     a.path("intra_node_link").asText(), num(a, "intra_node_gbps", name),
                     num(a, "inter_node_gbps", name), a.path("devices_per_node").asInt(1),
-                    a.path("link_latency_us").asDouble(5), eff, sources);
+                    a.path("link_latency_us").asDouble(5), eff, sources, a.path("price_per_hour").asDouble(0));
             out.put(name.toLowerCase(Locale.ROOT), acc);
         }
         return new AcceleratorCatalog(Collections.unmodifiableMap(out));
