@@ -18,8 +18,9 @@ public final class CalibrationOptions {
     String shape;
     @Option(names = "--layers", description = "layers of the synthetic model (default: the shape's own)")
     Integer layers;
-    @Option(names = "--vocab-size", defaultValue = "32000", description = "vocabulary of the synthetic model (default ${DEFAULT-VALUE}, as the Llama 2 tokenizer; the head is read every step)")
-    int vocab;
+    @Option(names = "--tokenizer", description = "llama2.c tokenizer file whose vocabulary the synthetic model takes "
+            + "(e.g. the Llama 2 one, 32000 pieces; default: a generated vocabulary of the shape's own size, slow to write)")
+    Path tokenizer;
     @Option(names = "--type", defaultValue = "q8_0", description = "weight type of the synthetic model (default ${DEFAULT-VALUE})")
     String type;
     @Option(names = "--threads", description = "engine and probe threads (default: all processors)")
@@ -50,13 +51,14 @@ public final class CalibrationOptions {
         if (file == null) {
             Path dir = Files.createDirectories(workDir != null ? workDir
                     : Path.of(System.getProperty("user.home"), ".tessera", "models"));
-            file = dir.resolve(String.format(Locale.ROOT, "synthetic-%s-%sL-%dv-%s.gguf", shapeName,
-                    layers == null ? "all" : layers.toString(), vocab, type.toLowerCase(Locale.ROOT)));
+            file = dir.resolve(String.format(Locale.ROOT, "synthetic-%s-%sL-%s-%s.gguf", shapeName,
+                    layers == null ? "all" : layers.toString(), tokenizer == null ? "ownvocab"
+                            : tokenizer.getFileName().toString().replaceAll("\\.[^.]*$", ""), type.toLowerCase(Locale.ROOT)));
             if (!Files.exists(file)) {
                 err.printf(Locale.ROOT, "writing synthetic %s (%s layers, %s) to %s ...%n", shapeName,
                         layers == null ? "all" : layers, type, file);
                 err.flush();
-                EngineStepTimer.synthesize(file, shapeName, layers, vocab, type, 1);
+                EngineStepTimer.synthesize(file, shapeName, layers, null, tokenizer, type, 1);
             }
         }
         return new EngineStepTimer(file, threadCount());

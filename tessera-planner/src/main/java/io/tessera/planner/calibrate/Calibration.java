@@ -31,7 +31,7 @@ import java.util.Map;
  * (no overlap between compute and memory: Tessera's kernels decode a weight row, then compute with
  * it). The step overhead and the four inverse efficiencies are fitted by non-negative least squares
  * on relative errors over steps chosen to vary each term: batch-1 decodes (weights), the same
- * through a quarter of the layers (separates the per-step overhead from the per-layer cost), a
+ * through a quarter and a half of the layers (separates the per-step overhead from the per-layer cost), a
  * long-context decode and a batched one (the KV cache), prefills (GEMM FLOPs) and a chunk after a
  * long cache (attention FLOPs). The elementwise factor is not identifiable from one model (it grows
  * with tokens as the GEMM FLOPs do) and stays at {@link #ELEMENTWISE} (fp32 on one thread).
@@ -58,7 +58,8 @@ public final class Calibration {
     /** The steps fitted on a model of {@code layers} layers (prefills and batches through a quarter of them). */
     public static List<StepPlan> fitSteps(int layers) {
         int q = Math.max(1, layers / 4);
-        return List.of(StepPlan.decode(1, 64), StepPlan.decode(1, 64).withLayers(q), StepPlan.decode(1, 2048),
+        return List.of(StepPlan.decode(1, 64), StepPlan.decode(1, 64).withLayers(q),
+                StepPlan.decode(1, 64).withLayers(Math.max(1, layers / 2)), StepPlan.decode(1, 2048),
                 StepPlan.decode(16, 256).withLayers(q), StepPlan.decode(8, 1024).withLayers(q),
                 StepPlan.prefill(64, 0).withLayers(q), StepPlan.prefill(32, 1024).withLayers(q));
     }
@@ -210,13 +211,35 @@ public final class Calibration {
 
     /** Predicted against measured for each step (measured round-robin). */
     public static List<Row> validate(StepTimer timer, Accelerator calibrated, List<StepPlan> steps, int repeats) {
-        double[] measured = timer.seconds(steps, repeats);
+        return rows(timer, calibrated, steps, timer.seconds(steps, repeats));
+    }
+
+    /** Rows of predictions beside given measurements. */
+    public static List<Row> rows(StepTimer timer, Accelerator calibrated, List<StepPlan> steps, double[] measured) {
         List<Row> rows = new ArrayList<>();
         for (int i = 0; i < steps.size(); i++) {
             StepPlan p = steps.get(i);
             rows.add(new Row(p, costModel(timer, calibrated, p).seconds(p.toBatch()), measured[i]));
         }
         return rows;
+    }
+
+    /**
+     * The fit's measured milliseconds by step name, as stored by {@link #save}; empty when the file
+     * has none. Validation re-measures two of these steps to see how fast the machine is now.
+     */
+    public static Map<String, Double> fittedMillis(Path file) throws IOException {
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (var n : new ObjectMapper().readTree(file.toFile()).path("calibration").path("fit")) {
+            out.put(n.path("step").asText(), n.path("measured_ms").asDouble());
+        }
+        return out;
+    }
+
+    /** The fitted steps a validation re-measures: the batch-1 decode and the prefill. */
+    public static List<StepPlan> driftSteps(int layers) {
+        List<StepPlan> fit = fitSteps(layers);
+        return List.of(fit.get(0), fit.stream().filter(p -> p.decodeContext().length == 0).findFirst().orElseThrow());
     }
 
     /** The model file a calibration was measured on, or null when the file does not say. */

@@ -74,6 +74,12 @@ public final class EngineStepTimer implements StepTimer {
     /** As above, with a vocabulary of {@code vocab} entries instead of the shape's own when not null. */
     public static Path synthesize(Path out, String shapeName, Integer layers, Integer vocab, String type, long seed)
             throws IOException {
+        return synthesize(out, shapeName, layers, vocab, null, type, seed);
+    }
+
+    /** As above, the vocabulary taken from a llama2.c tokenizer file when {@code tokenizer} is not null. */
+    public static Path synthesize(Path out, String shapeName, Integer layers, Integer vocab, Path tokenizer, String type,
+                                  long seed) throws IOException {
         io.tessera.core.synth.ModelShape s = io.tessera.core.synth.ModelShape.named(shapeName);
         if (layers != null) {
             s = s.withLayers(layers);
@@ -81,7 +87,9 @@ public final class EngineStepTimer implements StepTimer {
         if (vocab != null) {
             s = s.withVocabulary(vocab);
         }
-        SyntheticModel.write(out, s, SyntheticVocabulary.generate(s.config().vocabSize(), seed), WeightTypes.parse(type), seed);
+        var vocabulary = tokenizer != null ? io.tessera.core.tokenizer.Llama2cTokenizerReader.read(tokenizer)
+                : SyntheticVocabulary.generate(s.config().vocabSize(), seed);
+        SyntheticModel.write(out, s, vocabulary, WeightTypes.parse(type), seed);
         return out;
     }
 
