@@ -7,6 +7,7 @@ import io.tessera.core.kernel.VectorMath;
 import io.tessera.core.model.LayerWeights;
 import io.tessera.core.model.LlamaConfig;
 import io.tessera.core.model.LlamaModel;
+import io.tessera.core.tensor.Tensor;
 
 /**
  * The Llama forward pass over a {@link ForwardBatch}: every token of the batch goes through every
@@ -72,9 +73,7 @@ public final class LlamaForward {
             for (int t = 0; t < n; t++) {
                 VectorMath.rmsNorm(h, t * dim, x, t * dim, w.attnNorm(), dim, cfg.rmsEps());
             }
-            MatMul.matmul(parallel, w.wq(), h, n, q);
-            MatMul.matmul(parallel, w.wk(), h, n, k);
-            MatMul.matmul(parallel, w.wv(), h, n, v);
+            MatMul.matmul(parallel, new Tensor[] {w.wq(), w.wk(), w.wv()}, h, n, new float[][] {q, k, v});
             addBias(q, w.bq(), n);
             addBias(k, w.bk(), n);
             addBias(v, w.bv(), n);
@@ -91,9 +90,7 @@ public final class LlamaForward {
             for (int t = 0; t < n; t++) {
                 VectorMath.rmsNorm(h, t * dim, x, t * dim, w.ffnNorm(), dim, cfg.rmsEps());
             }
-            MatMul.matmul(parallel, w.wGate(), h, n, gate);
-            MatMul.matmul(parallel, w.wUp(), h, n, up);
-            VectorMath.siluMul(gate, up, n * hidden);
+            MatMul.swiGlu(parallel, w.wGate(), w.wUp(), h, n, gate, up);
             MatMul.matmul(parallel, w.wDown(), gate, n, proj);
             VectorMath.add(x, proj, n * dim);
         }
@@ -129,8 +126,13 @@ public final class LlamaForward {
         int blockSize = cache.blockSize();
         float scale = (float) (1.0 / Math.sqrt(headDim));
         int pairs = batch.size() * heads;
+        int maxPos = 0;
+        for (int t = 0; t < batch.size(); t++) {
+            maxPos = Math.max(maxPos, batch.position(t));
+        }
+        int scoreLength = maxPos + 1;
         parallel.forRange(pairs, MIN_HEADS_PER_THREAD, (from, to) -> {
-            float[] scores = new float[cfg.contextLength()];
+            float[] scores = new float[scoreLength];
             for (int p = from; p < to; p++) {
                 int t = p / heads;
                 int head = p % heads;

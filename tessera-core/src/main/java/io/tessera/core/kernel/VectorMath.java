@@ -1,7 +1,6 @@
 package io.tessera.core.kernel;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Element-wise and reduction kernels on float arrays: RMSNorm, softmax, SiLU gating, dot products. */
@@ -22,7 +21,13 @@ public final class VectorMath {
             for (; i < bound; i += F.length()) {
                 acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            // lanes added in a fixed order: reduceLanes leaves the order open, and compiled and
+            // interpreted code may then differ in the last bit
+            float[] l = new float[F.length()];
+            acc.intoArray(l, 0);
+            for (float v : l) {
+                sum += v;
+            }
         }
         for (; i < n; i++) {
             sum += a[aOff + i] * b[bOff + i];

@@ -1,0 +1,80 @@
+// Orchestrates bench/compare.sh: runs each engine on each model, one after the other in this run,
+// and prints their numbers and Tessera's ratios to each as a Markdown table.
+import {spawnSync} from "node:child_process";
+import {mkdtempSync, readFileSync, writeFileSync, statSync} from "node:fs";
+import {tmpdir, cpus} from "node:os";
+import {join, basename} from "node:path";
+
+const args = process.argv.slice(2);
+const opt = {threads: String(cpus().length), "prompt-tokens": "128", "gen-tokens": "128", batch: "1,8,32", repeat: "2"};
+const models = [];
+let jsonOut = null;
+for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--json") jsonOut = args[++i];
+    else if (a.startsWith("--") && a.slice(2) in opt) opt[a.slice(2)] = args[++i];
+    else if (a.startsWith("--")) { console.error("unknown option " + a); process.exit(2); }
+    else models.push(a);
+}
+if (models.length === 0) {
+    console.error("usage: bench/compare.sh [--threads N] [--prompt-tokens N] [--gen-tokens N] [--batch 1,8,32] [--repeat N] [--json FILE] MODEL.gguf...");
+    process.exit(2);
+}
+const root = process.env.TESSERA_ROOT, benchJar = process.env.TESSERA_BENCH_JAR, java = process.env.TESSERA_JAVA;
+const jvm = ["--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"];
+
+function run(label, cmd, argv, outFile) {
+    console.error(`compare: ${label} ...`);
+    const r = spawnSync(cmd, argv, {encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "pipe"]});
+    const text = outFile ? (() => { try { return readFileSync(outFile, "utf8"); } catch { return ""; } })() : r.stdout;
+    const line = text.split("\n").reverse().find(l => l.trim().startsWith("{"));
+    if (r.status !== 0 || !line) {
+        console.error(`compare: ${label} failed (exit ${r.status})\n${(r.stderr || "").split("\n").slice(-15).join("\n")}`);
+        return null;
+    }
+    return JSON.parse(line);
+}
+
+const tmp = mkdtempSync(join(tmpdir(), "tessera-compare-"));
+const machine = run("memory bandwidth and FMA peak", java, [...jvm, "-cp", benchJar, "io.tessera.bench.MemoryProbe", opt.threads, "1024"]);
+const results = [];
+for (const model of models) {
+    const size = statSync(model).size;
+    const t = run(`tessera on ${basename(model)}`, join(root, "tessera"), ["bench", "offline", "--model", model, "--threads", opt.threads,
+        "--prompt-tokens", opt["prompt-tokens"], "--gen-tokens", opt["gen-tokens"], "--batch", opt.batch, "--repeat", opt.repeat, "--json"]);
+    const n = run(`llama.cpp (node-llama-cpp) on ${basename(model)}`, "node", [join(root, "bench/llamacpp-node/bench.mjs"), model, opt.threads,
+        opt["prompt-tokens"], opt["gen-tokens"], opt.repeat]);
+    const kout = join(tmp, "kherud.json");
+    const k = run(`llama.cpp b4916 (de.kherud:llama) on ${basename(model)}`, java, [...jvm, `-Dout=${kout}`, "-cp", benchJar,
+        "io.tessera.bench.KherudLlamaBench", model, opt.threads, opt["prompt-tokens"], opt["gen-tokens"], opt.repeat], kout);
+    results.push({model, size, tessera: t, llamacpp: n, llamacpp_b4916: k});
+}
+
+const f = (v, d = 1) => v == null || !isFinite(v) ? "—" : v.toFixed(d);
+const ratio = (a, b) => a == null || b == null ? "—" : (a / b).toFixed(2) + "×";
+console.log(`\nMachine: ${cpus()[0]?.model ?? "?"}, ${opt.threads} threads; read bandwidth ${f(machine?.read_gb_per_s)} GB/s, `
+    + `FMA peak ${f(machine?.fma_gflop_per_s)} GFLOP/s (measured now, bench MemoryProbe).`);
+console.log(`llama.cpp CPU variant loaded by node-llama-cpp: ${results.find(r => r.llamacpp)?.llamacpp.cpu_variant ?? "?"}.`);
+console.log(`Prompt ${opt["prompt-tokens"]} tokens, ${opt["gen-tokens"]} generated; best of ${opt.repeat}.\n`);
+console.log("| model | size GB | engine | prefill tok/s | decode tok/s (batch 1) | decode GB/s | % of bandwidth | Tessera ÷ this (prefill / decode) |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+for (const r of results) {
+    const gb = r.size / 1e9;
+    for (const [name, e] of [["Tessera", r.tessera], ["llama.cpp (node-llama-cpp 3.22.1)", r.llamacpp], ["llama.cpp b4916 (de.kherud:llama)", r.llamacpp_b4916]]) {
+        const d = e?.decode_tokens_per_s, p = e?.prefill_tokens_per_s;
+        const cmp = name === "Tessera" ? "" : `${ratio(r.tessera?.prefill_tokens_per_s, p)} / ${ratio(r.tessera?.decode_tokens_per_s, d)}`;
+        console.log(`| ${basename(r.model)} | ${f(gb, 2)} | ${name} | ${f(p)} | ${f(d)} | ${f(d == null ? null : d * gb)} | `
+            + `${machine && d ? f(100 * d * gb / machine.read_gb_per_s, 0) + "%" : "—"} | ${cmp} |`);
+    }
+}
+console.log("\n| model | Tessera decode tok/s by batch | batch-max ÷ prefill | peak RSS GB | ÷ (file + KV cache) | load s |");
+console.log("| --- | --- | --- | --- | --- | --- |");
+for (const r of results) {
+    const t = r.tessera;
+    if (!t) continue;
+    const by = t.decode_tokens_per_s_by_batch;
+    const maxB = Math.max(...Object.keys(by).map(Number));
+    console.log(`| ${basename(r.model)} | ${Object.entries(by).map(([b, v]) => `${b}: ${f(v)}`).join(", ")} | ${ratio(by[maxB], t.prefill_tokens_per_s)} | `
+        + `${f(t.peak_rss_bytes / 1e9, 2)} | ${ratio(t.peak_rss_bytes, t.model_file_bytes + t.kv_cache_bytes)} | ${f(t.load_seconds, 2)} |`);
+}
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({machine, options: opt, results}, null, 2));

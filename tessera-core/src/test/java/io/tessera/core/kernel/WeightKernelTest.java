@@ -1,0 +1,176 @@
+package io.tessera.core.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tessera.core.quant.QuantCodec;
+import io.tessera.core.tensor.GgmlType;
+import io.tessera.core.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every weight kernel against the plain scalar reference codecs: random weights are encoded with
+ * {@link QuantCodec#quantizeRow}, decoded back with {@link QuantCodec#dequantizeRow}, and the
+ * kernel's dot products must match the double-precision dot product of the decoded weights to a
+ * tolerance relative to Σ|w·x| (the kernels only reorder float additions; the bound is stated per
+ * type below). Sizes include tails (float rows not a multiple of 8 or 32) and odd byte offsets.
+ */
+class WeightKernelTest {
+
+    /** Relative tolerance against Σ|w·x|: float summation error over rows of a few thousand values. */
+    private static final double REL_TOL = 2e-6;
+
+    static Stream<Arguments> cases() {
+        Stream.Builder<Arguments> b = Stream.builder();
+        for (GgmlType t : new GgmlType[] {GgmlType.F32, GgmlType.F16, GgmlType.BF16}) {
+            for (int n : new int[] {1, 7, 8, 31, 33, 64, 100, 257, 2048, 2051}) {
+                b.add(Arguments.of(t, n));
+            }
+        }
+        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1}) {
+            for (int n : new int[] {32, 64, 96, 1024, 2080}) {
+                b.add(Arguments.of(t, n));
+            }
+        }
+        for (GgmlType t : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q6_K}) {
+            for (int n : new int[] {256, 768, 2048}) {
+                b.add(Arguments.of(t, n));
+            }
+        }
+        return b.build();
+    }
+
+    @ParameterizedTest(name = "{0} n={1}")
+    @MethodSource("cases")
+    void dotMatchesScalarReference(GgmlType type, int n) {
+        Random rnd = new Random(type.ordinal() * 1000L + n);
+        int rows = 5;
+        long rowBytes = type.bytesFor(n);
+        long base = 3; // odd offset: the mapped data of a tensor may sit anywhere
+        MemorySegment seg = Arena.ofAuto().allocate(base + rows * rowBytes + 64, 1);
+        QuantCodec codec = QuantCodec.of(type);
+        float[][] ref = new float[rows][n];
+        for (int r = 0; r < rows; r++) {
+            float[] src = new float[n];
+            for (int i = 0; i < n; i++) {
+                src[i] = (float) (rnd.nextGaussian() * 0.05 * (1 + r));
+            }
+            codec.quantizeRow(src, 0, n, seg, base + r * rowBytes);
+            codec.dequantizeRow(seg, base + r * rowBytes, ref[r], 0, n);
+        }
+        int tokens = 6;
+        float[] x = new float[tokens * n + 3];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        WeightKernel k = WeightKernel.of(type);
+        for (int r = 0; r < rows; r++) {
+            long off = base + r * rowBytes;
+            float[] decoded = new float[n + 2];
+            k.decodeRow(seg, off, decoded, 2, n);
+            for (int i = 0; i < n; i++) {
+                assertEquals(ref[r][i], decoded[2 + i], Math.abs(ref[r][i]) * 1e-6 + 1e-9, "decodeRow " + i);
+            }
+            for (int t = 0; t < tokens; t++) {
+                int xOff = t * n + 1;
+                double exact = 0;
+                double mag = 0;
+                for (int i = 0; i < n; i++) {
+                    exact += (double) ref[r][i] * x[xOff + i];
+                    mag += Math.abs((double) ref[r][i] * x[xOff + i]);
+                }
+                float got = k.dot(seg, off, x, xOff, n);
+                assertEquals(exact, got, mag * REL_TOL + 1e-12, type + " row " + r + " token " + t);
+            }
+            // four tokens at once: bit for bit the single-token results
+            float[] out = new float[4 * 3];
+            k.dot4(seg, off, x, 1, n, n, out, 1, 3);
+            for (int t = 0; t < 4; t++) {
+                float single = k.dot(seg, off, x, t * n + 1, n);
+                assertEquals(Float.floatToRawIntBits(single), Float.floatToRawIntBits(out[1 + 3 * t]),
+                        type + " dot4 differs from dot for token " + t);
+            }
+        }
+    }
+
+    static Stream<GgmlType> types() {
+        return Stream.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1,
+                GgmlType.Q4_K, GgmlType.Q6_K);
+    }
+
+    /** A token's outputs do not depend on the batch it shares, the tiling, or the thread count. */
+    @ParameterizedTest
+    @MethodSource("types")
+    void matmulIsBatchInvariant(GgmlType type) {
+        int in = 512;
+        int rows = 75; // not a multiple of the row grain or band
+        Random rnd = new Random(7 + type.ordinal());
+        long rowBytes = type.bytesFor(in);
+        MemorySegment seg = Arena.ofAuto().allocate(rows * rowBytes, 16);
+        QuantCodec codec = QuantCodec.of(type);
+        float[] src = new float[in];
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < in; i++) {
+                src[i] = (float) rnd.nextGaussian() * 0.1f;
+            }
+            codec.quantizeRow(src, 0, in, seg, r * rowBytes);
+        }
+        Tensor w = new Tensor("w", type, new long[] {in, rows}, seg);
+        int maxTokens = 11;
+        float[] x = new float[maxTokens * in];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        float[][] alone = new float[maxTokens][rows];
+        try (Parallel one = new Parallel(1); Parallel two = new Parallel(2)) {
+            for (int t = 0; t < maxTokens; t++) {
+                float[] xt = new float[in];
+                System.arraycopy(x, t * in, xt, 0, in);
+                MatMul.matmul(one, w, xt, 1, alone[t]);
+            }
+            for (int tokens = 1; tokens <= maxTokens; tokens++) {
+                for (Parallel p : new Parallel[] {one, two}) {
+                    float[] out = new float[tokens * rows];
+                    MatMul.matmul(p, w, x, tokens, out);
+                    for (int t = 0; t < tokens; t++) {
+                        for (int r = 0; r < rows; r++) {
+                            assertEquals(Float.floatToRawIntBits(alone[t][r]), Float.floatToRawIntBits(out[t * rows + r]),
+                                    type + ": token " + t + " row " + r + " in a batch of " + tokens + " on "
+                                            + p.threads() + " threads");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("types")
+    void rowDecodesLikeTheCodec(GgmlType type) {
+        int in = 512;
+        long rowBytes = type.bytesFor(in);
+        MemorySegment seg = Arena.ofAuto().allocate(3 * rowBytes, 16);
+        Random rnd = new Random(11);
+        float[] src = new float[in];
+        for (int r = 0; r < 3; r++) {
+            for (int i = 0; i < in; i++) {
+                src[i] = (float) rnd.nextGaussian();
+            }
+            QuantCodec.of(type).quantizeRow(src, 0, in, seg, r * rowBytes);
+        }
+        Tensor w = new Tensor("e", type, new long[] {in, 3}, seg);
+        float[] ref = new float[in];
+        QuantCodec.of(type).dequantizeRow(seg, 2 * rowBytes, ref, 0, in);
+        float[] got = new float[in + 5];
+        MatMul.row(w, 2, got, 5);
+        for (int i = 0; i < in; i++) {
+            assertTrue(Math.abs(ref[i] - got[5 + i]) <= Math.abs(ref[i]) * 1e-6 + 1e-9, type + " value " + i);
+        }
+    }
+}
