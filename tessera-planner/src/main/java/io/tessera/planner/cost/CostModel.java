@@ -162,8 +162,11 @@ public final class CostModel implements StepCost {
     public static final int T_COMM = 7;
     public static final int TERMS = 8;
 
-    /** Parallel operators per dense layer as Tessera runs them: Q, K, V, O, gate, up, down, attention. */
-    static final int OPS_PER_DENSE_LAYER = 8;
+    /**
+     * Parallel operators per dense layer as Tessera runs them: Q/K/V as one, attention, O, gate/up with
+     * the SwiGLU gating as one, down.
+     */
+    static final int OPS_PER_DENSE_LAYER = 5;
 
     /** The fit terms of a step (see {@link #T_STEP}); pipeline stages are summed. */
     public double[] terms(Batch b) {

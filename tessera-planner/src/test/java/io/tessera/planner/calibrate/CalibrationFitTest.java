@@ -96,8 +96,8 @@ class CalibrationFitTest {
                     + t[CostModel.T_ELEMENTWISE] / e.elementwise() + t[CostModel.T_COMM];
             assertEquals(expected, c.seconds(b), 1e-12 * expected);
         }
-        // a decode step of a 16-layer model: 8 operators per layer and the head
-        assertEquals((16 * 8 + 1) * 1e-6, unit.terms(Batch.decodes(1, 10))[CostModel.T_OPS], 1e-15);
+        // a decode step of a 16-layer model: 5 operators per layer and the head
+        assertEquals((16 * 5 + 1) * 1e-6, unit.terms(Batch.decodes(1, 10))[CostModel.T_OPS], 1e-15);
     }
 
     /** The plain roofline (overlap 1) takes the slower of compute and memory, overlap 0 their sum. */
