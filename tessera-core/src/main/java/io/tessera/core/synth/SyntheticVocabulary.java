@@ -19,8 +19,8 @@ public final class SyntheticVocabulary {
     }
 
     public static Vocabulary generate(int size, long seed) {
-        if (size < 3 + 256 + 26) {
-            throw new IllegalArgumentException("a synthetic vocabulary needs at least " + (3 + 256 + 26)
+        if (size < 3 + 256 + 27) {
+            throw new IllegalArgumentException("a synthetic vocabulary needs at least " + (3 + 256 + 27)
                     + " pieces, got " + size);
         }
         Set<String> pieces = new LinkedHashSet<>();
@@ -30,6 +30,8 @@ public final class SyntheticVocabulary {
         for (int b = 0; b < 256; b++) {
             pieces.add(Vocabulary.bytePiece(b));
         }
+        // The word boundary and every letter on its own, so that words can be merged up from them.
+        pieces.add(String.valueOf(Vocabulary.SPM_SPACE));
         for (char c : LETTERS.toCharArray()) {
             pieces.add(String.valueOf(c));
         }
