@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 BenchThroughputCommand.class,
                 BenchOfflineCommand.class,
+                BenchServeCommand.class,
         })
 final class BenchCommand implements Runnable {
 

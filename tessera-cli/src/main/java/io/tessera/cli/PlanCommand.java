@@ -39,8 +39,10 @@ public final class PlanCommand implements Callable<Integer> {
     CommandSpec spec;
     @Option(names = {"-m", "--model"}, description = "preset, parameter count (6b) or model file")
     String model;
-    @Option(names = {"-g", "--gpu"}, defaultValue = "h100", description = "accelerator (default ${DEFAULT-VALUE}; see `tessera plan gpus`)")
-    String gpu;
+    @Option(names = {"-g", "--gpu"}, defaultValue = "h100", split = ",", description = "accelerator (default ${DEFAULT-VALUE}; see `tessera plan gpus`); several, comma-separated, with --rank cost")
+    List<String> gpus;
+    @Option(names = "--rank", defaultValue = "goodput", description = "goodput (per device) or cost (dollars per million requests, or per hour at a target --rate; needs prices in the catalog) (default ${DEFAULT-VALUE})")
+    String rank;
     @Option(names = "--catalog", description = "an accelerators.json to use instead of the built-in one")
     Path catalog;
     @Option(names = "--max-gpus", defaultValue = "8", description = "devices available (default ${DEFAULT-VALUE})")
@@ -75,7 +77,22 @@ public final class PlanCommand implements Callable<Integer> {
             return 2;
         }
         ModelShape m = ModelCatalog.resolve(model);
-        Accelerator a = PlanSupport.accelerator(gpu, catalog);
+        boolean byCost = rank.equalsIgnoreCase("cost");
+        if (!byCost && !rank.equalsIgnoreCase("goodput")) {
+            throw new IllegalArgumentException("--rank must be goodput or cost");
+        }
+        if (gpus.size() > 1 && !byCost) {
+            throw new IllegalArgumentException("several --gpu values need --rank cost: goodput per device does not compare across accelerators");
+        }
+        List<Accelerator> accs = new ArrayList<>();
+        for (String g : gpus) {
+            Accelerator a = PlanSupport.accelerator(g.trim(), catalog);
+            if (byCost && !a.hasPrice()) {
+                throw new IllegalArgumentException("no price for " + a.name() + " in the catalog; add price_per_hour "
+                        + "(US dollars per device-hour) to its entry in a --catalog file");
+            }
+            accs.add(a);
+        }
         List<Precision> ps = new ArrayList<>();
         for (String p : precisions) {
             ps.add(Precision.parse(p));
@@ -87,9 +104,16 @@ public final class PlanCommand implements Callable<Integer> {
         }
         Workload w = load.workload(true);
         double rate = load.targetRate();
-        Search.Spec s = new Search.Spec(m, a, maxGpus, PlanSupport.seconds(ttftSlo), PlanSupport.seconds(tpotSlo), w, rate,
-                ps, colo, disagg, attainment, new MemoryModel.Limits(maxTokens, maxSeqs), top, load.requestCount());
-        Search.Result r = Search.run(s);
+        List<Search.Result> results = new ArrayList<>();
+        for (Accelerator a : accs) {
+            Search.Spec s = new Search.Spec(m, a, maxGpus, PlanSupport.seconds(ttftSlo), PlanSupport.seconds(tpotSlo), w, rate,
+                    ps, colo, disagg, attainment, new MemoryModel.Limits(maxTokens, maxSeqs), top, load.requestCount());
+            results.add(Search.run(s));
+        }
+        if (byCost) {
+            return PlanSearchOutput.printByCost(spec.commandLine().getOut(), results, top, json) ? 0 : 3;
+        }
+        Search.Result r = results.getFirst();
         PlanSearchOutput.print(spec.commandLine().getOut(), r, losers, json);
         return r.ranked().isEmpty() ? 3 : 0;
     }

@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 RunCommand.class,
+                ServeCommand.class,
                 InfoCommand.class,
                 ConvertCommand.class,
                 SynthCommand.class,

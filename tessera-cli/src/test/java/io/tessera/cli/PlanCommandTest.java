@@ -68,4 +68,30 @@ class PlanCommandTest {
         assertEquals(50, j.get("completed").asInt());
         assertTrue(j.get("ttft_s").get("p99").asDouble() >= j.get("ttft_s").get("p50").asDouble());
     }
+
+    @Test
+    void rankByCostMergesAcceleratorsCheapestFirst() throws Exception {
+        String[] r = run("plan", "--model", "llama-3.1-8b", "--gpu", "a10,h100", "--rank", "cost", "--max-gpus", "2",
+                "--precisions", "bf16", "--mode", "colocated", "--prompt-len", "512", "--output-len", "64", "--requests", "40",
+                "--json");
+        assertEquals("0", r[0], r[2]);
+        JsonNode ranked = new ObjectMapper().readTree(r[1]).get("ranked");
+        assertTrue(ranked.size() > 0, r[1]);
+        double previous = 0;
+        for (JsonNode x : ranked) {
+            double perMillion = x.get("dollars_per_million_requests").asDouble();
+            assertTrue(perMillion >= previous, r[1]);
+            previous = perMillion;
+            double hourly = x.get("devices").asInt() * x.get("price_per_hour").asDouble();
+            assertEquals(hourly, x.get("dollars_per_hour").asDouble(), 1e-9);
+            assertEquals(hourly / 3600 / x.get("goodput").asDouble() * 1e6, perMillion, 1e-6 * perMillion);
+        }
+    }
+
+    @Test
+    void rankByCostNeedsPrices() {
+        String[] r = run("plan", "--model", "llama-3.1-8b", "--gpu", "h20", "--rank", "cost");
+        assertEquals("1", r[0]);
+        assertTrue(r[2].contains("no price for h20"), r[2]);
+    }
 }

@@ -14,19 +14,20 @@ import picocli.CommandLine.Option;
 /** The model and machine options of {@code plan calibrate} and {@code plan validate}. */
 public final class CalibrationOptions {
 
-    @Option(names = "--model-file", description = "a GGUF model to time (default: a synthetic model of --shape)")
-    Path modelFile;
-    @Option(names = "--shape", defaultValue = "llama-3.2-1b", description = "synthetic model shape (tessera synth) (default ${DEFAULT-VALUE})")
+    @Option(names = "--shape", defaultValue = "llama-3.2-1b", description = "synthetic model shape (tessera synth) when no --model-file is given (default ${DEFAULT-VALUE})")
     String shape;
-    @Option(names = "--layers", defaultValue = "4", description = "layers of the synthetic model (default ${DEFAULT-VALUE})")
-    int layers;
+    @Option(names = "--layers", description = "layers of the synthetic model (default: the shape's own)")
+    Integer layers;
+    @Option(names = "--tokenizer", description = "llama2.c tokenizer file whose vocabulary the synthetic model takes "
+            + "(e.g. the Llama 2 one, 32000 pieces; default: a generated vocabulary of the shape's own size, slow to write)")
+    Path tokenizer;
     @Option(names = "--type", defaultValue = "q8_0", description = "weight type of the synthetic model (default ${DEFAULT-VALUE})")
     String type;
     @Option(names = "--threads", description = "engine and probe threads (default: all processors)")
     Integer threads;
-    @Option(names = "--repeats", defaultValue = "3", description = "timed runs per step, median kept (default ${DEFAULT-VALUE})")
+    @Option(names = "--repeats", defaultValue = "5", description = "timed runs per step, round-robin over the steps; median of the runs not preempted by other processes (default ${DEFAULT-VALUE})")
     int repeats;
-    @Option(names = "--work-dir", description = "where the synthetic model is written (default: a temporary directory)")
+    @Option(names = "--work-dir", description = "where synthetic models are written and reused (default ~/.tessera/models)")
     Path workDir;
 
     public static Path defaultCalibrationFile() {
@@ -41,15 +42,23 @@ public final class CalibrationOptions {
         return repeats;
     }
 
-    public EngineStepTimer timerFor(PrintWriter err) throws IOException {
-        Path file = modelFile;
+    public String shape() {
+        return shape;
+    }
+
+    /** A timer on {@code file}, or on a synthetic model of {@code shapeName} (written once, then reused) when null. */
+    public EngineStepTimer timerFor(Path file, String shapeName, PrintWriter err) throws IOException {
         if (file == null) {
-            Path dir = workDir != null ? Files.createDirectories(workDir) : Files.createTempDirectory("tessera-calibrate");
-            file = dir.resolve(String.format(Locale.ROOT, "synthetic-%s-%dL-%s.gguf", shape, layers, type.toLowerCase(Locale.ROOT)));
+            Path dir = Files.createDirectories(workDir != null ? workDir
+                    : Path.of(System.getProperty("user.home"), ".tessera", "models"));
+            file = dir.resolve(String.format(Locale.ROOT, "synthetic-%s-%sL-%s-%s.gguf", shapeName,
+                    layers == null ? "all" : layers.toString(), tokenizer == null ? "ownvocab"
+                            : tokenizer.getFileName().toString().replaceAll("\\.[^.]*$", ""), type.toLowerCase(Locale.ROOT)));
             if (!Files.exists(file)) {
-                err.printf(Locale.ROOT, "writing synthetic %s (%d layers, %s) to %s ...%n", shape, layers, type, file);
+                err.printf(Locale.ROOT, "writing synthetic %s (%s layers, %s) to %s ...%n", shapeName,
+                        layers == null ? "all" : layers, type, file);
                 err.flush();
-                EngineStepTimer.synthesize(file, shape, layers, type, 1);
+                EngineStepTimer.synthesize(file, shapeName, layers, null, tokenizer, type, 1);
             }
         }
         return new EngineStepTimer(file, threadCount());

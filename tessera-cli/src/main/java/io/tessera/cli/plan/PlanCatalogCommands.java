@@ -34,12 +34,12 @@ public final class PlanCatalogCommands {
         public Integer call() throws Exception {
             PrintWriter out = spec.commandLine().getOut();
             AcceleratorCatalog c = catalog == null ? AcceleratorCatalog.builtin() : AcceleratorCatalog.load(catalog);
-            out.printf(Locale.ROOT, "%-12s %7s %8s %8s %8s %8s %-22s %8s %8s%n", "name", "mem GB", "GB/s", "bf16 TF",
-                    "fp8 TF", "int8 TOP", "intra-node link", "GB/s/dir", "net GB/s");
+            out.printf(Locale.ROOT, "%-12s %7s %8s %8s %8s %8s %-22s %8s %8s %6s%n", "name", "mem GB", "GB/s", "bf16 TF",
+                    "fp8 TF", "int8 TOP", "intra-node link", "GB/s/dir", "net GB/s", "$/hour");
             for (Accelerator a : c.all()) {
-                out.printf(Locale.ROOT, "%-12s %7.0f %8.0f %8.4g %8.4g %8.4g %-22s %8.0f %8.4g%n", a.name(), a.memoryGb(),
+                out.printf(Locale.ROOT, "%-12s %7.0f %8.0f %8.4g %8.4g %8.4g %-22s %8.0f %8.4g %6s%n", a.name(), a.memoryGb(),
                         a.memoryBandwidthGbps(), a.bf16Tflops(), a.fp8Tflops(), a.int8Tops(), a.intraNodeLink(),
-                        a.intraNodeGbps(), a.interNodeGbps());
+                        a.intraNodeGbps(), a.interNodeGbps(), a.hasPrice() ? String.format(Locale.ROOT, "%.2f", a.pricePerHour()) : "-");
                 if (sources) {
                     a.sources().forEach((k, v) -> out.println("    " + k + ": " + v));
                 }

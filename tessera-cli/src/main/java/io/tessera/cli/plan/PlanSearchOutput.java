@@ -109,6 +109,96 @@ public final class PlanSearchOutput {
         }
     }
 
+    /** Dollars per hour of a candidate's deployment. */
+    static double dollarsPerHour(Search.Result r, Candidate c) {
+        return c.deployment().devices() * r.spec().accelerator().pricePerHour();
+    }
+
+    /** Dollars per million requests served at the candidate's goodput. */
+    static double dollarsPerMillion(Search.Result r, Candidate c) {
+        return dollarsPerHour(r, c) / 3600 / c.goodput() * 1e6;
+    }
+
+    /**
+     * The ranked candidates of several searches (one per accelerator) merged by cost: dollars per
+     * million requests, or with a target rate the dollars per hour of the deployment carrying it.
+     * Returns whether anything was ranked.
+     */
+    public static boolean printByCost(PrintWriter out, List<Search.Result> results, int top, boolean json) throws IOException {
+        record Row(Search.Result r, Candidate c) {
+        }
+        List<Row> rows = new ArrayList<>();
+        for (Search.Result r : results) {
+            for (Candidate c : r.ranked()) {
+                rows.add(new Row(r, c));
+            }
+        }
+        boolean target = results.getFirst().spec().targetRate() > 0;
+        rows.sort(java.util.Comparator.comparingDouble((Row x) -> target ? dollarsPerHour(x.r(), x.c()) : dollarsPerMillion(x.r(), x.c()))
+                .thenComparingDouble(x -> dollarsPerMillion(x.r(), x.c()))
+                .thenComparing(x -> x.r().spec().accelerator().name())
+                .thenComparing(x -> x.c().label()));
+        if (rows.size() > top) {
+            rows = rows.subList(0, top);
+        }
+        Search.Spec s = results.getFirst().spec();
+        if (json) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("model", s.model().name());
+            j.put("rank", "cost");
+            j.put("target_rate", s.targetRate());
+            j.put("workload", s.workload().describe());
+            List<Map<String, Object>> ranked = new ArrayList<>();
+            int rank = 1;
+            for (Row x : rows) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("rank", rank++);
+                m.put("accelerator", x.r().spec().accelerator().name());
+                m.put("price_per_hour", x.r().spec().accelerator().pricePerHour());
+                m.put("mode", x.c().mode());
+                m.put("layout", x.c().label());
+                m.put("devices", x.c().deployment().devices());
+                m.put("goodput", x.c().goodput());
+                m.put("dollars_per_hour", dollarsPerHour(x.r(), x.c()));
+                m.put("dollars_per_million_requests", dollarsPerMillion(x.r(), x.c()));
+                if (x.c().verification() != null) {
+                    m.put("verification", PlanSupport.latency(x.c().verification()));
+                }
+                ranked.add(m);
+            }
+            j.put("ranked", ranked);
+            out.println(PlanSupport.json(j));
+            return !rows.isEmpty();
+        }
+        out.printf(Locale.ROOT, "%s on up to %d devices of %s; SLOs TTFT <= %s, TPOT <= %s for %.0f%% of requests%n",
+                s.model().name(), s.maxDevices(),
+                String.join(", ", results.stream().map(r -> r.spec().accelerator().name()).toList()),
+                PlanSupport.ms(s.ttftSlo()) + " ms", PlanSupport.ms(s.tpotSlo()) + " ms", 100 * s.attainment());
+        out.printf(Locale.ROOT, "workload lengths: %s; ranked by %s%n%n", s.workload().describe(), target
+                ? String.format(Locale.ROOT, "dollars per hour for %.3g req/s", s.targetRate()) : "dollars per million requests");
+        if (rows.isEmpty()) {
+            out.println("no layout meets the SLOs within the devices given.");
+            return false;
+        }
+        out.printf(Locale.ROOT, "%-2s %-10s %-13s %-34s %4s %9s %8s %10s %9s %9s %7s%n", "#", "gpu", "mode", "layout", "devs",
+                "req/s", "$/hour", "$/1M req", "TTFT p90", "TPOT p90", "attain");
+        int rank = 1;
+        for (Row x : rows) {
+            SimResult v = x.c().verification();
+            out.printf(Locale.ROOT, "%-2d %-10s %-13s %-34s %4d %9.3g %8.2f %10.2f %9s %9s %6.1f%%%n", rank++,
+                    x.r().spec().accelerator().name(), x.c().mode(), x.c().label(), x.c().deployment().devices(), x.c().goodput(),
+                    dollarsPerHour(x.r(), x.c()), dollarsPerMillion(x.r(), x.c()),
+                    v == null ? "-" : PlanSupport.ms(v.percentile(v.ttft(), 90)) + "ms",
+                    v == null ? "-" : PlanSupport.ms(v.percentile(v.tpot(), 90)) + "ms", v == null ? 0 : 100 * v.attainment());
+        }
+        out.println();
+        out.println("prices (US dollars per device-hour, on-demand list prices; see `tessera plan gpus` for sources):");
+        for (Search.Result r : results) {
+            out.printf(Locale.ROOT, "  %-10s %.2f%n", r.spec().accelerator().name(), r.spec().accelerator().pricePerHour());
+        }
+        return true;
+    }
+
     private static String memoryLine(String prefix, MemoryModel.Report m) {
         MemoryModel.Device d = m.worst();
         return String.format(Locale.ROOT, "%s%s: %s + %s + %s = %s; %d KV tokens per replica", prefix, m.layout().label(),

@@ -10,8 +10,18 @@ import io.tessera.core.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
 
-/** A model with its tokenizer: what every command that generates text needs. */
-public record LoadedModel(LlamaModel model, Tokenizer tokenizer, long loadNanos) implements AutoCloseable {
+/**
+ * A model with its tokenizer: what every command that generates text needs.
+ *
+ * @param chatTemplate the Jinja chat template of the model's metadata ({@code tokenizer.chat_template}),
+ *     or null when it has none (llama2.c checkpoints never do)
+ */
+public record LoadedModel(LlamaModel model, Tokenizer tokenizer, long loadNanos, String chatTemplate)
+        implements AutoCloseable {
+
+    public LoadedModel(LlamaModel model, Tokenizer tokenizer, long loadNanos) {
+        this(model, tokenizer, loadNanos, null);
+    }
 
     /**
      * Opens a model file of any supported format. The tokenizer comes from {@code tokenizerFile}
@@ -21,12 +31,14 @@ public record LoadedModel(LlamaModel model, Tokenizer tokenizer, long loadNanos)
         long start = System.nanoTime();
         LlamaModel model;
         Vocabulary vocabulary = null;
+        String chatTemplate = null;
         if (ModelLoader.detect(modelFile) == ModelLoader.Format.GGUF) {
             GgufFile gguf = GgufFile.open(modelFile);
             try {
                 if (tokenizerFile == null) {
                     vocabulary = GgufVocabulary.read(gguf.metadata());
                 }
+                chatTemplate = gguf.metadata().findString("tokenizer.chat_template").orElse(null);
                 model = GgufLlamaLoader.load(gguf);
             } catch (IOException | RuntimeException e) {
                 gguf.close();
@@ -48,7 +60,8 @@ public record LoadedModel(LlamaModel model, Tokenizer tokenizer, long loadNanos)
                 throw new ModelFormatException(modelFile, "tokenizer", "the tokenizer has " + vocabulary.size()
                         + " tokens but the model's vocabulary has " + model.config().vocabSize());
             }
-            return new LoadedModel(model, new SentencePieceBpeTokenizer(vocabulary), System.nanoTime() - start);
+            return new LoadedModel(model, new SentencePieceBpeTokenizer(vocabulary), System.nanoTime() - start,
+                    chatTemplate);
         } catch (IOException | RuntimeException e) {
             model.close();
             throw e;

@@ -19,8 +19,8 @@ public final class SyntheticVocabulary {
     }
 
     public static Vocabulary generate(int size, long seed) {
-        if (size < 3 + 256 + 26) {
-            throw new IllegalArgumentException("a synthetic vocabulary needs at least " + (3 + 256 + 26)
+        if (size < 3 + 256 + 27) {
+            throw new IllegalArgumentException("a synthetic vocabulary needs at least " + (3 + 256 + 27)
                     + " pieces, got " + size);
         }
         Set<String> pieces = new LinkedHashSet<>();
@@ -30,21 +30,29 @@ public final class SyntheticVocabulary {
         for (int b = 0; b < 256; b++) {
             pieces.add(Vocabulary.bytePiece(b));
         }
+        // The word boundary and every letter on its own, so that words can be merged up from them.
+        pieces.add(String.valueOf(Vocabulary.SPM_SPACE));
         for (char c : LETTERS.toCharArray()) {
             pieces.add(String.valueOf(c));
         }
+        // Piece k spells k in bijective base 26 over a seed-shuffled alphabet, so every piece is new
+        // (no rejection loop, linear in the size); about two in three start with a word boundary.
         SplittableRandom rnd = new SplittableRandom(seed);
+        char[] alphabet = LETTERS.toCharArray();
+        for (int i = alphabet.length - 1; i > 0; i--) {
+            int j = rnd.nextInt(i + 1);
+            char t = alphabet[i];
+            alphabet[i] = alphabet[j];
+            alphabet[j] = t;
+        }
         StringBuilder sb = new StringBuilder();
-        while (pieces.size() < size) {
+        for (long k = alphabet.length + 1; pieces.size() < size; k++) {
             sb.setLength(0);
-            if (rnd.nextInt(3) > 0) {
-                sb.append(Vocabulary.SPM_SPACE);
+            for (long n = k; n > 0; n = (n - 1) / alphabet.length) {
+                sb.append(alphabet[(int) ((n - 1) % alphabet.length)]);
             }
-            int len = 1 + rnd.nextInt(Math.min(10, 2 + pieces.size() / 2000));
-            for (int i = 0; i < len; i++) {
-                // Skewed towards frequent letters, like real text.
-                int r = rnd.nextInt(LETTERS.length());
-                sb.append(LETTERS.charAt(rnd.nextInt(r + 1)));
+            if (rnd.nextInt(3) > 0) {
+                sb.insert(0, Vocabulary.SPM_SPACE);
             }
             pieces.add(sb.toString());
         }

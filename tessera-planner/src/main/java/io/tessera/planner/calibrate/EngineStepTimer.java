@@ -1,6 +1,7 @@
 package io.tessera.planner.calibrate;
 
-import io.tessera.core.forward.F32KvCache;
+import io.tessera.core.forward.KvCacheType;
+import io.tessera.core.forward.PagedKvCache;
 import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.forward.LlamaForward;
 import io.tessera.core.kernel.Parallel;
@@ -14,13 +15,18 @@ import io.tessera.core.tensor.Tensor;
 import io.tessera.planner.model.ModelShape;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Times steps of Tessera's own forward pass ({@link LlamaForward}) on a model file: for each
- * {@link StepPlan} a fresh KV cache with block tables covering every sequence's context, a ragged
- * batch of the plan's chunks and decodes, then the median of several timed forward calls. The
- * cache contents are whatever the allocation holds; timing does not depend on them.
+ * {@link StepPlan} a fresh paged KV cache (off-heap, F16 by default as in the serving engine) with
+ * block tables covering every sequence's context, a ragged batch of the plan's chunks and decodes,
+ * then the median of several timed forward calls. The cache contents are whatever the allocation
+ * holds; timing does not depend on them.
  */
 public final class EngineStepTimer implements StepTimer {
 
@@ -31,8 +37,16 @@ public final class EngineStepTimer implements StepTimer {
     private final Parallel parallel;
     private final ModelShape shape;
     private final double weightBytes;
+    private final KvCacheType kvType;
+    private final Map<Integer, LlamaForward> byDepth = new HashMap<>();
 
     public EngineStepTimer(Path modelFile, int threads) throws IOException {
+        this(modelFile, threads, KvCacheType.F16);
+    }
+
+    /** A timer whose steps use an off-heap paged KV cache of {@code kvType}, as the serving engine does. */
+    public EngineStepTimer(Path modelFile, int threads, KvCacheType kvType) throws IOException {
+        this.kvType = kvType;
         this.model = ModelLoader.load(modelFile);
         this.parallel = new Parallel(threads);
         this.forward = new LlamaForward(model, parallel);
@@ -54,12 +68,34 @@ public final class EngineStepTimer implements StepTimer {
 
     /** Writes a random-weight GGUF of a named core shape (see {@code tessera synth}) and returns its path. */
     public static Path synthesize(Path out, String shapeName, Integer layers, String type, long seed) throws IOException {
+        return synthesize(out, shapeName, layers, null, type, seed);
+    }
+
+    /** As above, with a vocabulary of {@code vocab} entries instead of the shape's own when not null. */
+    public static Path synthesize(Path out, String shapeName, Integer layers, Integer vocab, String type, long seed)
+            throws IOException {
+        return synthesize(out, shapeName, layers, vocab, null, type, seed);
+    }
+
+    /** As above, the vocabulary taken from a llama2.c tokenizer file when {@code tokenizer} is not null. */
+    public static Path synthesize(Path out, String shapeName, Integer layers, Integer vocab, Path tokenizer, String type,
+                                  long seed) throws IOException {
         io.tessera.core.synth.ModelShape s = io.tessera.core.synth.ModelShape.named(shapeName);
         if (layers != null) {
             s = s.withLayers(layers);
         }
-        SyntheticModel.write(out, s, SyntheticVocabulary.generate(s.config().vocabSize(), seed), WeightTypes.parse(type), seed);
+        if (vocab != null) {
+            s = s.withVocabulary(vocab);
+        }
+        var vocabulary = tokenizer != null ? io.tessera.core.tokenizer.Llama2cTokenizerReader.read(tokenizer)
+                : SyntheticVocabulary.generate(s.config().vocabSize(), seed);
+        SyntheticModel.write(out, s, vocabulary, WeightTypes.parse(type), seed);
         return out;
+    }
+
+    /** The model file being timed. */
+    public Path file() {
+        return model.source();
     }
 
     @Override
@@ -74,7 +110,7 @@ public final class EngineStepTimer implements StepTimer {
 
     @Override
     public double kvBytesPerValue() {
-        return 4;
+        return kvType.bytesPerVector(1);
     }
 
     @Override
@@ -82,8 +118,46 @@ public final class EngineStepTimer implements StepTimer {
         return parallel.threads();
     }
 
-    @Override
-    public double seconds(StepPlan plan, int repeats) {
+    /** The forward pass over the first {@code layers} layers (all when 0 or more than the model has). */
+    private LlamaForward forwardFor(int layers) {
+        LlamaConfig c = model.config();
+        if (layers <= 0 || layers >= c.layers()) {
+            return forward;
+        }
+        return byDepth.computeIfAbsent(layers, n -> {
+            LlamaConfig cut = new LlamaConfig(c.architecture(), c.dim(), c.hiddenDim(), n, c.heads(), c.kvHeads(),
+                    c.headDim(), c.vocabSize(), c.contextLength(), c.ropeTheta(), c.ropeStyle(), c.rmsEps());
+            LlamaModel m = new LlamaModel(model.source(), cut, model.tokenEmbedding(), model.layers().subList(0, n),
+                    model.finalNorm(), model.output(), () -> { });
+            return new LlamaForward(m, parallel);
+        });
+    }
+
+    private static final com.sun.management.OperatingSystemMXBean OS =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+
+    /**
+     * Runs whose share of the CPU (process CPU time over wall time) is below this fraction of the
+     * best run of the same step were slowed by other processes on the machine and are left out.
+     */
+    static final double CONTENDED = 0.85;
+
+    /** A step ready to run: its forward pass, batch and cache. */
+    private record Prepared(LlamaForward forward, ForwardBatch batch, PagedKvCache cache) {
+        /** Wall seconds and CPU share of one run. */
+        double[] run() {
+            long c0 = OS.getProcessCpuTime();
+            long t0 = System.nanoTime();
+            forward.forward(batch, cache);
+            long wall = System.nanoTime() - t0;
+            long cpu = OS.getProcessCpuTime() - c0;
+            return new double[] {wall / 1e9, (double) cpu / Math.max(1, wall)};
+        }
+    }
+
+    private Prepared prepare(StepPlan plan) {
+        LlamaForward fwd = forwardFor(plan.layers());
+        LlamaConfig cfg = fwd.model().config();
         int sequences = plan.chunk().length + plan.decodeContext().length;
         int[][] tables = new int[sequences][];
         int next = 0;
@@ -95,9 +169,9 @@ public final class EngineStepTimer implements StepTimer {
                 tables[i][b] = next++;
             }
         }
-        F32KvCache cache = new F32KvCache(model.config(), next, BLOCK);
+        PagedKvCache cache = new PagedKvCache(cfg, kvType, next, BLOCK);
         ForwardBatch.Builder builder = ForwardBatch.builder();
-        int vocab = model.config().vocabSize();
+        int vocab = cfg.vocabSize();
         for (int i = 0; i < plan.chunk().length; i++) {
             int[] tokens = new int[plan.chunk()[i]];
             for (int t = 0; t < tokens.length; t++) {
@@ -109,16 +183,66 @@ public final class EngineStepTimer implements StepTimer {
             int ctx = plan.decodeContext()[j];
             builder.add(tables[plan.chunk().length + j], new int[] {(j * 31 + 1) % vocab}, ctx - 1, ForwardBatch.Logits.LAST);
         }
-        ForwardBatch batch = builder.build();
-        forward.forward(batch, cache);
-        double[] times = new double[Math.max(1, repeats)];
-        for (int r = 0; r < times.length; r++) {
-            long t0 = System.nanoTime();
-            forward.forward(batch, cache);
-            times[r] = (System.nanoTime() - t0) / 1e9;
+        return new Prepared(fwd, builder.build(), cache);
+    }
+
+    @Override
+    public double seconds(StepPlan plan, int repeats) {
+        return seconds(List.of(plan), repeats)[0];
+    }
+
+    @Override
+    public double[] seconds(List<StepPlan> plans, int repeats) {
+        List<Prepared> steps = new ArrayList<>();
+        for (StepPlan p : plans) {
+            Prepared s = prepare(p);
+            s.run();
+            steps.add(s);
         }
-        Arrays.sort(times);
-        return times[times.length / 2];
+        double[][][] runs = new double[plans.size()][Math.max(1, repeats)][];
+        try {
+            for (int r = 0; r < runs[0].length; r++) {
+                for (int i = 0; i < steps.size(); i++) {
+                    runs[i][r] = steps.get(i).run();
+                }
+            }
+        } finally {
+            steps.forEach(p -> p.cache().close());
+        }
+        double[] out = new double[plans.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = uncontendedMedian(runs[i]);
+        }
+        return out;
+    }
+
+    /**
+     * The median wall time of the runs that had the CPU: those whose CPU share is at least {@link
+     * #CONTENDED} of the step's best share (a machine shared with other work preempts some runs).
+     */
+    static double uncontendedMedian(double[][] runs) {
+        double best = Arrays.stream(runs).mapToDouble(r -> r[1]).max().orElse(0);
+        double[] kept = Arrays.stream(runs).filter(r -> r[1] >= CONTENDED * best).mapToDouble(r -> r[0]).sorted().toArray();
+        return kept[kept.length / 2];
+    }
+
+    @Override
+    public double operatorOverheadSeconds() {
+        int items = parallel.threads() * 64;
+        Parallel.RangeBody empty = (from, to) -> { };
+        double[] batches = new double[15];
+        for (int b = -3; b < batches.length; b++) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < 200; i++) {
+                parallel.forRange(items, 1, empty);
+            }
+            double s = (System.nanoTime() - t0) / 1e9 / 200;
+            if (b >= 0) {
+                batches[b] = s;
+            }
+        }
+        Arrays.sort(batches);
+        return batches[batches.length / 2];
     }
 
     @Override

@@ -6,9 +6,19 @@ import java.util.Arrays;
 /**
  * One engine step to time: prefill chunks ({@code chunk[i]} new tokens after {@code cached[i]}
  * already in the cache) and decodes (one new token each, attending to {@code decodeContext[j]}
- * tokens including itself).
+ * tokens including itself). {@code layers}, when positive, runs only the model's first layers: a
+ * calibration varies the depth to separate per-step from per-layer costs.
  */
-public record StepPlan(String name, int[] cached, int[] chunk, int[] decodeContext) {
+public record StepPlan(String name, int[] cached, int[] chunk, int[] decodeContext, int layers) {
+
+    public StepPlan(String name, int[] cached, int[] chunk, int[] decodeContext) {
+        this(name, cached, chunk, decodeContext, 0);
+    }
+
+    /** This step through the first {@code n} layers only. */
+    public StepPlan withLayers(int n) {
+        return new StepPlan(name + " (" + n + " layers)", cached, chunk, decodeContext, n);
+    }
 
     public StepPlan {
         if (cached.length != chunk.length) {

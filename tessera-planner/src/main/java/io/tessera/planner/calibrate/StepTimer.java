@@ -20,8 +20,28 @@ public interface StepTimer extends AutoCloseable {
     /** Threads the engine computes with. */
     int threads();
 
-    /** Median wall-clock seconds of the step over {@code repeats} runs after one warm-up. */
+    /**
+     * Median wall-clock seconds of the step over {@code repeats} runs after one warm-up (runs
+     * preempted by other processes may be left out, see {@link EngineStepTimer}).
+     */
     double seconds(StepPlan plan, int repeats);
+
+    /**
+     * Median seconds of each step, measured round-robin (every step once, then again, {@code
+     * repeats} times) so that a machine whose load changes during the run affects all steps alike.
+     */
+    default double[] seconds(java.util.List<StepPlan> plans, int repeats) {
+        double[] out = new double[plans.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = seconds(plans.get(i), repeats);
+        }
+        return out;
+    }
+
+    /** Seconds one empty parallel operator costs the engine (a fork and join of its threads); 0 if unknown. */
+    default double operatorOverheadSeconds() {
+        return 0;
+    }
 
     @Override
     default void close() {

@@ -23,12 +23,14 @@ import java.util.Map;
  * @param linkLatencyUs latency of one step of a collective, microseconds
  * @param efficiency the kernel efficiencies of this device
  * @param sources where each number comes from, by field name
+ * @param pricePerHour rental price of one device per hour in US dollars (on-demand list price);
+ *     0 when the catalog has none
  */
 public record Accelerator(String name, List<String> aliases, String vendor, double memoryGb,
                           double memoryBandwidthGbps, double fp32Tflops, double bf16Tflops, double fp8Tflops,
                           double int8Tops, String intraNodeLink, double intraNodeGbps, double interNodeGbps,
                           int devicesPerNode, double linkLatencyUs, Efficiency efficiency,
-                          Map<String, String> sources) {
+                          Map<String, String> sources, double pricePerHour) {
 
     public Accelerator {
         aliases = aliases == null ? List.of() : List.copyOf(aliases);
@@ -39,6 +41,10 @@ public record Accelerator(String name, List<String> aliases, String vendor, doub
         if (devicesPerNode < 1) {
             throw new IllegalArgumentException("accelerator " + name + ": devices_per_node must be at least 1");
         }
+    }
+
+    public boolean hasPrice() {
+        return pricePerHour > 0;
     }
 
     public double memoryBytes() {
@@ -74,12 +80,12 @@ public record Accelerator(String name, List<String> aliases, String vendor, doub
     public Accelerator withEfficiency(Efficiency e) {
         return new Accelerator(name, aliases, vendor, memoryGb, memoryBandwidthGbps, fp32Tflops, bf16Tflops,
                 fp8Tflops, int8Tops, intraNodeLink, intraNodeGbps, interNodeGbps, devicesPerNode, linkLatencyUs, e,
-                sources);
+                sources, pricePerHour);
     }
 
     public Accelerator withPeaks(double bandwidthGbps, double tflops) {
         return new Accelerator(name, aliases, vendor, memoryGb, bandwidthGbps, tflops, tflops, fp8Tflops > 0 ? tflops : 0,
                 int8Tops > 0 ? tflops : 0, intraNodeLink, intraNodeGbps, interNodeGbps, devicesPerNode, linkLatencyUs,
-                efficiency, sources);
+                efficiency, sources, pricePerHour);
     }
 }

@@ -74,7 +74,7 @@ public final class AcceleratorCatalog {
                     num(a, "bf16_tflops", name), a.path("fp8_tflops").asDouble(0), a.path("int8_tops").asDouble(0),
                     a.path("intra_node_link").asText(), num(a, "intra_node_gbps", name),
                     num(a, "inter_node_gbps", name), a.path("devices_per_node").asInt(1),
-                    a.path("link_latency_us").asDouble(5), eff, sources);
+                    a.path("link_latency_us").asDouble(5), eff, sources, a.path("price_per_hour").asDouble(0));
             out.put(name.toLowerCase(Locale.ROOT), acc);
         }
         return new AcceleratorCatalog(Collections.unmodifiableMap(out));
@@ -96,6 +96,8 @@ public final class AcceleratorCatalog {
                 n.path("attention_decode").asDouble(base == null ? 0.6 : base.attentionDecode()),
                 n.path("elementwise").asDouble(base == null ? 0.5 : base.elementwise()),
                 n.path("step_overhead_ms").asDouble(base == null ? 0 : base.stepOverheadMs()),
+                n.path("op_overhead_us").asDouble(base == null ? 0 : base.opOverheadUs()),
+                n.path("overlap").asDouble(base == null ? 1 : base.overlap()),
                 n.path("memory_utilization").asDouble(base == null ? 0.9 : base.memoryUtilization()),
                 n.path("link_efficiency").asDouble(base == null ? 0.8 : base.linkEfficiency()));
     }

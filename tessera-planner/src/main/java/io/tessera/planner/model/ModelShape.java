@@ -216,4 +216,11 @@ public record ModelShape(String name, int hidden, int layers, int heads, int kvH
                 gatedFfn, qkvBias, maxContext, experts, expertsPerToken, sharedExperts, moeIntermediate, denseLayers,
                 qLoraRank, kvLoraRank, qkNopeHeadDim, qkRopeHeadDim, vHeadDim, paramOverride);
     }
+
+    /** The same model with its first {@code n} layers only (a calibration varies the depth this way). */
+    public ModelShape withLayers(int n) {
+        return new ModelShape(name, hidden, n, heads, kvHeads, headDim, intermediate, vocab, tiedEmbeddings,
+                gatedFfn, qkvBias, maxContext, experts, expertsPerToken, sharedExperts, moeIntermediate,
+                Math.min(denseLayers, n), qLoraRank, kvLoraRank, qkNopeHeadDim, qkRopeHeadDim, vHeadDim, paramOverride);
+    }
 }

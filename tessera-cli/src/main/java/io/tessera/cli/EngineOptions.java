@@ -1,0 +1,47 @@
+package io.tessera.cli;
+
+import io.tessera.core.forward.KvCacheType;
+import io.tessera.engine.EngineConfig;
+import io.tessera.engine.scheduler.SchedulerConfig;
+import picocli.CommandLine.Option;
+
+/** The serving engine's flags (scheduler limits, KV cache size and precision, prefix caching). */
+final class EngineOptions {
+
+    @Option(names = "--max-seqs", defaultValue = "" + SchedulerConfig.DEFAULT_MAX_SEQS, paramLabel = "N",
+            description = "Sequences running at once (default: ${DEFAULT-VALUE}).")
+    int maxSeqs;
+
+    @Option(names = "--max-batched-tokens", defaultValue = "" + SchedulerConfig.DEFAULT_MAX_BATCHED_TOKENS,
+            paramLabel = "N", description = "Tokens per step; prompts are chunked to fit (default: ${DEFAULT-VALUE}).")
+    int maxBatchedTokens;
+
+    @Option(names = "--kv-cache-memory", paramLabel = "BYTES",
+            description = "KV cache size, e.g. 2G or 512M (default: --kv-cache-fraction of the memory left after the "
+                    + "weights).")
+    String kvCacheMemory;
+
+    @Option(names = "--kv-cache-fraction", defaultValue = "0.25", paramLabel = "F",
+            description = "Share of physical memory minus weights for the KV cache when --kv-cache-memory is not "
+                    + "given (default: ${DEFAULT-VALUE}).")
+    double kvCacheFraction;
+
+    @Option(names = "--kv-cache-dtype", defaultValue = "f16", paramLabel = "TYPE",
+            description = "KV cache precision: f32, f16 or bf16 (default: ${DEFAULT-VALUE}).")
+    String kvCacheDtype;
+
+    @Option(names = "--block-size", defaultValue = "16", paramLabel = "N",
+            description = "Tokens per KV block (default: ${DEFAULT-VALUE}).")
+    int blockSize;
+
+    @Option(names = "--no-prefix-caching", description = "Do not reuse KV blocks of common prefixes.")
+    boolean noPrefixCaching;
+
+    KvCacheType kvType() {
+        return KvCacheType.parse(kvCacheDtype);
+    }
+
+    EngineConfig config(int... eosTokenIds) {
+        return new EngineConfig(new SchedulerConfig(maxBatchedTokens, maxSeqs, 0.01), !noPrefixCaching, eosTokenIds);
+    }
+}

@@ -1,0 +1,142 @@
+package io.tessera.cli;
+
+import io.tessera.core.kernel.Parallel;
+import io.tessera.core.model.LoadedModel;
+import io.tessera.engine.Detokenizer;
+import io.tessera.engine.Engine;
+import io.tessera.engine.executor.Executor;
+import io.tessera.engine.executor.LocalExecutor;
+import io.tessera.server.ServedModel;
+import io.tessera.server.ServerConfig;
+import io.tessera.server.TesseraServer;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tessera serve}: the OpenAI-compatible server, metrics and web UI over one engine. The
+ * executor is built in {@link #createExecutor} only; a distributed executor replaces it there.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Serve a model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, "
+                + "/v1/models), with Prometheus /metrics and a web UI at /.")
+final class ServeCommand implements Callable<Integer> {
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Mixin
+    EngineOptions engineOptions;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "ADDR",
+            description = "Address to listen on (default: ${DEFAULT-VALUE}; 0.0.0.0 for every interface).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8000", paramLabel = "N",
+            description = "TCP port (default: ${DEFAULT-VALUE}; 0 picks a free one).")
+    int port;
+
+    @Option(names = "--api-key", paramLabel = "KEY",
+            description = "Require 'Authorization: Bearer KEY' on the API (default: $TESSERA_API_KEY, else none).")
+    String apiKey;
+
+    @Option(names = "--served-model-name", paramLabel = "NAME",
+            description = "The model id clients send (default: the model file's name without extension).")
+    String servedModelName;
+
+    @Option(names = "--max-queue", defaultValue = "256", paramLabel = "N",
+            description = "Requests that may wait beyond the --max-seqs running ones; more get 429 "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int maxQueue;
+
+    @Option(names = "--max-body-size", defaultValue = "4M", paramLabel = "BYTES",
+            description = "Largest request body; larger gets 413 (default: ${DEFAULT-VALUE}).")
+    String maxBodySize;
+
+    @Option(names = "--shutdown-grace", defaultValue = "10", paramLabel = "SECONDS",
+            description = "At shutdown, how long requests in flight may finish before they are aborted "
+                    + "(default: ${DEFAULT-VALUE}).")
+    double shutdownGrace;
+
+    /** A started server with everything it runs on; closing it shuts down in order. */
+    record Running(TesseraServer server, Engine engine, Executor executor, Parallel parallel, LoadedModel loaded)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            server.close();
+            engine.close();
+            executor.close();
+            parallel.close();
+            loaded.close();
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        Running running = start();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.err.println("tessera serve: shutting down (grace " + shutdownGrace + " s)");
+            running.close();
+            stopped.countDown();
+        }, "tessera-shutdown"));
+        stopped.await();
+        return 0;
+    }
+
+    Running start() throws Exception {
+        ServerConfig config = new ServerConfig(host, port, apiKey != null ? apiKey : System.getenv("TESSERA_API_KEY"),
+                engineOptions.maxSeqs + maxQueue, BenchThroughputCommand.parseBytes(maxBodySize),
+                Duration.ofMillis((long) (shutdownGrace * 1000)));
+        LoadedModel loaded = modelOptions.open();
+        Parallel parallel = null;
+        Executor executor = null;
+        Engine engine = null;
+        try {
+            parallel = new Parallel(modelOptions.threads());
+            executor = createExecutor(loaded, parallel);
+            engine = new Engine(executor, engineOptions.config(loaded.tokenizer().eos()),
+                    Detokenizer.of(loaded.tokenizer()));
+            String name = servedModelName != null ? servedModelName : defaultName();
+            ServedModel served = ServedModel.of(name, loaded.tokenizer(), loaded.model().config().contextLength(),
+                    loaded.chatTemplate());
+            TesseraServer server = new TesseraServer(engine, served, config).start();
+            System.err.printf(Locale.ROOT, "tessera serve: %s (context %d, chat template: %s) on %s; %s%n", name,
+                    served.contextLength(), loaded.chatTemplate() == null ? "fallback" : "model's",
+                    server.baseUrl(), executor.describe());
+            return new Running(server, engine, executor, parallel, loaded);
+        } catch (Exception | Error e) {
+            if (engine != null) {
+                engine.close();
+            }
+            if (executor != null) {
+                executor.close();
+            }
+            if (parallel != null) {
+                parallel.close();
+            }
+            loaded.close();
+            throw e;
+        }
+    }
+
+    /** The one place the executor is built: in this process, over a KV cache of the configured size. */
+    Executor createExecutor(LoadedModel loaded, Parallel parallel) {
+        long budget = engineOptions.kvCacheMemory != null
+                ? BenchThroughputCommand.parseBytes(engineOptions.kvCacheMemory)
+                : LocalExecutor.defaultBudget(loaded.model(), engineOptions.kvCacheFraction);
+        return LocalExecutor.withBudget(loaded.model(), parallel, engineOptions.kvType(), engineOptions.blockSize,
+                budget);
+    }
+
+    private String defaultName() {
+        String f = modelOptions.model.getFileName().toString();
+        int dot = f.lastIndexOf('.');
+        return dot > 0 ? f.substring(0, dot) : f;
+    }
+}

@@ -1,0 +1,746 @@
+package io.tessera.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tessera.core.sampling.LogProbs;
+import io.tessera.core.sampling.SamplingParams;
+import io.tessera.core.tokenizer.Tokenizer;
+import io.tessera.engine.Engine;
+import io.tessera.engine.FinishReason;
+import io.tessera.engine.GenerateParams;
+import io.tessera.engine.GenerateRequest;
+import io.tessera.engine.RequestOutput;
+import io.tessera.engine.RequestRejectedException;
+import io.tessera.engine.RequestStream;
+import io.tessera.engine.Usage;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code /v1/completions} and {@code /v1/chat/completions}, field by field after OpenAI's API
+ * reference, with vLLM's extra sampling fields. Both endpoints parse into one {@link Job}: prompts
+ * of token ids and generation parameters; each prompt is one engine request; the handler's virtual
+ * thread reads the merged output streams and writes either one JSON response or Server-Sent Events.
+ */
+final class OpenAiApi {
+
+    /** Milliseconds without output after which a streamed request gets an SSE comment line (finds gone clients). */
+    volatile long keepAliveMs = 1000;
+
+    private final Engine engine;
+    private final ServedModel model;
+    private final ServerMetrics metrics;
+    private final Admission admission;
+    private final ObjectMapper json;
+    private final Set<RequestStream> active = ConcurrentHashMap.newKeySet();
+
+    OpenAiApi(Engine engine, ServedModel model, ServerMetrics metrics, Admission admission, ObjectMapper json) {
+        this.engine = engine;
+        this.model = model;
+        this.metrics = metrics;
+        this.admission = admission;
+        this.json = json;
+    }
+
+    /** Aborts every request in flight (shutdown). */
+    void abortAll() {
+        for (RequestStream s : active) {
+            s.cancel();
+        }
+    }
+
+    enum Kind { COMPLETION, CHAT }
+
+    /** One parsed API request. */
+    record Job(Kind kind, List<int[]> prompts, List<String> promptTexts, GenerateParams params, boolean stream,
+               boolean includeUsage, boolean echo, boolean logprobs, long arrivalNanos) {
+    }
+
+    // ---------------------------------------------------------------- parsing
+
+    Job parseCompletion(JsonNode body, long arrival) {
+        checkModel(body);
+        rejectUnsupported(body, "suffix");
+        JsonNode p = body.get("prompt");
+        if (p == null || p.isNull()) {
+            throw ApiException.badParam("prompt", "'prompt' is required");
+        }
+        Tokenizer tok = model.tokenizer();
+        List<int[]> prompts = new ArrayList<>();
+        List<String> texts = new ArrayList<>();
+        if (p.isTextual()) {
+            prompts.add(encodePrompt(p.asText()));
+            texts.add(p.asText());
+        } else if (p.isArray()) {
+            if (p.isEmpty()) {
+                throw ApiException.badParam("prompt", "'prompt' must not be empty");
+            }
+            JsonNode first = p.get(0);
+            if (first.isTextual()) {
+                for (JsonNode e : p) {
+                    if (!e.isTextual()) {
+                        throw promptType();
+                    }
+                    prompts.add(encodePrompt(e.asText()));
+                    texts.add(e.asText());
+                }
+            } else if (first.isIntegralNumber()) {
+                int[] ids = tokenIds(p);
+                prompts.add(ids);
+                texts.add(tok.decode(ids));
+            } else if (first.isArray()) {
+                for (JsonNode e : p) {
+                    if (!e.isArray()) {
+                        throw promptType();
+                    }
+                    int[] ids = tokenIds(e);
+                    prompts.add(ids);
+                    texts.add(tok.decode(ids));
+                }
+            } else {
+                throw promptType();
+            }
+        } else {
+            throw promptType();
+        }
+        for (int[] ids : prompts) {
+            if (ids.length == 0) {
+                throw ApiException.badParam("prompt", "a prompt must have at least one token");
+            }
+        }
+        Integer lp = Fields.integer(body, "logprobs", null);
+        if (lp != null && (lp < 0 || lp > GenerateParams.MAX_LOGPROBS)) {
+            throw ApiException.badParam("logprobs", "'logprobs' must be in 0.." + GenerateParams.MAX_LOGPROBS
+                    + ", got " + lp);
+        }
+        Integer maxTokens = Fields.integer(body, "max_tokens", 16);
+        GenerateParams params = params(body, maxTokens, lp == null ? -1 : lp);
+        boolean stream = Fields.bool(body, "stream", false);
+        boolean echo = Fields.bool(body, "echo", false);
+        return new Job(Kind.COMPLETION, prompts, texts, params, stream, includeUsage(body, stream), echo, lp != null,
+                arrival);
+    }
+
+    Job parseChat(JsonNode body, long arrival) {
+        checkModel(body);
+        JsonNode tools = body.get("tools");
+        if (tools != null && tools.isArray() && !tools.isEmpty()) {
+            throw ApiException.badParam("tools", "tool calling is not supported by this server");
+        }
+        String prompt = renderChat(body);
+        int[] ids = encodeChat(prompt);
+        boolean logprobs = Fields.bool(body, "logprobs", false);
+        Integer top = Fields.integer(body, "top_logprobs", null);
+        if (top != null && (top < 0 || top > GenerateParams.MAX_LOGPROBS)) {
+            throw ApiException.badParam("top_logprobs", "'top_logprobs' must be in 0.." + GenerateParams.MAX_LOGPROBS
+                    + ", got " + top);
+        }
+        if (top != null && top > 0 && !logprobs) {
+            throw ApiException.badParam("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+        }
+        Integer maxTokens = Fields.integer(body, "max_completion_tokens", null);
+        if (maxTokens == null) {
+            maxTokens = Fields.integer(body, "max_tokens", null);
+        }
+        GenerateParams params = params(body, maxTokens, logprobs ? (top == null ? 0 : top) : -1);
+        boolean stream = Fields.bool(body, "stream", false);
+        return new Job(Kind.CHAT, List.of(ids), List.of(prompt), params, stream, includeUsage(body, stream), false,
+                logprobs, arrival);
+    }
+
+    /** The chat prompt as the model's template renders it (also for {@code /tokenize}). */
+    String renderChat(JsonNode body) {
+        JsonNode msgs = body.get("messages");
+        if (msgs == null || msgs.isNull()) {
+            throw ApiException.badParam("messages", "'messages' is required");
+        }
+        if (!msgs.isArray()) {
+            throw Fields.wrongType("messages", "an array of messages", msgs);
+        }
+        if (msgs.isEmpty()) {
+            throw ApiException.badParam("messages", "'messages' must not be empty");
+        }
+        List<Map<String, Object>> messages = new ArrayList<>();
+        for (int i = 0; i < msgs.size(); i++) {
+            JsonNode m = msgs.get(i);
+            String where = "messages[" + i + "]";
+            if (!m.isObject()) {
+                throw ApiException.badParam(where, "'" + where + "' must be an object");
+            }
+            JsonNode role = m.get("role");
+            if (role == null || !role.isTextual()) {
+                throw ApiException.badParam(where + ".role", "'" + where + ".role' must be a string");
+            }
+            String r = role.asText();
+            if (!Set.of("system", "developer", "user", "assistant", "tool").contains(r)) {
+                throw ApiException.badParam(where + ".role", "unknown role '" + r
+                        + "' (expected system, developer, user, assistant or tool)");
+            }
+            Map<String, Object> msg = new LinkedHashMap<>();
+            msg.put("role", r.equals("developer") ? "system" : r);
+            msg.put("content", content(m.get("content"), where + ".content"));
+            if (m.hasNonNull("name") && m.get("name").isTextual()) {
+                msg.put("name", m.get("name").asText());
+            }
+            messages.add(msg);
+        }
+        boolean addGenerationPrompt = Fields.bool(body, "add_generation_prompt", true);
+        return model.chatTemplate().render(messages, addGenerationPrompt);
+    }
+
+    int[] encodeChat(String prompt) {
+        Tokenizer tok = model.tokenizer();
+        return model.chatTemplate().isFallback() ? tok.encode(prompt, true, false) : tok.encode(prompt, false, true);
+    }
+
+    int[] encodePrompt(String text) {
+        return model.tokenizer().encode(text, true, false);
+    }
+
+    private static String content(JsonNode c, String where) {
+        if (c == null || c.isNull()) {
+            return "";
+        }
+        if (c.isTextual()) {
+            return c.asText();
+        }
+        if (c.isArray()) {
+            StringBuilder sb = new StringBuilder();
+            for (JsonNode part : c) {
+                if (!part.isObject() || !"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
+                    throw ApiException.badParam(where, "only text content parts are supported in '" + where + "'");
+                }
+                sb.append(part.get("text").asText());
+            }
+            return sb.toString();
+        }
+        throw ApiException.badParam(where, "'" + where + "' must be a string or an array of text parts");
+    }
+
+    private int[] tokenIds(JsonNode arr) {
+        int vocab = model.tokenizer().vocabSize();
+        int[] ids = new int[arr.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode e = arr.get(i);
+            if (!e.isIntegralNumber() || !e.canConvertToInt()) {
+                throw promptType();
+            }
+            ids[i] = e.asInt();
+            if (ids[i] < 0 || ids[i] >= vocab) {
+                throw ApiException.badParam("prompt", "token id " + ids[i] + " is out of range for a vocabulary of "
+                        + vocab);
+            }
+        }
+        return ids;
+    }
+
+    private static ApiException promptType() {
+        return ApiException.badParam("prompt", "'prompt' must be a string, an array of strings, an array of token ids"
+                + " or an array of arrays of token ids");
+    }
+
+    void checkModel(JsonNode body) {
+        String name = Fields.string(body, "model", null);
+        if (name != null && !name.equals(model.name())) {
+            throw ApiException.notFound("The model '" + name + "' does not exist. This server serves '" + model.name()
+                    + "'.", "model_not_found");
+        }
+    }
+
+    private static void rejectUnsupported(JsonNode body, String field) {
+        if (Fields.present(body, field)) {
+            throw ApiException.badParam(field, "'" + field + "' is not supported by this server");
+        }
+    }
+
+    private static boolean includeUsage(JsonNode body, boolean stream) {
+        JsonNode so = Fields.object(body, "stream_options");
+        if (so == null) {
+            return false;
+        }
+        if (!stream) {
+            throw ApiException.badParam("stream_options", "'stream_options' is only allowed when 'stream' is true");
+        }
+        return Fields.bool(so, "include_usage", false);
+    }
+
+    private GenerateParams params(JsonNode body, Integer maxTokens, int logprobs) {
+        double temperature = Fields.number(body, "temperature", 1.0);
+        double topP = Fields.number(body, "top_p", 1.0);
+        int topK = Fields.integer(body, "top_k", -1);
+        double minP = Fields.number(body, "min_p", 0.0);
+        double rep = Fields.number(body, "repetition_penalty", 1.0);
+        double presence = Fields.number(body, "presence_penalty", 0.0);
+        double frequency = Fields.number(body, "frequency_penalty", 0.0);
+        Long seed = Fields.longValue(body, "seed", null);
+        int n = Fields.integer(body, "n", 1);
+        List<String> stop = Fields.stringOrStrings(body, "stop");
+        int[] stopIds = Fields.intArray(body, "stop_token_ids");
+        boolean ignoreEos = Fields.bool(body, "ignore_eos", false);
+        if (maxTokens != null && maxTokens < 1) {
+            throw ApiException.badParam("max_tokens", "'max_tokens' must be at least 1, got " + maxTokens);
+        }
+        if (n < 1 || n > GenerateParams.MAX_N) {
+            throw ApiException.badParam("n", "'n' must be in 1.." + GenerateParams.MAX_N + ", got " + n);
+        }
+        if (temperature > 2.0 || temperature < 0) {
+            throw ApiException.badParam("temperature", "'temperature' must be in [0, 2], got " + temperature);
+        }
+        SamplingParams sampling;
+        try {
+            sampling = new SamplingParams((float) temperature, topK, (float) topP, (float) minP, (float) rep,
+                    (float) presence, (float) frequency, seed);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest(e.getMessage());
+        }
+        try {
+            // 0 = "not given": the rest of the context, filled in per prompt by run()
+            return new GenerateParams(sampling, maxTokens == null ? 0 : maxTokens, n, stopIds, stop, ignoreEos,
+                    logprobs);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest(e.getMessage());
+        }
+    }
+
+    // ---------------------------------------------------------------- running
+
+    /** An output delta of prompt {@code prompt}; {@code out == null} marks the end of that prompt's stream. */
+    private record Event(int prompt, RequestOutput out, RuntimeException failure) {
+    }
+
+    /** One choice being assembled. */
+    private static final class Choice {
+        final StringBuilder text = new StringBuilder();
+        final List<Integer> tokens = new ArrayList<>();
+        final List<LogProbs> logprobs = new ArrayList<>();
+        FinishReason finish;
+        long lastNanos;
+        boolean started;
+        int textOffset;
+    }
+
+    void run(Job job, io.javalin.http.Context ctx) throws IOException {
+        int ctxLen = model.contextLength();
+        List<GenerateRequest> requests = new ArrayList<>();
+        String id = (job.kind == Kind.CHAT ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
+        for (int i = 0; i < job.prompts.size(); i++) {
+            int[] p = job.prompts.get(i);
+            int max = job.params.maxTokens();
+            String what = job.kind == Kind.CHAT ? "messages" : "prompt";
+            if (max == 0) {
+                if (p.length >= ctxLen) {
+                    throw ApiException.badParam(what, "This model's maximum context length is " + ctxLen
+                            + " tokens. However, your " + what + " resulted in " + p.length
+                            + " tokens. Please reduce the length of the " + what + ".");
+                }
+                max = ctxLen - p.length;
+            } else if (p.length + max > ctxLen) {
+                throw ApiException.badParam("max_tokens", "This model's maximum context length is " + ctxLen
+                        + " tokens. However, you requested " + (p.length + max) + " tokens (" + p.length + " in the "
+                        + what + ", " + max + " in the completion). Please reduce the length of the " + what
+                        + " or completion.");
+            }
+            requests.add(new GenerateRequest(id + "-" + i, p, job.params.withMaxTokens(max)));
+        }
+        int k = requests.size();
+        if (!admission.tryAcquire(k)) {
+            throw ApiException.tooManyRequests("The server is at its limit of " + admission.limit()
+                    + " pending requests; retry later.");
+        }
+        List<RequestStream> streams = new ArrayList<>();
+        try {
+            for (GenerateRequest r : requests) {
+                try {
+                    streams.add(engine.submit(r));
+                } catch (RequestRejectedException e) {
+                    throw ApiException.badRequest(e.getMessage());
+                } catch (IllegalStateException e) {
+                    throw ApiException.unavailable("the engine is not running: " + e.getMessage());
+                }
+            }
+            active.addAll(streams);
+            LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
+            for (int i = 0; i < streams.size(); i++) {
+                int promptIndex = i;
+                RequestStream s = streams.get(i);
+                Thread.ofVirtual().name("stream-" + s.requestId()).start(() -> pump(promptIndex, s, events));
+            }
+            if (job.stream) {
+                streamResponse(job, id, ctx, streams, events);
+            } else {
+                jsonResponse(job, id, ctx, streams, events);
+            }
+        } finally {
+            for (RequestStream s : streams) {
+                s.cancel();
+                active.remove(s);
+            }
+            admission.release(k);
+        }
+    }
+
+    private static void pump(int prompt, RequestStream s, LinkedBlockingQueue<Event> events) {
+        try {
+            for (RequestOutput out : s) {
+                events.add(new Event(prompt, out, null));
+            }
+            s.result().getNow(null);
+            events.add(new Event(prompt, null, null));
+        } catch (RuntimeException e) {
+            events.add(new Event(prompt, null, e));
+        }
+    }
+
+    /** Takes events, records latencies, accumulates choices; returns null at the end of all streams. */
+    private final class Collector {
+        final Job job;
+        final int n;
+        final Choice[] choices;
+        final Usage[] usages;
+        int ended;
+        long firstTokenNanos;
+        String error;
+
+        Collector(Job job) {
+            this.job = job;
+            this.n = job.params.n();
+            this.choices = new Choice[job.prompts.size() * n];
+            for (int i = 0; i < choices.length; i++) {
+                choices[i] = new Choice();
+            }
+            this.usages = new Usage[job.prompts.size()];
+        }
+
+        /** Applies one event; returns the choice index it concerns, or -1. */
+        int apply(Event e) {
+            if (e.out == null) {
+                ended++;
+                if (e.failure != null && error == null) {
+                    error = e.failure.getMessage();
+                }
+                return -1;
+            }
+            RequestOutput o = e.out;
+            int ci = e.prompt * n + o.index();
+            Choice c = choices[ci];
+            long now = System.nanoTime();
+            int[] ids = o.tokenIds();
+            if (ids.length > 0) {
+                if (firstTokenNanos == 0) {
+                    firstTokenNanos = now;
+                    metrics.ttft.observe((now - job.arrivalNanos) / 1e9);
+                } else if (c.lastNanos != 0) {
+                    metrics.itl.observe((now - c.lastNanos) / 1e9);
+                }
+                c.lastNanos = now;
+                for (int t : ids) {
+                    c.tokens.add(t);
+                }
+            }
+            c.text.append(o.text());
+            c.logprobs.addAll(o.logprobs());
+            if (o.finishReason() != null) {
+                c.finish = o.finishReason();
+                if (o.finishReason() == FinishReason.ERROR && error == null) {
+                    error = o.error() == null ? "generation failed" : o.error();
+                }
+            }
+            if (o.usage() != null) {
+                usages[e.prompt] = o.usage();
+            }
+            return ci;
+        }
+
+        boolean done() {
+            return ended == job.prompts.size();
+        }
+
+        Usage usage() {
+            int p = 0;
+            int c = 0;
+            int cached = 0;
+            for (Usage u : usages) {
+                if (u != null) {
+                    p += u.promptTokens();
+                    c += u.completionTokens();
+                    cached += u.cachedPromptTokens();
+                }
+            }
+            return new Usage(p, c, cached);
+        }
+
+        void finish() {
+            Usage u = usage();
+            metrics.promptTokens.inc(u.promptTokens());
+            metrics.generationTokens.inc(u.completionTokens());
+            metrics.e2e.observe((System.nanoTime() - job.arrivalNanos) / 1e9);
+            for (Choice c : choices) {
+                String reason = c.finish == null ? "abort" : c.finish.openAiName();
+                metrics.requestSuccess.labelValues(reason).inc();
+            }
+        }
+    }
+
+    private void jsonResponse(Job job, String id, io.javalin.http.Context ctx, List<RequestStream> streams,
+            LinkedBlockingQueue<Event> events) throws IOException {
+        Collector col = new Collector(job);
+        try {
+            while (!col.done()) {
+                col.apply(events.take());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ApiException.unavailable("interrupted");
+        }
+        col.finish();
+        if (col.error != null) {
+            throw ApiException.internal(col.error);
+        }
+        ObjectNode root = header(job, id);
+        ArrayNode choices = root.putArray("choices");
+        for (int i = 0; i < col.choices.length; i++) {
+            Choice c = col.choices[i];
+            ObjectNode ch = choices.addObject();
+            ch.put("index", i);
+            String prefix = job.echo ? job.promptTexts.get(i / col.n) : "";
+            if (job.kind == Kind.CHAT) {
+                ObjectNode msg = ch.putObject("message");
+                msg.put("role", "assistant");
+                msg.put("content", c.text.toString());
+                msg.putNull("refusal");
+                if (job.logprobs) {
+                    chatLogprobs(ch.putObject("logprobs"), c.logprobs, job.params.logprobs());
+                } else {
+                    ch.putNull("logprobs");
+                }
+            } else {
+                ch.put("text", prefix + c.text);
+                if (job.logprobs) {
+                    int[] promptIds = job.echo ? job.prompts.get(i / col.n) : new int[0];
+                    completionLogprobs(ch.putObject("logprobs"), promptIds, c.logprobs, 0);
+                } else {
+                    ch.putNull("logprobs");
+                }
+            }
+            ch.put("finish_reason", c.finish == null ? "abort" : c.finish.openAiName());
+        }
+        putUsage(root, col.usage());
+        ctx.status(200).contentType("application/json").result(json.writeValueAsBytes(root));
+    }
+
+    private ObjectNode header(Job job, String id) {
+        ObjectNode root = json.createObjectNode();
+        root.put("id", id);
+        root.put("object", job.kind == Kind.CHAT ? (job.stream ? "chat.completion.chunk" : "chat.completion")
+                : "text_completion");
+        root.put("created", System.currentTimeMillis() / 1000);
+        root.put("model", model.name());
+        return root;
+    }
+
+    private static void putUsage(ObjectNode root, Usage u) {
+        ObjectNode usage = root.putObject("usage");
+        usage.put("prompt_tokens", u.promptTokens());
+        usage.put("completion_tokens", u.completionTokens());
+        usage.put("total_tokens", u.totalTokens());
+        usage.putObject("prompt_tokens_details").put("cached_tokens", u.cachedPromptTokens());
+    }
+
+    private String tokenText(int id) {
+        return model.tokenizer().decode(new int[] {id});
+    }
+
+    private void chatLogprobs(ObjectNode lp, List<LogProbs> list, int top) {
+        ArrayNode content = lp.putArray("content");
+        for (LogProbs l : list) {
+            ObjectNode e = content.addObject();
+            String t = tokenText(l.token());
+            e.put("token", t);
+            e.put("logprob", l.logprob());
+            putBytes(e, t);
+            ArrayNode tops = e.putArray("top_logprobs");
+            for (int j = 0; j < Math.min(top, l.topIds().length); j++) {
+                ObjectNode o = tops.addObject();
+                String s = tokenText(l.topIds()[j]);
+                o.put("token", s);
+                o.put("logprob", l.topLogprobs()[j]);
+                putBytes(o, s);
+            }
+        }
+        lp.putNull("refusal");
+    }
+
+    private static void putBytes(ObjectNode e, String t) {
+        ArrayNode b = e.putArray("bytes");
+        for (byte x : t.getBytes(StandardCharsets.UTF_8)) {
+            b.add(x & 0xff);
+        }
+    }
+
+    /** OpenAI's legacy logprobs object; prompt tokens (echo) have a null log-probability. */
+    private void completionLogprobs(ObjectNode lp, int[] promptIds, List<LogProbs> list, int offset) {
+        ArrayNode tokens = lp.putArray("tokens");
+        ArrayNode tokenLogprobs = lp.putArray("token_logprobs");
+        ArrayNode tops = lp.putArray("top_logprobs");
+        ArrayNode offsets = lp.putArray("text_offset");
+        int off = offset;
+        for (int id : promptIds) {
+            String t = tokenText(id);
+            tokens.add(t);
+            tokenLogprobs.addNull();
+            tops.addNull();
+            offsets.add(off);
+            off += t.length();
+        }
+        for (LogProbs l : list) {
+            String t = tokenText(l.token());
+            tokens.add(t);
+            tokenLogprobs.add(l.logprob());
+            ObjectNode top = tops.addObject();
+            for (int j = 0; j < l.topIds().length; j++) {
+                top.put(tokenText(l.topIds()[j]), l.topLogprobs()[j]);
+            }
+            offsets.add(off);
+            off += t.length();
+        }
+    }
+
+    // ---------------------------------------------------------------- SSE
+
+    private void streamResponse(Job job, String id, io.javalin.http.Context ctx, List<RequestStream> streams,
+            LinkedBlockingQueue<Event> events) throws IOException {
+        HttpServletResponse res = ctx.res();
+        res.setStatus(200);
+        res.setContentType("text/event-stream");
+        res.setCharacterEncoding("utf-8");
+        res.setHeader("Cache-Control", "no-cache");
+        res.setHeader("X-Accel-Buffering", "no");
+        OutputStream out = res.getOutputStream();
+        Collector col = new Collector(job);
+        long created = System.currentTimeMillis() / 1000;
+        try {
+            if (job.kind == Kind.CHAT) {
+                for (int i = 0; i < col.choices.length; i++) {
+                    ObjectNode chunk = chunk(job, id, created);
+                    ObjectNode ch = chunk.putArray("choices").addObject();
+                    ch.put("index", i);
+                    ch.putObject("delta").put("role", "assistant").put("content", "");
+                    ch.putNull("logprobs");
+                    ch.putNull("finish_reason");
+                    send(out, chunk);
+                }
+                out.flush();
+            }
+            while (!col.done()) {
+                Event e = events.poll(keepAliveMs, TimeUnit.MILLISECONDS);
+                if (e == null) {
+                    out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                    continue;
+                }
+                int ci = col.apply(e);
+                if (ci < 0) {
+                    continue;
+                }
+                RequestOutput o = e.out;
+                Choice c = col.choices[ci];
+                boolean first = !c.started;
+                c.started = true;
+                String text = o.text();
+                if (job.echo && first) {
+                    text = job.promptTexts.get(e.prompt) + text;
+                }
+                if (text.isEmpty() && o.finishReason() == null && o.logprobs().isEmpty()) {
+                    continue;
+                }
+                if (o.finishReason() == FinishReason.ERROR) {
+                    ObjectNode err = json.createObjectNode();
+                    ObjectNode eo = err.putObject("error");
+                    eo.put("message", o.error() == null ? "generation failed" : o.error());
+                    eo.put("type", "server_error");
+                    eo.putNull("param");
+                    eo.putNull("code");
+                    send(out, err);
+                }
+                ObjectNode chunk = chunk(job, id, created);
+                ObjectNode ch = chunk.putArray("choices").addObject();
+                ch.put("index", ci);
+                if (job.kind == Kind.CHAT) {
+                    ObjectNode delta = ch.putObject("delta");
+                    if (!text.isEmpty()) {
+                        delta.put("content", text);
+                    }
+                    if (job.logprobs && !o.logprobs().isEmpty()) {
+                        chatLogprobs(ch.putObject("logprobs"), o.logprobs(), job.params.logprobs());
+                    } else {
+                        ch.putNull("logprobs");
+                    }
+                } else {
+                    ch.put("text", text);
+                    if (job.logprobs) {
+                        int[] promptIds = job.echo && first ? job.prompts.get(e.prompt) : new int[0];
+                        completionLogprobs(ch.putObject("logprobs"), promptIds, o.logprobs(), c.textOffset);
+                    } else {
+                        ch.putNull("logprobs");
+                    }
+                }
+                c.textOffset += text.length();
+                if (o.finishReason() != null) {
+                    ch.put("finish_reason", o.finishReason().openAiName());
+                } else {
+                    ch.putNull("finish_reason");
+                }
+                send(out, chunk);
+                out.flush();
+            }
+            col.finish();
+            if (job.includeUsage) {
+                ObjectNode chunk = chunk(job, id, created);
+                chunk.putArray("choices");
+                putUsage(chunk, col.usage());
+                send(out, chunk);
+            }
+            out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+            out.flush();
+        } catch (IOException gone) {
+            // the client disconnected: abort now so that its KV blocks are freed at the next step
+            for (RequestStream s : streams) {
+                s.cancel();
+            }
+            metrics.requestSuccess.labelValues("abort").inc();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private ObjectNode chunk(Job job, String id, long created) {
+        ObjectNode root = json.createObjectNode();
+        root.put("id", id);
+        root.put("object", job.kind == Kind.CHAT ? "chat.completion.chunk" : "text_completion");
+        root.put("created", created);
+        root.put("model", model.name());
+        if (job.includeUsage) {
+            root.putNull("usage"); // as OpenAI: null on every chunk but the last
+        }
+        return root;
+    }
+
+    private void send(OutputStream out, ObjectNode chunk) throws IOException {
+        out.write("data: ".getBytes(StandardCharsets.UTF_8));
+        out.write(json.writeValueAsBytes(chunk));
+        out.write("\n\n".getBytes(StandardCharsets.UTF_8));
+    }
+}

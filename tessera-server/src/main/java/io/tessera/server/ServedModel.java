@@ -1,0 +1,24 @@
+package io.tessera.server;
+
+import io.tessera.core.tokenizer.Tokenizer;
+
+/**
+ * What the server needs to know of the model its engine runs.
+ *
+ * @param name the model id clients send ({@code --served-model-name}, else the file name)
+ * @param tokenizer the model's tokenizer
+ * @param contextLength tokens of prompt and output together at most
+ * @param chatTemplate the template chat messages are rendered with
+ */
+public record ServedModel(String name, Tokenizer tokenizer, int contextLength, ChatTemplate chatTemplate) {
+
+    /**
+     * A served model whose chat template is {@code template} (the model's {@code tokenizer.chat_template},
+     * or null for the documented fallback).
+     */
+    public static ServedModel of(String name, Tokenizer tokenizer, int contextLength, String template) {
+        String bos = tokenizer.piece(tokenizer.bos());
+        String eos = tokenizer.piece(tokenizer.eos());
+        return new ServedModel(name, tokenizer, contextLength, new ChatTemplate(template, bos, eos));
+    }
+}

@@ -1,0 +1,133 @@
+package io.tessera.server;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.tessera.engine.Engine;
+import io.tessera.engine.EngineStats;
+import io.tessera.engine.kv.KvStats;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The server's Prometheus metrics (names in the README's Server section) and the live numbers of
+ * the web UI. Latencies are observed by the request handlers; the engine's counters and gauges are
+ * read from its stats at scrape time.
+ */
+public final class ServerMetrics {
+
+    private static final double[] LATENCY_BUCKETS = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5,
+        0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0};
+    private static final double[] E2E_BUCKETS = {0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0,
+        60.0, 120.0, 240.0, 480.0, 960.0};
+
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final Engine engine;
+    final Histogram ttft;
+    final Histogram itl;
+    final Histogram e2e;
+    final Counter promptTokens;
+    final Counter generationTokens;
+    final Counter requestSuccess;
+    final Counter httpErrors;
+    private final Deque<long[]> samples = new ArrayDeque<>();
+
+    public ServerMetrics(Engine engine) {
+        this.engine = engine;
+        ttft = Histogram.builder().name("tessera_time_to_first_token_seconds")
+                .help("Time from a request's arrival to its first output token.")
+                .classicOnly().classicUpperBounds(LATENCY_BUCKETS).register(registry);
+        itl = Histogram.builder().name("tessera_inter_token_latency_seconds")
+                .help("Time between two consecutive output tokens of a sample.")
+                .classicOnly().classicUpperBounds(LATENCY_BUCKETS).register(registry);
+        e2e = Histogram.builder().name("tessera_e2e_request_latency_seconds")
+                .help("Time from a request's arrival to its last output.")
+                .classicOnly().classicUpperBounds(E2E_BUCKETS).register(registry);
+        promptTokens = Counter.builder().name("tessera_prompt_tokens_total")
+                .help("Prompt tokens of finished requests.").register(registry);
+        generationTokens = Counter.builder().name("tessera_generation_tokens_total")
+                .help("Tokens generated for finished requests.").register(registry);
+        requestSuccess = Counter.builder().name("tessera_request_success_total")
+                .help("Requests finished, by finish reason (stop, length, abort, error).")
+                .labelNames("finished_reason").register(registry);
+        httpErrors = Counter.builder().name("tessera_http_errors_total")
+                .help("API requests answered with an error, by HTTP status.")
+                .labelNames("status").register(registry);
+        GaugeWithCallback.builder().name("tessera_requests_running")
+                .help("Requests in the engine's running batch.")
+                .callback(cb -> cb.call(engine.stats().running())).register(registry);
+        GaugeWithCallback.builder().name("tessera_requests_waiting")
+                .help("Requests admitted and waiting for the running batch.")
+                .callback(cb -> cb.call(engine.stats().waiting())).register(registry);
+        GaugeWithCallback.builder().name("tessera_kv_cache_usage_ratio")
+                .help("Share of KV cache blocks in use (1 = full).")
+                .callback(cb -> cb.call(kvUsage(engine.kvStats()))).register(registry);
+        GaugeWithCallback.builder().name("tessera_prefix_cache_hit_rate")
+                .help("Share of looked-up prompt tokens found in the prefix cache, since start.")
+                .callback(cb -> cb.call(engine.kvStats().hitRate())).register(registry);
+        CounterWithCallback.builder().name("tessera_prefix_cache_queries_total")
+                .help("Prompt tokens looked up in the prefix cache.")
+                .callback(cb -> cb.call(engine.kvStats().prefixQueryTokens())).register(registry);
+        CounterWithCallback.builder().name("tessera_prefix_cache_hits_total")
+                .help("Prompt tokens found in the prefix cache.")
+                .callback(cb -> cb.call(engine.kvStats().prefixHitTokens())).register(registry);
+        CounterWithCallback.builder().name("tessera_preemptions_total")
+                .help("Sequences preempted for lack of KV blocks (recomputed later).")
+                .callback(cb -> cb.call(engine.stats().preemptions())).register(registry);
+        CounterWithCallback.builder().name("tessera_engine_steps_total")
+                .help("Forward passes the engine ran.")
+                .callback(cb -> cb.call(engine.stats().steps())).register(registry);
+    }
+
+    public PrometheusRegistry registry() {
+        return registry;
+    }
+
+    static double kvUsage(KvStats kv) {
+        return kv.totalBlocks() == 0 ? 0 : (double) kv.usedBlocks() / kv.totalBlocks();
+    }
+
+    /** Takes a sample of the engine's token counters (called about once a second) for the rates. */
+    synchronized void sample() {
+        EngineStats s = engine.stats();
+        samples.addLast(new long[] {System.nanoTime(), s.generatedTokens(), s.promptTokensComputed()});
+        while (samples.size() > 6) {
+            samples.removeFirst();
+        }
+    }
+
+    /** The live numbers of the web UI: {@code GET /stats}. */
+    synchronized Map<String, Object> live(int pending) {
+        EngineStats s = engine.stats();
+        KvStats kv = s.kv();
+        double genRate = 0;
+        double promptRate = 0;
+        if (samples.size() >= 2) {
+            long[] a = samples.getFirst();
+            long[] b = samples.getLast();
+            double dt = (b[0] - a[0]) / 1e9;
+            if (dt > 0) {
+                genRate = (b[1] - a[1]) / dt;
+                promptRate = (b[2] - a[2]) / dt;
+            }
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("requests_running", s.running());
+        m.put("requests_waiting", s.waiting());
+        m.put("requests_pending", pending);
+        m.put("generation_tokens_per_s", Math.round(genRate * 10) / 10.0);
+        m.put("prompt_tokens_per_s", Math.round(promptRate * 10) / 10.0);
+        m.put("kv_cache_usage", kvUsage(kv));
+        m.put("kv_blocks_used", kv.usedBlocks());
+        m.put("kv_blocks_total", kv.totalBlocks());
+        m.put("prefix_cache_hit_rate", kv.hitRate());
+        m.put("preemptions", s.preemptions());
+        m.put("generated_tokens", s.generatedTokens());
+        m.put("finished_requests", s.finishedRequests());
+        return m;
+    }
+}

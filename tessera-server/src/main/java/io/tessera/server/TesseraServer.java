@@ -1,0 +1,345 @@
+package io.tessera.server;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.tessera.engine.Engine;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.Map;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.NetworkConnector;
+
+/**
+ * Tessera's HTTP server: the OpenAI-compatible API, {@code /tokenize} and {@code /detokenize},
+ * {@code /health}, Prometheus {@code /metrics}, the live numbers {@code /stats} and the web UI at
+ * {@code /}, around an {@link Engine} it is given (and does not own). Javalin on Jetty, one virtual
+ * thread per request.
+ */
+public final class TesseraServer implements AutoCloseable {
+
+    private static final String WEB = "/io/tessera/server/web/";
+
+    private final Engine engine;
+    private final ServedModel model;
+    private final ServerConfig config;
+    private final ObjectMapper json = new ObjectMapper();
+    private final ServerMetrics metrics;
+    private final Admission admission;
+    private final OpenAiApi api;
+    private final PrometheusTextFormatWriter metricsWriter = PrometheusTextFormatWriter.create();
+    private final long created = System.currentTimeMillis() / 1000;
+    private Javalin app;
+    private Thread sampler;
+    private volatile boolean draining;
+    private volatile boolean closed;
+
+    public TesseraServer(Engine engine, ServedModel model, ServerConfig config) {
+        this.engine = engine;
+        this.model = model;
+        this.config = config;
+        this.metrics = new ServerMetrics(engine);
+        this.admission = new Admission(config.maxPendingRequests());
+        this.api = new OpenAiApi(engine, model, metrics, admission, json);
+    }
+
+    /** Binds and starts serving; returns this. */
+    public TesseraServer start() {
+        app = Javalin.create(cfg -> {
+            cfg.useVirtualThreads = true;
+            cfg.showJavalinBanner = false;
+            cfg.startupWatcherEnabled = false;
+            cfg.http.maxRequestSize = config.maxBodyBytes();
+            cfg.http.disableCompression();
+        });
+        app.before(this::authorize);
+        app.get("/health", this::health);
+        app.get("/metrics", this::metrics);
+        app.get("/stats", ctx -> ctx.json(metrics.live(admission.pending())));
+        app.get("/v1/models", this::models);
+        app.get("/v1/models/{id}", this::model);
+        app.post("/v1/completions", ctx -> generate(ctx, false));
+        app.post("/v1/chat/completions", ctx -> generate(ctx, true));
+        app.post("/tokenize", this::tokenize);
+        app.post("/detokenize", this::detokenize);
+        app.get("/", ctx -> resource(ctx, "index.html", "text/html; charset=utf-8"));
+        app.get("/ui/app.js", ctx -> resource(ctx, "app.js", "text/javascript; charset=utf-8"));
+        app.get("/ui/style.css", ctx -> resource(ctx, "style.css", "text/css; charset=utf-8"));
+        app.exception(ApiException.class, (e, ctx) -> error(ctx, e));
+        app.exception(Exception.class, (e, ctx) -> error(ctx, ApiException.internal(
+                e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()))));
+        app.error(404, ctx -> {
+            String type = ctx.res().getContentType();
+            if (ctx.path().startsWith("/v1/") && !ctx.res().isCommitted()
+                    && (type == null || !type.startsWith("application/json"))) {
+                error(ctx, ApiException.notFound("no such endpoint: " + ctx.method() + " " + ctx.path(), null));
+            }
+        });
+        app.start(config.host(), config.port());
+        sampler = Thread.ofVirtual().name("tessera-metrics-sampler").start(() -> {
+            while (!closed) {
+                metrics.sample();
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        return this;
+    }
+
+    /** Sets how long a stream may go without output before an SSE comment line is sent (tests). */
+    TesseraServer keepAliveInterval(Duration d) {
+        api.keepAliveMs = Math.max(1, d.toMillis());
+        return this;
+    }
+
+    /** The bound port. */
+    public int port() {
+        return app.port();
+    }
+
+    public String baseUrl() {
+        String host = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
+        return "http://" + host + ":" + port();
+    }
+
+    public ServerMetrics metrics() {
+        return metrics;
+    }
+
+    // ---------------------------------------------------------------- handlers
+
+    private void authorize(Context ctx) {
+        String key = config.apiKey();
+        if (key == null) {
+            return;
+        }
+        String p = ctx.path();
+        if (!(p.startsWith("/v1/") || p.equals("/tokenize") || p.equals("/detokenize"))) {
+            return;
+        }
+        String h = ctx.header("Authorization");
+        String want = "Bearer " + key;
+        if (h == null || !MessageDigest.isEqual(h.getBytes(StandardCharsets.UTF_8),
+                want.getBytes(StandardCharsets.UTF_8))) {
+            throw ApiException.unauthorized(h == null
+                    ? "Missing API key: send 'Authorization: Bearer <key>'."
+                    : "Incorrect API key provided.");
+        }
+    }
+
+    private void health(Context ctx) {
+        if (engine.crash() != null) {
+            ctx.status(503).result("engine failed: " + engine.crash());
+        } else if (draining) {
+            ctx.status(503).result("shutting down");
+        } else {
+            ctx.status(200);
+        }
+    }
+
+    private void metrics(Context ctx) throws IOException {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        metricsWriter.write(buf, metrics.registry().scrape());
+        ctx.contentType(metricsWriter.getContentType()).result(buf.toByteArray());
+    }
+
+    private ObjectNode modelCard() {
+        ObjectNode m = json.createObjectNode();
+        m.put("id", model.name());
+        m.put("object", "model");
+        m.put("created", created);
+        m.put("owned_by", "tessera");
+        m.put("root", model.name());
+        m.putNull("parent");
+        m.put("max_model_len", model.contextLength());
+        return m;
+    }
+
+    private void models(Context ctx) throws JsonProcessingException {
+        ObjectNode root = json.createObjectNode();
+        root.put("object", "list");
+        root.putArray("data").add(modelCard());
+        ctx.contentType("application/json").result(json.writeValueAsBytes(root));
+    }
+
+    private void model(Context ctx) throws JsonProcessingException {
+        if (!ctx.pathParam("id").equals(model.name())) {
+            throw ApiException.notFound("The model '" + ctx.pathParam("id") + "' does not exist.", "model_not_found");
+        }
+        ctx.contentType("application/json").result(json.writeValueAsBytes(modelCard()));
+    }
+
+    private void generate(Context ctx, boolean chat) throws IOException {
+        if (draining) {
+            throw ApiException.unavailable("the server is shutting down");
+        }
+        long arrival = System.nanoTime();
+        JsonNode body = body(ctx);
+        OpenAiApi.Job job = chat ? api.parseChat(body, arrival) : api.parseCompletion(body, arrival);
+        api.run(job, ctx);
+    }
+
+    private void tokenize(Context ctx) throws JsonProcessingException {
+        JsonNode body = body(ctx);
+        api.checkModel(body);
+        int[] ids;
+        if (body.has("messages")) {
+            ids = api.encodeChat(api.renderChat(body));
+        } else {
+            String prompt = Fields.string(body, "prompt", null);
+            if (prompt == null) {
+                throw ApiException.badParam("prompt", "'prompt' (a string) or 'messages' is required");
+            }
+            boolean special = Fields.bool(body, "add_special_tokens", true);
+            ids = model.tokenizer().encode(prompt, special, false);
+        }
+        ObjectNode root = json.createObjectNode();
+        root.put("count", ids.length);
+        root.put("max_model_len", model.contextLength());
+        ArrayNode t = root.putArray("tokens");
+        for (int id : ids) {
+            t.add(id);
+        }
+        ctx.contentType("application/json").result(json.writeValueAsBytes(root));
+    }
+
+    private void detokenize(Context ctx) throws JsonProcessingException {
+        JsonNode body = body(ctx);
+        api.checkModel(body);
+        if (!Fields.present(body, "tokens")) {
+            throw ApiException.badParam("tokens", "'tokens' (an array of token ids) is required");
+        }
+        int[] ids = Fields.intArray(body, "tokens");
+        int vocab = model.tokenizer().vocabSize();
+        for (int id : ids) {
+            if (id < 0 || id >= vocab) {
+                throw ApiException.badParam("tokens", "token id " + id + " is out of range for a vocabulary of " + vocab);
+            }
+        }
+        ObjectNode root = json.createObjectNode();
+        root.put("prompt", model.tokenizer().decode(ids));
+        ctx.contentType("application/json").result(json.writeValueAsBytes(root));
+    }
+
+    /** The request body as a JSON object, within the size limit (413) and well formed (400). */
+    private JsonNode body(Context ctx) {
+        long limit = config.maxBodyBytes();
+        long declared = ctx.req().getContentLengthLong();
+        if (declared > limit) {
+            throw ApiException.tooLarge("The request body of " + declared + " bytes is over this server's limit of "
+                    + limit + " bytes.");
+        }
+        byte[] bytes;
+        try (InputStream in = ctx.req().getInputStream()) {
+            bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
+        } catch (IOException e) {
+            throw ApiException.badRequest("could not read the request body: " + e.getMessage());
+        }
+        if (bytes.length > limit) {
+            throw ApiException.tooLarge("The request body is over this server's limit of " + limit + " bytes.");
+        }
+        JsonNode node;
+        try {
+            node = json.readTree(bytes);
+        } catch (JsonProcessingException e) {
+            throw ApiException.badRequest("The request body is not valid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw ApiException.badRequest("The request body is not valid JSON: " + e.getMessage());
+        }
+        if (node == null || !node.isObject()) {
+            throw ApiException.badRequest("The request body must be a JSON object.");
+        }
+        return node;
+    }
+
+    private void resource(Context ctx, String name, String type) throws IOException {
+        try (InputStream in = TesseraServer.class.getResourceAsStream(WEB + name)) {
+            if (in == null) {
+                ctx.status(404).result("not found");
+                return;
+            }
+            ctx.contentType(type).header("Cache-Control", "no-cache").result(in.readAllBytes());
+        }
+    }
+
+    private void error(Context ctx, ApiException e) {
+        metrics.httpErrors.labelValues(Integer.toString(e.status())).inc();
+        if (ctx.res().isCommitted()) {
+            return;
+        }
+        Map<String, Object> err = new java.util.LinkedHashMap<>();
+        err.put("message", e.getMessage());
+        err.put("type", e.type());
+        err.put("param", e.param());
+        err.put("code", e.code());
+        try {
+            ctx.status(e.status()).contentType("application/json")
+                    .result(json.writeValueAsBytes(Map.of("error", err)));
+        } catch (JsonProcessingException x) {
+            ctx.status(e.status());
+        }
+    }
+
+    // ---------------------------------------------------------------- shutdown
+
+    /**
+     * Graceful shutdown: stops accepting connections, lets requests in flight finish for up to the
+     * configured grace, aborts what remains, then stops the HTTP server. The engine stays open (its
+     * owner closes it).
+     */
+    @Override
+    public void close() {
+        if (closed || app == null) {
+            return;
+        }
+        draining = true;
+        try {
+            for (Connector c : app.jettyServer().server().getConnectors()) {
+                if (c instanceof NetworkConnector nc) {
+                    nc.close();
+                }
+            }
+        } catch (RuntimeException ignored) {
+            // the server stops below in any case
+        }
+        long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
+        waitIdle(deadline);
+        if (admission.pending() > 0) {
+            api.abortAll();
+            waitIdle(System.nanoTime() + Duration.ofSeconds(5).toNanos());
+        }
+        closed = true;
+        if (sampler != null) {
+            sampler.interrupt();
+        }
+        app.stop();
+    }
+
+    private void waitIdle(long deadlineNanos) {
+        while (admission.pending() > 0 && System.nanoTime() < deadlineNanos) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** Requests admitted and not finished (running, waiting, or being written). */
+    public int pendingRequests() {
+        return admission.pending();
+    }
+}

@@ -1,0 +1,53 @@
+package io.tessera.server;
+
+import io.tessera.core.TestModels;
+import io.tessera.core.forward.KvCacheType;
+import io.tessera.core.kernel.Parallel;
+import io.tessera.core.model.LoadedModel;
+import io.tessera.engine.Detokenizer;
+import io.tessera.engine.Engine;
+import io.tessera.engine.EngineConfig;
+import io.tessera.engine.executor.LocalExecutor;
+import java.io.IOException;
+
+/** stories260K behind an engine and a server on a free loopback port. */
+final class TestServer implements AutoCloseable {
+
+    static final String MODEL = "stories260K";
+
+    final LoadedModel loaded;
+    final Parallel parallel;
+    final LocalExecutor executor;
+    final Engine engine;
+    final TesseraServer server;
+
+    TestServer(ServerConfig config) throws IOException {
+        this(config, io.tessera.engine.scheduler.SchedulerConfig.DEFAULT_MAX_SEQS);
+    }
+
+    /** With at most {@code maxSeqs} requests running at once (1 makes the others wait). */
+    TestServer(ServerConfig config, int maxSeqs) throws IOException {
+        loaded = LoadedModel.open(TestModels.stories260K(), TestModels.tok512());
+        parallel = new Parallel(1);
+        executor = new LocalExecutor(loaded.model(), parallel, KvCacheType.F32, 16, 512);
+        EngineConfig ec = EngineConfig.defaults(loaded.tokenizer().eos());
+        engine = new Engine(executor, ec.withScheduler(ec.scheduler().withMaxSeqs(maxSeqs)),
+                Detokenizer.of(loaded.tokenizer()));
+        ServedModel served = ServedModel.of(MODEL, loaded.tokenizer(), loaded.model().config().contextLength(),
+                loaded.chatTemplate());
+        server = new TesseraServer(engine, served, config).start();
+    }
+
+    String url() {
+        return server.baseUrl();
+    }
+
+    @Override
+    public void close() {
+        server.close();
+        engine.close();
+        executor.close();
+        parallel.close();
+        loaded.close();
+    }
+}
