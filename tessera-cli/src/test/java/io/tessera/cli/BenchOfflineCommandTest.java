@@ -1,0 +1,35 @@
+package io.tessera.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tessera.core.TestModels;
+import org.junit.jupiter.api.Test;
+
+/** {@code tessera bench offline} on the small real model: one JSON object with the documented fields. */
+class BenchOfflineCommandTest {
+
+    @Test
+    void jsonHasTheDocumentedFields() throws Exception {
+        CliTest.Result r = CliTest.tessera("bench", "offline", "--model", TestModels.stories260K().toString(),
+                "--tokenizer", TestModels.tok512().toString(), "--prompt-tokens", "16", "--gen-tokens", "8",
+                "--batch", "1,3", "--threads", "2", "--repeat", "1", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode o = new ObjectMapper().readTree(r.out());
+        assertTrue(o.get("prefill_tokens_per_s").asDouble() > 0, r.out());
+        assertTrue(o.get("decode_tokens_per_s").asDouble() > 0, r.out());
+        assertTrue(o.get("decode_tokens_per_s_by_batch").get("3").asDouble() > 0, r.out());
+        assertTrue(o.get("peak_rss_bytes").asLong() > 0, r.out());
+        assertEquals(2, o.get("threads").asInt());
+    }
+
+    @Test
+    void badOptionsGetAClearError() {
+        CliTest.Result r = CliTest.tessera("bench", "offline", "--model", TestModels.stories260K().toString(),
+                "--tokenizer", TestModels.tok512().toString(), "--gen-tokens", "0");
+        assertTrue(r.code() != 0);
+        assertTrue(r.err().contains("must be positive"), r.err());
+    }
+}
