@@ -68,6 +68,7 @@ public final class GoldenRunner {
                         maxDiff = Math.max(maxDiff, Math.abs(c.logits()[p][i] - logits[p][i]));
                     }
                 }
+                System.out.printf("case %d: max |logit - reference| = %.3g%n", c.index(), maxDiff);
                 assertTrue(maxDiff <= LOGIT_TOLERANCE, "case " + c.index() + " max |logit - reference| = " + maxDiff);
             }
         }
