@@ -15,9 +15,7 @@ import io.tessera.engine.GenerateRequest;
 import io.tessera.cluster.DistributedExecutor;
 import io.tessera.cluster.ClusterExecutors;
 import io.tessera.engine.executor.Executor;
-import io.tessera.engine.executor.LocalExecutor;
 import io.tessera.engine.kv.KvStats;
-import io.tessera.engine.scheduler.SchedulerConfig;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -68,34 +66,8 @@ final class BenchThroughputCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     int prefixLen;
 
-    @Option(names = "--max-seqs", defaultValue = "" + SchedulerConfig.DEFAULT_MAX_SEQS, paramLabel = "N",
-            description = "Sequences running at once (default: ${DEFAULT-VALUE}).")
-    int maxSeqs;
-
-    @Option(names = "--max-batched-tokens", defaultValue = "" + SchedulerConfig.DEFAULT_MAX_BATCHED_TOKENS,
-            paramLabel = "N", description = "Tokens per step; prompts are chunked to fit (default: ${DEFAULT-VALUE}).")
-    int maxBatchedTokens;
-
-    @Option(names = "--kv-cache-memory", paramLabel = "BYTES",
-            description = "KV cache size, e.g. 2G or 512M (default: --kv-cache-fraction of the memory left after the "
-                    + "weights).")
-    String kvCacheMemory;
-
-    @Option(names = "--kv-cache-fraction", defaultValue = "0.25", paramLabel = "F",
-            description = "Share of physical memory minus weights for the KV cache when --kv-cache-memory is not "
-                    + "given (default: ${DEFAULT-VALUE}).")
-    double kvCacheFraction;
-
-    @Option(names = "--kv-cache-dtype", defaultValue = "f16", paramLabel = "TYPE",
-            description = "KV cache precision: f32, f16 or bf16 (default: ${DEFAULT-VALUE}).")
-    String kvCacheDtype;
-
-    @Option(names = "--block-size", defaultValue = "16", paramLabel = "N",
-            description = "Tokens per KV block (default: ${DEFAULT-VALUE}).")
-    int blockSize;
-
-    @Option(names = "--no-prefix-caching", description = "Do not reuse KV blocks of common prefixes.")
-    boolean noPrefixCaching;
+    @Mixin
+    EngineOptions engine;
 
     @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Prompt seed (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -112,16 +84,15 @@ final class BenchThroughputCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--num-prompts, --input-len and --output-len must be at least 1");
         }
         PrintStream report = json ? System.err : System.out;
-        KvCacheType kvType = KvCacheType.parse(kvCacheDtype);
+        KvCacheType kvType = engine.kvType();
         int nThreads = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         try (LlamaModel m = ModelLoader.load(model); Parallel parallel = new Parallel(nThreads)) {
             LlamaConfig cfg = m.config();
-            long budget = kvCacheMemory != null ? parseBytes(kvCacheMemory) : LocalExecutor.defaultBudget(m, kvCacheFraction);
-            try (ClusterExecutors.Opened opened = ClusterExecutors.open(m, model, parallel, kvType, blockSize, budget,
+            long budget = engine.kvBudget(m);
+            try (ClusterExecutors.Opened opened = ClusterExecutors.open(m, model, parallel, kvType, engine.blockSize, budget,
                     cluster.layout())) {
                 Executor executor = opened.executor();
-                EngineConfig config = new EngineConfig(new SchedulerConfig(maxBatchedTokens, maxSeqs, 0.01),
-                        !noPrefixCaching, new int[0]);
+                EngineConfig config = engine.config();
                 GenerateRequest[] requests = workload(cfg);
                 report.printf(Locale.ROOT, "model %s: %s, %d layers, dim %d, vocab %d; %s%n", model.getFileName(),
                         cfg.architecture(), cfg.layers(), cfg.dim(), cfg.vocabSize(), executor.describe());
@@ -229,10 +200,10 @@ final class BenchThroughputCommand implements Callable<Integer> {
         o.put("num_requests", reqs.length);
         o.put("prompt_tokens", prompt);
         o.put("output_tokens", output);
-        o.put("max_seqs", maxSeqs);
-        o.put("max_batched_tokens", maxBatchedTokens);
-        o.put("prefix_caching", !noPrefixCaching);
-        o.put("kv_cache_dtype", kvCacheDtype);
+        o.put("max_seqs", engine.maxSeqs);
+        o.put("max_batched_tokens", engine.maxBatchedTokens);
+        o.put("prefix_caching", !engine.noPrefixCaching);
+        o.put("kv_cache_dtype", engine.kvCacheDtype);
         o.put("threads", threads == null ? Runtime.getRuntime().availableProcessors() : threads);
         o.put("elapsed_s", secs);
         o.put("requests_per_s", reqs.length / secs);
@@ -271,28 +242,4 @@ final class BenchThroughputCommand implements Callable<Integer> {
                 100 * (double) o.get("prefix_cache_hit_rate"));
     }
 
-    /** "2G", "512M", "1.5GiB", "100000" → bytes (binary multiples). */
-    static long parseBytes(String s) {
-        String t = s.trim().toUpperCase(Locale.ROOT).replace("IB", "").replace("B", "");
-        long mult = 1;
-        if (!t.isEmpty()) {
-            switch (t.charAt(t.length() - 1)) {
-                case 'K' -> mult = 1L << 10;
-                case 'M' -> mult = 1L << 20;
-                case 'G' -> mult = 1L << 30;
-                case 'T' -> mult = 1L << 40;
-                default -> mult = 1;
-            }
-        }
-        String num = mult == 1 ? t : t.substring(0, t.length() - 1);
-        try {
-            double v = Double.parseDouble(num);
-            if (v <= 0) {
-                throw new NumberFormatException();
-            }
-            return (long) (v * mult);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--kv-cache-memory: '" + s + "' is not a size like 2G, 512M or 1048576");
-        }
-    }
 }

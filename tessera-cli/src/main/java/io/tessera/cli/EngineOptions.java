@@ -1,6 +1,9 @@
 package io.tessera.cli;
 
 import io.tessera.core.forward.KvCacheType;
+import io.tessera.core.model.LlamaModel;
+import io.tessera.engine.executor.LocalExecutor;
+import java.util.Locale;
 import io.tessera.engine.EngineConfig;
 import io.tessera.engine.scheduler.SchedulerConfig;
 import picocli.CommandLine.Option;
@@ -37,11 +40,41 @@ final class EngineOptions {
     @Option(names = "--no-prefix-caching", description = "Do not reuse KV blocks of common prefixes.")
     boolean noPrefixCaching;
 
+    /** KV cache bytes: --kv-cache-memory, else --kv-cache-fraction of what the weights leave. */
+    long kvBudget(LlamaModel model) {
+        return kvCacheMemory != null ? parseBytes("--kv-cache-memory", kvCacheMemory) : LocalExecutor.defaultBudget(model, kvCacheFraction);
+    }
+
     KvCacheType kvType() {
         return KvCacheType.parse(kvCacheDtype);
     }
 
     EngineConfig config(int... eosTokenIds) {
         return new EngineConfig(new SchedulerConfig(maxBatchedTokens, maxSeqs, 0.01), !noPrefixCaching, eosTokenIds);
+    }
+
+    /** "2G", "512M", "1.5GiB", "100000" → bytes (binary multiples). */
+    static long parseBytes(String option, String s) {
+        String t = s.trim().toUpperCase(Locale.ROOT).replace("IB", "").replace("B", "");
+        long mult = 1;
+        if (!t.isEmpty()) {
+            switch (t.charAt(t.length() - 1)) {
+                case 'K' -> mult = 1L << 10;
+                case 'M' -> mult = 1L << 20;
+                case 'G' -> mult = 1L << 30;
+                case 'T' -> mult = 1L << 40;
+                default -> mult = 1;
+            }
+        }
+        String num = mult == 1 ? t : t.substring(0, t.length() - 1);
+        try {
+            double v = Double.parseDouble(num);
+            if (v <= 0) {
+                throw new NumberFormatException();
+            }
+            return (long) (v * mult);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + ": '" + s + "' is not a size like 2G, 512M or 1048576");
+        }
     }
 }

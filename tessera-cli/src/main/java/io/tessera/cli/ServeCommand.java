@@ -5,7 +5,6 @@ import io.tessera.core.model.LoadedModel;
 import io.tessera.engine.Detokenizer;
 import io.tessera.engine.Engine;
 import io.tessera.engine.executor.Executor;
-import io.tessera.engine.executor.LocalExecutor;
 import io.tessera.server.ServedModel;
 import io.tessera.server.ServerConfig;
 import io.tessera.server.TesseraServer;
@@ -94,7 +93,7 @@ final class ServeCommand implements Callable<Integer> {
 
     Running start() throws Exception {
         ServerConfig config = new ServerConfig(host, port, apiKey != null ? apiKey : System.getenv("TESSERA_API_KEY"),
-                engineOptions.maxSeqs + maxQueue, BenchThroughputCommand.parseBytes(maxBodySize),
+                engineOptions.maxSeqs + maxQueue, EngineOptions.parseBytes("--max-body-size", maxBodySize),
                 Duration.ofMillis((long) (shutdownGrace * 1000)));
         LoadedModel loaded = modelOptions.open();
         Parallel parallel = null;
@@ -133,9 +132,7 @@ final class ServeCommand implements Callable<Integer> {
      * or over worker processes with --tp/--pp (started here on loopback, or --workers).
      */
     Executor createExecutor(LoadedModel loaded, Parallel parallel) throws java.io.IOException {
-        long budget = engineOptions.kvCacheMemory != null
-                ? BenchThroughputCommand.parseBytes(engineOptions.kvCacheMemory)
-                : LocalExecutor.defaultBudget(loaded.model(), engineOptions.kvCacheFraction);
+        long budget = engineOptions.kvBudget(loaded.model());
         return io.tessera.cluster.ClusterExecutors.open(loaded.model(), modelOptions.model, parallel,
                 engineOptions.kvType(), engineOptions.blockSize, budget, cluster.layout()).executor();
     }
