@@ -73,10 +73,6 @@ public final class ForwardBatch {
         return logitTokens.length;
     }
 
-    int logitToken(int i) {
-        return logitTokens[i];
-    }
-
     /** The KV slot holding the given position of the given sequence. */
     public int slot(int sequence, int position, int blockSize) {
         int[] table = blockTables[sequence];

@@ -7,7 +7,11 @@ import io.tessera.core.kernel.VectorMath;
 import io.tessera.core.model.LayerWeights;
 import io.tessera.core.model.LlamaConfig;
 import io.tessera.core.model.LlamaModel;
+import io.tessera.core.shard.Collectives;
+import io.tessera.core.shard.ModelShard;
+import io.tessera.core.shard.ShardSpec;
 import io.tessera.core.tensor.Tensor;
+import java.util.Arrays;
 
 /**
  * The Llama forward pass over a {@link ForwardBatch}: every token of the batch goes through every
@@ -15,49 +19,133 @@ import io.tessera.core.tensor.Tensor;
  * {@link KvCache} slots of their sequence, and each token attends causally to its own sequence's
  * cached positions. Returns logits only for the tokens the batch asks for.
  *
+ * <p>It runs one {@link ModelShard}: the whole model in one process, or a pipeline stage's layer
+ * range and, within it, one tensor-parallel rank's heads and FFN columns (Megatron style), with the
+ * two all-reduces per layer done through {@link Collectives}.
+ *
  * <pre>
- *   x = embed(token)
- *   per layer:  h = rmsnorm(x); q,k,v = h·Wq, h·Wk, h·Wv; rope(q,k); cache(k,v)
- *               x += attention(q, cache) · Wo
- *               h = rmsnorm(x); x += (silu(h·Wgate) * h·Wup) · Wdown
- *   logits = rmsnorm(x) · Wout
+ *   x = embed(tokens)                      (first stage)   or   x = activations from the previous stage
+ *   per local layer:
+ *     h = rmsnorm(x)                                       (replicated on every rank)
+ *     q,k,v = h·Wq, h·Wk, h·Wv (this rank's rows, + biases for Qwen2); rope; cache(k,v) of this rank's KV heads
+ *     p = attention(q, cache) · Wo (this rank's columns);  allReduce(p);  x += p
+ *     h = rmsnorm(x); g = silu(h·Wgate) ⊙ h·Wup (this rank's rows)
+ *     p = g · Wdown (this rank's columns);  allReduce(p);  x += p
+ *   logits = rmsnorm(x[wanted]) · Wout     (last stage, rank 0)   else x goes to the next stage
  * </pre>
+ *
+ * With several ranks the attention-output and down projections are sums of per-rank partial dot
+ * products, so logits differ from one process in the last bits.
  */
 public final class LlamaForward {
 
     private static final int MIN_HEADS_PER_THREAD = 2;
 
-    private final LlamaModel model;
+    private final ModelShard shard;
     private final LlamaConfig cfg;
+    private final ShardSpec spec;
     private final Parallel parallel;
+    private final Collectives collectives;
     private final Rope rope;
+    private final int heads;
+    private final int kvHeads;
+    private final int headFrom;
+    private final int kvHeadFrom;
+    private final int hidden;
+    private long collectiveNanos;
 
+    /** The whole model in this process. */
     public LlamaForward(LlamaModel model, Parallel parallel) {
-        this.model = model;
-        this.cfg = model.config();
+        this(ModelShard.of(model, ShardSpec.whole(model.config())), parallel, Collectives.NONE);
+    }
+
+    /** One shard of the model, talking to the other ranks of its stage through {@code collectives}. */
+    public LlamaForward(ModelShard shard, Parallel parallel, Collectives collectives) {
+        this.shard = shard;
+        this.cfg = shard.config();
+        this.spec = shard.spec();
         this.parallel = parallel;
+        this.collectives = collectives;
         this.rope = new Rope(cfg.headDim(), cfg.ropeTheta(), cfg.ropeStyle());
+        this.heads = spec.headsPerRank(cfg);
+        this.kvHeads = spec.kvHeadsPerRank(cfg);
+        this.headFrom = spec.headFrom(cfg);
+        this.kvHeadFrom = spec.kvHeadFrom(cfg);
+        this.hidden = spec.hiddenCount(cfg);
     }
 
     public LlamaModel model() {
-        return model;
+        return shard.model();
     }
 
     /**
-     * Runs one step. Returns {@code batch.logitCount()} rows of {@code vocabSize} logits, in the
-     * order of {@link ForwardBatch#logitTokens()}.
+     * Runs one step of a single-stage forward pass (the whole model, or one tensor-parallel rank of
+     * it). Returns {@code batch.logitCount()} rows of {@code vocabSize} logits, in the order of
+     * {@link ForwardBatch#logitTokens()}; null on a rank other than 0.
      */
     public float[] forward(ForwardBatch batch, KvCache cache) {
+        if (!spec.firstStage() || !spec.lastStage()) {
+            throw new IllegalStateException("a pipeline stage needs its input activations: use forward(batch, cache, input)");
+        }
+        return forward(batch, cache, null);
+    }
+
+    /** Values per token this rank's KV cache holds: its KV heads × headDim. */
+    public int kvDim() {
+        return kvHeads * cfg.headDim();
+    }
+
+    /** Layers this rank's KV cache holds. */
+    public int layers() {
+        return spec.layerCount();
+    }
+
+    /** Nanoseconds spent inside collectives so far. */
+    public long collectiveNanos() {
+        return collectiveNanos;
+    }
+
+    /**
+     * Runs this shard's part of one step.
+     *
+     * @param input the activations from the previous stage, {@code batch.size() × dim} floats; null
+     *     on the first stage
+     * @return on the last stage's rank 0, {@code batch.logitCount()} rows of vocabSize logits; on
+     *     the last stage's other ranks, null; on other stages, the activations for the next stage
+     */
+    public float[] forward(ForwardBatch batch, KvCache cache, float[] input) {
         int n = batch.size();
         int dim = cfg.dim();
-        int qDim = cfg.qDim();
-        int kvDim = cfg.kvDim();
-        int hidden = cfg.hiddenDim();
-        checkBatch(batch, cache);
-
-        float[] x = new float[n * dim];
+        int hd = cfg.headDim();
+        int qDim = heads * hd;
+        int kvDim = kvHeads * hd;
+        if (cache.kvDim() != kvDim) {
+            throw new IllegalArgumentException("KV cache holds " + cache.kvDim() + " values per token, this shard needs "
+                    + kvDim);
+        }
+        float[] x;
+        if (spec.firstStage()) {
+            x = new float[n * dim];
+            for (int t = 0; t < n; t++) {
+                int token = batch.token(t);
+                if (token < 0 || token >= cfg.vocabSize()) {
+                    throw new IllegalArgumentException("token id " + token + " is outside the vocabulary (0.."
+                            + (cfg.vocabSize() - 1) + ")");
+                }
+                MatMul.row(shard.model().tokenEmbedding(), token, x, t * dim);
+            }
+        } else {
+            if (input == null || input.length < n * dim) {
+                throw new IllegalArgumentException("stage " + spec.stage() + " needs " + n + " × " + dim
+                        + " input activations");
+            }
+            x = input;
+        }
         for (int t = 0; t < n; t++) {
-            MatMul.row(model.tokenEmbedding(), batch.token(t), x, t * dim);
+            if (batch.position(t) >= cfg.contextLength()) {
+                throw new IllegalArgumentException("position " + batch.position(t) + " is past the context length "
+                        + cfg.contextLength());
+            }
         }
         float[] h = new float[n * dim];
         float[] q = new float[n * qDim];
@@ -68,23 +156,25 @@ public final class LlamaForward {
         float[] gate = new float[n * hidden];
         float[] up = new float[n * hidden];
 
-        for (int l = 0; l < cfg.layers(); l++) {
-            LayerWeights w = model.layers().get(l);
+        for (int l = 0; l < spec.layerCount(); l++) {
+            LayerWeights w = shard.layers().get(l);
             for (int t = 0; t < n; t++) {
                 VectorMath.rmsNorm(h, t * dim, x, t * dim, w.attnNorm(), dim, cfg.rmsEps());
             }
-            MatMul.matmul(parallel, new Tensor[] {w.wq(), w.wk(), w.wv()}, h, n, new float[][] {q, k, v});
+            MatMul.matmul(parallel, new Tensor[] {w.wq(), w.wk(), w.wv()}, h, n,
+                    new float[][] {q, k, v});
             addBias(q, w.bq(), n);
             addBias(k, w.bk(), n);
             addBias(v, w.bv(), n);
             for (int t = 0; t < n; t++) {
                 int pos = batch.position(t);
-                rope.apply(q, t * qDim, cfg.heads(), pos);
-                rope.apply(k, t * kvDim, cfg.kvHeads(), pos);
+                rope.apply(q, t * qDim, heads, pos);
+                rope.apply(k, t * kvDim, kvHeads, pos);
                 cache.store(l, batch.slot(batch.sequence(t), pos, cache.blockSize()), k, t * kvDim, v, t * kvDim);
             }
             attention(l, batch, cache, q, att);
             MatMul.matmul(parallel, w.wo(), att, n, proj);
+            allReduce(proj, n * dim);
             VectorMath.add(x, proj, n * dim);
 
             for (int t = 0; t < n; t++) {
@@ -92,20 +182,36 @@ public final class LlamaForward {
             }
             MatMul.swiGlu(parallel, w.wGate(), w.wUp(), h, n, gate, up);
             MatMul.matmul(parallel, w.wDown(), gate, n, proj);
+            allReduce(proj, n * dim);
             VectorMath.add(x, proj, n * dim);
         }
 
-        int rows = batch.logitCount();
+        if (!spec.lastStage()) {
+            return x;
+        }
+        if (!shard.computesLogits()) {
+            return null;
+        }
+        int[] wanted = batch.logitTokens();
+        int rows = wanted.length;
         float[] selected = new float[rows * dim];
         for (int i = 0; i < rows; i++) {
-            int t = batch.logitToken(i);
-            VectorMath.rmsNorm(selected, i * dim, x, t * dim, model.finalNorm(), dim, cfg.rmsEps());
+            VectorMath.rmsNorm(selected, i * dim, x, wanted[i] * dim, shard.model().finalNorm(), dim, cfg.rmsEps());
         }
         float[] logits = new float[rows * cfg.vocabSize()];
         if (rows > 0) {
-            MatMul.matmul(parallel, model.output(), selected, rows, logits);
+            MatMul.matmul(parallel, shard.model().output(), selected, rows, logits);
         }
         return logits;
+    }
+
+    private void allReduce(float[] buf, int length) {
+        if (spec.tpSize() == 1) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        collectives.allReduceSum(buf, length);
+        collectiveNanos += System.nanoTime() - t0;
     }
 
     private static void addBias(float[] rows, float[] bias, int n) {
@@ -117,12 +223,11 @@ public final class LlamaForward {
         }
     }
 
-    /** Causal attention of every (token, head) pair over its sequence's cached positions 0..pos. */
+    /** Causal attention of every (token, local head) pair over its sequence's cached positions 0..pos. */
     private void attention(int layer, ForwardBatch batch, KvCache cache, float[] q, float[] out) {
-        int heads = cfg.heads();
         int headDim = cfg.headDim();
         int group = cfg.groupSize();
-        int qDim = cfg.qDim();
+        int qDim = heads * headDim;
         int blockSize = cache.blockSize();
         float scale = (float) (1.0 / Math.sqrt(headDim));
         int pairs = batch.size() * heads;
@@ -139,36 +244,18 @@ public final class LlamaForward {
                 int seq = batch.sequence(t);
                 int pos = batch.position(t);
                 int qOff = t * qDim + head * headDim;
-                int kvOff = (head / group) * headDim;
+                int kvOff = ((headFrom + head) / group - kvHeadFrom) * headDim;
                 for (int j = 0; j <= pos; j++) {
                     int slot = batch.slot(seq, j, blockSize);
                     scores[j] = cache.dotKey(layer, slot, kvOff, q, qOff, headDim) * scale;
                 }
                 VectorMath.softmax(scores, 0, pos + 1);
-                java.util.Arrays.fill(out, qOff, qOff + headDim, 0f);
+                Arrays.fill(out, qOff, qOff + headDim, 0f);
                 for (int j = 0; j <= pos; j++) {
                     int slot = batch.slot(seq, j, blockSize);
                     cache.addValue(layer, slot, kvOff, scores[j], out, qOff, headDim);
                 }
             }
         });
-    }
-
-    private void checkBatch(ForwardBatch batch, KvCache cache) {
-        if (cache.kvDim() != cfg.kvDim()) {
-            throw new IllegalArgumentException("KV cache holds " + cache.kvDim() + " values per token, the model needs "
-                    + cfg.kvDim());
-        }
-        for (int t = 0; t < batch.size(); t++) {
-            int token = batch.token(t);
-            if (token < 0 || token >= cfg.vocabSize()) {
-                throw new IllegalArgumentException("token id " + token + " is outside the vocabulary (0.."
-                        + (cfg.vocabSize() - 1) + ")");
-            }
-            if (batch.position(t) >= cfg.contextLength()) {
-                throw new IllegalArgumentException("position " + batch.position(t) + " is past the context length "
-                        + cfg.contextLength());
-            }
-        }
     }
 }

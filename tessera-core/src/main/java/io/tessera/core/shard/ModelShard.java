@@ -51,7 +51,8 @@ public final class ModelShard implements AutoCloseable {
     private ModelShard(LlamaModel model, ShardSpec spec) {
         this.model = model;
         this.spec = spec;
-        this.arena = Arena.ofShared();
+        // Only column slices of a tensor-parallel rank copy anything; a whole-model shard is all views.
+        this.arena = spec.tpSize() == 1 ? null : Arena.ofShared();
         LlamaConfig cfg = model.config();
         spec.check(cfg);
         int hd = cfg.headDim();
@@ -76,7 +77,9 @@ public final class ModelShard implements AutoCloseable {
                         slice(w.bq(), qFrom, qLen), slice(w.bk(), kvFrom, kvLen), slice(w.bv(), kvFrom, kvLen)));
             }
         } catch (RuntimeException e) {
-            arena.close();
+            if (arena != null) {
+                arena.close();
+            }
             throw e;
         }
         this.layers = List.copyOf(out);
@@ -174,7 +177,9 @@ public final class ModelShard implements AutoCloseable {
     @Override
     public void close() {
         try {
-            arena.close();
+            if (arena != null) {
+                arena.close();
+            }
         } finally {
             model.close();
         }
