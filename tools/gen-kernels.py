@@ -1,73 +1,133 @@
 # Writes the per-type weight kernels (tessera-core/.../kernel/{F32,F16,Bf16,Q8_0,Q4_0,Q4_1,Q4K,Q6K}Kernel.java)
-# from one template, so that dot and dot4 of every type keep the same summation order and the hot
-# loops stay written out in full (see WeightKernel). Edit here, run `python3 tools/gen-kernels.py`,
-# then ./run-tests -pl tessera-core (WeightKernelTest checks every kernel against the reference).
-import sys, textwrap
+# from one template, so that decodeRow, dot and dotRows4 of every type rebuild the weights with the
+# same vector operations and sum in the same order, and the hot loops stay written out in full (see
+# WeightKernel). Edit here, run `python3 tools/gen-kernels.py`, then ./run-tests -pl tessera-core
+# (WeightKernelTest checks every kernel against the scalar reference codecs).
+#
+# A type is described by its block loop: per-block setup code, an optional inner loop over
+# sub-blocks, and the list of 8-lane weight vectors the block holds, in ascending value order, each
+# with its offset from `xi` (the index of the sub-block's first value). Code fragments use {r} where
+# a per-row name goes (p{r} is the row's block address); it becomes 0..3 in dotRows4 and '' elsewhere.
 import os
+import textwrap
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tessera-core/src/main/java/io/tessera/core/kernel/')
+
 
 def ind(s, n):
     return textwrap.indent(textwrap.dedent(s).strip('\n'), ' ' * n) + '\n'
 
-def tokens_block(decode, xoffs, scaled, T, depth):
-    s = ind(decode, depth)
-    for t in range(T):
-        xv = f'x{t}' if T > 1 else 'xOff'
-        s += ind(f"FloatVector s{t} = w0.mul(FloatVector.fromArray(F, x, {xv} + xi + {xoffs[0]}));", depth)
-        s += ind(f"FloatVector u{t} = w2.mul(FloatVector.fromArray(F, x, {xv} + xi + {xoffs[2]}));", depth)
-        s += ind(f"s{t} = w1.fma(FloatVector.fromArray(F, x, {xv} + xi + {xoffs[1]}), s{t});", depth)
-        s += ind(f"u{t} = w3.fma(FloatVector.fromArray(F, x, {xv} + xi + {xoffs[3]}), u{t});", depth)
-        s += ind(f"s{t} = s{t}.add(u{t});", depth)
-        if scaled:
-            s += ind(f"a{t} = s{t}.fma(d, a{t});", depth)
-        else:
-            s += ind(f"a{t} = a{t}.add(s{t});", depth)
-    return s
 
-def method(T, spec):
-    loop_open, loop_close, decode, xoffs, scaled, depth = spec['loop_open'], spec['loop_close'], spec['decode'], spec['xoffs'], spec['scaled'], spec['depth']
-    body = ''
-    if 'check' in spec:
-        body += ind(spec['check'], 8)
-    if T == 1:
-        body += ind("FloatVector a0 = FloatVector.zero(F);", 8)
-    else:
-        body += ind("""
-            FloatVector a0 = FloatVector.zero(F);
-            FloatVector a1 = a0;
-            FloatVector a2 = a0;
-            FloatVector a3 = a0;
-            int x0 = xOff;
-            int x1 = xOff + xStride;
-            int x2 = xOff + 2 * xStride;
-            int x3 = xOff + 3 * xStride;""", 8)
-    body += ind(loop_open, 8)
-    body += tokens_block(decode, xoffs, scaled, T, depth)
-    body += ind(loop_close, 8)
-    if 'tail' in spec:
-        body += spec['tail'](T)
-    elif T == 1:
-        body += ind("""
-            float[] l = new float[8];
-            a0.intoArray(l, 0);
-            return lanes(l, 0);""", 8)
-    if T > 1 and 'tail' not in spec:
-        body += ind("""
-            float[] l = new float[32];
-            a0.intoArray(l, 0);
-            a1.intoArray(l, 8);
-            a2.intoArray(l, 16);
-            a3.intoArray(l, 24);
-            out[outOff] = lanes(l, 0);
-            out[outOff + outStride] = lanes(l, 8);
-            out[outOff + 2 * outStride] = lanes(l, 16);
-            out[outOff + 3 * outStride] = lanes(l, 24);""", 8)
-    if T == 1:
-        head = "    @Override\n    public float dot(MemorySegment w, long off, float[] x, int xOff, int n) {\n"
-    else:
-        head = ("    @Override\n    public void dot4(MemorySegment w, long off, float[] x, int xOff, int xStride, int n, float[] out, int outOff,\n"
-                "            int outStride) {\n")
-    return head + body + "    }\n"
+def rowcode(code, rows):
+    """A fragment repeated for each row name."""
+    return ''.join(code.replace('{r}', r) + '\n' for r in rows) if code else ''
+
+
+def body(spec, rows, use):
+    """The block loop; `use(expr, xoff, rows)` emits what is done with each weight vector."""
+    s = spec['open'] + '\n'
+    s += rowcode(spec.get('setup', ''), rows)
+    close = '}\n'
+    if 'inner' in spec:
+        s += spec['inner'] + '\n'
+        s += spec.get('inner_shared', '') + '\n'
+        s += rowcode(spec.get('inner_setup', ''), rows)
+        close = '}\n}\n'
+    for expr, xoff in spec['vecs']:
+        s += use(expr, xoff, rows)
+    return s + close
+
+
+def rows_names(k):
+    return [str(i) for i in range(k)] if k > 1 else ['']
+
+
+def p_decl(spec, rows, base):
+    if spec['block'] == 8:  # float types: i counts values
+        return ''.join(f"long p{r} = {base(r)} + (long) i * {spec['bpv']};\n" for r in rows)
+    return ''
+
+
+def gen_dot(spec):
+    rows = ['']
+
+    def use(expr, xoff, rows):
+        return f"a = {expr.replace('{r}', '')}.fma(FloatVector.fromArray(F, x, xOff + xi + {xoff}), a);\n"
+    s = spec.get('check', '') + '\n' + "FloatVector a = FloatVector.zero(F);\n"
+    s += loops(spec, rows, lambda r: 'off', use)
+    s += "float[] l = new float[8];\na.intoArray(l, 0);\nfloat sum = lanes(l, 0);\n"
+    if 'scalar' in spec:
+        s += f"for (; i < n; i++) {{\n    sum += {spec['scalar'].replace('@P', 'off + (long) i * ' + str(spec['bpv']))} * x[xOff + i];\n}}\n"
+    s += "return sum;\n"
+    return ("    @Override\n    public float dot(MemorySegment w, long off, float[] x, int xOff, int n) {\n"
+            + ind(s, 8) + "    }\n")
+
+
+def gen_rows4(spec):
+    rows = ['0', '1', '2', '3']
+
+    def use(expr, xoff, rows):
+        s = f"xv = FloatVector.fromArray(F, x, xOff + xi + {xoff});\n"
+        for r in rows:
+            s += f"a{r} = {expr.replace('{r}', r)}.fma(xv, a{r});\n"
+        return s
+    s = spec.get('check', '') + '\n'
+    s += "FloatVector a0 = FloatVector.zero(F);\nFloatVector a1 = a0;\nFloatVector a2 = a0;\nFloatVector a3 = a0;\nFloatVector xv;\n"
+    s += "long off0 = off;\nlong off1 = off + rowBytes;\nlong off2 = off + 2 * rowBytes;\nlong off3 = off + 3 * rowBytes;\n"
+    s += loops(spec, rows, lambda r: 'off' + r, use)
+    s += "float[] l = new float[32];\n" + ''.join(f"a{r}.intoArray(l, {8 * int(r)});\n" for r in rows)
+    for r in rows:
+        s += f"float s{r} = lanes(l, {8 * int(r)});\n"
+    if 'scalar' in spec:
+        s += "for (; i < n; i++) {\n    float xi = x[xOff + i];\n"
+        for r in rows:
+            s += f"    s{r} += {spec['scalar'].replace('@P', f'off{r} + (long) i * ' + str(spec['bpv']))} * xi;\n"
+        s += "}\n"
+    for r in rows:
+        s += f"out[outOff + {r}] = s{r};\n"
+    return ("    @Override\n    public void dotRows4(MemorySegment w, long off, long rowBytes, float[] x, int xOff, int n, float[] out,\n"
+            "            int outOff) {\n" + ind(s, 8) + "    }\n")
+
+
+def gen_decode(spec):
+    rows = ['']
+
+    def use(expr, xoff, rows):
+        return f"{expr.replace('{r}', '')}.intoArray(dst, dstOff + xi + {xoff});\n"
+    s = spec.get('check', '') + '\n'
+    s += loops(spec, rows, lambda r: 'off', use)
+    if 'scalar' in spec:
+        s += f"for (; i < n; i++) {{\n    dst[dstOff + i] = {spec['scalar'].replace('@P', 'off + (long) i * ' + str(spec['bpv']))};\n}}\n"
+    return ("    @Override\n    public void decodeRow(MemorySegment w, long off, float[] dst, int dstOff, int n) {\n"
+            + ind(s, 8) + "    }\n")
+
+
+def loops(spec, rows, base, use):
+    if spec['block'] == 8:
+        # float types: four vectors at a time, then one, then single values (the caller's tail)
+        s = "int i = 0;\n"
+        for step, vecs in ((32, [(spec['load'], 0), (spec['load'], 8), (spec['load'], 16), (spec['load'], 24)]), (8, [(spec['load'], 0)])):
+            s += f"for (; i + {step} <= n; i += {step}) {{\n"
+            s += ''.join(f"long p{r} = {base(r)} + (long) i * {spec['bpv']};\n" for r in rows)
+            s += "int xi = i;\n"
+            for expr, xoff in vecs:
+                s += use(expr.replace('@O', str(xoff * spec['bpv'])), xoff, rows)
+            s += "}\n"
+        return s
+    s = f"for (int i = 0, blk = 0; i < n; i += {spec['block']}, blk++) {{\n"
+    s += ''.join(f"long p{r} = {base(r)} + (long) blk * {spec['bytes']};\n" for r in rows)
+    if 'inner' not in spec:
+        s += "int xi = i;\n"
+    s += rowcode(spec.get('setup', ''), rows)
+    close = "}\n"
+    if 'inner' in spec:
+        s += spec['inner'] + '\n'
+        s += rowcode(spec.get('inner_setup', ''), rows)
+        close = "}\n}\n"
+    for expr, xoff in spec['vecs']:
+        s += use(expr, xoff, rows)
+    return s + close
+
 
 def write(cls, spec):
     src = f"""package io.tessera.core.kernel;
@@ -84,9 +144,9 @@ import jdk.incubator.vector.VectorOperators;
 /**
 {spec['doc']}
  *
- * <p>The hot loops are written out in full, without helper methods taking or returning vectors:
- * such a helper, once compiled on its own into a large method, is no longer inlined and its
- * vectors get boxed, which costs an order of magnitude.
+ * <p>Generated by tools/gen-kernels.py. The hot loops are written out in full, without helper
+ * methods taking or returning vectors: such a helper, once compiled on its own into a large method,
+ * is no longer inlined and its vectors get boxed, which costs an order of magnitude.
  */
 final class {cls} extends WeightKernel {{
 
@@ -96,87 +156,56 @@ final class {cls} extends WeightKernel {{
         super(GgmlType.{spec['type']});
     }}
 {spec.get('extra', '')}
-{method(1, spec)}
-{method(4, spec)}
-{spec['decodeRow']}}}
+{gen_dot(spec)}
+{gen_rows4(spec)}
+{gen_decode(spec)}}}
 """
-    # drop unused imports
     lines = src.split('\n')
-    body = '\n'.join(l for l in lines if not l.startswith('import '))
+    text = '\n'.join(l for l in lines if not l.startswith('import '))
     keep = []
     for l in lines:
         if l.startswith('import ') and not l.startswith('import io.') and not l.startswith('import java.lang.foreign.MemorySegment'):
-            name = l.rstrip(';').split('.')[-1]
-            if name not in body:
+            if l.rstrip(';').split('.')[-1] not in text:
                 continue
         keep.append(l)
-    open(OUT + cls + '.java', 'w').write('\n'.join(keep))
+    # re-indent the generated statement blocks: ind() keeps relative indentation only for one level
+    open(OUT + cls + '.java', 'w').write(fix_indent('\n'.join(keep)))
 
-def float_tail(bytes_per, load8, scalar):
-    def tail(T):
-        if T == 1:
-            return ind(f"""
-                for (; i + 8 <= n; i += 8) {{
-                    long p = off + (long) i * {bytes_per};
-                    FloatVector w0 = {load8};
-                    a0 = w0.fma(FloatVector.fromArray(F, x, xOff + i), a0);
-                }}
-                float[] l = new float[8];
-                a0.intoArray(l, 0);
-                float sum = lanes(l, 0);
-                for (; i < n; i++) {{
-                    sum += {scalar.replace('@P', f'off + (long) i * {bytes_per}')} * x[xOff + i];
-                }}
-                return sum;""", 8)
-        return ind(f"""
-            for (; i + 8 <= n; i += 8) {{
-                long p = off + (long) i * {bytes_per};
-                FloatVector w0 = {load8};
-                a0 = w0.fma(FloatVector.fromArray(F, x, x0 + i), a0);
-                a1 = w0.fma(FloatVector.fromArray(F, x, x1 + i), a1);
-                a2 = w0.fma(FloatVector.fromArray(F, x, x2 + i), a2);
-                a3 = w0.fma(FloatVector.fromArray(F, x, x3 + i), a3);
-            }}
-            float[] l = new float[32];
-            a0.intoArray(l, 0);
-            a1.intoArray(l, 8);
-            a2.intoArray(l, 16);
-            a3.intoArray(l, 24);
-            float s0 = lanes(l, 0);
-            float s1 = lanes(l, 8);
-            float s2 = lanes(l, 16);
-            float s3 = lanes(l, 24);
-            for (; i < n; i++) {{
-                float wi = {scalar.replace('@P', f'off + (long) i * {bytes_per}')};
-                s0 += wi * x[x0 + i];
-                s1 += wi * x[x1 + i];
-                s2 += wi * x[x2 + i];
-                s3 += wi * x[x3 + i];
-            }}
-            out[outOff] = s0;
-            out[outOff + outStride] = s1;
-            out[outOff + 2 * outStride] = s2;
-            out[outOff + 3 * outStride] = s3;""", 8)
-    return tail
+
+def fix_indent(src):
+    """Indents the bodies of generated methods by brace depth (fragments are written flat)."""
+    out = []
+    depth = 0
+    in_method = False
+    for line in src.split('\n'):
+        stripped = line.strip()
+        if line.startswith('    public ') or line.startswith('    @Override') or line.startswith('            int'):
+            out.append(line)
+            if line.rstrip().endswith('{'):
+                in_method = True
+                depth = 2
+            continue
+        if in_method:
+            if stripped == '}' and depth == 2:
+                out.append('    }')
+                in_method = False
+                continue
+            if stripped.startswith('}'):
+                depth -= stripped.count('}') - stripped.count('{') if stripped.count('}') > stripped.count('{') else 0
+            out.append(('    ' * depth + stripped) if stripped else '')
+            if not stripped.startswith('}'):
+                depth += stripped.count('{') - stripped.count('}')
+            continue
+        out.append(line)
+    return '\n'.join(out)
+
 
 def float_kernel(cls, typ, bpv, load, scalar, doc):
-    def ld(pexpr):
-        return load.replace('@P', pexpr)
-    decode = '\n'.join(f"FloatVector w{k} = {ld('p' if k == 0 else f'p + {8*k*bpv}')};" for k in range(4))
-    spec = dict(type=typ, doc=doc, scaled=False, xoffs=[0, 8, 16, 24], depth=12,
-                loop_open=f"int i = 0;\nfor (; i + 32 <= n; i += 32) {{\n    long p = off + (long) i * {bpv};\n    int xi = i;",
-                loop_close="}", decode=decode, tail=float_tail(bpv, ld('p'), scalar),
-                decodeRow=f"""    @Override
-    public void decodeRow(MemorySegment w, long off, float[] dst, int dstOff, int n) {{
-        for (int i = 0; i < n; i++) {{
-            dst[dstOff + i] = {scalar.replace('@P', f'off + (long) i * {bpv}')};
-        }}
-    }}
-""")
-    write(cls, spec)
+    write(cls, dict(type=typ, doc=doc, block=8, bpv=bpv, load=load.replace('@P', 'p{r} + @O'), scalar=scalar))
+
 
 float_kernel('F32Kernel', 'F32', 4, 'FloatVector.fromMemorySegment(F, w, @P, LE)', 'w.get(F32, @P)',
-    ' * F32: IEEE single-precision weights, summed in the common block order of {@link WeightKernel}.')
+    ' * F32: IEEE single-precision weights.')
 # F16: halves to floats with integer operations
 float_kernel('F16Kernel', 'F16', 2,
     '((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, @P, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f)',
@@ -191,118 +220,68 @@ float_kernel('Bf16Kernel', 'BF16', 2,
     'Float.intBitsToFloat(w.get(I16, @P) << 16)',
     ' * BF16: bfloat16 weights, the upper half of a float, widened in registers by a shift.')
 
+
 def load64(p):
     return f"ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, {p}, LE)"
+
+
 def widen(b):
     return f"((FloatVector) {b}.convertShape(VectorOperators.B2F, F, 0))"
+
+
 def lo(b):
     return f"{b}.and((byte) 0x0F)"
+
+
+def shr(b, k):
+    """Bytes shifted right by k bits (k < 8) then masked by the caller; shifting 32-bit lanes is
+    cheaper than byte lanes and the bits it drags across byte boundaries are masked off."""
+    return f"{b}.reinterpretAsInts().lanewise(VectorOperators.LSHR, {k}).reinterpretAsBytes()"
+
+
 def hi(b):
-    return f"{b}.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)"
+    return f"{shr(b, 4)}.and((byte) 0x0F)"
 
-write('Q8_0Kernel', dict(type='Q8_0', scaled=True, xoffs=[0, 8, 16, 24], depth=12,
-    doc=''' * Q8_0: blocks of 32 values, a half-precision scale d then 32 signed bytes; value = d·q. Per block
- * the bytes are widened to floats, multiplied with the activations in a fixed chain, and the block
- * sum is scaled once: {@code acc += d · Σ q·x}.''',
+
+write('Q8_0Kernel', dict(type='Q8_0', block=32, bytes=34,
+    doc=''' * Q8_0: blocks of 32 values, a half-precision scale d then 32 signed bytes; value = d·q. The bytes
+ * are widened to floats and scaled in registers; the product of an 8-bit q and an 11-bit d is
+ * exact in a float, so the rebuilt weights are exactly the stored values.''',
     check="checkBlocks(n, 32);",
-    loop_open="long p = off;\nfor (int i = 0; i < n; i += 32, p += 34) {\n    int xi = i;",
-    loop_close="}",
-    decode="FloatVector d = FloatVector.broadcast(F, f16(w, p));\n" + '\n'.join(
-        f"FloatVector w{k} = {widen(load64(f'p + {2 + 8*k}'))};" for k in range(4)),
-    decodeRow='''    @Override
-    public void decodeRow(MemorySegment w, long off, float[] dst, int dstOff, int n) {
-        checkBlocks(n, 32);
-        for (int b = 0; b < n / 32; b++) {
-            long p = off + (long) b * 34;
-            float d = f16(w, p);
-            for (int j = 0; j < 32; j++) {
-                dst[dstOff + b * 32 + j] = d * w.get(ValueLayout.JAVA_BYTE, p + 2 + j);
-            }
-        }
-    }
-'''))
+    setup="FloatVector d{r} = FloatVector.broadcast(F, f16(w, p{r}));",
+    vecs=[(f"{widen(load64(f'p{{r}} + {2 + 8 * k}'))}.mul(d{{r}})", 8 * k) for k in range(4)]))
 
-write('Q4_0Kernel', dict(type='Q4_0', scaled=True, xoffs=[0, 8, 16, 24], depth=12,
+write('Q4_0Kernel', dict(type='Q4_0', block=32, bytes=18,
     doc=''' * Q4_0: blocks of 32 values, a half-precision scale d then 16 bytes of nibbles (value j in the low
- * nibble of byte j, value j+16 in its high nibble); value = d·(q − 8). Nibbles are split and
- * widened in registers; {@code acc += d · Σ (q−8)·x} per block, as for Q8_0.''',
+ * nibble of byte j, value j+16 in its high nibble); value = d·(q − 8), exact in a float. Nibbles
+ * are split, widened and scaled in registers.''',
     check="checkBlocks(n, 32);",
-    loop_open="long p = off;\nfor (int i = 0; i < n; i += 32, p += 18) {\n    int xi = i;",
-    loop_close="}",
-    decode=f"""FloatVector d = FloatVector.broadcast(F, f16(w, p));
-ByteVector b0 = {load64('p + 2')};
-ByteVector b1 = {load64('p + 10')};
-FloatVector w0 = {widen(lo('b0') + '.sub((byte) 8)')};
-FloatVector w1 = {widen(lo('b1') + '.sub((byte) 8)')};
-FloatVector w2 = {widen(hi('b0') + '.sub((byte) 8)')};
-FloatVector w3 = {widen(hi('b1') + '.sub((byte) 8)')};""",
-    decodeRow='''    @Override
-    public void decodeRow(MemorySegment w, long off, float[] dst, int dstOff, int n) {
-        checkBlocks(n, 32);
-        for (int b = 0; b < n / 32; b++) {
-            long p = off + (long) b * 18;
-            float d = f16(w, p);
-            int o = dstOff + b * 32;
-            for (int j = 0; j < 16; j++) {
-                int q = w.get(ValueLayout.JAVA_BYTE, p + 2 + j) & 0xFF;
-                dst[o + j] = d * ((q & 0x0F) - 8);
-                dst[o + j + 16] = d * ((q >>> 4) - 8);
-            }
-        }
-    }
-'''))
+    setup=f"FloatVector d{{r}} = FloatVector.broadcast(F, f16(w, p{{r}}));\nByteVector b{{r}} = {load64('p{r} + 2')};\nByteVector c{{r}} = {load64('p{r} + 10')};",
+    vecs=[(f"{widen(lo('b{r}') + '.sub((byte) 8)')}.mul(d{{r}})", 0),
+          (f"{widen(lo('c{r}') + '.sub((byte) 8)')}.mul(d{{r}})", 8),
+          (f"{widen(hi('b{r}') + '.sub((byte) 8)')}.mul(d{{r}})", 16),
+          (f"{widen(hi('c{r}') + '.sub((byte) 8)')}.mul(d{{r}})", 24)]))
 
-write('Q4_1Kernel', dict(type='Q4_1', scaled=False, xoffs=[0, 8, 16, 24], depth=12,
-    doc=''' * Q4_1: blocks of 32 values, half-precision d and m then 16 bytes of nibbles; value = d·q + m. The
- * weights are rebuilt in registers ({@code fma(q, d, m)}) and summed per block.''',
+write('Q4_1Kernel', dict(type='Q4_1', block=32, bytes=20,
+    doc=''' * Q4_1: blocks of 32 values, half-precision d and m then 16 bytes of nibbles; value = d·q + m, rebuilt
+ * in registers as {@code fma(q, d, m)}.''',
     check="checkBlocks(n, 32);",
-    loop_open="long p = off;\nfor (int i = 0; i < n; i += 32, p += 20) {\n    int xi = i;",
-    loop_close="}",
-    decode=f"""FloatVector d = FloatVector.broadcast(F, f16(w, p));
-FloatVector m = FloatVector.broadcast(F, f16(w, p + 2));
-ByteVector b0 = {load64('p + 4')};
-ByteVector b1 = {load64('p + 12')};
-FloatVector w0 = {widen(lo('b0'))}.fma(d, m);
-FloatVector w1 = {widen(lo('b1'))}.fma(d, m);
-FloatVector w2 = {widen(hi('b0'))}.fma(d, m);
-FloatVector w3 = {widen(hi('b1'))}.fma(d, m);""",
-    decodeRow='''    @Override
-    public void decodeRow(MemorySegment w, long off, float[] dst, int dstOff, int n) {
-        checkBlocks(n, 32);
-        for (int b = 0; b < n / 32; b++) {
-            long p = off + (long) b * 20;
-            float d = f16(w, p);
-            float m = f16(w, p + 2);
-            int o = dstOff + b * 32;
-            for (int j = 0; j < 16; j++) {
-                int q = w.get(ValueLayout.JAVA_BYTE, p + 4 + j) & 0xFF;
-                dst[o + j] = Math.fma(q & 0x0F, d, m);
-                dst[o + j + 16] = Math.fma(q >>> 4, d, m);
-            }
-        }
-    }
-'''))
+    setup=f"FloatVector d{{r}} = FloatVector.broadcast(F, f16(w, p{{r}}));\nFloatVector m{{r}} = FloatVector.broadcast(F, f16(w, p{{r}} + 2));\nByteVector b{{r}} = {load64('p{r} + 4')};\nByteVector c{{r}} = {load64('p{r} + 12')};",
+    vecs=[(f"{widen(lo('b{r}'))}.fma(d{{r}}, m{{r}})", 0),
+          (f"{widen(lo('c{r}'))}.fma(d{{r}}, m{{r}})", 8),
+          (f"{widen(hi('b{r}'))}.fma(d{{r}}, m{{r}})", 16),
+          (f"{widen(hi('c{r}'))}.fma(d{{r}}, m{{r}})", 24)]))
 
-def nib(b):
-    return f"{b}.reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F)"
-write('Q4KKernel', dict(type='Q4_K', scaled=False, xoffs=[0, 8, 16, 24], depth=16,
+write('Q4KKernel', dict(type='Q4_K', block=256, bytes=144,
     doc=''' * Q4_K: super-blocks of 256 values: half-precision d and dmin, 12 bytes packing eight 6-bit scales
  * and eight 6-bit mins, then 128 bytes of nibbles. Each 64 values share 32 bytes: the low nibbles
- * are one 32-value sub-block, the high nibbles the next; value = d·sc·q − dmin·m. Weights are
- * rebuilt in registers ({@code fma(q, d·sc, −dmin·m)}) and summed per 32-value sub-block.''',
+ * are one 32-value sub-block, the high nibbles the next; value = d·sc·q − dmin·m, rebuilt in
+ * registers as {@code fma(q, d·sc, −dmin·m)}.''',
     check="checkBlocks(n, 256);",
-    loop_open="""long p = off;
-for (int i = 0; i < n; i += 256, p += 144) {
-    float d = f16(w, p);
-    float dmin = f16(w, p + 2);
-    for (int sb = 0; sb < 8; sb++) {
-        int xi = i + 32 * sb;
-        long q = p + 16 + 32L * (sb >> 1);
-        int shift = (sb & 1) << 2;""",
-    loop_close="    }\n}",
-    decode=f"""FloatVector sc = FloatVector.broadcast(F, d * scale(w, p + 4, sb));
-FloatVector mn = FloatVector.broadcast(F, -dmin * min(w, p + 4, sb));
-""" + '\n'.join(f"FloatVector w{k} = {widen(nib(load64(f'q + {8*k}')))}.fma(sc, mn);" for k in range(4)),
+    setup="float d{r} = f16(w, p{r});\nfloat dmin{r} = f16(w, p{r} + 2);",
+    inner="for (int sb = 0; sb < 8; sb++) {\nint xi = i + 32 * sb;\nint shift = (sb & 1) << 2;",
+    inner_setup="long q{r} = p{r} + 16 + 32L * (sb >> 1);\nFloatVector sc{r} = FloatVector.broadcast(F, d{r} * scale(w, p{r} + 4, sb));\nFloatVector mn{r} = FloatVector.broadcast(F, -dmin{r} * min(w, p{r} + 4, sb));",
+    vecs=[(f"{widen(shr(load64(f'q{{r}} + {8 * k}'), 'shift') + '.and((byte) 0x0F)')}.fma(sc{{r}}, mn{{r}})", 8 * k) for k in range(4)],
     extra='''
     /** The 6-bit scale of sub-block j (0..7) from the 12 packed bytes at s. */
     static int scale(MemorySegment w, long s, int j) {
@@ -319,79 +298,34 @@ FloatVector mn = FloatVector.broadcast(F, -dmin * min(w, p + 4, sb));
         }
         return ((w.get(ValueLayout.JAVA_BYTE, s + j + 4) & 0xFF) >>> 4) | ((w.get(ValueLayout.JAVA_BYTE, s + j) & 0xFF) >>> 6) << 4;
     }
-''',
-    decodeRow='''    @Override
-    public void decodeRow(MemorySegment w, long off, float[] dst, int dstOff, int n) {
-        checkBlocks(n, 256);
-        for (int b = 0; b < n / 256; b++) {
-            long p = off + (long) b * 144;
-            float d = f16(w, p);
-            float dmin = f16(w, p + 2);
-            for (int sb = 0; sb < 8; sb++) {
-                float sc = d * scale(w, p + 4, sb);
-                float mn = -dmin * min(w, p + 4, sb);
-                long q = p + 16 + 32L * (sb >> 1);
-                int o = dstOff + b * 256 + 32 * sb;
-                for (int l = 0; l < 32; l++) {
-                    int v = w.get(ValueLayout.JAVA_BYTE, q + l) & 0xFF;
-                    dst[o + l] = Math.fma((sb & 1) == 0 ? v & 0x0F : v >>> 4, sc, mn);
-                }
-            }
-        }
-    }
 '''))
 
-def bits(h, op):
-    return f"{h}.reinterpretAsInts().lanewise(VectorOperators.{op}).reinterpretAsBytes().and((byte) 0x30)"
-write('Q6KKernel', dict(type='Q6_K', scaled=False, xoffs=[0, 32, 64, 96], depth=16,
+
+def q6(j, k):
+    """Vector k (values 8k..8k+7) of quarter j of a Q6_K half: 4 low bits from ql (bytes l or l+32,
+    low or high nibble), 2 high bits from qh (bits 2j, 2j+1) moved to bits 4-5, minus 32, scaled."""
+    ql = load64(f"ql{{r}} + {32 * (j & 1) + 8 * k}")
+    low = lo(ql) if j < 2 else hi(ql)
+    qh = load64(f"qh{{r}} + {8 * k}")
+    hb = (f"{qh}.reinterpretAsInts().lanewise(VectorOperators.LSHL, {4 - 2 * j}).reinterpretAsBytes()" if j < 2
+          else (f"{qh}" if j == 2 else shr(qh, 2)))
+    return f"{widen(low + '.or(' + hb + '.and((byte) 0x30)).sub((byte) 32)')}.mul(s{{r}}{2 * j + (k >> 1)})"
+
+
+write('Q6KKernel', dict(type='Q6_K', block=256, bytes=210,
     doc=''' * Q6_K: super-blocks of 256 values: 128 bytes of low nibbles (ql), 64 bytes of high 2-bit pairs
  * (qh), 16 signed 8-bit scales, a half-precision d; value = d·sc·(q − 32) with q of 6 bits and one
  * scale per 16 values. Each half of 128 values takes 64 ql bytes and 32 qh bytes; for l < 32 the
  * values l, l+32, l+64, l+96 come from ql[l] low, ql[l+32] low, ql[l] high, ql[l+32] high, with
- * qh[l] bits 0-1, 2-3, 4-5, 6-7 on top. The kernel's "block" is 8 consecutive l of the four
- * quarters.''',
+ * qh[l] bits 0-1, 2-3, 4-5, 6-7 on top. Values are rebuilt in ascending order, quarter by quarter.''',
     check="checkBlocks(n, 256);",
-    loop_open="""long p = off;
-for (int i = 0; i < n; i += 256, p += 210) {
-    float d = f16(w, p + 208);
-    for (int c = 0; c < 8; c++) {
-        int h = c >> 2;
-        int l = (c & 3) << 3;
-        int xi = i + 128 * h + l;
-        int s = 8 * h + (l >> 4);
-        long ql = p + 64 * h + l;""",
-    loop_close="    }\n}",
-    decode=f"""ByteVector qa = {load64('ql')};
-ByteVector qb = {load64('ql + 32')};
-ByteVector qh = {load64('p + 128 + 32 * h + l')};
-FloatVector w0 = {widen(lo('qa') + '.or(' + bits('qh', 'LSHL, 4') + ').sub((byte) 32)')}.mul(d * sc(w, p, s));
-FloatVector w1 = {widen(lo('qb') + '.or(' + bits('qh', 'LSHL, 2') + ').sub((byte) 32)')}.mul(d * sc(w, p, s + 2));
-FloatVector w2 = {widen(hi('qa') + '.or(qh.and((byte) 0x30)).sub((byte) 32)')}.mul(d * sc(w, p, s + 4));
-FloatVector w3 = {widen(hi('qb') + '.or(' + bits('qh', 'LSHR, 2') + ').sub((byte) 32)')}.mul(d * sc(w, p, s + 6));""",
+    setup="float d{r} = f16(w, p{r} + 208);",
+    inner="for (int h = 0; h < 2; h++) {\nint xi = i + 128 * h;",
+    inner_setup="long ql{r} = p{r} + 64 * h;\nlong qh{r} = p{r} + 128 + 32 * h;\n" + '\n'.join(
+        f"FloatVector s{{r}}{s} = FloatVector.broadcast(F, d{{r}} * sc(w, p{{r}}, 8 * h + {s}));" for s in range(8)),
+    vecs=[(q6(j, k), 32 * j + 8 * k) for j in range(4) for k in range(4)],
     extra='''
     private static int sc(MemorySegment w, long p, int k) {
         return w.get(ValueLayout.JAVA_BYTE, p + 192 + k);
-    }
-''',
-    decodeRow='''    @Override
-    public void decodeRow(MemorySegment w, long off, float[] dst, int dstOff, int n) {
-        checkBlocks(n, 256);
-        for (int b = 0; b < n / 256; b++) {
-            long p = off + (long) b * 210;
-            float d = f16(w, p + 208);
-            for (int h = 0; h < 2; h++) {
-                for (int l = 0; l < 32; l++) {
-                    int a = w.get(ValueLayout.JAVA_BYTE, p + 64 * h + l) & 0xFF;
-                    int c = w.get(ValueLayout.JAVA_BYTE, p + 64 * h + l + 32) & 0xFF;
-                    int hb = w.get(ValueLayout.JAVA_BYTE, p + 128 + 32 * h + l) & 0xFF;
-                    int s = 8 * h + (l >> 4);
-                    int o = dstOff + b * 256 + 128 * h + l;
-                    dst[o] = d * sc(w, p, s) * (((a & 0x0F) | (hb & 3) << 4) - 32);
-                    dst[o + 32] = d * sc(w, p, s + 2) * (((c & 0x0F) | ((hb >> 2) & 3) << 4) - 32);
-                    dst[o + 64] = d * sc(w, p, s + 4) * (((a >>> 4) | ((hb >> 4) & 3) << 4) - 32);
-                    dst[o + 96] = d * sc(w, p, s + 6) * (((c >>> 4) | ((hb >> 6) & 3) << 4) - 32);
-                }
-            }
-        }
     }
 '''))

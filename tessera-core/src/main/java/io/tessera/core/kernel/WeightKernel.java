@@ -8,18 +8,19 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Dot products of one weight row, stored in some {@link GgmlType} and read in place from its
- * memory mapping, with float activation rows. Weights are dequantized in registers, block by block;
- * no float copy of a matrix is ever made.
+ * One weight row, stored in some {@link GgmlType} and read in place from its memory mapping, against
+ * float activations. Weights are rebuilt in registers, eight values at a time; no float copy of a
+ * matrix is ever made (matrix products decode a small panel of a few rows at a time, see
+ * {@link MatMul}).
  *
- * <p><b>One summation order.</b> Every implementation computes the dot product of a (row, token)
- * pair with exactly the same sequence of floating-point operations whether it is asked for one
- * token ({@link #dot}) or for four at once ({@link #dot4}): the row is cut into 32-value blocks,
- * each block's products are summed in a fixed chain in 8-lane vectors, the block sums are added to
- * one accumulator in block order, and the lanes are added in a fixed order at the end (never
- * {@code reduceLanes}, whose order is unspecified). A token's result therefore does not depend on
- * which other tokens share its batch, nor on the tile a matrix multiplication chose. Tests check
- * the two paths bit for bit.
+ * <p><b>One summation order.</b> A (row, token) result is always computed the same way: the
+ * rebuilt weights w[i] (the same floats whichever method rebuilds them) are multiplied with x[i]
+ * and added with a fused multiply-add into lane {@code i mod 8} of one 8-lane accumulator, in
+ * ascending i; the lanes are then added in a fixed order (never {@code reduceLanes}, whose order is
+ * unspecified), and a tail shorter than 8 values is added last, one product at a time. {@link #dot},
+ * {@link #dotRows4} and the matrix kernels of {@link MatMul}, which work from {@link #decodeRow}'s
+ * floats, all follow it, so a token's output does not depend on which other tokens share its
+ * batch, on the tiling, or on the thread count. Tests check this bit for bit.
  */
 public abstract class WeightKernel {
 
@@ -57,19 +58,24 @@ public abstract class WeightKernel {
     public abstract float dot(MemorySegment w, long off, float[] x, int xOff, int n);
 
     /**
-     * The same dot product for four activation rows at once (x rows at {@code xOff + k·xStride},
-     * results to {@code out[outOff + k·outStride]}, k < 4), decoding each weight block once. Bit
-     * for bit equal to four calls of {@link #dot}.
+     * The dot products of four consecutive rows (at {@code off + k·rowBytes}, k < 4) with one
+     * activation row, into {@code out[outOff + k]}: one pass over x, four independent chains (a
+     * single chain is bound by the latency of its multiply-adds). Bit for bit four calls of {@link #dot}.
      */
-    public void dot4(MemorySegment w, long off, float[] x, int xOff, int xStride, int n, float[] out, int outOff,
-            int outStride) {
-        for (int k = 0; k < 4; k++) {
-            out[outOff + k * outStride] = dot(w, off, x, xOff + k * xStride, n);
-        }
-    }
+    public abstract void dotRows4(MemorySegment w, long off, long rowBytes, float[] x, int xOff, int n, float[] out,
+            int outOff);
 
-    /** Dequantizes the n values stored at {@code w[off..]} into {@code dst[dstOff..]}. */
+    /**
+     * Rebuilds the n values stored at {@code w[off..]} into {@code dst[dstOff..]}, as the same floats
+     * the dot products use. For quantized types n is a multiple of the block size and off the start
+     * of a block.
+     */
     public abstract void decodeRow(MemorySegment w, long off, float[] dst, int dstOff, int n);
+
+    /** Byte offset of value {@code i} within a row (i a multiple of the block size). */
+    public final long byteOffset(int i) {
+        return type.bytesFor(i);
+    }
 
     /**
      * Adds 8 lanes stored at l[o..o+8) in a fixed order (vectors are stored with intoArray and

@@ -88,13 +88,15 @@ class WeightKernelTest {
                 float got = k.dot(seg, off, x, xOff, n);
                 assertEquals(exact, got, mag * REL_TOL + 1e-12, type + " row " + r + " token " + t);
             }
-            // four tokens at once: bit for bit the single-token results
-            float[] out = new float[4 * 3];
-            k.dot4(seg, off, x, 1, n, n, out, 1, 3);
-            for (int t = 0; t < 4; t++) {
-                float single = k.dot(seg, off, x, t * n + 1, n);
-                assertEquals(Float.floatToRawIntBits(single), Float.floatToRawIntBits(out[1 + 3 * t]),
-                        type + " dot4 differs from dot for token " + t);
+        }
+        // four rows at once: bit for bit the single-row results
+        for (int r = 0; r + 4 <= rows; r++) {
+            float[] out = new float[6];
+            k.dotRows4(seg, base + r * rowBytes, rowBytes, x, 1, n, out, 2);
+            for (int j = 0; j < 4; j++) {
+                float single = k.dot(seg, base + (r + j) * rowBytes, x, 1, n);
+                assertEquals(Float.floatToRawIntBits(single), Float.floatToRawIntBits(out[2 + j]),
+                        type + " dotRows4 differs from dot for row " + (r + j));
             }
         }
     }
@@ -105,10 +107,23 @@ class WeightKernelTest {
     }
 
     /** A token's outputs do not depend on the batch it shares, the tiling, or the thread count. */
-    @ParameterizedTest
-    @MethodSource("types")
-    void matmulIsBatchInvariant(GgmlType type) {
-        int in = 512;
+    static Stream<Arguments> shapes() {
+        Stream.Builder<Arguments> b = Stream.builder();
+        types().forEach(t -> {
+            b.add(Arguments.of(t, 512));
+            b.add(Arguments.of(t, 768)); // three panels
+        });
+        for (GgmlType t : new GgmlType[] {GgmlType.F32, GgmlType.F16, GgmlType.BF16}) {
+            b.add(Arguments.of(t, 172)); // a tail after the lanes
+            b.add(Arguments.of(t, 300)); // a tail in the second panel
+            b.add(Arguments.of(t, 5)); // no lanes at all
+        }
+        return b.build();
+    }
+
+    @ParameterizedTest(name = "{0} in={1}")
+    @MethodSource("shapes")
+    void matmulIsBatchInvariant(GgmlType type, int in) {
         int rows = 75; // not a multiple of the row grain or band
         Random rnd = new Random(7 + type.ordinal());
         long rowBytes = type.bytesFor(in);
