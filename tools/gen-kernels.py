@@ -1,13 +1,12 @@
 # Writes the per-type weight kernels (tessera-core/.../kernel/{F32,F16,Bf16,Q8_0,Q4_0,Q4_1,Q4K,Q6K}Kernel.java)
-# from one template, so that decodeRow, dot and dotRows4 of every type rebuild the weights with the
-# same vector operations and sum in the same order, and the hot loops stay written out in full (see
-# WeightKernel). Edit here, run `python3 tools/gen-kernels.py`, then ./run-tests -pl tessera-core
+# from one template, so that decodeRow and dot of every type rebuild the weights with the same vector
+# operations, dot sums in the order WeightKernel documents, and the hot loops stay written out in full. Edit here, run `python3 tools/gen-kernels.py`, then ./run-tests -pl tessera-core
 # (WeightKernelTest checks every kernel against the scalar reference codecs).
 #
 # A type is described by its block loop: per-block setup code, an optional inner loop over
 # sub-blocks, and the list of 8-lane weight vectors the block holds, in ascending value order, each
-# with its offset from `xi` (the index of the sub-block's first value). Code fragments use {r} where
-# a per-row name goes (p{r} is the row's block address); it becomes 0..3 in dotRows4 and '' elsewhere.
+# with its offset from `xi` (the index of the sub-block's first value). Code fragments use  where
+# a per-row name goes (p is the row's block address); it becomes 0 and 1 in dotRows2 and '' elsewhere.
 import os
 import textwrap
 
@@ -18,43 +17,26 @@ def ind(s, n):
     return textwrap.indent(textwrap.dedent(s).strip('\n'), ' ' * n) + '\n'
 
 
-def rowcode(code, rows):
-    """A fragment repeated for each row name."""
-    return ''.join(code.replace('{r}', r) + '\n' for r in rows) if code else ''
-
-
-def body(spec, rows, use):
-    """The block loop; `use(expr, xoff, rows)` emits what is done with each weight vector."""
-    s = spec['open'] + '\n'
-    s += rowcode(spec.get('setup', ''), rows)
-    close = '}\n'
-    if 'inner' in spec:
-        s += spec['inner'] + '\n'
-        s += spec.get('inner_shared', '') + '\n'
-        s += rowcode(spec.get('inner_setup', ''), rows)
-        close = '}\n}\n'
-    for expr, xoff in spec['vecs']:
-        s += use(expr, xoff, rows)
-    return s + close
-
-
-def rows_names(k):
-    return [str(i) for i in range(k)] if k > 1 else ['']
-
-
-def p_decl(spec, rows, base):
-    if spec['block'] == 8:  # float types: i counts values
-        return ''.join(f"long p{r} = {base(r)} + (long) i * {spec['bpv']};\n" for r in rows)
-    return ''
-
-
 def gen_dot(spec):
-    rows = ['']
-
-    def use(expr, xoff, rows):
-        return f"a = {expr.replace('{r}', '')}.fma(FloatVector.fromArray(F, x, xOff + xi + {xoff}), a);\n"
+    def emit(vecs):
+        if len(vecs) == 1:  # a lone 8-value vector (float types, after the groups)
+            expr, xoff = vecs[0]
+            return f"a = {expr}.fma(FloatVector.fromArray(F, x, xOff + xi + {xoff}), a);\n"
+        s = ''
+        for g in range(0, len(vecs), 4):
+            (e0, o0), (e1, o1), (e2, o2), (e3, o3) = vecs[g:g + 4]
+            s += f"FloatVector w0 = {e0};\nFloatVector w1 = {e1};\nFloatVector w2 = {e2};\nFloatVector w3 = {e3};\n" if g == 0 else \
+                 f"w0 = {e0};\nw1 = {e1};\nw2 = {e2};\nw3 = {e3};\n"
+            s += (f"FloatVector s = w0.mul(FloatVector.fromArray(F, x, xOff + xi + {o0}));\n" if g == 0 else
+                  f"s = w0.mul(FloatVector.fromArray(F, x, xOff + xi + {o0}));\n")
+            s += (f"FloatVector u = w2.mul(FloatVector.fromArray(F, x, xOff + xi + {o2}));\n" if g == 0 else
+                  f"u = w2.mul(FloatVector.fromArray(F, x, xOff + xi + {o2}));\n")
+            s += f"s = w1.fma(FloatVector.fromArray(F, x, xOff + xi + {o1}), s);\n"
+            s += f"u = w3.fma(FloatVector.fromArray(F, x, xOff + xi + {o3}), u);\n"
+            s += "a = a.add(s.add(u));\n"
+        return s
     s = spec.get('check', '') + '\n' + "FloatVector a = FloatVector.zero(F);\n"
-    s += loops(spec, rows, lambda r: 'off', use)
+    s += loops(spec, emit)
     s += "float[] l = new float[8];\na.intoArray(l, 0);\nfloat sum = lanes(l, 0);\n"
     if 'scalar' in spec:
         s += f"for (; i < n; i++) {{\n    sum += {spec['scalar'].replace('@P', 'off + (long) i * ' + str(spec['bpv']))} * x[xOff + i];\n}}\n"
@@ -63,69 +45,39 @@ def gen_dot(spec):
             + ind(s, 8) + "    }\n")
 
 
-def gen_rows4(spec):
-    rows = ['0', '1', '2', '3']
-
-    def use(expr, xoff, rows):
-        s = f"xv = FloatVector.fromArray(F, x, xOff + xi + {xoff});\n"
-        for r in rows:
-            s += f"a{r} = {expr.replace('{r}', r)}.fma(xv, a{r});\n"
-        return s
-    s = spec.get('check', '') + '\n'
-    s += "FloatVector a0 = FloatVector.zero(F);\nFloatVector a1 = a0;\nFloatVector a2 = a0;\nFloatVector a3 = a0;\nFloatVector xv;\n"
-    s += "long off0 = off;\nlong off1 = off + rowBytes;\nlong off2 = off + 2 * rowBytes;\nlong off3 = off + 3 * rowBytes;\n"
-    s += loops(spec, rows, lambda r: 'off' + r, use)
-    s += "float[] l = new float[32];\n" + ''.join(f"a{r}.intoArray(l, {8 * int(r)});\n" for r in rows)
-    for r in rows:
-        s += f"float s{r} = lanes(l, {8 * int(r)});\n"
-    if 'scalar' in spec:
-        s += "for (; i < n; i++) {\n    float xi = x[xOff + i];\n"
-        for r in rows:
-            s += f"    s{r} += {spec['scalar'].replace('@P', f'off{r} + (long) i * ' + str(spec['bpv']))} * xi;\n"
-        s += "}\n"
-    for r in rows:
-        s += f"out[outOff + {r}] = s{r};\n"
-    return ("    @Override\n    public void dotRows4(MemorySegment w, long off, long rowBytes, float[] x, int xOff, int n, float[] out,\n"
-            "            int outOff) {\n" + ind(s, 8) + "    }\n")
-
-
 def gen_decode(spec):
-    rows = ['']
-
-    def use(expr, xoff, rows):
-        return f"{expr.replace('{r}', '')}.intoArray(dst, dstOff + xi + {xoff});\n"
+    def emit(vecs):
+        return ''.join(f"{expr}.intoArray(dst, dstOff + xi + {xoff});\n" for expr, xoff in vecs)
     s = spec.get('check', '') + '\n'
-    s += loops(spec, rows, lambda r: 'off', use)
+    s += loops(spec, emit)
     if 'scalar' in spec:
         s += f"for (; i < n; i++) {{\n    dst[dstOff + i] = {spec['scalar'].replace('@P', 'off + (long) i * ' + str(spec['bpv']))};\n}}\n"
     return ("    @Override\n    public void decodeRow(MemorySegment w, long off, float[] dst, int dstOff, int n) {\n"
             + ind(s, 8) + "    }\n")
 
 
-def loops(spec, rows, base, use):
+def loops(spec, emit):
+    """The loop over a row's blocks; emit(vecs) writes what is done with one body's weight vectors."""
     if spec['block'] == 8:
-        # float types: four vectors at a time, then one, then single values (the caller's tail)
+        # float types: groups of four vectors, then single vectors, then single values (the caller's tail)
+        load = spec['load']
         s = "int i = 0;\n"
-        for step, vecs in ((32, [(spec['load'], 0), (spec['load'], 8), (spec['load'], 16), (spec['load'], 24)]), (8, [(spec['load'], 0)])):
+        for step, offs in ((32, [0, 8, 16, 24]), (8, [0])):
             s += f"for (; i + {step} <= n; i += {step}) {{\n"
-            s += ''.join(f"long p{r} = {base(r)} + (long) i * {spec['bpv']};\n" for r in rows)
-            s += "int xi = i;\n"
-            for expr, xoff in vecs:
-                s += use(expr.replace('@O', str(xoff * spec['bpv'])), xoff, rows)
+            s += f"long p = off + (long) i * {spec['bpv']};\nint xi = i;\n"
+            s += emit([(load.replace('@O', str(o * spec['bpv'])), o) for o in offs])
             s += "}\n"
         return s
     s = f"for (int i = 0, blk = 0; i < n; i += {spec['block']}, blk++) {{\n"
-    s += ''.join(f"long p{r} = {base(r)} + (long) blk * {spec['bytes']};\n" for r in rows)
+    s += f"long p = off + (long) blk * {spec['bytes']};\n"
     if 'inner' not in spec:
         s += "int xi = i;\n"
-    s += rowcode(spec.get('setup', ''), rows)
+    s += spec.get('setup', '') + '\n'
     close = "}\n"
     if 'inner' in spec:
-        s += spec['inner'] + '\n'
-        s += rowcode(spec.get('inner_setup', ''), rows)
+        s += spec['inner'] + '\n' + spec.get('inner_setup', '') + '\n'
         close = "}\n}\n"
-    for expr, xoff in spec['vecs']:
-        s += use(expr, xoff, rows)
+    s += emit(spec['vecs'])
     return s + close
 
 
@@ -157,7 +109,6 @@ final class {cls} extends WeightKernel {{
     }}
 {spec.get('extra', '')}
 {gen_dot(spec)}
-{gen_rows4(spec)}
 {gen_decode(spec)}}}
 """
     lines = src.split('\n')
@@ -201,7 +152,7 @@ def fix_indent(src):
 
 
 def float_kernel(cls, typ, bpv, load, scalar, doc):
-    write(cls, dict(type=typ, doc=doc, block=8, bpv=bpv, load=load.replace('@P', 'p{r} + @O'), scalar=scalar))
+    write(cls, dict(type=typ, doc=doc, block=8, bpv=bpv, load=load.replace('@P', 'p + @O'), scalar=scalar))
 
 
 float_kernel('F32Kernel', 'F32', 4, 'FloatVector.fromMemorySegment(F, w, @P, LE)', 'w.get(F32, @P)',
@@ -248,29 +199,29 @@ write('Q8_0Kernel', dict(type='Q8_0', block=32, bytes=34,
  * are widened to floats and scaled in registers; the product of an 8-bit q and an 11-bit d is
  * exact in a float, so the rebuilt weights are exactly the stored values.''',
     check="checkBlocks(n, 32);",
-    setup="FloatVector d{r} = FloatVector.broadcast(F, f16(w, p{r}));",
-    vecs=[(f"{widen(load64(f'p{{r}} + {2 + 8 * k}'))}.mul(d{{r}})", 8 * k) for k in range(4)]))
+    setup="FloatVector d = FloatVector.broadcast(F, f16(w, p));",
+    vecs=[(f"{widen(load64(f'p + {2 + 8 * k}'))}.mul(d)", 8 * k) for k in range(4)]))
 
 write('Q4_0Kernel', dict(type='Q4_0', block=32, bytes=18,
     doc=''' * Q4_0: blocks of 32 values, a half-precision scale d then 16 bytes of nibbles (value j in the low
  * nibble of byte j, value j+16 in its high nibble); value = d·(q − 8), exact in a float. Nibbles
  * are split, widened and scaled in registers.''',
     check="checkBlocks(n, 32);",
-    setup=f"FloatVector d{{r}} = FloatVector.broadcast(F, f16(w, p{{r}}));\nByteVector b{{r}} = {load64('p{r} + 2')};\nByteVector c{{r}} = {load64('p{r} + 10')};",
-    vecs=[(f"{widen(lo('b{r}') + '.sub((byte) 8)')}.mul(d{{r}})", 0),
-          (f"{widen(lo('c{r}') + '.sub((byte) 8)')}.mul(d{{r}})", 8),
-          (f"{widen(hi('b{r}') + '.sub((byte) 8)')}.mul(d{{r}})", 16),
-          (f"{widen(hi('c{r}') + '.sub((byte) 8)')}.mul(d{{r}})", 24)]))
+    setup=f"FloatVector d = FloatVector.broadcast(F, f16(w, p));\nByteVector b = {load64('p + 2')};\nByteVector c = {load64('p + 10')};",
+    vecs=[(f"{widen(lo('b') + '.sub((byte) 8)')}.mul(d)", 0),
+          (f"{widen(lo('c') + '.sub((byte) 8)')}.mul(d)", 8),
+          (f"{widen(hi('b') + '.sub((byte) 8)')}.mul(d)", 16),
+          (f"{widen(hi('c') + '.sub((byte) 8)')}.mul(d)", 24)]))
 
 write('Q4_1Kernel', dict(type='Q4_1', block=32, bytes=20,
     doc=''' * Q4_1: blocks of 32 values, half-precision d and m then 16 bytes of nibbles; value = d·q + m, rebuilt
  * in registers as {@code fma(q, d, m)}.''',
     check="checkBlocks(n, 32);",
-    setup=f"FloatVector d{{r}} = FloatVector.broadcast(F, f16(w, p{{r}}));\nFloatVector m{{r}} = FloatVector.broadcast(F, f16(w, p{{r}} + 2));\nByteVector b{{r}} = {load64('p{r} + 4')};\nByteVector c{{r}} = {load64('p{r} + 12')};",
-    vecs=[(f"{widen(lo('b{r}'))}.fma(d{{r}}, m{{r}})", 0),
-          (f"{widen(lo('c{r}'))}.fma(d{{r}}, m{{r}})", 8),
-          (f"{widen(hi('b{r}'))}.fma(d{{r}}, m{{r}})", 16),
-          (f"{widen(hi('c{r}'))}.fma(d{{r}}, m{{r}})", 24)]))
+    setup=f"FloatVector d = FloatVector.broadcast(F, f16(w, p));\nFloatVector m = FloatVector.broadcast(F, f16(w, p + 2));\nByteVector b = {load64('p + 4')};\nByteVector c = {load64('p + 12')};",
+    vecs=[(f"{widen(lo('b'))}.fma(d, m)", 0),
+          (f"{widen(lo('c'))}.fma(d, m)", 8),
+          (f"{widen(hi('b'))}.fma(d, m)", 16),
+          (f"{widen(hi('c'))}.fma(d, m)", 24)]))
 
 write('Q4KKernel', dict(type='Q4_K', block=256, bytes=144,
     doc=''' * Q4_K: super-blocks of 256 values: half-precision d and dmin, 12 bytes packing eight 6-bit scales
@@ -278,10 +229,10 @@ write('Q4KKernel', dict(type='Q4_K', block=256, bytes=144,
  * are one 32-value sub-block, the high nibbles the next; value = d·sc·q − dmin·m, rebuilt in
  * registers as {@code fma(q, d·sc, −dmin·m)}.''',
     check="checkBlocks(n, 256);",
-    setup="float d{r} = f16(w, p{r});\nfloat dmin{r} = f16(w, p{r} + 2);",
+    setup="float d = f16(w, p);\nfloat dmin = f16(w, p + 2);",
     inner="for (int sb = 0; sb < 8; sb++) {\nint xi = i + 32 * sb;\nint shift = (sb & 1) << 2;",
-    inner_setup="long q{r} = p{r} + 16 + 32L * (sb >> 1);\nFloatVector sc{r} = FloatVector.broadcast(F, d{r} * scale(w, p{r} + 4, sb));\nFloatVector mn{r} = FloatVector.broadcast(F, -dmin{r} * min(w, p{r} + 4, sb));",
-    vecs=[(f"{widen(shr(load64(f'q{{r}} + {8 * k}'), 'shift') + '.and((byte) 0x0F)')}.fma(sc{{r}}, mn{{r}})", 8 * k) for k in range(4)],
+    inner_setup="long q = p + 16 + 32L * (sb >> 1);\nFloatVector sc = FloatVector.broadcast(F, d * scale(w, p + 4, sb));\nFloatVector mn = FloatVector.broadcast(F, -dmin * min(w, p + 4, sb));",
+    vecs=[(f"{widen(shr(load64(f'q + {8 * k}'), 'shift') + '.and((byte) 0x0F)')}.fma(sc, mn)", 8 * k) for k in range(4)],
     extra='''
     /** The 6-bit scale of sub-block j (0..7) from the 12 packed bytes at s. */
     static int scale(MemorySegment w, long s, int j) {
@@ -304,12 +255,12 @@ write('Q4KKernel', dict(type='Q4_K', block=256, bytes=144,
 def q6(j, k):
     """Vector k (values 8k..8k+7) of quarter j of a Q6_K half: 4 low bits from ql (bytes l or l+32,
     low or high nibble), 2 high bits from qh (bits 2j, 2j+1) moved to bits 4-5, minus 32, scaled."""
-    ql = load64(f"ql{{r}} + {32 * (j & 1) + 8 * k}")
+    ql = load64(f"ql + {32 * (j & 1) + 8 * k}")
     low = lo(ql) if j < 2 else hi(ql)
-    qh = load64(f"qh{{r}} + {8 * k}")
+    qh = load64(f"qh + {8 * k}")
     hb = (f"{qh}.reinterpretAsInts().lanewise(VectorOperators.LSHL, {4 - 2 * j}).reinterpretAsBytes()" if j < 2
           else (f"{qh}" if j == 2 else shr(qh, 2)))
-    return f"{widen(low + '.or(' + hb + '.and((byte) 0x30)).sub((byte) 32)')}.mul(s{{r}}{2 * j + (k >> 1)})"
+    return f"{widen(low + '.or(' + hb + '.and((byte) 0x30)).sub((byte) 32)')}.mul(s{2 * j + (k >> 1)})"
 
 
 write('Q6KKernel', dict(type='Q6_K', block=256, bytes=210,
@@ -319,10 +270,10 @@ write('Q6KKernel', dict(type='Q6_K', block=256, bytes=210,
  * values l, l+32, l+64, l+96 come from ql[l] low, ql[l+32] low, ql[l] high, ql[l+32] high, with
  * qh[l] bits 0-1, 2-3, 4-5, 6-7 on top. Values are rebuilt in ascending order, quarter by quarter.''',
     check="checkBlocks(n, 256);",
-    setup="float d{r} = f16(w, p{r} + 208);",
+    setup="float d = f16(w, p + 208);",
     inner="for (int h = 0; h < 2; h++) {\nint xi = i + 128 * h;",
-    inner_setup="long ql{r} = p{r} + 64 * h;\nlong qh{r} = p{r} + 128 + 32 * h;\n" + '\n'.join(
-        f"FloatVector s{{r}}{s} = FloatVector.broadcast(F, d{{r}} * sc(w, p{{r}}, 8 * h + {s}));" for s in range(8)),
+    inner_setup="long ql = p + 64 * h;\nlong qh = p + 128 + 32 * h;\n" + '\n'.join(
+        f"FloatVector s{s} = FloatVector.broadcast(F, d * sc(w, p, 8 * h + {s}));" for s in range(8)),
     vecs=[(q6(j, k), 32 * j + 8 * k) for j in range(4) for k in range(4)],
     extra='''
     private static int sc(MemorySegment w, long p, int k) {

@@ -33,10 +33,15 @@ final class F16Kernel extends WeightKernel {
         for (; i + 32 <= n; i += 32) {
             long p = off + (long) i * 2;
             int xi = i;
-            a = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p + 0, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(FloatVector.fromArray(F, x, xOff + xi + 0), a);
-            a = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p + 16, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(FloatVector.fromArray(F, x, xOff + xi + 8), a);
-            a = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p + 32, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(FloatVector.fromArray(F, x, xOff + xi + 16), a);
-            a = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p + 48, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(FloatVector.fromArray(F, x, xOff + xi + 24), a);
+            FloatVector w0 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p + 0, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
+            FloatVector w1 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p + 16, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
+            FloatVector w2 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p + 32, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
+            FloatVector w3 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p + 48, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
+            FloatVector s = w0.mul(FloatVector.fromArray(F, x, xOff + xi + 0));
+            FloatVector u = w2.mul(FloatVector.fromArray(F, x, xOff + xi + 16));
+            s = w1.fma(FloatVector.fromArray(F, x, xOff + xi + 8), s);
+            u = w3.fma(FloatVector.fromArray(F, x, xOff + xi + 24), u);
+            a = a.add(s.add(u));
         }
         for (; i + 8 <= n; i += 8) {
             long p = off + (long) i * 2;
@@ -50,80 +55,6 @@ final class F16Kernel extends WeightKernel {
             sum += Float.float16ToFloat(w.get(I16, off + (long) i * 2)) * x[xOff + i];
         }
         return sum;
-    }
-
-    @Override
-    public void dotRows4(MemorySegment w, long off, long rowBytes, float[] x, int xOff, int n, float[] out,
-            int outOff) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
-        FloatVector xv;
-        long off0 = off;
-        long off1 = off + rowBytes;
-        long off2 = off + 2 * rowBytes;
-        long off3 = off + 3 * rowBytes;
-        int i = 0;
-        for (; i + 32 <= n; i += 32) {
-            long p0 = off0 + (long) i * 2;
-            long p1 = off1 + (long) i * 2;
-            long p2 = off2 + (long) i * 2;
-            long p3 = off3 + (long) i * 2;
-            int xi = i;
-            xv = FloatVector.fromArray(F, x, xOff + xi + 0);
-            a0 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p0 + 0, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a0);
-            a1 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p1 + 0, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a1);
-            a2 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p2 + 0, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a2);
-            a3 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p3 + 0, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a3);
-            xv = FloatVector.fromArray(F, x, xOff + xi + 8);
-            a0 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p0 + 16, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a0);
-            a1 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p1 + 16, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a1);
-            a2 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p2 + 16, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a2);
-            a3 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p3 + 16, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a3);
-            xv = FloatVector.fromArray(F, x, xOff + xi + 16);
-            a0 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p0 + 32, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a0);
-            a1 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p1 + 32, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a1);
-            a2 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p2 + 32, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a2);
-            a3 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p3 + 32, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a3);
-            xv = FloatVector.fromArray(F, x, xOff + xi + 24);
-            a0 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p0 + 48, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a0);
-            a1 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p1 + 48, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a1);
-            a2 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p2 + 48, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a2);
-            a3 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p3 + 48, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a3);
-        }
-        for (; i + 8 <= n; i += 8) {
-            long p0 = off0 + (long) i * 2;
-            long p1 = off1 + (long) i * 2;
-            long p2 = off2 + (long) i * 2;
-            long p3 = off3 + (long) i * 2;
-            int xi = i;
-            xv = FloatVector.fromArray(F, x, xOff + xi + 0);
-            a0 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p0 + 0, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a0);
-            a1 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p1 + 0, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a1);
-            a2 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p2 + 0, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a2);
-            a3 = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p3 + 0, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a3);
-        }
-        float[] l = new float[32];
-        a0.intoArray(l, 0);
-        a1.intoArray(l, 8);
-        a2.intoArray(l, 16);
-        a3.intoArray(l, 24);
-        float s0 = lanes(l, 0);
-        float s1 = lanes(l, 8);
-        float s2 = lanes(l, 16);
-        float s3 = lanes(l, 24);
-        for (; i < n; i++) {
-            float xi = x[xOff + i];
-            s0 += Float.float16ToFloat(w.get(I16, off0 + (long) i * 2)) * xi;
-            s1 += Float.float16ToFloat(w.get(I16, off1 + (long) i * 2)) * xi;
-            s2 += Float.float16ToFloat(w.get(I16, off2 + (long) i * 2)) * xi;
-            s3 += Float.float16ToFloat(w.get(I16, off3 + (long) i * 2)) * xi;
-        }
-        out[outOff + 0] = s0;
-        out[outOff + 1] = s1;
-        out[outOff + 2] = s2;
-        out[outOff + 3] = s3;
     }
 
     @Override

@@ -26,10 +26,15 @@ final class F32Kernel extends WeightKernel {
         for (; i + 32 <= n; i += 32) {
             long p = off + (long) i * 4;
             int xi = i;
-            a = FloatVector.fromMemorySegment(F, w, p + 0, LE).fma(FloatVector.fromArray(F, x, xOff + xi + 0), a);
-            a = FloatVector.fromMemorySegment(F, w, p + 32, LE).fma(FloatVector.fromArray(F, x, xOff + xi + 8), a);
-            a = FloatVector.fromMemorySegment(F, w, p + 64, LE).fma(FloatVector.fromArray(F, x, xOff + xi + 16), a);
-            a = FloatVector.fromMemorySegment(F, w, p + 96, LE).fma(FloatVector.fromArray(F, x, xOff + xi + 24), a);
+            FloatVector w0 = FloatVector.fromMemorySegment(F, w, p + 0, LE);
+            FloatVector w1 = FloatVector.fromMemorySegment(F, w, p + 32, LE);
+            FloatVector w2 = FloatVector.fromMemorySegment(F, w, p + 64, LE);
+            FloatVector w3 = FloatVector.fromMemorySegment(F, w, p + 96, LE);
+            FloatVector s = w0.mul(FloatVector.fromArray(F, x, xOff + xi + 0));
+            FloatVector u = w2.mul(FloatVector.fromArray(F, x, xOff + xi + 16));
+            s = w1.fma(FloatVector.fromArray(F, x, xOff + xi + 8), s);
+            u = w3.fma(FloatVector.fromArray(F, x, xOff + xi + 24), u);
+            a = a.add(s.add(u));
         }
         for (; i + 8 <= n; i += 8) {
             long p = off + (long) i * 4;
@@ -43,80 +48,6 @@ final class F32Kernel extends WeightKernel {
             sum += w.get(F32, off + (long) i * 4) * x[xOff + i];
         }
         return sum;
-    }
-
-    @Override
-    public void dotRows4(MemorySegment w, long off, long rowBytes, float[] x, int xOff, int n, float[] out,
-            int outOff) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
-        FloatVector xv;
-        long off0 = off;
-        long off1 = off + rowBytes;
-        long off2 = off + 2 * rowBytes;
-        long off3 = off + 3 * rowBytes;
-        int i = 0;
-        for (; i + 32 <= n; i += 32) {
-            long p0 = off0 + (long) i * 4;
-            long p1 = off1 + (long) i * 4;
-            long p2 = off2 + (long) i * 4;
-            long p3 = off3 + (long) i * 4;
-            int xi = i;
-            xv = FloatVector.fromArray(F, x, xOff + xi + 0);
-            a0 = FloatVector.fromMemorySegment(F, w, p0 + 0, LE).fma(xv, a0);
-            a1 = FloatVector.fromMemorySegment(F, w, p1 + 0, LE).fma(xv, a1);
-            a2 = FloatVector.fromMemorySegment(F, w, p2 + 0, LE).fma(xv, a2);
-            a3 = FloatVector.fromMemorySegment(F, w, p3 + 0, LE).fma(xv, a3);
-            xv = FloatVector.fromArray(F, x, xOff + xi + 8);
-            a0 = FloatVector.fromMemorySegment(F, w, p0 + 32, LE).fma(xv, a0);
-            a1 = FloatVector.fromMemorySegment(F, w, p1 + 32, LE).fma(xv, a1);
-            a2 = FloatVector.fromMemorySegment(F, w, p2 + 32, LE).fma(xv, a2);
-            a3 = FloatVector.fromMemorySegment(F, w, p3 + 32, LE).fma(xv, a3);
-            xv = FloatVector.fromArray(F, x, xOff + xi + 16);
-            a0 = FloatVector.fromMemorySegment(F, w, p0 + 64, LE).fma(xv, a0);
-            a1 = FloatVector.fromMemorySegment(F, w, p1 + 64, LE).fma(xv, a1);
-            a2 = FloatVector.fromMemorySegment(F, w, p2 + 64, LE).fma(xv, a2);
-            a3 = FloatVector.fromMemorySegment(F, w, p3 + 64, LE).fma(xv, a3);
-            xv = FloatVector.fromArray(F, x, xOff + xi + 24);
-            a0 = FloatVector.fromMemorySegment(F, w, p0 + 96, LE).fma(xv, a0);
-            a1 = FloatVector.fromMemorySegment(F, w, p1 + 96, LE).fma(xv, a1);
-            a2 = FloatVector.fromMemorySegment(F, w, p2 + 96, LE).fma(xv, a2);
-            a3 = FloatVector.fromMemorySegment(F, w, p3 + 96, LE).fma(xv, a3);
-        }
-        for (; i + 8 <= n; i += 8) {
-            long p0 = off0 + (long) i * 4;
-            long p1 = off1 + (long) i * 4;
-            long p2 = off2 + (long) i * 4;
-            long p3 = off3 + (long) i * 4;
-            int xi = i;
-            xv = FloatVector.fromArray(F, x, xOff + xi + 0);
-            a0 = FloatVector.fromMemorySegment(F, w, p0 + 0, LE).fma(xv, a0);
-            a1 = FloatVector.fromMemorySegment(F, w, p1 + 0, LE).fma(xv, a1);
-            a2 = FloatVector.fromMemorySegment(F, w, p2 + 0, LE).fma(xv, a2);
-            a3 = FloatVector.fromMemorySegment(F, w, p3 + 0, LE).fma(xv, a3);
-        }
-        float[] l = new float[32];
-        a0.intoArray(l, 0);
-        a1.intoArray(l, 8);
-        a2.intoArray(l, 16);
-        a3.intoArray(l, 24);
-        float s0 = lanes(l, 0);
-        float s1 = lanes(l, 8);
-        float s2 = lanes(l, 16);
-        float s3 = lanes(l, 24);
-        for (; i < n; i++) {
-            float xi = x[xOff + i];
-            s0 += w.get(F32, off0 + (long) i * 4) * xi;
-            s1 += w.get(F32, off1 + (long) i * 4) * xi;
-            s2 += w.get(F32, off2 + (long) i * 4) * xi;
-            s3 += w.get(F32, off3 + (long) i * 4) * xi;
-        }
-        out[outOff + 0] = s0;
-        out[outOff + 1] = s1;
-        out[outOff + 2] = s2;
-        out[outOff + 3] = s3;
     }
 
     @Override

@@ -12,14 +12,14 @@ import jdk.incubator.vector.VectorSpecies;
  * memory mapping by the type's {@link WeightKernel}; rows are split over the threads of a
  * {@link Parallel}.
  *
- * <p>One token (decode) streams each weight row once, four rows at a time. Several tokens (prefill,
- * batched decode) are a blocked matrix product: a band of {@value #BAND} rows is decoded up to
- * {@value #KC} values at a time into a float panel (at most 64 KB, held in L2), and every token
- * passes over the panel in register tiles of 4 rows × 2 tokens (8 accumulators, each weight vector
- * loaded once per two tokens and each activation vector once per four rows); partial sums wait in
- * a per-thread accumulator array between panels. Decoding costs once per band, shared by all tokens.
+ * <p>One token (decode) streams each weight row once. Several tokens (prefill, batched decode) are
+ * a blocked matrix product: a band of {@value #BAND} rows is decoded up to {@value #KC} values at a
+ * time into a float panel (at most 64 KB, held in L2), and every token passes over the panel in
+ * register tiles of 2 rows × 2 tokens (each weight vector loaded once per two tokens, each
+ * activation vector once per two rows); partial sums wait in a per-thread accumulator array
+ * between panels. Decoding costs once per band, shared by all tokens.
  * Long inner loops matter more here than L1 residency: with MatMulBench on one Zen 3 core (Q8_0,
- * 32-128 tokens) 16-row × 256-value panels reached 37 GFLOP/s, these 4 × 4096 panels 50-57.
+ * 32-128 tokens) 16-row × 256-value panels reached 37 GFLOP/s, 4 × 4096 panels 50-57.
  * The blocking never changes a result: every (row, token) sum follows the one order of
  * {@link WeightKernel}, so a token's output does not depend on the rest of its batch.
  */
@@ -126,11 +126,7 @@ public final class MatMul {
     static void rows(WeightKernel kernel, MemorySegment seg, long rowBytes, int in, int rows, float[] x, int tokens,
             float[] out, int from, int to) {
         if (tokens == 1) {
-            int r = from;
-            for (; r + 4 <= to; r += 4) {
-                kernel.dotRows4(seg, r * rowBytes, rowBytes, x, 0, in, out, r);
-            }
-            for (; r < to; r++) {
+            for (int r = from; r < to; r++) {
                 out[r] = kernel.dot(seg, r * rowBytes, x, 0, in);
             }
             return;
@@ -173,79 +169,106 @@ public final class MatMul {
     /** One panel (nr rows × kv values from column c) against every token, into the accumulators. */
     private static void tiles(float[] panel, int nr, float[] x, int c, int in, int tokens, int kv, float[] acc,
             int accStride) {
+        int kg = kv & ~31; // whole 32-value groups; then (float rows only) single 8-value vectors
         int t = 0;
         for (; t + 2 <= tokens; t += 2) {
             int r = 0;
-            for (; r + 4 <= nr; r += 4) {
-                tile4x2(panel, r * KC, KC, x, t * in + c, in, kv, acc, r * accStride + t * 8, accStride);
+            for (; r + 2 <= nr; r += 2) {
+                tile2x2(panel, r * KC, KC, x, t * in + c, in, kg, acc, r * accStride + t * 8, accStride);
             }
-            for (; r < nr; r++) {
-                tile1x1(panel, r * KC, x, t * in + c, kv, acc, r * accStride + t * 8);
-                tile1x1(panel, r * KC, x, (t + 1) * in + c, kv, acc, r * accStride + t * 8 + 8);
+            if (r < nr) {
+                tile1x1(panel, r * KC, x, t * in + c, kg, acc, r * accStride + t * 8);
+                tile1x1(panel, r * KC, x, (t + 1) * in + c, kg, acc, r * accStride + t * 8 + 8);
             }
         }
         if (t < tokens) {
             for (int r = 0; r < nr; r++) {
-                tile1x1(panel, r * KC, x, t * in + c, kv, acc, r * accStride + t * 8);
+                tile1x1(panel, r * KC, x, t * in + c, kg, acc, r * accStride + t * 8);
+            }
+        }
+        if (kg < kv) {
+            for (int r = 0; r < nr; r++) {
+                for (t = 0; t < tokens; t++) {
+                    int a = r * accStride + t * 8;
+                    FloatVector s = FloatVector.fromArray(F, acc, a);
+                    for (int k = kg; k < kv; k += 8) {
+                        s = FloatVector.fromArray(F, panel, r * KC + k).fma(FloatVector.fromArray(F, x, t * in + c + k), s);
+                    }
+                    s.intoArray(acc, a);
+                }
             }
         }
     }
 
     /**
-     * Rows w, w+ws, w+2ws, w+3ws of the panel × tokens x0, x0+xs, over kv values: 8 accumulators,
-     * 2 activation and 1 weight register, the shape that keeps the multiply-add units busy on AVX2
-     * without spilling (about 60% of one core's peak with the operands in L1). The strides are
-     * parameters on purpose: with the panel stride as a compile-time constant C2 compiles the
-     * loop a third slower.
+     * Rows w, w+ws of the panel × tokens x0, x0+xs, over kg values (whole groups of 32) in the group
+     * order of {@link WeightKernel}: the two tokens' activations are held in 8 registers, each weight
+     * vector is loaded once for both tokens. The strides are parameters on purpose: with the panel
+     * stride as a compile-time constant C2 compiled a similar loop a third slower.
      */
-    private static void tile4x2(float[] p, int w, int ws, float[] x, int x0, int xs, int kv, float[] acc, int a,
+    private static void tile2x2(float[] p, int w, int ws, float[] x, int x0, int xs, int kg, float[] acc, int a,
             int as) {
-        int w0 = w;
         int w1 = w + ws;
-        int w2 = w + 2 * ws;
-        int w3 = w + 3 * ws;
         int x1 = x0 + xs;
         FloatVector a00 = FloatVector.fromArray(F, acc, a);
         FloatVector a01 = FloatVector.fromArray(F, acc, a + 8);
         FloatVector a10 = FloatVector.fromArray(F, acc, a + as);
         FloatVector a11 = FloatVector.fromArray(F, acc, a + as + 8);
-        FloatVector a20 = FloatVector.fromArray(F, acc, a + 2 * as);
-        FloatVector a21 = FloatVector.fromArray(F, acc, a + 2 * as + 8);
-        FloatVector a30 = FloatVector.fromArray(F, acc, a + 3 * as);
-        FloatVector a31 = FloatVector.fromArray(F, acc, a + 3 * as + 8);
-        for (int k = 0; k < kv; k += 8) {
-            FloatVector xa = FloatVector.fromArray(F, x, x0 + k);
-            FloatVector xb = FloatVector.fromArray(F, x, x1 + k);
-            FloatVector v = FloatVector.fromArray(F, p, w0 + k);
-            a00 = v.fma(xa, a00);
-            a01 = v.fma(xb, a01);
-            v = FloatVector.fromArray(F, p, w1 + k);
-            a10 = v.fma(xa, a10);
-            a11 = v.fma(xb, a11);
-            v = FloatVector.fromArray(F, p, w2 + k);
-            a20 = v.fma(xa, a20);
-            a21 = v.fma(xb, a21);
-            v = FloatVector.fromArray(F, p, w3 + k);
-            a30 = v.fma(xa, a30);
-            a31 = v.fma(xb, a31);
+        for (int k = 0; k < kg; k += 32) {
+            FloatVector xa0 = FloatVector.fromArray(F, x, x0 + k);
+            FloatVector xa1 = FloatVector.fromArray(F, x, x0 + k + 8);
+            FloatVector xa2 = FloatVector.fromArray(F, x, x0 + k + 16);
+            FloatVector xa3 = FloatVector.fromArray(F, x, x0 + k + 24);
+            FloatVector xb0 = FloatVector.fromArray(F, x, x1 + k);
+            FloatVector xb1 = FloatVector.fromArray(F, x, x1 + k + 8);
+            FloatVector xb2 = FloatVector.fromArray(F, x, x1 + k + 16);
+            FloatVector xb3 = FloatVector.fromArray(F, x, x1 + k + 24);
+            FloatVector v0 = FloatVector.fromArray(F, p, w + k);
+            FloatVector v1 = FloatVector.fromArray(F, p, w + k + 8);
+            FloatVector v2 = FloatVector.fromArray(F, p, w + k + 16);
+            FloatVector v3 = FloatVector.fromArray(F, p, w + k + 24);
+            FloatVector s = v0.mul(xa0);
+            FloatVector u = v2.mul(xa2);
+            s = v1.fma(xa1, s);
+            u = v3.fma(xa3, u);
+            a00 = a00.add(s.add(u));
+            s = v0.mul(xb0);
+            u = v2.mul(xb2);
+            s = v1.fma(xb1, s);
+            u = v3.fma(xb3, u);
+            a01 = a01.add(s.add(u));
+            v0 = FloatVector.fromArray(F, p, w1 + k);
+            v1 = FloatVector.fromArray(F, p, w1 + k + 8);
+            v2 = FloatVector.fromArray(F, p, w1 + k + 16);
+            v3 = FloatVector.fromArray(F, p, w1 + k + 24);
+            s = v0.mul(xa0);
+            u = v2.mul(xa2);
+            s = v1.fma(xa1, s);
+            u = v3.fma(xa3, u);
+            a10 = a10.add(s.add(u));
+            s = v0.mul(xb0);
+            u = v2.mul(xb2);
+            s = v1.fma(xb1, s);
+            u = v3.fma(xb3, u);
+            a11 = a11.add(s.add(u));
         }
         a00.intoArray(acc, a);
         a01.intoArray(acc, a + 8);
         a10.intoArray(acc, a + as);
         a11.intoArray(acc, a + as + 8);
-        a20.intoArray(acc, a + 2 * as);
-        a21.intoArray(acc, a + 2 * as + 8);
-        a30.intoArray(acc, a + 3 * as);
-        a31.intoArray(acc, a + 3 * as + 8);
     }
 
-    /** One row × one token (band and batch edges). */
-    private static void tile1x1(float[] p, int w, float[] x, int x0, int kv, float[] acc, int a) {
-        FloatVector s = FloatVector.fromArray(F, acc, a);
-        for (int k = 0; k < kv; k += 8) {
-            s = FloatVector.fromArray(F, p, w + k).fma(FloatVector.fromArray(F, x, x0 + k), s);
+    /** One row × one token over kg values (band and batch edges). */
+    private static void tile1x1(float[] p, int w, float[] x, int x0, int kg, float[] acc, int a) {
+        FloatVector sum = FloatVector.fromArray(F, acc, a);
+        for (int k = 0; k < kg; k += 32) {
+            FloatVector s = FloatVector.fromArray(F, p, w + k).mul(FloatVector.fromArray(F, x, x0 + k));
+            FloatVector u = FloatVector.fromArray(F, p, w + k + 16).mul(FloatVector.fromArray(F, x, x0 + k + 16));
+            s = FloatVector.fromArray(F, p, w + k + 8).fma(FloatVector.fromArray(F, x, x0 + k + 8), s);
+            u = FloatVector.fromArray(F, p, w + k + 24).fma(FloatVector.fromArray(F, x, x0 + k + 24), u);
+            sum = sum.add(s.add(u));
         }
-        s.intoArray(acc, a);
+        sum.intoArray(acc, a);
     }
 
     private static final class Scratch {

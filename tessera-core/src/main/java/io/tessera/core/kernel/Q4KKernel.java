@@ -55,94 +55,21 @@ final class Q4KKernel extends WeightKernel {
                 long q = p + 16 + 32L * (sb >> 1);
                 FloatVector sc = FloatVector.broadcast(F, d * scale(w, p + 4, sb));
                 FloatVector mn = FloatVector.broadcast(F, -dmin * min(w, p + 4, sb));
-                a = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc, mn).fma(FloatVector.fromArray(F, x, xOff + xi + 0), a);
-                a = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q + 8, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc, mn).fma(FloatVector.fromArray(F, x, xOff + xi + 8), a);
-                a = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc, mn).fma(FloatVector.fromArray(F, x, xOff + xi + 16), a);
-                a = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q + 24, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc, mn).fma(FloatVector.fromArray(F, x, xOff + xi + 24), a);
+                FloatVector w0 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc, mn);
+                FloatVector w1 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q + 8, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc, mn);
+                FloatVector w2 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc, mn);
+                FloatVector w3 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q + 24, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc, mn);
+                FloatVector s = w0.mul(FloatVector.fromArray(F, x, xOff + xi + 0));
+                FloatVector u = w2.mul(FloatVector.fromArray(F, x, xOff + xi + 16));
+                s = w1.fma(FloatVector.fromArray(F, x, xOff + xi + 8), s);
+                u = w3.fma(FloatVector.fromArray(F, x, xOff + xi + 24), u);
+                a = a.add(s.add(u));
             }
         }
         float[] l = new float[8];
         a.intoArray(l, 0);
         float sum = lanes(l, 0);
         return sum;
-    }
-
-    @Override
-    public void dotRows4(MemorySegment w, long off, long rowBytes, float[] x, int xOff, int n, float[] out,
-            int outOff) {
-        checkBlocks(n, 256);
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
-        FloatVector xv;
-        long off0 = off;
-        long off1 = off + rowBytes;
-        long off2 = off + 2 * rowBytes;
-        long off3 = off + 3 * rowBytes;
-        for (int i = 0, blk = 0; i < n; i += 256, blk++) {
-            long p0 = off0 + (long) blk * 144;
-            long p1 = off1 + (long) blk * 144;
-            long p2 = off2 + (long) blk * 144;
-            long p3 = off3 + (long) blk * 144;
-            float d0 = f16(w, p0);
-            float dmin0 = f16(w, p0 + 2);
-            float d1 = f16(w, p1);
-            float dmin1 = f16(w, p1 + 2);
-            float d2 = f16(w, p2);
-            float dmin2 = f16(w, p2 + 2);
-            float d3 = f16(w, p3);
-            float dmin3 = f16(w, p3 + 2);
-            for (int sb = 0; sb < 8; sb++) {
-                int xi = i + 32 * sb;
-                int shift = (sb & 1) << 2;
-                long q0 = p0 + 16 + 32L * (sb >> 1);
-                FloatVector sc0 = FloatVector.broadcast(F, d0 * scale(w, p0 + 4, sb));
-                FloatVector mn0 = FloatVector.broadcast(F, -dmin0 * min(w, p0 + 4, sb));
-                long q1 = p1 + 16 + 32L * (sb >> 1);
-                FloatVector sc1 = FloatVector.broadcast(F, d1 * scale(w, p1 + 4, sb));
-                FloatVector mn1 = FloatVector.broadcast(F, -dmin1 * min(w, p1 + 4, sb));
-                long q2 = p2 + 16 + 32L * (sb >> 1);
-                FloatVector sc2 = FloatVector.broadcast(F, d2 * scale(w, p2 + 4, sb));
-                FloatVector mn2 = FloatVector.broadcast(F, -dmin2 * min(w, p2 + 4, sb));
-                long q3 = p3 + 16 + 32L * (sb >> 1);
-                FloatVector sc3 = FloatVector.broadcast(F, d3 * scale(w, p3 + 4, sb));
-                FloatVector mn3 = FloatVector.broadcast(F, -dmin3 * min(w, p3 + 4, sb));
-                xv = FloatVector.fromArray(F, x, xOff + xi + 0);
-                a0 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q0 + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc0, mn0).fma(xv, a0);
-                a1 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q1 + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc1, mn1).fma(xv, a1);
-                a2 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q2 + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc2, mn2).fma(xv, a2);
-                a3 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q3 + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc3, mn3).fma(xv, a3);
-                xv = FloatVector.fromArray(F, x, xOff + xi + 8);
-                a0 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q0 + 8, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc0, mn0).fma(xv, a0);
-                a1 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q1 + 8, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc1, mn1).fma(xv, a1);
-                a2 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q2 + 8, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc2, mn2).fma(xv, a2);
-                a3 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q3 + 8, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc3, mn3).fma(xv, a3);
-                xv = FloatVector.fromArray(F, x, xOff + xi + 16);
-                a0 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q0 + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc0, mn0).fma(xv, a0);
-                a1 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q1 + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc1, mn1).fma(xv, a1);
-                a2 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q2 + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc2, mn2).fma(xv, a2);
-                a3 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q3 + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc3, mn3).fma(xv, a3);
-                xv = FloatVector.fromArray(F, x, xOff + xi + 24);
-                a0 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q0 + 24, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc0, mn0).fma(xv, a0);
-                a1 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q1 + 24, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc1, mn1).fma(xv, a1);
-                a2 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q2 + 24, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc2, mn2).fma(xv, a2);
-                a3 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, q3 + 24, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(sc3, mn3).fma(xv, a3);
-            }
-        }
-        float[] l = new float[32];
-        a0.intoArray(l, 0);
-        a1.intoArray(l, 8);
-        a2.intoArray(l, 16);
-        a3.intoArray(l, 24);
-        float s0 = lanes(l, 0);
-        float s1 = lanes(l, 8);
-        float s2 = lanes(l, 16);
-        float s3 = lanes(l, 24);
-        out[outOff + 0] = s0;
-        out[outOff + 1] = s1;
-        out[outOff + 2] = s2;
-        out[outOff + 3] = s3;
     }
 
     @Override

@@ -33,86 +33,20 @@ final class Q4_1Kernel extends WeightKernel {
             FloatVector m = FloatVector.broadcast(F, f16(w, p + 2));
             ByteVector b = ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p + 4, LE);
             ByteVector c = ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p + 12, LE);
-            a = ((FloatVector) b.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d, m).fma(FloatVector.fromArray(F, x, xOff + xi + 0), a);
-            a = ((FloatVector) c.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d, m).fma(FloatVector.fromArray(F, x, xOff + xi + 8), a);
-            a = ((FloatVector) b.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d, m).fma(FloatVector.fromArray(F, x, xOff + xi + 16), a);
-            a = ((FloatVector) c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d, m).fma(FloatVector.fromArray(F, x, xOff + xi + 24), a);
+            FloatVector w0 = ((FloatVector) b.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d, m);
+            FloatVector w1 = ((FloatVector) c.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d, m);
+            FloatVector w2 = ((FloatVector) b.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d, m);
+            FloatVector w3 = ((FloatVector) c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d, m);
+            FloatVector s = w0.mul(FloatVector.fromArray(F, x, xOff + xi + 0));
+            FloatVector u = w2.mul(FloatVector.fromArray(F, x, xOff + xi + 16));
+            s = w1.fma(FloatVector.fromArray(F, x, xOff + xi + 8), s);
+            u = w3.fma(FloatVector.fromArray(F, x, xOff + xi + 24), u);
+            a = a.add(s.add(u));
         }
         float[] l = new float[8];
         a.intoArray(l, 0);
         float sum = lanes(l, 0);
         return sum;
-    }
-
-    @Override
-    public void dotRows4(MemorySegment w, long off, long rowBytes, float[] x, int xOff, int n, float[] out,
-            int outOff) {
-        checkBlocks(n, 32);
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
-        FloatVector xv;
-        long off0 = off;
-        long off1 = off + rowBytes;
-        long off2 = off + 2 * rowBytes;
-        long off3 = off + 3 * rowBytes;
-        for (int i = 0, blk = 0; i < n; i += 32, blk++) {
-            long p0 = off0 + (long) blk * 20;
-            long p1 = off1 + (long) blk * 20;
-            long p2 = off2 + (long) blk * 20;
-            long p3 = off3 + (long) blk * 20;
-            int xi = i;
-            FloatVector d0 = FloatVector.broadcast(F, f16(w, p0));
-            FloatVector m0 = FloatVector.broadcast(F, f16(w, p0 + 2));
-            ByteVector b0 = ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p0 + 4, LE);
-            ByteVector c0 = ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p0 + 12, LE);
-            FloatVector d1 = FloatVector.broadcast(F, f16(w, p1));
-            FloatVector m1 = FloatVector.broadcast(F, f16(w, p1 + 2));
-            ByteVector b1 = ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p1 + 4, LE);
-            ByteVector c1 = ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p1 + 12, LE);
-            FloatVector d2 = FloatVector.broadcast(F, f16(w, p2));
-            FloatVector m2 = FloatVector.broadcast(F, f16(w, p2 + 2));
-            ByteVector b2 = ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p2 + 4, LE);
-            ByteVector c2 = ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p2 + 12, LE);
-            FloatVector d3 = FloatVector.broadcast(F, f16(w, p3));
-            FloatVector m3 = FloatVector.broadcast(F, f16(w, p3 + 2));
-            ByteVector b3 = ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p3 + 4, LE);
-            ByteVector c3 = ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p3 + 12, LE);
-            xv = FloatVector.fromArray(F, x, xOff + xi + 0);
-            a0 = ((FloatVector) b0.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d0, m0).fma(xv, a0);
-            a1 = ((FloatVector) b1.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d1, m1).fma(xv, a1);
-            a2 = ((FloatVector) b2.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d2, m2).fma(xv, a2);
-            a3 = ((FloatVector) b3.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d3, m3).fma(xv, a3);
-            xv = FloatVector.fromArray(F, x, xOff + xi + 8);
-            a0 = ((FloatVector) c0.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d0, m0).fma(xv, a0);
-            a1 = ((FloatVector) c1.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d1, m1).fma(xv, a1);
-            a2 = ((FloatVector) c2.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d2, m2).fma(xv, a2);
-            a3 = ((FloatVector) c3.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d3, m3).fma(xv, a3);
-            xv = FloatVector.fromArray(F, x, xOff + xi + 16);
-            a0 = ((FloatVector) b0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d0, m0).fma(xv, a0);
-            a1 = ((FloatVector) b1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d1, m1).fma(xv, a1);
-            a2 = ((FloatVector) b2.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d2, m2).fma(xv, a2);
-            a3 = ((FloatVector) b3.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d3, m3).fma(xv, a3);
-            xv = FloatVector.fromArray(F, x, xOff + xi + 24);
-            a0 = ((FloatVector) c0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d0, m0).fma(xv, a0);
-            a1 = ((FloatVector) c1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d1, m1).fma(xv, a1);
-            a2 = ((FloatVector) c2.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d2, m2).fma(xv, a2);
-            a3 = ((FloatVector) c3.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d3, m3).fma(xv, a3);
-        }
-        float[] l = new float[32];
-        a0.intoArray(l, 0);
-        a1.intoArray(l, 8);
-        a2.intoArray(l, 16);
-        a3.intoArray(l, 24);
-        float s0 = lanes(l, 0);
-        float s1 = lanes(l, 8);
-        float s2 = lanes(l, 16);
-        float s3 = lanes(l, 24);
-        out[outOff + 0] = s0;
-        out[outOff + 1] = s1;
-        out[outOff + 2] = s2;
-        out[outOff + 3] = s3;
     }
 
     @Override

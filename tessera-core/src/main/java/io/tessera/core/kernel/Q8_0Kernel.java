@@ -31,74 +31,20 @@ final class Q8_0Kernel extends WeightKernel {
             long p = off + (long) blk * 34;
             int xi = i;
             FloatVector d = FloatVector.broadcast(F, f16(w, p));
-            a = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p + 2, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xOff + xi + 0), a);
-            a = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p + 10, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xOff + xi + 8), a);
-            a = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p + 18, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xOff + xi + 16), a);
-            a = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p + 26, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xOff + xi + 24), a);
+            FloatVector w0 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p + 2, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            FloatVector w1 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p + 10, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            FloatVector w2 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p + 18, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            FloatVector w3 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p + 26, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            FloatVector s = w0.mul(FloatVector.fromArray(F, x, xOff + xi + 0));
+            FloatVector u = w2.mul(FloatVector.fromArray(F, x, xOff + xi + 16));
+            s = w1.fma(FloatVector.fromArray(F, x, xOff + xi + 8), s);
+            u = w3.fma(FloatVector.fromArray(F, x, xOff + xi + 24), u);
+            a = a.add(s.add(u));
         }
         float[] l = new float[8];
         a.intoArray(l, 0);
         float sum = lanes(l, 0);
         return sum;
-    }
-
-    @Override
-    public void dotRows4(MemorySegment w, long off, long rowBytes, float[] x, int xOff, int n, float[] out,
-            int outOff) {
-        checkBlocks(n, 32);
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
-        FloatVector xv;
-        long off0 = off;
-        long off1 = off + rowBytes;
-        long off2 = off + 2 * rowBytes;
-        long off3 = off + 3 * rowBytes;
-        for (int i = 0, blk = 0; i < n; i += 32, blk++) {
-            long p0 = off0 + (long) blk * 34;
-            long p1 = off1 + (long) blk * 34;
-            long p2 = off2 + (long) blk * 34;
-            long p3 = off3 + (long) blk * 34;
-            int xi = i;
-            FloatVector d0 = FloatVector.broadcast(F, f16(w, p0));
-            FloatVector d1 = FloatVector.broadcast(F, f16(w, p1));
-            FloatVector d2 = FloatVector.broadcast(F, f16(w, p2));
-            FloatVector d3 = FloatVector.broadcast(F, f16(w, p3));
-            xv = FloatVector.fromArray(F, x, xOff + xi + 0);
-            a0 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p0 + 2, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d0).fma(xv, a0);
-            a1 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p1 + 2, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d1).fma(xv, a1);
-            a2 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p2 + 2, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d2).fma(xv, a2);
-            a3 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p3 + 2, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d3).fma(xv, a3);
-            xv = FloatVector.fromArray(F, x, xOff + xi + 8);
-            a0 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p0 + 10, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d0).fma(xv, a0);
-            a1 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p1 + 10, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d1).fma(xv, a1);
-            a2 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p2 + 10, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d2).fma(xv, a2);
-            a3 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p3 + 10, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d3).fma(xv, a3);
-            xv = FloatVector.fromArray(F, x, xOff + xi + 16);
-            a0 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p0 + 18, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d0).fma(xv, a0);
-            a1 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p1 + 18, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d1).fma(xv, a1);
-            a2 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p2 + 18, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d2).fma(xv, a2);
-            a3 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p3 + 18, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d3).fma(xv, a3);
-            xv = FloatVector.fromArray(F, x, xOff + xi + 24);
-            a0 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p0 + 26, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d0).fma(xv, a0);
-            a1 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p1 + 26, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d1).fma(xv, a1);
-            a2 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p2 + 26, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d2).fma(xv, a2);
-            a3 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p3 + 26, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d3).fma(xv, a3);
-        }
-        float[] l = new float[32];
-        a0.intoArray(l, 0);
-        a1.intoArray(l, 8);
-        a2.intoArray(l, 16);
-        a3.intoArray(l, 24);
-        float s0 = lanes(l, 0);
-        float s1 = lanes(l, 8);
-        float s2 = lanes(l, 16);
-        float s3 = lanes(l, 24);
-        out[outOff + 0] = s0;
-        out[outOff + 1] = s1;
-        out[outOff + 2] = s2;
-        out[outOff + 3] = s3;
     }
 
     @Override
