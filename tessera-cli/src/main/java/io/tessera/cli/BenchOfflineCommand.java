@@ -2,7 +2,9 @@ package io.tessera.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.tessera.core.forward.F32KvCache;
+import io.tessera.core.forward.KvCache;
+import io.tessera.core.forward.KvCacheType;
+import io.tessera.core.forward.PagedKvCache;
 import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.forward.LlamaForward;
 import io.tessera.core.kernel.Parallel;
@@ -56,6 +58,10 @@ final class BenchOfflineCommand implements Callable<Integer> {
             description = "Timed runs of each measurement; the best is reported (default: ${DEFAULT-VALUE}).")
     int repeat;
 
+    @Option(names = "--kv-cache-dtype", paramLabel = "TYPE", defaultValue = "f16",
+            description = "KV cache precision: f32, f16 or bf16 (default: ${DEFAULT-VALUE}, as the engine).")
+    String kvCacheDtype;
+
     @Option(names = "--json", description = "Print one JSON object on standard output instead of a table.")
     boolean json;
 
@@ -75,7 +81,10 @@ final class BenchOfflineCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--prompt-tokens/--gen-tokens exceed the model's context of "
                         + cfg.contextLength());
             }
-            F32KvCache cache = new F32KvCache(cfg, perSeqBlocks * maxBatch, BLOCK);
+            // the serving engine's cache: off-heap, paged, half precision by default
+            KvCacheType kvType = KvCacheType.parse(kvCacheDtype);
+            int kvBlocks = perSeqBlocks * maxBatch;
+            PagedKvCache cache = new PagedKvCache(cfg, kvType, kvBlocks, BLOCK);
             LlamaForward forward = new LlamaForward(loaded.model(), parallel);
             Random rnd = new Random(1);
 
@@ -98,7 +107,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
                 decodeRate.put(b, (double) b * genTokens / best);
             }
             long weightBytes = Files.size(model);
-            long kvBytes = (long) perSeqBlocks * maxBatch * BLOCK * cfg.kvDim() * 2L * cfg.layers() * Float.BYTES;
+            long kvBytes = PagedKvCache.bytes(cfg.layers(), cfg.kvDim(), kvType, kvBlocks, BLOCK);
             long rss = peakRss();
             double prefillRate = promptTokens / prefillSeconds;
             if (json) {
@@ -123,6 +132,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
                 o.put("peak_rss_bytes", rss);
                 o.put("model_file_bytes", weightBytes);
                 o.put("kv_cache_bytes", kvBytes);
+                o.put("kv_cache_dtype", kvType.name().toLowerCase(java.util.Locale.ROOT));
                 System.out.println(mapper.writeValueAsString(o));
             } else {
                 System.out.printf("model        %s (%.2f GB)%n", model, weightBytes / 1e9);
@@ -134,6 +144,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
                 System.out.printf("peak RSS     %.2f GB (model file %.2f GB + KV cache %.2f GB)%n", rss / 1e9,
                         weightBytes / 1e9, kvBytes / 1e9);
             }
+            cache.close();
         }
         return 0;
     }
@@ -147,7 +158,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
     }
 
     /** Seconds to the first token of a prompt of n random tokens. */
-    private static double prefill(LlamaForward forward, F32KvCache cache, LlamaConfig cfg, Random rnd, int n,
+    private static double prefill(LlamaForward forward, KvCache cache, LlamaConfig cfg, Random rnd, int n,
             int blocks) {
         int[] prompt = new int[n];
         for (int i = 0; i < n; i++) {
@@ -161,7 +172,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
     }
 
     /** Seconds for `steps` decode steps of `batch` sequences from an empty cache. */
-    private static double decode(LlamaForward forward, F32KvCache cache, LlamaConfig cfg, Random rnd, int batch,
+    private static double decode(LlamaForward forward, KvCache cache, LlamaConfig cfg, Random rnd, int batch,
             int steps, int blocks) {
         int[] next = new int[batch];
         for (int s = 0; s < batch; s++) {

@@ -53,6 +53,12 @@ public final class LlamaForward {
     private final int kvHeadFrom;
     private final int hidden;
     private long collectiveNanos;
+    /**
+     * The step's intermediate activations, kept from step to step (per calling thread) and grown to
+     * the largest batch seen: allocating them anew each step made the garbage collector grow the
+     * young generation to hundreds of MB, which showed up as resident memory.
+     */
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
     /** The whole model in this process. */
     public LlamaForward(LlamaModel model, Parallel parallel) {
@@ -147,14 +153,15 @@ public final class LlamaForward {
                         + cfg.contextLength());
             }
         }
-        float[] h = new float[n * dim];
-        float[] q = new float[n * qDim];
-        float[] k = new float[n * kvDim];
-        float[] v = new float[n * kvDim];
-        float[] att = new float[n * qDim];
-        float[] proj = new float[n * dim];
-        float[] gate = new float[n * hidden];
-        float[] up = new float[n * hidden];
+        Scratch sc = scratch.get().ensure(n, dim, qDim, kvDim, hidden);
+        float[] h = sc.h;
+        float[] q = sc.q;
+        float[] k = sc.k;
+        float[] v = sc.v;
+        float[] att = sc.att;
+        float[] proj = sc.proj;
+        float[] gate = sc.gate;
+        float[] up = sc.up;
 
         for (int l = 0; l < spec.layerCount(); l++) {
             LayerWeights w = shard.layers().get(l);
@@ -257,5 +264,31 @@ public final class LlamaForward {
                 }
             }
         });
+    }
+
+    /** Every array is at least as long as the step needs; the forward pass writes before it reads. */
+    private static final class Scratch {
+        float[] h = new float[0];
+        float[] q = h;
+        float[] k = h;
+        float[] v = h;
+        float[] att = h;
+        float[] proj = h;
+        float[] gate = h;
+        float[] up = h;
+
+        Scratch ensure(int n, int dim, int qDim, int kvDim, int hidden) {
+            if (h.length < n * dim || q.length < n * qDim || k.length < n * kvDim || gate.length < n * hidden) {
+                h = new float[n * dim];
+                q = new float[n * qDim];
+                k = new float[n * kvDim];
+                v = new float[n * kvDim];
+                att = new float[n * qDim];
+                proj = new float[n * dim];
+                gate = new float[n * hidden];
+                up = new float[n * hidden];
+            }
+            return this;
+        }
     }
 }
