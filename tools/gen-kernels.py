@@ -252,15 +252,12 @@ write('Q4KKernel', dict(type='Q4_K', block=256, bytes=144,
 '''))
 
 
-def q6(j, k):
-    """Vector k (values 8k..8k+7) of quarter j of a Q6_K half: 4 low bits from ql (bytes l or l+32,
-    low or high nibble), 2 high bits from qh (bits 2j, 2j+1) moved to bits 4-5, minus 32, scaled."""
-    ql = load64(f"ql + {32 * (j & 1) + 8 * k}")
-    low = lo(ql) if j < 2 else hi(ql)
-    qh = load64(f"qh + {8 * k}")
-    hb = (f"{qh}.reinterpretAsInts().lanewise(VectorOperators.LSHL, {4 - 2 * j}).reinterpretAsBytes()" if j < 2
-          else (f"{qh}" if j == 2 else shr(qh, 2)))
-    return f"{widen(low + '.or(' + hb + '.and((byte) 0x30)).sub((byte) 32)')}.mul(s{2 * j + (k >> 1)})"
+def q6(k):
+    """Vector k (values 8k..8k+7) of a Q6_K quarter: 4 low bits from ql (low or high nibbles, by
+    nsh), 2 high bits from qh (bits qsh, qsh+1) moved to bits 4-5, minus 32, scaled."""
+    low = shr(load64(f"ql + {8 * k}"), 'nsh') + ".and((byte) 0x0F)"
+    high = shr(load64(f"qh + {8 * k}"), 'qsh') + ".and((byte) 0x03).lanewise(VectorOperators.LSHL, 4)"
+    return f"{widen(low + '.or(' + high + ').sub((byte) 32)')}.mul({'sa' if k < 2 else 'sb'})"
 
 
 write('Q6KKernel', dict(type='Q6_K', block=256, bytes=210,
@@ -268,13 +265,16 @@ write('Q6KKernel', dict(type='Q6_K', block=256, bytes=210,
  * (qh), 16 signed 8-bit scales, a half-precision d; value = d·sc·(q − 32) with q of 6 bits and one
  * scale per 16 values. Each half of 128 values takes 64 ql bytes and 32 qh bytes; for l < 32 the
  * values l, l+32, l+64, l+96 come from ql[l] low, ql[l+32] low, ql[l] high, ql[l+32] high, with
- * qh[l] bits 0-1, 2-3, 4-5, 6-7 on top. Values are rebuilt in ascending order, quarter by quarter.''',
+ * qh[l] bits 0-1, 2-3, 4-5, 6-7 on top. Values are rebuilt in ascending order, a quarter (32
+ * values) per loop turn: written out for all eight quarters the method grew past what C2 compiles
+ * well and ran boxed, a hundred times slower.''',
     check="checkBlocks(n, 256);",
     setup="float d = f16(w, p + 208);",
-    inner="for (int h = 0; h < 2; h++) {\nint xi = i + 128 * h;",
-    inner_setup="long ql = p + 64 * h;\nlong qh = p + 128 + 32 * h;\n" + '\n'.join(
-        f"FloatVector s{s} = FloatVector.broadcast(F, d * sc(w, p, 8 * h + {s}));" for s in range(8)),
-    vecs=[(q6(j, k), 32 * j + 8 * k) for j in range(4) for k in range(4)],
+    inner="for (int c = 0; c < 8; c++) {\nint h = c >> 2;\nint j = c & 3;\nint xi = i + 32 * c;",
+    inner_setup="long ql = p + 64 * h + 32 * (j & 1);\nlong qh = p + 128 + 32 * h;\nint nsh = 4 * (j >> 1);\nint qsh = 2 * j;\n"
+        "FloatVector sa = FloatVector.broadcast(F, d * sc(w, p, 8 * h + 2 * j));\n"
+        "FloatVector sb = FloatVector.broadcast(F, d * sc(w, p, 8 * h + 2 * j + 1));",
+    vecs=[(q6(k), 8 * k) for k in range(4)],
     extra='''
     private static int sc(MemorySegment w, long p, int k) {
         return w.get(ValueLayout.JAVA_BYTE, p + 192 + k);
