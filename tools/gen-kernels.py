@@ -204,14 +204,15 @@ write('Q8_0Kernel', dict(type='Q8_0', block=32, bytes=34,
 
 write('Q4_0Kernel', dict(type='Q4_0', block=32, bytes=18,
     doc=''' * Q4_0: blocks of 32 values, a half-precision scale d then 16 bytes of nibbles (value j in the low
- * nibble of byte j, value j+16 in its high nibble); value = d·(q − 8), exact in a float. Nibbles
- * are split, widened and scaled in registers.''',
+ * nibble of byte j, value j+16 in its high nibble); value = d·(q − 8). Nibbles are split and
+ * widened in registers and rebuilt as {@code fma(q, d, −8d)}: q·d and 8d are exact in a float and so
+ * is their difference, so this is exactly d·(q − 8), one operation fewer per eight values.''',
     check="checkBlocks(n, 32);",
-    setup=f"FloatVector d = FloatVector.broadcast(F, f16(w, p));\nByteVector b = {load64('p + 2')};\nByteVector c = {load64('p + 10')};",
-    vecs=[(f"{widen(lo('b') + '.sub((byte) 8)')}.mul(d)", 0),
-          (f"{widen(lo('c') + '.sub((byte) 8)')}.mul(d)", 8),
-          (f"{widen(hi('b') + '.sub((byte) 8)')}.mul(d)", 16),
-          (f"{widen(hi('c') + '.sub((byte) 8)')}.mul(d)", 24)]))
+    setup=f"float ds = f16(w, p);\nFloatVector d = FloatVector.broadcast(F, ds);\nFloatVector m = FloatVector.broadcast(F, -8 * ds);\nByteVector b = {load64('p + 2')};\nByteVector c = {load64('p + 10')};",
+    vecs=[(f"{widen(lo('b'))}.fma(d, m)", 0),
+          (f"{widen(lo('c'))}.fma(d, m)", 8),
+          (f"{widen(hi('b'))}.fma(d, m)", 16),
+          (f"{widen(hi('c'))}.fma(d, m)", 24)]))
 
 write('Q4_1Kernel', dict(type='Q4_1', block=32, bytes=20,
     doc=''' * Q4_1: blocks of 32 values, half-precision d and m then 16 bytes of nibbles; value = d·q + m, rebuilt
