@@ -13,7 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
  * A paged KV cache off the Java heap: per layer one segment of keys and one of values, each
  * {@code numBlocks × blockSize} token slots of {@code kvDim} values in the chosen
  * {@link KvCacheType}. The memory belongs to a shared {@link Arena} and is released by
- * {@link #close()}; the cache must not be used after that.
+ * {@link #close()}; the cache must not be used after that. It is allocated untouched
+ * ({@link LazyNativeMemory}): a page becomes resident when the first token is written to it.
  *
  * <p>Thread safety: slots may be written and read from several threads at once as long as no two
  * threads write the same slot (the forward pass writes each token's slot once per layer, then reads).
@@ -57,8 +58,9 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
         this.values = new MemorySegment[layers];
         try {
             for (int l = 0; l < layers; l++) {
-                keys[l] = arena.allocate(blockBytes * numBlocks, 64);
-                values[l] = arena.allocate(blockBytes * numBlocks, 64);
+                // not zeroed: a slot is always written before attention reads it
+                keys[l] = LazyNativeMemory.allocate(blockBytes * numBlocks, arena);
+                values[l] = LazyNativeMemory.allocate(blockBytes * numBlocks, arena);
             }
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();

@@ -43,13 +43,15 @@ class PagedKvCacheTest {
                 for (int i = 0; i < 16; i++) {
                     assertEquals(2f * cache.value(1, 13, 16 + i), out[i], 1e-6);
                 }
-                // slot 13 is in block 1; copy it to block 3 (slot 29)
+                // slot 13 is in block 1; copy it, in every layer, to block 3 (slot 29)
+                cache.store(0, 13, v, 0, k, 0);
                 cache.copyBlock(1, 3);
-                for (int i = 0; i < 32; i++) {
-                    assertEquals(cache.key(1, 13, i), cache.key(1, 29, i));
-                    assertEquals(cache.value(1, 13, i), cache.value(1, 29, i));
+                for (int l = 0; l < 2; l++) {
+                    for (int i = 0; i < 32; i++) {
+                        assertEquals(cache.key(l, 13, i), cache.key(l, 29, i));
+                        assertEquals(cache.value(l, 13, i), cache.value(l, 29, i));
+                    }
                 }
-                assertEquals(0f, cache.key(0, 29, 0));
                 assertEquals(2L * 2 * 4 * 8 * type.bytesPerVector(32), cache.byteSize());
                 assertThrows(IllegalArgumentException.class, () -> cache.copyBlock(0, 4));
             }
