@@ -115,11 +115,7 @@ public final class MatMul {
             rows(kg, wGate.data(), wGate.rowBytes(), in, rows, x, tokens, gate, from, to);
             rows(ku, wUp.data(), wUp.rowBytes(), in, rows, x, tokens, up, from, to);
             for (int t = 0; t < tokens; t++) {
-                int o = t * rows;
-                for (int r = from; r < to; r++) {
-                    float g = gate[o + r];
-                    gate[o + r] = g / (1f + (float) Math.exp(-g)) * up[o + r];
-                }
+                VectorMath.siluMul(gate, up, t * rows + from, to - from);
             }
         });
     }

@@ -1,12 +1,14 @@
 package io.tessera.core.kernel;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Element-wise and reduction kernels on float arrays: RMSNorm, softmax, SiLU gating, dot products. */
 public final class VectorMath {
 
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
 
     private VectorMath() {
     }
@@ -56,24 +58,82 @@ public final class VectorMath {
         for (int i = 0; i < n; i++) {
             max = Math.max(max, x[off + i]);
         }
+        FloatVector m = FloatVector.broadcast(F, max);
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        int bound = F.loopBound(n);
+        for (; i < bound; i += F.length()) {
+            FloatVector e = exp(FloatVector.fromArray(F, x, off + i).sub(m));
+            e.intoArray(x, off + i);
+            acc = acc.add(e);
+        }
+        float[] l = new float[F.length()];
+        acc.intoArray(l, 0);
         float sum = 0f;
-        for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
+        for (float v : l) {
+            sum += v;
+        }
+        for (; i < n; i++) {
+            float e = exp(x[off + i] - max);
             x[off + i] = e;
             sum += e;
         }
         float inv = 1f / sum;
-        for (int i = 0; i < n; i++) {
+        i = 0;
+        for (; i < bound; i += F.length()) {
+            FloatVector.fromArray(F, x, off + i).mul(inv).intoArray(x, off + i);
+        }
+        for (; i < n; i++) {
             x[off + i] *= inv;
         }
     }
 
-    /** gate[i] = silu(gate[i]) · up[i], the SwiGLU combination, over [0, n). */
-    public static void siluMul(float[] gate, float[] up, int n) {
-        for (int i = 0; i < n; i++) {
-            float g = gate[i];
-            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+    /** gate[i] = silu(gate[i]) · up[i], the SwiGLU combination, over [off, off+n). */
+    public static void siluMul(float[] gate, float[] up, int off, int n) {
+        int i = 0;
+        int bound = F.loopBound(n);
+        for (; i < bound; i += F.length()) {
+            FloatVector g = FloatVector.fromArray(F, gate, off + i);
+            g.div(exp(g.neg()).add(1f)).mul(FloatVector.fromArray(F, up, off + i)).intoArray(gate, off + i);
         }
+        for (; i < n; i++) {
+            float g = gate[off + i];
+            gate[off + i] = g / (exp(-g) + 1f) * up[off + i];
+        }
+    }
+
+    // exp from basic operations only (range reduction by ln 2, a degree-6 polynomial, the exponent
+    // set by integer arithmetic): the Vector API's EXP runs a vector math library when compiled and
+    // Math.exp when interpreted, and the two may differ in the last bit, which would make a token's
+    // result depend on how warm the code was. Relative error about 2e-7 (tested against Math.exp).
+    private static final float LOG2E = 1.44269504f;
+    private static final float LN2_HI = 0.693145752f;
+    private static final float LN2_LO = 1.42860677e-6f;
+    private static final float ROUND = 12582912f; // 1.5 · 2^23: adding it rounds to an integer
+    private static final float MAX_ARG = 88f; // e^88 < 2^127: the exponent stays finite
+    private static final float MIN_ARG = -87.3365479f; // below: results under the smallest normal
+
+    /** e^x lane by lane, as {@link #exp(float)} computes it for each lane. */
+    static FloatVector exp(FloatVector x) {
+        x = x.max(MIN_ARG).min(MAX_ARG);
+        FloatVector n = x.mul(LOG2E).add(ROUND).sub(ROUND);
+        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x).add(n.mul(-LN2_LO));
+        FloatVector p = r.fma(1f / 720, 1f / 120).fma(r, FloatVector.broadcast(F, 1f / 24))
+                .fma(r, FloatVector.broadcast(F, 1f / 6)).fma(r, FloatVector.broadcast(F, 0.5f))
+                .fma(r, FloatVector.broadcast(F, 1f)).fma(r, FloatVector.broadcast(F, 1f));
+        FloatVector scale = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23)
+                .reinterpretAsFloats();
+        return p.mul(scale);
+    }
+
+    /** e^x with the same operations as the vector form, for tails. */
+    static float exp(float x) {
+        x = Math.min(Math.max(x, MIN_ARG), MAX_ARG);
+        float n = (x * LOG2E + ROUND) - ROUND;
+        float r = Math.fma(n, -LN2_HI, x) + n * -LN2_LO;
+        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(r, 1f / 720, 1f / 120), r, 1f / 24), r, 1f / 6),
+                r, 0.5f), r, 1f), r, 1f);
+        return p * Float.intBitsToFloat(((int) n + 127) << 23);
     }
 
     /** acc[accOff+i] += a · x[xOff+i] for i < n. */

@@ -38,6 +38,17 @@ class PagedKvCacheTest {
                     dot += cache.key(1, 13, i) * v[i];
                 }
                 assertEquals(dot, cache.dotKey(1, 13, 0, v, 0, 32), 1e-4, type + " dot");
+                // an offset head of 13 values: eight in a vector, five one by one
+                float part = 0;
+                for (int i = 0; i < 13; i++) {
+                    part += cache.key(1, 13, 3 + i) * v[i];
+                }
+                assertEquals(part, cache.dotKey(1, 13, 3, v, 0, 13), 1e-4, type + " dot with a tail");
+                float[] acc = new float[13];
+                cache.addValue(1, 13, 3, -0.5f, acc, 0, 13);
+                for (int i = 0; i < 13; i++) {
+                    assertEquals(-0.5f * cache.value(1, 13, 3 + i), acc[i], 1e-6, type + " value with a tail " + i);
+                }
                 float[] out = new float[16];
                 cache.addValue(1, 13, 16, 2f, out, 0, 16);
                 for (int i = 0; i < 16; i++) {
