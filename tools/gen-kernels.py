@@ -1,12 +1,13 @@
 # Writes the per-type weight kernels (tessera-core/.../kernel/{F32,F16,Bf16,Q8_0,Q4_0,Q4_1,Q4K,Q6K}Kernel.java)
 # from one template, so that decodeRow and dot of every type rebuild the weights with the same vector
-# operations, dot sums in the order WeightKernel documents, and the hot loops stay written out in full. Edit here, run `python3 tools/gen-kernels.py`, then ./run-tests -pl tessera-core
+# operations, dot sums in the order WeightKernel documents, and the hot loops stay written out in
+# full. Edit here, run `python3 tools/gen-kernels.py`, then ./run-tests -pl tessera-core
 # (WeightKernelTest checks every kernel against the scalar reference codecs).
 #
-# A type is described by its block loop: per-block setup code, an optional inner loop over
-# sub-blocks, and the list of 8-lane weight vectors the block holds, in ascending value order, each
-# with its offset from `xi` (the index of the sub-block's first value). Code fragments use  where
-# a per-row name goes (p is the row's block address); it becomes 0 and 1 in dotRows2 and '' elsewhere.
+# A type is described by its block loop: per-block setup code (p is the block's address), an optional
+# inner loop over sub-blocks, and the list of 8-lane weight vectors the block holds, in ascending
+# value order (each four of them one 32-value group), each with its offset from `xi` (the index of
+# the sub-block's first value).
 import os
 import textwrap
 
@@ -130,7 +131,7 @@ def fix_indent(src):
     in_method = False
     for line in src.split('\n'):
         stripped = line.strip()
-        if line.startswith('    public ') or line.startswith('    @Override') or line.startswith('            int'):
+        if line.startswith('    public ') or line.startswith('    @Override'):
             out.append(line)
             if line.rstrip().endswith('{'):
                 in_method = True
