@@ -13,7 +13,8 @@ import java.lang.invoke.MethodHandle;
  * cache sized to a quarter of the machine's memory meant seconds of start-up and all of it resident
  * at once; here pages become resident only as tokens are written to them (the C library maps large
  * blocks straight from the kernel). The contents start undefined, so only memory that is always
- * written before it is read belongs here.
+ * written before it is read belongs here. Where the C library has no {@code aligned_alloc} (Windows),
+ * it falls back to {@link Arena#allocate}.
  */
 final class LazyNativeMemory {
 
@@ -23,10 +24,16 @@ final class LazyNativeMemory {
 
     static {
         Linker linker = Linker.nativeLinker();
-        ALIGNED_ALLOC = linker.downcallHandle(linker.defaultLookup().find("aligned_alloc").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
-        FREE = linker.downcallHandle(linker.defaultLookup().find("free").orElseThrow(),
-                FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
+        var alloc = linker.defaultLookup().find("aligned_alloc");
+        var free = linker.defaultLookup().find("free");
+        if (alloc.isPresent() && free.isPresent()) {
+            ALIGNED_ALLOC = linker.downcallHandle(alloc.get(),
+                    FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+            FREE = linker.downcallHandle(free.get(), FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
+        } else {
+            ALIGNED_ALLOC = null;
+            FREE = null;
+        }
     }
 
     private LazyNativeMemory() {
@@ -34,6 +41,9 @@ final class LazyNativeMemory {
 
     /** {@code bytes} of undefined contents, 64-byte aligned, released when {@code arena} closes. */
     static MemorySegment allocate(long bytes, Arena arena) {
+        if (ALIGNED_ALLOC == null) {
+            return arena.allocate(bytes, ALIGNMENT);
+        }
         long size = Math.max(ALIGNMENT, (bytes + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT);
         MemorySegment p;
         try {
