@@ -1,5 +1,6 @@
 package io.tessera.cluster.transport;
 
+import io.tessera.core.quant.BFloat16;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Locale;
@@ -34,7 +35,7 @@ public enum Wire {
             b.asFloatBuffer().put(src, off, n);
         } else {
             for (int i = 0; i < n; i++) {
-                b.putShort((short) toBf16(src[off + i]));
+                b.putShort(BFloat16.fromFloat(src[off + i]));
             }
         }
         return b.array();
@@ -47,7 +48,7 @@ public enum Wire {
             b.asFloatBuffer().get(dst, off, n);
         } else {
             for (int i = 0; i < n; i++) {
-                dst[off + i] = Float.intBitsToFloat((b.getShort() & 0xffff) << 16);
+                dst[off + i] = BFloat16.toFloat(b.getShort());
             }
         }
     }
@@ -56,16 +57,8 @@ public enum Wire {
     public void decodeAdd(byte[] src, float[] dst, int off, int n) {
         ByteBuffer b = ByteBuffer.wrap(src).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < n; i++) {
-            float r = this == F32 ? b.getFloat() : Float.intBitsToFloat((b.getShort() & 0xffff) << 16);
+            float r = this == F32 ? b.getFloat() : BFloat16.toFloat(b.getShort());
             dst[off + i] = r + dst[off + i];
         }
-    }
-
-    static int toBf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        if (Float.isNaN(f)) {
-            return (bits >>> 16) | 0x40;
-        }
-        return (bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16;
     }
 }

@@ -1,6 +1,8 @@
 package io.tessera.core.forward;
 
 import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.kernel.VectorMath;
+import io.tessera.core.quant.BFloat16;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -128,7 +130,7 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
             }
             case BF16 -> {
                 for (int i = 0; i < kvDim; i++) {
-                    seg.set(SHORT, base + 2L * i, toBf16(x[off + i]));
+                    seg.set(SHORT, base + 2L * i, BFloat16.fromFloat(x[off + i]));
                 }
             }
         }
@@ -158,7 +160,7 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
             }
             default -> throw new AssertionError(type);
         }
-        float sum = sum8(acc);
+        float sum = VectorMath.sumLanes(acc);
         for (; i < n; i++) {
             sum += load(seg, at, i) * q[qOffset + i];
         }
@@ -229,11 +231,6 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
         return IntVector.fromMemorySegment(IntVector.SPECIES_128, seg, at, ORDER).reinterpretAsShorts();
     }
 
-    /** The eight lanes added in a fixed order (reduceLanes leaves the order unspecified). */
-    private static float sum8(FloatVector v) {
-        return ((v.lane(0) + v.lane(1)) + (v.lane(2) + v.lane(3))) + ((v.lane(4) + v.lane(5)) + (v.lane(6) + v.lane(7)));
-    }
-
     @Override
     public void copyBlock(int src, int dst) {
         if (src < 0 || src >= numBlocks || dst < 0 || dst >= numBlocks) {
@@ -258,21 +255,8 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
         return switch (type) {
             case F32 -> seg.get(FLOAT, base + 4L * i);
             case F16 -> Float.float16ToFloat(seg.get(SHORT, base + 2L * i));
-            case BF16 -> fromBf16(seg.get(SHORT, base + 2L * i));
+            case BF16 -> BFloat16.toFloat(seg.get(SHORT, base + 2L * i));
         };
-    }
-
-    /** float → bfloat16, rounding to nearest even; NaN stays NaN. */
-    static short toBf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        if ((bits & 0x7fffffff) > 0x7f800000) {
-            return (short) ((bits >>> 16) | 0x40);
-        }
-        return (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
-    }
-
-    static float fromBf16(short s) {
-        return Float.intBitsToFloat((s & 0xffff) << 16);
     }
 
     @Override

@@ -137,11 +137,9 @@ public final class MatMul {
         for (int band = from; band < to; band += BAND) {
             int nr = Math.min(BAND, to - band);
             Arrays.fill(acc, 0, nr * accStride, 0f);
-            int kc0 = 0;
             for (int c = 0; c < in; c += KC) {
-                kc0 = c;
                 int kcLen = Math.min(KC, in - c);
-                long colOff = kernel.byteOffset(c);
+                long colOff = kernel.type().bytesFor(c);
                 for (int r = 0; r < nr; r++) {
                     kernel.decodeRow(seg, (band + r) * rowBytes + colOff, panel, r * KC, kcLen);
                 }
@@ -151,7 +149,7 @@ public final class MatMul {
                 }
             }
             // lanes in their fixed order, then the tail, which sits in the last panel
-            int tail = vec - kc0;
+            int tail = vec - (in - 1) / KC * KC;
             for (int r = 0; r < nr; r++) {
                 for (int t = 0; t < tokens; t++) {
                     float sum = WeightKernel.lanes(acc, r * accStride + t * 8);

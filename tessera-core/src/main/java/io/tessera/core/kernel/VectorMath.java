@@ -23,16 +23,24 @@ public final class VectorMath {
             for (; i < bound; i += F.length()) {
                 acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
             }
-            // lanes added in a fixed order: reduceLanes leaves the order open, and compiled and
-            // interpreted code may then differ in the last bit
-            float[] l = new float[F.length()];
-            acc.intoArray(l, 0);
-            for (float v : l) {
-                sum += v;
-            }
+            sum = sumLanes(acc);
         }
         for (; i < n; i++) {
             sum += a[aOff + i] * b[bOff + i];
+        }
+        return sum;
+    }
+
+    /**
+     * The lanes of v added one after another in lane order: reduceLanes leaves the order open, and
+     * compiled and interpreted code may then differ in the last bit.
+     */
+    public static float sumLanes(FloatVector v) {
+        float[] l = new float[v.length()];
+        v.intoArray(l, 0);
+        float sum = 0f;
+        for (float x : l) {
+            sum += x;
         }
         return sum;
     }
@@ -67,12 +75,7 @@ public final class VectorMath {
             e.intoArray(x, off + i);
             acc = acc.add(e);
         }
-        float[] l = new float[F.length()];
-        acc.intoArray(l, 0);
-        float sum = 0f;
-        for (float v : l) {
-            sum += v;
-        }
+        float sum = sumLanes(acc);
         for (; i < n; i++) {
             float e = exp(x[off + i] - max);
             x[off + i] = e;

@@ -71,11 +71,6 @@ public abstract class WeightKernel {
      */
     public abstract void decodeRow(MemorySegment w, long off, float[] dst, int dstOff, int n);
 
-    /** Byte offset of value {@code i} within a row (i a multiple of the block size). */
-    public final long byteOffset(int i) {
-        return type.bytesFor(i);
-    }
-
     /**
      * Adds 8 lanes stored at l[o..o+8) in a fixed order (vectors are stored with intoArray and
      * added here rather than with reduceLanes, whose order is unspecified and may differ between
