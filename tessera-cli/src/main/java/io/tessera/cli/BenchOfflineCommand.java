@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
@@ -73,18 +74,18 @@ final class BenchOfflineCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--prompt-tokens, --gen-tokens, --repeat and --batch must be positive");
         }
         int nThreads = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
-        try (LoadedModel loaded = LoadedModel.open(model, tokenizer); Parallel parallel = new Parallel(nThreads)) {
+        int maxBatch = batches.stream().mapToInt(Integer::intValue).max().orElse(1);
+        int perSeqBlocks = (Math.max(promptTokens, genTokens) + BLOCK - 1) / BLOCK;
+        KvCacheType kvType = KvCacheType.parse(kvCacheDtype);
+        int kvBlocks = perSeqBlocks * maxBatch;
+        // the serving engine's cache: off-heap, paged, half precision by default
+        try (LoadedModel loaded = LoadedModel.open(model, tokenizer); Parallel parallel = new Parallel(nThreads);
+                PagedKvCache cache = new PagedKvCache(loaded.model().config(), kvType, kvBlocks, BLOCK)) {
             LlamaConfig cfg = loaded.model().config();
-            int maxBatch = batches.stream().mapToInt(Integer::intValue).max().orElse(1);
-            int perSeqBlocks = (Math.max(promptTokens, genTokens) + BLOCK - 1) / BLOCK;
             if (Math.max(promptTokens, genTokens) > cfg.contextLength()) {
                 throw new IllegalArgumentException("--prompt-tokens/--gen-tokens exceed the model's context of "
                         + cfg.contextLength());
             }
-            // the serving engine's cache: off-heap, paged, half precision by default
-            KvCacheType kvType = KvCacheType.parse(kvCacheDtype);
-            int kvBlocks = perSeqBlocks * maxBatch;
-            PagedKvCache cache = new PagedKvCache(cfg, kvType, kvBlocks, BLOCK);
             LlamaForward forward = new LlamaForward(loaded.model(), parallel);
             Random rnd = new Random(1);
 
@@ -132,7 +133,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
                 o.put("peak_rss_bytes", rss);
                 o.put("model_file_bytes", weightBytes);
                 o.put("kv_cache_bytes", kvBytes);
-                o.put("kv_cache_dtype", kvType.name().toLowerCase(java.util.Locale.ROOT));
+                o.put("kv_cache_dtype", kvType.name().toLowerCase(Locale.ROOT));
                 System.out.println(mapper.writeValueAsString(o));
             } else {
                 System.out.printf("model        %s (%.2f GB)%n", model, weightBytes / 1e9);
@@ -144,7 +145,6 @@ final class BenchOfflineCommand implements Callable<Integer> {
                 System.out.printf("peak RSS     %.2f GB (model file %.2f GB + KV cache %.2f GB)%n", rss / 1e9,
                         weightBytes / 1e9, kvBytes / 1e9);
             }
-            cache.close();
         }
         return 0;
     }
