@@ -42,7 +42,7 @@ def gen_dot(spec):
     if 'scalar' in spec:
         s += f"for (; i < n; i++) {{\n    sum += {spec['scalar'].replace('@P', 'off + (long) i * ' + str(spec['bpv']))} * x[xOff + i];\n}}\n"
     s += "return sum;\n"
-    return ("    @Override\n    public float dot(MemorySegment w, long off, float[] x, int xOff, int n) {\n"
+    return ("    @Override\n    float dot(MemorySegment w, long off, float[] x, int xOff, int n) {\n"
             + ind(s, 8) + "    }\n")
 
 
@@ -55,6 +55,36 @@ def gen_decode(spec):
         s += f"for (; i < n; i++) {{\n    dst[dstOff + i] = {spec['scalar'].replace('@P', 'off + (long) i * ' + str(spec['bpv']))};\n}}\n"
     return ("    @Override\n    public void decodeRow(MemorySegment w, long off, float[] dst, int dstOff, int n) {\n"
             + ind(s, 8) + "    }\n")
+
+
+def gen_int8(spec):
+    """The integer dot product and decodeInts of a Q8DotKernel (see its javadoc for the lane order)."""
+    q = spec['int8']
+    block = f"long p = off + (long) blk * {spec['bytes']};\n" + q.get('setup', '')
+    pair_sum = ("pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)"
+                ".add(pr.lanewise(VectorOperators.ASHR, 16))")
+    dot = ("checkBlocks(n, 32);\nshort[] q = x.q;\nfloat[] xd = x.scale;\nint sb = xOff >> 5;\n"
+           "FloatVector a = FloatVector.zero(F);\n"
+           "for (int i = 0, blk = 0; i < n; i += 32, blk++) {\n" + block +
+           f"ShortVector w0 = {q['w0']};\nShortVector w1 = {q['w1']};\n"
+           "IntVector pr = w0.mul(ShortVector.fromArray(S16, q, xOff + i))"
+           ".add(w1.mul(ShortVector.fromArray(S16, q, xOff + i + 16))).reinterpretAsInts();\n"
+           f"FloatVector s = (FloatVector) {pair_sum}.convert(VectorOperators.I2F, 0);\n"
+           f"a = s.fma(FloatVector.broadcast(F, {q['scale']} * xd[sb + blk]), a);\n"
+           "}\nfloat[] l = new float[8];\na.intoArray(l, 0);\nreturn lanes(l, 0);\n")
+    dec = ("checkBlocks(n, 32);\nfor (int i = 0, blk = 0; i < n; i += 32, blk++) {\n" + block +
+           "int o = dstOff + blk * MatMul.Q8_PANEL_BLOCK;\n" +
+           f"dst[o + 32] = {q['scale']};\n")
+    for k, wv in ((0, 'w0'), (16, 'w1')):
+        dec += ("IntVector " if k == 0 else "") + f"v = ({q[wv]}).reinterpretAsInts();\n"
+        dec += (f"((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)"
+                f".convert(VectorOperators.I2F, 0)).intoArray(dst, o + {k});\n")
+        dec += (f"((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))"
+                f".intoArray(dst, o + {k + 8});\n")
+    dec += "}\n"
+    return ("    @Override\n    float dot(MemorySegment w, long off, Q8Activations x, int xOff, int n) {\n"
+            + ind(dot, 8) + "    }\n\n"
+            "    @Override\n    void decodeInts(MemorySegment w, long off, float[] dst, int dstOff, int n) {\n" + ind(dec, 8) + "    }\n")
 
 
 def loops(spec, emit):
@@ -101,7 +131,7 @@ import jdk.incubator.vector.VectorOperators;
  * methods taking or returning vectors: such a helper, once compiled on its own into a large method,
  * is no longer inlined and its vectors get boxed, which costs an order of magnitude.
  */
-final class {cls} extends WeightKernel {{
+final class {cls} extends {'Q8DotKernel' if 'int8' in spec else 'FloatDotKernel'} {{
 
     static final {cls} INSTANCE = new {cls}();
 
@@ -109,7 +139,7 @@ final class {cls} extends WeightKernel {{
         super(GgmlType.{spec['type']});
     }}
 {spec.get('extra', '')}
-{gen_dot(spec)}
+{gen_int8(spec) if 'int8' in spec else gen_dot(spec)}
 {gen_decode(spec)}}}
 """
     lines = src.split('\n')
@@ -131,7 +161,7 @@ def fix_indent(src):
     in_method = False
     for line in src.split('\n'):
         stripped = line.strip()
-        if line.startswith('    public ') or line.startswith('    @Override'):
+        if line.startswith(('    public ', '    float ', '    void ', '    @Override')):
             out.append(line)
             if line.rstrip().endswith('{'):
                 in_method = True
@@ -177,6 +207,15 @@ def load64(p):
     return f"ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, {p}, LE)"
 
 
+def load128(p):
+    return f"ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, {p}, LE)"
+
+
+def widen16(b):
+    """16 signed bytes to 16 shorts."""
+    return f"((ShortVector) {b}.convertShape(VectorOperators.B2S, S16, 0))"
+
+
 def widen(b):
     return f"((FloatVector) {b}.convertShape(VectorOperators.B2F, F, 0))"
 
@@ -201,7 +240,8 @@ write('Q8_0Kernel', dict(type='Q8_0', block=32, bytes=34,
  * exact in a float, so the rebuilt weights are exactly the stored values.''',
     check="checkBlocks(n, 32);",
     setup="FloatVector d = FloatVector.broadcast(F, f16(w, p));",
-    vecs=[(f"{widen(load64(f'p + {2 + 8 * k}'))}.mul(d)", 8 * k) for k in range(4)]))
+    vecs=[(f"{widen(load64(f'p + {2 + 8 * k}'))}.mul(d)", 8 * k) for k in range(4)],
+    int8=dict(scale="f16(w, p)", w0=widen16(load128('p + 2')), w1=widen16(load128('p + 18')))))
 
 write('Q4_0Kernel', dict(type='Q4_0', block=32, bytes=18,
     doc=''' * Q4_0: blocks of 32 values, a half-precision scale d then 16 bytes of nibbles (value j in the low
@@ -213,7 +253,9 @@ write('Q4_0Kernel', dict(type='Q4_0', block=32, bytes=18,
     vecs=[(f"{widen(lo('b'))}.fma(d, m)", 0),
           (f"{widen(lo('c'))}.fma(d, m)", 8),
           (f"{widen(hi('b'))}.fma(d, m)", 16),
-          (f"{widen(hi('c'))}.fma(d, m)", 24)]))
+          (f"{widen(hi('c'))}.fma(d, m)", 24)],
+    int8=dict(scale="f16(w, p)", setup=f"ByteVector b = {load128('p + 2')};\n",
+              w0=widen16(lo('b') + '.sub((byte) 8)'), w1=widen16(hi('b') + '.sub((byte) 8)'))))
 
 write('Q4_1Kernel', dict(type='Q4_1', block=32, bytes=20,
     doc=''' * Q4_1: blocks of 32 values, half-precision d and m then 16 bytes of nibbles; value = d·q + m, rebuilt

@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorOperators;
  * methods taking or returning vectors: such a helper, once compiled on its own into a large method,
  * is no longer inlined and its vectors get boxed, which costs an order of magnitude.
  */
-final class Bf16Kernel extends WeightKernel {
+final class Bf16Kernel extends FloatDotKernel {
 
     static final Bf16Kernel INSTANCE = new Bf16Kernel();
 
@@ -23,7 +23,7 @@ final class Bf16Kernel extends WeightKernel {
     }
 
     @Override
-    public float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
+    float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
         FloatVector a = FloatVector.zero(F);
         int i = 0;
         for (; i + 32 <= n; i += 32) {

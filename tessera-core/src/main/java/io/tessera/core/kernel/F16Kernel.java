@@ -18,7 +18,7 @@ import jdk.incubator.vector.VectorOperators;
  * methods taking or returning vectors: such a helper, once compiled on its own into a large method,
  * is no longer inlined and its vectors get boxed, which costs an order of magnitude.
  */
-final class F16Kernel extends WeightKernel {
+final class F16Kernel extends FloatDotKernel {
 
     static final F16Kernel INSTANCE = new F16Kernel();
 
@@ -27,7 +27,7 @@ final class F16Kernel extends WeightKernel {
     }
 
     @Override
-    public float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
+    float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
         FloatVector a = FloatVector.zero(F);
         int i = 0;
         for (; i + 32 <= n; i += 32) {

@@ -11,7 +11,7 @@ import jdk.incubator.vector.FloatVector;
  * methods taking or returning vectors: such a helper, once compiled on its own into a large method,
  * is no longer inlined and its vectors get boxed, which costs an order of magnitude.
  */
-final class F32Kernel extends WeightKernel {
+final class F32Kernel extends FloatDotKernel {
 
     static final F32Kernel INSTANCE = new F32Kernel();
 
@@ -20,7 +20,7 @@ final class F32Kernel extends WeightKernel {
     }
 
     @Override
-    public float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
+    float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
         FloatVector a = FloatVector.zero(F);
         int i = 0;
         for (; i + 32 <= n; i += 32) {

@@ -33,9 +33,23 @@ public final class MatMul {
     static final int BAND = 4;
     /** Values of a row per panel (a multiple of every block size): 4 rows × 4096 floats = 64 KB. */
     static final int KC = 4096;
+    /**
+     * Floats per block in an integer kernel's panel: the 32 integers, the block's scale (next to its
+     * values: one index fewer for the tile to keep in a register), padding to a 32-byte multiple.
+     */
+    static final int Q8_PANEL_BLOCK = 40;
+    /**
+     * Fewest tokens for which an integer kernel decodes panels: below, each token takes its own
+     * {@link Q8DotKernel#dot} over the row (the same bits; measured faster for 2 and 3 tokens).
+     */
+    static final int Q8_PANEL_MIN_TOKENS = 4;
+    /** Floats per panel row for the integer kernels. */
+    private static final int Q8_PANEL_ROW = KC / 32 * Q8_PANEL_BLOCK;
 
     /** Per-thread panel and accumulators, grown on demand. */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    /** The calling thread's rounded activations, grown on demand. */
+    private static final ThreadLocal<Q8Activations> ROUNDED = ThreadLocal.withInitial(Q8Activations::new);
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
 
@@ -55,7 +69,8 @@ public final class MatMul {
         WeightKernel kernel = WeightKernel.of(w.type());
         MemorySegment seg = w.data();
         long rowBytes = w.rowBytes();
-        parallel.forRange(rows, ROW_GRAIN, (from, to) -> rows(kernel, seg, rowBytes, in, rows, x, tokens, out, from, to));
+        Q8Activations xq = roundIfNeeded(x, tokens, in, kernel);
+        parallel.forRange(rows, ROW_GRAIN, (from, to) -> rows(kernel, seg, rowBytes, in, rows, x, xq, tokens, out, from, to));
     }
 
     /**
@@ -83,13 +98,14 @@ public final class MatMul {
         if (x.length < (long) tokens * in) {
             throw new IllegalArgumentException("matmul: input too small for " + tokens + " tokens");
         }
+        Q8Activations xq = roundIfNeeded(x, tokens, in, kernels);
         parallel.forRange(start[m], ROW_GRAIN, (from, to) -> {
             for (int i = 0; i < m; i++) {
                 int rows = Math.toIntExact(ws[i].rowCount());
                 int a = Math.max(from, start[i]) - start[i];
                 int b = Math.min(Math.min(to, start[i + 1]) - start[i], rows);
                 if (a < b) {
-                    rows(kernels[i], ws[i].data(), ws[i].rowBytes(), in, rows, x, tokens, outs[i], a, b);
+                    rows(kernels[i], ws[i].data(), ws[i].rowBytes(), in, rows, x, xq, tokens, outs[i], a, b);
                 }
             }
         });
@@ -111,18 +127,43 @@ public final class MatMul {
         }
         WeightKernel kg = WeightKernel.of(wGate.type());
         WeightKernel ku = WeightKernel.of(wUp.type());
+        Q8Activations xq = roundIfNeeded(x, tokens, in, kg, ku);
         parallel.forRange(rows, ROW_GRAIN, (from, to) -> {
-            rows(kg, wGate.data(), wGate.rowBytes(), in, rows, x, tokens, gate, from, to);
-            rows(ku, wUp.data(), wUp.rowBytes(), in, rows, x, tokens, up, from, to);
+            rows(kg, wGate.data(), wGate.rowBytes(), in, rows, x, xq, tokens, gate, from, to);
+            rows(ku, wUp.data(), wUp.rowBytes(), in, rows, x, xq, tokens, up, from, to);
             for (int t = 0; t < tokens; t++) {
                 VectorMath.siluMul(gate, up, t * rows + from, to - from);
             }
         });
     }
 
+    /**
+     * The 8-bit form of the activations, made once by the calling thread before the threads start,
+     * when one of the kernels takes it; null otherwise.
+     */
+    private static Q8Activations roundIfNeeded(float[] x, int tokens, int in, WeightKernel... kernels) {
+        for (WeightKernel k : kernels) {
+            if (k instanceof Q8DotKernel) {
+                Q8Activations xq = ROUNDED.get();
+                xq.quantize(x, tokens, in, tokens >= Q8_PANEL_MIN_TOKENS);
+                return xq;
+            }
+        }
+        return null;
+    }
+
     /** Rows [from, to) of W against all tokens; the per-thread body of {@link #matmul}. */
-    static void rows(WeightKernel kernel, MemorySegment seg, long rowBytes, int in, int rows, float[] x, int tokens,
-            float[] out, int from, int to) {
+    static void rows(WeightKernel kernel, MemorySegment seg, long rowBytes, int in, int rows, float[] x,
+            Q8Activations xq, int tokens, float[] out, int from, int to) {
+        if (kernel instanceof Q8DotKernel k) {
+            q8Rows(k, seg, rowBytes, in, rows, xq, tokens, out, from, to);
+        } else {
+            floatRows((FloatDotKernel) kernel, seg, rowBytes, in, rows, x, tokens, out, from, to);
+        }
+    }
+
+    private static void floatRows(FloatDotKernel kernel, MemorySegment seg, long rowBytes, int in, int rows,
+            float[] x, int tokens, float[] out, int from, int to) {
         if (tokens == 1) {
             for (int r = from; r < to; r++) {
                 out[r] = kernel.dot(seg, r * rowBytes, x, 0, in);
@@ -267,8 +308,117 @@ public final class MatMul {
         sum.intoArray(acc, a);
     }
 
+    /** {@link #floatRows} for an integer kernel: panels of integers and block scales, see {@link Q8DotKernel}. */
+    private static void q8Rows(Q8DotKernel kernel, MemorySegment seg, long rowBytes, int in, int rows, Q8Activations xq,
+            int tokens, float[] out, int from, int to) {
+        if (tokens < Q8_PANEL_MIN_TOKENS) {
+            for (int r = from; r < to; r++) {
+                for (int t = 0; t < tokens; t++) {
+                    out[t * rows + r] = kernel.dot(seg, r * rowBytes, xq, t * in, in);
+                }
+            }
+            return;
+        }
+        Scratch scratch = SCRATCH.get();
+        float[] panel = scratch.panel;
+        int accStride = tokens * 8;
+        float[] acc = scratch.acc(BAND * accStride);
+        for (int band = from; band < to; band += BAND) {
+            int nr = Math.min(BAND, to - band);
+            Arrays.fill(acc, 0, nr * accStride, 0f);
+            for (int c = 0; c < in; c += KC) {
+                int kcLen = Math.min(KC, in - c);
+                long colOff = kernel.type().bytesFor(c);
+                for (int r = 0; r < nr; r++) {
+                    kernel.decodeInts(seg, (band + r) * rowBytes + colOff, panel, r * Q8_PANEL_ROW, kcLen);
+                }
+                int nb = kcLen / 32;
+                float[] x = xq.lanes;
+                // tokens outside, rows inside: a group's activations are read from memory once per band
+                int t = 0;
+                for (; t + 4 <= tokens; t += 4) {
+                    for (int r = 0; r < nr; r++) {
+                        q8Tile1x4(panel, r * Q8_PANEL_ROW, x, t * in + c, in, nb, acc, r * accStride + t * 8);
+                    }
+                }
+                for (; t < tokens; t++) {
+                    for (int r = 0; r < nr; r++) {
+                        q8Tile1x1(panel, r * Q8_PANEL_ROW, x, t * in + c, nb, acc, r * accStride + t * 8);
+                    }
+                }
+            }
+            for (int r = 0; r < nr; r++) {
+                for (int t = 0; t < tokens; t++) {
+                    out[t * rows + band + r] = WeightKernel.lanes(acc, r * accStride + t * 8);
+                }
+            }
+        }
+    }
+
+    /**
+     * Row w of an integer panel × tokens x0, x0+xs, x0+2xs, x0+3xs over nb blocks: per block, the
+     * exact integer sums of the four (row, token) pairs, each then scaled and accumulated as
+     * {@link Q8DotKernel#dot} does; the scales sit after each block's 32 values. The row's four
+     * vectors stay in registers and the activations are read from memory, which keeps every
+     * accumulator in a register (a 2 × 2 tile needs more than the 16 that AVX2 has).
+     */
+    private static void q8Tile1x4(float[] p, int w, float[] x, int x0, int xs, int nb, float[] acc, int a) {
+        int x1 = x0 + xs;
+        int x2 = x1 + xs;
+        int x3 = x2 + xs;
+        FloatVector a0 = FloatVector.fromArray(F, acc, a);
+        FloatVector a1 = FloatVector.fromArray(F, acc, a + 8);
+        FloatVector a2 = FloatVector.fromArray(F, acc, a + 16);
+        FloatVector a3 = FloatVector.fromArray(F, acc, a + 24);
+        for (int b = 0, k = w, i = 0; b < nb; b++, k += Q8_PANEL_BLOCK, i += 32) {
+            FloatVector v0 = FloatVector.fromArray(F, p, k);
+            FloatVector v1 = FloatVector.fromArray(F, p, k + 8);
+            FloatVector v2 = FloatVector.fromArray(F, p, k + 16);
+            FloatVector v3 = FloatVector.fromArray(F, p, k + 24);
+            FloatVector d = FloatVector.broadcast(F, p[k + 32]);
+            FloatVector e = v0.mul(FloatVector.fromArray(F, x, x0 + i));
+            e = v1.fma(FloatVector.fromArray(F, x, x0 + i + 8), e);
+            e = v2.fma(FloatVector.fromArray(F, x, x0 + i + 16), e);
+            e = v3.fma(FloatVector.fromArray(F, x, x0 + i + 24), e);
+            a0 = e.fma(d, a0);
+            e = v0.mul(FloatVector.fromArray(F, x, x1 + i));
+            e = v1.fma(FloatVector.fromArray(F, x, x1 + i + 8), e);
+            e = v2.fma(FloatVector.fromArray(F, x, x1 + i + 16), e);
+            e = v3.fma(FloatVector.fromArray(F, x, x1 + i + 24), e);
+            a1 = e.fma(d, a1);
+            e = v0.mul(FloatVector.fromArray(F, x, x2 + i));
+            e = v1.fma(FloatVector.fromArray(F, x, x2 + i + 8), e);
+            e = v2.fma(FloatVector.fromArray(F, x, x2 + i + 16), e);
+            e = v3.fma(FloatVector.fromArray(F, x, x2 + i + 24), e);
+            a2 = e.fma(d, a2);
+            e = v0.mul(FloatVector.fromArray(F, x, x3 + i));
+            e = v1.fma(FloatVector.fromArray(F, x, x3 + i + 8), e);
+            e = v2.fma(FloatVector.fromArray(F, x, x3 + i + 16), e);
+            e = v3.fma(FloatVector.fromArray(F, x, x3 + i + 24), e);
+            a3 = e.fma(d, a3);
+        }
+        a0.intoArray(acc, a);
+        a1.intoArray(acc, a + 8);
+        a2.intoArray(acc, a + 16);
+        a3.intoArray(acc, a + 24);
+    }
+
+    /** One row × one token of an integer panel (band and batch edges). */
+    private static void q8Tile1x1(float[] p, int w, float[] x, int x0, int nb, float[] acc, int a) {
+        FloatVector sum = FloatVector.fromArray(F, acc, a);
+        for (int b = 0, k = w, i = x0; b < nb; b++, k += Q8_PANEL_BLOCK, i += 32) {
+            FloatVector e = FloatVector.fromArray(F, p, k).mul(FloatVector.fromArray(F, x, i));
+            e = FloatVector.fromArray(F, p, k + 8).fma(FloatVector.fromArray(F, x, i + 8), e);
+            e = FloatVector.fromArray(F, p, k + 16).fma(FloatVector.fromArray(F, x, i + 16), e);
+            e = FloatVector.fromArray(F, p, k + 24).fma(FloatVector.fromArray(F, x, i + 24), e);
+            sum = e.fma(FloatVector.broadcast(F, p[k + 32]), sum);
+        }
+        sum.intoArray(acc, a);
+    }
+
     private static final class Scratch {
-        final float[] panel = new float[BAND * KC];
+        /** Float rows, or (integer kernels) rows of blocks with their scales. */
+        final float[] panel = new float[BAND * Q8_PANEL_ROW];
         float[] acc = new float[0];
 
         float[] acc(int n) {

@@ -17,7 +17,7 @@ import jdk.incubator.vector.VectorOperators;
  * methods taking or returning vectors: such a helper, once compiled on its own into a large method,
  * is no longer inlined and its vectors get boxed, which costs an order of magnitude.
  */
-final class Q4KKernel extends WeightKernel {
+final class Q4KKernel extends FloatDotKernel {
 
     static final Q4KKernel INSTANCE = new Q4KKernel();
 
@@ -42,7 +42,7 @@ final class Q4KKernel extends WeightKernel {
     }
 
     @Override
-    public float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
+    float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
         checkBlocks(n, 256);
         FloatVector a = FloatVector.zero(F);
         for (int i = 0, blk = 0; i < n; i += 256, blk++) {

@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorOperators;
  * methods taking or returning vectors: such a helper, once compiled on its own into a large method,
  * is no longer inlined and its vectors get boxed, which costs an order of magnitude.
  */
-final class Q4_1Kernel extends WeightKernel {
+final class Q4_1Kernel extends FloatDotKernel {
 
     static final Q4_1Kernel INSTANCE = new Q4_1Kernel();
 
@@ -23,7 +23,7 @@ final class Q4_1Kernel extends WeightKernel {
     }
 
     @Override
-    public float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
+    float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
         checkBlocks(n, 32);
         FloatVector a = FloatVector.zero(F);
         for (int i = 0, blk = 0; i < n; i += 32, blk++) {

@@ -20,7 +20,7 @@ import jdk.incubator.vector.VectorOperators;
  * methods taking or returning vectors: such a helper, once compiled on its own into a large method,
  * is no longer inlined and its vectors get boxed, which costs an order of magnitude.
  */
-final class Q6KKernel extends WeightKernel {
+final class Q6KKernel extends FloatDotKernel {
 
     static final Q6KKernel INSTANCE = new Q6KKernel();
 
@@ -33,7 +33,7 @@ final class Q6KKernel extends WeightKernel {
     }
 
     @Override
-    public float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
+    float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
         checkBlocks(n, 256);
         FloatVector a = FloatVector.zero(F);
         for (int i = 0, blk = 0; i < n; i += 256, blk++) {

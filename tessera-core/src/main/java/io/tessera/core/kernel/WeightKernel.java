@@ -8,26 +8,11 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * One weight row, stored in some {@link GgmlType} and read in place from its memory mapping, against
- * float activations. Weights are rebuilt in registers, eight values at a time; no float copy of a
- * matrix is ever made (matrix products decode a small panel of a few rows at a time, see
- * {@link MatMul}).
- *
- * <p><b>One summation order.</b> A (row, token) result is always computed the same way from the
- * rebuilt weights w[i] (the same floats whichever method rebuilds them): each group of 32 values,
- * as four 8-lane vectors w0..w3 against x0..x3, gives {@code g = fma(w1, x1, w0·x0) + fma(w3, x3,
- * w2·x2)}, added to one accumulator in ascending order ({@code a = a + g}); a float row's remaining
- * 8-value vectors follow with {@code a = fma(w, x, a)}; the lanes are added in a fixed order (never
- * {@code reduceLanes}, whose order is unspecified), and a tail shorter than 8 values is added last,
- * one product at a time. {@link #dot} and the matrix kernels of {@link MatMul}, which work from
- * {@link #decodeRow}'s floats, both follow it, so a token's output does not depend on which other
- * tokens share its batch, on the tiling, or on the thread count. Tests check this bit for bit.
- *
- * <p>Why this order: one row's dot product then carries a single dependent add per 32 values, so
- * decoding a row is not bound by the latency of its multiply-adds (measured on Zen 3, Q8_0 from
- * memory, one thread: 9.3-9.5 GB/s, against 6.3-7.0 for a plain per-lane multiply-add chain over two
- * rows), and a 2-row × 2-token register tile of the matrix kernel still reaches about 51 GFLOP/s per
- * core with its operands in cache (the plain chain's best tile: 52).
+ * One weight row, stored in some {@link GgmlType} and read in place from its memory mapping. Weights
+ * are rebuilt in registers, eight values at a time; no float copy of a matrix is ever made (matrix
+ * products decode a small panel of a few rows at a time, see {@link MatMul}). A kernel multiplies
+ * either float activations ({@link FloatDotKernel}) or activations rounded to 8-bit integers
+ * ({@link Q8DotKernel}: Q8_0 and Q4_0, whose blocks are 32 integers and one scale).
  */
 public abstract class WeightKernel {
 
@@ -60,9 +45,6 @@ public abstract class WeightKernel {
             default -> throw new UnsupportedOperationException("no kernel for tensor type " + type);
         };
     }
-
-    /** Σ W[i]·x[xOff+i] for i < n, W being the n values stored at {@code w[off..]}. */
-    public abstract float dot(MemorySegment w, long off, float[] x, int xOff, int n);
 
     /**
      * Rebuilds the n values stored at {@code w[off..]} into {@code dst[dstOff..]}, as the same floats

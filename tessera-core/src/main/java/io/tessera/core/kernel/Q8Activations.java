@@ -1,0 +1,78 @@
+package io.tessera.core.kernel;
+
+/**
+ * Activations rounded to 8-bit integers in blocks of 32 values, one float scale per block: the
+ * input of the integer dot products of {@link Q8DotKernel} (llama.cpp rounds its activations the same
+ * way before a Q8_0 or Q4_0 dot product). Per block, {@code d} is {@code max|x| / 127} rounded up to
+ * {@value #SCALE_BITS} significant bits and {@code q = round(x / d)} (halves away from zero), so
+ * {@code |q| ≤ 127} and {@code |x − d·q| ≤ d/2}.
+ *
+ * <p>The short scale is what lets a matrix product sum exactly in floats: {@code d·q} has at most 15
+ * significant bits, its product with an 8-bit weight at most 23, and the four such products an
+ * integer lane adds per block stay below 2^24 units of the smallest of them, so every partial sum is
+ * exact. (It costs at most 1/64 of a rounding step.)
+ *
+ * <p>The integers are kept in two forms: as shorts in their natural order, for the one-token dot
+ * product, which multiplies 16 of them at a time in 16-bit lanes; and, for matrix products, as the
+ * exact floats {@code d·q}, permuted within each block into the lane order of that dot product (see
+ * {@link Q8DotKernel}), so that both sum the same products in the same lanes.
+ */
+final class Q8Activations {
+
+    static final int BLOCK = 32;
+    /** Significant bits of a block scale. */
+    static final int SCALE_BITS = 7;
+
+    /** The integers, natural order. */
+    short[] q = new short[0];
+    /** The scale of each block. */
+    float[] scale = new float[0];
+    /** d·q per value, in lane order within each block (matrix products only). */
+    float[] lanes = new float[0];
+
+    /** Rounds {@code tokens} rows of {@code in} values (a multiple of 32) of x; the float form only if asked. */
+    void quantize(float[] x, int tokens, int in, boolean forMatrix) {
+        int n = tokens * in;
+        if (q.length < n) {
+            q = new short[n];
+            scale = new float[n / BLOCK];
+        }
+        if (forMatrix && lanes.length < n) {
+            lanes = new float[n];
+        }
+        for (int b = 0, i = 0; i < n; b++, i += BLOCK) {
+            float amax = 0;
+            for (int j = 0; j < BLOCK; j++) {
+                amax = Math.max(amax, Math.abs(x[i + j]));
+            }
+            float d = roundUp(amax / 127);
+            float id = d == 0 ? 0 : 1 / d;
+            scale[b] = d;
+            for (int j = 0; j < BLOCK; j++) {
+                float v = x[i + j] * id;
+                q[i + j] = (short) Math.min(127, v >= 0 ? Math.round(v) : -Math.round(-v));
+            }
+            if (forMatrix) {
+                for (int j = 0; j < BLOCK; j++) {
+                    lanes[i + laneIndex(j)] = d * q[i + j];
+                }
+            }
+        }
+    }
+
+    /** The smallest float of {@value #SCALE_BITS} significant bits that is at least v (v ≥ 0, normal). */
+    static float roundUp(float v) {
+        int drop = (1 << (24 - SCALE_BITS)) - 1;
+        int bits = Float.floatToRawIntBits(v);
+        return Float.intBitsToFloat((bits & drop) == 0 ? bits : (bits | drop) + 1);
+    }
+
+    /**
+     * Where value j (0..31) of a block sits in the lane order: the one-token dot product sums, in its
+     * int lane l, the values 2l, 2l+1, 2l+16 and 2l+17, so the matrix form holds four 8-lane vectors
+     * of the even values 0..14, the odd values 1..15, the even values 16..30 and the odd 17..31.
+     */
+    static int laneIndex(int j) {
+        return (j & 16) + (j & 1) * 8 + ((j & 15) >> 1);
+    }
+}
