@@ -240,8 +240,11 @@ write('Q8_0Kernel', dict(type='Q8_0', block=32, bytes=34,
  * exact in a float, so the rebuilt weights are exactly the stored values.''',
     check="checkBlocks(n, 32);",
     setup="FloatVector d = FloatVector.broadcast(F, f16(w, p));",
-    vecs=[(f"{widen(load64(f'p + {2 + 8 * k}'))}.mul(d)", 8 * k) for k in range(4)],
-    int8=dict(scale="f16(w, p)", w0=widen16(load128('p + 2')), w1=widen16(load128('p + 18')))))
+    vecs=[(f"{widen(load64(f'p + {2 + 8 * k}'))}.mul(d)", 8 * k) for k in range(4)]))
+# Q8_0 could take the integer path of Q4_0 below (its dot would be int8=dict(scale="f16(w, p)",
+# w0=widen16(load128('p + 2')), w1=widen16(load128('p + 18')))): measured one row 1.25-1.3x faster on
+# one thread, but at two threads decode was no faster end to end (it nears the memory bandwidth)
+# while prefill lost 10-20% (matrix tiles of the integer path do 5 multiplies per 32 products, not 4).
 
 write('Q4_0Kernel', dict(type='Q4_0', block=32, bytes=18,
     doc=''' * Q4_0: blocks of 32 values, a half-precision scale d then 16 bytes of nibbles (value j in the low

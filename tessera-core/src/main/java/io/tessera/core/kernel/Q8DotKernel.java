@@ -6,8 +6,8 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * A weight kernel for blocks of 32 integers and one scale (Q8_0, Q4_0), multiplied with activations
- * rounded the same way ({@link Q8Activations}), as llama.cpp does. Within a block everything is
+ * A weight kernel for blocks of 32 integers and one scale (Q4_0), multiplied with activations rounded
+ * the same way ({@link Q8Activations}), as llama.cpp does. Within a block everything is
  * integer arithmetic, exact in any order, and only the block's sum is scaled:
  * {@code a = fma(Σ q_w·q_x, d_w·d_x, a)}, eight lanes at a time.
  *
@@ -15,8 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  * products of 8-bit values still fit in 16 bits. {@link #dot} widens the block's 32 weights to two
  * vectors of 16 shorts, multiplies them with the activations and adds the two, then adds neighbouring
  * 16-bit lanes into eight 32-bit lanes with shifts: about two thirds of the instructions that
- * rebuilding each weight as a float takes (measured on Zen 3, one thread, from memory: Q8_0 12.5 GB/s
- * against 9.1, Q4_0 5.3 against 3.9).
+ * rebuilding each weight as a float takes (measured on Zen 3, one thread, from memory: Q4_0 5.3-5.4 GB/s
+ * against 3.9; Q8_0 12.5 against 9.1, but Q8_0 stays on floats: see tools/gen-kernels.py).
  *
  * <p><b>One summation order.</b> Int lane l of a block holds the values 2l, 2l+1, 2l+16 and 2l+17.
  * Matrix products ({@link MatMul}) decode rows with {@link #decodeInts} into floats in that lane

@@ -4,8 +4,6 @@ import io.tessera.core.tensor.GgmlType;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -17,7 +15,7 @@ import jdk.incubator.vector.VectorOperators;
  * methods taking or returning vectors: such a helper, once compiled on its own into a large method,
  * is no longer inlined and its vectors get boxed, which costs an order of magnitude.
  */
-final class Q8_0Kernel extends Q8DotKernel {
+final class Q8_0Kernel extends FloatDotKernel {
 
     static final Q8_0Kernel INSTANCE = new Q8_0Kernel();
 
@@ -26,39 +24,27 @@ final class Q8_0Kernel extends Q8DotKernel {
     }
 
     @Override
-    float dot(MemorySegment w, long off, Q8Activations x, int xOff, int n) {
+    float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
         checkBlocks(n, 32);
-        short[] q = x.q;
-        float[] xd = x.scale;
-        int sb = xOff >> 5;
         FloatVector a = FloatVector.zero(F);
         for (int i = 0, blk = 0; i < n; i += 32, blk++) {
             long p = off + (long) blk * 34;
-            ShortVector w0 = ((ShortVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, p + 2, LE).convertShape(VectorOperators.B2S, S16, 0));
-            ShortVector w1 = ((ShortVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, p + 18, LE).convertShape(VectorOperators.B2S, S16, 0));
-            IntVector pr = w0.mul(ShortVector.fromArray(S16, q, xOff + i)).add(w1.mul(ShortVector.fromArray(S16, q, xOff + i + 16))).reinterpretAsInts();
-            FloatVector s = (FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
-            a = s.fma(FloatVector.broadcast(F, f16(w, p) * xd[sb + blk]), a);
+            int xi = i;
+            FloatVector d = FloatVector.broadcast(F, f16(w, p));
+            FloatVector w0 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p + 2, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            FloatVector w1 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p + 10, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            FloatVector w2 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p + 18, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            FloatVector w3 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, p + 26, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            FloatVector s = w0.mul(FloatVector.fromArray(F, x, xOff + xi + 0));
+            FloatVector u = w2.mul(FloatVector.fromArray(F, x, xOff + xi + 16));
+            s = w1.fma(FloatVector.fromArray(F, x, xOff + xi + 8), s);
+            u = w3.fma(FloatVector.fromArray(F, x, xOff + xi + 24), u);
+            a = a.add(s.add(u));
         }
         float[] l = new float[8];
         a.intoArray(l, 0);
-        return lanes(l, 0);
-    }
-
-    @Override
-    void decodeInts(MemorySegment w, long off, float[] dst, int dstOff, int n) {
-        checkBlocks(n, 32);
-        for (int i = 0, blk = 0; i < n; i += 32, blk++) {
-            long p = off + (long) blk * 34;
-            int o = dstOff + blk * MatMul.Q8_PANEL_BLOCK;
-            dst[o + 32] = f16(w, p);
-            IntVector v = (((ShortVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, p + 2, LE).convertShape(VectorOperators.B2S, S16, 0))).reinterpretAsInts();
-            ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 0);
-            ((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 8);
-            v = (((ShortVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, p + 18, LE).convertShape(VectorOperators.B2S, S16, 0))).reinterpretAsInts();
-            ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 16);
-            ((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 24);
-        }
+        float sum = lanes(l, 0);
+        return sum;
     }
 
     @Override

@@ -66,22 +66,23 @@ class LlamaCppCrossCheckTest {
      * Measured with llama.cpp b4916 (de.kherud:llama 4.2.0) on x86_64 AVX2, 96 tokens per prompt, the
      * 7 golden prompts (tokens agreed per prompt):
      *   F32   [96, 96, 96, 96, 96, 96, 96]
-     *   Q8_0  [96, 96, 83, 96,  2, 96,  4]  divergences 0.078 0.039 0.011 logits from a tie
+     *   Q8_0  [96, 96, 96, 96,  2, 96, 91]  divergences 0.050 and 0.048 logits from a tie
      *   Q4_0  [74, 27, 96, 18, 96, 78, 14]  divergences 0.002 0.010 0.086 0.002 0.111 logits from a tie
-     * F32 is the same arithmetic in both engines, so every token must agree. For Q8_0 and Q4_0 both
-     * engines round the activations to 8 bits per block of 32 before each quantized dot product, but
-     * with different block scales (llama.cpp: max|x|/127 kept as a half; Tessera: rounded up to 7
-     * significant bits, see Q8Activations) and different summation orders; the logits then differ by
-     * a few 1e-3 and a near-tie of the top two tokens can flip. So each prompt must either agree on
+     * F32 is the same arithmetic in both engines, so every token must agree. For Q8_0 and Q4_0
+     * llama.cpp rounds the activations to 8 bits per block of 32 before each quantized dot product;
+     * Tessera keeps them in F32 for Q8_0 and rounds them for Q4_0 with another block scale
+     * (llama.cpp: max|x|/127 kept as a half; Tessera: rounded up to 7 significant bits, see
+     * Q8Activations). The logits then differ by a few 1e-3 and a near-tie of the top two tokens can
+     * flip. So each prompt must either agree on
      * all tokens or part at a near-tie: the token llama.cpp picks there is Tessera's second choice,
      * less than MAX_TIE_MARGIN logits below its first (logits of this model span about 20). A wrong
      * rope, norm, quant block layout or tokenizer entry parts at the first token with a large margin,
      * not like this.
      */
     private static final float MAX_TIE_MARGIN = 0.15f;
-    /** Prompts that must agree on all tokens: measured 7 (F32), 4 (Q8_0), 2 (Q4_0), less one for margin. */
+    /** Prompts that must agree on all tokens: measured 7 (F32), 5 (Q8_0), 2 (Q4_0), less one for margin. */
     private static final int MIN_FULL_F32 = 7;
-    private static final int MIN_FULL_Q8_0 = 3;
+    private static final int MIN_FULL_Q8_0 = 4;
     private static final int MIN_FULL_Q4_0 = 1;
 
     private static final long SEED = 7;
