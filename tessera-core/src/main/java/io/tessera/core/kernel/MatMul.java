@@ -14,16 +14,18 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>One token (decode) streams each weight row once. Several tokens (prefill, batched decode) are
  * a blocked matrix product: a band of {@value #BAND} rows is decoded up to {@value #KC} values at a
- * time into a float panel (at most 64 KB, held in L2), and every token passes over the panel in
- * register tiles of 2 rows × 2 tokens (each weight vector loaded once per two tokens, each
- * activation vector once per two rows); partial sums wait in a per-thread accumulator array
- * between panels. Decoding costs once per band, shared by all tokens.
+ * time into a float panel (64 KB, held in L2), and every token passes over the panel in register
+ * tiles of 2 rows × 2 tokens (each weight vector loaded once per two tokens, each activation vector
+ * once per two rows); partial sums wait in a per-thread accumulator array between panels. Decoding
+ * costs once per band, shared by all tokens. Integer kernels ({@link Q8DotKernel}) decode panels of
+ * integers and block scales instead and use 1-row × 4-token tiles ({@link #q8Rows}).
  * Long inner loops mattered more than L1 residency when this was tuned (MatMulBench, one Zen 3
  * core, Q8_0, 32-128 tokens, an earlier 4 × 2 tile): 16-row × 256-value panels reached 37 GFLOP/s,
  * 4 × 4096 panels 50-57; keeping 64 rows of partial sums to reuse 512-value activation slices from
  * L2 gained nothing. With the present 2 × 2 tile one core reaches 35-40 GFLOP/s at 32 tokens.
- * The blocking never changes a result: every (row, token) sum follows the one order of
- * {@link WeightKernel}, so a token's output does not depend on the rest of its batch.
+ * The blocking never changes a result: every (row, token) sum follows the one order of its kernel
+ * ({@link FloatDotKernel}, {@link Q8DotKernel}), so a token's output does not depend on the rest of
+ * its batch.
  */
 public final class MatMul {
 

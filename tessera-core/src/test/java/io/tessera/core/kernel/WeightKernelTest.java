@@ -51,20 +51,10 @@ class WeightKernelTest {
     @MethodSource("cases")
     void dotMatchesScalarReference(GgmlType type, int n) {
         Random rnd = new Random(type.ordinal() * 1000L + n);
-        int rows = 5;
-        long rowBytes = type.bytesFor(n);
-        long base = 3; // odd offset: the mapped data of a tensor may sit anywhere
-        MemorySegment seg = Arena.ofAuto().allocate(base + rows * rowBytes + 64, 1);
-        QuantCodec codec = QuantCodec.of(type);
-        float[][] ref = new float[rows][n];
-        for (int r = 0; r < rows; r++) {
-            float[] src = new float[n];
-            for (int i = 0; i < n; i++) {
-                src[i] = (float) (rnd.nextGaussian() * 0.05 * (1 + r));
-            }
-            codec.quantizeRow(src, 0, n, seg, base + r * rowBytes);
-            codec.dequantizeRow(seg, base + r * rowBytes, ref[r], 0, n);
-        }
+        Rows w = Rows.random(type, n, 5, rnd);
+        MemorySegment seg = w.seg();
+        float[][] ref = w.ref();
+        int rows = ref.length;
         int tokens = 6;
         float[] x = new float[tokens * n + 3];
         for (int i = 0; i < x.length; i++) {
@@ -72,7 +62,7 @@ class WeightKernelTest {
         }
         FloatDotKernel k = (FloatDotKernel) WeightKernel.of(type);
         for (int r = 0; r < rows; r++) {
-            long off = base + r * rowBytes;
+            long off = w.offset(r);
             float[] decoded = new float[n + 2];
             k.decodeRow(seg, off, decoded, 2, n);
             for (int i = 0; i < n; i++) {
@@ -110,20 +100,10 @@ class WeightKernelTest {
     @MethodSource("integerCases")
     void integerDotMatchesScalarReference(GgmlType type, int n) {
         Random rnd = new Random(type.ordinal() * 1000L + n);
-        int rows = 5;
-        long rowBytes = type.bytesFor(n);
-        long base = 3;
-        MemorySegment seg = Arena.ofAuto().allocate(base + rows * rowBytes + 64, 1);
-        QuantCodec codec = QuantCodec.of(type);
-        float[][] ref = new float[rows][n];
-        for (int r = 0; r < rows; r++) {
-            float[] src = new float[n];
-            for (int i = 0; i < n; i++) {
-                src[i] = (float) (rnd.nextGaussian() * 0.05 * (1 + r));
-            }
-            codec.quantizeRow(src, 0, n, seg, base + r * rowBytes);
-            codec.dequantizeRow(seg, base + r * rowBytes, ref[r], 0, n);
-        }
+        Rows w = Rows.random(type, n, 5, rnd);
+        MemorySegment seg = w.seg();
+        float[][] ref = w.ref();
+        int rows = ref.length;
         int tokens = 4;
         float[] x = new float[tokens * n];
         for (int i = 0; i < x.length; i++) {
@@ -142,7 +122,7 @@ class WeightKernelTest {
         Q8DotKernel k = (Q8DotKernel) WeightKernel.of(type);
         float[] ints = new float[7 + n / 32 * MatMul.Q8_PANEL_BLOCK];
         for (int r = 0; r < rows; r++) {
-            long off = base + r * rowBytes;
+            long off = w.offset(r);
             k.decodeInts(seg, off, ints, 7, n);
             for (int i = 0; i < n; i++) {
                 int block = 7 + i / 32 * MatMul.Q8_PANEL_BLOCK;
@@ -167,6 +147,34 @@ class WeightKernelTest {
                 assertEquals(unrounded, got, rounding * (1 + 1e-5) + mag * REL_TOL + 1e-12,
                         type + " row " + r + " token " + t + " against the unrounded activations");
             }
+        }
+    }
+
+    /**
+     * Rows of random weights encoded with the reference codec at an odd offset (the mapped data of a
+     * tensor may sit anywhere), and the codec's decoded floats of each.
+     */
+    private record Rows(GgmlType type, MemorySegment seg, float[][] ref) {
+        static final long BASE = 3;
+
+        static Rows random(GgmlType type, int n, int rows, Random rnd) {
+            long rowBytes = type.bytesFor(n);
+            MemorySegment seg = Arena.ofAuto().allocate(BASE + rows * rowBytes + 64, 1);
+            QuantCodec codec = QuantCodec.of(type);
+            float[][] ref = new float[rows][n];
+            for (int r = 0; r < rows; r++) {
+                float[] src = new float[n];
+                for (int i = 0; i < n; i++) {
+                    src[i] = (float) (rnd.nextGaussian() * 0.05 * (1 + r));
+                }
+                codec.quantizeRow(src, 0, n, seg, BASE + r * rowBytes);
+                codec.dequantizeRow(seg, BASE + r * rowBytes, ref[r], 0, n);
+            }
+            return new Rows(type, seg, ref);
+        }
+
+        long offset(int r) {
+            return BASE + r * type.bytesFor(ref[0].length);
         }
     }
 
