@@ -1,12 +1,15 @@
 // Orchestrates bench/compare.sh: runs each engine on each model, one after the other in this run,
-// and prints their numbers and Tessera's ratios to each as a Markdown table.
+// and prints their numbers and Tessera's ratios to each as a Markdown table. With --rounds N the
+// three engines take turns N times per model, and each ratio is the median of the N same-round
+// ratios (with their range): on a shared machine whose speed drifts by tens of percent within
+// minutes, engines measured minutes apart are not comparable, engines measured back to back are.
 import {spawnSync} from "node:child_process";
 import {mkdtempSync, readFileSync, writeFileSync, statSync} from "node:fs";
 import {tmpdir, cpus} from "node:os";
 import {join, basename} from "node:path";
 
 const args = process.argv.slice(2);
-const opt = {threads: String(cpus().length), "prompt-tokens": "128", "gen-tokens": "128", batch: "1,8,32", repeat: "2"};
+const opt = {threads: String(cpus().length), "prompt-tokens": "128", "gen-tokens": "128", batch: "1,8,32", repeat: "2", rounds: "1"};
 const models = [];
 let jsonOut = null;
 for (let i = 0; i < args.length; i++) {
@@ -17,7 +20,7 @@ for (let i = 0; i < args.length; i++) {
     else models.push(a);
 }
 if (models.length === 0) {
-    console.error("usage: bench/compare.sh [--threads N] [--prompt-tokens N] [--gen-tokens N] [--batch 1,8,32] [--repeat N] [--json FILE] MODEL.gguf...");
+    console.error("usage: bench/compare.sh [--threads N] [--prompt-tokens N] [--gen-tokens N] [--batch 1,8,32] [--repeat N] [--rounds N] [--json FILE] MODEL.gguf...");
     process.exit(2);
 }
 const root = process.env.TESSERA_ROOT, benchJar = process.env.TESSERA_BENCH_JAR, java = process.env.TESSERA_JAVA;
@@ -38,31 +41,68 @@ function run(label, cmd, argv, outFile) {
 const tmp = mkdtempSync(join(tmpdir(), "tessera-compare-"));
 const machine = run("memory bandwidth and FMA peak", java, [...jvm, "-cp", benchJar, "io.tessera.bench.MemoryProbe", opt.threads, "1024"]);
 const results = [];
+const rounds = Math.max(1, parseInt(opt.rounds, 10) || 1);
 for (const model of models) {
     const size = statSync(model).size;
-    const t = run(`tessera on ${basename(model)}`, join(root, "tessera"), ["bench", "offline", "--model", model, "--threads", opt.threads,
-        "--prompt-tokens", opt["prompt-tokens"], "--gen-tokens", opt["gen-tokens"], "--batch", opt.batch, "--repeat", opt.repeat, "--json"]);
-    const n = run(`llama.cpp (node-llama-cpp) on ${basename(model)}`, "node", [join(root, "bench/llamacpp-node/bench.mjs"), model, opt.threads,
-        opt["prompt-tokens"], opt["gen-tokens"], opt.repeat]);
-    const kout = join(tmp, "kherud.json");
-    const k = run(`llama.cpp b4916 (de.kherud:llama) on ${basename(model)}`, java, [...jvm, `-Dout=${kout}`, "-cp", benchJar,
-        "io.tessera.bench.KherudLlamaBench", model, opt.threads, opt["prompt-tokens"], opt["gen-tokens"], opt.repeat], kout);
-    results.push({model, size, tessera: t, llamacpp: n, llamacpp_b4916: k});
+    const runs = {tessera: [], llamacpp: [], llamacpp_b4916: []};
+    for (let round = 1; round <= rounds; round++) {
+        const of = rounds > 1 ? ` (round ${round} of ${rounds})` : "";
+        runs.tessera.push(run(`tessera on ${basename(model)}${of}`, join(root, "tessera"), ["bench", "offline", "--model", model, "--threads", opt.threads,
+            "--prompt-tokens", opt["prompt-tokens"], "--gen-tokens", opt["gen-tokens"], "--batch", opt.batch, "--repeat", opt.repeat, "--json"]));
+        runs.llamacpp.push(run(`llama.cpp (node-llama-cpp) on ${basename(model)}${of}`, "node", [join(root, "bench/llamacpp-node/bench.mjs"), model, opt.threads,
+            opt["prompt-tokens"], opt["gen-tokens"], opt.repeat]));
+        const kout = join(tmp, "kherud.json");
+        runs.llamacpp_b4916.push(run(`llama.cpp b4916 (de.kherud:llama) on ${basename(model)}${of}`, java, [...jvm, `-Dout=${kout}`, "-cp", benchJar,
+            "io.tessera.bench.KherudLlamaBench", model, opt.threads, opt["prompt-tokens"], opt["gen-tokens"], opt.repeat], kout));
+    }
+    results.push({model, size, runs, tessera: summary(runs.tessera), llamacpp: summary(runs.llamacpp), llamacpp_b4916: summary(runs.llamacpp_b4916)});
+}
+
+/** The median of the numbers present, or null. */
+function median(values) {
+    const v = values.filter(x => x != null && isFinite(x)).sort((a, b) => a - b);
+    return v.length === 0 ? null : v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
+/** One engine's rounds as one result: every number the median over the rounds that succeeded. */
+function summary(list) {
+    const ok = list.filter(e => e);
+    if (ok.length === 0) return null;
+    const out = {...ok[0]};
+    for (const key of Object.keys(out)) {
+        if (typeof out[key] === "number") out[key] = median(ok.map(e => e[key]));
+    }
+    if (out.decode_tokens_per_s_by_batch) {
+        out.decode_tokens_per_s_by_batch = Object.fromEntries(Object.keys(out.decode_tokens_per_s_by_batch)
+            .map(b => [b, median(ok.map(e => e.decode_tokens_per_s_by_batch?.[b]))]));
+    }
+    return out;
 }
 
 const f = (v, d = 1) => v == null || !isFinite(v) ? "—" : v.toFixed(d);
 const ratio = (a, b) => a == null || b == null ? "—" : (a / b).toFixed(2) + "×";
+/** Tessera ÷ a reference for one metric: the median of the same-round ratios, and their range. */
+function roundRatio(r, ref, key) {
+    const each = r.runs.tessera.map((t, i) => t?.[key] != null && r.runs[ref][i]?.[key] ? t[key] / r.runs[ref][i][key] : null)
+        .filter(v => v != null);
+    const m = median(each);
+    if (m == null) return "—";
+    const lo = Math.min(...each), hi = Math.max(...each);
+    return m.toFixed(2) + "×" + (each.length > 1 ? ` (${lo.toFixed(2)}-${hi.toFixed(2)})` : "");
+}
 console.log(`\nMachine: ${cpus()[0]?.model ?? "?"}, ${opt.threads} threads; read bandwidth ${f(machine?.read_gb_per_s)} GB/s, `
     + `FMA peak ${f(machine?.fma_gflop_per_s)} GFLOP/s (measured now, bench MemoryProbe).`);
 console.log(`llama.cpp CPU variant loaded by node-llama-cpp: ${results.find(r => r.llamacpp)?.llamacpp.cpu_variant ?? "?"}.`);
-console.log(`Prompt ${opt["prompt-tokens"]} tokens, ${opt["gen-tokens"]} generated; best of ${opt.repeat}.\n`);
+console.log(`Prompt ${opt["prompt-tokens"]} tokens, ${opt["gen-tokens"]} generated; best of ${opt.repeat} per process`
+    + (rounds > 1 ? `; ${rounds} rounds taken in turn, numbers are medians over the rounds, ratios the median (range) of same-round ratios.\n` : ".\n"));
 console.log("| model | size GB | engine | prefill tok/s | decode tok/s (batch 1) | decode GB/s | % of bandwidth | Tessera ÷ this (prefill / decode) |");
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const r of results) {
     const gb = r.size / 1e9;
-    for (const [name, e] of [["Tessera", r.tessera], ["llama.cpp (node-llama-cpp 3.22.1)", r.llamacpp], ["llama.cpp b4916 (de.kherud:llama)", r.llamacpp_b4916]]) {
+    for (const [name, key] of [["Tessera", "tessera"], ["llama.cpp (node-llama-cpp 3.22.1)", "llamacpp"], ["llama.cpp b4916 (de.kherud:llama)", "llamacpp_b4916"]]) {
+        const e = r[key];
         const d = e?.decode_tokens_per_s, p = e?.prefill_tokens_per_s;
-        const cmp = name === "Tessera" ? "" : `${ratio(r.tessera?.prefill_tokens_per_s, p)} / ${ratio(r.tessera?.decode_tokens_per_s, d)}`;
+        const cmp = key === "tessera" ? "" : `${roundRatio(r, key, "prefill_tokens_per_s")} / ${roundRatio(r, key, "decode_tokens_per_s")}`;
         console.log(`| ${basename(r.model)} | ${f(gb, 2)} | ${name} | ${f(p)} | ${f(d)} | ${f(d == null ? null : d * gb)} | `
             + `${machine && d ? f(100 * d * gb / machine.read_gb_per_s, 0) + "%" : "—"} | ${cmp} |`);
     }
