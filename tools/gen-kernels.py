@@ -276,25 +276,30 @@ write('Q4KKernel', dict(type='Q4_K', block=256, bytes=144,
  * are one 32-value sub-block, the high nibbles the next; value = d·sc·q − dmin·m, rebuilt in
  * registers as {@code fma(q, d·sc, −dmin·m)}.''',
     check="checkBlocks(n, 256);",
-    setup="float d = f16(w, p);\nfloat dmin = f16(w, p + 2);",
+    setup="float d = f16(w, p);\nfloat dmin = f16(w, p + 2);\nlong sm = w.get(I64, p + 4);\nint sh = w.get(I32, p + 12);",
     inner="for (int sb = 0; sb < 8; sb++) {\nint xi = i + 32 * sb;\nint shift = (sb & 1) << 2;",
-    inner_setup="long q = p + 16 + 32L * (sb >> 1);\nFloatVector sc = FloatVector.broadcast(F, d * scale(w, p + 4, sb));\nFloatVector mn = FloatVector.broadcast(F, -dmin * min(w, p + 4, sb));",
+    inner_setup="long q = p + 16 + 32L * (sb >> 1);\n"
+        "FloatVector sc = FloatVector.broadcast(F, d * scale(sm, sh, sb));\n"
+        "FloatVector mn = FloatVector.broadcast(F, -dmin * min(sm, sh, sb));",
     vecs=[(f"{widen(shr(load64(f'q + {8 * k}'), 'shift') + '.and((byte) 0x0F)')}.fma(sc, mn)", 8 * k) for k in range(4)],
     extra='''
-    /** The 6-bit scale of sub-block j (0..7) from the 12 packed bytes at s. */
-    static int scale(MemorySegment w, long s, int j) {
-        if (j < 4) {
-            return w.get(ValueLayout.JAVA_BYTE, s + j) & 63;
-        }
-        return (w.get(ValueLayout.JAVA_BYTE, s + j + 4) & 0x0F) | ((w.get(ValueLayout.JAVA_BYTE, s + j - 4) & 0xFF) >>> 6) << 4;
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+
+    /**
+     * The 6-bit scale of sub-block j (0..7) from the 12 packed bytes, read once per super-block as
+     * bytes 0-7 (lo) and 8-11 (hi): reading them a byte at a time per sub-block, each read
+     * bounds-checked, cost about a fifth of the decode speed (measured 1.1-1.6× with one Zen 3 core).
+     */
+    static int scale(long lo, int hi, int j) {
+        int b = (int) (lo >>> (8 * (j & 3))) & 0xFF;
+        return j < 4 ? b & 63 : (hi >>> (8 * (j & 3))) & 0x0F | (b >>> 6) << 4;
     }
 
-    /** The 6-bit min of sub-block j (0..7). */
-    static int min(MemorySegment w, long s, int j) {
-        if (j < 4) {
-            return w.get(ValueLayout.JAVA_BYTE, s + j + 4) & 63;
-        }
-        return ((w.get(ValueLayout.JAVA_BYTE, s + j + 4) & 0xFF) >>> 4) | ((w.get(ValueLayout.JAVA_BYTE, s + j) & 0xFF) >>> 6) << 4;
+    /** The 6-bit min of sub-block j (0..7), from the same two words. */
+    static int min(long lo, int hi, int j) {
+        int m = (int) (lo >>> (8 * (j & 3) + 32)) & 0xFF;
+        return j < 4 ? m & 63 : (hi >>> (8 * (j & 3) + 4)) & 0x0F | (m >>> 6) << 4;
     }
 '''))
 
@@ -316,14 +321,14 @@ write('Q6KKernel', dict(type='Q6_K', block=256, bytes=210,
  * values) per loop turn: written out for all eight quarters the method grew past what C2 compiles
  * well and ran boxed, a hundred times slower.''',
     check="checkBlocks(n, 256);",
-    setup="float d = f16(w, p + 208);",
+    setup="float d = f16(w, p + 208);\nlong s0 = w.get(I64, p + 192);\nlong s1 = w.get(I64, p + 200);",
     inner="for (int c = 0; c < 8; c++) {\nint h = c >> 2;\nint j = c & 3;\nint xi = i + 32 * c;",
     inner_setup="long ql = p + 64 * h + 32 * (j & 1);\nlong qh = p + 128 + 32 * h;\nint nsh = 4 * (j >> 1);\nint qsh = 2 * j;\n"
-        "FloatVector sa = FloatVector.broadcast(F, d * sc(w, p, 8 * h + 2 * j));\n"
-        "FloatVector sb = FloatVector.broadcast(F, d * sc(w, p, 8 * h + 2 * j + 1));",
+        "long scales = h == 0 ? s0 : s1;\n"
+        "FloatVector sa = FloatVector.broadcast(F, d * (byte) (scales >>> (16 * j)));\n"
+        "FloatVector sb = FloatVector.broadcast(F, d * (byte) (scales >>> (16 * j + 8)));",
     vecs=[(q6(k), 8 * k) for k in range(4)],
     extra='''
-    private static int sc(MemorySegment w, long p, int k) {
-        return w.get(ValueLayout.JAVA_BYTE, p + 192 + k);
-    }
+    /** The 16 signed scales are read as two words per super-block, not a byte per use. */
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
 '''))

@@ -28,9 +28,8 @@ final class Q6KKernel extends FloatDotKernel {
         super(GgmlType.Q6_K);
     }
 
-    private static int sc(MemorySegment w, long p, int k) {
-        return w.get(ValueLayout.JAVA_BYTE, p + 192 + k);
-    }
+    /** The 16 signed scales are read as two words per super-block, not a byte per use. */
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
 
     @Override
     float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
@@ -39,6 +38,8 @@ final class Q6KKernel extends FloatDotKernel {
         for (int i = 0, blk = 0; i < n; i += 256, blk++) {
             long p = off + (long) blk * 210;
             float d = f16(w, p + 208);
+            long s0 = w.get(I64, p + 192);
+            long s1 = w.get(I64, p + 200);
             for (int c = 0; c < 8; c++) {
                 int h = c >> 2;
                 int j = c & 3;
@@ -47,8 +48,9 @@ final class Q6KKernel extends FloatDotKernel {
                 long qh = p + 128 + 32 * h;
                 int nsh = 4 * (j >> 1);
                 int qsh = 2 * j;
-                FloatVector sa = FloatVector.broadcast(F, d * sc(w, p, 8 * h + 2 * j));
-                FloatVector sb = FloatVector.broadcast(F, d * sc(w, p, 8 * h + 2 * j + 1));
+                long scales = h == 0 ? s0 : s1;
+                FloatVector sa = FloatVector.broadcast(F, d * (byte) (scales >>> (16 * j)));
+                FloatVector sb = FloatVector.broadcast(F, d * (byte) (scales >>> (16 * j + 8)));
                 FloatVector w0 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, ql + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, nsh).reinterpretAsBytes().and((byte) 0x0F).or(ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, qh + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, qsh).reinterpretAsBytes().and((byte) 0x03).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0)).mul(sa);
                 FloatVector w1 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, ql + 8, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, nsh).reinterpretAsBytes().and((byte) 0x0F).or(ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, qh + 8, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, qsh).reinterpretAsBytes().and((byte) 0x03).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0)).mul(sa);
                 FloatVector w2 = ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, ql + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, nsh).reinterpretAsBytes().and((byte) 0x0F).or(ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, qh + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, qsh).reinterpretAsBytes().and((byte) 0x03).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0)).mul(sb);
@@ -72,6 +74,8 @@ final class Q6KKernel extends FloatDotKernel {
         for (int i = 0, blk = 0; i < n; i += 256, blk++) {
             long p = off + (long) blk * 210;
             float d = f16(w, p + 208);
+            long s0 = w.get(I64, p + 192);
+            long s1 = w.get(I64, p + 200);
             for (int c = 0; c < 8; c++) {
                 int h = c >> 2;
                 int j = c & 3;
@@ -80,8 +84,9 @@ final class Q6KKernel extends FloatDotKernel {
                 long qh = p + 128 + 32 * h;
                 int nsh = 4 * (j >> 1);
                 int qsh = 2 * j;
-                FloatVector sa = FloatVector.broadcast(F, d * sc(w, p, 8 * h + 2 * j));
-                FloatVector sb = FloatVector.broadcast(F, d * sc(w, p, 8 * h + 2 * j + 1));
+                long scales = h == 0 ? s0 : s1;
+                FloatVector sa = FloatVector.broadcast(F, d * (byte) (scales >>> (16 * j)));
+                FloatVector sb = FloatVector.broadcast(F, d * (byte) (scales >>> (16 * j + 8)));
                 ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, ql + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, nsh).reinterpretAsBytes().and((byte) 0x0F).or(ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, qh + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, qsh).reinterpretAsBytes().and((byte) 0x03).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0)).mul(sa).intoArray(dst, dstOff + xi + 0);
                 ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, ql + 8, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, nsh).reinterpretAsBytes().and((byte) 0x0F).or(ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, qh + 8, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, qsh).reinterpretAsBytes().and((byte) 0x03).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0)).mul(sa).intoArray(dst, dstOff + xi + 8);
                 ((FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, ql + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, nsh).reinterpretAsBytes().and((byte) 0x0F).or(ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, qh + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, qsh).reinterpretAsBytes().and((byte) 0x03).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0)).mul(sb).intoArray(dst, dstOff + xi + 16);
