@@ -325,6 +325,9 @@ public final class MatMul {
         float[] panel = scratch.panel;
         int accStride = tokens * 8;
         float[] acc = scratch.acc(BAND * accStride);
+        if (kernel.hasMins()) {
+            scratch.growMins(in / 32, tokens);
+        }
         for (int band = from; band < to; band += BAND) {
             int nr = Math.min(BAND, to - band);
             Arrays.fill(acc, 0, nr * accStride, 0f);
@@ -350,11 +353,52 @@ public final class MatMul {
                 }
             }
             for (int r = 0; r < nr; r++) {
+                float[] ms = null;
+                if (kernel.hasMins()) {
+                    kernel.decodeMins(seg, (band + r) * rowBytes, scratch.mins, 0, in);
+                    ms = minSums(scratch.mins, in / 32, xq.sumsByBlock, tokens, scratch.minSums);
+                }
                 for (int t = 0; t < tokens; t++) {
-                    out[t * rows + band + r] = WeightKernel.lanes(acc, r * accStride + t * 8);
+                    float sum = WeightKernel.lanes(acc, r * accStride + t * 8);
+                    out[t * rows + band + r] = ms == null ? sum : sum - ms[t];
                 }
             }
         }
+    }
+
+    /**
+     * The minimum terms of one row for every token ({@code x[b · tokens + t]} the activation sums),
+     * in the order {@link Q8DotKernel#hasMins} prescribes, eight tokens at a time in the lanes.
+     */
+    private static float[] minSums(float[] m, int nb, float[] x, int tokens, float[] ms) {
+        int t = 0;
+        for (; t + 8 <= tokens; t += 8) {
+            FloatVector g0 = FloatVector.zero(F);
+            FloatVector g1 = g0, g2 = g0, g3 = g0, g4 = g0, g5 = g0, g6 = g0, g7 = g0;
+            for (int b = 0; b < nb; b += 8) {
+                int o = b * tokens + t;
+                g0 = FloatVector.broadcast(F, m[b]).fma(FloatVector.fromArray(F, x, o), g0);
+                g1 = FloatVector.broadcast(F, m[b + 1]).fma(FloatVector.fromArray(F, x, o + tokens), g1);
+                g2 = FloatVector.broadcast(F, m[b + 2]).fma(FloatVector.fromArray(F, x, o + 2 * tokens), g2);
+                g3 = FloatVector.broadcast(F, m[b + 3]).fma(FloatVector.fromArray(F, x, o + 3 * tokens), g3);
+                g4 = FloatVector.broadcast(F, m[b + 4]).fma(FloatVector.fromArray(F, x, o + 4 * tokens), g4);
+                g5 = FloatVector.broadcast(F, m[b + 5]).fma(FloatVector.fromArray(F, x, o + 5 * tokens), g5);
+                g6 = FloatVector.broadcast(F, m[b + 6]).fma(FloatVector.fromArray(F, x, o + 6 * tokens), g6);
+                g7 = FloatVector.broadcast(F, m[b + 7]).fma(FloatVector.fromArray(F, x, o + 7 * tokens), g7);
+            }
+            g0.add(g1).add(g2.add(g3)).add(g4.add(g5).add(g6.add(g7))).intoArray(ms, t);
+        }
+        float[] g = new float[8];
+        for (; t < tokens; t++) {
+            Arrays.fill(g, 0f);
+            for (int b = 0; b < nb; b += 8) {
+                for (int k = 0; k < 8; k++) {
+                    g[k] = Math.fma(m[b + k], x[(b + k) * tokens + t], g[k]);
+                }
+            }
+            ms[t] = WeightKernel.lanes(g, 0);
+        }
+        return ms;
     }
 
     /**
@@ -422,12 +466,24 @@ public final class MatMul {
         /** Float rows, or (integer kernels) rows of blocks with their scales. */
         final float[] panel = new float[BAND * Q8_PANEL_ROW];
         float[] acc = new float[0];
+        /** One row's block minimums and its minimum term per token (kernels with minimums). */
+        float[] mins = new float[0];
+        float[] minSums = new float[0];
 
         float[] acc(int n) {
             if (acc.length < n) {
                 acc = new float[n];
             }
             return acc;
+        }
+
+        void growMins(int blocks, int tokens) {
+            if (mins.length < blocks) {
+                mins = new float[blocks];
+            }
+            if (minSums.length < tokens) {
+                minSums = new float[tokens];
+            }
         }
     }
 

@@ -3,7 +3,8 @@ package io.tessera.core.kernel;
 /**
  * Activations rounded to 8-bit integers in blocks of 32 values, one float scale per block: the
  * input of the integer dot products of {@link Q8DotKernel} (llama.cpp rounds its activations the same
- * way before a Q8_0 or Q4_0 dot product). Per block, {@code d} is {@code max|x| / 127} rounded up to
+ * way before a Q8_0 or Q4_0 dot product; before a Q4_K one it rounds per 256 values, which is
+ * coarser than the 32 used here). Per block, {@code d} is {@code max|x| / 127} rounded up to
  * {@value #SCALE_BITS} significant bits and {@code q = round(x / d)} (halves away from zero), so
  * {@code |q| ≤ 127} and {@code |x − d·q| ≤ d/2}.
  *
@@ -29,6 +30,10 @@ final class Q8Activations {
     float[] scale = new float[0];
     /** d·q per value, in lane order within each block (matrix products only). */
     float[] lanes = new float[0];
+    /** d·Σq of each block (exact: at most 19 significant bits), for kernels with per-block minimums. */
+    float[] sums = new float[0];
+    /** The same sums block-major, {@code [blockOfRow · tokens + token]} (matrix products only). */
+    float[] sumsByBlock = new float[0];
 
     /** Rounds {@code tokens} rows of {@code in} values (a multiple of 32) of x; the float form only if asked. */
     void quantize(float[] x, int tokens, int in, boolean forMatrix) {
@@ -36,10 +41,13 @@ final class Q8Activations {
         if (q.length < n) {
             q = new short[n];
             scale = new float[n / BLOCK];
+            sums = new float[n / BLOCK];
         }
         if (forMatrix && lanes.length < n) {
             lanes = new float[n];
+            sumsByBlock = new float[n / BLOCK];
         }
+        int blocksPerRow = in / BLOCK;
         for (int b = 0, i = 0; i < n; b++, i += BLOCK) {
             float amax = 0;
             for (int j = 0; j < BLOCK; j++) {
@@ -48,14 +56,18 @@ final class Q8Activations {
             float d = roundUp(amax / 127);
             float id = d == 0 ? 0 : 1 / d;
             scale[b] = d;
+            int sum = 0;
             for (int j = 0; j < BLOCK; j++) {
                 float v = x[i + j] * id;
                 q[i + j] = (short) Math.min(127, v >= 0 ? Math.round(v) : -Math.round(-v));
+                sum += q[i + j];
             }
+            sums[b] = d * sum;
             if (forMatrix) {
                 for (int j = 0; j < BLOCK; j++) {
                     lanes[i + laneIndex(j)] = d * q[i + j];
                 }
+                sumsByBlock[b % blocksPerRow * tokens + b / blocksPerRow] = sums[b];
             }
         }
     }

@@ -6,8 +6,9 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * A weight kernel for blocks of 32 integers and one scale (Q4_0), multiplied with activations rounded
- * the same way ({@link Q8Activations}), as llama.cpp does. Within a block everything is
+ * A weight kernel for blocks of 32 integers and one scale (Q4_0; Q4_K also with a minimum per block,
+ * see {@link #hasMins}), multiplied with activations rounded to 8 bits in blocks of 32
+ * ({@link Q8Activations}), as llama.cpp does. Within a block everything is
  * integer arithmetic, exact in any order, and only the block's sum is scaled:
  * {@code a = fma(Σ q_w·q_x, d_w·d_x, a)}, eight lanes at a time.
  *
@@ -45,4 +46,20 @@ abstract class Q8DotKernel extends WeightKernel {
      * {@link Q8Activations#laneIndex}, then the block's scale.
      */
     abstract void decodeInts(MemorySegment w, long off, float[] dst, int dstOff, int n);
+
+    /**
+     * Whether blocks also carry a minimum (Q4_K: value = scale·q − min), which {@link #dot}
+     * subtracts as {@code lanes(a) − lanes(g)}: g has eight lanes, lane k the sum over the row's
+     * 256-value super-blocks, in ascending order, of {@code fma(m, X, g)} for their block k, m being
+     * the block's minimum ({@link #decodeMins}) and X the activation block's d·Σq
+     * ({@link Q8Activations#sums}). Matrix products compute g the same way, eight tokens a vector.
+     */
+    boolean hasMins() {
+        return false;
+    }
+
+    /** The minimum of each of the row's n / 32 blocks into {@code dst[dstOff..]}; see {@link #hasMins}. */
+    void decodeMins(MemorySegment w, long off, float[] dst, int dstOff, int n) {
+        throw new UnsupportedOperationException(type() + " blocks have no minimum");
+    }
 }
