@@ -376,6 +376,47 @@ def q6(k):
     return f"{widen(low + '.or(' + high + ').sub((byte) 32)')}.mul({'sa' if k < 2 else 'sb'})"
 
 
+def q6k_int8():
+    """Q6_K on 8-bit activations. Its scales change every 16 values, so each 32-value block is summed
+    as two halves: the 16-bit products of a half are added pairwise into eight int lanes (values 2l
+    and 2l+1), converted and multiplied by the block's d_x (exact: at most 13 + 7 bits), then added
+    with fma(·, d·sc, a), half by half. The scales of a super-block are widened as vectors once."""
+    def weights(k):
+        low = f"{load128(f'ql + {16 * k}')}.reinterpretAsInts().lanewise(VectorOperators.LSHR, nsh).and(0x0F0F0F0F)"
+        high = (f"{load128(f'qh + {16 * k}')}.reinterpretAsInts().lanewise(VectorOperators.LSHR, qsh).and(0x03030303)"
+                ".lanewise(VectorOperators.LSHL, 4)")
+        return widen16(f"{low}.or({high}).reinterpretAsBytes().sub((byte) 32)")
+    quarter = ("int h = c >> 2;\nint j = c & 3;\nlong ql = p + 64 * h + 32 * (j & 1);\nlong qh = p + 128 + 32 * h;\n"
+               "int nsh = 4 * (j >> 1);\nint qsh = 2 * j;\n")
+    dot = ("checkBlocks(n, 256);\nshort[] q = x.q;\nfloat[] xd = x.scale;\nfloat[] ds = new float[16];\n"
+           "FloatVector a = FloatVector.zero(F);\n"
+           "for (int i = 0, blk = 0, sb = xOff >> 5; i < n; i += 256, blk++, sb += 8) {\n"
+           "long p = off + (long) blk * 210;\nfloat d = f16(w, p + 208);\n"
+           f"((FloatVector) {load64('p + 192')}.convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(ds, 0);\n"
+           f"((FloatVector) {load64('p + 200')}.convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(ds, 8);\n"
+           "for (int c = 0; c < 8; c++) {\n" + quarter +
+           "int xi = xOff + i + 32 * c;\nFloatVector dx = FloatVector.broadcast(F, xd[sb + c]);\n"
+           f"IntVector pr = {weights(0)}.mul(ShortVector.fromArray(S16, q, xi)).reinterpretAsInts();\n"
+           f"a = {pair_sum('pr')}.mul(dx).fma(FloatVector.broadcast(F, ds[2 * c]), a);\n"
+           f"pr = {weights(1)}.mul(ShortVector.fromArray(S16, q, xi + 16)).reinterpretAsInts();\n"
+           f"a = {pair_sum('pr')}.mul(dx).fma(FloatVector.broadcast(F, ds[2 * c + 1]), a);\n"
+           "}\n}\nfloat[] l = new float[8];\na.intoArray(l, 0);\nreturn lanes(l, 0);\n")
+    dec = ("checkBlocks(n, 256);\nfor (int blk = 0; blk < n / 256; blk++) {\nlong p = off + (long) blk * 210;\n"
+           "float d = f16(w, p + 208);\nfor (int c = 0; c < 8; c++) {\n" + quarter +
+           "int o = dstOff + (blk * 8 + c) * MatMul.Q8_PANEL_BLOCK;\n"
+           "dst[o + 32] = d * w.get(ValueLayout.JAVA_BYTE, p + 192 + 2 * c);\n"
+           "dst[o + 33] = d * w.get(ValueLayout.JAVA_BYTE, p + 193 + 2 * c);\n")
+    for k in range(2):
+        dec += ("IntVector " if k == 0 else "") + f"v = {weights(k)}.reinterpretAsInts();\n"
+        dec += (f"((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)"
+                f".convert(VectorOperators.I2F, 0)).intoArray(dst, o + {16 * k});\n")
+        dec += f"((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + {16 * k + 8});\n"
+    dec += "}\n}\n"
+    return ("    @Override\n    float dot(MemorySegment w, long off, Q8Activations x, int xOff, int n) {\n" + ind(dot, 8) + "    }\n\n"
+            "    @Override\n    void decodeInts(MemorySegment w, long off, float[] dst, int dstOff, int n) {\n" + ind(dec, 8) + "    }\n\n"
+            "    @Override\n    int scalesPerBlock() {\n        return 2;\n    }\n")
+
+
 write('Q6KKernel', dict(type='Q6_K', block=256, bytes=210,
     doc=''' * Q6_K: super-blocks of 256 values: 128 bytes of low nibbles (ql), 64 bytes of high 2-bit pairs
  * (qh), 16 signed 8-bit scales, a half-precision d; value = d·sc·(q − 32) with q of 6 bits and one
@@ -383,7 +424,10 @@ write('Q6KKernel', dict(type='Q6_K', block=256, bytes=210,
  * values l, l+32, l+64, l+96 come from ql[l] low, ql[l+32] low, ql[l] high, ql[l+32] high, with
  * qh[l] bits 0-1, 2-3, 4-5, 6-7 on top. Values are rebuilt in ascending order, a quarter (32
  * values) per loop turn: written out for all eight quarters the method grew past what C2 compiles
- * well and ran boxed, a hundred times slower.''',
+ * well and ran boxed, a hundred times slower.
+ *
+ * <p>Products take the integer path of {@link Q8DotKernel}, two scales per 32-value block (see
+ * {@link #scalesPerBlock}). {@link #decodeRow} rebuilds the floats d·sc·(q − 32) for row look-ups.''',
     check="checkBlocks(n, 256);",
     setup="float d = f16(w, p + 208);\nlong s0 = w.get(I64, p + 192);\nlong s1 = w.get(I64, p + 200);",
     inner="for (int c = 0; c < 8; c++) {\nint h = c >> 2;\nint j = c & 3;\nint xi = i + 32 * c;",
@@ -392,6 +436,7 @@ write('Q6KKernel', dict(type='Q6_K', block=256, bytes=210,
         "FloatVector sa = FloatVector.broadcast(F, d * (byte) (scales >>> (16 * j)));\n"
         "FloatVector sb = FloatVector.broadcast(F, d * (byte) (scales >>> (16 * j + 8)));",
     vecs=[(q6(k), 8 * k) for k in range(4)],
+    int8_methods=q6k_int8(),
     extra='''
     /** The 16 signed scales are read as two words per super-block, not a byte per use. */
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);

@@ -4,7 +4,7 @@ import io.tessera.core.tensor.GgmlType;
 import java.lang.foreign.MemorySegment;
 
 /**
- * A weight kernel that multiplies float activations: the float types, Q8_0, Q4_1 and Q6_K.
+ * A weight kernel that multiplies float activations: the float types, Q8_0 and Q4_1.
  *
  * <p><b>One summation order.</b> A (row, token) result is always computed the same way from the
  * rebuilt weights w[i] (the same floats whichever method rebuilds them): each group of 32 values,

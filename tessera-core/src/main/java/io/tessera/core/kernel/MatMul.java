@@ -340,15 +340,20 @@ public final class MatMul {
                 int nb = kcLen / 32;
                 float[] x = xq.lanes;
                 // tokens outside, rows inside: a group's activations are read from memory once per band
+                boolean halves = kernel.scalesPerBlock() == 2;
                 int t = 0;
                 for (; t + 4 <= tokens; t += 4) {
                     for (int r = 0; r < nr; r++) {
-                        q8Tile1x4(panel, r * Q8_PANEL_ROW, x, t * in + c, in, nb, acc, r * accStride + t * 8);
+                        if (halves) {
+                            q8Tile1x4Halves(panel, r * Q8_PANEL_ROW, x, t * in + c, in, nb, acc, r * accStride + t * 8);
+                        } else {
+                            q8Tile1x4(panel, r * Q8_PANEL_ROW, x, t * in + c, in, nb, acc, r * accStride + t * 8);
+                        }
                     }
                 }
                 for (; t < tokens; t++) {
                     for (int r = 0; r < nr; r++) {
-                        q8Tile1x1(panel, r * Q8_PANEL_ROW, x, t * in + c, nb, acc, r * accStride + t * 8);
+                        q8Tile1x1(panel, r * Q8_PANEL_ROW, x, t * in + c, nb, halves, acc, r * accStride + t * 8);
                     }
                 }
             }
@@ -449,15 +454,57 @@ public final class MatMul {
         a3.intoArray(acc, a + 24);
     }
 
-    /** One row × one token of an integer panel (band and batch edges). */
-    private static void q8Tile1x1(float[] p, int w, float[] x, int x0, int nb, float[] acc, int a) {
+    /** {@link #q8Tile1x4} for blocks with a scale per half ({@link Q8DotKernel#scalesPerBlock}). */
+    private static void q8Tile1x4Halves(float[] p, int w, float[] x, int x0, int xs, int nb, float[] acc, int a) {
+        int x1 = x0 + xs;
+        int x2 = x1 + xs;
+        int x3 = x2 + xs;
+        FloatVector a0 = FloatVector.fromArray(F, acc, a);
+        FloatVector a1 = FloatVector.fromArray(F, acc, a + 8);
+        FloatVector a2 = FloatVector.fromArray(F, acc, a + 16);
+        FloatVector a3 = FloatVector.fromArray(F, acc, a + 24);
+        for (int b = 0, k = w, i = 0; b < nb; b++, k += Q8_PANEL_BLOCK, i += 32) {
+            FloatVector v0 = FloatVector.fromArray(F, p, k);
+            FloatVector v1 = FloatVector.fromArray(F, p, k + 8);
+            FloatVector v2 = FloatVector.fromArray(F, p, k + 16);
+            FloatVector v3 = FloatVector.fromArray(F, p, k + 24);
+            FloatVector s0 = FloatVector.broadcast(F, p[k + 32]);
+            FloatVector s1 = FloatVector.broadcast(F, p[k + 33]);
+            FloatVector e = v1.fma(FloatVector.fromArray(F, x, x0 + i + 8), v0.mul(FloatVector.fromArray(F, x, x0 + i)));
+            FloatVector f = v3.fma(FloatVector.fromArray(F, x, x0 + i + 24), v2.mul(FloatVector.fromArray(F, x, x0 + i + 16)));
+            a0 = f.fma(s1, e.fma(s0, a0));
+            e = v1.fma(FloatVector.fromArray(F, x, x1 + i + 8), v0.mul(FloatVector.fromArray(F, x, x1 + i)));
+            f = v3.fma(FloatVector.fromArray(F, x, x1 + i + 24), v2.mul(FloatVector.fromArray(F, x, x1 + i + 16)));
+            a1 = f.fma(s1, e.fma(s0, a1));
+            e = v1.fma(FloatVector.fromArray(F, x, x2 + i + 8), v0.mul(FloatVector.fromArray(F, x, x2 + i)));
+            f = v3.fma(FloatVector.fromArray(F, x, x2 + i + 24), v2.mul(FloatVector.fromArray(F, x, x2 + i + 16)));
+            a2 = f.fma(s1, e.fma(s0, a2));
+            e = v1.fma(FloatVector.fromArray(F, x, x3 + i + 8), v0.mul(FloatVector.fromArray(F, x, x3 + i)));
+            f = v3.fma(FloatVector.fromArray(F, x, x3 + i + 24), v2.mul(FloatVector.fromArray(F, x, x3 + i + 16)));
+            a3 = f.fma(s1, e.fma(s0, a3));
+        }
+        a0.intoArray(acc, a);
+        a1.intoArray(acc, a + 8);
+        a2.intoArray(acc, a + 16);
+        a3.intoArray(acc, a + 24);
+    }
+
+    /** One row × one token of an integer panel, with one scale per block or one per half (band and batch edges). */
+    private static void q8Tile1x1(float[] p, int w, float[] x, int x0, int nb, boolean halves, float[] acc, int a) {
         FloatVector sum = FloatVector.fromArray(F, acc, a);
         for (int b = 0, k = w, i = x0; b < nb; b++, k += Q8_PANEL_BLOCK, i += 32) {
             FloatVector e = FloatVector.fromArray(F, p, k).mul(FloatVector.fromArray(F, x, i));
             e = FloatVector.fromArray(F, p, k + 8).fma(FloatVector.fromArray(F, x, i + 8), e);
-            e = FloatVector.fromArray(F, p, k + 16).fma(FloatVector.fromArray(F, x, i + 16), e);
-            e = FloatVector.fromArray(F, p, k + 24).fma(FloatVector.fromArray(F, x, i + 24), e);
-            sum = e.fma(FloatVector.broadcast(F, p[k + 32]), sum);
+            if (halves) {
+                sum = e.fma(FloatVector.broadcast(F, p[k + 32]), sum);
+                e = FloatVector.fromArray(F, p, k + 16).mul(FloatVector.fromArray(F, x, i + 16));
+                e = FloatVector.fromArray(F, p, k + 24).fma(FloatVector.fromArray(F, x, i + 24), e);
+                sum = e.fma(FloatVector.broadcast(F, p[k + 33]), sum);
+            } else {
+                e = FloatVector.fromArray(F, p, k + 16).fma(FloatVector.fromArray(F, x, i + 16), e);
+                e = FloatVector.fromArray(F, p, k + 24).fma(FloatVector.fromArray(F, x, i + 24), e);
+                sum = e.fma(FloatVector.broadcast(F, p[k + 32]), sum);
+            }
         }
         sum.intoArray(acc, a);
     }

@@ -7,7 +7,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A weight kernel for blocks of 32 integers and one scale (Q4_0; Q4_K also with a minimum per block,
- * see {@link #hasMins}), multiplied with activations rounded to 8 bits in blocks of 32
+ * see {@link #hasMins}; Q6_K with a scale per 16 values, see {@link #scalesPerBlock}), multiplied with activations rounded to 8 bits in blocks of 32
  * ({@link Q8Activations}), as llama.cpp does. Within a block everything is
  * integer arithmetic, exact in any order, and only the block's sum is scaled:
  * {@code a = fma(Σ q_w·q_x, d_w·d_x, a)}, eight lanes at a time.
@@ -46,6 +46,17 @@ abstract class Q8DotKernel extends WeightKernel {
      * {@link Q8Activations#laneIndex}, then the block's scale.
      */
     abstract void decodeInts(MemorySegment w, long off, float[] dst, int dstOff, int n);
+
+    /**
+     * Scales per 32-value block, 1 or 2 (Q6_K, whose scales change every 16 values). With two, each
+     * half is summed on its own, multiplied by the block's activation scale and added with its own
+     * weight scale: {@code a = fma(fma(w1, x1, w0·x0), s0, a)}, then {@code a = fma(fma(w3, x3,
+     * w2·x2), s1, a)} over the lane vectors of {@link #decodeInts}, whose panel block then holds s0
+     * and s1 after the 32 integers. Both halves' sums are exact, whatever their order.
+     */
+    int scalesPerBlock() {
+        return 1;
+    }
 
     /**
      * Whether blocks also carry a minimum (Q4_K: value = scale·q − min), which {@link #dot}

@@ -12,7 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
  * are rebuilt in registers, eight values at a time; no float copy of a matrix is ever made (matrix
  * products decode a small panel of a few rows at a time, see {@link MatMul}). A kernel multiplies
  * either float activations ({@link FloatDotKernel}) or activations rounded to 8-bit integers
- * ({@link Q8DotKernel}: Q4_0 and Q4_K).
+ * ({@link Q8DotKernel}: Q4_0, Q4_K and Q6_K).
  */
 public abstract class WeightKernel {
 
