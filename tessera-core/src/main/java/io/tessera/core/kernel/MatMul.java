@@ -489,7 +489,7 @@ public final class MatMul {
         a3.intoArray(acc, a + 24);
     }
 
-    /** One row × one token of an integer panel, with one scale per block or one per half (band and batch edges). */
+    /** One row × one token of an integer panel, one scale per block or per half (band and batch edges). */
     private static void q8Tile1x1(float[] p, int w, float[] x, int x0, int nb, boolean halves, float[] acc, int a) {
         FloatVector sum = FloatVector.fromArray(F, acc, a);
         for (int b = 0, k = w, i = x0; b < nb; b++, k += Q8_PANEL_BLOCK, i += 32) {

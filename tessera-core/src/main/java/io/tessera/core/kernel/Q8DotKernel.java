@@ -6,11 +6,11 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * A weight kernel for blocks of 32 integers and one scale (Q4_0; Q4_K also with a minimum per block,
- * see {@link #hasMins}; Q6_K with a scale per 16 values, see {@link #scalesPerBlock}), multiplied with activations rounded to 8 bits in blocks of 32
- * ({@link Q8Activations}), as llama.cpp does. Within a block everything is
- * integer arithmetic, exact in any order, and only the block's sum is scaled:
- * {@code a = fma(Σ q_w·q_x, d_w·d_x, a)}, eight lanes at a time.
+ * A weight kernel for blocks of 32 integers and one scale (Q4_0; Q4_K also with a minimum per
+ * block, see {@link #hasMins}; Q6_K with a scale per 16 values, see {@link #scalesPerBlock}),
+ * multiplied with activations rounded to 8 bits in blocks of 32 ({@link Q8Activations}), as
+ * llama.cpp does. Within a block everything is integer arithmetic, exact in any order, and only
+ * the block's sum is scaled: {@code a = fma(Σ q_w·q_x, d_w·d_x, a)}, eight lanes at a time.
  *
  * <p>Why integers: the Vector API has no 8-bit multiply-add, but it multiplies 16-bit lanes, and two
  * products of 8-bit values still fit in 16 bits. {@link #dot} widens the block's 32 weights to two
