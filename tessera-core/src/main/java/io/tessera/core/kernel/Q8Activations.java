@@ -1,12 +1,21 @@
 package io.tessera.core.kernel;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * Activations rounded to 8-bit integers in blocks of 32 values, one float scale per block: the
  * input of the integer dot products of {@link Q8DotKernel} (llama.cpp rounds its activations the same
  * way before a Q8_0 or Q4_0 dot product; before a Q4_K one it rounds per 256 values, which is
  * coarser than the 32 used here). Per block, {@code d} is {@code max|x| / 127} rounded up to
- * {@value #SCALE_BITS} significant bits and {@code q = round(x / d)} (halves away from zero), so
- * {@code |q| ≤ 127} and {@code |x − d·q| ≤ d/2}.
+ * {@value #SCALE_BITS} significant bits and q is {@code x·(1/d)} rounded to an integer, halves away
+ * from zero (±½ added, then truncated, eight lanes at a time), so {@code |q| ≤ 127} and
+ * {@code |x − d·q| ≤ d/2} (plus a float rounding when that sum is inexact). Rounding is vectorised
+ * because it runs on the calling thread before the matrix product's threads start: in scalar code
+ * it took 7% of a 64-token product with one thread.
  *
  * <p>The short scale is what lets a matrix product sum exactly in floats: {@code d·q} has at most 15
  * significant bits, its product with an 8-bit weight at most 23, and the four such products an
@@ -19,6 +28,11 @@ package io.tessera.core.kernel;
  * {@link Q8DotKernel}), so that both sum the same products in the same lanes.
  */
 final class Q8Activations {
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+    private static final int SIGN = 0x80000000;
+    private static final int HALF = Float.floatToRawIntBits(0.5f);
 
     static final int BLOCK = 32;
     /** Significant bits of a block scale. */
@@ -49,23 +63,33 @@ final class Q8Activations {
         }
         int blocksPerRow = in / BLOCK;
         for (int b = 0, i = 0; i < n; b++, i += BLOCK) {
-            float amax = 0;
-            for (int j = 0; j < BLOCK; j++) {
-                amax = Math.max(amax, Math.abs(x[i + j]));
+            FloatVector m = FloatVector.fromArray(F, x, i).abs();
+            for (int k = 8; k < BLOCK; k += 8) {
+                m = m.max(FloatVector.fromArray(F, x, i + k).abs());
             }
-            float d = roundUp(amax / 127);
+            float d = roundUp(m.reduceLanes(VectorOperators.MAX) / 127);
             float id = d == 0 ? 0 : 1 / d;
             scale[b] = d;
-            int sum = 0;
-            for (int j = 0; j < BLOCK; j++) {
-                float v = x[i + j] * id;
-                q[i + j] = (short) Math.min(127, v >= 0 ? Math.round(v) : -Math.round(-v));
-                sum += q[i + j];
+            IntVector sum = IntVector.zero(I);
+            for (int k = 0; k < BLOCK; k += 8) {
+                // halves away from zero: add ±0.5 with the value's sign, then truncate
+                FloatVector v = FloatVector.fromArray(F, x, i + k).mul(id);
+                FloatVector half = v.reinterpretAsInts().and(SIGN).or(HALF).reinterpretAsFloats();
+                IntVector r = ((IntVector) v.add(half).convert(VectorOperators.F2I, 0)).min(127);
+                ((ShortVector) r.convertShape(VectorOperators.I2S, ShortVector.SPECIES_128, 0)).intoArray(q, i + k);
+                sum = sum.add(r);
             }
-            sums[b] = d * sum;
+            sums[b] = d * sum.reduceLanes(VectorOperators.ADD);
             if (forMatrix) {
-                for (int j = 0; j < BLOCK; j++) {
-                    lanes[i + laneIndex(j)] = d * q[i + j];
+                // the lane order of laneIndex: each 16 shorts read as 8 ints hold an even value in
+                // their low half and the next odd one in their high half
+                for (int k = 0; k < BLOCK; k += 16) {
+                    IntVector w = ShortVector.fromArray(ShortVector.SPECIES_256, q, i + k).reinterpretAsInts();
+                    FloatVector even = (FloatVector) w.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                            .convert(VectorOperators.I2F, 0);
+                    even.mul(d).intoArray(lanes, i + k);
+                    ((FloatVector) w.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(d)
+                            .intoArray(lanes, i + k + 8);
                 }
                 sumsByBlock[b % blocksPerRow * tokens + b / blocksPerRow] = sums[b];
             }
