@@ -326,7 +326,7 @@ public final class MatMul {
         int accStride = tokens * 8;
         float[] acc = scratch.acc(BAND * accStride);
         if (kernel.hasMins()) {
-            scratch.growMins(in / 32, tokens);
+            scratch.growMins(BAND * (in / 32), BAND * tokens);
         }
         for (int band = from; band < to; band += BAND) {
             int nr = Math.min(BAND, to - band);
@@ -357,51 +357,64 @@ public final class MatMul {
                     }
                 }
             }
-            for (int r = 0; r < nr; r++) {
-                float[] ms = null;
-                if (kernel.hasMins()) {
-                    kernel.decodeMins(seg, (band + r) * rowBytes, scratch.mins, 0, in);
-                    ms = minSums(scratch.mins, in / 32, xq.sumsByBlock, tokens, scratch.minSums);
+            float[] ms = null;
+            if (kernel.hasMins()) {
+                for (int r = 0; r < nr; r++) {
+                    kernel.decodeMins(seg, (band + r) * rowBytes, scratch.mins, r * (in / 32), in);
                 }
+                ms = minSums(scratch.mins, nr, in / 32, xq.sumsByGroup, tokens, scratch.minSums);
+            }
+            for (int r = 0; r < nr; r++) {
                 for (int t = 0; t < tokens; t++) {
                     float sum = WeightKernel.lanes(acc, r * accStride + t * 8);
-                    out[t * rows + band + r] = ms == null ? sum : sum - ms[t];
+                    out[t * rows + band + r] = ms == null ? sum : sum - ms[r * tokens + t];
                 }
             }
         }
     }
 
     /**
-     * The minimum terms of one row for every token ({@code x[b · tokens + t]} the activation sums),
-     * in the order {@link Q8DotKernel#hasMins} prescribes, eight tokens at a time in the lanes.
+     * The minimum terms of nr rows ({@code m}: nb block minimums per row) for every token, into
+     * {@code ms[r · tokens + t]}, in the order {@link Q8DotKernel#hasMins} prescribes, eight tokens
+     * a vector. x holds the activation sums by groups of eight tokens ({@link
+     * Q8Activations#sumsByGroup}); a group's sums (nb × 8 floats) are read once per band from L2
+     * and then from L1 for each row (one row at a time, they were read from L2 per row: 8% of a
+     * Q4_K_M prefill).
      */
-    private static float[] minSums(float[] m, int nb, float[] x, int tokens, float[] ms) {
+    private static float[] minSums(float[] m, int nr, int nb, float[] x, int tokens, float[] ms) {
         int t = 0;
         for (; t + 8 <= tokens; t += 8) {
-            FloatVector g0 = FloatVector.zero(F);
-            FloatVector g1 = g0, g2 = g0, g3 = g0, g4 = g0, g5 = g0, g6 = g0, g7 = g0;
-            for (int b = 0; b < nb; b += 8) {
-                int o = b * tokens + t;
-                g0 = FloatVector.broadcast(F, m[b]).fma(FloatVector.fromArray(F, x, o), g0);
-                g1 = FloatVector.broadcast(F, m[b + 1]).fma(FloatVector.fromArray(F, x, o + tokens), g1);
-                g2 = FloatVector.broadcast(F, m[b + 2]).fma(FloatVector.fromArray(F, x, o + 2 * tokens), g2);
-                g3 = FloatVector.broadcast(F, m[b + 3]).fma(FloatVector.fromArray(F, x, o + 3 * tokens), g3);
-                g4 = FloatVector.broadcast(F, m[b + 4]).fma(FloatVector.fromArray(F, x, o + 4 * tokens), g4);
-                g5 = FloatVector.broadcast(F, m[b + 5]).fma(FloatVector.fromArray(F, x, o + 5 * tokens), g5);
-                g6 = FloatVector.broadcast(F, m[b + 6]).fma(FloatVector.fromArray(F, x, o + 6 * tokens), g6);
-                g7 = FloatVector.broadcast(F, m[b + 7]).fma(FloatVector.fromArray(F, x, o + 7 * tokens), g7);
+            int base = t / 8 * nb * 8;
+            for (int r = 0; r < nr; r++) {
+                int mr = r * nb;
+                FloatVector g0 = FloatVector.zero(F);
+                FloatVector g1 = g0, g2 = g0, g3 = g0, g4 = g0, g5 = g0, g6 = g0, g7 = g0;
+                for (int b = 0; b < nb; b += 8) {
+                    int o = base + b * 8;
+                    g0 = FloatVector.broadcast(F, m[mr + b]).fma(FloatVector.fromArray(F, x, o), g0);
+                    g1 = FloatVector.broadcast(F, m[mr + b + 1]).fma(FloatVector.fromArray(F, x, o + 8), g1);
+                    g2 = FloatVector.broadcast(F, m[mr + b + 2]).fma(FloatVector.fromArray(F, x, o + 16), g2);
+                    g3 = FloatVector.broadcast(F, m[mr + b + 3]).fma(FloatVector.fromArray(F, x, o + 24), g3);
+                    g4 = FloatVector.broadcast(F, m[mr + b + 4]).fma(FloatVector.fromArray(F, x, o + 32), g4);
+                    g5 = FloatVector.broadcast(F, m[mr + b + 5]).fma(FloatVector.fromArray(F, x, o + 40), g5);
+                    g6 = FloatVector.broadcast(F, m[mr + b + 6]).fma(FloatVector.fromArray(F, x, o + 48), g6);
+                    g7 = FloatVector.broadcast(F, m[mr + b + 7]).fma(FloatVector.fromArray(F, x, o + 56), g7);
+                }
+                g0.add(g1).add(g2.add(g3)).add(g4.add(g5).add(g6.add(g7))).intoArray(ms, r * tokens + t);
             }
-            g0.add(g1).add(g2.add(g3)).add(g4.add(g5).add(g6.add(g7))).intoArray(ms, t);
         }
         float[] g = new float[8];
         for (; t < tokens; t++) {
-            Arrays.fill(g, 0f);
-            for (int b = 0; b < nb; b += 8) {
-                for (int k = 0; k < 8; k++) {
-                    g[k] = Math.fma(m[b + k], x[(b + k) * tokens + t], g[k]);
+            int base = t / 8 * nb * 8 + t % 8;
+            for (int r = 0; r < nr; r++) {
+                Arrays.fill(g, 0f);
+                for (int b = 0; b < nb; b += 8) {
+                    for (int k = 0; k < 8; k++) {
+                        g[k] = Math.fma(m[r * nb + b + k], x[base + (b + k) * 8], g[k]);
+                    }
                 }
+                ms[r * tokens + t] = WeightKernel.lanes(g, 0);
             }
-            ms[t] = WeightKernel.lanes(g, 0);
         }
         return ms;
     }

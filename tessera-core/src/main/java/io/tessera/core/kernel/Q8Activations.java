@@ -46,8 +46,12 @@ final class Q8Activations {
     float[] lanes = new float[0];
     /** d·Σq of each block (exact: at most 19 significant bits), for kernels with per-block minimums. */
     float[] sums = new float[0];
-    /** The same sums block-major, {@code [blockOfRow · tokens + token]} (matrix products only). */
-    float[] sumsByBlock = new float[0];
+    /**
+     * The same sums by groups of eight tokens (matrix products only): token t's sum of block b of
+     * its row at {@code ((t / 8) · blocksPerRow + b) · 8 + t % 8}, so that a group's sums for a
+     * whole row lie together and eight tokens load as one vector.
+     */
+    float[] sumsByGroup = new float[0];
 
     /** Rounds {@code tokens} rows of {@code in} values (a multiple of 32) of x; the float form only if asked. */
     void quantize(float[] x, int tokens, int in, boolean forMatrix) {
@@ -57,9 +61,9 @@ final class Q8Activations {
             scale = new float[n / BLOCK];
             sums = new float[n / BLOCK];
         }
-        if (forMatrix && lanes.length < n) {
+        if (forMatrix && (lanes.length < n || sumsByGroup.length < (tokens + 7) / 8 * 8 * (in / BLOCK))) {
             lanes = new float[n];
-            sumsByBlock = new float[n / BLOCK];
+            sumsByGroup = new float[(tokens + 7) / 8 * 8 * (in / BLOCK)];
         }
         int blocksPerRow = in / BLOCK;
         for (int b = 0, i = 0; i < n; b++, i += BLOCK) {
@@ -91,7 +95,8 @@ final class Q8Activations {
                     ((FloatVector) w.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(d)
                             .intoArray(lanes, i + k + 8);
                 }
-                sumsByBlock[b % blocksPerRow * tokens + b / blocksPerRow] = sums[b];
+                int t = b / blocksPerRow;
+                sumsByGroup[(t / 8 * blocksPerRow + b % blocksPerRow) * 8 + t % 8] = sums[b];
             }
         }
     }

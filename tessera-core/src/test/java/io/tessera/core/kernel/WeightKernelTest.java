@@ -125,7 +125,8 @@ class WeightKernelTest {
                 sum += xq.q[b * 32 + j];
             }
             assertEquals(xq.scale[b] * sum, xq.sums[b], "sum of block " + b);
-            assertEquals(xq.sums[b], xq.sumsByBlock[b % (n / 32) * tokens + b / (n / 32)], "block-major sum " + b);
+            int t = b / (n / 32);
+            assertEquals(xq.sums[b], xq.sumsByGroup[(t / 8 * (n / 32) + b % (n / 32)) * 8 + t % 8], "grouped sum " + b);
         }
         Q8DotKernel k = (Q8DotKernel) WeightKernel.of(type);
         float[] ints = new float[7 + n / 32 * MatMul.Q8_PANEL_BLOCK];
