@@ -2,11 +2,8 @@ package io.tessera.bench;
 
 import io.tessera.core.kernel.MatMul;
 import io.tessera.core.kernel.Parallel;
-import io.tessera.core.quant.QuantCodec;
 import io.tessera.core.tensor.GgmlType;
 import io.tessera.core.tensor.Tensor;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.AuxCounters;
@@ -75,23 +72,9 @@ public class MatMulBench {
 
     @Setup
     public void setup() {
-        GgmlType t = GgmlType.parse(type);
-        long rowBytes = t.bytesFor(in);
-        MemorySegment seg = Arena.global().allocate(rowBytes * rows, 64);
         Random rnd = new Random(1);
-        float[] src = new float[in];
-        QuantCodec codec = QuantCodec.of(t);
-        for (int r = 0; r < rows; r++) {
-            for (int i = 0; i < in; i++) {
-                src[i] = (float) rnd.nextGaussian() * 0.02f;
-            }
-            codec.quantizeRow(src, 0, in, seg, r * rowBytes);
-        }
-        w = new Tensor("w", t, new long[] {in, rows}, seg);
-        x = new float[tokens * in];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) rnd.nextGaussian();
-        }
+        w = RandomMatrix.weights(GgmlType.parse(type), rows, in, rnd);
+        x = RandomMatrix.activations(tokens * in, rnd);
         out = new float[tokens * rows];
         parallel = new Parallel(threads);
     }

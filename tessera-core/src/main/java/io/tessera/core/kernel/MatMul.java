@@ -328,6 +328,7 @@ public final class MatMul {
         if (kernel.hasMins()) {
             scratch.growMins(BAND * (in / 32), BAND * tokens);
         }
+        boolean halves = kernel.scalesPerBlock() == 2;
         for (int band = from; band < to; band += BAND) {
             int nr = Math.min(BAND, to - band);
             Arrays.fill(acc, 0, nr * accStride, 0f);
@@ -340,7 +341,6 @@ public final class MatMul {
                 int nb = kcLen / 32;
                 float[] x = xq.lanes;
                 // tokens outside, rows inside: a group's activations are read from memory once per band
-                boolean halves = kernel.scalesPerBlock() == 2;
                 int t = 0;
                 for (; t + 4 <= tokens; t += 4) {
                     for (int r = 0; r < nr; r++) {

@@ -61,9 +61,12 @@ final class Q8Activations {
             scale = new float[n / BLOCK];
             sums = new float[n / BLOCK];
         }
-        if (forMatrix && (lanes.length < n || sumsByGroup.length < (tokens + 7) / 8 * 8 * (in / BLOCK))) {
+        int grouped = (tokens + 7) / 8 * 8 * (in / BLOCK);
+        if (forMatrix && lanes.length < n) {
             lanes = new float[n];
-            sumsByGroup = new float[(tokens + 7) / 8 * 8 * (in / BLOCK)];
+        }
+        if (forMatrix && sumsByGroup.length < grouped) {
+            sumsByGroup = new float[grouped];
         }
         int blocksPerRow = in / BLOCK;
         for (int b = 0, i = 0; i < n; b++, i += BLOCK) {
