@@ -57,19 +57,28 @@ def gen_decode(spec):
             + ind(s, 8) + "    }\n")
 
 
+def pair_sum(pr):
+    """Neighbouring 16-bit lanes of pr (an IntVector view) added into 32-bit lanes, as floats.
+    Adding pr shifted left by 16 puts lo + hi (mod 2^16) in each upper half with no carry from the
+    lower one (the shifted term's lower half is zero); the arithmetic shift back then gives the
+    exact sum wherever it fits in 16 bits. It does for every integer kernel: at most four products
+    of a 4-bit (Q4_0, Q4_K) or 6-bit (Q6_K) weight and a 7-bit activation, |sum| <= 4·32·127.
+    Three operations, one fewer than widening each half on its own. (Q8_0 would overflow it.)"""
+    return (f"((FloatVector) {pr}.add({pr}.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)"
+            f".convert(VectorOperators.I2F, 0))")
+
+
 def gen_int8(spec):
     """The integer dot product and decodeInts of a Q8DotKernel (see its javadoc for the lane order)."""
     q = spec['int8']
     block = f"long p = off + (long) blk * {spec['bytes']};\n" + q.get('setup', '')
-    pair_sum = ("pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)"
-                ".add(pr.lanewise(VectorOperators.ASHR, 16))")
     dot = ("checkBlocks(n, 32);\nshort[] q = x.q;\nfloat[] xd = x.scale;\nint sb = xOff >> 5;\n"
            "FloatVector a = FloatVector.zero(F);\n"
            "for (int i = 0, blk = 0; i < n; i += 32, blk++) {\n" + block +
            f"ShortVector w0 = {q['w0']};\nShortVector w1 = {q['w1']};\n"
            "IntVector pr = w0.mul(ShortVector.fromArray(S16, q, xOff + i))"
            ".add(w1.mul(ShortVector.fromArray(S16, q, xOff + i + 16))).reinterpretAsInts();\n"
-           f"FloatVector s = (FloatVector) {pair_sum}.convert(VectorOperators.I2F, 0);\n"
+           f"FloatVector s = {pair_sum('pr')};\n"
            f"a = s.fma(FloatVector.broadcast(F, {q['scale']} * xd[sb + blk]), a);\n"
            "}\nfloat[] l = new float[8];\na.intoArray(l, 0);\nreturn lanes(l, 0);\n")
     dec = ("checkBlocks(n, 32);\nfor (int i = 0, blk = 0; i < n; i += 32, blk++) {\n" + block +
@@ -271,12 +280,6 @@ write('Q4_1Kernel', dict(type='Q4_1', block=32, bytes=20,
           (f"{widen(lo('c'))}.fma(d, m)", 8),
           (f"{widen(hi('b'))}.fma(d, m)", 16),
           (f"{widen(hi('c'))}.fma(d, m)", 24)]))
-
-def pair_sum(pr):
-    """Neighbouring 16-bit lanes of pr (an IntVector view) added into 32-bit lanes, as floats."""
-    return (f"((FloatVector) {pr}.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)"
-            f".add({pr}.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0))")
-
 
 def q4k_int8():
     """Q4_K on 8-bit activations: per super-block, the eight scales and mins are unpacked into the

@@ -86,9 +86,9 @@ final class Q4KKernel extends Q8DotKernel {
                 ByteVector b = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, qp, LE);
                 ByteVector c = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, qp + 16, LE);
                 IntVector pr = ((ShortVector) b.and((byte) 0x0F).convertShape(VectorOperators.B2S, S16, 0)).mul(ShortVector.fromArray(S16, q, xi + 0)).add(((ShortVector) c.and((byte) 0x0F).convertShape(VectorOperators.B2S, S16, 0)).mul(ShortVector.fromArray(S16, q, xi + 16))).reinterpretAsInts();
-                a = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ds[j + 0]), a);
+                a = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ds[j + 0]), a);
                 pr = ((ShortVector) b.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2S, S16, 0)).mul(ShortVector.fromArray(S16, q, xi + 32)).add(((ShortVector) c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2S, S16, 0)).mul(ShortVector.fromArray(S16, q, xi + 48))).reinterpretAsInts();
-                a = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ds[j + 1]), a);
+                a = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ds[j + 1]), a);
             }
         }
         float[] l = new float[16];

@@ -39,7 +39,7 @@ final class Q4_0Kernel extends Q8DotKernel {
             ShortVector w0 = ((ShortVector) b.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2S, S16, 0));
             ShortVector w1 = ((ShortVector) b.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2S, S16, 0));
             IntVector pr = w0.mul(ShortVector.fromArray(S16, q, xOff + i)).add(w1.mul(ShortVector.fromArray(S16, q, xOff + i + 16))).reinterpretAsInts();
-            FloatVector s = (FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            FloatVector s = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0));
             a = s.fma(FloatVector.broadcast(F, f16(w, p) * xd[sb + blk]), a);
         }
         float[] l = new float[8];

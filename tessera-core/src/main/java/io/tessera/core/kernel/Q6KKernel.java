@@ -58,9 +58,9 @@ final class Q6KKernel extends Q8DotKernel {
                 int xi = xOff + i + 32 * c;
                 FloatVector dx = FloatVector.broadcast(F, xd[sb + c]);
                 IntVector pr = ((ShortVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, ql + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, nsh).and(0x0F0F0F0F).or(ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, qh + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, qsh).and(0x03030303).lanewise(VectorOperators.LSHL, 4)).reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2S, S16, 0)).mul(ShortVector.fromArray(S16, q, xi)).reinterpretAsInts();
-                a = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).mul(dx).fma(FloatVector.broadcast(F, ds[2 * c]), a);
+                a = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dx).fma(FloatVector.broadcast(F, ds[2 * c]), a);
                 pr = ((ShortVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, ql + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, nsh).and(0x0F0F0F0F).or(ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, qh + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, qsh).and(0x03030303).lanewise(VectorOperators.LSHL, 4)).reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2S, S16, 0)).mul(ShortVector.fromArray(S16, q, xi + 16)).reinterpretAsInts();
-                a = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).mul(dx).fma(FloatVector.broadcast(F, ds[2 * c + 1]), a);
+                a = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dx).fma(FloatVector.broadcast(F, ds[2 * c + 1]), a);
             }
         }
         float[] l = new float[8];
