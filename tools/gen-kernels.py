@@ -68,8 +68,11 @@ def pair_sum(pr):
             f".convert(VectorOperators.I2F, 0))")
 
 
+DECODE_SHORTS = "    @Override\n    void decodeShorts(MemorySegment w, long off, short[] dst, int dstOff, float[] scales, int sOff, int n) {\n"
+
+
 def gen_int8(spec):
-    """The integer dot product and decodeInts of a Q8DotKernel (see its javadoc for the lane order)."""
+    """The integer dot product and decodeShorts of a Q8DotKernel (see its javadoc for the lane order)."""
     q = spec['int8']
     block = f"long p = off + (long) blk * {spec['bytes']};\n" + q.get('setup', '')
     dot = ("checkBlocks(n, 32);\nshort[] q = x.q;\nfloat[] xd = x.scale;\nint sb = xOff >> 5;\n"
@@ -82,18 +85,11 @@ def gen_int8(spec):
            f"a = s.fma(FloatVector.broadcast(F, {q['scale']} * xd[sb + blk]), a);\n"
            "}\nfloat[] l = new float[8];\na.intoArray(l, 0);\nreturn lanes(l, 0);\n")
     dec = ("checkBlocks(n, 32);\nfor (int i = 0, blk = 0; i < n; i += 32, blk++) {\n" + block +
-           "int o = dstOff + blk * MatMul.Q8_PANEL_BLOCK;\n" +
-           f"dst[o + 32] = {q['scale']};\n")
-    for k, wv in ((0, 'w0'), (16, 'w1')):
-        dec += ("IntVector " if k == 0 else "") + f"v = ({q[wv]}).reinterpretAsInts();\n"
-        dec += (f"((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)"
-                f".convert(VectorOperators.I2F, 0)).intoArray(dst, o + {k});\n")
-        dec += (f"((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))"
-                f".intoArray(dst, o + {k + 8});\n")
-    dec += "}\n"
+           f"scales[sOff + blk] = {q['scale']};\n"
+           f"({q['w0']}).intoArray(dst, dstOff + i);\n({q['w1']}).intoArray(dst, dstOff + i + 16);\n}}\n")
     return ("    @Override\n    float dot(MemorySegment w, long off, Q8Activations x, int xOff, int n) {\n"
             + ind(dot, 8) + "    }\n\n"
-            "    @Override\n    void decodeInts(MemorySegment w, long off, float[] dst, int dstOff, int n) {\n" + ind(dec, 8) + "    }\n")
+            + DECODE_SHORTS + ind(dec, 8) + "    }\n")
 
 
 def loops(spec, emit):
@@ -308,20 +304,17 @@ def q4k_int8():
     dec = ("checkBlocks(n, 256);\nfor (int blk = 0; blk < n / 256; blk++) {\nlong p = off + (long) blk * 144;\nfloat d = f16(w, p);\n"
            "long sc = scales(w.get(I32, p + 4), w.get(I32, p + 12));\n"
            "for (int j = 0; j < 8; j += 2) {\nlong qp = p + 16 + 16L * j;\n"
-           "int o = dstOff + (blk * 8 + j) * MatMul.Q8_PANEL_BLOCK;\nint o2 = o + MatMul.Q8_PANEL_BLOCK;\n"
-           "dst[o + 32] = d * (int) (sc >>> 8 * j & 63);\ndst[o2 + 32] = d * (int) (sc >>> 8 * j + 8 & 63);\n"
+           "int o = dstOff + 256 * blk + 32 * j;\nint so = sOff + 8 * blk + j;\n"
+           "scales[so] = d * (int) (sc >>> 8 * j & 63);\nscales[so + 1] = d * (int) (sc >>> 8 * j + 8 & 63);\n"
            f"ByteVector b = {load128('qp')};\nByteVector c = {load128('qp + 16')};\n")
-    for k, (src, dsto) in enumerate(((nib['b0'], 'o'), (nib['c0'], 'o + 16'), (nib['b1'], 'o2'), (nib['c1'], 'o2 + 16'))):
-        dec += ("IntVector " if k == 0 else "") + f"v = {src}.reinterpretAsInts();\n"
-        dec += (f"((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)"
-                f".convert(VectorOperators.I2F, 0)).intoArray(dst, {dsto});\n")
-        dec += f"((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, {dsto} + 8);\n"
+    for k, src in enumerate(('b0', 'c0', 'b1', 'c1')):
+        dec += f"{nib[src]}.intoArray(dst, o + {16 * k});\n"
     dec += "}\n}\n"
     mins = ("checkBlocks(n, 256);\nfor (int blk = 0; blk < n / 256; blk++) {\nlong p = off + (long) blk * 144;\n"
             "float dmin = f16(w, p + 2);\nlong m = mins(w.get(I32, p + 8), w.get(I32, p + 12));\n"
             "for (int j = 0; j < 8; j++) {\ndst[dstOff + blk * 8 + j] = dmin * (int) (m >>> 8 * j & 63);\n}\n}\n")
     return ("    @Override\n    float dot(MemorySegment w, long off, Q8Activations x, int xOff, int n) {\n" + ind(dot, 8) + "    }\n\n"
-            "    @Override\n    void decodeInts(MemorySegment w, long off, float[] dst, int dstOff, int n) {\n" + ind(dec, 8) + "    }\n\n"
+            + DECODE_SHORTS + ind(dec, 8) + "    }\n\n"
             "    @Override\n    boolean hasMins() {\n        return true;\n    }\n\n"
             "    @Override\n    void decodeMins(MemorySegment w, long off, float[] dst, int dstOff, int n) {\n" + ind(mins, 8) + "    }\n")
 
@@ -382,8 +375,9 @@ def q6(k):
 def q6k_int8():
     """Q6_K on 8-bit activations. Its scales change every 16 values, so each 32-value block is summed
     as two halves: the 16-bit products of a half are added pairwise into eight int lanes (values 2l
-    and 2l+1), converted and multiplied by the block's d_x (exact: at most 13 + 7 bits), then added
-    with fma(·, d·sc, a), half by half. The scales of a super-block are widened as vectors once."""
+    and 2l+1), converted and added with fma(·, (d·sc)·d_x, a), half by half (the scale product is
+    rounded once; matrix tiles form it the same way). The scales of a super-block are widened as
+    vectors once."""
     def weights(k):
         low = f"{load128(f'ql + {16 * k}')}.reinterpretAsInts().lanewise(VectorOperators.LSHR, nsh).and(0x0F0F0F0F)"
         high = (f"{load128(f'qh + {16 * k}')}.reinterpretAsInts().lanewise(VectorOperators.LSHR, qsh).and(0x03030303)"
@@ -398,25 +392,22 @@ def q6k_int8():
            f"((FloatVector) {load64('p + 192')}.convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(ds, 0);\n"
            f"((FloatVector) {load64('p + 200')}.convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(ds, 8);\n"
            "for (int c = 0; c < 8; c++) {\n" + quarter +
-           "int xi = xOff + i + 32 * c;\nFloatVector dx = FloatVector.broadcast(F, xd[sb + c]);\n"
+           "int xi = xOff + i + 32 * c;\nfloat dx = xd[sb + c];\n"
            f"IntVector pr = {weights(0)}.mul(ShortVector.fromArray(S16, q, xi)).reinterpretAsInts();\n"
-           f"a = {pair_sum('pr')}.mul(dx).fma(FloatVector.broadcast(F, ds[2 * c]), a);\n"
+           f"a = {pair_sum('pr')}.fma(FloatVector.broadcast(F, ds[2 * c] * dx), a);\n"
            f"pr = {weights(1)}.mul(ShortVector.fromArray(S16, q, xi + 16)).reinterpretAsInts();\n"
-           f"a = {pair_sum('pr')}.mul(dx).fma(FloatVector.broadcast(F, ds[2 * c + 1]), a);\n"
+           f"a = {pair_sum('pr')}.fma(FloatVector.broadcast(F, ds[2 * c + 1] * dx), a);\n"
            "}\n}\nfloat[] l = new float[8];\na.intoArray(l, 0);\nreturn lanes(l, 0);\n")
     dec = ("checkBlocks(n, 256);\nfor (int blk = 0; blk < n / 256; blk++) {\nlong p = off + (long) blk * 210;\n"
            "float d = f16(w, p + 208);\nfor (int c = 0; c < 8; c++) {\n" + quarter +
-           "int o = dstOff + (blk * 8 + c) * MatMul.Q8_PANEL_BLOCK;\n"
-           "dst[o + 32] = d * w.get(ValueLayout.JAVA_BYTE, p + 192 + 2 * c);\n"
-           "dst[o + 33] = d * w.get(ValueLayout.JAVA_BYTE, p + 193 + 2 * c);\n")
+           "int o = dstOff + 256 * blk + 32 * c;\nint so = sOff + 2 * (8 * blk + c);\n"
+           "scales[so] = d * w.get(ValueLayout.JAVA_BYTE, p + 192 + 2 * c);\n"
+           "scales[so + 1] = d * w.get(ValueLayout.JAVA_BYTE, p + 193 + 2 * c);\n")
     for k in range(2):
-        dec += ("IntVector " if k == 0 else "") + f"v = {weights(k)}.reinterpretAsInts();\n"
-        dec += (f"((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)"
-                f".convert(VectorOperators.I2F, 0)).intoArray(dst, o + {16 * k});\n")
-        dec += f"((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + {16 * k + 8});\n"
+        dec += f"{weights(k)}.intoArray(dst, o + {16 * k});\n"
     dec += "}\n}\n"
     return ("    @Override\n    float dot(MemorySegment w, long off, Q8Activations x, int xOff, int n) {\n" + ind(dot, 8) + "    }\n\n"
-            "    @Override\n    void decodeInts(MemorySegment w, long off, float[] dst, int dstOff, int n) {\n" + ind(dec, 8) + "    }\n\n"
+            + DECODE_SHORTS + ind(dec, 8) + "    }\n\n"
             "    @Override\n    int scalesPerBlock() {\n        return 2;\n    }\n")
 
 

@@ -4,6 +4,9 @@ import io.tessera.core.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -18,7 +21,11 @@ import jdk.incubator.vector.VectorSpecies;
  * tiles of 2 rows × 2 tokens (each weight vector loaded once per two tokens, each activation vector
  * once per two rows); partial sums wait in a per-thread accumulator array between panels. Decoding
  * costs once per band, shared by all tokens. Integer kernels ({@link Q8DotKernel}) decode panels of
- * integers and block scales instead and use 1-row × 4-token tiles ({@link #q8Rows}).
+ * 16-bit integers (32 KB) and block scales instead and use 2-row × 3-token tiles of 16-bit
+ * multiplies ({@link #intTile2x3}): 16-bit multiply-adds run at about twice the rate of float
+ * FMAs on Zen 3, and two rows × three tokens of them fit the registers; they replaced 1 × 4 tiles of
+ * float multiply-adds on integer-valued floats (same-process A/B, two threads, 64-128 tokens:
+ * Q4_0 1.27-1.42×, Q4_K 1.14-1.20×, Q6_K, whose halves each need their own sums, 0.83-0.87×).
  * Long inner loops mattered more than L1 residency when this was tuned (MatMulBench, one Zen 3
  * core, Q8_0, 32-128 tokens, an earlier 4 × 2 tile): 16-row × 256-value panels reached 37 GFLOP/s,
  * 4 × 4096 panels 50-57; keeping 64 rows of partial sums to reuse 512-value activation slices from
@@ -36,17 +43,14 @@ public final class MatMul {
     /** Values of a row per panel (a multiple of every block size): 4 rows × 4096 floats = 64 KB. */
     static final int KC = 4096;
     /**
-     * Floats per block in an integer kernel's panel: the 32 integers, the block's scale (next to its
-     * values: one index fewer for the tile to keep in a register), padding to a 32-byte multiple.
-     */
-    static final int Q8_PANEL_BLOCK = 40;
-    /**
      * Fewest tokens for which an integer kernel decodes panels: below, each token takes its own
-     * {@link Q8DotKernel#dot} over the row (the same bits; measured faster for 2 and 3 tokens).
+     * {@link Q8DotKernel#dot} over the row (the same bits). Same-process A/B, two threads: for 2
+     * tokens panels were 0.67-0.83× of that on Q4_0 and Q4_K, for 3 tokens 1.12-1.59× (one 2 × 3
+     * tile row).
      */
-    static final int Q8_PANEL_MIN_TOKENS = 4;
-    /** Floats per panel row for the integer kernels. */
-    private static final int Q8_PANEL_ROW = KC / 32 * Q8_PANEL_BLOCK;
+    static final int Q8_PANEL_MIN_TOKENS = 3;
+    /** Weight scales per panel row for the integer kernels: room for two per 32-value block. */
+    private static final int SCALE_ROW = KC / 16;
 
     /** Per-thread panel and accumulators, grown on demand. */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -54,6 +58,7 @@ public final class MatMul {
     private static final ThreadLocal<Q8Activations> ROUNDED = ThreadLocal.withInitial(Q8Activations::new);
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
 
     private MatMul() {
     }
@@ -322,13 +327,16 @@ public final class MatMul {
             return;
         }
         Scratch scratch = SCRATCH.get();
-        float[] panel = scratch.panel;
+        short[] panel = scratch.ints;
+        float[] ws = scratch.intScales;
         int accStride = tokens * 8;
         float[] acc = scratch.acc(BAND * accStride);
         if (kernel.hasMins()) {
             scratch.growMins(BAND * (in / 32), BAND * tokens);
         }
         boolean halves = kernel.scalesPerBlock() == 2;
+        short[] q = xq.q;
+        float[] xd = xq.scale;
         for (int band = from; band < to; band += BAND) {
             int nr = Math.min(BAND, to - band);
             Arrays.fill(acc, 0, nr * accStride, 0f);
@@ -336,24 +344,30 @@ public final class MatMul {
                 int kcLen = Math.min(KC, in - c);
                 long colOff = kernel.type().bytesFor(c);
                 for (int r = 0; r < nr; r++) {
-                    kernel.decodeInts(seg, (band + r) * rowBytes + colOff, panel, r * Q8_PANEL_ROW, kcLen);
+                    kernel.decodeShorts(seg, (band + r) * rowBytes + colOff, panel, r * KC, ws, r * SCALE_ROW, kcLen);
                 }
                 int nb = kcLen / 32;
-                float[] x = xq.lanes;
                 // tokens outside, rows inside: a group's activations are read from memory once per band
                 int t = 0;
-                for (; t + 4 <= tokens; t += 4) {
-                    for (int r = 0; r < nr; r++) {
+                for (; t + 3 <= tokens; t += 3) {
+                    int r = 0;
+                    for (; r + 2 <= nr; r += 2) {
+                        int a = r * accStride + t * 8;
                         if (halves) {
-                            q8Tile1x4Halves(panel, r * Q8_PANEL_ROW, x, t * in + c, in, nb, acc, r * accStride + t * 8);
+                            intTile2x3Halves(panel, r * KC, ws, r * SCALE_ROW, q, xd, t * in + c, in, nb, acc, a, accStride);
                         } else {
-                            q8Tile1x4(panel, r * Q8_PANEL_ROW, x, t * in + c, in, nb, acc, r * accStride + t * 8);
+                            intTile2x3(panel, r * KC, ws, r * SCALE_ROW, q, xd, t * in + c, in, nb, acc, a, accStride);
+                        }
+                    }
+                    for (; r < nr; r++) {
+                        for (int u = t; u < t + 3; u++) {
+                            intTile1x1(panel, r * KC, ws, r * SCALE_ROW, q, xd, u * in + c, nb, halves, acc, r * accStride + u * 8);
                         }
                     }
                 }
                 for (; t < tokens; t++) {
                     for (int r = 0; r < nr; r++) {
-                        q8Tile1x1(panel, r * Q8_PANEL_ROW, x, t * in + c, nb, halves, acc, r * accStride + t * 8);
+                        intTile1x1(panel, r * KC, ws, r * SCALE_ROW, q, xd, t * in + c, nb, halves, acc, r * accStride + t * 8);
                     }
                 }
             }
@@ -420,111 +434,155 @@ public final class MatMul {
     }
 
     /**
-     * Row w of an integer panel × tokens x0, x0+xs, x0+2xs, x0+3xs over nb blocks: per block, the
-     * exact integer sums of the four (row, token) pairs, each then scaled and accumulated as
-     * {@link Q8DotKernel#dot} does; the scales sit after each block's 32 values. The row's four
-     * vectors stay in registers and the activations are read from memory, which keeps every
-     * accumulator in a register (a 2 × 2 tile needs more than the 16 that AVX2 has).
+     * Rows w and w + KC of an integer panel × tokens x0, x0+xs, x0+2xs over nb blocks, each (row,
+     * token, block) computed as {@link Q8DotKernel#dot} does: the 16-bit products of the block's two
+     * halves added, neighbouring lanes summed into eight int lanes, converted and accumulated with
+     * fma(·, d_w·d_x). The rows' four weight vectors stay in registers for the three tokens; a
+     * token's two activation vectors serve both rows. Six accumulators, four weight vectors, two
+     * activation vectors and the temporaries fill AVX2's sixteen registers.
      */
-    private static void q8Tile1x4(float[] p, int w, float[] x, int x0, int xs, int nb, float[] acc, int a) {
+    private static void intTile2x3(short[] p, int w, float[] ws, int s, short[] q, float[] xd, int x0, int xs, int nb,
+            float[] acc, int a, int as) {
+        int w1 = w + KC;
+        int s1 = s + SCALE_ROW;
         int x1 = x0 + xs;
         int x2 = x1 + xs;
-        int x3 = x2 + xs;
-        FloatVector a0 = FloatVector.fromArray(F, acc, a);
-        FloatVector a1 = FloatVector.fromArray(F, acc, a + 8);
-        FloatVector a2 = FloatVector.fromArray(F, acc, a + 16);
-        FloatVector a3 = FloatVector.fromArray(F, acc, a + 24);
-        for (int b = 0, k = w, i = 0; b < nb; b++, k += Q8_PANEL_BLOCK, i += 32) {
-            FloatVector v0 = FloatVector.fromArray(F, p, k);
-            FloatVector v1 = FloatVector.fromArray(F, p, k + 8);
-            FloatVector v2 = FloatVector.fromArray(F, p, k + 16);
-            FloatVector v3 = FloatVector.fromArray(F, p, k + 24);
-            FloatVector d = FloatVector.broadcast(F, p[k + 32]);
-            FloatVector e = v0.mul(FloatVector.fromArray(F, x, x0 + i));
-            e = v1.fma(FloatVector.fromArray(F, x, x0 + i + 8), e);
-            e = v2.fma(FloatVector.fromArray(F, x, x0 + i + 16), e);
-            e = v3.fma(FloatVector.fromArray(F, x, x0 + i + 24), e);
-            a0 = e.fma(d, a0);
-            e = v0.mul(FloatVector.fromArray(F, x, x1 + i));
-            e = v1.fma(FloatVector.fromArray(F, x, x1 + i + 8), e);
-            e = v2.fma(FloatVector.fromArray(F, x, x1 + i + 16), e);
-            e = v3.fma(FloatVector.fromArray(F, x, x1 + i + 24), e);
-            a1 = e.fma(d, a1);
-            e = v0.mul(FloatVector.fromArray(F, x, x2 + i));
-            e = v1.fma(FloatVector.fromArray(F, x, x2 + i + 8), e);
-            e = v2.fma(FloatVector.fromArray(F, x, x2 + i + 16), e);
-            e = v3.fma(FloatVector.fromArray(F, x, x2 + i + 24), e);
-            a2 = e.fma(d, a2);
-            e = v0.mul(FloatVector.fromArray(F, x, x3 + i));
-            e = v1.fma(FloatVector.fromArray(F, x, x3 + i + 8), e);
-            e = v2.fma(FloatVector.fromArray(F, x, x3 + i + 16), e);
-            e = v3.fma(FloatVector.fromArray(F, x, x3 + i + 24), e);
-            a3 = e.fma(d, a3);
+        FloatVector a00 = FloatVector.fromArray(F, acc, a);
+        FloatVector a01 = FloatVector.fromArray(F, acc, a + 8);
+        FloatVector a02 = FloatVector.fromArray(F, acc, a + 16);
+        FloatVector a10 = FloatVector.fromArray(F, acc, a + as);
+        FloatVector a11 = FloatVector.fromArray(F, acc, a + as + 8);
+        FloatVector a12 = FloatVector.fromArray(F, acc, a + as + 16);
+        for (int b = 0, k = 0; b < nb; b++, k += 32) {
+            ShortVector v00 = ShortVector.fromArray(S16, p, w + k);
+            ShortVector v01 = ShortVector.fromArray(S16, p, w + k + 16);
+            ShortVector v10 = ShortVector.fromArray(S16, p, w1 + k);
+            ShortVector v11 = ShortVector.fromArray(S16, p, w1 + k + 16);
+            float d0 = ws[s + b];
+            float d1 = ws[s1 + b];
+            ShortVector y0 = ShortVector.fromArray(S16, q, x0 + k);
+            ShortVector y1 = ShortVector.fromArray(S16, q, x0 + k + 16);
+            float dx = xd[(x0 + k) >> 5];
+            IntVector pr = v00.mul(y0).add(v01.mul(y1)).reinterpretAsInts();
+            a00 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d0 * dx), a00);
+            pr = v10.mul(y0).add(v11.mul(y1)).reinterpretAsInts();
+            a10 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d1 * dx), a10);
+            y0 = ShortVector.fromArray(S16, q, x1 + k);
+            y1 = ShortVector.fromArray(S16, q, x1 + k + 16);
+            dx = xd[(x1 + k) >> 5];
+            pr = v00.mul(y0).add(v01.mul(y1)).reinterpretAsInts();
+            a01 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d0 * dx), a01);
+            pr = v10.mul(y0).add(v11.mul(y1)).reinterpretAsInts();
+            a11 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d1 * dx), a11);
+            y0 = ShortVector.fromArray(S16, q, x2 + k);
+            y1 = ShortVector.fromArray(S16, q, x2 + k + 16);
+            dx = xd[(x2 + k) >> 5];
+            pr = v00.mul(y0).add(v01.mul(y1)).reinterpretAsInts();
+            a02 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d0 * dx), a02);
+            pr = v10.mul(y0).add(v11.mul(y1)).reinterpretAsInts();
+            a12 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d1 * dx), a12);
         }
-        a0.intoArray(acc, a);
-        a1.intoArray(acc, a + 8);
-        a2.intoArray(acc, a + 16);
-        a3.intoArray(acc, a + 24);
+        a00.intoArray(acc, a);
+        a01.intoArray(acc, a + 8);
+        a02.intoArray(acc, a + 16);
+        a10.intoArray(acc, a + as);
+        a11.intoArray(acc, a + as + 8);
+        a12.intoArray(acc, a + as + 16);
     }
 
-    /** {@link #q8Tile1x4} for blocks with a scale per half ({@link Q8DotKernel#scalesPerBlock}). */
-    private static void q8Tile1x4Halves(float[] p, int w, float[] x, int x0, int xs, int nb, float[] acc, int a) {
+    /**
+     * {@link #intTile2x3} for blocks with a scale per half ({@link Q8DotKernel#scalesPerBlock}): each
+     * half's pair sums are converted and added with fma(·, d_w·d_x), d_w that of the half.
+     */
+    private static void intTile2x3Halves(short[] p, int w, float[] ws, int s, short[] q, float[] xd, int x0, int xs,
+            int nb, float[] acc, int a, int as) {
+        int w1 = w + KC;
+        int s1 = s + SCALE_ROW;
         int x1 = x0 + xs;
         int x2 = x1 + xs;
-        int x3 = x2 + xs;
-        FloatVector a0 = FloatVector.fromArray(F, acc, a);
-        FloatVector a1 = FloatVector.fromArray(F, acc, a + 8);
-        FloatVector a2 = FloatVector.fromArray(F, acc, a + 16);
-        FloatVector a3 = FloatVector.fromArray(F, acc, a + 24);
-        for (int b = 0, k = w, i = 0; b < nb; b++, k += Q8_PANEL_BLOCK, i += 32) {
-            FloatVector v0 = FloatVector.fromArray(F, p, k);
-            FloatVector v1 = FloatVector.fromArray(F, p, k + 8);
-            FloatVector v2 = FloatVector.fromArray(F, p, k + 16);
-            FloatVector v3 = FloatVector.fromArray(F, p, k + 24);
-            FloatVector s0 = FloatVector.broadcast(F, p[k + 32]);
-            FloatVector s1 = FloatVector.broadcast(F, p[k + 33]);
-            FloatVector e = v1.fma(FloatVector.fromArray(F, x, x0 + i + 8), v0.mul(FloatVector.fromArray(F, x, x0 + i)));
-            FloatVector f = v3.fma(FloatVector.fromArray(F, x, x0 + i + 24), v2.mul(FloatVector.fromArray(F, x, x0 + i + 16)));
-            a0 = f.fma(s1, e.fma(s0, a0));
-            e = v1.fma(FloatVector.fromArray(F, x, x1 + i + 8), v0.mul(FloatVector.fromArray(F, x, x1 + i)));
-            f = v3.fma(FloatVector.fromArray(F, x, x1 + i + 24), v2.mul(FloatVector.fromArray(F, x, x1 + i + 16)));
-            a1 = f.fma(s1, e.fma(s0, a1));
-            e = v1.fma(FloatVector.fromArray(F, x, x2 + i + 8), v0.mul(FloatVector.fromArray(F, x, x2 + i)));
-            f = v3.fma(FloatVector.fromArray(F, x, x2 + i + 24), v2.mul(FloatVector.fromArray(F, x, x2 + i + 16)));
-            a2 = f.fma(s1, e.fma(s0, a2));
-            e = v1.fma(FloatVector.fromArray(F, x, x3 + i + 8), v0.mul(FloatVector.fromArray(F, x, x3 + i)));
-            f = v3.fma(FloatVector.fromArray(F, x, x3 + i + 24), v2.mul(FloatVector.fromArray(F, x, x3 + i + 16)));
-            a3 = f.fma(s1, e.fma(s0, a3));
+        FloatVector a00 = FloatVector.fromArray(F, acc, a);
+        FloatVector a01 = FloatVector.fromArray(F, acc, a + 8);
+        FloatVector a02 = FloatVector.fromArray(F, acc, a + 16);
+        FloatVector a10 = FloatVector.fromArray(F, acc, a + as);
+        FloatVector a11 = FloatVector.fromArray(F, acc, a + as + 8);
+        FloatVector a12 = FloatVector.fromArray(F, acc, a + as + 16);
+        for (int b = 0, k = 0; b < nb; b++, k += 32) {
+            ShortVector v00 = ShortVector.fromArray(S16, p, w + k);
+            ShortVector v01 = ShortVector.fromArray(S16, p, w + k + 16);
+            ShortVector v10 = ShortVector.fromArray(S16, p, w1 + k);
+            ShortVector v11 = ShortVector.fromArray(S16, p, w1 + k + 16);
+            int sb = 2 * b;
+            ShortVector y0 = ShortVector.fromArray(S16, q, x0 + k);
+            ShortVector y1 = ShortVector.fromArray(S16, q, x0 + k + 16);
+            float dx = xd[(x0 + k) >> 5];
+            IntVector pr = v00.mul(y0).reinterpretAsInts();
+            a00 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + sb] * dx), a00);
+            pr = v01.mul(y1).reinterpretAsInts();
+            a00 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + sb + 1] * dx), a00);
+            pr = v10.mul(y0).reinterpretAsInts();
+            a10 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s1 + sb] * dx), a10);
+            pr = v11.mul(y1).reinterpretAsInts();
+            a10 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s1 + sb + 1] * dx), a10);
+            y0 = ShortVector.fromArray(S16, q, x1 + k);
+            y1 = ShortVector.fromArray(S16, q, x1 + k + 16);
+            dx = xd[(x1 + k) >> 5];
+            pr = v00.mul(y0).reinterpretAsInts();
+            a01 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + sb] * dx), a01);
+            pr = v01.mul(y1).reinterpretAsInts();
+            a01 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + sb + 1] * dx), a01);
+            pr = v10.mul(y0).reinterpretAsInts();
+            a11 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s1 + sb] * dx), a11);
+            pr = v11.mul(y1).reinterpretAsInts();
+            a11 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s1 + sb + 1] * dx), a11);
+            y0 = ShortVector.fromArray(S16, q, x2 + k);
+            y1 = ShortVector.fromArray(S16, q, x2 + k + 16);
+            dx = xd[(x2 + k) >> 5];
+            pr = v00.mul(y0).reinterpretAsInts();
+            a02 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + sb] * dx), a02);
+            pr = v01.mul(y1).reinterpretAsInts();
+            a02 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + sb + 1] * dx), a02);
+            pr = v10.mul(y0).reinterpretAsInts();
+            a12 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s1 + sb] * dx), a12);
+            pr = v11.mul(y1).reinterpretAsInts();
+            a12 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s1 + sb + 1] * dx), a12);
         }
-        a0.intoArray(acc, a);
-        a1.intoArray(acc, a + 8);
-        a2.intoArray(acc, a + 16);
-        a3.intoArray(acc, a + 24);
+        a00.intoArray(acc, a);
+        a01.intoArray(acc, a + 8);
+        a02.intoArray(acc, a + 16);
+        a10.intoArray(acc, a + as);
+        a11.intoArray(acc, a + as + 8);
+        a12.intoArray(acc, a + as + 16);
     }
 
     /** One row × one token of an integer panel, one scale per block or per half (band and batch edges). */
-    private static void q8Tile1x1(float[] p, int w, float[] x, int x0, int nb, boolean halves, float[] acc, int a) {
+    private static void intTile1x1(short[] p, int w, float[] ws, int s, short[] q, float[] xd, int x0, int nb,
+            boolean halves, float[] acc, int a) {
         FloatVector sum = FloatVector.fromArray(F, acc, a);
-        for (int b = 0, k = w, i = x0; b < nb; b++, k += Q8_PANEL_BLOCK, i += 32) {
-            FloatVector e = FloatVector.fromArray(F, p, k).mul(FloatVector.fromArray(F, x, i));
-            e = FloatVector.fromArray(F, p, k + 8).fma(FloatVector.fromArray(F, x, i + 8), e);
+        for (int b = 0, k = 0; b < nb; b++, k += 32) {
+            float dx = xd[(x0 + k) >> 5];
+            ShortVector v0 = ShortVector.fromArray(S16, p, w + k);
+            ShortVector v1 = ShortVector.fromArray(S16, p, w + k + 16);
+            ShortVector y0 = ShortVector.fromArray(S16, q, x0 + k);
+            ShortVector y1 = ShortVector.fromArray(S16, q, x0 + k + 16);
             if (halves) {
-                sum = e.fma(FloatVector.broadcast(F, p[k + 32]), sum);
-                e = FloatVector.fromArray(F, p, k + 16).mul(FloatVector.fromArray(F, x, i + 16));
-                e = FloatVector.fromArray(F, p, k + 24).fma(FloatVector.fromArray(F, x, i + 24), e);
-                sum = e.fma(FloatVector.broadcast(F, p[k + 33]), sum);
+                IntVector pr = v0.mul(y0).reinterpretAsInts();
+                sum = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + 2 * b] * dx), sum);
+                pr = v1.mul(y1).reinterpretAsInts();
+                sum = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + 2 * b + 1] * dx), sum);
             } else {
-                e = FloatVector.fromArray(F, p, k + 16).fma(FloatVector.fromArray(F, x, i + 16), e);
-                e = FloatVector.fromArray(F, p, k + 24).fma(FloatVector.fromArray(F, x, i + 24), e);
-                sum = e.fma(FloatVector.broadcast(F, p[k + 32]), sum);
+                IntVector pr = v0.mul(y0).add(v1.mul(y1)).reinterpretAsInts();
+                sum = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + b] * dx), sum);
             }
         }
         sum.intoArray(acc, a);
     }
 
     private static final class Scratch {
-        /** Float rows, or (integer kernels) rows of blocks with their scales. */
-        final float[] panel = new float[BAND * Q8_PANEL_ROW];
+        /** Float rows (float kernels). */
+        final float[] panel = new float[BAND * KC];
+        /** Integer rows and their block scales (integer kernels). */
+        final short[] ints = new short[BAND * KC];
+        final float[] intScales = new float[BAND * SCALE_ROW];
         float[] acc = new float[0];
         /** One row's block minimums and its minimum term per token (kernels with minimums). */
         float[] mins = new float[0];

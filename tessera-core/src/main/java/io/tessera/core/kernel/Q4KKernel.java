@@ -98,7 +98,7 @@ final class Q4KKernel extends Q8DotKernel {
     }
 
     @Override
-    void decodeInts(MemorySegment w, long off, float[] dst, int dstOff, int n) {
+    void decodeShorts(MemorySegment w, long off, short[] dst, int dstOff, float[] scales, int sOff, int n) {
         checkBlocks(n, 256);
         for (int blk = 0; blk < n / 256; blk++) {
             long p = off + (long) blk * 144;
@@ -106,24 +106,16 @@ final class Q4KKernel extends Q8DotKernel {
             long sc = scales(w.get(I32, p + 4), w.get(I32, p + 12));
             for (int j = 0; j < 8; j += 2) {
                 long qp = p + 16 + 16L * j;
-                int o = dstOff + (blk * 8 + j) * MatMul.Q8_PANEL_BLOCK;
-                int o2 = o + MatMul.Q8_PANEL_BLOCK;
-                dst[o + 32] = d * (int) (sc >>> 8 * j & 63);
-                dst[o2 + 32] = d * (int) (sc >>> 8 * j + 8 & 63);
+                int o = dstOff + 256 * blk + 32 * j;
+                int so = sOff + 8 * blk + j;
+                scales[so] = d * (int) (sc >>> 8 * j & 63);
+                scales[so + 1] = d * (int) (sc >>> 8 * j + 8 & 63);
                 ByteVector b = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, qp, LE);
                 ByteVector c = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, qp + 16, LE);
-                IntVector v = ((ShortVector) b.and((byte) 0x0F).convertShape(VectorOperators.B2S, S16, 0)).reinterpretAsInts();
-                ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o);
-                ((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 8);
-                v = ((ShortVector) c.and((byte) 0x0F).convertShape(VectorOperators.B2S, S16, 0)).reinterpretAsInts();
-                ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 16);
-                ((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 16 + 8);
-                v = ((ShortVector) b.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2S, S16, 0)).reinterpretAsInts();
-                ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o2);
-                ((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o2 + 8);
-                v = ((ShortVector) c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2S, S16, 0)).reinterpretAsInts();
-                ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o2 + 16);
-                ((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o2 + 16 + 8);
+                ((ShortVector) b.and((byte) 0x0F).convertShape(VectorOperators.B2S, S16, 0)).intoArray(dst, o + 0);
+                ((ShortVector) c.and((byte) 0x0F).convertShape(VectorOperators.B2S, S16, 0)).intoArray(dst, o + 16);
+                ((ShortVector) b.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2S, S16, 0)).intoArray(dst, o + 32);
+                ((ShortVector) c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2S, S16, 0)).intoArray(dst, o + 48);
             }
         }
     }

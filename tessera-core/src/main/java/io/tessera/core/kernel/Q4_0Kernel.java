@@ -48,19 +48,14 @@ final class Q4_0Kernel extends Q8DotKernel {
     }
 
     @Override
-    void decodeInts(MemorySegment w, long off, float[] dst, int dstOff, int n) {
+    void decodeShorts(MemorySegment w, long off, short[] dst, int dstOff, float[] scales, int sOff, int n) {
         checkBlocks(n, 32);
         for (int i = 0, blk = 0; i < n; i += 32, blk++) {
             long p = off + (long) blk * 18;
             ByteVector b = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, p + 2, LE);
-            int o = dstOff + blk * MatMul.Q8_PANEL_BLOCK;
-            dst[o + 32] = f16(w, p);
-            IntVector v = (((ShortVector) b.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2S, S16, 0))).reinterpretAsInts();
-            ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 0);
-            ((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 8);
-            v = (((ShortVector) b.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2S, S16, 0))).reinterpretAsInts();
-            ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 16);
-            ((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 24);
+            scales[sOff + blk] = f16(w, p);
+            (((ShortVector) b.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2S, S16, 0))).intoArray(dst, dstOff + i);
+            (((ShortVector) b.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2S, S16, 0))).intoArray(dst, dstOff + i + 16);
         }
     }
 

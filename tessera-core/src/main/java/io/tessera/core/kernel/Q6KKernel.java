@@ -56,11 +56,11 @@ final class Q6KKernel extends Q8DotKernel {
                 int nsh = 4 * (j >> 1);
                 int qsh = 2 * j;
                 int xi = xOff + i + 32 * c;
-                FloatVector dx = FloatVector.broadcast(F, xd[sb + c]);
+                float dx = xd[sb + c];
                 IntVector pr = ((ShortVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, ql + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, nsh).and(0x0F0F0F0F).or(ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, qh + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, qsh).and(0x03030303).lanewise(VectorOperators.LSHL, 4)).reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2S, S16, 0)).mul(ShortVector.fromArray(S16, q, xi)).reinterpretAsInts();
-                a = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dx).fma(FloatVector.broadcast(F, ds[2 * c]), a);
+                a = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ds[2 * c] * dx), a);
                 pr = ((ShortVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, ql + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, nsh).and(0x0F0F0F0F).or(ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, qh + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, qsh).and(0x03030303).lanewise(VectorOperators.LSHL, 4)).reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2S, S16, 0)).mul(ShortVector.fromArray(S16, q, xi + 16)).reinterpretAsInts();
-                a = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dx).fma(FloatVector.broadcast(F, ds[2 * c + 1]), a);
+                a = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ds[2 * c + 1] * dx), a);
             }
         }
         float[] l = new float[8];
@@ -69,7 +69,7 @@ final class Q6KKernel extends Q8DotKernel {
     }
 
     @Override
-    void decodeInts(MemorySegment w, long off, float[] dst, int dstOff, int n) {
+    void decodeShorts(MemorySegment w, long off, short[] dst, int dstOff, float[] scales, int sOff, int n) {
         checkBlocks(n, 256);
         for (int blk = 0; blk < n / 256; blk++) {
             long p = off + (long) blk * 210;
@@ -81,15 +81,12 @@ final class Q6KKernel extends Q8DotKernel {
                 long qh = p + 128 + 32 * h;
                 int nsh = 4 * (j >> 1);
                 int qsh = 2 * j;
-                int o = dstOff + (blk * 8 + c) * MatMul.Q8_PANEL_BLOCK;
-                dst[o + 32] = d * w.get(ValueLayout.JAVA_BYTE, p + 192 + 2 * c);
-                dst[o + 33] = d * w.get(ValueLayout.JAVA_BYTE, p + 193 + 2 * c);
-                IntVector v = ((ShortVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, ql + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, nsh).and(0x0F0F0F0F).or(ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, qh + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, qsh).and(0x03030303).lanewise(VectorOperators.LSHL, 4)).reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2S, S16, 0)).reinterpretAsInts();
-                ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 0);
-                ((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 8);
-                v = ((ShortVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, ql + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, nsh).and(0x0F0F0F0F).or(ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, qh + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, qsh).and(0x03030303).lanewise(VectorOperators.LSHL, 4)).reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2S, S16, 0)).reinterpretAsInts();
-                ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 16);
-                ((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 24);
+                int o = dstOff + 256 * blk + 32 * c;
+                int so = sOff + 2 * (8 * blk + c);
+                scales[so] = d * w.get(ValueLayout.JAVA_BYTE, p + 192 + 2 * c);
+                scales[so + 1] = d * w.get(ValueLayout.JAVA_BYTE, p + 193 + 2 * c);
+                ((ShortVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, ql + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, nsh).and(0x0F0F0F0F).or(ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, qh + 0, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, qsh).and(0x03030303).lanewise(VectorOperators.LSHL, 4)).reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2S, S16, 0)).intoArray(dst, o + 0);
+                ((ShortVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, ql + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, nsh).and(0x0F0F0F0F).or(ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, qh + 16, LE).reinterpretAsInts().lanewise(VectorOperators.LSHR, qsh).and(0x03030303).lanewise(VectorOperators.LSHL, 4)).reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2S, S16, 0)).intoArray(dst, o + 16);
             }
         }
     }

@@ -17,15 +17,14 @@ import jdk.incubator.vector.VectorSpecies;
  * because it runs on the calling thread before the matrix product's threads start: in scalar code
  * it took 7% of a 64-token product with one thread.
  *
- * <p>The short scale is what lets a matrix product sum exactly in floats: {@code d·q} has at most 15
- * significant bits, its product with an 8-bit weight at most 23, and the four such products an
- * integer lane adds per block stay below 2^24 units of the smallest of them, so every partial sum is
- * exact. (It costs at most 1/64 of a rounding step.)
+ * <p>The scale was given few bits for an earlier matrix tile that summed the exact floats d·q; the
+ * present tiles repeat the dot product's own operations and would give the same bits without it.
+ * It costs at most 1/64 of a rounding step; dropping it moves every integer-path result and is
+ * left for a change of its own.
  *
- * <p>The integers are kept in two forms: as shorts in their natural order, for the one-token dot
- * product, which multiplies 16 of them at a time in 16-bit lanes; and, for matrix products, as the
- * exact floats {@code d·q}, permuted within each block into the lane order of that dot product (see
- * {@link Q8DotKernel}), so that both sum the same products in the same lanes.
+ * <p>The integers are kept as shorts in their natural order, which both the one-token dot product
+ * and the matrix tiles multiply 16 at a time in 16-bit lanes; matrix products also take the block
+ * sums by groups of eight tokens ({@link #sumsByGroup}).
  */
 final class Q8Activations {
 
@@ -42,8 +41,6 @@ final class Q8Activations {
     short[] q = new short[0];
     /** The scale of each block. */
     float[] scale = new float[0];
-    /** d·q per value, in lane order within each block (matrix products only). */
-    float[] lanes = new float[0];
     /** d·Σq of each block (exact: at most 19 significant bits), for kernels with per-block minimums. */
     float[] sums = new float[0];
     /**
@@ -53,7 +50,7 @@ final class Q8Activations {
      */
     float[] sumsByGroup = new float[0];
 
-    /** Rounds {@code tokens} rows of {@code in} values (a multiple of 32) of x; the float form only if asked. */
+    /** Rounds {@code tokens} rows of {@code in} values (a multiple of 32) of x; the grouped sums only if asked. */
     void quantize(float[] x, int tokens, int in, boolean forMatrix) {
         int n = tokens * in;
         if (q.length < n) {
@@ -62,9 +59,6 @@ final class Q8Activations {
             sums = new float[n / BLOCK];
         }
         int grouped = (tokens + 7) / 8 * 8 * (in / BLOCK);
-        if (forMatrix && lanes.length < n) {
-            lanes = new float[n];
-        }
         if (forMatrix && sumsByGroup.length < grouped) {
             sumsByGroup = new float[grouped];
         }
@@ -88,16 +82,6 @@ final class Q8Activations {
             }
             sums[b] = d * sum.reduceLanes(VectorOperators.ADD);
             if (forMatrix) {
-                // the lane order of laneIndex: each 16 shorts read as 8 ints hold an even value in
-                // their low half and the next odd one in their high half
-                for (int k = 0; k < BLOCK; k += 16) {
-                    IntVector w = ShortVector.fromArray(ShortVector.SPECIES_256, q, i + k).reinterpretAsInts();
-                    FloatVector even = (FloatVector) w.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                            .convert(VectorOperators.I2F, 0);
-                    even.mul(d).intoArray(lanes, i + k);
-                    ((FloatVector) w.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(d)
-                            .intoArray(lanes, i + k + 8);
-                }
                 int t = b / blocksPerRow;
                 sumsByGroup[(t / 8 * blocksPerRow + b % blocksPerRow) * 8 + t % 8] = sums[b];
             }
@@ -109,14 +93,5 @@ final class Q8Activations {
         int drop = (1 << (24 - SCALE_BITS)) - 1;
         int bits = Float.floatToRawIntBits(v);
         return Float.intBitsToFloat((bits & drop) == 0 ? bits : (bits | drop) + 1);
-    }
-
-    /**
-     * Where value j (0..31) of a block sits in the lane order: the one-token dot product sums, in its
-     * int lane l, the values 2l, 2l+1, 2l+16 and 2l+17, so the matrix form holds four 8-lane vectors
-     * of the even values 0..14, the odd values 1..15, the even values 16..30 and the odd 17..31.
-     */
-    static int laneIndex(int j) {
-        return (j & 16) + (j & 1) * 8 + ((j & 15) >> 1);
     }
 }

@@ -21,11 +21,12 @@ import jdk.incubator.vector.VectorSpecies;
  * against 3.9; Q8_0 12.5 against 9.1, but Q8_0 stays on floats: see tools/gen-kernels.py).
  *
  * <p><b>One summation order.</b> Int lane l of a block holds the values 2l, 2l+1, 2l+16 and 2l+17.
- * Matrix products ({@link MatMul}) decode rows with {@link #decodeInts} into floats in that lane
- * order and sum the same integers in the same lanes with float multiply-adds, exactly (no partial
- * sum reaches 2^24), then scale and accumulate the block as {@link #dot} does; the lanes are added in
- * the fixed order of {@link WeightKernel#lanes}. A token's output is therefore the same bits whatever
- * batch it shares, tiling or thread count.
+ * Matrix products ({@link MatMul}) decode a band of rows with {@link #decodeShorts} into a panel of
+ * shorts and run the same 16-bit products, the same pair sums and the same float operations per
+ * (row, token, block) as {@link #dot}, in register tiles that reuse each loaded weight vector for
+ * three tokens and each activation vector for two rows; the lanes are added in the fixed order of
+ * {@link WeightKernel#lanes}. A token's output is therefore the same bits whatever batch it shares,
+ * tiling or thread count.
  */
 abstract class Q8DotKernel extends WeightKernel {
 
@@ -42,18 +43,18 @@ abstract class Q8DotKernel extends WeightKernel {
     abstract float dot(MemorySegment w, long off, Q8Activations a, int xOff, int n);
 
     /**
-     * The row's n values as integers for a matrix product's panel: per block, {@link
-     * MatMul#Q8_PANEL_BLOCK} floats from {@code dst[dstOff..]}, the 32 integers in the lane order of
-     * {@link Q8Activations#laneIndex}, then the block's scale.
+     * The row's n values as 16-bit integers for a matrix product's panel, in their natural order from
+     * {@code dst[dstOff..]}, and the weight scales of its blocks ({@link #scalesPerBlock} per block)
+     * from {@code scales[sOff..]}: value i = scales[i / (32 / scalesPerBlock)]·dst[i] (minus the
+     * block's minimum, see {@link #hasMins}).
      */
-    abstract void decodeInts(MemorySegment w, long off, float[] dst, int dstOff, int n);
+    abstract void decodeShorts(MemorySegment w, long off, short[] dst, int dstOff, float[] scales, int sOff, int n);
 
     /**
      * Scales per 32-value block, 1 or 2 (Q6_K, whose scales change every 16 values). With two, each
-     * half is summed on its own, multiplied by the block's activation scale and added with its own
-     * weight scale: {@code a = fma(fma(w1, x1, w0·x0), s0, a)}, then {@code a = fma(fma(w3, x3,
-     * w2·x2), s1, a)} over the lane vectors of {@link #decodeInts}, whose panel block then holds s0
-     * and s1 after the 32 integers. Both halves' sums are exact, whatever their order.
+     * half is summed on its own in 16-bit lanes and its eight pair sums converted and added with
+     * fma(·, d_w·d_x, a), d_w the half's weight scale and d_x the block's activation scale, first
+     * half first. Both halves' sums are exact.
      */
     int scalesPerBlock() {
         return 1;

@@ -93,7 +93,7 @@ class WeightKernelTest {
     /**
      * The integer kernels against the same references, with the activations rounded to 8 bits: the
      * dot product must match the double-precision product of the decoded weights with the rounded
-     * activations (d·q), the rounding itself must stay within half a step, and decodeInts must give
+     * activations (d·q), the rounding itself must stay within half a step, and decodeShorts must give
      * integers and scales whose products are the stored weights.
      */
     @ParameterizedTest(name = "{0} n={1}")
@@ -116,7 +116,6 @@ class WeightKernelTest {
             float d = xq.scale[i / 32];
             assertTrue(Math.abs(xq.q[i]) <= 127, "rounded value " + xq.q[i]);
             assertTrue(Math.abs(x[i] - d * xq.q[i]) <= d * 0.5f * (1 + 1e-6f), "rounding of " + x[i] + " by " + d);
-            assertEquals(d * xq.q[i], xq.lanes[i / 32 * 32 + Q8Activations.laneIndex(i % 32)], "matrix form of " + i);
             assertEquals(d, Q8Activations.roundUp(d), "a scale of few bits: " + d);
         }
         for (int b = 0; b < x.length / 32; b++) {
@@ -129,20 +128,18 @@ class WeightKernelTest {
             assertEquals(xq.sums[b], xq.sumsByGroup[(t / 8 * (n / 32) + b % (n / 32)) * 8 + t % 8], "grouped sum " + b);
         }
         Q8DotKernel k = (Q8DotKernel) WeightKernel.of(type);
-        float[] ints = new float[7 + n / 32 * MatMul.Q8_PANEL_BLOCK];
+        short[] ints = new short[7 + n];
+        float[] scales = new float[3 + n / 16];
         float[] mins = new float[5 + n / 32];
         for (int r = 0; r < rows; r++) {
             long off = w.offset(r);
-            k.decodeInts(seg, off, ints, 7, n);
+            k.decodeShorts(seg, off, ints, 7, scales, 3, n);
             if (k.hasMins()) {
                 k.decodeMins(seg, off, mins, 5, n);
             }
             for (int i = 0; i < n; i++) {
-                int block = 7 + i / 32 * MatMul.Q8_PANEL_BLOCK;
-                float q = ints[block + Q8Activations.laneIndex(i % 32)];
-                assertEquals(Math.rint(q), q, "an integer at " + i);
-                float scale = ints[block + 32 + i % 32 / (32 / k.scalesPerBlock())];
-                assertEquals(ref[r][i], q * scale - mins[5 + i / 32], "decodeInts " + i);
+                float scale = scales[3 + i / (32 / k.scalesPerBlock())];
+                assertEquals(ref[r][i], ints[7 + i] * scale - mins[5 + i / 32], "decodeShorts " + i);
             }
             for (int t = 0; t < tokens; t++) {
                 double exact = 0;
