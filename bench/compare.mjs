@@ -72,9 +72,10 @@ function summary(list) {
     for (const key of Object.keys(out)) {
         if (typeof out[key] === "number") out[key] = median(ok.map(e => e[key]));
     }
-    if (out.decode_tokens_per_s_by_batch) {
-        out.decode_tokens_per_s_by_batch = Object.fromEntries(Object.keys(out.decode_tokens_per_s_by_batch)
-            .map(b => [b, median(ok.map(e => e.decode_tokens_per_s_by_batch?.[b]))]));
+    for (const key of ["decode_tokens_per_s_by_batch", "decode_gflop_per_s_by_batch"]) {
+        if (out[key]) {
+            out[key] = Object.fromEntries(Object.keys(out[key]).map(b => [b, median(ok.map(e => e[key]?.[b]))]));
+        }
     }
     return out;
 }
@@ -91,30 +92,40 @@ function roundRatio(r, ref, key) {
     return m.toFixed(2) + "×" + (each.length > 1 ? ` (${lo.toFixed(2)}-${hi.toFixed(2)})` : "");
 }
 console.log(`\nMachine: ${cpus()[0]?.model ?? "?"}, ${opt.threads} threads; read bandwidth ${f(machine?.read_gb_per_s)} GB/s, `
-    + `FMA peak ${f(machine?.fma_gflop_per_s)} GFLOP/s (measured now, bench MemoryProbe).`);
+    + `float FMA peak ${f(machine?.fma_gflop_per_s)} GFLOP/s, 16-bit integer multiply-adds ${f(machine?.int16_gmac_per_s)} G/s `
+    + `(measured now, bench MemoryProbe).`);
 console.log(`llama.cpp CPU variant loaded by node-llama-cpp: ${results.find(r => r.llamacpp)?.llamacpp.cpu_variant ?? "?"}.`);
 console.log(`Prompt ${opt["prompt-tokens"]} tokens, ${opt["gen-tokens"]} generated; best of ${opt.repeat} per process`
     + (rounds > 1 ? `; ${rounds} rounds taken in turn, numbers are medians over the rounds, ratios the median (range) of same-round ratios.\n` : ".\n"));
-console.log("| model | size GB | engine | prefill tok/s | decode tok/s (batch 1) | decode GB/s | % of bandwidth | Tessera ÷ this (prefill / decode) |");
-console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+// Prefill work is the same for every engine on the same file: each prompt token through every
+// layer's matrix products, the output head once (Tessera's count, from the model's shape).
+const prefillFlops = (r, e) => {
+    const t = r.tessera;
+    return t && e?.prefill_tokens_per_s ? e.prefill_tokens_per_s * (t.layer_flop_per_token + t.head_flop_per_token / t.prompt_tokens) : null;
+};
+console.log("| model | size GB | engine | prefill tok/s | prefill GFLOP/s (% of float FMA peak) | decode tok/s (batch 1) | decode GB/s | % of bandwidth | Tessera ÷ this (prefill / decode) |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const r of results) {
     const gb = r.size / 1e9;
     for (const [name, key] of [["Tessera", "tessera"], ["llama.cpp (node-llama-cpp 3.22.1)", "llamacpp"], ["llama.cpp b4916 (de.kherud:llama)", "llamacpp_b4916"]]) {
         const e = r[key];
         const d = e?.decode_tokens_per_s, p = e?.prefill_tokens_per_s;
         const cmp = key === "tessera" ? "" : `${roundRatio(r, key, "prefill_tokens_per_s")} / ${roundRatio(r, key, "decode_tokens_per_s")}`;
-        console.log(`| ${basename(r.model)} | ${f(gb, 2)} | ${name} | ${f(p)} | ${f(d)} | ${f(d == null ? null : d * gb)} | `
+        const g = prefillFlops(r, e);
+        const gp = g == null ? "—" : f(g / 1e9) + (machine ? ` (${f(100 * g / 1e9 / machine.fma_gflop_per_s, 0)}%)` : "");
+        console.log(`| ${basename(r.model)} | ${f(gb, 2)} | ${name} | ${f(p)} | ${gp} | ${f(d)} | ${f(d == null ? null : d * gb)} | `
             + `${machine && d ? f(100 * d * gb / machine.read_gb_per_s, 0) + "%" : "—"} | ${cmp} |`);
     }
 }
-console.log("\n| model | Tessera decode tok/s by batch | batch-max ÷ prefill | peak RSS GB | ÷ (file + KV cache) | load s |");
-console.log("| --- | --- | --- | --- | --- | --- |");
+console.log("\n| model | Tessera decode tok/s by batch | batch-max GFLOP/s | batch-max ÷ prefill | peak RSS GB | ÷ (file + KV cache) | load s |");
+console.log("| --- | --- | --- | --- | --- | --- | --- |");
 for (const r of results) {
     const t = r.tessera;
     if (!t) continue;
     const by = t.decode_tokens_per_s_by_batch;
     const maxB = Math.max(...Object.keys(by).map(Number));
-    console.log(`| ${basename(r.model)} | ${Object.entries(by).map(([b, v]) => `${b}: ${f(v)}`).join(", ")} | ${ratio(by[maxB], t.prefill_tokens_per_s)} | `
+    console.log(`| ${basename(r.model)} | ${Object.entries(by).map(([b, v]) => `${b}: ${f(v)}`).join(", ")} | `
+        + `${f(t.decode_gflop_per_s_by_batch?.[maxB])} | ${ratio(by[maxB], t.prefill_tokens_per_s)} | `
         + `${f(t.peak_rss_bytes / 1e9, 2)} | ${ratio(t.peak_rss_bytes, t.model_file_bytes + t.kv_cache_bytes)} | ${f(t.load_seconds, 2)} |`);
 }
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify({machine, options: opt, results}, null, 2));

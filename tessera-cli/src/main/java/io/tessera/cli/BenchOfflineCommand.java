@@ -111,6 +111,11 @@ final class BenchOfflineCommand implements Callable<Integer> {
             long kvBytes = PagedKvCache.bytes(cfg.layers(), cfg.kvDim(), kvType, kvBlocks, BLOCK);
             long rss = peakRss();
             double prefillRate = promptTokens / prefillSeconds;
+            // matrix-product work: every token through each layer's projections; the output head
+            // once per prompt (its last token) and once per decoded token
+            double layerFlops = 2.0 * cfg.layerMatrixWeights();
+            double headFlops = 2.0 * cfg.vocabSize() * cfg.dim();
+            double prefillGflops = prefillRate * (layerFlops + headFlops / promptTokens) / 1e9;
             if (json) {
                 ObjectMapper mapper = new ObjectMapper();
                 ObjectNode o = mapper.createObjectNode();
@@ -130,6 +135,11 @@ final class BenchOfflineCommand implements Callable<Integer> {
                 }
                 ObjectNode by = o.putObject("decode_tokens_per_s_by_batch");
                 decodeRate.forEach((b, v) -> by.put(Integer.toString(b), v));
+                o.put("layer_flop_per_token", layerFlops);
+                o.put("head_flop_per_token", headFlops);
+                o.put("prefill_gflop_per_s", prefillGflops);
+                ObjectNode gby = o.putObject("decode_gflop_per_s_by_batch");
+                decodeRate.forEach((b, v) -> gby.put(Integer.toString(b), v * (layerFlops + headFlops) / 1e9));
                 o.put("peak_rss_bytes", rss);
                 o.put("model_file_bytes", weightBytes);
                 o.put("kv_cache_bytes", kvBytes);
@@ -139,9 +149,10 @@ final class BenchOfflineCommand implements Callable<Integer> {
                 System.out.printf("model        %s (%.2f GB)%n", model, weightBytes / 1e9);
                 System.out.printf("threads      %d%n", nThreads);
                 System.out.printf("load         %.2f s%n", loaded.loadNanos() / 1e9);
-                System.out.printf("prefill      %d tokens: %.1f tokens/s (time to first token %.0f ms)%n", promptTokens,
-                        prefillRate, prefillSeconds * 1e3);
-                decodeRate.forEach((b, v) -> System.out.printf("decode       batch %-3d %.1f tokens/s%n", b, v));
+                System.out.printf("prefill      %d tokens: %.1f tokens/s (time to first token %.0f ms), %.1f GFLOP/s%n",
+                        promptTokens, prefillRate, prefillSeconds * 1e3, prefillGflops);
+                decodeRate.forEach((b, v) -> System.out.printf("decode       batch %-3d %.1f tokens/s, %.1f GFLOP/s%n", b, v,
+                        v * (layerFlops + headFlops) / 1e9));
                 System.out.printf("peak RSS     %.2f GB (model file %.2f GB + KV cache %.2f GB)%n", rss / 1e9,
                         weightBytes / 1e9, kvBytes / 1e9);
             }

@@ -193,8 +193,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
         EngineStats st = r.stats();
         KvStats kv = st.kv();
         // Matmul work: every token through every layer's projections, plus the output head per logits row.
-        long layerParams = cfg.parameterCount(true) - (long) cfg.vocabSize() * cfg.dim() - cfg.dim();
-        double flops = 2.0 * layerParams * st.batchedTokens() + 2.0 * cfg.vocabSize() * cfg.dim() * st.logitRows();
+        double flops = 2.0 * cfg.layerMatrixWeights() * st.batchedTokens() + 2.0 * cfg.vocabSize() * cfg.dim() * st.logitRows();
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("model", model.toString());
         o.put("num_requests", reqs.length);

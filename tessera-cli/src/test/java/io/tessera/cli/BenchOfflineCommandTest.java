@@ -23,6 +23,12 @@ class BenchOfflineCommandTest {
         assertTrue(o.get("decode_tokens_per_s_by_batch").get("3").asDouble() > 0, r.out());
         assertTrue(o.get("peak_rss_bytes").asLong() > 0, r.out());
         assertEquals(2, o.get("threads").asInt());
+        // stories260K: 5 layers of 64×64 (Q, O), 64×32 (K, V) and 3 × 64×172 (feed-forward); vocabulary 512
+        assertEquals(2.0 * 5 * (2 * 64 * 64 + 2 * 64 * 32 + 3 * 64 * 172), o.get("layer_flop_per_token").asDouble());
+        assertEquals(2.0 * 512 * 64, o.get("head_flop_per_token").asDouble());
+        double prefill = o.get("prefill_tokens_per_s").asDouble() * (453120 + 65536 / 16.0) / 1e9;
+        assertEquals(prefill, o.get("prefill_gflop_per_s").asDouble(), prefill * 1e-9, r.out());
+        assertTrue(o.get("decode_gflop_per_s_by_batch").get("3").asDouble() > 0, r.out());
     }
 
     @Test

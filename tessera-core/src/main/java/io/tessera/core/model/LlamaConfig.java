@@ -61,6 +61,11 @@ public record LlamaConfig(
         return embed + (tiedOutput ? 0 : embed) + perLayer * layers + dim;
     }
 
+    /** Weights of the layers' matrix products, each of which every token multiplies once (no head, no norms). */
+    public long layerMatrixWeights() {
+        return layers * ((long) dim * qDim() + 2L * dim * kvDim() + (long) qDim() * dim + 3L * dim * hiddenDim);
+    }
+
     /** Bytes of KV cache one token takes: 2 (K and V) × layers × kvDim × bytes per value. */
     public long kvBytesPerToken(int bytesPerValue) {
         return 2L * layers * kvDim() * bytesPerValue;
