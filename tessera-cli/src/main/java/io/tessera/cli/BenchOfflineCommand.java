@@ -116,6 +116,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
             double layerFlops = 2.0 * cfg.layerMatrixWeights();
             double headFlops = 2.0 * cfg.vocabSize() * cfg.dim();
             double prefillGflops = prefillRate * (layerFlops + headFlops / promptTokens) / 1e9;
+            double decodeGflopsPerToken = (layerFlops + headFlops) / 1e9;
             if (json) {
                 ObjectMapper mapper = new ObjectMapper();
                 ObjectNode o = mapper.createObjectNode();
@@ -139,7 +140,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
                 o.put("head_flop_per_token", headFlops);
                 o.put("prefill_gflop_per_s", prefillGflops);
                 ObjectNode gby = o.putObject("decode_gflop_per_s_by_batch");
-                decodeRate.forEach((b, v) -> gby.put(Integer.toString(b), v * (layerFlops + headFlops) / 1e9));
+                decodeRate.forEach((b, v) -> gby.put(Integer.toString(b), v * decodeGflopsPerToken));
                 o.put("peak_rss_bytes", rss);
                 o.put("model_file_bytes", weightBytes);
                 o.put("kv_cache_bytes", kvBytes);
@@ -152,7 +153,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
                 System.out.printf("prefill      %d tokens: %.1f tokens/s (time to first token %.0f ms), %.1f GFLOP/s%n",
                         promptTokens, prefillRate, prefillSeconds * 1e3, prefillGflops);
                 decodeRate.forEach((b, v) -> System.out.printf("decode       batch %-3d %.1f tokens/s, %.1f GFLOP/s%n", b, v,
-                        v * (layerFlops + headFlops) / 1e9));
+                        v * decodeGflopsPerToken));
                 System.out.printf("peak RSS     %.2f GB (model file %.2f GB + KV cache %.2f GB)%n", rss / 1e9,
                         weightBytes / 1e9, kvBytes / 1e9);
             }
