@@ -207,7 +207,7 @@ public final class LlamaForward {
         }
         float[] logits = new float[rows * cfg.vocabSize()];
         if (rows > 0) {
-            MatMul.matmul(parallel, shard.model().output(), selected, rows, logits);
+            MatMul.matmul(parallel, shard.output(), selected, rows, logits);
         }
         return logits;
     }

@@ -26,6 +26,8 @@ import jdk.incubator.vector.VectorSpecies;
  * FMAs on Zen 3, and two rows × three tokens of them fit the registers; they replaced 1 × 4 tiles of
  * float multiply-adds on integer-valued floats (same-process A/B, two threads, 64-128 tokens:
  * Q4_0 1.27-1.42×, Q4_K 1.14-1.20×, Q6_K, whose halves each need their own sums, 0.83-0.87×).
+ * Q4_0 matrices repacked into lane order at load ({@link Q4_0LanesKernel}) have their own path,
+ * {@link #laneRows}: whole 256-value chunks summed in 16-bit lanes, one row × one token at a time.
  * Long inner loops mattered more than L1 residency when this was tuned (MatMulBench, one Zen 3
  * core, Q8_0, 32-128 tokens, an earlier 4 × 2 tile): 16-row × 256-value panels reached 37 GFLOP/s,
  * 4 × 4096 panels 50-57; keeping 64 rows of partial sums to reuse 512-value activation slices from
@@ -73,7 +75,7 @@ public final class MatMul {
         if (x.length < (long) tokens * in || out.length < (long) tokens * rows) {
             throw new IllegalArgumentException("matmul " + w + ": buffers too small for " + tokens + " tokens");
         }
-        WeightKernel kernel = WeightKernel.of(w.type());
+        WeightKernel kernel = WeightKernel.of(w);
         MemorySegment seg = w.data();
         long rowBytes = w.rowBytes();
         Q8Activations xq = roundIfNeeded(x, tokens, in, kernel);
@@ -98,7 +100,7 @@ public final class MatMul {
             if (outs[i].length < (long) tokens * rows) {
                 throw new IllegalArgumentException("matmul " + ws[i] + ": output too small for " + tokens + " tokens");
             }
-            kernels[i] = WeightKernel.of(ws[i].type());
+            kernels[i] = WeightKernel.of(ws[i]);
             // each matrix starts on a grain boundary so that no chunk straddles two matrices
             start[i + 1] = start[i] + (rows + ROW_GRAIN - 1) / ROW_GRAIN * ROW_GRAIN;
         }
@@ -132,8 +134,8 @@ public final class MatMul {
         if (x.length < (long) tokens * in || gate.length < (long) tokens * rows || up.length < (long) tokens * rows) {
             throw new IllegalArgumentException("swiGlu " + wGate + ": buffers too small for " + tokens + " tokens");
         }
-        WeightKernel kg = WeightKernel.of(wGate.type());
-        WeightKernel ku = WeightKernel.of(wUp.type());
+        WeightKernel kg = WeightKernel.of(wGate);
+        WeightKernel ku = WeightKernel.of(wUp);
         Q8Activations xq = roundIfNeeded(x, tokens, in, kg, ku);
         parallel.forRange(rows, ROW_GRAIN, (from, to) -> {
             rows(kg, wGate.data(), wGate.rowBytes(), in, rows, x, xq, tokens, gate, from, to);
@@ -149,14 +151,18 @@ public final class MatMul {
      * when one of the kernels takes it; null otherwise.
      */
     private static Q8Activations roundIfNeeded(float[] x, int tokens, int in, WeightKernel... kernels) {
+        boolean natural = false;
+        boolean lanes = false;
         for (WeightKernel k : kernels) {
-            if (k instanceof Q8DotKernel) {
-                Q8Activations xq = ROUNDED.get();
-                xq.quantize(x, tokens, in, tokens >= Q8_PANEL_MIN_TOKENS);
-                return xq;
-            }
+            natural |= k instanceof Q8DotKernel;
+            lanes |= k instanceof Q4_0LanesKernel;
         }
-        return null;
+        if (!natural && !lanes) {
+            return null;
+        }
+        Q8Activations xq = ROUNDED.get();
+        xq.quantize(x, tokens, in, natural && tokens >= Q8_PANEL_MIN_TOKENS, lanes);
+        return xq;
     }
 
     /** Rows [from, to) of W against all tokens; the per-thread body of {@link #matmul}. */
@@ -164,6 +170,8 @@ public final class MatMul {
             Q8Activations xq, int tokens, float[] out, int from, int to) {
         if (kernel instanceof Q8DotKernel k) {
             q8Rows(k, seg, rowBytes, in, rows, xq, tokens, out, from, to);
+        } else if (kernel instanceof Q4_0LanesKernel k) {
+            laneRows(k, seg, rowBytes, in, rows, xq, tokens, out, from, to);
         } else {
             floatRows((FloatDotKernel) kernel, seg, rowBytes, in, rows, x, tokens, out, from, to);
         }
@@ -577,6 +585,77 @@ public final class MatMul {
         sum.intoArray(acc, a);
     }
 
+    /**
+     * {@link #q8Rows} for rows in lane order ({@link Q4_0LanesKernel}): a band's nibbles are decoded
+     * once into a panel of shorts in lane order, with the block scales, and every token passes over
+     * it one row at a time ({@link #laneTile1x1}); one or two tokens take the kernel's dot product.
+     */
+    private static void laneRows(Q4_0LanesKernel kernel, MemorySegment seg, long rowBytes, int in, int rows,
+            Q8Activations xq, int tokens, float[] out, int from, int to) {
+        if (tokens < Q8_PANEL_MIN_TOKENS) {
+            for (int r = from; r < to; r++) {
+                for (int t = 0; t < tokens; t++) {
+                    out[t * rows + r] = kernel.dot(seg, r * rowBytes, xq, t * in, in);
+                }
+            }
+            return;
+        }
+        Scratch scratch = SCRATCH.get();
+        short[] panel = scratch.ints;
+        float[] ws = scratch.intScales;
+        int accStride = tokens * 8;
+        float[] acc = scratch.acc(BAND * accStride);
+        for (int band = from; band < to; band += BAND) {
+            int nr = Math.min(BAND, to - band);
+            Arrays.fill(acc, 0, nr * accStride, 0f);
+            for (int c = 0; c < in; c += KC) {
+                int kcLen = Math.min(KC, in - c);
+                long colOff = kernel.type().bytesFor(c);
+                for (int r = 0; r < nr; r++) {
+                    kernel.decodeLanes(seg, (band + r) * rowBytes + colOff, panel, r * KC, ws, r * SCALE_ROW, kcLen);
+                }
+                int nc = kcLen / Q4_0LanesKernel.CHUNK;
+                for (int t = 0; t < tokens; t++) {
+                    for (int r = 0; r < nr; r++) {
+                        laneTile1x1(panel, r * KC, ws, r * SCALE_ROW, xq, t * in + c, nc, acc, r * accStride + t * 8);
+                    }
+                }
+            }
+            for (int r = 0; r < nr; r++) {
+                for (int t = 0; t < tokens; t++) {
+                    out[t * rows + band + r] = WeightKernel.lanes(acc, r * accStride + t * 8);
+                }
+            }
+        }
+    }
+
+    /**
+     * One row × one token of a lane-order panel over nc chunks of 256 values, each chunk summed in
+     * 16-bit lanes and scaled as {@link Q4_0LanesKernel#dot} does: neighbouring lanes into one int
+     * per block, converted, {@code fma(S·d_x, d, a)} with the chunk's eight block scales d, then
+     * {@code fma(−8·d, X, a)}. Register tiles of several rows or tokens were slower here (2 × 3:
+     * 0.7-0.9× of this, 1 × 2 and 1 × 4: 0.8×, one Zen 3 core, 96 tokens): C2 unrolls the 16-step
+     * loop and spills the 16-bit sums, whose chains then run through memory.
+     */
+    private static void laneTile1x1(short[] p, int w, float[] ws, int s, Q8Activations xq, int x0, int nc,
+            float[] acc, int a) {
+        short[] q = xq.lanes;
+        FloatVector sum = FloatVector.fromArray(F, acc, a);
+        for (int c = 0, k = 0; c < nc; c++, k += Q4_0LanesKernel.CHUNK) {
+            ShortVector lanes = ShortVector.zero(S16);
+            for (int j = k; j < k + Q4_0LanesKernel.CHUNK; j += 16) {
+                lanes = lanes.add(ShortVector.fromArray(S16, p, w + j).mul(ShortVector.fromArray(S16, q, x0 + j)));
+            }
+            IntVector pr = lanes.reinterpretAsInts();
+            FloatVector f = (FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+            FloatVector d = FloatVector.fromArray(F, ws, s + c * 8);
+            int b = (x0 + k) >> 5;
+            sum = f.mul(FloatVector.fromArray(F, xq.scale, b)).fma(d, sum);
+            sum = d.mul(-8f).fma(FloatVector.fromArray(F, xq.sums, b), sum);
+        }
+        sum.intoArray(acc, a);
+    }
+
     private static final class Scratch {
         /** Float rows (float kernels). */
         final float[] panel = new float[BAND * KC];
@@ -607,6 +686,6 @@ public final class MatMul {
 
     /** Copies row {@code r} of an embedding-like tensor into dst as floats. */
     public static void row(Tensor w, long r, float[] dst, int dstOff) {
-        WeightKernel.of(w.type()).decodeRow(w.data(), r * w.rowBytes(), dst, dstOff, w.rowLength());
+        WeightKernel.of(w).decodeRow(w.data(), r * w.rowBytes(), dst, dstOff, w.rowLength());
     }
 }

@@ -39,6 +39,11 @@ final class Q8Activations {
 
     /** The integers, natural order. */
     short[] q = new short[0];
+    /**
+     * The integers in the lane order of {@link Q4_0LanesKernel} (when asked for): within each 256
+     * values, value {@code 16L + s} at {@code 16s + L}.
+     */
+    short[] lanes = new short[0];
     /** The scale of each block. */
     float[] scale = new float[0];
     /** d·Σq of each block (exact: at most 19 significant bits), for kernels with per-block minimums. */
@@ -50,8 +55,11 @@ final class Q8Activations {
      */
     float[] sumsByGroup = new float[0];
 
-    /** Rounds {@code tokens} rows of {@code in} values (a multiple of 32) of x; the grouped sums only if asked. */
-    void quantize(float[] x, int tokens, int in, boolean forMatrix) {
+    /**
+     * Rounds {@code tokens} rows of {@code in} values (a multiple of 32) of x; the grouped sums and
+     * the lane order (in a multiple of 256) only if asked.
+     */
+    void quantize(float[] x, int tokens, int in, boolean forMatrix, boolean inLanes) {
         int n = tokens * in;
         if (q.length < n) {
             q = new short[n];
@@ -84,6 +92,22 @@ final class Q8Activations {
             if (forMatrix) {
                 int t = b / blocksPerRow;
                 sumsByGroup[(t / 8 * blocksPerRow + b % blocksPerRow) * 8 + t % 8] = sums[b];
+            }
+        }
+        if (inLanes) {
+            toLanes(n);
+        }
+    }
+
+    private void toLanes(int n) {
+        if (lanes.length < n) {
+            lanes = new short[n];
+        }
+        for (int c = 0; c < n; c += 256) {
+            for (int lane = 0; lane < 16; lane++) {
+                for (int s = 0; s < 16; s++) {
+                    lanes[c + 16 * s + lane] = q[c + 16 * lane + s];
+                }
             }
         }
     }

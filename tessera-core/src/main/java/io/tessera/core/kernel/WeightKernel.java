@@ -1,6 +1,8 @@
 package io.tessera.core.kernel;
 
 import io.tessera.core.tensor.GgmlType;
+import io.tessera.core.tensor.Tensor;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -29,6 +31,29 @@ public abstract class WeightKernel {
 
     public final GgmlType type() {
         return type;
+    }
+
+    /** The kernel for a tensor: that of its type, or of its load-time layout. */
+    public static WeightKernel of(Tensor t) {
+        return t.layout() == Tensor.Layout.LANES ? Q4_0LanesKernel.INSTANCE : of(t.type());
+    }
+
+    /**
+     * A weight matrix in the layout its kernels run fastest on: Q4_0 matrices whose rows are a
+     * multiple of 256 values are repacked into {@code arena} ({@link Q4_0LanesKernel}: same size;
+     * a mapped source's pages are released); other tensors are returned as they are.
+     */
+    public static Tensor repackForKernels(Tensor t, Arena arena) {
+        Tensor r = repackColumns(t, 0, t.rowLength(), t.name(), arena);
+        return r == null ? t : r;
+    }
+
+    /**
+     * Columns {@code [from, from + count)} of every row of t, repacked as {@link #repackForKernels}
+     * does and named {@code name}; null when t or that range has no faster layout.
+     */
+    public static Tensor repackColumns(Tensor t, int from, int count, String name, Arena arena) {
+        return Q4_0LanesKernel.pack(t, from, count, name, arena);
     }
 
     /** The kernel for a weight type; throws for types Tessera cannot compute with. */

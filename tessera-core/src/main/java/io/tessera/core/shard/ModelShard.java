@@ -1,6 +1,7 @@
 package io.tessera.core.shard;
 
 import io.tessera.core.kernel.MatMul;
+import io.tessera.core.kernel.WeightKernel;
 import io.tessera.core.model.LayerWeights;
 import io.tessera.core.model.LlamaConfig;
 import io.tessera.core.model.LlamaModel;
@@ -32,9 +33,14 @@ import java.util.List;
  *   <li>The token embedding is kept on the first stage, the final norm and output head on the
  *       last stage's rank 0 only (the head is replicated, not vocabulary-parallel: rank 0 alone
  *       computes the logits rows, so no gather of logits is needed).</li>
+ *   <li>Matrices are then put in the layout their kernels run fastest on
+ *       ({@link WeightKernel#repackForKernels}): Q4_0 matrices with rows of a multiple of 256
+ *       values are repacked (same size; their mapped pages are released), column slices directly
+ *       from the mapping.</li>
  * </ul>
  *
- * Closing the shard frees the copies and closes the model.
+ * Closing the shard frees the column copies and closes the model; repacked matrices are freed
+ * once unreachable.
  */
 public final class ModelShard implements AutoCloseable {
 
@@ -44,6 +50,8 @@ public final class ModelShard implements AutoCloseable {
     private final LlamaModel model;
     private final ShardSpec spec;
     private final List<LayerWeights> layers;
+    private final Tensor output;
+    /** Holds column slices (and their repacked forms); null for a whole-model shard. */
     private final Arena arena;
     private long copiedBytes;
     private long f32FallbackTensors;
@@ -51,7 +59,7 @@ public final class ModelShard implements AutoCloseable {
     private ModelShard(LlamaModel model, ShardSpec spec) {
         this.model = model;
         this.spec = spec;
-        // Only column slices of a tensor-parallel rank copy anything; a whole-model shard is all views.
+        // Only column slices of a tensor-parallel rank are copied into it.
         this.arena = spec.tpSize() == 1 ? null : Arena.ofShared();
         LlamaConfig cfg = model.config();
         spec.check(cfg);
@@ -66,16 +74,18 @@ public final class ModelShard implements AutoCloseable {
         try {
             for (int l = spec.layerFrom(); l < spec.layerTo(); l++) {
                 LayerWeights w = model.layers().get(l);
-                if (spec.tpSize() == 1) {
-                    out.add(w);
-                    continue;
+                if (spec.tpSize() > 1) {
+                    w = new LayerWeights(w.attnNorm(),
+                            rows(w.wq(), qFrom, qLen), rows(w.wk(), kvFrom, kvLen), rows(w.wv(), kvFrom, kvLen),
+                            columns(w.wo(), qFrom, qLen), w.ffnNorm(),
+                            rows(w.wGate(), hFrom, hLen), columns(w.wDown(), hFrom, hLen), rows(w.wUp(), hFrom, hLen),
+                            slice(w.bq(), qFrom, qLen), slice(w.bk(), kvFrom, kvLen), slice(w.bv(), kvFrom, kvLen));
                 }
-                out.add(new LayerWeights(w.attnNorm(),
-                        rows(w.wq(), qFrom, qLen), rows(w.wk(), kvFrom, kvLen), rows(w.wv(), kvFrom, kvLen),
-                        columns(w.wo(), qFrom, qLen), w.ffnNorm(),
-                        rows(w.wGate(), hFrom, hLen), columns(w.wDown(), hFrom, hLen), rows(w.wUp(), hFrom, hLen),
-                        slice(w.bq(), qFrom, qLen), slice(w.bk(), kvFrom, kvLen), slice(w.bv(), kvFrom, kvLen)));
+                out.add(new LayerWeights(w.attnNorm(), repack(w.wq()), repack(w.wk()), repack(w.wv()),
+                        repack(w.wo()), w.ffnNorm(), repack(w.wGate()), repack(w.wDown()), repack(w.wUp()),
+                        w.bq(), w.bk(), w.bv()));
             }
+            this.output = computesLogits() ? repack(model.output()) : model.output();
         } catch (RuntimeException e) {
             if (arena != null) {
                 arena.close();
@@ -112,6 +122,22 @@ public final class ModelShard implements AutoCloseable {
         return spec.lastStage() && spec.tpRank() == 0;
     }
 
+    /**
+     * The output head (vocabulary × dim) as this shard computes with it; the model's own only on
+     * shards that do not compute logits.
+     */
+    public Tensor output() {
+        return output;
+    }
+
+    /**
+     * A matrix in its kernels' layout. The copy lives in an automatic arena, freed once unreachable:
+     * a whole-model shard is often dropped with its {@code LlamaForward} rather than closed.
+     */
+    private Tensor repack(Tensor t) {
+        return WeightKernel.repackForKernels(t, Arena.ofAuto());
+    }
+
     /** Bytes copied off the mapping for column slices. */
     public long copiedBytes() {
         return copiedBytes;
@@ -131,7 +157,7 @@ public final class ModelShard implements AutoCloseable {
             }
         }
         if (computesLogits()) {
-            b += model.output().type().bytesFor(model.output().elementCount());
+            b += output.type().bytesFor(output.elementCount());
         }
         return b;
     }
@@ -140,15 +166,23 @@ public final class ModelShard implements AutoCloseable {
     public static Tensor rows(Tensor t, int from, int count) {
         long rowBytes = t.rowBytes();
         return new Tensor(t.name() + "[rows " + from + "+" + count + "]", t.type(), new long[] {t.rowLength(), count},
-                t.data().asSlice(from * rowBytes, count * rowBytes));
+                t.data().asSlice(from * rowBytes, count * rowBytes), t.layout());
     }
 
     /** Columns {@code [from, from+count)} of every row, copied off the mapping (see the class comment). */
     Tensor columns(Tensor t, int from, int count) {
+        if (t.layout() != Tensor.Layout.GGML) {
+            throw new IllegalArgumentException("columns of " + t + ": only tensors in the file's layout can be cut");
+        }
         GgmlType type = t.type();
         int rowsN = Math.toIntExact(t.rowCount());
         String name = t.name() + "[cols " + from + "+" + count + "]";
         long srcRow = t.rowBytes();
+        Tensor packed = WeightKernel.repackColumns(t, from, count, name, arena);
+        if (packed != null) {
+            copiedBytes += packed.data().byteSize();
+            return packed;
+        }
         if (from % type.blockSize() == 0 && count % type.blockSize() == 0) {
             long off = type.bytesFor(from);
             long len = type.bytesFor(count);

@@ -9,10 +9,27 @@ import java.util.Arrays;
  * (contiguous) one, so a weight matrix {@code [out, in]} in row-major order has
  * {@code dims = {in, out}}: rows of {@code in} values, {@code out} of them.
  */
-public record Tensor(String name, GgmlType type, long[] dims, MemorySegment data) {
+public record Tensor(String name, GgmlType type, long[] dims, MemorySegment data, Layout layout) {
+
+    /** How the blocks of a row are arranged in {@link #data}. */
+    public enum Layout {
+        /** As in a GGUF file: the type's blocks one after another. */
+        GGML,
+        /**
+         * Repacked when the model is loaded, for faster integer kernels (Q4_0 rows of a multiple of
+         * 256 values): the same bytes per row, rearranged within each 256 values; see
+         * {@code io.tessera.core.kernel.Q4_0LanesKernel}.
+         */
+        LANES
+    }
 
     public Tensor {
         dims = dims.clone();
+    }
+
+    /** A tensor in the file's own layout. */
+    public Tensor(String name, GgmlType type, long[] dims, MemorySegment data) {
+        this(name, type, dims, data, Layout.GGML);
     }
 
     @Override
@@ -49,13 +66,13 @@ public record Tensor(String name, GgmlType type, long[] dims, MemorySegment data
 
     @Override
     public String toString() {
-        return name + " " + type + " " + Arrays.toString(dims);
+        return name + " " + type + (layout == Layout.GGML ? "" : "/" + layout) + " " + Arrays.toString(dims);
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof Tensor t && name.equals(t.name) && type == t.type && Arrays.equals(dims, t.dims)
-                && data.equals(t.data);
+                && data.equals(t.data) && layout == t.layout;
     }
 
     @Override

@@ -111,7 +111,7 @@ class WeightKernelTest {
         }
         Arrays.fill(x, n, n + 32, 0f); // an all-zero block: token 1's first
         Q8Activations xq = new Q8Activations();
-        xq.quantize(x, tokens, n, true);
+        xq.quantize(x, tokens, n, true, false);
         for (int i = 0; i < x.length; i++) {
             float d = xq.scale[i / 32];
             assertTrue(Math.abs(xq.q[i]) <= 127, "rounded value " + xq.q[i]);
