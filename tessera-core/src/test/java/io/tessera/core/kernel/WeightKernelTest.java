@@ -231,6 +231,17 @@ class WeightKernelTest {
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) rnd.nextGaussian();
         }
+        assertBatchInvariant(w, x, maxTokens, type.toString());
+    }
+
+    /**
+     * Asserts that each of the first maxTokens activation rows of x gives the same bits through w
+     * alone on one thread as in every batch of 1..maxTokens on one and two threads; returns the
+     * outputs alone, [token][row].
+     */
+    static float[][] assertBatchInvariant(Tensor w, float[] x, int maxTokens, String what) {
+        int in = w.rowLength();
+        int rows = Math.toIntExact(w.rowCount());
         float[][] alone = new float[maxTokens][rows];
         try (Parallel one = new Parallel(1); Parallel two = new Parallel(2)) {
             for (int t = 0; t < maxTokens; t++) {
@@ -245,13 +256,14 @@ class WeightKernelTest {
                     for (int t = 0; t < tokens; t++) {
                         for (int r = 0; r < rows; r++) {
                             assertEquals(Float.floatToRawIntBits(alone[t][r]), Float.floatToRawIntBits(out[t * rows + r]),
-                                    type + ": token " + t + " row " + r + " in a batch of " + tokens + " on "
+                                    what + ": token " + t + " row " + r + " in a batch of " + tokens + " on "
                                             + p.threads() + " threads");
                         }
                     }
                 }
             }
         }
+        return alone;
     }
 
     @ParameterizedTest
