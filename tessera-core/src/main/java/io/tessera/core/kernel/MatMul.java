@@ -26,7 +26,7 @@ import jdk.incubator.vector.VectorSpecies;
  * FMAs on Zen 3, and two rows × three tokens of them fit the registers; they replaced 1 × 4 tiles of
  * float multiply-adds on integer-valued floats (same-process A/B, two threads, 64-128 tokens:
  * Q4_0 1.27-1.42×, Q4_K 1.14-1.20×, Q6_K, whose halves each need their own sums, 0.83-0.87×).
- * Q4_0 matrices repacked into lane order at load ({@link Q4_0LanesKernel}) have their own path,
+ * 4-bit matrices repacked into lane order at load ({@link LanesKernel}) have their own path,
  * {@link #laneRows}: whole 256-value chunks summed in 16-bit lanes, one row × one token at a time.
  * Long inner loops mattered more than L1 residency when this was tuned (MatMulBench, one Zen 3
  * core, Q8_0, 32-128 tokens, an earlier 4 × 2 tile): 16-row × 256-value panels reached 37 GFLOP/s,
@@ -155,7 +155,7 @@ public final class MatMul {
         boolean lanes = false;
         for (WeightKernel k : kernels) {
             natural |= k instanceof Q8DotKernel;
-            lanes |= k instanceof Q4_0LanesKernel;
+            lanes |= k instanceof LanesKernel || k instanceof Q6KLanesKernel;
         }
         if (!natural && !lanes) {
             return null;
@@ -170,8 +170,8 @@ public final class MatMul {
             Q8Activations xq, int tokens, float[] out, int from, int to) {
         if (kernel instanceof Q8DotKernel k) {
             q8Rows(k, seg, rowBytes, in, rows, xq, tokens, out, from, to);
-        } else if (kernel instanceof Q4_0LanesKernel k) {
-            laneRows(k, seg, rowBytes, in, rows, xq, tokens, out, from, to);
+        } else if (kernel instanceof LanesKernel || kernel instanceof Q6KLanesKernel) {
+            laneRows(kernel, seg, rowBytes, in, rows, xq, tokens, out, from, to);
         } else {
             floatRows((FloatDotKernel) kernel, seg, rowBytes, in, rows, x, tokens, out, from, to);
         }
@@ -586,16 +586,20 @@ public final class MatMul {
     }
 
     /**
-     * {@link #q8Rows} for rows in lane order ({@link Q4_0LanesKernel}): a band's nibbles are decoded
-     * once into a panel of shorts in lane order, with the block scales, and every token passes over
-     * it one row at a time ({@link #laneTile1x1}); one or two tokens take the kernel's dot product.
+     * {@link #q8Rows} for rows in lane order ({@link LanesKernel}): a band's nibbles are decoded
+     * once into a panel of shorts in lane order, with the block scales and offsets, and every token passes over
+     * it one row at a time ({@link #laneTile1x1}, {@link #lane6Tile1x1} for Q6_K); one or two tokens
+     * take the kernel's dot product.
      */
-    private static void laneRows(Q4_0LanesKernel kernel, MemorySegment seg, long rowBytes, int in, int rows,
+    private static void laneRows(WeightKernel kernel, MemorySegment seg, long rowBytes, int in, int rows,
             Q8Activations xq, int tokens, float[] out, int from, int to) {
+        LanesKernel nibbles = kernel instanceof LanesKernel k ? k : null;
+        Q6KLanesKernel six = nibbles == null ? (Q6KLanesKernel) kernel : null;
         if (tokens < Q8_PANEL_MIN_TOKENS) {
             for (int r = from; r < to; r++) {
                 for (int t = 0; t < tokens; t++) {
-                    out[t * rows + r] = kernel.dot(seg, r * rowBytes, xq, t * in, in);
+                    out[t * rows + r] = nibbles != null ? nibbles.dot(seg, r * rowBytes, xq, t * in, in)
+                            : six.dot(seg, r * rowBytes, xq, t * in, in);
                 }
             }
             return;
@@ -603,6 +607,7 @@ public final class MatMul {
         Scratch scratch = SCRATCH.get();
         short[] panel = scratch.ints;
         float[] ws = scratch.intScales;
+        float[] wm = scratch.laneOffsets;
         int accStride = tokens * 8;
         float[] acc = scratch.acc(BAND * accStride);
         for (int band = from; band < to; band += BAND) {
@@ -612,12 +617,21 @@ public final class MatMul {
                 int kcLen = Math.min(KC, in - c);
                 long colOff = kernel.type().bytesFor(c);
                 for (int r = 0; r < nr; r++) {
-                    kernel.decodeLanes(seg, (band + r) * rowBytes + colOff, panel, r * KC, ws, r * SCALE_ROW, kcLen);
+                    long o = (band + r) * rowBytes + colOff;
+                    if (nibbles != null) {
+                        nibbles.decodeLanes(seg, o, panel, r * KC, ws, wm, r * SCALE_ROW, kcLen);
+                    } else {
+                        six.decodeLanes(seg, o, panel, r * KC, ws, r * SCALE_ROW, kcLen);
+                    }
                 }
-                int nc = kcLen / Q4_0LanesKernel.CHUNK;
+                int nc = kcLen / LanesKernel.CHUNK;
                 for (int t = 0; t < tokens; t++) {
                     for (int r = 0; r < nr; r++) {
-                        laneTile1x1(panel, r * KC, ws, r * SCALE_ROW, xq, t * in + c, nc, acc, r * accStride + t * 8);
+                        if (nibbles != null) {
+                            laneTile1x1(panel, r * KC, ws, wm, r * SCALE_ROW, xq, t * in + c, nc, acc, r * accStride + t * 8);
+                        } else {
+                            lane6Tile1x1(panel, r * KC, ws, r * SCALE_ROW, xq, t * in + c, nc, acc, r * accStride + t * 8);
+                        }
                     }
                 }
             }
@@ -631,27 +645,55 @@ public final class MatMul {
 
     /**
      * One row × one token of a lane-order panel over nc chunks of 256 values, each chunk summed in
-     * 16-bit lanes and scaled as {@link Q4_0LanesKernel#dot} does: neighbouring lanes into one int
-     * per block, converted, {@code fma(S·d_x, d, a)} with the chunk's eight block scales d, then
-     * {@code fma(−8·d, X, a)}. Register tiles of several rows or tokens were slower here (2 × 3:
+     * 16-bit lanes and scaled as {@link LanesKernel#dot} does: neighbouring lanes into one int
+     * per block, converted, {@code fma(S·d_x, s, a)} with the chunk's eight block scales s, then
+     * {@code fma(m, X, a)} with their offsets m. Register tiles of several rows or tokens were slower here (2 × 3:
      * 0.7-0.9× of this, 1 × 2 and 1 × 4: 0.8×, one Zen 3 core, 96 tokens): C2 unrolls the 16-step
      * loop and spills the 16-bit sums, whose chains then run through memory.
      */
-    private static void laneTile1x1(short[] p, int w, float[] ws, int s, Q8Activations xq, int x0, int nc,
+    private static void laneTile1x1(short[] p, int w, float[] ws, float[] wm, int s, Q8Activations xq, int x0, int nc,
             float[] acc, int a) {
         short[] q = xq.lanes;
         FloatVector sum = FloatVector.fromArray(F, acc, a);
-        for (int c = 0, k = 0; c < nc; c++, k += Q4_0LanesKernel.CHUNK) {
+        for (int c = 0, k = 0; c < nc; c++, k += LanesKernel.CHUNK) {
             ShortVector lanes = ShortVector.zero(S16);
-            for (int j = k; j < k + Q4_0LanesKernel.CHUNK; j += 16) {
+            for (int j = k; j < k + LanesKernel.CHUNK; j += 16) {
                 lanes = lanes.add(ShortVector.fromArray(S16, p, w + j).mul(ShortVector.fromArray(S16, q, x0 + j)));
             }
             IntVector pr = lanes.reinterpretAsInts();
             FloatVector f = (FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
-            FloatVector d = FloatVector.fromArray(F, ws, s + c * 8);
             int b = (x0 + k) >> 5;
-            sum = f.mul(FloatVector.fromArray(F, xq.scale, b)).fma(d, sum);
-            sum = d.mul(-8f).fma(FloatVector.fromArray(F, xq.sums, b), sum);
+            sum = f.mul(FloatVector.fromArray(F, xq.scale, b)).fma(FloatVector.fromArray(F, ws, s + c * 8), sum);
+            sum = FloatVector.fromArray(F, wm, s + c * 8).fma(FloatVector.fromArray(F, xq.sums, b), sum);
+        }
+        sum.intoArray(acc, a);
+    }
+
+    /**
+     * {@link #laneTile1x1} for Q6_K ({@link Q6KLanesKernel#dot}): values q − 32, steps 0-7 and 8-15
+     * summed in two 16-bit accumulators, the even and the odd lanes taken from their int view and
+     * scaled with the chunk's 16 scales d·sc (even sub-blocks first).
+     */
+    private static void lane6Tile1x1(short[] p, int w, float[] ws, int s, Q8Activations xq, int x0, int nc,
+            float[] acc, int a) {
+        short[] q = xq.lanes;
+        FloatVector sum = FloatVector.fromArray(F, acc, a);
+        for (int c = 0, k = 0; c < nc; c++, k += LanesKernel.CHUNK) {
+            ShortVector first = ShortVector.zero(S16);
+            ShortVector second = ShortVector.zero(S16);
+            for (int j = k; j < k + 128; j += 16) {
+                first = first.add(ShortVector.fromArray(S16, p, w + j).mul(ShortVector.fromArray(S16, q, x0 + j)));
+                second = second.add(ShortVector.fromArray(S16, p, w + j + 128).mul(ShortVector.fromArray(S16, q, x0 + j + 128)));
+            }
+            IntVector f = first.reinterpretAsInts();
+            IntVector g = second.reinterpretAsInts();
+            FloatVector even = (FloatVector) f.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(g.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            FloatVector odd = (FloatVector) f.lanewise(VectorOperators.ASHR, 16).add(g.lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0);
+            FloatVector dx = FloatVector.fromArray(F, xq.scale, (x0 + k) >> 5);
+            sum = even.mul(dx).fma(FloatVector.fromArray(F, ws, s + c * 16), sum);
+            sum = odd.mul(dx).fma(FloatVector.fromArray(F, ws, s + c * 16 + 8), sum);
         }
         sum.intoArray(acc, a);
     }
@@ -662,6 +704,8 @@ public final class MatMul {
         /** Integer rows and their block scales (integer kernels). */
         final short[] ints = new short[BAND * KC];
         final float[] intScales = new float[BAND * SCALE_ROW];
+        /** The blocks' offsets of lane-order rows. */
+        final float[] laneOffsets = new float[BAND * SCALE_ROW];
         float[] acc = new float[0];
         /** One row's block minimums and its minimum term per token (kernels with minimums). */
         float[] mins = new float[0];

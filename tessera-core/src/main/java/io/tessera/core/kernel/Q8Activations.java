@@ -40,7 +40,7 @@ final class Q8Activations {
     /** The integers, natural order. */
     short[] q = new short[0];
     /**
-     * The integers in the lane order of {@link Q4_0LanesKernel} (when asked for): within each 256
+     * The integers in the lane order of {@link LanesKernel} (when asked for): within each 256
      * values, value {@code 16L + s} at {@code 16s + L}.
      */
     short[] lanes = new short[0];

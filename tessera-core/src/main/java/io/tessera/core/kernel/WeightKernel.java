@@ -35,12 +35,16 @@ public abstract class WeightKernel {
 
     /** The kernel for a tensor: that of its type, or of its load-time layout. */
     public static WeightKernel of(Tensor t) {
-        return t.layout() == Tensor.Layout.LANES ? Q4_0LanesKernel.INSTANCE : of(t.type());
+        if (t.layout() == Tensor.Layout.GGML) {
+            return of(t.type());
+        }
+        return t.type() == GgmlType.Q6_K ? Q6KLanesKernel.INSTANCE : LanesKernel.forType(t.type());
     }
 
     /**
-     * A weight matrix in the layout its kernels run fastest on: Q4_0 matrices whose rows are a
-     * multiple of 256 values are repacked into {@code arena} ({@link Q4_0LanesKernel}: same size;
+     * A weight matrix in the layout its kernels run fastest on: Q4_0, Q4_K and Q6_K matrices whose
+     * rows are a multiple of 256 values are repacked into {@code arena} ({@link LanesKernel},
+     * {@link Q6KLanesKernel}: same size;
      * a mapped source's pages are released); other tensors are returned as they are.
      */
     public static Tensor repackForKernels(Tensor t, Arena arena) {
@@ -53,7 +57,8 @@ public abstract class WeightKernel {
      * does and named {@code name}; null when t or that range has no faster layout.
      */
     public static Tensor repackColumns(Tensor t, int from, int count, String name, Arena arena) {
-        return Q4_0LanesKernel.pack(t, from, count, name, arena);
+        return t.type() == GgmlType.Q6_K ? Q6KLanesKernel.pack(t, from, count, name, arena)
+                : LanesKernel.pack(t, from, count, name, arena);
     }
 
     /** The kernel for a weight type; throws for types Tessera cannot compute with. */

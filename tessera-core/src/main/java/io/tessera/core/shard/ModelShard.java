@@ -34,7 +34,7 @@ import java.util.List;
  *       last stage's rank 0 only (the head is replicated, not vocabulary-parallel: rank 0 alone
  *       computes the logits rows, so no gather of logits is needed).</li>
  *   <li>Matrices are then put in the layout their kernels run fastest on
- *       ({@link WeightKernel#repackForKernels}): Q4_0 matrices with rows of a multiple of 256
+ *       ({@link WeightKernel#repackForKernels}): Q4_0 and Q4_K matrices with rows of a multiple of 256
  *       values are repacked (same size; their mapped pages are released), column slices directly
  *       from the mapping.</li>
  * </ul>

@@ -16,9 +16,9 @@ public record Tensor(String name, GgmlType type, long[] dims, MemorySegment data
         /** As in a GGUF file: the type's blocks one after another. */
         GGML,
         /**
-         * Repacked when the model is loaded, for faster integer kernels (Q4_0 rows of a multiple of
-         * 256 values): the same bytes per row, rearranged within each 256 values; see
-         * {@code io.tessera.core.kernel.Q4_0LanesKernel}.
+         * Repacked when the model is loaded, for faster integer kernels (Q4_0 and Q4_K rows of a
+         * multiple of 256 values): the same bytes per row, rearranged within each 256 values; see
+         * {@code io.tessera.core.kernel.LanesKernel}.
          */
         LANES
     }

@@ -1,0 +1,174 @@
+package io.tessera.core.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import io.tessera.core.quant.QuantCodec;
+import io.tessera.core.tensor.GgmlType;
+import io.tessera.core.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Q4_0, Q4_K and Q6_K repacked into lane order ({@link LanesKernel}, {@link Q6KLanesKernel}) against the scalar reference codec:
+ * the packed rows decode to the codec's floats, the dot product matches the double-precision
+ * product of the decoded weights with the rounded activations, and matrix products stay batch
+ * invariant and agree with the file layout's.
+ */
+class LanesKernelTest {
+
+    private static final double REL_TOL = 2e-6;
+
+    /** A random matrix encoded with the reference codec, and its decoded floats. */
+    private static Tensor randomMatrix(GgmlType type, int in, int rows, Random rnd, float[][] ref) {
+        long rowBytes = type.bytesFor(in);
+        // an odd offset: a mapped tensor may start anywhere
+        MemorySegment seg = Arena.ofAuto().allocate(3 + rows * rowBytes, 1).asSlice(3);
+        QuantCodec codec = QuantCodec.of(type);
+        float[] src = new float[in];
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < in; i++) {
+                // blocks of different spreads and centres, for Q4_K's scales and mins
+                src[i] = (float) ((rnd.nextGaussian() + (i / 32 % 3 - 1) * 0.5) * 0.05 * (1 + i / 32 % 4 + r % 4));
+            }
+            codec.quantizeRow(src, 0, in, seg, r * rowBytes);
+            if (ref != null) {
+                ref[r] = new float[in];
+                codec.dequantizeRow(seg, r * rowBytes, ref[r], 0, in);
+            }
+        }
+        return new Tensor("w", type, new long[] {in, rows}, seg);
+    }
+
+    @ParameterizedTest(name = "{0} n={1}")
+    @CsvSource({"Q4_0, 256", "Q4_0, 1024", "Q4_0, 2304", "Q4_K, 256", "Q4_K, 1024", "Q4_K, 2304", "Q6_K, 256", "Q6_K, 2304"})
+    void dotAndDecodingMatchTheReference(GgmlType type, int n) {
+        Random rnd = new Random(n);
+        int rows = 5;
+        float[][] ref = new float[rows][];
+        Tensor packed = WeightKernel.repackForKernels(randomMatrix(type, n, rows, rnd, ref), Arena.ofAuto());
+        assertEquals(Tensor.Layout.LANES, packed.layout());
+        WeightKernel k = WeightKernel.of(packed);
+        assertEquals(type, k.type());
+        assertEquals(type == GgmlType.Q6_K, k instanceof Q6KLanesKernel);
+        int tokens = 3;
+        float[] x = new float[tokens * n];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (rnd.nextGaussian() * (i % 97 == 0 ? 20 : 1));
+        }
+        java.util.Arrays.fill(x, n, n + 32, 0f); // an all-zero block
+        Q8Activations xq = new Q8Activations();
+        xq.quantize(x, tokens, n, false, true);
+        for (int c = 0; c < x.length; c += 256) {
+            for (int i = 0; i < 256; i++) {
+                assertEquals(xq.q[c + i], xq.lanes[c + 16 * (i % 16) + i / 16], "lane order of value " + (c + i));
+            }
+        }
+        MemorySegment seg = packed.data();
+        long rowBytes = packed.rowBytes();
+        short[] lanes = new short[5 + n];
+        float[] scales = new float[2 + n / 16];
+        float[] offsets = new float[2 + n / 32];
+        float[] decoded = new float[n + 1];
+        for (int r = 0; r < rows; r++) {
+            k.decodeRow(seg, r * rowBytes, decoded, 1, n);
+            if (k instanceof LanesKernel nibbles) {
+                nibbles.decodeLanes(seg, r * rowBytes, lanes, 5, scales, offsets, 2, n);
+            } else {
+                ((Q6KLanesKernel) k).decodeLanes(seg, r * rowBytes, lanes, 5, scales, 2, n);
+            }
+            for (int i = 0; i < n; i++) {
+                // a delta of 0 takes −0 and +0 alike: d·q + (−8d) gives +0 where the codec's (q − 8)·d gives −0
+                assertEquals(ref[r][i], decoded[1 + i], 0f, "decodeRow " + i);
+                int c = i / 256 * 256;
+                int j = i % 256;
+                int nibble = lanes[5 + c + 16 * (j % 16) + j / 16];
+                if (k instanceof LanesKernel) {
+                    assertEquals(ref[r][i], scales[2 + i / 32] * nibble + offsets[2 + i / 32], 0f, "decodeLanes " + i);
+                } else {
+                    int sub = j / 16; // a scale per 16 values, the even sub-blocks' first
+                    assertEquals(ref[r][i], scales[2 + c / 16 + sub % 2 * 8 + sub / 2] * nibble, 0f, "decodeLanes " + i);
+                }
+            }
+            for (int t = 0; t < tokens; t++) {
+                double exact = 0;
+                double mag = 0;
+                for (int i = 0; i < n; i++) {
+                    double xi = (double) xq.scale[(t * n + i) / 32] * xq.q[t * n + i];
+                    exact += ref[r][i] * xi;
+                    mag += Math.abs(ref[r][i] * xi);
+                }
+                float dot = k instanceof LanesKernel nibbles ? nibbles.dot(seg, r * rowBytes, xq, t * n, n)
+                        : ((Q6KLanesKernel) k).dot(seg, r * rowBytes, xq, t * n, n);
+                assertEquals(exact, dot, mag * REL_TOL + 1e-12, "row " + r + " token " + t);
+            }
+        }
+    }
+
+    /** A token's outputs do not depend on its batch, the tiling or the thread count; and they match the file layout's closely. */
+    @ParameterizedTest(name = "{0} in={1}")
+    @CsvSource({"Q4_0, 512", "Q4_0, " + (MatMul.KC + 256), "Q4_K, 512", "Q4_K, " + (MatMul.KC + 256), "Q6_K, 512",
+        "Q6_K, " + (MatMul.KC + 256)})
+    void matmulIsBatchInvariant(GgmlType type, int in) {
+        int rows = 75; // not a multiple of the row grain or band
+        Random rnd = new Random(in);
+        Tensor file = randomMatrix(type, in, rows, rnd, null);
+        Tensor w = WeightKernel.repackForKernels(file, Arena.ofAuto());
+        int maxTokens = 11;
+        float[] x = new float[maxTokens * in];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        float[][] alone = WeightKernelTest.assertBatchInvariant(w, x, maxTokens, type + " lanes");
+        float[] row = new float[in];
+        try (Parallel one = new Parallel(1)) {
+            for (int t = 0; t < maxTokens; t++) {
+                float[] xt = new float[in];
+                System.arraycopy(x, t * in, xt, 0, in);
+                float[] unpacked = new float[rows];
+                MatMul.matmul(one, file, xt, 1, unpacked);
+                for (int r = 0; r < rows; r++) {
+                    // the two layouts add the same exact block sums in different orders
+                    MatMul.row(file, r, row, 0);
+                    double mag = 0;
+                    for (int i = 0; i < in; i++) {
+                        mag += Math.abs(row[i] * xt[i]);
+                    }
+                    assertEquals(unpacked[r], alone[t][r], mag * REL_TOL + 1e-6, "token " + t + " row " + r);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} from {1}")
+    @CsvSource({"Q4_0, 288", "Q4_K, 256", "Q6_K, 256"})
+    void columnRangesArePackedFromTheirBlocks(GgmlType type, int from) {
+        Random rnd = new Random(5);
+        float[][] ref = new float[9][];
+        Tensor file = randomMatrix(type, 1024, 9, rnd, ref);
+        Tensor cols = WeightKernel.repackColumns(file, from, 512, "w[cols]", Arena.ofAuto());
+        assertEquals(512, cols.rowLength());
+        assertEquals(9, cols.rowCount());
+        float[] row = new float[512];
+        for (int r = 0; r < 9; r++) {
+            MatMul.row(cols, r, row, 0);
+            for (int i = 0; i < 512; i++) {
+                assertEquals(ref[r][from + i], row[i], 0f, "row " + r + " column " + (from + i));
+            }
+        }
+        // ranges the layout cannot hold, and other types, stay as they are
+        assertNull(WeightKernel.repackColumns(file, 16, 512, "w", Arena.ofAuto()));
+        assertNull(WeightKernel.repackColumns(file, 0, 768 + 32, "w", Arena.ofAuto()));
+        if (type == GgmlType.Q4_0) {
+            Tensor odd = randomMatrix(type, 288, 2, rnd, null);
+            assertSame(odd, WeightKernel.repackForKernels(odd, Arena.ofAuto()));
+        }
+        Tensor q8 = randomMatrix(GgmlType.Q8_0, 512, 2, rnd, null);
+        assertSame(q8, WeightKernel.repackForKernels(q8, Arena.ofAuto()));
+        assertSame(cols, WeightKernel.repackForKernels(cols, Arena.ofAuto()));
+    }
+}
