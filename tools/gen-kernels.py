@@ -38,7 +38,7 @@ def gen_dot(spec):
         return s
     s = spec.get('check', '') + '\n' + "FloatVector a = FloatVector.zero(F);\n"
     s += loops(spec, emit)
-    s += "float[] l = new float[8];\na.intoArray(l, 0);\nfloat sum = lanes(l, 0);\n"
+    s += "float sum = lanes(a);\n"
     if 'scalar' in spec:
         s += f"for (; i < n; i++) {{\n    sum += {spec['scalar'].replace('@P', 'off + (long) i * ' + str(spec['bpv']))} * x[xOff + i];\n}}\n"
     s += "return sum;\n"
@@ -83,7 +83,7 @@ def gen_int8(spec):
            ".add(w1.mul(ShortVector.fromArray(S16, q, xOff + i + 16))).reinterpretAsInts();\n"
            f"FloatVector s = {pair_sum('pr')};\n"
            f"a = s.fma(FloatVector.broadcast(F, {q['scale']} * xd[sb + blk]), a);\n"
-           "}\nfloat[] l = new float[8];\na.intoArray(l, 0);\nreturn lanes(l, 0);\n")
+           "}\nreturn lanes(a);\n")
     dec = ("checkBlocks(n, 32);\nfor (int i = 0, blk = 0; i < n; i += 32, blk++) {\n" + block +
            f"scales[sOff + blk] = {q['scale']};\n"
            f"({q['w0']}).intoArray(dst, dstOff + i);\n({q['w1']}).intoArray(dst, dstOff + i + 16);\n}}\n")
@@ -300,7 +300,7 @@ def q4k_int8():
                 f"pr = {nib['b%d' % half]}.mul(ShortVector.fromArray(S16, q, xi + {xo}))"
                 f".add({nib['c%d' % half]}.mul(ShortVector.fromArray(S16, q, xi + {xo + 16}))).reinterpretAsInts();\n"
                 f"a = {pair_sum('pr')}.fma(FloatVector.broadcast(F, ds[j + {half}]), a);\n")
-    dot += "}\n}\nfloat[] l = new float[16];\na.intoArray(l, 0);\ng.intoArray(l, 8);\nreturn lanes(l, 0) - lanes(l, 8);\n"
+    dot += "}\n}\nreturn lanes(a) - lanes(g);\n"
     dec = ("checkBlocks(n, 256);\nfor (int blk = 0; blk < n / 256; blk++) {\nlong p = off + (long) blk * 144;\nfloat d = f16(w, p);\n"
            "long sc = scales(w.get(I32, p + 4), w.get(I32, p + 12));\n"
            "for (int j = 0; j < 8; j += 2) {\nlong qp = p + 16 + 16L * j;\n"
@@ -397,7 +397,7 @@ def q6k_int8():
            f"a = {pair_sum('pr')}.fma(FloatVector.broadcast(F, ds[2 * c] * dx), a);\n"
            f"pr = {weights(1)}.mul(ShortVector.fromArray(S16, q, xi + 16)).reinterpretAsInts();\n"
            f"a = {pair_sum('pr')}.fma(FloatVector.broadcast(F, ds[2 * c + 1] * dx), a);\n"
-           "}\n}\nfloat[] l = new float[8];\na.intoArray(l, 0);\nreturn lanes(l, 0);\n")
+           "}\n}\nreturn lanes(a);\n")
     dec = ("checkBlocks(n, 256);\nfor (int blk = 0; blk < n / 256; blk++) {\nlong p = off + (long) blk * 210;\n"
            "float d = f16(w, p + 208);\nfor (int c = 0; c < 8; c++) {\n" + quarter +
            "int o = dstOff + 256 * blk + 32 * c;\nint so = sOff + 2 * (8 * blk + c);\n"

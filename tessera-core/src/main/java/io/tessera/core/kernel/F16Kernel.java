@@ -48,9 +48,7 @@ final class F16Kernel extends FloatDotKernel {
             int xi = i;
             a = ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p + 0, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).fma(FloatVector.fromArray(F, x, xOff + xi + 0), a);
         }
-        float[] l = new float[8];
-        a.intoArray(l, 0);
-        float sum = lanes(l, 0);
+        float sum = lanes(a);
         for (; i < n; i++) {
             sum += Float.float16ToFloat(w.get(I16, off + (long) i * 2)) * x[xOff + i];
         }

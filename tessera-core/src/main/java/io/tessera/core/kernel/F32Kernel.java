@@ -41,9 +41,7 @@ final class F32Kernel extends FloatDotKernel {
             int xi = i;
             a = FloatVector.fromMemorySegment(F, w, p + 0, LE).fma(FloatVector.fromArray(F, x, xOff + xi + 0), a);
         }
-        float[] l = new float[8];
-        a.intoArray(l, 0);
-        float sum = lanes(l, 0);
+        float sum = lanes(a);
         for (; i < n; i++) {
             sum += w.get(F32, off + (long) i * 4) * x[xOff + i];
         }

@@ -91,10 +91,7 @@ final class Q4KKernel extends Q8DotKernel {
                 a = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ds[j + 1]), a);
             }
         }
-        float[] l = new float[16];
-        a.intoArray(l, 0);
-        g.intoArray(l, 8);
-        return lanes(l, 0) - lanes(l, 8);
+        return lanes(a) - lanes(g);
     }
 
     @Override

@@ -101,8 +101,7 @@ final class Q4KLanesKernel extends LanesKernel {
             acc = sum.mul(FloatVector.fromArray(F, xd, b)).fma(scales.mul(d), acc);
             acc = mins.mul(-dmin).fma(FloatVector.fromArray(F, xs, b), acc);
         }
-        float[] l = new float[8];
-        acc.intoArray(l, 0);
-        return lanes(l, 0);
+        // lanes(acc) written out: in a method this large the call is left uninlined and would box acc
+        return ((acc.lane(0) + acc.lane(1)) + (acc.lane(2) + acc.lane(3))) + ((acc.lane(4) + acc.lane(5)) + (acc.lane(6) + acc.lane(7)));
     }
 }

@@ -42,9 +42,7 @@ final class Q4_0Kernel extends Q8DotKernel {
             FloatVector s = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0));
             a = s.fma(FloatVector.broadcast(F, f16(w, p) * xd[sb + blk]), a);
         }
-        float[] l = new float[8];
-        a.intoArray(l, 0);
-        return lanes(l, 0);
+        return lanes(a);
     }
 
     @Override

@@ -63,9 +63,7 @@ final class Q6KKernel extends Q8DotKernel {
                 a = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ds[2 * c + 1] * dx), a);
             }
         }
-        float[] l = new float[8];
-        a.intoArray(l, 0);
-        return lanes(l, 0);
+        return lanes(a);
     }
 
     @Override

@@ -59,15 +59,6 @@ final class Q6KLanesKernel extends WeightKernel {
      * bits 2j of qh[l].
      */
     private void packChunk(MemorySegment src, long so, MemorySegment dst, long o) {
-        int[] q = new int[LanesKernel.CHUNK];
-        for (int v = 0; v < LanesKernel.CHUNK; v++) {
-            int h = v / 128;
-            int j = v % 128 / 32;
-            int l = v % 32;
-            int ql = src.get(ValueLayout.JAVA_BYTE, so + 64 * h + 32 * (j & 1) + l) >>> 4 * (j >> 1) & 15;
-            int qh = src.get(ValueLayout.JAVA_BYTE, so + 128 + 32 * h + l) >>> 2 * j & 3;
-            q[v] = ql | qh << 4;
-        }
         dst.set(I16, o, src.get(I16, so + 208));
         for (int s = 0; s < 16; s++) {
             dst.set(ValueLayout.JAVA_BYTE, o + 2 + s % 2 * 8 + s / 2, src.get(ValueLayout.JAVA_BYTE, so + 192 + s));
@@ -77,7 +68,7 @@ final class Q6KLanesKernel extends WeightKernel {
                 int low = 0;
                 int high = 0;
                 for (int n = 0; n < 4; n++) {
-                    int value = q[16 * lane + 4 * i + n];
+                    int value = fileValue(src, so, 16 * lane + 4 * i + n);
                     low |= (value & 15) << 4 * n;
                     high |= (value >>> 4) << 2 * (4 * (i % 2) + n);
                 }
@@ -86,6 +77,16 @@ final class Q6KLanesKernel extends WeightKernel {
                 dst.set(I16, hw, (short) (dst.get(I16, hw) & ~(0xFF << 8 * (i % 2)) | high));
             }
         }
+    }
+
+    /** The 6-bit q of value v of the file's super-block at {@code src[so..]}. */
+    private static int fileValue(MemorySegment src, long so, int v) {
+        int h = v / 128;
+        int j = v % 128 / 32;
+        int l = v % 32;
+        int ql = src.get(ValueLayout.JAVA_BYTE, so + 64 * h + 32 * (j & 1) + l) >>> 4 * (j >> 1) & 15;
+        int qh = src.get(ValueLayout.JAVA_BYTE, so + 128 + 32 * h + l) >>> 2 * j & 3;
+        return ql | qh << 4;
     }
 
     /**
@@ -138,9 +139,8 @@ final class Q6KLanesKernel extends WeightKernel {
             acc = even.mul(dx).fma(scEven.mul(d), acc);
             acc = odd.mul(dx).fma(scOdd.mul(d), acc);
         }
-        float[] l = new float[8];
-        acc.intoArray(l, 0);
-        return lanes(l, 0);
+        // lanes(acc) written out: in a method this large the call is left uninlined and would box acc
+        return ((acc.lane(0) + acc.lane(1)) + (acc.lane(2) + acc.lane(3))) + ((acc.lane(4) + acc.lane(5)) + (acc.lane(6) + acc.lane(7)));
     }
 
     /**

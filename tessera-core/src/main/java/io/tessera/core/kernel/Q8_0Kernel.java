@@ -41,9 +41,7 @@ final class Q8_0Kernel extends FloatDotKernel {
             u = w3.fma(FloatVector.fromArray(F, x, xOff + xi + 24), u);
             a = a.add(s.add(u));
         }
-        float[] l = new float[8];
-        a.intoArray(l, 0);
-        float sum = lanes(l, 0);
+        float sum = lanes(a);
         return sum;
     }
 

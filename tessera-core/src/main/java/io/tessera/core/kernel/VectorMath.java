@@ -36,6 +36,10 @@ public final class VectorMath {
      * compiled and interpreted code may then differ in the last bit.
      */
     public static float sumLanes(FloatVector v) {
+        if (v.length() == 8) {
+            // lane by lane: a vector stored into an array keeps the array from being optimised away
+            return 0f + v.lane(0) + v.lane(1) + v.lane(2) + v.lane(3) + v.lane(4) + v.lane(5) + v.lane(6) + v.lane(7);
+        }
         float[] l = new float[v.length()];
         v.intoArray(l, 0);
         float sum = 0f;
