@@ -8,44 +8,28 @@ import java.lang.foreign.ValueLayout;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * 4-bit rows repacked when the model is loaded ({@link Tensor.Layout#LANES}) so that a dot product
- * needs no horizontal work per block. Each 256-value chunk of a row takes the same 144 bytes as in
- * the file: a 16-byte header of scales (the type's own: {@link Q4_0LanesKernel}, {@link Q4KLanesKernel}),
- * then 128 bytes of nibbles read as four 256-bit vectors of sixteen 16-bit lanes: lane L of vector
- * i holds, in its nibble n, value {@code 16L + 4i + n} of the chunk. Lane L therefore only ever
- * meets values of 32-value block L / 2, and the activations, rearranged the same way
- * ({@link Q8Activations#lanes}), are plain vector loads.
- *
- * <p>Both types reconstruct a value as {@code w = s·q + m} with a scale s and an offset m per
- * 32-value block (Q4_0: s = d, m = −8d; Q4_K: s = d·sc, m = −dmin·min), each exact in a float.
- * Per chunk a dot product takes the 16 nibble vectors (a shift and a mask each, on the int view),
- * multiplies them with the activations in 16-bit lanes and adds the products in 16 bits: a lane
- * sums 16 products of a nibble (0..15) and an activation (|q| ≤ 127), at most 30480, so the sum is
- * exact. Only then are neighbouring lanes added into one int per block, converted, and scaled for
- * the eight blocks as one vector: {@code a = fma(S·d_x, s, a)}, then {@code a = fma(m, X, a)}, X
- * being the activation block's d·Σq ({@link Q8Activations#sums}). The file-layout kernels need a
- * pair sum, a conversion and a broadcast scale per 32 values.
+ * Rows repacked when the model is loaded ({@link Tensor.Layout#LANES}) so that a dot product needs
+ * no horizontal work per block: each 256-value chunk keeps the file's bytes, rearranged so that a
+ * 16-bit lane of a 256-bit load only ever meets values of one block (4-bit types,
+ * {@link NibbleLanesKernel}) or one 16-value sub-block (Q6_K, {@link Q6KLanesKernel}). The
+ * activations are rearranged the same way ({@link Q8Activations#lanes}): value {@code 16L + s} of
+ * a chunk is step s of lane L. A dot product sums a whole chunk in 16-bit lanes and scales its
+ * blocks as vectors.
  *
  * <p>Memory: the repacked rows take the same bytes as the file's, in anonymous memory; the mapped
  * source pages are released once copied, so resident memory holds the weights once.
  *
- * <p>Matrix products ({@link MatMul}) decode the nibbles of a band of rows into a panel of shorts in
- * the same lane order ({@link #decodeLanes}) with the per-block s and m, and repeat, per (row, token,
- * chunk), the same integer sums and the same two float operations, so a token's result does not
- * depend on its batch.
+ * <p>Matrix products ({@link MatMul}) decode a band of rows into a panel of shorts in the same lane
+ * order ({@link #decodeLanes}) and repeat, per (row, token, chunk), the dot product's integer sums
+ * and float operations, so a token's result does not depend on its batch.
  */
-abstract sealed class LanesKernel extends WeightKernel permits Q4_0LanesKernel, Q4KLanesKernel {
+abstract sealed class LanesKernel extends WeightKernel permits NibbleLanesKernel, Q6KLanesKernel {
 
     /** Values per chunk. */
     static final int CHUNK = 256;
-    /** Bytes per chunk: the header, then the nibbles. */
-    static final int CHUNK_BYTES = 144;
-    /** Bytes of scales at the start of a chunk; the nibbles follow. */
-    static final int HEADER_BYTES = 16;
 
     static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
     static final VectorSpecies<Integer> I32 = IntVector.SPECIES_256;
@@ -60,6 +44,7 @@ abstract sealed class LanesKernel extends WeightKernel permits Q4_0LanesKernel, 
         return switch (type) {
             case Q4_0 -> Q4_0LanesKernel.INSTANCE;
             case Q4_K -> Q4KLanesKernel.INSTANCE;
+            case Q6_K -> Q6KLanesKernel.INSTANCE;
             default -> null;
         };
     }
@@ -72,20 +57,7 @@ abstract sealed class LanesKernel extends WeightKernel permits Q4_0LanesKernel, 
      */
     static Tensor pack(Tensor t, int from, int count, String name, Arena arena) {
         LanesKernel k = forType(t.type());
-        return k == null ? null : packRows(t, from, count, name, arena, k::packChunk);
-    }
-
-    /** Rearranges the 256 values of one chunk from the file's bytes at {@code src[so..]} to {@code dst[o..]}. */
-    interface ChunkPacker {
-        void pack(MemorySegment src, long so, MemorySegment dst, long o);
-    }
-
-    /**
-     * {@link #pack} for any type whose lane layout keeps the bytes per 256 values: null unless t is
-     * in the file's layout, from is on a block boundary and count a multiple of 256.
-     */
-    static Tensor packRows(Tensor t, int from, int count, String name, Arena arena, ChunkPacker packer) {
-        if (t.layout() != Tensor.Layout.GGML || from % t.type().blockSize() != 0 || count % CHUNK != 0) {
+        if (k == null || t.layout() != Tensor.Layout.GGML || from % t.type().blockSize() != 0 || count % CHUNK != 0) {
             return null;
         }
         long srcRow = t.rowBytes();
@@ -98,7 +70,7 @@ abstract sealed class LanesKernel extends WeightKernel permits Q4_0LanesKernel, 
         int chunks = count / CHUNK;
         IntStream.range(0, rows).parallel().forEach(r -> {
             for (int c = 0; c < chunks; c++) {
-                packer.pack(src, r * srcRow + colOff + c * chunkBytes, dst, r * rowBytes + c * chunkBytes);
+                k.packChunk(src, r * srcRow + colOff + c * chunkBytes, dst, r * rowBytes + c * chunkBytes);
             }
         });
         if (src.isMapped()) {
@@ -107,37 +79,8 @@ abstract sealed class LanesKernel extends WeightKernel permits Q4_0LanesKernel, 
         return new Tensor(name, t.type(), new long[] {count, rows}, dst, Tensor.Layout.LANES);
     }
 
-    /** Copies the chunk's scales from the file's 144 bytes at {@code src[so..]} into the header at {@code dst[o..]}. */
-    abstract void packHeader(MemorySegment src, long so, MemorySegment dst, long o);
-
-    /**
-     * Where lane L's sixteen values are in the file's chunk at {@code so}: 16 consecutive bytes at
-     * the returned offset, in their low nibbles ({@code 0}) or their high nibbles ({@code 4}), as
-     * {@code offset << 3 | shift}.
-     */
-    abstract int laneSource(int lane);
-
-    private void packChunk(MemorySegment src, long so, MemorySegment dst, long o) {
-        packHeader(src, so, dst, o);
-        for (int lane = 0; lane < 16; lane++) {
-            int source = laneSource(lane);
-            long b = so + (source >>> 3);
-            int shift = source & 7;
-            for (int i = 0; i < 4; i++) {
-                // values 4i..4i+3 of the lane, one per nibble of its 16-bit word in vector i
-                int x = src.get(INT, b + 4 * i) >>> shift & 0x0F0F0F0F;
-                x = (x | x >>> 4) & 0x00FF00FF;
-                dst.set(I16, o + HEADER_BYTES + (i * 16L + lane) * 2, (short) (x | x >>> 8));
-            }
-        }
-    }
-
-    /**
-     * The scale s and the offset m of the chunk's eight 32-value blocks (value = s·q + m), from its
-     * header at {@code w[p..]} into {@code s[o..o+8)} and {@code m[o..o+8)}: the same floats as
-     * {@link #dot} computes.
-     */
-    abstract void blockScales(MemorySegment w, long p, float[] s, float[] m, int o);
+    /** Rearranges one 256-value chunk from the file's bytes at {@code src[so..]} into lane order at {@code dst[o..]}. */
+    abstract void packChunk(MemorySegment src, long so, MemorySegment dst, long o);
 
     /**
      * Σ W·x over the n values (whole chunks) of the packed row at {@code w[off..]}, x being values
@@ -146,43 +89,9 @@ abstract sealed class LanesKernel extends WeightKernel permits Q4_0LanesKernel, 
     abstract float dot(MemorySegment w, long off, Q8Activations a, int xOff, int n);
 
     /**
-     * The nibbles of the n values (whole chunks) at {@code w[off..]} as shorts in lane order into
-     * {@code dst[dstOff..]} (chunk by chunk: vector i·4 + nib at 16·(4i + nib)), and the blocks' scales
-     * and offsets into {@code s[sOff..]} and {@code m[sOff..]}, one per 32 values: what {@link #dot}
-     * multiplies.
+     * The n values (whole chunks) at {@code w[off..]} as shorts in lane order into {@code dst[dstOff..]}
+     * (step s of a chunk's lanes at 16·s), with the scales into {@code s[sOff..]} and, for types
+     * that have them, the offsets into {@code m[sOff..]}: what {@link #dot} multiplies and adds.
      */
-    final void decodeLanes(MemorySegment w, long off, short[] dst, int dstOff, float[] s, float[] m, int sOff, int n) {
-        checkBlocks(n, CHUNK);
-        IntVector mask = IntVector.broadcast(I32, 0x000F000F);
-        for (int i = 0, c = 0; i < n; i += CHUNK, c++) {
-            long p = off + (long) c * CHUNK_BYTES;
-            blockScales(w, p, s, m, sOff + c * 8);
-            for (int v = 0; v < 4; v++) {
-                IntVector x = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES + 32 * v, LE).reinterpretAsInts();
-                int o = dstOff + i + 64 * v;
-                x.and(mask).reinterpretAsShorts().intoArray(dst, o);
-                x.lanewise(VectorOperators.LSHR, 4).and(mask).reinterpretAsShorts().intoArray(dst, o + 16);
-                x.lanewise(VectorOperators.LSHR, 8).and(mask).reinterpretAsShorts().intoArray(dst, o + 32);
-                x.lanewise(VectorOperators.LSHR, 12).and(mask).reinterpretAsShorts().intoArray(dst, o + 48);
-            }
-        }
-    }
-
-    @Override
-    public final void decodeRow(MemorySegment w, long off, float[] dst, int dstOff, int n) {
-        checkBlocks(n, CHUNK);
-        float[] s = new float[8];
-        float[] m = new float[8];
-        for (int i = 0, c = 0; i < n; i += CHUNK, c++) {
-            long p = off + (long) c * CHUNK_BYTES;
-            blockScales(w, p, s, m, 0);
-            for (int lane = 0; lane < 16; lane++) {
-                for (int step = 0; step < 16; step++) {
-                    int word = w.get(I16, p + HEADER_BYTES + ((step / 4) * 16 + lane) * 2);
-                    int q = (word >>> (4 * (step % 4))) & 15;
-                    dst[dstOff + i + 16 * lane + step] = s[lane / 2] * q + m[lane / 2];
-                }
-            }
-        }
-    }
+    abstract void decodeLanes(MemorySegment w, long off, short[] dst, int dstOff, float[] s, float[] m, int sOff, int n);
 }

@@ -26,7 +26,7 @@ import jdk.incubator.vector.VectorSpecies;
  * FMAs on Zen 3, and two rows × three tokens of them fit the registers; they replaced 1 × 4 tiles of
  * float multiply-adds on integer-valued floats (same-process A/B, two threads, 64-128 tokens:
  * Q4_0 1.27-1.42×, Q4_K 1.14-1.20×, Q6_K, whose halves each need their own sums, 0.83-0.87×).
- * 4-bit matrices repacked into lane order at load ({@link LanesKernel}) have their own path,
+ * Q4_0, Q4_K and Q6_K matrices repacked into lane order at load ({@link LanesKernel}) have their own path,
  * {@link #laneRows}: whole 256-value chunks summed in 16-bit lanes, one row × one token at a time.
  * Long inner loops mattered more than L1 residency when this was tuned (MatMulBench, one Zen 3
  * core, Q8_0, 32-128 tokens, an earlier 4 × 2 tile): 16-row × 256-value panels reached 37 GFLOP/s,
@@ -155,7 +155,7 @@ public final class MatMul {
         boolean lanes = false;
         for (WeightKernel k : kernels) {
             natural |= k instanceof Q8DotKernel;
-            lanes |= k instanceof LanesKernel || k instanceof Q6KLanesKernel;
+            lanes |= k instanceof LanesKernel;
         }
         if (!natural && !lanes) {
             return null;
@@ -170,8 +170,8 @@ public final class MatMul {
             Q8Activations xq, int tokens, float[] out, int from, int to) {
         if (kernel instanceof Q8DotKernel k) {
             q8Rows(k, seg, rowBytes, in, rows, xq, tokens, out, from, to);
-        } else if (kernel instanceof LanesKernel || kernel instanceof Q6KLanesKernel) {
-            laneRows(kernel, seg, rowBytes, in, rows, xq, tokens, out, from, to);
+        } else if (kernel instanceof LanesKernel k) {
+            laneRows(k, seg, rowBytes, in, rows, xq, tokens, out, from, to);
         } else {
             floatRows((FloatDotKernel) kernel, seg, rowBytes, in, rows, x, tokens, out, from, to);
         }
@@ -586,24 +586,22 @@ public final class MatMul {
     }
 
     /**
-     * {@link #q8Rows} for rows in lane order ({@link LanesKernel}): a band's nibbles are decoded
+     * {@link #q8Rows} for rows in lane order ({@link LanesKernel}): a band's values are decoded
      * once into a panel of shorts in lane order, with the block scales and offsets, and every token passes over
      * it one row at a time ({@link #laneTile1x1}, {@link #lane6Tile1x1} for Q6_K); one or two tokens
      * take the kernel's dot product.
      */
-    private static void laneRows(WeightKernel kernel, MemorySegment seg, long rowBytes, int in, int rows,
+    private static void laneRows(LanesKernel kernel, MemorySegment seg, long rowBytes, int in, int rows,
             Q8Activations xq, int tokens, float[] out, int from, int to) {
-        LanesKernel nibbles = kernel instanceof LanesKernel k ? k : null;
-        Q6KLanesKernel six = nibbles == null ? (Q6KLanesKernel) kernel : null;
         if (tokens < Q8_PANEL_MIN_TOKENS) {
             for (int r = from; r < to; r++) {
                 for (int t = 0; t < tokens; t++) {
-                    out[t * rows + r] = nibbles != null ? nibbles.dot(seg, r * rowBytes, xq, t * in, in)
-                            : six.dot(seg, r * rowBytes, xq, t * in, in);
+                    out[t * rows + r] = kernel.dot(seg, r * rowBytes, xq, t * in, in);
                 }
             }
             return;
         }
+        boolean sixBit = kernel instanceof Q6KLanesKernel;
         Scratch scratch = SCRATCH.get();
         short[] panel = scratch.ints;
         float[] ws = scratch.intScales;
@@ -617,20 +615,15 @@ public final class MatMul {
                 int kcLen = Math.min(KC, in - c);
                 long colOff = kernel.type().bytesFor(c);
                 for (int r = 0; r < nr; r++) {
-                    long o = (band + r) * rowBytes + colOff;
-                    if (nibbles != null) {
-                        nibbles.decodeLanes(seg, o, panel, r * KC, ws, wm, r * SCALE_ROW, kcLen);
-                    } else {
-                        six.decodeLanes(seg, o, panel, r * KC, ws, r * SCALE_ROW, kcLen);
-                    }
+                    kernel.decodeLanes(seg, (band + r) * rowBytes + colOff, panel, r * KC, ws, wm, r * SCALE_ROW, kcLen);
                 }
                 int nc = kcLen / LanesKernel.CHUNK;
                 for (int t = 0; t < tokens; t++) {
                     for (int r = 0; r < nr; r++) {
-                        if (nibbles != null) {
-                            laneTile1x1(panel, r * KC, ws, wm, r * SCALE_ROW, xq, t * in + c, nc, acc, r * accStride + t * 8);
-                        } else {
+                        if (sixBit) {
                             lane6Tile1x1(panel, r * KC, ws, r * SCALE_ROW, xq, t * in + c, nc, acc, r * accStride + t * 8);
+                        } else {
+                            laneTile1x1(panel, r * KC, ws, wm, r * SCALE_ROW, xq, t * in + c, nc, acc, r * accStride + t * 8);
                         }
                     }
                 }
@@ -645,7 +638,7 @@ public final class MatMul {
 
     /**
      * One row × one token of a lane-order panel over nc chunks of 256 values, each chunk summed in
-     * 16-bit lanes and scaled as {@link LanesKernel#dot} does: neighbouring lanes into one int
+     * 16-bit lanes and scaled as {@link NibbleLanesKernel}'s dot product does: neighbouring lanes into one int
      * per block, converted, {@code fma(S·d_x, s, a)} with the chunk's eight block scales s, then
      * {@code fma(m, X, a)} with their offsets m. Register tiles of several rows or tokens were slower here (2 × 3:
      * 0.7-0.9× of this, 1 × 2 and 1 × 4: 0.8×, one Zen 3 core, 96 tokens): C2 unrolls the 16-step

@@ -10,7 +10,7 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Q4_K in lane order ({@link LanesKernel}): the chunk header is the super-block's own 16 bytes
+ * Q4_K in lane order ({@link NibbleLanesKernel}): the chunk header is the super-block's own 16 bytes
  * (half-precision d and dmin, then the twelve bytes packing eight 6-bit scales and eight 6-bit
  * mins, {@link Q4KKernel#scales}); a value of block j is {@code d·sc_j·q − dmin·min_j}. The file
  * keeps each 64 values' two blocks in the low and high nibbles of the same 32 bytes; here they
@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorOperators;
  * the 1.1B Q4_K_M model (bench offline, two threads, alternating with the file layout): 1.36-1.87×
  * as many tokens/s, prefill 1.06-1.29×.
  */
-final class Q4KLanesKernel extends LanesKernel {
+final class Q4KLanesKernel extends NibbleLanesKernel {
 
     static final Q4KLanesKernel INSTANCE = new Q4KLanesKernel();
 

@@ -8,12 +8,12 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Q4_0 in lane order ({@link LanesKernel}): the chunk header holds the eight blocks' half-precision
+ * Q4_0 in lane order ({@link NibbleLanesKernel}): the chunk header holds the eight blocks' half-precision
  * scales d, and a value is {@code d·q − 8d}. Decoding one token of the 1B Q4_0 model (bench offline,
  * two threads, alternating with the file-layout kernel): 1.26-1.62× as many tokens/s; prefill and
  * batch 32 unchanged (0.87-0.99×).
  */
-final class Q4_0LanesKernel extends LanesKernel {
+final class Q4_0LanesKernel extends NibbleLanesKernel {
 
     static final Q4_0LanesKernel INSTANCE = new Q4_0LanesKernel();
 

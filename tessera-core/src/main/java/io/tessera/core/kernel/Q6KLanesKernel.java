@@ -1,8 +1,6 @@
 package io.tessera.core.kernel;
 
 import io.tessera.core.tensor.GgmlType;
-import io.tessera.core.tensor.Tensor;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
@@ -12,7 +10,7 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Q6_K repacked at load into lane order, like the 4-bit types of {@link LanesKernel} but with one
+ * Q6_K repacked at load into lane order, like the 4-bit types of {@link NibbleLanesKernel} but with one
  * 16-value sub-block per 16-bit lane: lane L of a 256-value chunk holds sub-block L, value
  * {@code 16L + 4i + n} being step {@code 4i + n}. A chunk keeps the file's 210 bytes: d (half),
  * the 16 signed scales with the even sub-blocks' first, 128 bytes of low nibbles (four vectors:
@@ -29,7 +27,7 @@ import jdk.incubator.vector.VectorOperators;
  * matrix times one token, one thread, same process: 1.7-1.9× the file layout's speed; 64 tokens
  * 0.8-1.3× (noisy host).
  */
-final class Q6KLanesKernel extends WeightKernel {
+final class Q6KLanesKernel extends LanesKernel {
 
     static final Q6KLanesKernel INSTANCE = new Q6KLanesKernel();
 
@@ -44,21 +42,14 @@ final class Q6KLanesKernel extends WeightKernel {
         super(GgmlType.Q6_K);
     }
 
-    /** Columns {@code [from, from + count)} of every row of a Q6_K tensor in lane order; see {@link LanesKernel#pack}. */
-    static Tensor pack(Tensor t, int from, int count, String name, Arena arena) {
-        if (t.type() != GgmlType.Q6_K) {
-            return null;
-        }
-        return LanesKernel.packRows(t, from, count, name, arena, INSTANCE::packChunk);
-    }
-
     /**
      * One 256-value super-block of the file at {@code src[so..]} (ql: 128 bytes, qh: 64, scales: 16,
      * d) into lane order at {@code dst[o..]}. In each half of 128 values, value {@code 32j + l} has
      * its low nibble in ql[32(j % 2) + l] (low or high nibble as j < 2 or not) and its high pair in
      * bits 2j of qh[l].
      */
-    private void packChunk(MemorySegment src, long so, MemorySegment dst, long o) {
+    @Override
+    void packChunk(MemorySegment src, long so, MemorySegment dst, long o) {
         dst.set(I16, o, src.get(I16, so + 208));
         for (int s = 0; s < 16; s++) {
             dst.set(ValueLayout.JAVA_BYTE, o + 2 + s % 2 * 8 + s / 2, src.get(ValueLayout.JAVA_BYTE, so + 192 + s));
@@ -89,44 +80,41 @@ final class Q6KLanesKernel extends WeightKernel {
         return ql | qh << 4;
     }
 
-    /**
-     * Σ W·x over the n values (whole chunks) of the packed row at {@code w[off..]}, x being values
-     * xOff..xOff+n of a's lane-ordered activations, xOff a multiple of 256.
-     */
+    @Override
     float dot(MemorySegment w, long off, Q8Activations a, int xOff, int n) {
-        checkBlocks(n, LanesKernel.CHUNK);
+        checkBlocks(n, CHUNK);
         short[] q = a.lanes;
         float[] xd = a.scale;
-        IntVector m4 = IntVector.broadcast(LanesKernel.I32, 0x000F000F);
-        IntVector m2 = IntVector.broadcast(LanesKernel.I32, 0x00300030);
-        ShortVector bias = ShortVector.broadcast(LanesKernel.S16, (short) 32);
+        IntVector m4 = IntVector.broadcast(I32, 0x000F000F);
+        IntVector m2 = IntVector.broadcast(I32, 0x00300030);
+        ShortVector bias = ShortVector.broadcast(S16, (short) 32);
         FloatVector acc = FloatVector.zero(F);
-        for (int i = 0, c = 0; i < n; i += LanesKernel.CHUNK, c++) {
+        for (int i = 0, c = 0; i < n; i += CHUNK, c++) {
             long p = off + (long) c * CHUNK_BYTES;
             int x = xOff + i;
             float d = Float.float16ToFloat(w.get(I16, p));
-            IntVector v0 = ShortVector.fromMemorySegment(LanesKernel.S16, w, p + HEADER_BYTES, LE).reinterpretAsInts();
-            IntVector v1 = ShortVector.fromMemorySegment(LanesKernel.S16, w, p + HEADER_BYTES + 32, LE).reinterpretAsInts();
-            IntVector v2 = ShortVector.fromMemorySegment(LanesKernel.S16, w, p + HEADER_BYTES + 64, LE).reinterpretAsInts();
-            IntVector v3 = ShortVector.fromMemorySegment(LanesKernel.S16, w, p + HEADER_BYTES + 96, LE).reinterpretAsInts();
-            IntVector h0 = ShortVector.fromMemorySegment(LanesKernel.S16, w, p + HIGH, LE).reinterpretAsInts();
-            IntVector h1 = ShortVector.fromMemorySegment(LanesKernel.S16, w, p + HIGH + 32, LE).reinterpretAsInts();
-            ShortVector first = v0.and(m4).or(h0.lanewise(VectorOperators.LSHL, 4).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(LanesKernel.S16, q, x + 0));
-            first = first.add(v0.lanewise(VectorOperators.LSHR, 4).and(m4).or(h0.lanewise(VectorOperators.LSHL, 2).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(LanesKernel.S16, q, x + 16)));
-            first = first.add(v0.lanewise(VectorOperators.LSHR, 8).and(m4).or(h0.and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(LanesKernel.S16, q, x + 32)));
-            first = first.add(v0.lanewise(VectorOperators.LSHR, 12).and(m4).or(h0.lanewise(VectorOperators.LSHR, 2).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(LanesKernel.S16, q, x + 48)));
-            first = first.add(v1.and(m4).or(h0.lanewise(VectorOperators.LSHR, 4).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(LanesKernel.S16, q, x + 64)));
-            first = first.add(v1.lanewise(VectorOperators.LSHR, 4).and(m4).or(h0.lanewise(VectorOperators.LSHR, 6).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(LanesKernel.S16, q, x + 80)));
-            first = first.add(v1.lanewise(VectorOperators.LSHR, 8).and(m4).or(h0.lanewise(VectorOperators.LSHR, 8).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(LanesKernel.S16, q, x + 96)));
-            first = first.add(v1.lanewise(VectorOperators.LSHR, 12).and(m4).or(h0.lanewise(VectorOperators.LSHR, 10).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(LanesKernel.S16, q, x + 112)));
-            ShortVector second = v2.and(m4).or(h1.lanewise(VectorOperators.LSHL, 4).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(LanesKernel.S16, q, x + 128));
-            second = second.add(v2.lanewise(VectorOperators.LSHR, 4).and(m4).or(h1.lanewise(VectorOperators.LSHL, 2).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(LanesKernel.S16, q, x + 144)));
-            second = second.add(v2.lanewise(VectorOperators.LSHR, 8).and(m4).or(h1.and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(LanesKernel.S16, q, x + 160)));
-            second = second.add(v2.lanewise(VectorOperators.LSHR, 12).and(m4).or(h1.lanewise(VectorOperators.LSHR, 2).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(LanesKernel.S16, q, x + 176)));
-            second = second.add(v3.and(m4).or(h1.lanewise(VectorOperators.LSHR, 4).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(LanesKernel.S16, q, x + 192)));
-            second = second.add(v3.lanewise(VectorOperators.LSHR, 4).and(m4).or(h1.lanewise(VectorOperators.LSHR, 6).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(LanesKernel.S16, q, x + 208)));
-            second = second.add(v3.lanewise(VectorOperators.LSHR, 8).and(m4).or(h1.lanewise(VectorOperators.LSHR, 8).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(LanesKernel.S16, q, x + 224)));
-            second = second.add(v3.lanewise(VectorOperators.LSHR, 12).and(m4).or(h1.lanewise(VectorOperators.LSHR, 10).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(LanesKernel.S16, q, x + 240)));
+            IntVector v0 = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES, LE).reinterpretAsInts();
+            IntVector v1 = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES + 32, LE).reinterpretAsInts();
+            IntVector v2 = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES + 64, LE).reinterpretAsInts();
+            IntVector v3 = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES + 96, LE).reinterpretAsInts();
+            IntVector h0 = ShortVector.fromMemorySegment(S16, w, p + HIGH, LE).reinterpretAsInts();
+            IntVector h1 = ShortVector.fromMemorySegment(S16, w, p + HIGH + 32, LE).reinterpretAsInts();
+            ShortVector first = v0.and(m4).or(h0.lanewise(VectorOperators.LSHL, 4).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(S16, q, x + 0));
+            first = first.add(v0.lanewise(VectorOperators.LSHR, 4).and(m4).or(h0.lanewise(VectorOperators.LSHL, 2).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(S16, q, x + 16)));
+            first = first.add(v0.lanewise(VectorOperators.LSHR, 8).and(m4).or(h0.and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(S16, q, x + 32)));
+            first = first.add(v0.lanewise(VectorOperators.LSHR, 12).and(m4).or(h0.lanewise(VectorOperators.LSHR, 2).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(S16, q, x + 48)));
+            first = first.add(v1.and(m4).or(h0.lanewise(VectorOperators.LSHR, 4).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(S16, q, x + 64)));
+            first = first.add(v1.lanewise(VectorOperators.LSHR, 4).and(m4).or(h0.lanewise(VectorOperators.LSHR, 6).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(S16, q, x + 80)));
+            first = first.add(v1.lanewise(VectorOperators.LSHR, 8).and(m4).or(h0.lanewise(VectorOperators.LSHR, 8).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(S16, q, x + 96)));
+            first = first.add(v1.lanewise(VectorOperators.LSHR, 12).and(m4).or(h0.lanewise(VectorOperators.LSHR, 10).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(S16, q, x + 112)));
+            ShortVector second = v2.and(m4).or(h1.lanewise(VectorOperators.LSHL, 4).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(S16, q, x + 128));
+            second = second.add(v2.lanewise(VectorOperators.LSHR, 4).and(m4).or(h1.lanewise(VectorOperators.LSHL, 2).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(S16, q, x + 144)));
+            second = second.add(v2.lanewise(VectorOperators.LSHR, 8).and(m4).or(h1.and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(S16, q, x + 160)));
+            second = second.add(v2.lanewise(VectorOperators.LSHR, 12).and(m4).or(h1.lanewise(VectorOperators.LSHR, 2).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(S16, q, x + 176)));
+            second = second.add(v3.and(m4).or(h1.lanewise(VectorOperators.LSHR, 4).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(S16, q, x + 192)));
+            second = second.add(v3.lanewise(VectorOperators.LSHR, 4).and(m4).or(h1.lanewise(VectorOperators.LSHR, 6).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(S16, q, x + 208)));
+            second = second.add(v3.lanewise(VectorOperators.LSHR, 8).and(m4).or(h1.lanewise(VectorOperators.LSHR, 8).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(S16, q, x + 224)));
+            second = second.add(v3.lanewise(VectorOperators.LSHR, 12).and(m4).or(h1.lanewise(VectorOperators.LSHR, 10).and(m2)).reinterpretAsShorts().sub(bias).mul(ShortVector.fromArray(S16, q, x + 240)));
             IntVector f = first.reinterpretAsInts();
             IntVector s = second.reinterpretAsInts();
             FloatVector even = (FloatVector) f.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
@@ -143,29 +131,26 @@ final class Q6KLanesKernel extends WeightKernel {
         return ((acc.lane(0) + acc.lane(1)) + (acc.lane(2) + acc.lane(3))) + ((acc.lane(4) + acc.lane(5)) + (acc.lane(6) + acc.lane(7)));
     }
 
-    /**
-     * The n values (whole chunks) at {@code w[off..]} as shorts q − 32 in lane order into
-     * {@code dst[dstOff..]} (step s of a chunk at 16·s), and d·sc of each chunk's sub-blocks into
-     * {@code scales[sOff..]}, 16 per chunk, the even sub-blocks' first: what {@link #dot} multiplies.
-     */
-    void decodeLanes(MemorySegment w, long off, short[] dst, int dstOff, float[] scales, int sOff, int n) {
-        checkBlocks(n, LanesKernel.CHUNK);
-        IntVector m4 = IntVector.broadcast(LanesKernel.I32, 0x000F000F);
-        IntVector m2 = IntVector.broadcast(LanesKernel.I32, 0x00300030);
-        ShortVector bias = ShortVector.broadcast(LanesKernel.S16, (short) 32);
-        for (int i = 0, c = 0; i < n; i += LanesKernel.CHUNK, c++) {
+    /** The values as shorts q − 32 and d·sc of each chunk's sub-blocks, 16 per chunk, the even ones first; no offsets. */
+    @Override
+    void decodeLanes(MemorySegment w, long off, short[] dst, int dstOff, float[] scales, float[] unused, int sOff, int n) {
+        checkBlocks(n, CHUNK);
+        IntVector m4 = IntVector.broadcast(I32, 0x000F000F);
+        IntVector m2 = IntVector.broadcast(I32, 0x00300030);
+        ShortVector bias = ShortVector.broadcast(S16, (short) 32);
+        for (int i = 0, c = 0; i < n; i += CHUNK, c++) {
             long p = off + (long) c * CHUNK_BYTES;
             float d = f16(w, p);
             for (int k = 0; k < 16; k++) {
                 scales[sOff + 16 * c + k] = w.get(ValueLayout.JAVA_BYTE, p + 2 + k) * d;
             }
             int o = dstOff + i;
-            IntVector v0 = ShortVector.fromMemorySegment(LanesKernel.S16, w, p + HEADER_BYTES, LE).reinterpretAsInts();
-            IntVector v1 = ShortVector.fromMemorySegment(LanesKernel.S16, w, p + HEADER_BYTES + 32, LE).reinterpretAsInts();
-            IntVector v2 = ShortVector.fromMemorySegment(LanesKernel.S16, w, p + HEADER_BYTES + 64, LE).reinterpretAsInts();
-            IntVector v3 = ShortVector.fromMemorySegment(LanesKernel.S16, w, p + HEADER_BYTES + 96, LE).reinterpretAsInts();
-            IntVector h0 = ShortVector.fromMemorySegment(LanesKernel.S16, w, p + HIGH, LE).reinterpretAsInts();
-            IntVector h1 = ShortVector.fromMemorySegment(LanesKernel.S16, w, p + HIGH + 32, LE).reinterpretAsInts();
+            IntVector v0 = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES, LE).reinterpretAsInts();
+            IntVector v1 = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES + 32, LE).reinterpretAsInts();
+            IntVector v2 = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES + 64, LE).reinterpretAsInts();
+            IntVector v3 = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES + 96, LE).reinterpretAsInts();
+            IntVector h0 = ShortVector.fromMemorySegment(S16, w, p + HIGH, LE).reinterpretAsInts();
+            IntVector h1 = ShortVector.fromMemorySegment(S16, w, p + HIGH + 32, LE).reinterpretAsInts();
             v0.and(m4).or(h0.lanewise(VectorOperators.LSHL, 4).and(m2)).reinterpretAsShorts().sub(bias).intoArray(dst, o + 0);
             v0.lanewise(VectorOperators.LSHR, 4).and(m4).or(h0.lanewise(VectorOperators.LSHL, 2).and(m2)).reinterpretAsShorts().sub(bias).intoArray(dst, o + 16);
             v0.lanewise(VectorOperators.LSHR, 8).and(m4).or(h0.and(m2)).reinterpretAsShorts().sub(bias).intoArray(dst, o + 32);
@@ -187,8 +172,8 @@ final class Q6KLanesKernel extends WeightKernel {
 
     @Override
     public void decodeRow(MemorySegment w, long off, float[] dst, int dstOff, int n) {
-        checkBlocks(n, LanesKernel.CHUNK);
-        for (int i = 0, c = 0; i < n; i += LanesKernel.CHUNK, c++) {
+        checkBlocks(n, CHUNK);
+        for (int i = 0, c = 0; i < n; i += CHUNK, c++) {
             long p = off + (long) c * CHUNK_BYTES;
             float d = f16(w, p);
             for (int lane = 0; lane < 16; lane++) {

@@ -38,13 +38,13 @@ public abstract class WeightKernel {
         if (t.layout() == Tensor.Layout.GGML) {
             return of(t.type());
         }
-        return t.type() == GgmlType.Q6_K ? Q6KLanesKernel.INSTANCE : LanesKernel.forType(t.type());
+        return LanesKernel.forType(t.type());
     }
 
     /**
      * A weight matrix in the layout its kernels run fastest on: Q4_0, Q4_K and Q6_K matrices whose
-     * rows are a multiple of 256 values are repacked into {@code arena} ({@link LanesKernel},
-     * {@link Q6KLanesKernel}: same size;
+     * rows are a multiple of 256 values are repacked into {@code arena} ({@link LanesKernel}: same
+     * size;
      * a mapped source's pages are released); other tensors are returned as they are.
      */
     public static Tensor repackForKernels(Tensor t, Arena arena) {
@@ -57,8 +57,7 @@ public abstract class WeightKernel {
      * does and named {@code name}; null when t or that range has no faster layout.
      */
     public static Tensor repackColumns(Tensor t, int from, int count, String name, Arena arena) {
-        return t.type() == GgmlType.Q6_K ? Q6KLanesKernel.pack(t, from, count, name, arena)
-                : LanesKernel.pack(t, from, count, name, arena);
+        return LanesKernel.pack(t, from, count, name, arena);
     }
 
     /** The kernel for a weight type; throws for types Tessera cannot compute with. */

@@ -14,7 +14,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Q4_0, Q4_K and Q6_K repacked into lane order ({@link LanesKernel}, {@link Q6KLanesKernel}) against the scalar reference codec:
+ * Q4_0, Q4_K and Q6_K repacked into lane order ({@link LanesKernel}) against the scalar reference codec:
  * the packed rows decode to the codec's floats, the dot product matches the double-precision
  * product of the decoded weights with the rounded activations, and matrix products stay batch
  * invariant and agree with the file layout's.
@@ -52,7 +52,7 @@ class LanesKernelTest {
         float[][] ref = new float[rows][];
         Tensor packed = WeightKernel.repackForKernels(randomMatrix(type, n, rows, rnd, ref), Arena.ofAuto());
         assertEquals(Tensor.Layout.LANES, packed.layout());
-        WeightKernel k = WeightKernel.of(packed);
+        LanesKernel k = (LanesKernel) WeightKernel.of(packed);
         assertEquals(type, k.type());
         assertEquals(type == GgmlType.Q6_K, k instanceof Q6KLanesKernel);
         int tokens = 3;
@@ -76,18 +76,14 @@ class LanesKernelTest {
         float[] decoded = new float[n + 1];
         for (int r = 0; r < rows; r++) {
             k.decodeRow(seg, r * rowBytes, decoded, 1, n);
-            if (k instanceof LanesKernel nibbles) {
-                nibbles.decodeLanes(seg, r * rowBytes, lanes, 5, scales, offsets, 2, n);
-            } else {
-                ((Q6KLanesKernel) k).decodeLanes(seg, r * rowBytes, lanes, 5, scales, 2, n);
-            }
+            k.decodeLanes(seg, r * rowBytes, lanes, 5, scales, offsets, 2, n);
             for (int i = 0; i < n; i++) {
                 // a delta of 0 takes −0 and +0 alike: d·q + (−8d) gives +0 where the codec's (q − 8)·d gives −0
                 assertEquals(ref[r][i], decoded[1 + i], 0f, "decodeRow " + i);
                 int c = i / 256 * 256;
                 int j = i % 256;
                 int nibble = lanes[5 + c + 16 * (j % 16) + j / 16];
-                if (k instanceof LanesKernel) {
+                if (k instanceof NibbleLanesKernel) {
                     assertEquals(ref[r][i], scales[2 + i / 32] * nibble + offsets[2 + i / 32], 0f, "decodeLanes " + i);
                 } else {
                     int sub = j / 16; // a scale per 16 values, the even sub-blocks' first
@@ -102,9 +98,7 @@ class LanesKernelTest {
                     exact += ref[r][i] * xi;
                     mag += Math.abs(ref[r][i] * xi);
                 }
-                float dot = k instanceof LanesKernel nibbles ? nibbles.dot(seg, r * rowBytes, xq, t * n, n)
-                        : ((Q6KLanesKernel) k).dot(seg, r * rowBytes, xq, t * n, n);
-                assertEquals(exact, dot, mag * REL_TOL + 1e-12, "row " + r + " token " + t);
+                assertEquals(exact, k.dot(seg, r * rowBytes, xq, t * n, n), mag * REL_TOL + 1e-12, "row " + r + " token " + t);
             }
         }
     }
