@@ -654,7 +654,7 @@ public final class MatMul {
                 lanes = lanes.add(ShortVector.fromArray(S16, p, w + j).mul(ShortVector.fromArray(S16, q, x0 + j)));
             }
             IntVector pr = lanes.reinterpretAsInts();
-            FloatVector f = (FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+            FloatVector f = (FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
             int b = (x0 + k) >> 5;
             sum = f.mul(FloatVector.fromArray(F, xq.scale, b)).fma(FloatVector.fromArray(F, ws, s + c * 8), sum);
             sum = FloatVector.fromArray(F, wm, s + c * 8).fma(FloatVector.fromArray(F, xq.sums, b), sum);

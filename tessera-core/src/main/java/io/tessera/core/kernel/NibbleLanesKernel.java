@@ -20,9 +20,10 @@ import jdk.incubator.vector.VectorOperators;
  * Per chunk a dot product takes the 16 nibble vectors (a shift and a mask each, on the int view),
  * multiplies them with the activations in 16-bit lanes and adds the products in 16 bits: a lane
  * sums 16 products of a nibble (0..15) and an activation (|q| ≤ 127), at most 30480, so the sum is
- * exact. Only then are neighbouring lanes added into one int per block, converted, and scaled for
- * the eight blocks as one vector: {@code a = fma(S·d_x, s, a)}, then {@code a = fma(m, X, a)}, X
- * being the activation block's d·Σq ({@link Q8Activations#sums}). The file-layout kernels need a
+ * exact. Only then are neighbouring lanes added into one int per block (as ints: two lanes can
+ * exceed a short), converted, and scaled for the eight blocks as one vector:
+ * {@code a = fma(S·d_x, s, a)}, then {@code a = fma(m, X, a)}, X being the activation block's d·Σq
+ * ({@link Q8Activations#sums}). The file-layout kernels need a
  * pair sum, a conversion and a broadcast scale per 32 values.
  *
  * <p>Matrix products ({@link MatMul}) decode the nibbles of a band of rows into a panel of shorts in

@@ -91,7 +91,7 @@ final class Q4KLanesKernel extends NibbleLanesKernel {
             s = s.add(v3.lanewise(VectorOperators.LSHR, 8).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 224)));
             s = s.add(v3.lanewise(VectorOperators.LSHR, 12).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 240)));
             IntVector pr = s.reinterpretAsInts();
-            FloatVector sum = (FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+            FloatVector sum = (FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
             // the eight 6-bit scales and mins as bytes of a long (Q4KKernel.scales and mins, written out)
             FloatVector scales = (FloatVector) LongVector.broadcast(LongVector.SPECIES_128, sc)
                     .reinterpretShape(ByteVector.SPECIES_64, 0).convertShape(VectorOperators.B2F, F, 0);

@@ -79,7 +79,7 @@ final class Q4_0LanesKernel extends NibbleLanesKernel {
             s = s.add(v3.lanewise(VectorOperators.LSHR, 8).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 224)));
             s = s.add(v3.lanewise(VectorOperators.LSHR, 12).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 240)));
             IntVector pr = s.reinterpretAsInts();
-            FloatVector sum = (FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+            FloatVector sum = (FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
             IntVector h = (IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p, LE).convertShape(VectorOperators.S2I, I32, 0);
             FloatVector d = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_TO_FLOAT)
                     .reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();

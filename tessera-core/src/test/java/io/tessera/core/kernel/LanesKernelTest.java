@@ -103,6 +103,57 @@ class LanesKernelTest {
         }
     }
 
+    /**
+     * The largest integer sums the layout can meet: every weight at the top (or, for Q6_K, the
+     * bottom) of its range times activations that all round to 127. A 16-bit lane then holds
+     * 16 · 15 · 127 = 30480, and two neighbouring lanes add up to more than a short holds, so they
+     * must be added as ints. Checked through the dot product and through a matrix product's panel.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"Q4_0", "Q4_K", "Q6_K"})
+    void extremeBlocksDoNotOverflow(GgmlType type) {
+        int n = 512;
+        int rows = 3;
+        Tensor file = randomMatrix(type, n, rows, new Random(9), null);
+        MemorySegment seg = file.data();
+        long rowBytes = file.rowBytes();
+        for (long r = 0; r < rows; r++) {
+            for (long c = r * rowBytes; c < (r + 1) * rowBytes; c += type.typeSize()) {
+                switch (type) {
+                    case Q4_0 -> seg.asSlice(c + 2, 16).fill((byte) 0xFF); // q = 15, w = 7d
+                    case Q4_K -> seg.asSlice(c + 16, 128).fill((byte) 0xFF); // q = 15
+                    default -> seg.asSlice(c, 192).fill((byte) 0); // q − 32 = −32
+                }
+            }
+        }
+        float[][] ref = new float[rows][n];
+        for (int r = 0; r < rows; r++) {
+            QuantCodec.of(type).dequantizeRow(seg, r * rowBytes, ref[r], 0, n);
+        }
+        Tensor packed = WeightKernel.repackForKernels(file, Arena.ofAuto());
+        LanesKernel k = (LanesKernel) WeightKernel.of(packed);
+        int tokens = MatMul.Q8_PANEL_MIN_TOKENS + 1;
+        float[] x = new float[tokens * n];
+        java.util.Arrays.fill(x, 0.75f);
+        Q8Activations xq = new Q8Activations();
+        xq.quantize(x, tokens, n, false, true);
+        assertEquals(127, xq.q[0]);
+        float[] out = new float[tokens * rows];
+        try (Parallel one = new Parallel(1)) {
+            MatMul.matmul(one, packed, x, tokens, out);
+        }
+        for (int r = 0; r < rows; r++) {
+            double exact = 0;
+            double mag = 0;
+            for (int i = 0; i < n; i++) {
+                exact += ref[r][i] * (double) xq.scale[i / 32] * 127;
+                mag += Math.abs(ref[r][i] * (double) xq.scale[i / 32] * 127);
+            }
+            assertEquals(exact, k.dot(packed.data(), r * packed.rowBytes(), xq, 0, n), mag * REL_TOL, "dot, row " + r);
+            assertEquals(exact, out[r], mag * REL_TOL, "matmul, row " + r);
+        }
+    }
+
     /** A token's outputs do not depend on its batch, the tiling or the thread count; and they match the file layout's closely. */
     @ParameterizedTest(name = "{0} in={1}")
     @CsvSource({"Q4_0, 512", "Q4_0, " + (MatMul.KC + 256), "Q4_K, 512", "Q4_K, " + (MatMul.KC + 256), "Q6_K, 512",
