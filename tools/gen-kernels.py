@@ -57,13 +57,17 @@ def gen_decode(spec):
             + ind(s, 8) + "    }\n")
 
 
-def pair_sum(pr):
+def pair_sum(pr, wide=False):
     """Neighbouring 16-bit lanes of pr (an IntVector view) added into 32-bit lanes, as floats.
     Adding pr shifted left by 16 puts lo + hi (mod 2^16) in each upper half with no carry from the
     lower one (the shifted term's lower half is zero); the arithmetic shift back then gives the
-    exact sum wherever it fits in 16 bits. It does for every integer kernel: at most four products
-    of a 4-bit (Q4_0, Q4_K) or 6-bit (Q6_K) weight and a 7-bit activation, |sum| <= 4·32·127.
-    Three operations, one fewer than widening each half on its own. (Q8_0 would overflow it.)"""
+    exact sum wherever it fits in 16 bits. It does for the 4-bit and 6-bit kernels: at most four
+    products of a 4-bit (Q4_0, Q4_K) or 6-bit (Q6_K) weight and a 7-bit activation,
+    |sum| <= 4·32·127; three operations. Four products of 8-bit values (Q8_0) can reach
+    4·128·127, more than 16 bits hold: wide sums each half sign-extended on its own (four operations)."""
+    if wide:
+        return (f"((FloatVector) {pr}.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)"
+                f".add({pr}.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0))")
     return (f"((FloatVector) {pr}.add({pr}.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)"
             f".convert(VectorOperators.I2F, 0))")
 
@@ -81,7 +85,7 @@ def gen_int8(spec):
            f"ShortVector w0 = {q['w0']};\nShortVector w1 = {q['w1']};\n"
            "IntVector pr = w0.mul(ShortVector.fromArray(S16, q, xOff + i))"
            ".add(w1.mul(ShortVector.fromArray(S16, q, xOff + i + 16))).reinterpretAsInts();\n"
-           f"FloatVector s = {pair_sum('pr')};\n"
+           f"FloatVector s = {pair_sum('pr', q.get('wide', False))};\n"
            f"a = s.fma(FloatVector.broadcast(F, {q['scale']} * xd[sb + blk]), a);\n"
            "}\nreturn lanes(a);\n")
     dec = ("checkBlocks(n, 32);\nfor (int i = 0, blk = 0; i < n; i += 32, blk++) {\n" + block +
@@ -242,16 +246,17 @@ def hi(b):
 
 
 write('Q8_0Kernel', dict(type='Q8_0', block=32, bytes=34,
-    doc=''' * Q8_0: blocks of 32 values, a half-precision scale d then 32 signed bytes; value = d·q. The bytes
- * are widened to floats and scaled in registers; the product of an 8-bit q and an 11-bit d is
- * exact in a float, so the rebuilt weights are exactly the stored values.''',
+    doc=''' * Q8_0: blocks of 32 values, a half-precision scale d then 32 signed bytes; value = d·q. Rows whose
+ * length is not a multiple of 256 (rows that are, are repacked at load: {@link Q8_0LanesKernel}).
+ * The dot product multiplies the bytes, widened to 16 bits, with the activations rounded to 8
+ * bits, as the lane-order kernel does, so that a matrix computes the same whichever layout it is in
+ * (a tensor-parallel slice may not fill whole chunks); its pair sums take the wide form, since
+ * four products of 8-bit values overflow 16 bits. decodeRow widens the bytes to floats and scales
+ * them; the product of an 8-bit q and an 11-bit d is exact in a float.''',
     check="checkBlocks(n, 32);",
     setup="FloatVector d = FloatVector.broadcast(F, f16(w, p));",
-    vecs=[(f"{widen(load64(f'p + {2 + 8 * k}'))}.mul(d)", 8 * k) for k in range(4)]))
-# Q8_0 could take the integer path of Q4_0 below (its dot would be int8=dict(scale="f16(w, p)",
-# w0=widen16(load128('p + 2')), w1=widen16(load128('p + 18')))): measured one row 1.25-1.3x faster on
-# one thread, but at two threads decode was no faster end to end (it nears the memory bandwidth)
-# while prefill lost 10-20% (matrix tiles of the integer path do 5 multiplies per 32 products, not 4).
+    vecs=[(f"{widen(load64(f'p + {2 + 8 * k}'))}.mul(d)", 8 * k) for k in range(4)],
+    int8=dict(scale="f16(w, p)", w0=widen16(load128('p + 2')), w1=widen16(load128('p + 18')), wide=True)))
 
 write('Q4_0Kernel', dict(type='Q4_0', block=32, bytes=18,
     doc=''' * Q4_0: blocks of 32 values, a half-precision scale d then 16 bytes of nibbles (value j in the low

@@ -14,7 +14,8 @@ import jdk.incubator.vector.VectorSpecies;
  * Rows repacked when the model is loaded ({@link Tensor.Layout#LANES}) so that a dot product needs
  * no horizontal work per block: each 256-value chunk keeps the file's bytes, rearranged so that a
  * 16-bit lane of a 256-bit load only ever meets values of one block (4-bit types,
- * {@link NibbleLanesKernel}) or one 16-value sub-block (Q6_K, {@link Q6KLanesKernel}). The
+ * {@link NibbleLanesKernel}; Q8_0, {@link Q8_0LanesKernel}) or one 16-value sub-block (Q6_K,
+ * {@link Q6KLanesKernel}). The
  * activations are rearranged the same way ({@link Q8Activations#lanes}): value {@code 16L + s} of
  * a chunk is step s of lane L. A dot product sums a whole chunk in 16-bit lanes and scales its
  * blocks as vectors.
@@ -26,7 +27,7 @@ import jdk.incubator.vector.VectorSpecies;
  * order ({@link #decodeLanes}) and repeat, per (row, token, chunk), the dot product's integer sums
  * and float operations, so a token's result does not depend on its batch.
  */
-abstract sealed class LanesKernel extends WeightKernel permits NibbleLanesKernel, Q6KLanesKernel {
+abstract sealed class LanesKernel extends WeightKernel permits NibbleLanesKernel, Q6KLanesKernel, Q8_0LanesKernel {
 
     /** Values per chunk. */
     static final int CHUNK = 256;
@@ -42,6 +43,7 @@ abstract sealed class LanesKernel extends WeightKernel permits NibbleLanesKernel
     /** The lane-order kernel of a weight type, or null if it has none. */
     static LanesKernel forType(GgmlType type) {
         return switch (type) {
+            case Q8_0 -> Q8_0LanesKernel.INSTANCE;
             case Q4_0 -> Q4_0LanesKernel.INSTANCE;
             case Q4_K -> Q4KLanesKernel.INSTANCE;
             case Q6_K -> Q6KLanesKernel.INSTANCE;

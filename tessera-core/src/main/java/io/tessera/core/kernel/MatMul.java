@@ -26,7 +26,7 @@ import jdk.incubator.vector.VectorSpecies;
  * FMAs on Zen 3, and two rows × three tokens of them fit the registers; they replaced 1 × 4 tiles of
  * float multiply-adds on integer-valued floats (same-process A/B, two threads, 64-128 tokens:
  * Q4_0 1.27-1.42×, Q4_K 1.14-1.20×, Q6_K, whose halves each need their own sums, 0.83-0.87×).
- * Q4_0, Q4_K and Q6_K matrices repacked into lane order at load ({@link LanesKernel}) have their own path,
+ * Q8_0, Q4_0, Q4_K and Q6_K matrices repacked into lane order at load ({@link LanesKernel}) have their own path,
  * {@link #laneRows}: whole 256-value chunks summed in 16-bit lanes, one row × one token at a time.
  * Long inner loops mattered more than L1 residency when this was tuned (MatMulBench, one Zen 3
  * core, Q8_0, 32-128 tokens, an earlier 4 × 2 tile): 16-row × 256-value panels reached 37 GFLOP/s,
@@ -472,23 +472,23 @@ public final class MatMul {
             ShortVector y1 = ShortVector.fromArray(S16, q, x0 + k + 16);
             float dx = xd[(x0 + k) >> 5];
             IntVector pr = v00.mul(y0).add(v01.mul(y1)).reinterpretAsInts();
-            a00 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d0 * dx), a00);
+            a00 = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d0 * dx), a00);
             pr = v10.mul(y0).add(v11.mul(y1)).reinterpretAsInts();
-            a10 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d1 * dx), a10);
+            a10 = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d1 * dx), a10);
             y0 = ShortVector.fromArray(S16, q, x1 + k);
             y1 = ShortVector.fromArray(S16, q, x1 + k + 16);
             dx = xd[(x1 + k) >> 5];
             pr = v00.mul(y0).add(v01.mul(y1)).reinterpretAsInts();
-            a01 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d0 * dx), a01);
+            a01 = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d0 * dx), a01);
             pr = v10.mul(y0).add(v11.mul(y1)).reinterpretAsInts();
-            a11 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d1 * dx), a11);
+            a11 = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d1 * dx), a11);
             y0 = ShortVector.fromArray(S16, q, x2 + k);
             y1 = ShortVector.fromArray(S16, q, x2 + k + 16);
             dx = xd[(x2 + k) >> 5];
             pr = v00.mul(y0).add(v01.mul(y1)).reinterpretAsInts();
-            a02 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d0 * dx), a02);
+            a02 = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d0 * dx), a02);
             pr = v10.mul(y0).add(v11.mul(y1)).reinterpretAsInts();
-            a12 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d1 * dx), a12);
+            a12 = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d1 * dx), a12);
         }
         a00.intoArray(acc, a);
         a01.intoArray(acc, a + 8);
@@ -524,35 +524,35 @@ public final class MatMul {
             ShortVector y1 = ShortVector.fromArray(S16, q, x0 + k + 16);
             float dx = xd[(x0 + k) >> 5];
             IntVector pr = v00.mul(y0).reinterpretAsInts();
-            a00 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + sb] * dx), a00);
+            a00 = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + sb] * dx), a00);
             pr = v01.mul(y1).reinterpretAsInts();
-            a00 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + sb + 1] * dx), a00);
+            a00 = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + sb + 1] * dx), a00);
             pr = v10.mul(y0).reinterpretAsInts();
-            a10 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s1 + sb] * dx), a10);
+            a10 = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s1 + sb] * dx), a10);
             pr = v11.mul(y1).reinterpretAsInts();
-            a10 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s1 + sb + 1] * dx), a10);
+            a10 = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s1 + sb + 1] * dx), a10);
             y0 = ShortVector.fromArray(S16, q, x1 + k);
             y1 = ShortVector.fromArray(S16, q, x1 + k + 16);
             dx = xd[(x1 + k) >> 5];
             pr = v00.mul(y0).reinterpretAsInts();
-            a01 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + sb] * dx), a01);
+            a01 = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + sb] * dx), a01);
             pr = v01.mul(y1).reinterpretAsInts();
-            a01 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + sb + 1] * dx), a01);
+            a01 = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + sb + 1] * dx), a01);
             pr = v10.mul(y0).reinterpretAsInts();
-            a11 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s1 + sb] * dx), a11);
+            a11 = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s1 + sb] * dx), a11);
             pr = v11.mul(y1).reinterpretAsInts();
-            a11 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s1 + sb + 1] * dx), a11);
+            a11 = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s1 + sb + 1] * dx), a11);
             y0 = ShortVector.fromArray(S16, q, x2 + k);
             y1 = ShortVector.fromArray(S16, q, x2 + k + 16);
             dx = xd[(x2 + k) >> 5];
             pr = v00.mul(y0).reinterpretAsInts();
-            a02 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + sb] * dx), a02);
+            a02 = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + sb] * dx), a02);
             pr = v01.mul(y1).reinterpretAsInts();
-            a02 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + sb + 1] * dx), a02);
+            a02 = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + sb + 1] * dx), a02);
             pr = v10.mul(y0).reinterpretAsInts();
-            a12 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s1 + sb] * dx), a12);
+            a12 = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s1 + sb] * dx), a12);
             pr = v11.mul(y1).reinterpretAsInts();
-            a12 = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s1 + sb + 1] * dx), a12);
+            a12 = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s1 + sb + 1] * dx), a12);
         }
         a00.intoArray(acc, a);
         a01.intoArray(acc, a + 8);
@@ -574,12 +574,12 @@ public final class MatMul {
             ShortVector y1 = ShortVector.fromArray(S16, q, x0 + k + 16);
             if (halves) {
                 IntVector pr = v0.mul(y0).reinterpretAsInts();
-                sum = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + 2 * b] * dx), sum);
+                sum = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + 2 * b] * dx), sum);
                 pr = v1.mul(y1).reinterpretAsInts();
-                sum = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + 2 * b + 1] * dx), sum);
+                sum = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + 2 * b + 1] * dx), sum);
             } else {
                 IntVector pr = v0.mul(y0).add(v1.mul(y1)).reinterpretAsInts();
-                sum = ((FloatVector) pr.add(pr.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + b] * dx), sum);
+                sum = ((FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, ws[s + b] * dx), sum);
             }
         }
         sum.intoArray(acc, a);
@@ -587,9 +587,9 @@ public final class MatMul {
 
     /**
      * {@link #q8Rows} for rows in lane order ({@link LanesKernel}): a band's values are decoded
-     * once into a panel of shorts in lane order, with the block scales and offsets, and every token passes over
-     * it one row at a time ({@link #laneTile1x1}, {@link #lane6Tile1x1} for Q6_K); one or two tokens
-     * take the kernel's dot product.
+     * once into a panel of shorts in lane order, with the block scales and offsets, and every token
+     * passes over it one row at a time ({@link #laneTile1x1}, {@link #lane6Tile1x1} for Q6_K,
+     * {@link #lane8Tile1x1} for Q8_0); one or two tokens take the kernel's dot product.
      */
     private static void laneRows(LanesKernel kernel, MemorySegment seg, long rowBytes, int in, int rows,
             Q8Activations xq, int tokens, float[] out, int from, int to) {
@@ -602,6 +602,7 @@ public final class MatMul {
             return;
         }
         boolean sixBit = kernel instanceof Q6KLanesKernel;
+        boolean eightBit = kernel instanceof Q8_0LanesKernel;
         Scratch scratch = SCRATCH.get();
         short[] panel = scratch.ints;
         float[] ws = scratch.intScales;
@@ -622,6 +623,8 @@ public final class MatMul {
                     for (int r = 0; r < nr; r++) {
                         if (sixBit) {
                             lane6Tile1x1(panel, r * KC, ws, r * SCALE_ROW, xq, t * in + c, nc, acc, r * accStride + t * 8);
+                        } else if (eightBit) {
+                            lane8Tile1x1(panel, r * KC, ws, r * SCALE_ROW, xq, t * in + c, nc, acc, r * accStride + t * 8);
                         } else {
                             laneTile1x1(panel, r * KC, ws, wm, r * SCALE_ROW, xq, t * in + c, nc, acc, r * accStride + t * 8);
                         }
@@ -658,6 +661,28 @@ public final class MatMul {
             int b = (x0 + k) >> 5;
             sum = f.mul(FloatVector.fromArray(F, xq.scale, b)).fma(FloatVector.fromArray(F, ws, s + c * 8), sum);
             sum = FloatVector.fromArray(F, wm, s + c * 8).fma(FloatVector.fromArray(F, xq.sums, b), sum);
+        }
+        sum.intoArray(acc, a);
+    }
+
+    /**
+     * {@link #laneTile1x1} for Q8_0 ({@link Q8_0LanesKernel#dot}): two steps' products added in 16 bits,
+     * then their neighbouring lanes as ints into one sum per block, converted and scaled with the
+     * chunk's eight d.
+     */
+    private static void lane8Tile1x1(short[] p, int w, float[] ws, int s, Q8Activations xq, int x0, int nc,
+            float[] acc, int a) {
+        short[] q = xq.lanes;
+        FloatVector sum = FloatVector.fromArray(F, acc, a);
+        for (int c = 0, k = 0; c < nc; c++, k += LanesKernel.CHUNK) {
+            IntVector blocks = IntVector.zero(IntVector.SPECIES_256);
+            for (int j = k; j < k + LanesKernel.CHUNK; j += 32) {
+                IntVector t = ShortVector.fromArray(S16, p, w + j).mul(ShortVector.fromArray(S16, q, x0 + j))
+                        .add(ShortVector.fromArray(S16, p, w + j + 16).mul(ShortVector.fromArray(S16, q, x0 + j + 16))).reinterpretAsInts();
+                blocks = blocks.add(t.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(t.lanewise(VectorOperators.ASHR, 16));
+            }
+            FloatVector f = (FloatVector) blocks.convert(VectorOperators.I2F, 0);
+            sum = f.mul(FloatVector.fromArray(F, xq.scale, (x0 + k) >> 5)).fma(FloatVector.fromArray(F, ws, s + c * 8), sum);
         }
         sum.intoArray(acc, a);
     }

@@ -6,19 +6,22 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * A weight kernel for blocks of 32 integers and one scale (Q4_0; Q4_K also with a minimum per
+ * A weight kernel for blocks of 32 integers and one scale (Q8_0, Q4_0; Q4_K also with a minimum per
  * block, see {@link #hasMins}; Q6_K with a scale per 16 values, see {@link #scalesPerBlock}),
  * multiplied with activations rounded to 8 bits in blocks of 32 ({@link Q8Activations}), as
  * llama.cpp does. Within a block everything is integer arithmetic, exact in any order, and only
- * the block's sum is scaled: {@code a = fma(Σ q_w·q_x, d_w·d_x, a)}, eight lanes at a time.
+ * the block's sum is scaled: {@code a = fma(Σ q_w·q_x, d_w·d_x, a)}, eight lanes at a time. These
+ * kernels read rows in the file's layout; rows that fill whole 256-value chunks are repacked at
+ * load for {@link LanesKernel}, which computes the same integer sums.
  *
  * <p>Why integers: the Vector API has no 8-bit multiply-add, but it multiplies 16-bit lanes, and two
  * products of 8-bit values still fit in 16 bits. {@link #dot} widens the block's 32 weights to two
  * vectors of 16 shorts, multiplies them with the activations and adds the two, then adds neighbouring
- * 16-bit lanes into eight 32-bit lanes ({@code (v + (v << 16)) >> 16} on the int view, exact while
- * their sum fits 16 bits, which it does for 4- and 6-bit weights): about two thirds of the instructions that
- * rebuilding each weight as a float takes (measured on Zen 3, one thread, from memory: Q4_0 5.3-5.4 GB/s
- * against 3.9; Q8_0 12.5 against 9.1, but Q8_0 stays on floats: see tools/gen-kernels.py).
+ * 16-bit lanes into eight 32-bit lanes: {@code (v + (v << 16)) >> 16} on the int view, exact while
+ * their sum fits 16 bits, which it does for 4- and 6-bit weights; Q8_0's four products need each half
+ * sign-extended on its own, and the matrix tiles always do that (the same exact sums). Against
+ * rebuilding each weight as a float: about two thirds of the instructions (measured on Zen 3, one
+ * thread, from memory: Q4_0 5.3-5.4 GB/s against 3.9; Q8_0 12.5 against 9.1).
  *
  * <p><b>One summation order.</b> Int lane l of a block holds the values 2l, 2l+1, 2l+16 and 2l+17.
  * Matrix products ({@link MatMul}) decode a band of rows with {@link #decodeShorts} into a panel of

@@ -14,7 +14,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Q4_0, Q4_K and Q6_K repacked into lane order ({@link LanesKernel}) against the scalar reference codec:
+ * Q8_0, Q4_0, Q4_K and Q6_K repacked into lane order ({@link LanesKernel}) against the scalar reference codec:
  * the packed rows decode to the codec's floats, the dot product matches the double-precision
  * product of the decoded weights with the rounded activations, and matrix products stay batch
  * invariant and agree with the file layout's.
@@ -45,7 +45,7 @@ class LanesKernelTest {
     }
 
     @ParameterizedTest(name = "{0} n={1}")
-    @CsvSource({"Q4_0, 256", "Q4_0, 1024", "Q4_0, 2304", "Q4_K, 256", "Q4_K, 1024", "Q4_K, 2304", "Q6_K, 256", "Q6_K, 2304"})
+    @CsvSource({"Q4_0, 256", "Q4_0, 1024", "Q4_0, 2304", "Q4_K, 256", "Q4_K, 1024", "Q4_K, 2304", "Q6_K, 256", "Q6_K, 2304", "Q8_0, 256", "Q8_0, 2304"})
     void dotAndDecodingMatchTheReference(GgmlType type, int n) {
         Random rnd = new Random(n);
         int rows = 5;
@@ -85,6 +85,8 @@ class LanesKernelTest {
                 int nibble = lanes[5 + c + 16 * (j % 16) + j / 16];
                 if (k instanceof NibbleLanesKernel) {
                     assertEquals(ref[r][i], scales[2 + i / 32] * nibble + offsets[2 + i / 32], 0f, "decodeLanes " + i);
+                } else if (k instanceof Q8_0LanesKernel) {
+                    assertEquals(ref[r][i], scales[2 + i / 32] * nibble, 0f, "decodeLanes " + i);
                 } else {
                     int sub = j / 16; // a scale per 16 values, the even sub-blocks' first
                     assertEquals(ref[r][i], scales[2 + c / 16 + sub % 2 * 8 + sub / 2] * nibble, 0f, "decodeLanes " + i);
@@ -104,15 +106,16 @@ class LanesKernelTest {
     }
 
     /**
-     * The largest integer sums the layout can meet: every weight at the top (or, for Q6_K, the
-     * bottom) of its range times activations that all round to 127. A 16-bit lane then holds
-     * 16 · 15 · 127 = 30480, and two neighbouring lanes add up to more than a short holds, so they
-     * must be added as ints. Checked through the dot product and through a matrix product's panel.
+     * The largest integer sums the layout can meet: every weight at the top (or, for Q6_K and Q8_0,
+     * the bottom) of its range times activations that all round to 127. A 4-bit type's 16-bit lane
+     * then holds 16 · 15 · 127 = 30480, and two neighbouring lanes add up to more than a short
+     * holds, so they must be added as ints; Q8_0's two steps reach −2 · 128 · 127 = −32512. Checked
+     * through the dot product (one token) and through a matrix product's panel; Q8_0 also in the
+     * file's layout (288 values: no whole chunks), whose pair sums are four products.
      */
-    @ParameterizedTest(name = "{0}")
-    @CsvSource({"Q4_0", "Q4_K", "Q6_K"})
-    void extremeBlocksDoNotOverflow(GgmlType type) {
-        int n = 512;
+    @ParameterizedTest(name = "{0} n={1}")
+    @CsvSource({"Q4_0, 512", "Q4_K, 512", "Q6_K, 512", "Q8_0, 512", "Q8_0, 288"})
+    void extremeBlocksDoNotOverflow(GgmlType type, int n) {
         int rows = 3;
         Tensor file = randomMatrix(type, n, rows, new Random(9), null);
         MemorySegment seg = file.data();
@@ -122,6 +125,7 @@ class LanesKernelTest {
                 switch (type) {
                     case Q4_0 -> seg.asSlice(c + 2, 16).fill((byte) 0xFF); // q = 15, w = 7d
                     case Q4_K -> seg.asSlice(c + 16, 128).fill((byte) 0xFF); // q = 15
+                    case Q8_0 -> seg.asSlice(c + 2, 32).fill((byte) 0x80); // q = −128, which a file may hold
                     default -> seg.asSlice(c, 192).fill((byte) 0); // q − 32 = −32
                 }
             }
@@ -131,16 +135,18 @@ class LanesKernelTest {
             QuantCodec.of(type).dequantizeRow(seg, r * rowBytes, ref[r], 0, n);
         }
         Tensor packed = WeightKernel.repackForKernels(file, Arena.ofAuto());
-        LanesKernel k = (LanesKernel) WeightKernel.of(packed);
+        assertEquals(n % 256 == 0 ? Tensor.Layout.LANES : Tensor.Layout.GGML, packed.layout());
         int tokens = MatMul.Q8_PANEL_MIN_TOKENS + 1;
         float[] x = new float[tokens * n];
         java.util.Arrays.fill(x, 0.75f);
         Q8Activations xq = new Q8Activations();
-        xq.quantize(x, tokens, n, false, true);
+        xq.quantize(x, tokens, n, false, false);
         assertEquals(127, xq.q[0]);
+        float[] one = new float[rows];
         float[] out = new float[tokens * rows];
-        try (Parallel one = new Parallel(1)) {
-            MatMul.matmul(one, packed, x, tokens, out);
+        try (Parallel p = new Parallel(1)) {
+            MatMul.matmul(p, packed, x, 1, one);
+            MatMul.matmul(p, packed, x, tokens, out);
         }
         for (int r = 0; r < rows; r++) {
             double exact = 0;
@@ -149,7 +155,7 @@ class LanesKernelTest {
                 exact += ref[r][i] * (double) xq.scale[i / 32] * 127;
                 mag += Math.abs(ref[r][i] * (double) xq.scale[i / 32] * 127);
             }
-            assertEquals(exact, k.dot(packed.data(), r * packed.rowBytes(), xq, 0, n), mag * REL_TOL, "dot, row " + r);
+            assertEquals(exact, one[r], mag * REL_TOL, "dot, row " + r);
             assertEquals(exact, out[r], mag * REL_TOL, "matmul, row " + r);
         }
     }
@@ -157,7 +163,7 @@ class LanesKernelTest {
     /** A token's outputs do not depend on its batch, the tiling or the thread count; and they match the file layout's closely. */
     @ParameterizedTest(name = "{0} in={1}")
     @CsvSource({"Q4_0, 512", "Q4_0, " + (MatMul.KC + 256), "Q4_K, 512", "Q4_K, " + (MatMul.KC + 256), "Q6_K, 512",
-        "Q6_K, " + (MatMul.KC + 256)})
+        "Q6_K, " + (MatMul.KC + 256), "Q8_0, 512", "Q8_0, " + (MatMul.KC + 256)})
     void matmulIsBatchInvariant(GgmlType type, int in) {
         int rows = 75; // not a multiple of the row grain or band
         Random rnd = new Random(in);
@@ -177,20 +183,30 @@ class LanesKernelTest {
                 float[] unpacked = new float[rows];
                 MatMul.matmul(one, file, xt, 1, unpacked);
                 for (int r = 0; r < rows; r++) {
-                    // the two layouts add the same exact block sums in different orders
+                    // the 4-bit and 6-bit layouts add the same exact block sums in different orders; Q8_0's
+                    // file layout multiplies the activations unrounded, so add their rounding (half a step)
                     MatMul.row(file, r, row, 0);
                     double mag = 0;
-                    for (int i = 0; i < in; i++) {
-                        mag += Math.abs(row[i] * xt[i]);
+                    double rounding = 0;
+                    for (int b = 0; b < in; b += 32) {
+                        float amax = 0;
+                        for (int i = b; i < b + 32; i++) {
+                            amax = Math.max(amax, Math.abs(xt[i]));
+                        }
+                        for (int i = b; i < b + 32; i++) {
+                            mag += Math.abs(row[i] * xt[i]);
+                            rounding += Math.abs(row[i]) * amax / 127 / 2;
+                        }
                     }
-                    assertEquals(unpacked[r], alone[t][r], mag * REL_TOL + 1e-6, "token " + t + " row " + r);
+                    double tol = mag * REL_TOL + 1e-6 + (type == GgmlType.Q8_0 ? rounding : 0);
+                    assertEquals(unpacked[r], alone[t][r], tol, "token " + t + " row " + r);
                 }
             }
         }
     }
 
     @ParameterizedTest(name = "{0} from {1}")
-    @CsvSource({"Q4_0, 288", "Q4_K, 256", "Q6_K, 256"})
+    @CsvSource({"Q4_0, 288", "Q4_K, 256", "Q6_K, 256", "Q8_0, 256"})
     void columnRangesArePackedFromTheirBlocks(GgmlType type, int from) {
         Random rnd = new Random(5);
         float[][] ref = new float[9][];
@@ -212,8 +228,8 @@ class LanesKernelTest {
             Tensor odd = randomMatrix(type, 288, 2, rnd, null);
             assertSame(odd, WeightKernel.repackForKernels(odd, Arena.ofAuto()));
         }
-        Tensor q8 = randomMatrix(GgmlType.Q8_0, 512, 2, rnd, null);
-        assertSame(q8, WeightKernel.repackForKernels(q8, Arena.ofAuto()));
+        Tensor q41 = randomMatrix(GgmlType.Q4_1, 512, 2, rnd, null);
+        assertSame(q41, WeightKernel.repackForKernels(q41, Arena.ofAuto()));
         assertSame(cols, WeightKernel.repackForKernels(cols, Arena.ofAuto()));
     }
 }
