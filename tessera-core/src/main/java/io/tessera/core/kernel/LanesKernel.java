@@ -36,6 +36,9 @@ abstract sealed class LanesKernel extends WeightKernel permits NibbleLanesKernel
     static final VectorSpecies<Integer> I32 = IntVector.SPECIES_256;
     static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
 
+    /** 2^112: turns the bits of a half shifted into a float's place into the half's value. */
+    static final float HALF_TO_FLOAT = 0x1p112f;
+
     LanesKernel(GgmlType type) {
         super(type);
     }
@@ -79,6 +82,16 @@ abstract sealed class LanesKernel extends WeightKernel permits NibbleLanesKernel
             src.unload();
         }
         return new Tensor(name, t.type(), new long[] {count, rows}, dst, Tensor.Layout.LANES);
+    }
+
+    /**
+     * The half-precision scales of the file's eight blocks of {@code blockBytes} bytes at
+     * {@code src[so..]}, each at the start of its block, into a chunk header at {@code dst[o..]}.
+     */
+    static void packBlockScales(MemorySegment src, long so, int blockBytes, MemorySegment dst, long o) {
+        for (int k = 0; k < 8; k++) {
+            dst.set(I16, o + 2 * k, src.get(I16, so + (long) blockBytes * k));
+        }
     }
 
     /** Rearranges one 256-value chunk from the file's bytes at {@code src[so..]} into lane order at {@code dst[o..]}. */

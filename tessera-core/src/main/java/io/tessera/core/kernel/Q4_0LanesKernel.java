@@ -17,8 +17,6 @@ final class Q4_0LanesKernel extends NibbleLanesKernel {
 
     static final Q4_0LanesKernel INSTANCE = new Q4_0LanesKernel();
 
-    /** 2^112: turns the bits of a half shifted into a float's place into the half's value. */
-    private static final float HALF_TO_FLOAT = 0x1p112f;
 
     private Q4_0LanesKernel() {
         super(GgmlType.Q4_0);
@@ -27,9 +25,7 @@ final class Q4_0LanesKernel extends NibbleLanesKernel {
     /** The file's chunk is eight blocks of 18 bytes: a half-precision scale, then 16 bytes of nibbles. */
     @Override
     void packHeader(MemorySegment src, long so, MemorySegment dst, long o) {
-        for (int k = 0; k < 8; k++) {
-            dst.set(I16, o + 2 * k, src.get(I16, so + 18L * k));
-        }
+        packBlockScales(src, so, 18, dst, o);
     }
 
     /** Block L / 2: its low nibbles are values 0..15, its high nibbles 16..31. */
