@@ -25,7 +25,8 @@ import java.util.Random;
  *
  * <p>{@code java --add-modules jdk.incubator.vector -cp tessera-bench/target/tessera-bench.jar
  * io.tessera.bench.KernelAB [--type Q4_K] [--rows 8192] [--in 2048] [--threads 1] [--tokens 1]
- * [--pairs 10] OLD_CLASSES NEW_CLASSES}
+ * [--pairs 10] [--file-layout] OLD_CLASSES NEW_CLASSES}; weights are repacked as a loaded model's are,
+ * unless {@code --file-layout}
  */
 public final class KernelAB {
 
@@ -39,6 +40,7 @@ public final class KernelAB {
         int threads = 1;
         int tokens = 1;
         int pairs = 10;
+        boolean fileLayout = false;
         List<Path> builds = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -48,12 +50,13 @@ public final class KernelAB {
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
                 case "--tokens" -> tokens = Integer.parseInt(args[++i]);
                 case "--pairs" -> pairs = Integer.parseInt(args[++i]);
+                case "--file-layout" -> fileLayout = true;
                 default -> builds.add(Path.of(args[i]));
             }
         }
         if (builds.size() != 2 || pairs < 1) {
             System.err.println("usage: KernelAB [--type T] [--rows N] [--in N] [--threads N] [--tokens N] [--pairs N]"
-                    + " OLD_CLASSES NEW_CLASSES");
+                    + " [--file-layout] OLD_CLASSES NEW_CLASSES");
             System.exit(2);
         }
         URL bench = KernelAB.class.getProtectionDomain().getCodeSource().getLocation();
@@ -68,8 +71,8 @@ public final class KernelAB {
             ClassLoader loader = new URLClassLoader(new URL[] {builds.get(s).toUri().toURL(), bench},
                     ClassLoader.getPlatformClassLoader());
             Class<?> side = loader.loadClass(Side.class.getName());
-            side.getMethod("setup", String.class, int.class, int.class, int.class, int.class)
-                    .invoke(null, type, rows, in, threads, tokens);
+            side.getMethod("setup", String.class, int.class, int.class, int.class, int.class, boolean.class)
+                    .invoke(null, type, rows, in, threads, tokens, fileLayout);
             run[s] = side.getMethod("run", long.class);
             checksum[s] = side.getMethod("checksum");
         }
@@ -117,9 +120,9 @@ public final class KernelAB {
         private Side() {
         }
 
-        public static void setup(String typeName, int rows, int in, int threads, int tokenCount) {
+        public static void setup(String typeName, int rows, int in, int threads, int tokenCount, boolean fileLayout) {
             Random rnd = new Random(1); // both builds get the same weights and activations
-            w = RandomMatrix.weights(GgmlType.parse(typeName), rows, in, rnd);
+            w = RandomMatrix.weights(GgmlType.parse(typeName), rows, in, rnd, fileLayout);
             tokens = tokenCount;
             x = RandomMatrix.activations(tokens * in, rnd);
             out = new float[tokens * rows];

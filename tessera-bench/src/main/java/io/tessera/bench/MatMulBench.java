@@ -51,6 +51,10 @@ public class MatMulBench {
     @Param({"8192"})
     public int rows;
 
+    /** "model": the layout a loaded model computes on (repacked where a type has a faster one); "file": as stored. */
+    @Param({"model"})
+    public String layout;
+
     private Parallel parallel;
     private Tensor w;
     private float[] x;
@@ -73,7 +77,7 @@ public class MatMulBench {
     @Setup
     public void setup() {
         Random rnd = new Random(1);
-        w = RandomMatrix.weights(GgmlType.parse(type), rows, in, rnd);
+        w = RandomMatrix.weights(GgmlType.parse(type), rows, in, rnd, layout.equals("file"));
         x = RandomMatrix.activations(tokens * in, rnd);
         out = new float[tokens * rows];
         parallel = new Parallel(threads);

@@ -1,5 +1,6 @@
 package io.tessera.bench;
 
+import io.tessera.core.kernel.WeightKernel;
 import io.tessera.core.quant.QuantCodec;
 import io.tessera.core.tensor.GgmlType;
 import io.tessera.core.tensor.Tensor;
@@ -13,8 +14,12 @@ final class RandomMatrix {
     private RandomMatrix() {
     }
 
-    /** A rows × in weight matrix of the given type: Gaussian values of deviation 0.02, encoded by its codec. */
-    static Tensor weights(GgmlType type, int rows, int in, Random rnd) {
+    /**
+     * A rows × in weight matrix of the given type: Gaussian values of deviation 0.02, encoded by its
+     * codec, then repacked as a model's matrices are at load ({@link WeightKernel#repackForKernels})
+     * unless {@code fileLayout}.
+     */
+    static Tensor weights(GgmlType type, int rows, int in, Random rnd, boolean fileLayout) {
         long rowBytes = type.bytesFor(in);
         MemorySegment seg = Arena.global().allocate(rowBytes * rows, 64);
         float[] src = new float[in];
@@ -25,7 +30,8 @@ final class RandomMatrix {
             }
             codec.quantizeRow(src, 0, in, seg, r * rowBytes);
         }
-        return new Tensor("w", type, new long[] {in, rows}, seg);
+        Tensor t = new Tensor("w", type, new long[] {in, rows}, seg);
+        return fileLayout ? t : WeightKernel.repackForKernels(t, Arena.global());
     }
 
     /** n standard Gaussian activations. */

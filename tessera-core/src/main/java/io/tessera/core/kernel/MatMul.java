@@ -27,7 +27,7 @@ import jdk.incubator.vector.VectorSpecies;
  * float multiply-adds on integer-valued floats (same-process A/B, two threads, 64-128 tokens:
  * Q4_0 1.27-1.42×, Q4_K 1.14-1.20×, Q6_K, whose halves each need their own sums, 0.83-0.87×).
  * Q8_0, Q4_0, Q4_K and Q6_K matrices repacked into lane order at load ({@link LanesKernel}) have their own path,
- * {@link #laneRows}: whole 256-value chunks summed in 16-bit lanes, one row × one token at a time.
+ * {@link #laneRows}: whole 256-value chunks summed in 16-bit lanes, one row × two tokens at a time.
  * Long inner loops mattered more than L1 residency when this was tuned (MatMulBench, one Zen 3
  * core, Q8_0, 32-128 tokens, an earlier 4 × 2 tile): 16-row × 256-value panels reached 37 GFLOP/s,
  * 4 × 4096 panels 50-57; keeping 64 rows of partial sums to reuse 512-value activation slices from
@@ -588,8 +588,8 @@ public final class MatMul {
     /**
      * {@link #q8Rows} for rows in lane order ({@link LanesKernel}): a band's values are decoded
      * once into a panel of shorts in lane order, with the block scales and offsets, and every token
-     * passes over it one row at a time ({@link #laneTile1x1}, {@link #lane6Tile1x1} for Q6_K,
-     * {@link #lane8Tile1x1} for Q8_0); one or two tokens take the kernel's dot product.
+     * passes over it one row and two tokens at a time ({@link #laneTile1x2}, {@link #lane6Tile1x2} for
+     * Q6_K, {@link #lane8Tile1x2} for Q8_0); one or two tokens take the kernel's dot product.
      */
     private static void laneRows(LanesKernel kernel, MemorySegment seg, long rowBytes, int in, int rows,
             Q8Activations xq, int tokens, float[] out, int from, int to) {
@@ -619,14 +619,16 @@ public final class MatMul {
                     kernel.decodeLanes(seg, (band + r) * rowBytes + colOff, panel, r * KC, ws, wm, r * SCALE_ROW, kcLen);
                 }
                 int nc = kcLen / LanesKernel.CHUNK;
-                for (int t = 0; t < tokens; t++) {
+                for (int t = 0; t < tokens; t += 2) {
+                    int u = Math.min(t + 1, tokens - 1); // an odd last token is paired with itself
                     for (int r = 0; r < nr; r++) {
+                        int a = r * accStride;
                         if (sixBit) {
-                            lane6Tile1x1(panel, r * KC, ws, r * SCALE_ROW, xq, t * in + c, nc, acc, r * accStride + t * 8);
+                            lane6Tile1x2(panel, r * KC, ws, r * SCALE_ROW, xq, t * in + c, u * in + c, nc, acc, a + t * 8, a + u * 8);
                         } else if (eightBit) {
-                            lane8Tile1x1(panel, r * KC, ws, r * SCALE_ROW, xq, t * in + c, nc, acc, r * accStride + t * 8);
+                            lane8Tile1x2(panel, r * KC, ws, r * SCALE_ROW, xq, t * in + c, u * in + c, nc, acc, a + t * 8, a + u * 8);
                         } else {
-                            laneTile1x1(panel, r * KC, ws, wm, r * SCALE_ROW, xq, t * in + c, nc, acc, r * accStride + t * 8);
+                            laneTile1x2(panel, r * KC, ws, wm, r * SCALE_ROW, xq, t * in + c, u * in + c, nc, acc, a + t * 8, a + u * 8);
                         }
                     }
                 }
@@ -640,80 +642,128 @@ public final class MatMul {
     }
 
     /**
-     * One row × one token of a lane-order panel over nc chunks of 256 values, each chunk summed in
-     * 16-bit lanes and scaled as {@link NibbleLanesKernel}'s dot product does: neighbouring lanes into one int
-     * per block, converted, {@code fma(S·d_x, s, a)} with the chunk's eight block scales s, then
-     * {@code fma(m, X, a)} with their offsets m. Register tiles of several rows or tokens were slower here (2 × 3:
-     * 0.7-0.9× of this, 1 × 2 and 1 × 4: 0.8×, one Zen 3 core, 96 tokens): C2 unrolls the 16-step
-     * loop and spills the 16-bit sums, whose chains then run through memory.
+     * One row × two tokens of a lane-order panel over nc chunks of 256 values (the weight vector
+     * loaded once for both), each chunk summed in 16-bit lanes and scaled as {@link
+     * NibbleLanesKernel}'s dot product does: neighbouring lanes into one int per block, converted,
+     * {@code fma(S·d_x, s, a)} with the chunk's eight block scales s, then {@code fma(m, X, a)} with
+     * their offsets m. The inner loop runs a constant 16 steps, which C2 unrolls in full; written
+     * from k to k + 256 it kept pre- and post-loops and range checks around every chunk, with the
+     * offsets spilled to the stack (this form: 1.4× for one token, 2× for two, in a one-core
+     * micro-benchmark at 64 tokens). Wider tiles (2 rows × 2 tokens, 1 × 3) gained nothing more
+     * there; earlier, written out in full or without the constant trip count, they spilled.
      */
-    private static void laneTile1x1(short[] p, int w, float[] ws, float[] wm, int s, Q8Activations xq, int x0, int nc,
-            float[] acc, int a) {
+    private static void laneTile1x2(short[] p, int w, float[] ws, float[] wm, int s, Q8Activations xq, int x0, int x1,
+            int nc, float[] acc, int a0, int a1) {
         short[] q = xq.lanes;
-        FloatVector sum = FloatVector.fromArray(F, acc, a);
-        for (int c = 0, k = 0; c < nc; c++, k += LanesKernel.CHUNK) {
-            ShortVector lanes = ShortVector.zero(S16);
-            for (int j = k; j < k + LanesKernel.CHUNK; j += 16) {
-                lanes = lanes.add(ShortVector.fromArray(S16, p, w + j).mul(ShortVector.fromArray(S16, q, x0 + j)));
+        FloatVector sum0 = FloatVector.fromArray(F, acc, a0);
+        FloatVector sum1 = FloatVector.fromArray(F, acc, a1);
+        for (int c = 0; c < nc; c++) {
+            int wk = w + c * LanesKernel.CHUNK;
+            int yk = x0 + c * LanesKernel.CHUNK;
+            int zk = x1 + c * LanesKernel.CHUNK;
+            ShortVector l0 = ShortVector.zero(S16);
+            ShortVector l1 = ShortVector.zero(S16);
+            for (int j = 0; j < LanesKernel.CHUNK; j += 16) {
+                ShortVector v = ShortVector.fromArray(S16, p, wk + j);
+                l0 = l0.add(v.mul(ShortVector.fromArray(S16, q, yk + j)));
+                l1 = l1.add(v.mul(ShortVector.fromArray(S16, q, zk + j)));
             }
-            IntVector pr = lanes.reinterpretAsInts();
+            FloatVector d = FloatVector.fromArray(F, ws, s + c * 8);
+            FloatVector m = FloatVector.fromArray(F, wm, s + c * 8);
+            IntVector pr = l0.reinterpretAsInts();
             FloatVector f = (FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
-            int b = (x0 + k) >> 5;
-            sum = f.mul(FloatVector.fromArray(F, xq.scale, b)).fma(FloatVector.fromArray(F, ws, s + c * 8), sum);
-            sum = FloatVector.fromArray(F, wm, s + c * 8).fma(FloatVector.fromArray(F, xq.sums, b), sum);
+            sum0 = f.mul(FloatVector.fromArray(F, xq.scale, yk >> 5)).fma(d, sum0);
+            sum0 = m.fma(FloatVector.fromArray(F, xq.sums, yk >> 5), sum0);
+            pr = l1.reinterpretAsInts();
+            f = (FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            sum1 = f.mul(FloatVector.fromArray(F, xq.scale, zk >> 5)).fma(d, sum1);
+            sum1 = m.fma(FloatVector.fromArray(F, xq.sums, zk >> 5), sum1);
         }
-        sum.intoArray(acc, a);
+        sum0.intoArray(acc, a0);
+        sum1.intoArray(acc, a1);
     }
 
     /**
-     * {@link #laneTile1x1} for Q8_0 ({@link Q8_0LanesKernel#dot}): two steps' products added in 16 bits,
+     * {@link #laneTile1x2} for Q8_0 ({@link Q8_0LanesKernel#dot}): two steps' products added in 16 bits,
      * then their neighbouring lanes as ints into one sum per block, converted and scaled with the
      * chunk's eight d.
      */
-    private static void lane8Tile1x1(short[] p, int w, float[] ws, int s, Q8Activations xq, int x0, int nc,
-            float[] acc, int a) {
+    private static void lane8Tile1x2(short[] p, int w, float[] ws, int s, Q8Activations xq, int x0, int x1, int nc,
+            float[] acc, int a0, int a1) {
         short[] q = xq.lanes;
-        FloatVector sum = FloatVector.fromArray(F, acc, a);
-        for (int c = 0, k = 0; c < nc; c++, k += LanesKernel.CHUNK) {
-            IntVector blocks = IntVector.zero(IntVector.SPECIES_256);
-            for (int j = k; j < k + LanesKernel.CHUNK; j += 32) {
-                IntVector t = ShortVector.fromArray(S16, p, w + j).mul(ShortVector.fromArray(S16, q, x0 + j))
-                        .add(ShortVector.fromArray(S16, p, w + j + 16).mul(ShortVector.fromArray(S16, q, x0 + j + 16))).reinterpretAsInts();
-                blocks = blocks.add(t.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(t.lanewise(VectorOperators.ASHR, 16));
+        FloatVector sum0 = FloatVector.fromArray(F, acc, a0);
+        FloatVector sum1 = FloatVector.fromArray(F, acc, a1);
+        for (int c = 0; c < nc; c++) {
+            int wk = w + c * LanesKernel.CHUNK;
+            int yk = x0 + c * LanesKernel.CHUNK;
+            int zk = x1 + c * LanesKernel.CHUNK;
+            IntVector b0 = IntVector.zero(IntVector.SPECIES_256);
+            IntVector b1 = IntVector.zero(IntVector.SPECIES_256);
+            for (int j = 0; j < LanesKernel.CHUNK; j += 32) {
+                ShortVector v = ShortVector.fromArray(S16, p, wk + j);
+                ShortVector u = ShortVector.fromArray(S16, p, wk + j + 16);
+                IntVector t = v.mul(ShortVector.fromArray(S16, q, yk + j)).add(u.mul(ShortVector.fromArray(S16, q, yk + j + 16))).reinterpretAsInts();
+                b0 = b0.add(t.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(t.lanewise(VectorOperators.ASHR, 16));
+                t = v.mul(ShortVector.fromArray(S16, q, zk + j)).add(u.mul(ShortVector.fromArray(S16, q, zk + j + 16))).reinterpretAsInts();
+                b1 = b1.add(t.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(t.lanewise(VectorOperators.ASHR, 16));
             }
-            FloatVector f = (FloatVector) blocks.convert(VectorOperators.I2F, 0);
-            sum = f.mul(FloatVector.fromArray(F, xq.scale, (x0 + k) >> 5)).fma(FloatVector.fromArray(F, ws, s + c * 8), sum);
+            FloatVector d = FloatVector.fromArray(F, ws, s + c * 8);
+            sum0 = ((FloatVector) b0.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xq.scale, yk >> 5)).fma(d, sum0);
+            sum1 = ((FloatVector) b1.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xq.scale, zk >> 5)).fma(d, sum1);
         }
-        sum.intoArray(acc, a);
+        sum0.intoArray(acc, a0);
+        sum1.intoArray(acc, a1);
     }
 
     /**
-     * {@link #laneTile1x1} for Q6_K ({@link Q6KLanesKernel#dot}): values q − 32, steps 0-7 and 8-15
+     * {@link #laneTile1x2} for Q6_K ({@link Q6KLanesKernel#dot}): values q − 32, steps 0-7 and 8-15
      * summed in two 16-bit accumulators, the even and the odd lanes taken from their int view and
      * scaled with the chunk's 16 scales d·sc (even sub-blocks first).
      */
-    private static void lane6Tile1x1(short[] p, int w, float[] ws, int s, Q8Activations xq, int x0, int nc,
-            float[] acc, int a) {
+    private static void lane6Tile1x2(short[] p, int w, float[] ws, int s, Q8Activations xq, int x0, int x1, int nc,
+            float[] acc, int a0, int a1) {
         short[] q = xq.lanes;
-        FloatVector sum = FloatVector.fromArray(F, acc, a);
-        for (int c = 0, k = 0; c < nc; c++, k += LanesKernel.CHUNK) {
-            ShortVector first = ShortVector.zero(S16);
-            ShortVector second = ShortVector.zero(S16);
-            for (int j = k; j < k + 128; j += 16) {
-                first = first.add(ShortVector.fromArray(S16, p, w + j).mul(ShortVector.fromArray(S16, q, x0 + j)));
-                second = second.add(ShortVector.fromArray(S16, p, w + j + 128).mul(ShortVector.fromArray(S16, q, x0 + j + 128)));
+        FloatVector sum0 = FloatVector.fromArray(F, acc, a0);
+        FloatVector sum1 = FloatVector.fromArray(F, acc, a1);
+        for (int c = 0; c < nc; c++) {
+            int wk = w + c * LanesKernel.CHUNK;
+            int yk = x0 + c * LanesKernel.CHUNK;
+            int zk = x1 + c * LanesKernel.CHUNK;
+            ShortVector first0 = ShortVector.zero(S16);
+            ShortVector second0 = ShortVector.zero(S16);
+            ShortVector first1 = ShortVector.zero(S16);
+            ShortVector second1 = ShortVector.zero(S16);
+            for (int j = 0; j < 128; j += 16) {
+                ShortVector v = ShortVector.fromArray(S16, p, wk + j);
+                ShortVector u = ShortVector.fromArray(S16, p, wk + j + 128);
+                first0 = first0.add(v.mul(ShortVector.fromArray(S16, q, yk + j)));
+                second0 = second0.add(u.mul(ShortVector.fromArray(S16, q, yk + j + 128)));
+                first1 = first1.add(v.mul(ShortVector.fromArray(S16, q, zk + j)));
+                second1 = second1.add(u.mul(ShortVector.fromArray(S16, q, zk + j + 128)));
             }
-            IntVector f = first.reinterpretAsInts();
-            IntVector g = second.reinterpretAsInts();
+            FloatVector de = FloatVector.fromArray(F, ws, s + c * 16);
+            FloatVector dd = FloatVector.fromArray(F, ws, s + c * 16 + 8);
+            IntVector f = first0.reinterpretAsInts();
+            IntVector g = second0.reinterpretAsInts();
             FloatVector even = (FloatVector) f.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
                     .add(g.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
             FloatVector odd = (FloatVector) f.lanewise(VectorOperators.ASHR, 16).add(g.lanewise(VectorOperators.ASHR, 16))
                     .convert(VectorOperators.I2F, 0);
-            FloatVector dx = FloatVector.fromArray(F, xq.scale, (x0 + k) >> 5);
-            sum = even.mul(dx).fma(FloatVector.fromArray(F, ws, s + c * 16), sum);
-            sum = odd.mul(dx).fma(FloatVector.fromArray(F, ws, s + c * 16 + 8), sum);
+            FloatVector dx = FloatVector.fromArray(F, xq.scale, yk >> 5);
+            sum0 = even.mul(dx).fma(de, sum0);
+            sum0 = odd.mul(dx).fma(dd, sum0);
+            f = first1.reinterpretAsInts();
+            g = second1.reinterpretAsInts();
+            even = (FloatVector) f.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(g.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            odd = (FloatVector) f.lanewise(VectorOperators.ASHR, 16).add(g.lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0);
+            dx = FloatVector.fromArray(F, xq.scale, zk >> 5);
+            sum1 = even.mul(dx).fma(de, sum1);
+            sum1 = odd.mul(dx).fma(dd, sum1);
         }
-        sum.intoArray(acc, a);
+        sum0.intoArray(acc, a0);
+        sum1.intoArray(acc, a1);
     }
 
     private static final class Scratch {
