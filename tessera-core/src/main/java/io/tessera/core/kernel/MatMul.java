@@ -27,7 +27,7 @@ import jdk.incubator.vector.VectorSpecies;
  * float multiply-adds on integer-valued floats (same-process A/B, two threads, 64-128 tokens:
  * Q4_0 1.27-1.42×, Q4_K 1.14-1.20×, Q6_K, whose halves each need their own sums, 0.83-0.87×).
  * Q8_0, Q4_0, Q4_K and Q6_K matrices repacked into lane order at load ({@link LanesKernel}) have their own path,
- * {@link #laneRows}: whole 256-value chunks summed in 16-bit lanes, one row × two tokens at a time.
+ * {@link #laneRows}: whole 256-value chunks summed in 16-bit lanes, two rows × two tokens at a time.
  * Long inner loops mattered more than L1 residency when this was tuned (MatMulBench, one Zen 3
  * core, Q8_0, 32-128 tokens, an earlier 4 × 2 tile): 16-row × 256-value panels reached 37 GFLOP/s,
  * 4 × 4096 panels 50-57; keeping 64 rows of partial sums to reuse 512-value activation slices from
@@ -588,8 +588,8 @@ public final class MatMul {
     /**
      * {@link #q8Rows} for rows in lane order ({@link LanesKernel}): a band's values are decoded
      * once into a panel of shorts in lane order, with the block scales and offsets, and every token
-     * passes over it one row and two tokens at a time ({@link #laneTile1x2}, {@link #lane6Tile1x2} for
-     * Q6_K, {@link #lane8Tile1x2} for Q8_0); one or two tokens take the kernel's dot product.
+     * passes over it two rows and two tokens at a time ({@link #laneTile2x2}, {@link #lane8Tile2x2} for
+     * Q8_0; one row for Q6_K, {@link #lane6Tile1x2}, and the band's last odd row); one or two tokens take the kernel's dot product.
      */
     private static void laneRows(LanesKernel kernel, MemorySegment seg, long rowBytes, int in, int rows,
             Q8Activations xq, int tokens, float[] out, int from, int to) {
@@ -621,14 +621,28 @@ public final class MatMul {
                 int nc = kcLen / LanesKernel.CHUNK;
                 for (int t = 0; t < tokens; t += 2) {
                     int u = Math.min(t + 1, tokens - 1); // an odd last token is paired with itself
-                    for (int r = 0; r < nr; r++) {
+                    int y = t * in + c;
+                    int z = u * in + c;
+                    int at = t * 8;
+                    int au = u * 8;
+                    int r = 0;
+                    // two rows at a time but for Q6_K, whose 2 × 2 tile would need 8 sums and 8 operands in registers
+                    for (; r + 2 <= nr && !sixBit; r += 2) {
+                        int a = r * accStride;
+                        if (eightBit) {
+                            lane8Tile2x2(panel, r * KC, (r + 1) * KC, ws, r * SCALE_ROW, (r + 1) * SCALE_ROW, xq, y, z, nc, acc, a + at, a + au, accStride);
+                        } else {
+                            laneTile2x2(panel, r * KC, (r + 1) * KC, ws, wm, r * SCALE_ROW, (r + 1) * SCALE_ROW, xq, y, z, nc, acc, a + at, a + au, accStride);
+                        }
+                    }
+                    for (; r < nr; r++) {
                         int a = r * accStride;
                         if (sixBit) {
-                            lane6Tile1x2(panel, r * KC, ws, r * SCALE_ROW, xq, t * in + c, u * in + c, nc, acc, a + t * 8, a + u * 8);
+                            lane6Tile1x2(panel, r * KC, ws, r * SCALE_ROW, xq, y, z, nc, acc, a + at, a + au);
                         } else if (eightBit) {
-                            lane8Tile1x2(panel, r * KC, ws, r * SCALE_ROW, xq, t * in + c, u * in + c, nc, acc, a + t * 8, a + u * 8);
+                            lane8Tile1x2(panel, r * KC, ws, r * SCALE_ROW, xq, y, z, nc, acc, a + at, a + au);
                         } else {
-                            laneTile1x2(panel, r * KC, ws, wm, r * SCALE_ROW, xq, t * in + c, u * in + c, nc, acc, a + t * 8, a + u * 8);
+                            laneTile1x2(panel, r * KC, ws, wm, r * SCALE_ROW, xq, y, z, nc, acc, a + at, a + au);
                         }
                     }
                 }
@@ -649,8 +663,9 @@ public final class MatMul {
      * their offsets m. The inner loop runs a constant 16 steps, which C2 unrolls in full; written
      * from k to k + 256 it kept pre- and post-loops and range checks around every chunk, with the
      * offsets spilled to the stack (this form: 1.4× for one token, 2× for two, in a one-core
-     * micro-benchmark at 64 tokens). Wider tiles (2 rows × 2 tokens, 1 × 3) gained nothing more
-     * there; earlier, written out in full or without the constant trip count, they spilled.
+     * micro-benchmark at 64 tokens). Two rows × two tokens ({@link #laneTile2x2}) gain a further
+     * 1.08-1.19× in the full product, from half the activation loads; 1 × 3 gained nothing. Written
+     * out in full or without the constant trip count, wider tiles spilled.
      */
     private static void laneTile1x2(short[] p, int w, float[] ws, float[] wm, int s, Q8Activations xq, int x0, int x1,
             int nc, float[] acc, int a0, int a1) {
@@ -683,6 +698,60 @@ public final class MatMul {
         sum1.intoArray(acc, a1);
     }
 
+    /** {@link #laneTile1x2} for two rows (panel rows w and w1) × two tokens. */
+    private static void laneTile2x2(short[] p, int w, int w1, float[] ws, float[] wm, int s, int s1, Q8Activations xq,
+            int x0, int x1, int nc, float[] acc, int a0, int a1, int as) {
+        short[] q = xq.lanes;
+        FloatVector s00 = FloatVector.fromArray(F, acc, a0);
+        FloatVector s01 = FloatVector.fromArray(F, acc, a1);
+        FloatVector s10 = FloatVector.fromArray(F, acc, a0 + as);
+        FloatVector s11 = FloatVector.fromArray(F, acc, a1 + as);
+        for (int c = 0; c < nc; c++) {
+            int wk = w + c * LanesKernel.CHUNK;
+            int vk = w1 + c * LanesKernel.CHUNK;
+            int yk = x0 + c * LanesKernel.CHUNK;
+            int zk = x1 + c * LanesKernel.CHUNK;
+            ShortVector l00 = ShortVector.zero(S16);
+            ShortVector l01 = ShortVector.zero(S16);
+            ShortVector l10 = ShortVector.zero(S16);
+            ShortVector l11 = ShortVector.zero(S16);
+            for (int j = 0; j < LanesKernel.CHUNK; j += 16) {
+                ShortVector v = ShortVector.fromArray(S16, p, wk + j);
+                ShortVector u = ShortVector.fromArray(S16, p, vk + j);
+                ShortVector y = ShortVector.fromArray(S16, q, yk + j);
+                ShortVector z = ShortVector.fromArray(S16, q, zk + j);
+                l00 = l00.add(v.mul(y));
+                l01 = l01.add(v.mul(z));
+                l10 = l10.add(u.mul(y));
+                l11 = l11.add(u.mul(z));
+            }
+            FloatVector dy = FloatVector.fromArray(F, xq.scale, yk >> 5);
+            FloatVector dz = FloatVector.fromArray(F, xq.scale, zk >> 5);
+            FloatVector my = FloatVector.fromArray(F, xq.sums, yk >> 5);
+            FloatVector mz = FloatVector.fromArray(F, xq.sums, zk >> 5);
+            FloatVector d = FloatVector.fromArray(F, ws, s + c * 8);
+            FloatVector m = FloatVector.fromArray(F, wm, s + c * 8);
+            IntVector pr = l00.reinterpretAsInts();
+            FloatVector f = (FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            s00 = m.fma(my, f.mul(dy).fma(d, s00));
+            pr = l01.reinterpretAsInts();
+            f = (FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            s01 = m.fma(mz, f.mul(dz).fma(d, s01));
+            d = FloatVector.fromArray(F, ws, s1 + c * 8);
+            m = FloatVector.fromArray(F, wm, s1 + c * 8);
+            pr = l10.reinterpretAsInts();
+            f = (FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            s10 = m.fma(my, f.mul(dy).fma(d, s10));
+            pr = l11.reinterpretAsInts();
+            f = (FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            s11 = m.fma(mz, f.mul(dz).fma(d, s11));
+        }
+        s00.intoArray(acc, a0);
+        s01.intoArray(acc, a1);
+        s10.intoArray(acc, a0 + as);
+        s11.intoArray(acc, a1 + as);
+    }
+
     /**
      * {@link #laneTile1x2} for Q8_0 ({@link Q8_0LanesKernel#dot}): two steps' products added in 16 bits,
      * then their neighbouring lanes as ints into one sum per block, converted and scaled with the
@@ -713,6 +782,56 @@ public final class MatMul {
         }
         sum0.intoArray(acc, a0);
         sum1.intoArray(acc, a1);
+    }
+
+    /** {@link #lane8Tile1x2} for two rows (panel rows w and w1) × two tokens. */
+    private static void lane8Tile2x2(short[] p, int w, int w1, float[] ws, int s, int s1, Q8Activations xq, int x0,
+            int x1, int nc, float[] acc, int a0, int a1, int as) {
+        short[] q = xq.lanes;
+        FloatVector s00 = FloatVector.fromArray(F, acc, a0);
+        FloatVector s01 = FloatVector.fromArray(F, acc, a1);
+        FloatVector s10 = FloatVector.fromArray(F, acc, a0 + as);
+        FloatVector s11 = FloatVector.fromArray(F, acc, a1 + as);
+        for (int c = 0; c < nc; c++) {
+            int wk = w + c * LanesKernel.CHUNK;
+            int vk = w1 + c * LanesKernel.CHUNK;
+            int yk = x0 + c * LanesKernel.CHUNK;
+            int zk = x1 + c * LanesKernel.CHUNK;
+            IntVector b00 = IntVector.zero(IntVector.SPECIES_256);
+            IntVector b01 = IntVector.zero(IntVector.SPECIES_256);
+            IntVector b10 = IntVector.zero(IntVector.SPECIES_256);
+            IntVector b11 = IntVector.zero(IntVector.SPECIES_256);
+            for (int j = 0; j < LanesKernel.CHUNK; j += 32) {
+                ShortVector y = ShortVector.fromArray(S16, q, yk + j);
+                ShortVector y1 = ShortVector.fromArray(S16, q, yk + j + 16);
+                ShortVector z = ShortVector.fromArray(S16, q, zk + j);
+                ShortVector z1 = ShortVector.fromArray(S16, q, zk + j + 16);
+                ShortVector v = ShortVector.fromArray(S16, p, wk + j);
+                ShortVector v1 = ShortVector.fromArray(S16, p, wk + j + 16);
+                IntVector t = v.mul(y).add(v1.mul(y1)).reinterpretAsInts();
+                b00 = b00.add(t.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(t.lanewise(VectorOperators.ASHR, 16));
+                t = v.mul(z).add(v1.mul(z1)).reinterpretAsInts();
+                b01 = b01.add(t.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(t.lanewise(VectorOperators.ASHR, 16));
+                v = ShortVector.fromArray(S16, p, vk + j);
+                v1 = ShortVector.fromArray(S16, p, vk + j + 16);
+                t = v.mul(y).add(v1.mul(y1)).reinterpretAsInts();
+                b10 = b10.add(t.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(t.lanewise(VectorOperators.ASHR, 16));
+                t = v.mul(z).add(v1.mul(z1)).reinterpretAsInts();
+                b11 = b11.add(t.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(t.lanewise(VectorOperators.ASHR, 16));
+            }
+            FloatVector dy = FloatVector.fromArray(F, xq.scale, yk >> 5);
+            FloatVector dz = FloatVector.fromArray(F, xq.scale, zk >> 5);
+            FloatVector d = FloatVector.fromArray(F, ws, s + c * 8);
+            s00 = ((FloatVector) b00.convert(VectorOperators.I2F, 0)).mul(dy).fma(d, s00);
+            s01 = ((FloatVector) b01.convert(VectorOperators.I2F, 0)).mul(dz).fma(d, s01);
+            d = FloatVector.fromArray(F, ws, s1 + c * 8);
+            s10 = ((FloatVector) b10.convert(VectorOperators.I2F, 0)).mul(dy).fma(d, s10);
+            s11 = ((FloatVector) b11.convert(VectorOperators.I2F, 0)).mul(dz).fma(d, s11);
+        }
+        s00.intoArray(acc, a0);
+        s01.intoArray(acc, a1);
+        s10.intoArray(acc, a0 + as);
+        s11.intoArray(acc, a1 + as);
     }
 
     /**
