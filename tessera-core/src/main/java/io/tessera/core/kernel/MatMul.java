@@ -589,7 +589,7 @@ public final class MatMul {
      * {@link #q8Rows} for rows in lane order ({@link LanesKernel}): a band's values are decoded
      * once into a panel of shorts in lane order, with the block scales and offsets, and every token
      * passes over it two rows and two tokens at a time ({@link #laneTile2x2}, {@link #lane8Tile2x2} for
-     * Q8_0; one row for Q6_K, {@link #lane6Tile1x2}, and the band's last odd row); one or two tokens take the kernel's dot product.
+     * Q8_0; one row for Q6_K, {@link #lane6Tile1x2}); one or two tokens take the kernel's dot product.
      */
     private static void laneRows(LanesKernel kernel, MemorySegment seg, long rowBytes, int in, int rows,
             Q8Activations xq, int tokens, float[] out, int from, int to) {
@@ -625,24 +625,16 @@ public final class MatMul {
                     int z = u * in + c;
                     int at = t * 8;
                     int au = u * 8;
-                    int r = 0;
-                    // two rows at a time but for Q6_K, whose 2 × 2 tile would need 8 sums and 8 operands in registers
-                    for (; r + 2 <= nr && !sixBit; r += 2) {
+                    for (int r = 0; r < nr; r += sixBit ? 1 : 2) {
                         int a = r * accStride;
-                        if (eightBit) {
-                            lane8Tile2x2(panel, r * KC, (r + 1) * KC, ws, r * SCALE_ROW, (r + 1) * SCALE_ROW, xq, y, z, nc, acc, a + at, a + au, accStride);
-                        } else {
-                            laneTile2x2(panel, r * KC, (r + 1) * KC, ws, wm, r * SCALE_ROW, (r + 1) * SCALE_ROW, xq, y, z, nc, acc, a + at, a + au, accStride);
-                        }
-                    }
-                    for (; r < nr; r++) {
-                        int a = r * accStride;
+                        int r1 = Math.min(r + 1, nr - 1); // an odd last row is paired with itself
+                        int as = (r1 - r) * accStride;
                         if (sixBit) {
                             lane6Tile1x2(panel, r * KC, ws, r * SCALE_ROW, xq, y, z, nc, acc, a + at, a + au);
                         } else if (eightBit) {
-                            lane8Tile1x2(panel, r * KC, ws, r * SCALE_ROW, xq, y, z, nc, acc, a + at, a + au);
+                            lane8Tile2x2(panel, r * KC, r1 * KC, ws, r * SCALE_ROW, r1 * SCALE_ROW, xq, y, z, nc, acc, a + at, a + au, as);
                         } else {
-                            laneTile1x2(panel, r * KC, ws, wm, r * SCALE_ROW, xq, y, z, nc, acc, a + at, a + au);
+                            laneTile2x2(panel, r * KC, r1 * KC, ws, wm, r * SCALE_ROW, r1 * SCALE_ROW, xq, y, z, nc, acc, a + at, a + au, as);
                         }
                     }
                 }
@@ -656,49 +648,19 @@ public final class MatMul {
     }
 
     /**
-     * One row × two tokens of a lane-order panel over nc chunks of 256 values (the weight vector
-     * loaded once for both), each chunk summed in 16-bit lanes and scaled as {@link
-     * NibbleLanesKernel}'s dot product does: neighbouring lanes into one int per block, converted,
-     * {@code fma(S·d_x, s, a)} with the chunk's eight block scales s, then {@code fma(m, X, a)} with
-     * their offsets m. The inner loop runs a constant 16 steps, which C2 unrolls in full; written
-     * from k to k + 256 it kept pre- and post-loops and range checks around every chunk, with the
-     * offsets spilled to the stack (this form: 1.4× for one token, 2× for two, in a one-core
-     * micro-benchmark at 64 tokens). Two rows × two tokens ({@link #laneTile2x2}) gain a further
-     * 1.08-1.19× in the full product, from half the activation loads; 1 × 3 gained nothing. Written
-     * out in full or without the constant trip count, wider tiles spilled.
+     * Two rows (panel rows w and w1) × two tokens of a lane-order panel over nc chunks of 256
+     * values, each weight vector loaded once for both tokens and each activation vector once for
+     * both rows; each chunk summed in 16-bit lanes and scaled as {@link NibbleLanesKernel}'s dot
+     * product does: neighbouring lanes into one int per block, converted, {@code fma(S·d_x, s, a)}
+     * with the chunk's eight block scales s, then {@code fma(m, X, a)} with their offsets m. The
+     * inner loop runs a constant 16 steps, which C2 unrolls in full; written from k to k + 256 it
+     * kept pre- and post-loops and range checks around every chunk, with the offsets spilled to
+     * the stack (the constant trip count: 1.4× for one row × one token, 2× for one row × two, in
+     * a one-core micro-benchmark at 64 tokens; two rows then 1.08-1.19× in the full product, from
+     * half the activation loads). Written out step by step, wider tiles had all their loads
+     * hoisted and spilled. A band's odd last row is passed as both rows ({@code w1 = w}, {@code
+     * as = 0}): the two results are the same bits.
      */
-    private static void laneTile1x2(short[] p, int w, float[] ws, float[] wm, int s, Q8Activations xq, int x0, int x1,
-            int nc, float[] acc, int a0, int a1) {
-        short[] q = xq.lanes;
-        FloatVector sum0 = FloatVector.fromArray(F, acc, a0);
-        FloatVector sum1 = FloatVector.fromArray(F, acc, a1);
-        for (int c = 0; c < nc; c++) {
-            int wk = w + c * LanesKernel.CHUNK;
-            int yk = x0 + c * LanesKernel.CHUNK;
-            int zk = x1 + c * LanesKernel.CHUNK;
-            ShortVector l0 = ShortVector.zero(S16);
-            ShortVector l1 = ShortVector.zero(S16);
-            for (int j = 0; j < LanesKernel.CHUNK; j += 16) {
-                ShortVector v = ShortVector.fromArray(S16, p, wk + j);
-                l0 = l0.add(v.mul(ShortVector.fromArray(S16, q, yk + j)));
-                l1 = l1.add(v.mul(ShortVector.fromArray(S16, q, zk + j)));
-            }
-            FloatVector d = FloatVector.fromArray(F, ws, s + c * 8);
-            FloatVector m = FloatVector.fromArray(F, wm, s + c * 8);
-            IntVector pr = l0.reinterpretAsInts();
-            FloatVector f = (FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
-            sum0 = f.mul(FloatVector.fromArray(F, xq.scale, yk >> 5)).fma(d, sum0);
-            sum0 = m.fma(FloatVector.fromArray(F, xq.sums, yk >> 5), sum0);
-            pr = l1.reinterpretAsInts();
-            f = (FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
-            sum1 = f.mul(FloatVector.fromArray(F, xq.scale, zk >> 5)).fma(d, sum1);
-            sum1 = m.fma(FloatVector.fromArray(F, xq.sums, zk >> 5), sum1);
-        }
-        sum0.intoArray(acc, a0);
-        sum1.intoArray(acc, a1);
-    }
-
-    /** {@link #laneTile1x2} for two rows (panel rows w and w1) × two tokens. */
     private static void laneTile2x2(short[] p, int w, int w1, float[] ws, float[] wm, int s, int s1, Q8Activations xq,
             int x0, int x1, int nc, float[] acc, int a0, int a1, int as) {
         short[] q = xq.lanes;
@@ -753,38 +715,10 @@ public final class MatMul {
     }
 
     /**
-     * {@link #laneTile1x2} for Q8_0 ({@link Q8_0LanesKernel#dot}): two steps' products added in 16 bits,
-     * then their neighbouring lanes as ints into one sum per block, converted and scaled with the
-     * chunk's eight d.
+     * {@link #laneTile2x2} for Q8_0 ({@link Q8_0LanesKernel#dot}): two steps' products added in 16
+     * bits, then their neighbouring lanes as ints into one sum per block, converted and scaled with
+     * the chunk's eight d.
      */
-    private static void lane8Tile1x2(short[] p, int w, float[] ws, int s, Q8Activations xq, int x0, int x1, int nc,
-            float[] acc, int a0, int a1) {
-        short[] q = xq.lanes;
-        FloatVector sum0 = FloatVector.fromArray(F, acc, a0);
-        FloatVector sum1 = FloatVector.fromArray(F, acc, a1);
-        for (int c = 0; c < nc; c++) {
-            int wk = w + c * LanesKernel.CHUNK;
-            int yk = x0 + c * LanesKernel.CHUNK;
-            int zk = x1 + c * LanesKernel.CHUNK;
-            IntVector b0 = IntVector.zero(IntVector.SPECIES_256);
-            IntVector b1 = IntVector.zero(IntVector.SPECIES_256);
-            for (int j = 0; j < LanesKernel.CHUNK; j += 32) {
-                ShortVector v = ShortVector.fromArray(S16, p, wk + j);
-                ShortVector u = ShortVector.fromArray(S16, p, wk + j + 16);
-                IntVector t = v.mul(ShortVector.fromArray(S16, q, yk + j)).add(u.mul(ShortVector.fromArray(S16, q, yk + j + 16))).reinterpretAsInts();
-                b0 = b0.add(t.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(t.lanewise(VectorOperators.ASHR, 16));
-                t = v.mul(ShortVector.fromArray(S16, q, zk + j)).add(u.mul(ShortVector.fromArray(S16, q, zk + j + 16))).reinterpretAsInts();
-                b1 = b1.add(t.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(t.lanewise(VectorOperators.ASHR, 16));
-            }
-            FloatVector d = FloatVector.fromArray(F, ws, s + c * 8);
-            sum0 = ((FloatVector) b0.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xq.scale, yk >> 5)).fma(d, sum0);
-            sum1 = ((FloatVector) b1.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xq.scale, zk >> 5)).fma(d, sum1);
-        }
-        sum0.intoArray(acc, a0);
-        sum1.intoArray(acc, a1);
-    }
-
-    /** {@link #lane8Tile1x2} for two rows (panel rows w and w1) × two tokens. */
     private static void lane8Tile2x2(short[] p, int w, int w1, float[] ws, int s, int s1, Q8Activations xq, int x0,
             int x1, int nc, float[] acc, int a0, int a1, int as) {
         short[] q = xq.lanes;
@@ -835,7 +769,8 @@ public final class MatMul {
     }
 
     /**
-     * {@link #laneTile1x2} for Q6_K ({@link Q6KLanesKernel#dot}): values q − 32, steps 0-7 and 8-15
+     * One row × two tokens for Q6_K ({@link Q6KLanesKernel#dot}; see {@link #laneTile2x2}, whose
+     * two-row form would need 16 registers here): values q − 32, steps 0-7 and 8-15
      * summed in two 16-bit accumulators, the even and the odd lanes taken from their int view and
      * scaled with the chunk's 16 scales d·sc (even sub-blocks first).
      */
