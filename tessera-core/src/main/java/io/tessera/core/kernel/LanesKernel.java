@@ -36,7 +36,11 @@ abstract sealed class LanesKernel extends WeightKernel permits NibbleLanesKernel
     static final VectorSpecies<Integer> I32 = IntVector.SPECIES_256;
     static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
 
-    /** 2^112: turns the bits of a half shifted into a float's place into the half's value. */
+    /**
+     * 2^112: turns the bits of a half shifted into a float's place into the half's value. The dot
+     * products widen eight scales at once as {@link F16Kernel} does: the sign-extended half shifted
+     * left by 13, its sign's copies in bits 28-30 cleared ({@code & 0x8FFFE000}), times 2^112.
+     */
     static final float HALF_TO_FLOAT = 0x1p112f;
 
     LanesKernel(GgmlType type) {

@@ -77,19 +77,19 @@ final class Q4KLanesKernel extends NibbleLanesKernel {
             ShortVector s = v0.and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x));
             s = s.add(v0.lanewise(VectorOperators.LSHR, 4).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 16)));
             s = s.add(v0.lanewise(VectorOperators.LSHR, 8).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 32)));
-            s = s.add(v0.lanewise(VectorOperators.LSHR, 12).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 48)));
+            s = s.add(v0.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, q, x + 48)));
             s = s.add(v1.and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 64)));
             s = s.add(v1.lanewise(VectorOperators.LSHR, 4).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 80)));
             s = s.add(v1.lanewise(VectorOperators.LSHR, 8).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 96)));
-            s = s.add(v1.lanewise(VectorOperators.LSHR, 12).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 112)));
+            s = s.add(v1.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, q, x + 112)));
             s = s.add(v2.and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 128)));
             s = s.add(v2.lanewise(VectorOperators.LSHR, 4).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 144)));
             s = s.add(v2.lanewise(VectorOperators.LSHR, 8).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 160)));
-            s = s.add(v2.lanewise(VectorOperators.LSHR, 12).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 176)));
+            s = s.add(v2.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, q, x + 176)));
             s = s.add(v3.and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 192)));
             s = s.add(v3.lanewise(VectorOperators.LSHR, 4).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 208)));
             s = s.add(v3.lanewise(VectorOperators.LSHR, 8).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 224)));
-            s = s.add(v3.lanewise(VectorOperators.LSHR, 12).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 240)));
+            s = s.add(v3.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, q, x + 240)));
             IntVector pr = s.reinterpretAsInts();
             FloatVector sum = (FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
             // the eight 6-bit scales and mins as bytes of a long (Q4KKernel.scales and mins, written out)

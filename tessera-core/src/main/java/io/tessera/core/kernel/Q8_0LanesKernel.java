@@ -96,8 +96,7 @@ final class Q8_0LanesKernel extends LanesKernel {
                     .add(b.lanewise(VectorOperators.ASHR, 8).mul(ShortVector.fromArray(S16, q, x + 240))).reinterpretAsInts();
             s = s.add(t.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(t.lanewise(VectorOperators.ASHR, 16));
             IntVector h = (IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p, LE).convertShape(VectorOperators.S2I, I32, 0);
-            FloatVector d = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_TO_FLOAT)
-                    .reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            FloatVector d = h.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(HALF_TO_FLOAT);
             acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xd, x >> 5)).fma(d, acc);
         }
         // lanes(acc) written out: in a method this large the call is left uninlined and would box acc

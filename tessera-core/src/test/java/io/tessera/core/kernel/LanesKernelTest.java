@@ -205,6 +205,53 @@ class LanesKernelTest {
         }
     }
 
+    /**
+     * The dot products widen eight half-precision block scales at once with integer operations
+     * ({@link LanesKernel#HALF_TO_FLOAT}); each row here has one block with an edge-case scale
+     * (signed zeros, subnormals, the smallest normal, the largest finite half, both signs) and the
+     * rest zero, so the product is that scale's own block sum.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"Q4_0", "Q8_0"})
+    void edgeCaseHalfScalesWidenExactly(GgmlType type) {
+        short[] halves = {0x0000, (short) 0x8000, 0x0001, (short) 0x8001, 0x03FF, (short) 0x83FF, 0x0400, (short) 0x8400,
+            0x3C00, (short) 0xBC00, 0x7BFF, (short) 0xFBFF};
+        int n = 256;
+        int blockBytes = (int) type.bytesFor(32);
+        Tensor file = randomMatrix(type, n, halves.length, new Random(11), null);
+        MemorySegment seg = file.data();
+        long rowBytes = file.rowBytes();
+        for (int r = 0; r < halves.length; r++) {
+            for (int b = 0; b < 8; b++) {
+                seg.set(WeightKernel.I16, r * rowBytes + (long) b * blockBytes, b == r % 8 ? halves[r] : 0);
+            }
+        }
+        float[][] ref = new float[halves.length][n];
+        for (int r = 0; r < halves.length; r++) {
+            QuantCodec.of(type).dequantizeRow(seg, r * rowBytes, ref[r], 0, n);
+        }
+        Tensor packed = WeightKernel.repackForKernels(file, Arena.ofAuto());
+        LanesKernel k = (LanesKernel) WeightKernel.of(packed);
+        float[] x = new float[n];
+        Random rnd = new Random(12);
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        Q8Activations xq = new Q8Activations();
+        xq.quantize(x, 1, n, false, true);
+        for (int r = 0; r < halves.length; r++) {
+            double exact = 0;
+            double mag = 0;
+            for (int i = 0; i < n; i++) {
+                double xi = (double) xq.scale[i / 32] * xq.q[i];
+                exact += ref[r][i] * xi;
+                mag += Math.abs(ref[r][i] * xi);
+            }
+            float dot = k.dot(packed.data(), r * packed.rowBytes(), xq, 0, n);
+            assertEquals(exact, dot, mag * REL_TOL, "scale 0x" + Integer.toHexString(halves[r] & 0xFFFF));
+        }
+    }
+
     @ParameterizedTest(name = "{0} from {1}")
     @CsvSource({"Q4_0, 288", "Q4_K, 256", "Q6_K, 256", "Q8_0, 256"})
     void columnRangesArePackedFromTheirBlocks(GgmlType type, int from) {
