@@ -79,7 +79,9 @@ public final class MatMul {
         MemorySegment seg = w.data();
         long rowBytes = w.rowBytes();
         Q8Activations xq = roundIfNeeded(x, tokens, in, kernel);
-        parallel.forRange(rows, ROW_GRAIN, (from, to) -> rows(kernel, seg, rowBytes, in, rows, x, xq, tokens, out, from, to));
+        float[] xs = scaleIfNeeded(x, tokens, in, kernel);
+        parallel.forRange(rows, ROW_GRAIN,
+                (from, to) -> rows(kernel, seg, rowBytes, in, rows, x, xq, xs, tokens, out, from, to));
     }
 
     /**
@@ -108,13 +110,14 @@ public final class MatMul {
             throw new IllegalArgumentException("matmul: input too small for " + tokens + " tokens");
         }
         Q8Activations xq = roundIfNeeded(x, tokens, in, kernels);
+        float[] xs = scaleIfNeeded(x, tokens, in, kernels);
         parallel.forRange(start[m], ROW_GRAIN, (from, to) -> {
             for (int i = 0; i < m; i++) {
                 int rows = Math.toIntExact(ws[i].rowCount());
                 int a = Math.max(from, start[i]) - start[i];
                 int b = Math.min(Math.min(to, start[i + 1]) - start[i], rows);
                 if (a < b) {
-                    rows(kernels[i], ws[i].data(), ws[i].rowBytes(), in, rows, x, xq, tokens, outs[i], a, b);
+                    rows(kernels[i], ws[i].data(), ws[i].rowBytes(), in, rows, x, xq, xs, tokens, outs[i], a, b);
                 }
             }
         });
@@ -137,9 +140,10 @@ public final class MatMul {
         WeightKernel kg = WeightKernel.of(wGate);
         WeightKernel ku = WeightKernel.of(wUp);
         Q8Activations xq = roundIfNeeded(x, tokens, in, kg, ku);
+        float[] xs = scaleIfNeeded(x, tokens, in, kg, ku);
         parallel.forRange(rows, ROW_GRAIN, (from, to) -> {
-            rows(kg, wGate.data(), wGate.rowBytes(), in, rows, x, xq, tokens, gate, from, to);
-            rows(ku, wUp.data(), wUp.rowBytes(), in, rows, x, xq, tokens, up, from, to);
+            rows(kg, wGate.data(), wGate.rowBytes(), in, rows, x, xq, xs, tokens, gate, from, to);
+            rows(ku, wUp.data(), wUp.rowBytes(), in, rows, x, xq, xs, tokens, up, from, to);
             for (int t = 0; t < tokens; t++) {
                 VectorMath.siluMul(gate, up, t * rows + from, to - from);
             }
@@ -165,13 +169,37 @@ public final class MatMul {
         return xq;
     }
 
-    /** Rows [from, to) of W against all tokens; the per-thread body of {@link #matmul}. */
+    /**
+     * One token's activations times 2^112, the form {@link F16Kernel#dotScaled} takes, made once by
+     * the calling thread when one of the kernels is F16; null otherwise, for a batch (the matrix
+     * kernels work from decoded panels) and when an activation is too large for the form to be exact.
+     */
+    private static float[] scaleIfNeeded(float[] x, int tokens, int in, WeightKernel... kernels) {
+        boolean halves = false;
+        for (WeightKernel k : kernels) {
+            halves |= k instanceof F16Kernel;
+        }
+        if (tokens != 1 || !halves) {
+            return null;
+        }
+        float[] xs = SCRATCH.get().scaled(in);
+        return F16Kernel.scaleActivations(x, 0, in, xs) ? xs : null;
+    }
+
+    /**
+     * Rows [from, to) of W against all tokens; the per-thread body of {@link #matmul}. xq and xs are
+     * the activations' other forms, or null: see {@link #roundIfNeeded} and {@link #scaleIfNeeded}.
+     */
     static void rows(WeightKernel kernel, MemorySegment seg, long rowBytes, int in, int rows, float[] x,
-            Q8Activations xq, int tokens, float[] out, int from, int to) {
+            Q8Activations xq, float[] xs, int tokens, float[] out, int from, int to) {
         if (kernel instanceof Q8DotKernel k) {
             q8Rows(k, seg, rowBytes, in, rows, xq, tokens, out, from, to);
         } else if (kernel instanceof LanesKernel k) {
             laneRows(k, seg, rowBytes, in, rows, xq, tokens, out, from, to);
+        } else if (xs != null && kernel instanceof F16Kernel k) {
+            for (int r = from; r < to; r++) {
+                out[r] = k.dotScaled(seg, r * rowBytes, xs, 0, in);
+            }
         } else {
             floatRows((FloatDotKernel) kernel, seg, rowBytes, in, rows, x, tokens, out, from, to);
         }
@@ -832,12 +860,21 @@ public final class MatMul {
         /** One row's block minimums and its minimum term per token (kernels with minimums). */
         float[] mins = new float[0];
         float[] minSums = new float[0];
+        /** This thread's activations scaled for F16 decode, read by all threads of one operation. */
+        float[] scaled = new float[0];
 
         float[] acc(int n) {
             if (acc.length < n) {
                 acc = new float[n];
             }
             return acc;
+        }
+
+        float[] scaled(int n) {
+            if (scaled.length < n) {
+                scaled = new float[n];
+            }
+            return scaled;
         }
 
         void growMins(int blocks, int tokens) {

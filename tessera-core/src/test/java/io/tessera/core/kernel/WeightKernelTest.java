@@ -1,6 +1,7 @@
 package io.tessera.core.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tessera.core.quant.QuantCodec;
@@ -11,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -264,6 +266,65 @@ class WeightKernelTest {
             }
         }
         return alone;
+    }
+
+    /**
+     * F16 decode with the 2^112 moved onto the activations ({@link F16Kernel#dotScaled}) gives the
+     * same bits as {@link F16Kernel#dot}, for weights of every kind of half (signed zeros, subnormals,
+     * normals up to the largest) and activations from subnormal to just under
+     * {@link F16Kernel#SCALABLE}; larger or NaN activations are refused, and matmul then takes the
+     * plain path, still batch-invariant.
+     */
+    @Test
+    void scaledHalfDotIsTheSameBits() {
+        Random rnd = new Random(5);
+        short[] special = {0, (short) 0x8000, 1, (short) 0x8001, 0x03FF, 0x0400, (short) 0x8400, 0x7BFF, (short) 0xFBFF};
+        for (int n : new int[] {1, 7, 8, 31, 32, 33, 100, 2051}) {
+            MemorySegment w = Arena.ofAuto().allocate(2L * n + 2, 2);
+            for (int i = 0; i < n; i++) {
+                short h = rnd.nextInt(4) == 0 ? special[rnd.nextInt(special.length)] : (short) rnd.nextInt(0x7C00);
+                w.set(WeightKernel.I16, 2 + 2L * i, (short) (h ^ (rnd.nextBoolean() ? 0x8000 : 0)));
+            }
+            float[] x = new float[n];
+            for (int i = 0; i < n; i++) {
+                x[i] = switch (rnd.nextInt(5)) {
+                    case 0 -> Float.MIN_VALUE * rnd.nextInt(1000);
+                    case 1 -> Math.nextDown(F16Kernel.SCALABLE) * (rnd.nextBoolean() ? 1 : -1);
+                    default -> (float) rnd.nextGaussian() * (float) Math.pow(2, rnd.nextInt(30) - 20);
+                };
+            }
+            float[] xs = new float[n];
+            assertTrue(F16Kernel.scaleActivations(x, 0, n, xs), "n=" + n);
+            float plain = F16Kernel.INSTANCE.dot(w, 2, x, 0, n);
+            float scaled = F16Kernel.INSTANCE.dotScaled(w, 2, xs, 0, n);
+            assertEquals(Float.floatToRawIntBits(plain), Float.floatToRawIntBits(scaled), "n=" + n);
+            x[rnd.nextInt(n)] = rnd.nextBoolean() ? F16Kernel.SCALABLE : Float.NaN;
+            assertFalse(F16Kernel.scaleActivations(x, 0, n, xs), "refused, n=" + n);
+        }
+    }
+
+    /** An activation too large for the scaled F16 decode: one token alone takes the plain path. */
+    @Test
+    void halfMatmulWithLargeActivationsIsBatchInvariant() {
+        int in = 300;
+        int rows = 40;
+        Random rnd = new Random(9);
+        MemorySegment seg = Arena.ofAuto().allocate(rows * GgmlType.F16.bytesFor(in), 16);
+        for (long i = 0; i < (long) rows * in; i++) {
+            seg.set(WeightKernel.I16, 2 * i, Float.floatToFloat16((float) rnd.nextGaussian() * 0.1f));
+        }
+        float[] x = new float[4 * in];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        x[in + 17] = 3e5f;
+        x[3 * in + 2] = -1e6f;
+        float[][] alone = assertBatchInvariant(new Tensor("w", GgmlType.F16, new long[] {in, rows}, seg), x, 4, "F16");
+        float expect = 0;
+        for (int i = 0; i < in; i++) {
+            expect += Float.float16ToFloat(seg.get(WeightKernel.I16, 2L * i)) * x[in + i];
+        }
+        assertEquals(expect, alone[1][0], Math.abs(expect) * 1e-5f, "token 1, row 0 against a plain sum");
     }
 
     @ParameterizedTest
