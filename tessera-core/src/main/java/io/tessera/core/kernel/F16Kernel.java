@@ -31,22 +31,21 @@ final class F16Kernel extends FloatDotKernel {
     static final float SCALABLE = 0x1p16f;
 
     /**
-     * {@code dst = x · 2^112} for the n values from xOff, the form {@link #dotScaled} takes; false, with
-     * dst unspecified, when a value is not below {@link #SCALABLE} in magnitude (or is NaN), so that
-     * the scaled form would not be exact.
+     * {@code dst = x · 2^112} for the first n values; false, with dst unspecified, when a value is
+     * not below {@link #SCALABLE} in magnitude (or is NaN), so that the scaled form would not be exact.
      */
-    static boolean scaleActivations(float[] x, int xOff, int n, float[] dst) {
+    static boolean scaleActivations(float[] x, int n, float[] dst) {
         FloatVector max = FloatVector.zero(F);
         int i = 0;
         for (; i + 8 <= n; i += 8) {
-            FloatVector v = FloatVector.fromArray(F, x, xOff + i);
+            FloatVector v = FloatVector.fromArray(F, x, i);
             max = max.max(v.abs());
             v.mul(0x1p112f).intoArray(dst, i);
         }
         float m = max.reduceLanes(VectorOperators.MAX);
         for (; i < n; i++) {
-            m = Math.max(m, Math.abs(x[xOff + i]));
-            dst[i] = x[xOff + i] * 0x1p112f;
+            m = Math.max(m, Math.abs(x[i]));
+            dst[i] = x[i] * 0x1p112f;
         }
         return m < SCALABLE;
     }

@@ -183,7 +183,7 @@ public final class MatMul {
             return null;
         }
         float[] xs = SCRATCH.get().scaled(in);
-        return F16Kernel.scaleActivations(x, 0, in, xs) ? xs : null;
+        return F16Kernel.scaleActivations(x, in, xs) ? xs : null;
     }
 
     /**

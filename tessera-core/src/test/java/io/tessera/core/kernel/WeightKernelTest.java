@@ -294,12 +294,12 @@ class WeightKernelTest {
                 };
             }
             float[] xs = new float[n];
-            assertTrue(F16Kernel.scaleActivations(x, 0, n, xs), "n=" + n);
+            assertTrue(F16Kernel.scaleActivations(x, n, xs), "n=" + n);
             float plain = F16Kernel.INSTANCE.dot(w, 2, x, 0, n);
             float scaled = F16Kernel.INSTANCE.dotScaled(w, 2, xs, 0, n);
             assertEquals(Float.floatToRawIntBits(plain), Float.floatToRawIntBits(scaled), "n=" + n);
             x[rnd.nextInt(n)] = rnd.nextBoolean() ? F16Kernel.SCALABLE : Float.NaN;
-            assertFalse(F16Kernel.scaleActivations(x, 0, n, xs), "refused, n=" + n);
+            assertFalse(F16Kernel.scaleActivations(x, n, xs), "refused, n=" + n);
         }
     }
 
