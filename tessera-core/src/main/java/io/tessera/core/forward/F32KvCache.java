@@ -1,6 +1,5 @@
 package io.tessera.core.forward;
 
-import io.tessera.core.kernel.VectorMath;
 import io.tessera.core.model.LlamaConfig;
 
 /** A KV cache holding float32 values in heap arrays, one pair per layer. */
@@ -51,13 +50,13 @@ public final class F32KvCache implements KvCache {
     }
 
     @Override
-    public float dotKey(int layer, int slot, int kvOffset, float[] q, int qOffset, int n) {
-        return VectorMath.dot(keys[layer], slot * kvDim + kvOffset, q, qOffset, n);
+    public void readKey(int layer, int slot, int kvOffset, float[] dst, int dstOffset, int n) {
+        System.arraycopy(keys[layer], slot * kvDim + kvOffset, dst, dstOffset, n);
     }
 
     @Override
-    public void addValue(int layer, int slot, int kvOffset, float weight, float[] out, int outOffset, int n) {
-        VectorMath.axpy(out, outOffset, weight, values[layer], slot * kvDim + kvOffset, n);
+    public void readValue(int layer, int slot, int kvOffset, float[] dst, int dstOffset, int n) {
+        System.arraycopy(values[layer], slot * kvDim + kvOffset, dst, dstOffset, n);
     }
 
     @Override

@@ -5,8 +5,9 @@ package io.tessera.core.forward;
  * blockSize + offset). A sequence reaches its tokens through a block table, so the cache can be
  * paged and shared without the forward pass knowing how blocks are allocated.
  *
- * <p>The attention inner loops live here, so that a cache may store values in another precision
- * (F16, BF16, 8-bit) without the forward pass changing.
+ * <p>A cache may store values in another precision (F16, BF16); it widens them to floats one
+ * head-row at a time, so that attention widens each key and value once for every query head and
+ * token that reads it, and the forward pass does not change with the precision.
  */
 public interface KvCache {
 
@@ -20,11 +21,11 @@ public interface KvCache {
     /** Stores one token's keys and values (kvDim floats each) of one layer into a slot. */
     void store(int layer, int slot, float[] k, int kOffset, float[] v, int vOffset);
 
-    /** Dot product of q[qOffset, qOffset+n) with the keys of a slot starting at kvOffset within the token. */
-    float dotKey(int layer, int slot, int kvOffset, float[] q, int qOffset, int n);
+    /** Keys of a slot from kvOffset within the token, n of them, as floats into dst[dstOffset, dstOffset+n). */
+    void readKey(int layer, int slot, int kvOffset, float[] dst, int dstOffset, int n);
 
-    /** out[outOffset+i] += weight · V[slot][kvOffset+i] for i < n. */
-    void addValue(int layer, int slot, int kvOffset, float weight, float[] out, int outOffset, int n);
+    /** Values of a slot from kvOffset within the token, n of them, as floats into dst[dstOffset, dstOffset+n). */
+    void readValue(int layer, int slot, int kvOffset, float[] dst, int dstOffset, int n);
 
     /**
      * Copies every slot of block {@code src} into block {@code dst}, in all layers (copy-on-write

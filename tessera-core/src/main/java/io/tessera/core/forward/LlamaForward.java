@@ -39,7 +39,11 @@ import java.util.Arrays;
  */
 public final class LlamaForward {
 
-    private static final int MIN_HEADS_PER_THREAD = 2;
+    /** Most batch tokens of one sequence in an attention unit (see {@link #attention}). */
+    private static final int ATTENTION_TOKENS = 8;
+    /** Most scores an attention unit holds: 4 MB of floats. */
+    private static final int ATTENTION_SCORES = 1 << 20;
+    private static final ThreadLocal<AttentionScratch> ATTENTION_SCRATCH = ThreadLocal.withInitial(AttentionScratch::new);
 
     private final ModelShard shard;
     private final LlamaConfig cfg;
@@ -230,40 +234,115 @@ public final class LlamaForward {
         }
     }
 
-    /** Causal attention of every (token, local head) pair over its sequence's cached positions 0..pos. */
+    /**
+     * Causal attention of every (token, local head) pair over its sequence's cached positions 0..pos.
+     * The work is split into units of one local KV head and a run of up to {@value #ATTENTION_TOKENS}
+     * consecutive batch tokens of one sequence: each cached key and value is widened to floats once
+     * per unit and used by all of the unit's tokens and query heads (grouped-query attention shares
+     * one KV head among {@code groupSize} query heads), instead of once per (token, head). Each
+     * (token, head) still takes the same operations in the same order, whatever its unit.
+     */
     private void attention(int layer, ForwardBatch batch, KvCache cache, float[] q, float[] out) {
         int headDim = cfg.headDim();
         int group = cfg.groupSize();
         int qDim = heads * headDim;
         int blockSize = cache.blockSize();
         float scale = (float) (1.0 / Math.sqrt(headDim));
-        int pairs = batch.size() * heads;
         int maxPos = 0;
         for (int t = 0; t < batch.size(); t++) {
             maxPos = Math.max(maxPos, batch.position(t));
         }
-        int scoreLength = maxPos + 1;
-        parallel.forRange(pairs, MIN_HEADS_PER_THREAD, (from, to) -> {
-            float[] scores = new float[scoreLength];
-            for (int p = from; p < to; p++) {
-                int t = p / heads;
-                int head = p % heads;
-                int seq = batch.sequence(t);
-                int pos = batch.position(t);
-                int qOff = t * qDim + head * headDim;
-                int kvOff = ((headFrom + head) / group - kvHeadFrom) * headDim;
-                for (int j = 0; j <= pos; j++) {
-                    int slot = batch.slot(seq, j, blockSize);
-                    scores[j] = cache.dotKey(layer, slot, kvOff, q, qOff, headDim) * scale;
+        // fewer tokens per unit when contexts are long, so a unit's scores stay within a few MB
+        int runLength = Math.max(1, Math.min(ATTENTION_TOKENS, ATTENTION_SCORES / (group * (maxPos + 1))));
+        int[] runs = sequenceRuns(batch, runLength);
+        int units = (runs.length - 1) * kvHeads;
+        parallel.forRange(units, 1, (from, to) -> {
+            AttentionScratch scratch = ATTENTION_SCRATCH.get();
+            float[] row = scratch.row(headDim);
+            for (int u = from; u < to; u++) {
+                int first = runs[u / kvHeads];
+                int end = runs[u / kvHeads + 1];
+                int kv = u % kvHeads;
+                int kvOff = kv * headDim;
+                // the local query heads that read this KV head
+                int hFrom = Math.max(0, (kvHeadFrom + kv) * group - headFrom);
+                int hTo = Math.min(heads, (kvHeadFrom + kv + 1) * group - headFrom);
+                int nh = hTo - hFrom;
+                int seq = batch.sequence(first);
+                int len = 0;
+                for (int t = first; t < end; t++) {
+                    len = Math.max(len, batch.position(t) + 1);
                 }
-                VectorMath.softmax(scores, 0, pos + 1);
-                Arrays.fill(out, qOff, qOff + headDim, 0f);
-                for (int j = 0; j <= pos; j++) {
-                    int slot = batch.slot(seq, j, blockSize);
-                    cache.addValue(layer, slot, kvOff, scores[j], out, qOff, headDim);
+                float[] scores = scratch.scores((end - first) * nh * len);
+                for (int j = 0; j < len; j++) {
+                    cache.readKey(layer, batch.slot(seq, j, blockSize), kvOff, row, 0, headDim);
+                    for (int t = first; t < end; t++) {
+                        if (batch.position(t) < j) {
+                            continue;
+                        }
+                        for (int h = 0; h < nh; h++) {
+                            int qOff = t * qDim + (hFrom + h) * headDim;
+                            scores[((t - first) * nh + h) * len + j] = VectorMath.dot(row, 0, q, qOff, headDim) * scale;
+                        }
+                    }
+                }
+                for (int t = first; t < end; t++) {
+                    for (int h = 0; h < nh; h++) {
+                        VectorMath.softmax(scores, ((t - first) * nh + h) * len, batch.position(t) + 1);
+                        int qOff = t * qDim + (hFrom + h) * headDim;
+                        Arrays.fill(out, qOff, qOff + headDim, 0f);
+                    }
+                }
+                for (int j = 0; j < len; j++) {
+                    cache.readValue(layer, batch.slot(seq, j, blockSize), kvOff, row, 0, headDim);
+                    for (int t = first; t < end; t++) {
+                        if (batch.position(t) < j) {
+                            continue;
+                        }
+                        for (int h = 0; h < nh; h++) {
+                            int qOff = t * qDim + (hFrom + h) * headDim;
+                            VectorMath.axpy(out, qOff, scores[((t - first) * nh + h) * len + j], row, 0, headDim);
+                        }
+                    }
                 }
             }
         });
+    }
+
+    /**
+     * Where each run of consecutive batch tokens of one sequence, at most {@code maxRun} long,
+     * begins, followed by the batch size.
+     */
+    private static int[] sequenceRuns(ForwardBatch batch, int maxRun) {
+        int[] starts = new int[batch.size() + 1];
+        int n = 0;
+        for (int t = 0; t < batch.size(); t++) {
+            if (t == 0 || batch.sequence(t) != batch.sequence(t - 1) || t - starts[n - 1] == maxRun) {
+                starts[n++] = t;
+            }
+        }
+        starts[n++] = batch.size();
+        return Arrays.copyOf(starts, n);
+    }
+
+    /** A thread's attention buffers, grown on demand: one widened key or value row, and a unit's scores. */
+    private static final class AttentionScratch {
+        private float[] row = new float[0];
+        private float[] scores = new float[0];
+
+        float[] row(int n) {
+            if (row.length < n) {
+                row = new float[n];
+            }
+            return row;
+        }
+
+        float[] scores(int n) {
+            if (scores.length < n) {
+                scores = new float[n];
+            }
+            return scores;
+        }
     }
 
     /** Every array is at least as long as the step needs; the forward pass writes before it reads. */

@@ -137,65 +137,39 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
     }
 
     @Override
-    public float dotKey(int layer, int slot, int kvOffset, float[] q, int qOffset, int n) {
-        MemorySegment seg = keys[layer];
-        long at = slot * vectorBytes + type.bytesPerVector(kvOffset);
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        switch (type) {
-            case F32 -> {
-                for (; i + 8 <= n; i += 8) {
-                    acc = floats(seg, at + 4L * i).fma(FloatVector.fromArray(F, q, qOffset + i), acc);
-                }
-            }
-            case F16 -> {
-                for (; i + 8 <= n; i += 8) {
-                    acc = halves(seg, at + 2L * i).fma(FloatVector.fromArray(F, q, qOffset + i), acc);
-                }
-            }
-            case BF16 -> {
-                for (; i + 8 <= n; i += 8) {
-                    acc = bf16s(seg, at + 2L * i).fma(FloatVector.fromArray(F, q, qOffset + i), acc);
-                }
-            }
-            default -> throw new AssertionError(type);
-        }
-        float sum = VectorMath.sumLanes(acc);
-        for (; i < n; i++) {
-            sum += load(seg, at, i) * q[qOffset + i];
-        }
-        return sum;
+    public void readKey(int layer, int slot, int kvOffset, float[] dst, int dstOffset, int n) {
+        read(keys[layer], slot, kvOffset, dst, dstOffset, n);
     }
 
     @Override
-    public void addValue(int layer, int slot, int kvOffset, float weight, float[] out, int outOffset, int n) {
-        MemorySegment seg = values[layer];
+    public void readValue(int layer, int slot, int kvOffset, float[] dst, int dstOffset, int n) {
+        read(values[layer], slot, kvOffset, dst, dstOffset, n);
+    }
+
+    /** n stored values of a slot from kvOffset, widened eight at a time, the tail one by one. */
+    private void read(MemorySegment seg, int slot, int kvOffset, float[] dst, int dstOffset, int n) {
         long at = slot * vectorBytes + type.bytesPerVector(kvOffset);
-        FloatVector w = FloatVector.broadcast(F, weight);
         int i = 0;
         switch (type) {
             case F32 -> {
                 for (; i + 8 <= n; i += 8) {
-                    floats(seg, at + 4L * i).fma(w, FloatVector.fromArray(F, out, outOffset + i))
-                            .intoArray(out, outOffset + i);
+                    floats(seg, at + 4L * i).intoArray(dst, dstOffset + i);
                 }
             }
             case F16 -> {
                 for (; i + 8 <= n; i += 8) {
-                    halves(seg, at + 2L * i).fma(w, FloatVector.fromArray(F, out, outOffset + i))
-                            .intoArray(out, outOffset + i);
+                    halves(seg, at + 2L * i).intoArray(dst, dstOffset + i);
                 }
             }
             case BF16 -> {
                 for (; i + 8 <= n; i += 8) {
-                    bf16s(seg, at + 2L * i).fma(w, FloatVector.fromArray(F, out, outOffset + i))
-                            .intoArray(out, outOffset + i);
+                    bf16s(seg, at + 2L * i).intoArray(dst, dstOffset + i);
                 }
             }
             default -> throw new AssertionError(type);
         }
         for (; i < n; i++) {
-            out[outOffset + i] += weight * load(seg, at, i);
+            dst[dstOffset + i] = load(seg, at, i);
         }
     }
 
