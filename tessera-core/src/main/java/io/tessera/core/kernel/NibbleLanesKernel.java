@@ -17,18 +17,22 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>Both types reconstruct a value as {@code w = s·q + m} with a scale s and an offset m per
  * 32-value block (Q4_0: s = d, m = −8d; Q4_K: s = d·sc, m = −dmin·min), each exact in a float.
- * Per chunk a dot product takes the 16 nibble vectors (a shift and a mask each, on the int view;
- * the top nibble of a lane a logical shift of the short view alone, which clears the rest),
- * multiplies them with the activations in 16-bit lanes and adds the products in 16 bits: a lane
- * sums 16 products of a nibble (0..15) and an activation (|q| ≤ 127), at most 30480, so the sum is
- * exact. Only then are neighbouring lanes added into one int per block (as ints: two lanes can
- * exceed a short), converted, and scaled for the eight blocks as one vector:
- * {@code a = fma(S·d_x, s, a)}, then {@code a = fma(m, X, a)}, X being the activation block's d·Σq
- * ({@link Q8Activations#sums}). The file-layout kernels need a
- * pair sum, a conversion and a broadcast scale per 32 values. Dropping the top nibble's mask
- * (and, for Q4_0, widening the half scales in four operations instead of seven) gave the same
- * bits, 1.07× for Q4_K and 1.03-1.08× for Q4_0 (KernelAB, one token, one thread, 256 and 16384
- * rows of 2048).
+ * Per chunk a dot product multiplies the nibbles with the activations in 16-bit lanes and adds
+ * the products in 16 bits: a lane sums 16 products of a nibble (0..15) and an activation (|q| ≤
+ * 127), at most 30480, so the sum is exact. Only then are neighbouring lanes added into one int per
+ * block (as ints: two lanes can exceed a short), converted, and scaled for the eight blocks as one
+ * vector: {@code a = fma(S·d_x, s, a)}, then {@code a = fma(m, X, a)}, X being the activation
+ * block's d·Σq ({@link Q8Activations#sums}). The file-layout kernels need a pair sum, a conversion
+ * and a broadcast scale per 32 values.
+ *
+ * <p>The nibbles are not isolated. A word w = n0 + 16·n1 + 256·n2 + 4096·n3 and its logical shifts
+ * by 4, 8 and 12 are multiplied with activations recombined once per product
+ * ({@link Q8Activations#nibbleSteps}: x0, x1 − 16·x0, x2 − 16·x1, x3 − 16·x2), whose sum is
+ * n0·x0 + n1·x1 + n2·x2 + n3·x3 modulo 2^16; every partial sum is wrong by multiples of 2^16 only,
+ * and the lane's final sum, which fits in a short, comes out exact. That is three shifts per word
+ * in place of three shifts and three masks: the same bits, one token 1.17-1.35× (Q4_0) and
+ * 1.13-1.24× (Q4_K) in KernelAB (8192 × 2048 from memory and 256 × 2048 in cache, one and two
+ * threads).
  *
  * <p>Matrix products ({@link MatMul}) decode the nibbles of a band of rows into a panel of shorts in
  * the same lane order ({@link #decodeLanes}) with the per-block s and m.

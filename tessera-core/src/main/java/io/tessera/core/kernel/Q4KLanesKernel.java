@@ -54,10 +54,9 @@ final class Q4KLanesKernel extends NibbleLanesKernel {
     @Override
     float dot(MemorySegment w, long off, Q8Activations a, int xOff, int n) {
         checkBlocks(n, CHUNK);
-        short[] q = a.lanes;
+        short[] e = a.nibbleSteps;
         float[] xd = a.scale;
         float[] xs = a.sums;
-        IntVector mask = IntVector.broadcast(I32, 0x000F000F);
         FloatVector acc = FloatVector.zero(F);
         for (int i = 0, c = 0; i < n; i += CHUNK, c++) {
             long p = off + (long) c * CHUNK_BYTES;
@@ -70,26 +69,15 @@ final class Q4KLanesKernel extends NibbleLanesKernel {
             int b2 = w.get(INT, p + 12);
             long sc = (b0 & 0x3F3F3F3F) & 0xFFFFFFFFL | (long) (b2 & 0x0F0F0F0F | b0 >>> 2 & 0x30303030) << 32;
             long mn = (b1 & 0x3F3F3F3F) & 0xFFFFFFFFL | (long) (b2 >>> 4 & 0x0F0F0F0F | b1 >>> 2 & 0x30303030) << 32;
-            IntVector v0 = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES, LE).reinterpretAsInts();
-            IntVector v1 = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES + 32, LE).reinterpretAsInts();
-            IntVector v2 = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES + 64, LE).reinterpretAsInts();
-            IntVector v3 = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES + 96, LE).reinterpretAsInts();
-            ShortVector s = v0.and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x));
-            s = s.add(v0.lanewise(VectorOperators.LSHR, 4).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 16)));
-            s = s.add(v0.lanewise(VectorOperators.LSHR, 8).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 32)));
-            s = s.add(v0.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, q, x + 48)));
-            s = s.add(v1.and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 64)));
-            s = s.add(v1.lanewise(VectorOperators.LSHR, 4).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 80)));
-            s = s.add(v1.lanewise(VectorOperators.LSHR, 8).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 96)));
-            s = s.add(v1.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, q, x + 112)));
-            s = s.add(v2.and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 128)));
-            s = s.add(v2.lanewise(VectorOperators.LSHR, 4).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 144)));
-            s = s.add(v2.lanewise(VectorOperators.LSHR, 8).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 160)));
-            s = s.add(v2.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, q, x + 176)));
-            s = s.add(v3.and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 192)));
-            s = s.add(v3.lanewise(VectorOperators.LSHR, 4).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 208)));
-            s = s.add(v3.lanewise(VectorOperators.LSHR, 8).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 224)));
-            s = s.add(v3.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, q, x + 240)));
+            ShortVector s = ShortVector.zero(S16);
+            for (int v = 0; v < 4; v++) {
+                // the word's four nibbles by the recombined steps (Q8Activations.nibbleSteps), modulo 2^16
+                ShortVector n0 = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES + 32 * v, LE);
+                ShortVector n1 = n0.lanewise(VectorOperators.LSHR, 4);
+                ShortVector n2 = n1.lanewise(VectorOperators.LSHR, 4);
+                s = s.add(n0.mul(ShortVector.fromArray(S16, e, x + 64 * v))).add(n1.mul(ShortVector.fromArray(S16, e, x + 64 * v + 16)))
+                        .add(n2.mul(ShortVector.fromArray(S16, e, x + 64 * v + 32))).add(n2.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, e, x + 64 * v + 48)));
+            }
             IntVector pr = s.reinterpretAsInts();
             FloatVector sum = (FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
             // the eight 6-bit scales and mins as bytes of a long (Q4KKernel.scales and mins, written out)

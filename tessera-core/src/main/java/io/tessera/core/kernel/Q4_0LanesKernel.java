@@ -46,34 +46,22 @@ final class Q4_0LanesKernel extends NibbleLanesKernel {
     @Override
     float dot(MemorySegment w, long off, Q8Activations a, int xOff, int n) {
         checkBlocks(n, CHUNK);
-        short[] q = a.lanes;
+        short[] e = a.nibbleSteps;
         float[] xd = a.scale;
         float[] xs = a.sums;
-        IntVector mask = IntVector.broadcast(I32, 0x000F000F);
         FloatVector acc = FloatVector.zero(F);
         for (int i = 0, c = 0; i < n; i += CHUNK, c++) {
             long p = off + (long) c * CHUNK_BYTES;
             int x = xOff + i;
-            IntVector v0 = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES, LE).reinterpretAsInts();
-            IntVector v1 = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES + 32, LE).reinterpretAsInts();
-            IntVector v2 = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES + 64, LE).reinterpretAsInts();
-            IntVector v3 = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES + 96, LE).reinterpretAsInts();
-            ShortVector s = v0.and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x));
-            s = s.add(v0.lanewise(VectorOperators.LSHR, 4).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 16)));
-            s = s.add(v0.lanewise(VectorOperators.LSHR, 8).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 32)));
-            s = s.add(v0.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, q, x + 48)));
-            s = s.add(v1.and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 64)));
-            s = s.add(v1.lanewise(VectorOperators.LSHR, 4).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 80)));
-            s = s.add(v1.lanewise(VectorOperators.LSHR, 8).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 96)));
-            s = s.add(v1.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, q, x + 112)));
-            s = s.add(v2.and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 128)));
-            s = s.add(v2.lanewise(VectorOperators.LSHR, 4).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 144)));
-            s = s.add(v2.lanewise(VectorOperators.LSHR, 8).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 160)));
-            s = s.add(v2.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, q, x + 176)));
-            s = s.add(v3.and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 192)));
-            s = s.add(v3.lanewise(VectorOperators.LSHR, 4).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 208)));
-            s = s.add(v3.lanewise(VectorOperators.LSHR, 8).and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S16, q, x + 224)));
-            s = s.add(v3.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S16, q, x + 240)));
+            ShortVector s = ShortVector.zero(S16);
+            for (int v = 0; v < 4; v++) {
+                // the word's four nibbles by the recombined steps (Q8Activations.nibbleSteps), modulo 2^16
+                ShortVector b = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES + 32 * v, LE);
+                ShortVector b1 = b.lanewise(VectorOperators.LSHR, 4);
+                ShortVector b2 = b1.lanewise(VectorOperators.LSHR, 4);
+                s = s.add(b.mul(ShortVector.fromArray(S16, e, x + 64 * v))).add(b1.mul(ShortVector.fromArray(S16, e, x + 64 * v + 16)))
+                        .add(b2.mul(ShortVector.fromArray(S16, e, x + 64 * v + 32))).add(b2.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, e, x + 64 * v + 48)));
+            }
             IntVector pr = s.reinterpretAsInts();
             FloatVector sum = (FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
             IntVector h = (IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, p, LE).convertShape(VectorOperators.S2I, I32, 0);

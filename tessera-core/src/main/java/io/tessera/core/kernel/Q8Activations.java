@@ -30,6 +30,7 @@ final class Q8Activations {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
     private static final int SIGN = 0x80000000;
     private static final int HALF = Float.floatToRawIntBits(0.5f);
 
@@ -44,6 +45,14 @@ final class Q8Activations {
      * values, value {@code 16L + s} at {@code 16s + L}.
      */
     short[] lanes = new short[0];
+    /**
+     * The lane-order integers recombined for the 4-bit dot products ({@link NibbleLanesKernel}): of
+     * each four steps 4i..4i+3 of a lane, step 4i as it is and step 4i + n (n = 1, 2, 3) minus 16
+     * times step 4i + n − 1, in 16-bit arithmetic (wrapping). A 16-bit word w holding four nibbles
+     * then gives their dot product with the four steps as {@code w·e0 + (w>>>4)·e1 + (w>>>8)·e2 +
+     * (w>>>12)·e3} modulo 2^16: no masks.
+     */
+    short[] nibbleSteps = new short[0];
     /** The scale of each block. */
     float[] scale = new float[0];
     /** d·Σq of each block (exact: at most 19 significant bits), for kernels with per-block minimums. */
@@ -102,12 +111,21 @@ final class Q8Activations {
     private void toLanes(int n) {
         if (lanes.length < n) {
             lanes = new short[n];
+            nibbleSteps = new short[n];
         }
         for (int c = 0; c < n; c += 256) {
             for (int lane = 0; lane < 16; lane++) {
                 for (int s = 0; s < 16; s++) {
                     lanes[c + 16 * s + lane] = q[c + 16 * lane + s];
                 }
+            }
+            // in lane order a step is one vector: e = step − 16·previous step, except every fourth
+            for (int s = 0; s < 16; s++) {
+                ShortVector step = ShortVector.fromArray(S, lanes, c + 16 * s);
+                if (s % 4 != 0) {
+                    step = step.sub(ShortVector.fromArray(S, lanes, c + 16 * (s - 1)).lanewise(VectorOperators.LSHL, 4));
+                }
+                step.intoArray(nibbleSteps, c + 16 * s);
             }
         }
     }

@@ -66,6 +66,10 @@ class LanesKernelTest {
         for (int c = 0; c < x.length; c += 256) {
             for (int i = 0; i < 256; i++) {
                 assertEquals(xq.q[c + i], xq.lanes[c + 16 * (i % 16) + i / 16], "lane order of value " + (c + i));
+                // the nibble kernels' recombined steps: step s − 16·step (s − 1) within each four, wrapping
+                int s = i % 16;
+                short recombined = (short) (s % 4 == 0 ? xq.q[c + i] : xq.q[c + i] - 16 * xq.q[c + i - 1]);
+                assertEquals(recombined, xq.nibbleSteps[c + 16 * s + i / 16], "recombined step of value " + (c + i));
             }
         }
         MemorySegment seg = packed.data();
