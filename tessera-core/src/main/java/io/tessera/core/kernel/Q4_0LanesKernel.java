@@ -56,11 +56,11 @@ final class Q4_0LanesKernel extends NibbleLanesKernel {
             ShortVector s = ShortVector.zero(S16);
             for (int v = 0; v < 4; v++) {
                 // the word's four nibbles by the recombined steps (Q8Activations.nibbleSteps), modulo 2^16
-                ShortVector b = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES + 32 * v, LE);
-                ShortVector b1 = b.lanewise(VectorOperators.LSHR, 4);
-                ShortVector b2 = b1.lanewise(VectorOperators.LSHR, 4);
-                s = s.add(b.mul(ShortVector.fromArray(S16, e, x + 64 * v))).add(b1.mul(ShortVector.fromArray(S16, e, x + 64 * v + 16)))
-                        .add(b2.mul(ShortVector.fromArray(S16, e, x + 64 * v + 32))).add(b2.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, e, x + 64 * v + 48)));
+                ShortVector n0 = ShortVector.fromMemorySegment(S16, w, p + HEADER_BYTES + 32 * v, LE);
+                ShortVector n1 = n0.lanewise(VectorOperators.LSHR, 4);
+                ShortVector n2 = n1.lanewise(VectorOperators.LSHR, 4);
+                s = s.add(n0.mul(ShortVector.fromArray(S16, e, x + 64 * v))).add(n1.mul(ShortVector.fromArray(S16, e, x + 64 * v + 16)))
+                        .add(n2.mul(ShortVector.fromArray(S16, e, x + 64 * v + 32))).add(n2.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, e, x + 64 * v + 48)));
             }
             IntVector pr = s.reinterpretAsInts();
             FloatVector sum = (FloatVector) pr.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pr.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
