@@ -33,6 +33,8 @@ import jdk.incubator.vector.VectorOperators;
  * in place of three shifts and three masks: the same bits, one token 1.17-1.35× (Q4_0) and
  * 1.13-1.24× (Q4_K) in KernelAB (8192 × 2048 from memory and 256 × 2048 in cache, one and two
  * threads).
+ * Both types' dot products write this chunk sum out: a shared helper would return a vector, and
+ * in methods this large C2 may leave such a call uninlined and box it.
  *
  * <p>Matrix products ({@link MatMul}) decode the nibbles of a band of rows into a panel of shorts in
  * the same lane order ({@link #decodeLanes}) with the per-block s and m.
