@@ -63,7 +63,7 @@ public final class MemoryProbe {
     static volatile long sink;
 
     /** Seconds for all threads to run their share, started together. */
-    private static double run(int threads, Body body) throws Exception {
+    static double run(int threads, Body body) throws Exception {
         CyclicBarrier barrier = new CyclicBarrier(threads + 1);
         Thread[] ts = new Thread[threads];
         for (int t = 0; t < threads; t++) {

@@ -681,12 +681,14 @@ public final class MatMul {
      * both rows; each chunk summed in 16-bit lanes and scaled as {@link NibbleLanesKernel}'s dot
      * product does: neighbouring lanes into one int per block, converted, {@code fma(S·d_x, s, a)}
      * with the chunk's eight block scales s, then {@code fma(m, X, a)} with their offsets m. The
-     * inner loop runs a constant 16 steps, which C2 unrolls in full; written from k to k + 256 it
-     * kept pre- and post-loops and range checks around every chunk, with the offsets spilled to
-     * the stack (the constant trip count: 1.4× for one row × one token, 2× for one row × two, in
-     * a one-core micro-benchmark at 64 tokens; two rows then 1.08-1.19× in the full product, from
-     * half the activation loads). Written out step by step, wider tiles had all their loads
-     * hoisted and spilled. A band's odd last row is passed as both rows ({@code w1 = w}, {@code
+     * inner loop runs a constant 16 steps from j = 0, the chunk's offsets added once; written from
+     * k to k + 256 it kept range checks around every chunk, with the offsets spilled to the stack
+     * (the constant trip count: 1.4× for one row × one token, 2× for one row × two, in a one-core
+     * micro-benchmark at 64 tokens; two rows then 1.08-1.19× in the full product, from half the
+     * activation loads). C2 (JDK 25) does not unroll the 16 steps in full: it peels one, unrolls
+     * a main loop four times and leaves a post-loop, with one 16-bit sum spilled; the bench
+     * module's {@code TileProbe} measures this shape against a flat loop. Written out step by step,
+     * wider tiles had all their loads hoisted and spilled. A band's odd last row is passed as both rows ({@code w1 = w}, {@code
      * as = 0}): the two results are the same bits.
      */
     private static void laneTile2x2(short[] p, int w, int w1, float[] ws, float[] wm, int s, int s1, Q8Activations xq,
