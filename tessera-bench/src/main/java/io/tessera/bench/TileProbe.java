@@ -114,7 +114,7 @@ public final class TileProbe {
             ShortVector l01 = l00;
             ShortVector l10 = l00;
             ShortVector l11 = l00;
-            for (int j = 0; j < CHUNK; j += 16) {
+            for (int j = 0; j < CHUNK; j += 16) { // flat's step, repeated: the loop's shape is what is measured
                 ShortVector v = ShortVector.fromArray(S, w, k + j);
                 ShortVector u = ShortVector.fromArray(S, w, N + k + j);
                 ShortVector y = ShortVector.fromArray(S, x, k + j);

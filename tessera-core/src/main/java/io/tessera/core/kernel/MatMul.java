@@ -688,8 +688,8 @@ public final class MatMul {
      * activation loads). C2 (JDK 25) does not unroll the 16 steps in full: it peels one, unrolls
      * a main loop four times and leaves a post-loop, with one 16-bit sum spilled; the bench
      * module's {@code TileProbe} measures this shape against a flat loop. Written out step by step,
-     * wider tiles had all their loads hoisted and spilled. A band's odd last row is passed as both rows ({@code w1 = w}, {@code
-     * as = 0}): the two results are the same bits.
+     * wider tiles had all their loads hoisted and spilled. A band's odd last row is passed as both
+     * rows ({@code w1 = w}, {@code as = 0}): the two results are the same bits.
      */
     private static void laneTile2x2(short[] p, int w, int w1, float[] ws, float[] wm, int s, int s1, Q8Activations xq,
             int x0, int x1, int nc, float[] acc, int a0, int a1, int as) {
