@@ -2,7 +2,7 @@ package io.tessera.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.ModelInfo;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -27,7 +27,7 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ModelInfo info = ModelInfo.read(file);
-        LlamaConfig c = info.config();
+        ModelConfig c = info.config();
         long kvF16PerToken = c.kvBytesPerToken(2);
         long kvF32PerToken = c.kvBytesPerToken(4);
         if (json) {
