@@ -1,6 +1,7 @@
 package io.tessera.core.arch;
 
 import io.tessera.core.format.ModelFormatException;
+import io.tessera.core.gguf.GgufMetadata;
 import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelConfig;
 import java.util.List;
@@ -30,10 +31,22 @@ public interface Architecture {
 
     /**
      * The family's fixed choices (rotary pairing, attention options, feed-forward gating) applied to
-     * the hyperparameters a file format read; the options a file can set itself (rope scaling,
-     * sliding window, soft-capping) are applied after this by the format's reader.
+     * the hyperparameters a file format read; the options a file can set itself (rope scaling, and
+     * for some families sliding window and soft-capping) are read after this.
      */
     ModelConfig configure(ModelConfig common);
+
+    /**
+     * Reads the GGUF keys of this family's own options into {@code configured} (what
+     * {@link #configure} returned, with the rope scaling keys every family shares applied); the
+     * default reads none. {@link GgufHyperparameters#withWindowAndSoftcaps} reads the sliding window
+     * and soft-capping keys for a family whose models use them.
+     *
+     * @param prefix {@code <general.architecture>.}
+     */
+    default ModelConfig readGguf(ModelConfig configured, GgufMetadata md, String prefix) throws ModelFormatException {
+        return configured;
+    }
 
     /**
      * Binds the model's weights by their GGUF names (the names every format is mapped to), checking

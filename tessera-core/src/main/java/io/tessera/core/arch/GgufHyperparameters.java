@@ -55,14 +55,26 @@ public final class GgufHyperparameters {
                     md.getFloat(p + "attention.layer_norm_rms_epsilon", 1e-5f));
             ModelConfig cfg = family.configure(common);
             cfg = cfg.withRope(cfg.ropeStyle(), ropeScaling(md, p, cfg.ropeScaling()));
-            AttentionOptions a = cfg.attention()
-                    .withSlidingWindow(md.getInt(p + "attention.sliding_window", cfg.attention().slidingWindow()))
-                    .withLogitSoftcap(md.getFloat(p + "attn_logit_softcapping", cfg.attention().logitSoftcap()));
-            return cfg.withAttention(a)
-                    .withFinalLogitSoftcap(md.getFloat(p + "final_logit_softcapping", cfg.finalLogitSoftcap()));
+            return family.readGguf(cfg, md, p);
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file, p + "*", e.getMessage());
         }
+    }
+
+    /**
+     * The sliding window and soft-capping keys ({@code attention.sliding_window},
+     * {@code attn_logit_softcapping}, {@code final_logit_softcapping}), for the families whose
+     * models use them: llama.cpp reads them only for those, and some converters write a window
+     * the model does not apply (Qwen 2's {@code sliding_window} with {@code use_sliding_window}
+     * false).
+     */
+    public static ModelConfig withWindowAndSoftcaps(ModelConfig cfg, GgufMetadata md, String p)
+            throws ModelFormatException {
+        AttentionOptions a = cfg.attention()
+                .withSlidingWindow(md.getInt(p + "attention.sliding_window", cfg.attention().slidingWindow()))
+                .withLogitSoftcap(md.getFloat(p + "attn_logit_softcapping", cfg.attention().logitSoftcap()));
+        return cfg.withAttention(a)
+                .withFinalLogitSoftcap(md.getFloat(p + "final_logit_softcapping", cfg.finalLogitSoftcap()));
     }
 
     /**

@@ -6,9 +6,19 @@ import io.tessera.core.kernel.MatMul;
 import io.tessera.core.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
 
-/** The tensors of an open GGUF file, looked up by name and checked against the configuration's shapes. */
-public record GgufTensors(GgufFile gguf) implements TensorSource {
+/**
+ * The tensors of an open GGUF file, looked up by name and checked against the configuration's
+ * shapes. It notes the name of every tensor bound ({@link #used()}), so that a loader can tell
+ * which tensors of the file the family left out.
+ */
+public record GgufTensors(GgufFile gguf, Set<String> used) implements TensorSource {
+
+    public GgufTensors(GgufFile gguf) {
+        this(gguf, new HashSet<>());
+    }
 
     @Override
     public Path path() {
@@ -22,6 +32,7 @@ public record GgufTensors(GgufFile gguf) implements TensorSource {
 
     @Override
     public Tensor matrix(String name, int rows, int cols) throws ModelFormatException {
+        used.add(name);
         Tensor t = gguf.tensor(name);
         long[] d = t.dims();
         if (d.length != 2 || d[0] != cols || d[1] != rows) {
@@ -33,6 +44,7 @@ public record GgufTensors(GgufFile gguf) implements TensorSource {
 
     @Override
     public float[] vector(String name, int length) throws ModelFormatException {
+        used.add(name);
         Tensor t = gguf.tensor(name);
         long[] d = t.dims();
         if (d.length != 1 || d[0] != length) {

@@ -20,6 +20,9 @@ import java.util.Arrays;
  *   cache.store(k, v);  proj = attention(q, cache of the token's own sequence) · Wo
  * </pre>
  *
+ * The scores may be soft-capped ({@code cap · tanh(s / cap)}, Gemma 2) and the positions seen
+ * limited to a sliding window (Mistral 0.1, Gemma); without either, no arithmetic is added.
+ *
  * Grouped-query attention: each KV head serves {@code groupSize} consecutive query heads. On a
  * tensor-parallel rank {@code proj} is a partial sum over its heads, which the caller all-reduces.
  */
@@ -38,6 +41,10 @@ final class AttentionBlock {
     private final int kvHeads;
     private final int headFrom;
     private final int kvHeadFrom;
+    /** Positions a token sees, itself included; 0 for all. */
+    private final int window;
+    /** Soft-cap of the attention scores; 0 for none. */
+    private final float softcap;
 
     /**
      * @param ropeFrequencyFactors the divisors of the rotary frequencies, or null for none
@@ -46,13 +53,10 @@ final class AttentionBlock {
      */
     AttentionBlock(ModelConfig cfg, float[] ropeFrequencyFactors, Parallel parallel, int heads, int headFrom,
             int kvHeads, int kvHeadFrom) {
-        AttentionOptions o = cfg.attention();
-        if (o.slidingWindow() > 0 || o.logitSoftcap() > 0) {
-            throw new UnsupportedOperationException("attention of architecture '" + cfg.architecture()
-                    + "' uses " + (o.slidingWindow() > 0 ? "a sliding window of " + o.slidingWindow()
-                    : "logit soft-capping at " + o.logitSoftcap()) + ", which is not implemented yet");
-        }
         this.cfg = cfg;
+        AttentionOptions o = cfg.attention();
+        this.window = o.slidingWindow();
+        this.softcap = o.logitSoftcap();
         this.parallel = parallel;
         this.rope = new Rope(cfg.headDim(), cfg.ropeTheta(), cfg.ropeStyle(), ropeFrequencyFactors);
         this.heads = heads;
@@ -108,8 +112,14 @@ final class AttentionBlock {
         }
     }
 
+    /** The first position a token at {@code pos} sees. */
+    private int windowStart(int pos) {
+        return window == 0 ? 0 : Math.max(0, pos - window + 1);
+    }
+
     /**
-     * Causal attention of every (token, local head) pair over its sequence's cached positions 0..pos.
+     * Causal attention of every (token, local head) pair over its sequence's cached positions 0..pos
+     * (the last {@code window} of them with a sliding window).
      * The work is split into units of one local KV head and a run of up to {@value #ATTENTION_TOKENS}
      * consecutive batch tokens of one sequence: each cached key and value is widened to floats once
      * per unit and used by all of the unit's tokens and query heads (grouped-query attention shares
@@ -144,14 +154,16 @@ final class AttentionBlock {
                 int nh = hTo - hFrom;
                 int seq = batch.sequence(first);
                 int len = 0;
+                int seen = Integer.MAX_VALUE;
                 for (int t = first; t < end; t++) {
                     len = Math.max(len, batch.position(t) + 1);
+                    seen = Math.min(seen, windowStart(batch.position(t)));
                 }
                 float[] scores = scratch.scores((end - first) * nh * len);
-                for (int j = 0; j < len; j++) {
+                for (int j = seen; j < len; j++) {
                     cache.readKey(layer, batch.slot(seq, j, blockSize), kvOff, row, 0, headDim);
                     for (int t = first; t < end; t++) {
-                        if (batch.position(t) < j) {
+                        if (batch.position(t) < j || j < windowStart(batch.position(t))) {
                             continue;
                         }
                         for (int h = 0; h < nh; h++) {
@@ -161,16 +173,22 @@ final class AttentionBlock {
                     }
                 }
                 for (int t = first; t < end; t++) {
+                    int seenFrom = windowStart(batch.position(t));
+                    int count = batch.position(t) + 1 - seenFrom;
                     for (int h = 0; h < nh; h++) {
-                        VectorMath.softmax(scores, ((t - first) * nh + h) * len, batch.position(t) + 1);
+                        int at = ((t - first) * nh + h) * len + seenFrom;
+                        if (softcap > 0) {
+                            VectorMath.softcap(scores, at, count, softcap);
+                        }
+                        VectorMath.softmax(scores, at, count);
                         int qOff = t * qDim + (hFrom + h) * headDim;
                         Arrays.fill(out, qOff, qOff + headDim, 0f);
                     }
                 }
-                for (int j = 0; j < len; j++) {
+                for (int j = seen; j < len; j++) {
                     cache.readValue(layer, batch.slot(seq, j, blockSize), kvOff, row, 0, headDim);
                     for (int t = first; t < end; t++) {
-                        if (batch.position(t) < j) {
+                        if (batch.position(t) < j || j < windowStart(batch.position(t))) {
                             continue;
                         }
                         for (int h = 0; h < nh; h++) {

@@ -66,10 +66,6 @@ public final class DecoderForward {
         this.attention = new AttentionBlock(cfg, shard.model().rotaryFactors(), parallel, heads, spec.headFrom(cfg),
                 kvHeads, spec.kvHeadFrom(cfg));
         this.feedForward = new FeedForwardBlock(cfg, parallel);
-        if (cfg.finalLogitSoftcap() > 0) {
-            throw new UnsupportedOperationException("final logit soft-capping of architecture '" + cfg.architecture()
-                    + "' is not implemented yet");
-        }
     }
 
     public Model model() {
@@ -171,6 +167,9 @@ public final class DecoderForward {
         float[] logits = new float[rows * cfg.vocabSize()];
         if (rows > 0) {
             MatMul.matmul(parallel, shard.output(), selected, rows, logits);
+        }
+        if (cfg.finalLogitSoftcap() > 0) {
+            VectorMath.softcap(logits, 0, logits.length, cfg.finalLogitSoftcap());
         }
         return logits;
     }

@@ -6,11 +6,13 @@ import io.tessera.core.kernel.VectorMath;
 import io.tessera.core.model.FeedForwardKind;
 import io.tessera.core.model.FeedForwardWeights;
 import io.tessera.core.model.ModelConfig;
+import io.tessera.core.tensor.Tensor;
 
 /**
  * The shared gated feed-forward block: {@code h = rmsnorm(x)}, {@code g = act(h·Wgate) ⊙ h·Wup}
  * over this rank's FFN rows, {@code proj = g · Wdown} over the same columns (a partial sum on a
- * tensor-parallel rank, which the caller all-reduces).
+ * tensor-parallel rank, which the caller all-reduces). The activation is SiLU (SwiGLU, fused into
+ * the gate and up products) or GELU (GeGLU, applied after them).
  */
 final class FeedForwardBlock {
 
@@ -18,10 +20,6 @@ final class FeedForwardBlock {
     private final Parallel parallel;
 
     FeedForwardBlock(ModelConfig cfg, Parallel parallel) {
-        if (cfg.feedForward() != FeedForwardKind.SWIGLU) {
-            throw new UnsupportedOperationException("feed-forward '" + cfg.feedForward() + "' of architecture '"
-                    + cfg.architecture() + "' is not implemented yet");
-        }
         this.cfg = cfg;
         this.parallel = parallel;
     }
@@ -32,7 +30,13 @@ final class FeedForwardBlock {
         for (int t = 0; t < n; t++) {
             VectorMath.rmsNorm(b.h, t * dim, x, t * dim, w.norm(), dim, cfg.rmsEps());
         }
-        MatMul.swiGlu(parallel, w.gate(), w.up(), b.h, n, b.gate, b.up);
+        if (cfg.feedForward() == FeedForwardKind.SWIGLU) {
+            MatMul.swiGlu(parallel, w.gate(), w.up(), b.h, n, b.gate, b.up);
+        } else {
+            int rows = Math.toIntExact(w.gate().rowCount());
+            MatMul.matmul(parallel, new Tensor[] {w.gate(), w.up()}, b.h, n, new float[][] {b.gate, b.up});
+            parallel.forRange(n, 1, (from, to) -> VectorMath.geluMul(b.gate, b.up, from * rows, (to - from) * rows));
+        }
         MatMul.matmul(parallel, w.down(), b.gate, n, b.proj);
     }
 }

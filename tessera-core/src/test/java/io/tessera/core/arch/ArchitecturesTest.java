@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tessera.core.forward.DecoderForward;
@@ -12,6 +13,7 @@ import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.gguf.GgufFile;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.AttentionWeights;
+import io.tessera.core.model.FeedForwardKind;
 import io.tessera.core.model.LoadedModel;
 import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelConfig;
@@ -25,10 +27,12 @@ import io.tessera.core.synth.SyntheticModel;
 import io.tessera.core.synth.SyntheticVocabulary;
 import java.nio.file.Path;
 import java.util.Random;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -92,6 +96,56 @@ class ArchitecturesTest {
             assertTrue(worst <= 1e-4 * Math.max(1, largest), shape.name() + ": logits differ by " + worst
                     + " (largest " + largest + ")");
         }
+    }
+
+    /** The shared blocks' options no family here uses yet, each on its own, against the reference. */
+    static Stream<Arguments> blockOptions() {
+        return Stream.of(
+                Arguments.of("GeGLU", (UnaryOperator<ModelConfig>) c -> c.withFeedForward(FeedForwardKind.GEGLU)),
+                Arguments.of("sliding window 5",
+                        (UnaryOperator<ModelConfig>) c -> c.withAttention(c.attention().withSlidingWindow(5))),
+                Arguments.of("attention soft-cap 0.5",
+                        (UnaryOperator<ModelConfig>) c -> c.withAttention(c.attention().withLogitSoftcap(0.5f))),
+                Arguments.of("final soft-cap 2", (UnaryOperator<ModelConfig>) c -> c.withFinalLogitSoftcap(2f)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("blockOptions")
+    void blockOptionMatchesTheReference(String name, UnaryOperator<ModelConfig> option) throws Exception {
+        ModelShape shape = families().findFirst().orElseThrow();
+        Path file = dir.resolve("options.gguf");
+        SyntheticModel.write(file, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 5);
+        int[] prompt = new Random(7).ints(24, 0, VOCAB).toArray();
+        try (Model plain = ModelLoader.load(file); Parallel p = new Parallel(2)) {
+            Model m = new Model(plain.source(), option.apply(plain.config()), plain.tokenEmbedding(), plain.layers(),
+                    plain.finalNorm(), plain.output(), () -> { });
+            float[] got = new DecoderForward(m, p).forward(
+                    ForwardBatch.single(new int[] {0, 1}, prompt, 0, ForwardBatch.Logits.ALL),
+                    new F32KvCache(m.config(), 2, 16));
+            double[][] want = new ReferenceDecoder(m).logits(prompt);
+            double[][] without = new ReferenceDecoder(plain).logits(prompt);
+            double worst = 0;
+            double largest = 0;
+            double effect = 0;
+            for (int t = 0; t < prompt.length; t++) {
+                for (int v = 0; v < VOCAB; v++) {
+                    largest = Math.max(largest, Math.abs(want[t][v]));
+                    worst = Math.max(worst, Math.abs(want[t][v] - got[t * VOCAB + v]));
+                    effect = Math.max(effect, Math.abs(want[t][v] - without[t][v]));
+                }
+            }
+            assertTrue(effect > 1e-2 * largest, name + " changes the logits (by " + effect + ")");
+            assertTrue(worst <= 1e-4 * Math.max(1, largest), name + ": logits differ by " + worst);
+        }
+    }
+
+    @Test
+    void yarnIsRefusedByName() throws Exception {
+        ModelConfig c = families().findFirst().orElseThrow().config()
+                .withRope(RopeStyle.INTERLEAVED, new RopeScaling(RopeScaling.Type.YARN, 4f, 64, 0f, 0f));
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                () -> c.ropeScaling().frequencyFactors(c.headDim(), c.ropeTheta()));
+        assertTrue(e.getMessage().contains("yarn"), e.getMessage());
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.tessera.core.arch;
 import io.tessera.core.kernel.MatMul;
 import io.tessera.core.model.AttentionWeights;
 import io.tessera.core.model.DecoderLayer;
+import io.tessera.core.model.FeedForwardKind;
 import io.tessera.core.model.FeedForwardWeights;
 import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelConfig;
@@ -38,6 +39,9 @@ final class ReferenceDecoder {
                 add(x, feedForward(layer.feedForward(), rmsNorm(x, layer.feedForward().norm())));
             }
             out[p] = matVec(model.output(), rmsNorm(x, model.finalNorm()));
+            if (c.finalLogitSoftcap() > 0) {
+                softcap(out[p], c.finalLogitSoftcap());
+            }
         }
         return out;
     }
@@ -62,24 +66,30 @@ final class ReferenceDecoder {
         keys[pos] = k;
         values[pos] = v;
         double[] att = new double[c.qDim()];
+        int window = c.attention().slidingWindow();
+        int from = window == 0 ? 0 : Math.max(0, pos - window + 1); // the last `window` positions
+        double cap = c.attention().logitSoftcap();
         for (int head = 0; head < c.heads(); head++) {
             int kvOff = (head / c.groupSize()) * hd;
             double[] s = new double[pos + 1];
             double max = Double.NEGATIVE_INFINITY;
-            for (int j = 0; j <= pos; j++) {
+            for (int j = from; j <= pos; j++) {
                 double d = 0;
                 for (int i = 0; i < hd; i++) {
                     d += q[head * hd + i] * keys[j][kvOff + i];
                 }
                 s[j] = d / Math.sqrt(hd);
+                if (cap > 0) {
+                    s[j] = cap * Math.tanh(s[j] / cap);
+                }
                 max = Math.max(max, s[j]);
             }
             double sum = 0;
-            for (int j = 0; j <= pos; j++) {
+            for (int j = from; j <= pos; j++) {
                 s[j] = Math.exp(s[j] - max);
                 sum += s[j];
             }
-            for (int j = 0; j <= pos; j++) {
+            for (int j = from; j <= pos; j++) {
                 for (int i = 0; i < hd; i++) {
                     att[head * hd + i] += s[j] / sum * values[j][kvOff + i];
                 }
@@ -92,7 +102,10 @@ final class ReferenceDecoder {
         double[] g = matVec(w.gate(), h);
         double[] u = matVec(w.up(), h);
         for (int i = 0; i < g.length; i++) {
-            g[i] = g[i] / (1 + Math.exp(-g[i])) * u[i];
+            double a = c.feedForward() == FeedForwardKind.SWIGLU
+                    ? g[i] / (1 + Math.exp(-g[i]))
+                    : 0.5 * g[i] * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (g[i] + 0.044715 * Math.pow(g[i], 3))));
+            g[i] = a * u[i];
         }
         return matVec(w.down(), g);
     }
@@ -109,6 +122,12 @@ final class ReferenceDecoder {
             double x1 = x[b];
             x[a] = x0 * Math.cos(angle) - x1 * Math.sin(angle);
             x[b] = x0 * Math.sin(angle) + x1 * Math.cos(angle);
+        }
+    }
+
+    private static void softcap(double[] x, double cap) {
+        for (int i = 0; i < x.length; i++) {
+            x[i] = cap * Math.tanh(x[i] / cap);
         }
     }
 
