@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tessera.core.format.ModelFormatException;
 import io.tessera.core.forward.DecoderForward;
 import io.tessera.core.forward.F32KvCache;
 import io.tessera.core.forward.ForwardBatch;
@@ -137,6 +138,17 @@ class ArchitecturesTest {
             assertTrue(effect > 1e-2 * largest, name + " changes the logits (by " + effect + ")");
             assertTrue(worst <= 1e-4 * Math.max(1, largest), name + ": logits differ by " + worst);
         }
+    }
+
+    @Test
+    void qwen3FileWithoutItsQkNormIsRefusedNamingTheTensor() throws Exception {
+        ModelConfig qwen3 = config("qwen3", 64, 8, 4, 32);
+        // written without the per-head norm weights the qwen3 family binds
+        ModelShape shape = new ModelShape("broken", qwen3.withAttention(qwen3.attention().withQkNorm(false)), true);
+        Path file = dir.resolve("broken-qwen3.gguf");
+        SyntheticModel.write(file, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 2);
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> ModelLoader.load(file));
+        assertEquals("broken-qwen3.gguf: tensor 'blk.0.attn_q_norm.weight': is not in the file", e.getMessage());
     }
 
     @Test
