@@ -53,12 +53,17 @@ public record LoadedModel(LlamaModel model, Tokenizer tokenizer, long loadNanos,
             }
         }
         try {
+            // The whole tokenizer file is read: taking only the model's vocabulary size of its
+            // entries would pair a 512-token model with the first 512 pieces of a 32k tokenizer.
+            String source = "its metadata";
             if (vocabulary == null) {
-                vocabulary = Llama2cTokenizerReader.read(tokenizerFile, model.config().vocabSize());
+                vocabulary = Llama2cTokenizerReader.read(tokenizerFile);
+                source = "tokenizer " + tokenizerFile.getFileName();
             }
             if (vocabulary.size() != model.config().vocabSize()) {
-                throw new ModelFormatException(modelFile, "tokenizer", "the tokenizer has " + vocabulary.size()
-                        + " tokens but the model's vocabulary has " + model.config().vocabSize());
+                throw new ModelFormatException(modelFile, "tokenizer", "the tokenizer (" + source + ") has "
+                        + vocabulary.size() + " tokens but the model's embedding has " + model.config().vocabSize()
+                        + " rows; pass the tokenizer the model was trained with");
             }
             return new LoadedModel(model, new SentencePieceBpeTokenizer(vocabulary), System.nanoTime() - start,
                     chatTemplate);
