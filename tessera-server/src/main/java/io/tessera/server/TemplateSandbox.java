@@ -2,6 +2,7 @@ package io.tessera.server;
 
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.el.JinjavaNodePreProcessor;
 import com.hubspot.jinjava.el.JinjavaProcessors;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
@@ -12,6 +13,7 @@ import com.hubspot.jinjava.lib.tag.ForTag;
 import com.hubspot.jinjava.objects.SafeString;
 import com.hubspot.jinjava.tree.Node;
 import com.hubspot.jinjava.tree.TagNode;
+import java.beans.FeatureDescriptor;
 import java.util.AbstractCollection;
 import java.util.Collection;
 import java.util.Iterator;
@@ -20,6 +22,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import jinjava.javax.el.ELContext;
+import jinjava.javax.el.ELResolver;
 
 /**
  * A Jinjava engine that renders an untrusted template within {@link TemplateLimits}. The limits
@@ -30,8 +34,11 @@ import java.util.regex.Pattern;
  *   <li>the output and every string or collection the template builds are capped by Jinjava;</li>
  *   <li>operations that allocate in proportion to a number the template chooses (filter arguments
  *       such as {@code center(10**9)}, {@code format} widths, the Java methods {@code repeat},
- *       {@code indent}, {@code format(ted)} that strings expose) are refused above the output cap,
- *       before they allocate;</li>
+ *       {@code indent}, {@code format(ted)} that strings expose, replacements whose result would
+ *       be too long) are refused above the output cap, before they allocate;</li>
+ *   <li>the Java regular-expression methods of strings ({@code split}, {@code matches},
+ *       {@code replaceAll}, {@code replaceFirst}) match over a view of the text that checks the
+ *       deadline, so a backtracking pattern cannot hold the thread past it;</li>
  *   <li>values are never interpreted again: a message whose content holds {@code {{ ... }}} is
  *       text, not template (Jinjava's nested interpretation is off).</li>
  * </ul>
@@ -62,6 +69,8 @@ final class TemplateSandbox {
                 .withMaxListSize(1 << 20)
                 .withMaxMapSize(1 << 20)
                 .withRestrictedMethods(AMPLIFYING_METHODS)
+                .withElResolver(new DeadlineRegexResolver(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY,
+                        limits.maxOutputChars()))
                 .withProcessors(JinjavaProcessors.newBuilder().withNodePreProcessor(new StepCharge()).build())
                 .build());
         jinjava.getGlobalContext().registerTag(new CountedForTag());
@@ -124,12 +133,15 @@ final class TemplateSandbox {
         }
 
         void step() {
-            if (exceeded == null) {
-                if (--stepsLeft < 0) {
-                    exceeded = "more than " + limits.maxSteps() + " steps (template nodes and loop iterations)";
-                } else if (System.nanoTime() - deadline > 0) {
-                    exceeded = "more than " + limits.maxRenderTime().toMillis() + " ms";
-                }
+            if (exceeded == null && --stepsLeft < 0) {
+                exceeded = "more than " + limits.maxSteps() + " steps (template nodes and loop iterations)";
+            }
+            checkDeadline();
+        }
+
+        void checkDeadline() {
+            if (exceeded == null && System.nanoTime() - deadline > 0) {
+                exceeded = "more than " + limits.maxRenderTime().toMillis() + " ms";
             }
             if (exceeded != null) {
                 throw new LimitExceededException(exceeded);
@@ -163,6 +175,136 @@ final class TemplateSandbox {
             b.fail(why);
         }
         throw new LimitExceededException(why);
+    }
+
+    /**
+     * Refuses a replacement whose result would exceed the output cap, before it is built: one
+     * replacement is a multiplication (length of the text over that of the target, times that of
+     * the replacement).
+     */
+    private static void checkReplacement(String what, String text, String target, String replacement, int maxChars) {
+        long count = 0;
+        if (target.isEmpty()) {
+            count = text.length() + 1L;
+        } else {
+            for (int i = text.indexOf(target); i >= 0; i = text.indexOf(target, i + target.length())) {
+                count++;
+            }
+        }
+        long length = text.length() + count * (replacement.length() - (long) target.length());
+        if (length > maxChars) {
+            refuse(what + " would build " + length + " characters, more than the output limit of " + maxChars);
+        }
+    }
+
+    /** Fails the rendering on this thread if its deadline has passed. */
+    private static void checkDeadline() {
+        RenderBudget b = CURRENT.get();
+        if (b != null) {
+            b.checkDeadline();
+        }
+    }
+
+    /**
+     * The template's resolver, except that the regular-expression methods of strings run over a
+     * {@link DeadlineText}: Java's backtracking matcher reads its input through {@code charAt}, so
+     * that is where a catastrophic pattern is stopped. Results are those of the String methods.
+     */
+    private static final class DeadlineRegexResolver extends ELResolver {
+        private final ELResolver delegate;
+        private final int maxChars;
+
+        DeadlineRegexResolver(ELResolver delegate, int maxChars) {
+            this.delegate = delegate;
+            this.maxChars = maxChars;
+        }
+
+        @Override
+        public Object invoke(ELContext context, Object base, Object method, Class<?>[] paramTypes, Object[] params) {
+            if (base instanceof String text && "replace".equals(String.valueOf(method)) && params != null
+                    && params.length == 2 && params[0] instanceof CharSequence target
+                    && params[1] instanceof CharSequence replacement) {
+                checkReplacement("the method 'replace'", text, target.toString(), replacement.toString(), maxChars);
+            }
+            if (base instanceof String text && method != null && params != null && params.length >= 1
+                    && params[0] instanceof String regex) {
+                Object result = switch (method.toString()) {
+                    case "split" -> params.length == 1 ? Pattern.compile(regex).split(new DeadlineText(text)) : null;
+                    case "matches" -> params.length == 1 ? Pattern.compile(regex).matcher(new DeadlineText(text))
+                            .matches() : null;
+                    case "replaceAll" -> params.length == 2 && params[1] instanceof String r
+                            ? Pattern.compile(regex).matcher(new DeadlineText(text)).replaceAll(r) : null;
+                    case "replaceFirst" -> params.length == 2 && params[1] instanceof String r
+                            ? Pattern.compile(regex).matcher(new DeadlineText(text)).replaceFirst(r) : null;
+                    default -> null;
+                };
+                if (result != null) {
+                    context.setPropertyResolved(true);
+                    return result;
+                }
+            }
+            return delegate.invoke(context, base, method, paramTypes, params);
+        }
+
+        @Override
+        public Class<?> getCommonPropertyType(ELContext context, Object base) {
+            return delegate.getCommonPropertyType(context, base);
+        }
+
+        @Override
+        public Iterator<FeatureDescriptor> getFeatureDescriptors(ELContext context, Object base) {
+            return delegate.getFeatureDescriptors(context, base);
+        }
+
+        @Override
+        public Class<?> getType(ELContext context, Object base, Object property) {
+            return delegate.getType(context, base, property);
+        }
+
+        @Override
+        public Object getValue(ELContext context, Object base, Object property) {
+            return delegate.getValue(context, base, property);
+        }
+
+        @Override
+        public boolean isReadOnly(ELContext context, Object base, Object property) {
+            return delegate.isReadOnly(context, base, property);
+        }
+
+        @Override
+        public void setValue(ELContext context, Object base, Object property, Object value) {
+            delegate.setValue(context, base, property, value);
+        }
+    }
+
+    /** A string whose characters, read by a matcher, check the rendering's deadline now and then. */
+    private record DeadlineText(String text, int[] reads) implements CharSequence {
+        DeadlineText(String text) {
+            this(text, new int[1]);
+        }
+
+        @Override
+        public char charAt(int index) {
+            if ((++reads[0] & 0xfff) == 0) {
+                checkDeadline();
+            }
+            return text.charAt(index);
+        }
+
+        @Override
+        public int length() {
+            return text.length();
+        }
+
+        @Override
+        public CharSequence subSequence(int start, int end) {
+            return new DeadlineText(text.substring(start, end), reads);
+        }
+
+        @Override
+        public String toString() {
+            return text;
+        }
     }
 
     /** Charges a step for every node, after Jinjava's own bookkeeping (current node, interrupt check). */
@@ -267,6 +409,10 @@ final class TemplateSandbox {
                                 + maxChars + " characters");
                     }
                 }
+            }
+            if (getName().equals("replace") && var != null && args != null && args.length >= 2 && args[0] != null
+                    && args[1] != null) {
+                checkReplacement("filter 'replace'", var.toString(), args[0].toString(), args[1].toString(), maxChars);
             }
             if (getName().equals("format") && var != null) {
                 Matcher m = FORMAT_SPEC.matcher(var.toString());

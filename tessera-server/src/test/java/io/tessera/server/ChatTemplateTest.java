@@ -123,6 +123,34 @@ class ChatTemplateTest {
     }
 
     @Test
+    void aBacktrackingPatternOnTheMessagesRunsOutOfTime() {
+        TemplateLimits fast = new TemplateLimits(1 << 20, 1_000_000, Duration.ofMillis(300));
+        // (.*a){25}b backtracks through every way of placing 25 a's among the 40: hours for Java's matcher
+        List<Map<String, Object>> m = List.of(Map.of("role", "user", "content", "a".repeat(40) + "!"));
+        for (String call : List.of("matches('(.*a){25}b')", "split('(.*a){25}b')|length",
+                "replaceAll('(.*a){25}b', '')", "replaceFirst('(.*a){25}b', '')")) {
+            String t = "{% for m in messages %}{{ m['content']." + call + " }}{% endfor %}";
+            ApiException e = exceeded(new ChatTemplate(t, "<s>", "</s>", fast), m);
+            assertTrue(e.getMessage().contains("more than 300 ms"), call + ": " + e.getMessage());
+        }
+        // the same methods on ordinary input give what Java's String methods give
+        String t = "{{ 'a,b,,c'.split(',')|length }} {{ 'abc'.matches('a.c') }} {{ 'aXbX'.replaceAll('X', '-') }}"
+                + " {{ 'aXbX'.replaceFirst('X', '-') }} {{ 'a<br>b'.replace('<br>', ' ') }}";
+        assertEquals("4 true a-b- a-bX a b", new ChatTemplate(t, "<s>", "</s>").render(MESSAGES, false));
+    }
+
+    @Test
+    void replacementsThatWouldExceedTheOutputLimitAreRefused() {
+        String grow = "{% set s = range(1001)|join('" + "a".repeat(1000) + "') %}"; // a million a's
+        for (String t : List.of(grow + "{{ s|replace('a', '" + "b".repeat(100) + "')|length }}",
+                grow + "{{ s.replace('a', '" + "b".repeat(100) + "')|length }}")) {
+            ApiException e = exceeded(new ChatTemplate(t, "<s>", "</s>"), MESSAGES);
+            assertTrue(e.getMessage().matches(".* would build 9\\d{7} characters, more than the output limit.*"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
     void messageContentIsNeverInterpretedAsTemplate() {
         String content = "{{ 7 * 7 }}{% for i in range(3) %}X{% endfor %}";
         List<Map<String, Object>> m = List.of(Map.of("role", "user", "content", content));
