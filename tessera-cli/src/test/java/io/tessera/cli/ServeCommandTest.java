@@ -62,6 +62,7 @@ class ServeCommandTest {
         }
         String log = err.toString(StandardCharsets.UTF_8);
         assertTrue(log.contains("tessera serve: warning: the model's chat template fails on a four-message"
-                + " conversation, so chat requests will get 400 (the chat template exceeded its rendering limits"), log);
+                + " conversation, so chat requests will get 400 (the chat template exceeded its rendering"
+                + " limits"), log);
     }
 }
