@@ -29,8 +29,9 @@ public record TemplateLimits(int maxOutputChars, long maxSteps, Duration maxRend
         if (maxSteps < 1000) {
             throw new IllegalArgumentException("the template step limit must be at least 1000, got " + maxSteps);
         }
-        if (maxRenderTime.isNegative() || maxRenderTime.isZero()) {
-            throw new IllegalArgumentException("the template time limit must be positive, got " + maxRenderTime);
+        if (maxRenderTime.isNegative() || maxRenderTime.isZero() || maxRenderTime.compareTo(Duration.ofHours(1)) > 0) {
+            throw new IllegalArgumentException("the template time limit must be positive and at most an hour, got "
+                    + maxRenderTime);
         }
     }
 }

@@ -103,9 +103,9 @@ final class TemplateSandbox {
         }
         budget.rethrowIfExceeded();
         for (TemplateError e : result.getErrors()) {
+            boolean fatal = e.getSeverity() == TemplateError.ErrorType.FATAL;
             if (e.getReason() == TemplateError.ErrorReason.OUTPUT_TOO_BIG
-                    || e.getReason() == TemplateError.ErrorReason.COLLECTION_TOO_BIG && e.getSeverity()
-                    == TemplateError.ErrorType.FATAL) {
+                    || (e.getReason() == TemplateError.ErrorReason.COLLECTION_TOO_BIG && fatal)) {
                 throw new LimitExceededException(e.getMessage());
             }
         }
