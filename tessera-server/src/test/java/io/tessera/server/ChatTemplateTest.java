@@ -164,6 +164,13 @@ class ChatTemplateTest {
         String t = "{% for m in messages %}{{ loop.index }}/{{ loop.length }}{% if loop.last %}!{% endif %}"
                 + "{% for k in m %}.{% endfor %}{% endfor %}";
         assertEquals("1/2..2/2!..", new ChatTemplate(t, "<s>", "</s>").render(MESSAGES, false));
+        String pairs = "{% for k, v in messages[1].items() %}{{ k }}={{ v }};{% endfor %}"
+                + "{% for a, b in [[1, 2], [3, 4]] %}{{ a + b }}{% if not loop.last %},{% endif %}{% endfor %}";
+        Map<String, Object> ordered = new java.util.LinkedHashMap<>();
+        ordered.put("role", "user");
+        ordered.put("content", "Hi there");
+        assertEquals("role=user;content=Hi there;3,7", new ChatTemplate(pairs, "<s>", "</s>").render(
+                List.of(MESSAGES.get(0), ordered), false));
     }
 
     @Test
