@@ -7,12 +7,12 @@ package io.tessera.core.tokenizer;
  * {@link Tokenizer#decode(int[])} of the same tokens. Not thread-safe; one per sequence.
  */
 public final class StreamingDecoder {
-    private final SentencePieceBpeTokenizer tokenizer;
+    private final TokenBytes tokenizer;
     private final Utf8Decoder utf8 = new Utf8Decoder();
     private final StringBuilder out = new StringBuilder();
     private int previous;
 
-    StreamingDecoder(SentencePieceBpeTokenizer tokenizer, int precedingToken) {
+    StreamingDecoder(TokenBytes tokenizer, int precedingToken) {
         this.tokenizer = tokenizer;
         this.previous = precedingToken;
     }
@@ -39,5 +39,11 @@ public final class StreamingDecoder {
         String s = out.toString();
         out.setLength(0);
         return s;
+    }
+
+    /** What a tokenizer gives the decoder: the bytes of a token, given the token before it. */
+    interface TokenBytes {
+        /** Feeds the bytes of {@code id}, which follows {@code previous} (-1 at the start of a sequence). */
+        void appendBytes(int previous, int id, Utf8Decoder utf8, StringBuilder out);
     }
 }
