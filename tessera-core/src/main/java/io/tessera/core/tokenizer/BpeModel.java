@@ -24,6 +24,7 @@ final class BpeModel {
 
     private final Map<String, Integer> vocab;
     private final MergeTable merges;
+    private final List<String[]> mergeList;
     private final int unk;
     private final boolean fuseUnk;
     private final boolean byteFallback;
@@ -67,6 +68,7 @@ final class BpeModel {
             Integer id = vocab.get(Vocabulary.bytePiece(b));
             byteIds[b] = id == null ? -1 : id;
         }
+        this.mergeList = List.copyOf(merges);
         this.merges = new MergeTable(merges.size());
         int prefixLength = this.prefix == null ? 0 : this.prefix.length();
         for (int rank = 0; rank < merges.size(); rank++) {
@@ -99,6 +101,11 @@ final class BpeModel {
 
     int mergeCount() {
         return merges.size();
+    }
+
+    /** The merges in rank order, each as its two parts. */
+    List<String[]> merges() {
+        return mergeList;
     }
 
     /** Appends the ids of one word. */

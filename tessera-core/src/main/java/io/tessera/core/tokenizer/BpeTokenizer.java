@@ -17,8 +17,9 @@ import java.util.List;
  *
  * <p>Decoding maps each token to bytes (byte-level characters to their bytes, {@code <0xHH>} byte
  * tokens to their byte, U+2581 to a space) and drops special tokens. The first text token of a
- * sequence (nothing before it, or only BOS) loses one leading space when the decoder strips the
- * dummy prefix (Metaspace, or Strip of one space). Immutable and thread-safe.
+ * sequence (nothing but special tokens before it) loses one leading space when the decoder strips
+ * the dummy prefix (Metaspace, or Strip of one space), as Hugging Face's decode with
+ * {@code skip_special_tokens} does. Immutable and thread-safe.
  */
 public final class BpeTokenizer implements Tokenizer, StreamingDecoder.TokenBytes {
     private final BpeModel model;
@@ -164,23 +165,30 @@ public final class BpeTokenizer implements Tokenizer, StreamingDecoder.TokenByte
         }
         Utf8Decoder utf8 = new Utf8Decoder();
         StringBuilder out = new StringBuilder();
-        int previous = from > 0 ? ids[from - 1] : -1;
+        int state = initialState(from > 0 ? ids[from - 1] : -1);
         for (int i = from; i < to; i++) {
-            appendBytes(previous, ids[i], utf8, out);
-            previous = ids[i];
+            state = appendBytes(state, ids[i], utf8, out);
         }
         utf8.finish(out);
         return out.toString();
     }
 
+    /** The decoding state: 1 once a text (non-special) token has been seen, else 0. */
     @Override
-    public void appendBytes(int previous, int id, Utf8Decoder utf8, StringBuilder out) {
+    public int initialState(int precedingToken) {
+        return precedingToken >= 0 && !isSpecial(precedingToken) ? 1 : 0;
+    }
+
+    @Override
+    public int appendBytes(int textSeen, int id, Utf8Decoder utf8, StringBuilder out) {
         checkId(id);
+        if (isSpecial(id)) return textSeen;
         byte[] bytes = tokenBytes[id];
-        int skip = stripFirstSpace && (previous == -1 || previous == bos) && bytes.length > 0 && bytes[0] == ' ' ? 1 : 0;
+        int skip = stripFirstSpace && textSeen == 0 && bytes.length > 0 && bytes[0] == ' ' ? 1 : 0;
         for (int i = skip; i < bytes.length; i++) {
             utf8.feed(bytes[i] & 0xFF, out);
         }
+        return 1;
     }
 
     private void checkId(int id) {
@@ -230,6 +238,18 @@ public final class BpeTokenizer implements Tokenizer, StreamingDecoder.TokenByte
             if (t != null && t.content().equals(token)) return t.id();
         }
         return model.id(token);
+    }
+
+    BpeModel model() {
+        return model;
+    }
+
+    PreTokenizer preTokenizer() {
+        return preTokenizer;
+    }
+
+    Normalizer normalizer() {
+        return normalizer;
     }
 
     int[] templatePrefix() {

@@ -200,16 +200,21 @@ public final class SentencePieceBpeTokenizer implements Tokenizer, StreamingDeco
         StringBuilder out = new StringBuilder();
         int previous = from > 0 ? ids[from - 1] : -1;
         for (int i = from; i < to; i++) {
-            appendBytes(previous, ids[i], utf8, out);
-            previous = ids[i];
+            previous = appendBytes(previous, ids[i], utf8, out);
         }
         utf8.finish(out);
         return out.toString();
     }
 
+    /** The decoding state is the previous token. */
+    @Override
+    public int initialState(int precedingToken) {
+        return precedingToken;
+    }
+
     /** Feeds the bytes of one token; a text piece right after BOS loses its leading space. */
     @Override
-    public void appendBytes(int previous, int id, Utf8Decoder utf8, StringBuilder out) {
+    public int appendBytes(int previous, int id, Utf8Decoder utf8, StringBuilder out) {
         checkId(id);
         byte[] bytes = pieceBytes[id];
         int skip = 0;
@@ -220,6 +225,7 @@ public final class SentencePieceBpeTokenizer implements Tokenizer, StreamingDeco
         for (int i = skip; i < bytes.length; i++) {
             utf8.feed(bytes[i] & 0xFF, out);
         }
+        return id;
     }
 
     private void checkId(int id) {

@@ -10,17 +10,16 @@ public final class StreamingDecoder {
     private final TokenBytes tokenizer;
     private final Utf8Decoder utf8 = new Utf8Decoder();
     private final StringBuilder out = new StringBuilder();
-    private int previous;
+    private int state;
 
     StreamingDecoder(TokenBytes tokenizer, int precedingToken) {
         this.tokenizer = tokenizer;
-        this.previous = precedingToken;
+        this.state = tokenizer.initialState(precedingToken);
     }
 
     /** Adds a token; returns the text completed by it (possibly empty). */
     public String push(int tokenId) {
-        tokenizer.appendBytes(previous, tokenId, utf8, out);
-        previous = tokenId;
+        state = tokenizer.appendBytes(state, tokenId, utf8, out);
         return take();
     }
 
@@ -41,9 +40,15 @@ public final class StreamingDecoder {
         return s;
     }
 
-    /** What a tokenizer gives the decoder: the bytes of a token, given the token before it. */
+    /**
+     * What a tokenizer gives the decoder: the bytes of a token, which may depend on what came
+     * before it in the sequence (a leading space dropped at the start), summed up in an int state.
+     */
     interface TokenBytes {
-        /** Feeds the bytes of {@code id}, which follows {@code previous} (-1 at the start of a sequence). */
-        void appendBytes(int previous, int id, Utf8Decoder utf8, StringBuilder out);
+        /** The state after {@code precedingToken} (-1: at the start of a sequence). */
+        int initialState(int precedingToken);
+
+        /** Feeds the bytes of {@code id}; returns the state after it. */
+        int appendBytes(int state, int id, Utf8Decoder utf8, StringBuilder out);
     }
 }
