@@ -15,9 +15,10 @@ import java.util.regex.Pattern;
  */
 final class AddedTokenMatcher {
     private static final Pattern WORD_AT_START = Pattern.compile("^\\w", Pattern.UNICODE_CHARACTER_CLASS);
-    private static final Pattern WORD_AT_END = Pattern.compile("\\w$", Pattern.UNICODE_CHARACTER_CLASS);
+    // \z, not $: Java's $ also matches before a final line break, Rust's only at the very end.
+    private static final Pattern WORD_AT_END = Pattern.compile("\\w\\z", Pattern.UNICODE_CHARACTER_CLASS);
     private static final Pattern SPACE_AT_START = Pattern.compile("^\\s*", Pattern.UNICODE_CHARACTER_CLASS);
-    private static final Pattern SPACE_AT_END = Pattern.compile("\\s*$", Pattern.UNICODE_CHARACTER_CLASS);
+    private static final Pattern SPACE_AT_END = Pattern.compile("\\s*\\z", Pattern.UNICODE_CHARACTER_CLASS);
 
     /** A token with the text it is matched by. */
     private record Entry(AddedToken token, String text) {}

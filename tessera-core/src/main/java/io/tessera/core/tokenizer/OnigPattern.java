@@ -13,7 +13,9 @@ import java.util.regex.PatternSyntaxException;
  * {@code \d} cover all of Unicode, in Java only ASCII unless {@link Pattern#UNICODE_CHARACTER_CLASS}
  * is set. What differs in spelling is rewritten: script and property names ({@code \p{Han}} is
  * {@code \p{IsHan}} in Java), negated properties ({@code \p{^L}}) and {@code \h}, which is a hex
- * digit in Oniguruma but horizontal space in Java.
+ * digit in Oniguruma but horizontal space in Java. Oniguruma's default (Ruby) syntax makes
+ * {@code ^} and {@code $} line anchors and lets {@code .} match anything but {@code \n}: Java
+ * gets the same with {@link Pattern#MULTILINE} and {@link Pattern#UNIX_LINES}.
  */
 final class OnigPattern {
 
@@ -22,7 +24,8 @@ final class OnigPattern {
 
     static Pattern compile(String onig) {
         try {
-            return Pattern.compile(translate(onig), Pattern.UNICODE_CHARACTER_CLASS);
+            return Pattern.compile(translate(onig),
+                    Pattern.UNICODE_CHARACTER_CLASS | Pattern.MULTILINE | Pattern.UNIX_LINES);
         } catch (PatternSyntaxException e) {
             throw new IllegalArgumentException("regex " + quote(onig) + " cannot be compiled: " + e.getDescription(), e);
         }

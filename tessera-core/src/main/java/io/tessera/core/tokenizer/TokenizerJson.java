@@ -217,7 +217,7 @@ public final class TokenizerJson {
             case "ByteLevel" -> new PreTokenizer.ByteLevel(n.path("add_prefix_space").asBoolean(true),
                     n.path("use_regex").asBoolean(true));
             case "Metaspace" -> metaspace(n, where);
-            case "Digits" -> new PreTokenizer.Split(new PreTokenizer.CharFinder(c -> c >= '0' && c <= '9'),
+            case "Digits" -> new PreTokenizer.Split(new PreTokenizer.CharFinder(TokenizerJson::isNumeric),
                     n.path("individual_digits").asBoolean(false) ? PreTokenizer.Behavior.ISOLATED
                             : PreTokenizer.Behavior.CONTIGUOUS, false);
             case "Whitespace" -> new PreTokenizer.Split(new PreTokenizer.RegexFinder(
@@ -239,6 +239,12 @@ public final class TokenizerJson {
                     + "' is not supported (supported: Split, ByteLevel, Metaspace, Digits, Whitespace, "
                     + "WhitespaceSplit, Punctuation, Sequence)");
         };
+    }
+
+    /** Rust's {@code char::is_numeric}: general categories Nd, Nl and No. */
+    private static boolean isNumeric(int c) {
+        int t = Character.getType(c);
+        return t == Character.DECIMAL_DIGIT_NUMBER || t == Character.LETTER_NUMBER || t == Character.OTHER_NUMBER;
     }
 
     private static boolean isPunctuation(int c) {
