@@ -11,9 +11,15 @@ import io.tessera.core.gguf.GgufFile;
 import io.tessera.core.gguf.GgufWriter;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.text.Normalizer;
 import java.util.List;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** Byte-level BPE stored in GGUF ({@code tokenizer.ggml.model = gpt2}) encodes as its tokenizer.json. */
 class GgufBpeTokenizerTest {
@@ -30,24 +36,37 @@ class GgufBpeTokenizerTest {
         }
     }
 
-    @Test
-    void llama3VocabularyInGgufEncodesAsItsTokenizerJson() throws IOException {
-        BpeTokenizer json = TokenizerJson.readDirectory(NpmTokenizers.llama3());
-        Tokenizer gguf = roundTrip(json, "llama-bpe");
+    static Stream<Arguments> vocabularies() {
+        return Stream.of(
+                Arguments.of("llama-bpe", (Supplier<Path>) NpmTokenizers::llama3, "<|eot_id|>", false),
+                Arguments.of("deepseek-v3", (Supplier<Path>) NpmTokenizers::deepseekV3, "<｜User｜>", false),
+                Arguments.of("gpt-4o", (Supplier<Path>) NpmTokenizers::gpt4o, "<|endoftext|>", false),
+                // llama.cpp does not apply Qwen's NFC normalizer: compare on NFC text.
+                Arguments.of("qwen2", (Supplier<Path>) NpmTokenizers::qwen3, "<|im_end|>", true));
+    }
+
+    /** The named pre-tokenizer of the GGUF splits as the regexes of the model's own tokenizer.json. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("vocabularies")
+    void vocabularyInGgufEncodesAsItsTokenizerJson(String pre, Supplier<Path> models, String special, boolean nfc)
+            throws IOException {
+        BpeTokenizer json = TokenizerJson.readDirectory(models.get());
+        Tokenizer gguf = roundTrip(json, pre);
         assertInstanceOf(BpeTokenizer.class, gguf);
         assertEquals(json.vocabSize(), gguf.vocabSize());
-        List<String> texts = TokenizerCorpus.texts(List.of("<|begin_of_text|>", "<|eot_id|>"));
-        for (String text : texts) {
+        List<String> texts = TokenizerCorpus.texts(List.of(special));
+        for (String raw : texts) {
+            String text = nfc ? Normalizer.normalize(raw, Normalizer.Form.NFC) : raw;
             for (boolean parseSpecial : new boolean[] {true, false}) {
                 int[] want = json.encode(text, false, parseSpecial);
                 int[] got = gguf.encode(text, false, parseSpecial);
-                assertArrayEquals(want, got, "parseSpecial=" + parseSpecial + ": " + text);
+                assertArrayEquals(want, got, pre + " parseSpecial=" + parseSpecial + ": " + text);
                 assertEquals(json.decode(want), gguf.decode(got), text);
             }
         }
-        int special = json.id("<|eot_id|>");
-        assertTrue(gguf.isSpecial(special), "control tokens stay special");
-        assertEquals("<|eot_id|>", gguf.piece(special));
+        int id = json.id(special);
+        assertEquals(json.isSpecial(id), gguf.isSpecial(id), "special added tokens are control tokens, others user-defined");
+        assertEquals(special, gguf.piece(id));
     }
 
     @Test

