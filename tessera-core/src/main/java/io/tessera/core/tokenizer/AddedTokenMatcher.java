@@ -5,20 +5,15 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * Finds added tokens in text the way Hugging Face's {@code AddedVocabulary::find_matches} does:
  * leftmost-longest matches, scanning on after each; a {@code single_word} token next to a word
  * character is passed over; {@code lstrip}/{@code rstrip} widen a match over adjacent white
- * space (never back into the previous match).
+ * space (never back into the previous match). Every check looks only at the characters next to
+ * the match, so the cost stays linear in the text whatever the number of matches.
  */
 final class AddedTokenMatcher {
-    private static final Pattern WORD_AT_START = Pattern.compile("^\\w", Pattern.UNICODE_CHARACTER_CLASS);
-    // \z, not $: Java's $ also matches before a final line break, Rust's only at the very end.
-    private static final Pattern WORD_AT_END = Pattern.compile("\\w\\z", Pattern.UNICODE_CHARACTER_CLASS);
-    private static final Pattern SPACE_AT_START = Pattern.compile("^\\s*", Pattern.UNICODE_CHARACTER_CLASS);
-    private static final Pattern SPACE_AT_END = Pattern.compile("\\s*\\z", Pattern.UNICODE_CHARACTER_CLASS);
 
     /** A token with the text it is matched by. */
     private record Entry(AddedToken token, String text) {}
@@ -70,24 +65,43 @@ final class AddedTokenMatcher {
             i = stop;
             AddedToken t = match.token;
             if (t.singleWord()) {
-                boolean spaceBefore = start == 0 || !WORD_AT_END.matcher(s.substring(0, start)).find();
-                boolean spaceAfter = stop == n || !WORD_AT_START.matcher(s.substring(stop)).find();
-                if (!spaceBefore || !spaceAfter) continue;
+                boolean wordBefore = start > 0 && isWordChar(s.codePointBefore(start));
+                boolean wordAfter = stop < n && isWordChar(s.codePointAt(stop));
+                if (wordBefore || wordAfter) continue;
             }
             if (t.lstrip()) {
-                var m = SPACE_AT_END.matcher(s.substring(0, start));
-                int newStart = m.find() ? m.start() : start;
-                start = Math.max(newStart, startOffset);
+                // Never back into the previous match, which may have taken those spaces already.
+                int newStart = start;
+                while (newStart > startOffset && isWhiteSpace(s.codePointBefore(newStart))) {
+                    newStart -= Character.charCount(s.codePointBefore(newStart));
+                }
+                start = newStart;
             }
             if (t.rstrip()) {
-                var m = SPACE_AT_START.matcher(s.substring(stop));
-                if (m.find()) stop += m.end();
+                while (stop < n && isWhiteSpace(s.codePointAt(stop))) {
+                    stop += Character.charCount(s.codePointAt(stop));
+                }
             }
             if (startOffset < start) out.text(s.substring(startOffset, start), startOffset);
             out.token(t);
             startOffset = stop;
         }
         if (startOffset < n) out.text(s.substring(startOffset), startOffset);
+    }
+
+    /** Rust regex's Unicode {@code \\w}: alphabetic, marks, decimal digits, connector punctuation, joiners. */
+    static boolean isWordChar(int cp) {
+        if (Character.isAlphabetic(cp) || cp == 0x200C || cp == 0x200D) return true;
+        int t = Character.getType(cp);
+        return t == Character.NON_SPACING_MARK || t == Character.ENCLOSING_MARK || t == Character.COMBINING_SPACING_MARK
+                || t == Character.DECIMAL_DIGIT_NUMBER || t == Character.CONNECTOR_PUNCTUATION;
+    }
+
+    /** Unicode's White_Space property, which Rust's {@code \\s} and {@code char::is_whitespace} use. */
+    static boolean isWhiteSpace(int cp) {
+        return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680
+                || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F
+                || cp == 0x3000;
     }
 
     private Entry longestAt(String s, int at) {
