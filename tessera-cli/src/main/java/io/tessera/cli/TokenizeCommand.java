@@ -3,6 +3,7 @@ package io.tessera.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tessera.core.tokenizer.Tokenizer;
 import io.tessera.core.tokenizer.Tokenizers;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,7 +45,12 @@ final class TokenizeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Tokenizer tok = Tokenizers.open(tokenizer);
-        String text = input.text != null ? input.text : Files.readString(input.file, StandardCharsets.UTF_8);
+        String text;
+        try {
+            text = input.text != null ? input.text : Files.readString(input.file, StandardCharsets.UTF_8);
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException(input.file + ": not valid UTF-8 text", e);
+        }
         int[] ids = tok.encode(text, !noSpecial, true);
         if (json) {
             System.out.println(new ObjectMapper().writeValueAsString(Map.of("ids", ids)));

@@ -79,7 +79,7 @@ class TokenizeCommandTest {
     }
 
     @Test
-    void badInputGetsAClearError() {
+    void badInputGetsAClearError() throws Exception {
         CliTest.Result missing = tessera("tokenize", "--tokenizer", dir.resolve("nope").toString(), "--text", "x");
         assertEquals(1, missing.code());
         assertTrue(missing.err().contains("nope") && missing.err().contains("no such file"), missing.err());
@@ -87,6 +87,13 @@ class TokenizeCommandTest {
         CliTest.Result both = tessera("tokenize", "--tokenizer", dir.toString(), "--text", "x", "--file", "y");
         assertEquals(2, both.code());
         assertTrue(both.err().contains("mutually exclusive"), both.err());
+
+        Path binary = dir.resolve("binary.txt");
+        Files.write(binary, new byte[] {'a', (byte) 0xC3, '(', (byte) 0xFF});
+        CliTest.Result notUtf8 = tessera("tokenize", "--tokenizer", NpmTokenizers.llama2().toString(), "--file",
+                binary.toString());
+        assertEquals(1, notUtf8.code());
+        assertTrue(notUtf8.err().contains("binary.txt: not valid UTF-8"), notUtf8.err());
 
         CliTest.Result noJson = tessera("tokenize", "--tokenizer", dir.toString(), "--text", "x");
         assertEquals(1, noJson.code());

@@ -49,6 +49,12 @@ public final class BpeTokenizer implements Tokenizer, StreamingDecoder.TokenByte
         int size = 0;
         for (int id : model.vocab().values()) size = Math.max(size, id + 1);
         for (AddedToken t : added) size = Math.max(size, t.id() + 1);
+        // Ids are dense in real vocabularies; a stray huge id would make every per-id table huge.
+        long entries = (long) model.vocab().size() + added.size();
+        if (size > 2 * entries + 1024) {
+            throw new IllegalArgumentException("token id " + (size - 1) + " is far beyond the " + entries
+                    + " tokens the vocabulary has");
+        }
         this.pieces = new String[size];
         model.vocab().forEach((piece, id) -> pieces[id] = piece);
         this.addedById = new AddedToken[size];

@@ -105,6 +105,11 @@ class HfPipelineFeaturesTest {
         assertTrue(e.getMessage().contains("model.merges") || e.getMessage().contains("not in the vocabulary"),
                 e.getMessage());
 
+        ObjectNode hugeId = byteLevelBase();
+        ((ObjectNode) hugeId.get("model").get("vocab")).put("far", 2_000_000_000);
+        e = assertThrows(IOException.class, () -> TokenizerJson.read(write(hugeId), null));
+        assertTrue(e.getMessage().contains("token id 2000000000 is far beyond"), e.getMessage());
+
         ObjectNode badRegex = byteLevelBase();
         badRegex.set("pre_tokenizer", split(obj("Regex", "(unclosed"), "Isolated", false));
         e = assertThrows(IOException.class, () -> TokenizerJson.read(write(badRegex), null));
