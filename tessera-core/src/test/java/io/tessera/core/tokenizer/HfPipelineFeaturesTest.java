@@ -21,8 +21,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The pipeline stages the real tokenizers do not use (each Split behavior, invert, Digits, NFKC,
  * regex Replace, Metaspace's prepend schemes, fuse_unk, byte_fallback, ignore_merges,
- * lstrip/rstrip/single_word/normalized added tokens, a BOS/EOS template), in small synthetic
- * tokenizer.json files, each checked against Hugging Face's tokenizers on the corpus.
+ * lstrip/rstrip/single_word/normalized added tokens, BOS/EOS templates, a Sequence post-processor),
+ * in small synthetic tokenizer.json files, each checked against Hugging Face's tokenizers on the
+ * corpus.
  */
 class HfPipelineFeaturesTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -60,6 +61,12 @@ class HfPipelineFeaturesTest {
                 split(obj("Regex", "\\d"), "MergedWithNext", true),
                 obj("type", "Digits").put("individual_digits", false),
                 obj("type", "ByteLevel").put("add_prefix_space", false).put("trim_offsets", true).put("use_regex", false))));
+        // As in Meta's Llama 3.x tokenizer.json: ByteLevel then a BOS template, in a Sequence.
+        template(root, "<bos>", null);
+        ObjectNode sequence = obj("type", "Sequence");
+        sequence.set("processors", arr(obj("type", "ByteLevel").put("add_prefix_space", true)
+                .put("trim_offsets", false).put("use_regex", true), (ObjectNode) root.get("post_processor")));
+        root.set("post_processor", sequence);
         compareWithHuggingFace(root, List.of("<bos>", "word", "<tool>"));
     }
 
