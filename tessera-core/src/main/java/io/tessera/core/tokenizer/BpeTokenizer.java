@@ -1,8 +1,9 @@
 package io.tessera.core.tokenizer;
 
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A Hugging Face tokenizer pipeline around a BPE model: the tokenizer of tokenizer.json files
@@ -26,6 +27,7 @@ public final class BpeTokenizer implements Tokenizer, StreamingDecoder.TokenByte
     private final Normalizer normalizer;
     private final PreTokenizer preTokenizer;
     private final AddedToken[] addedById;
+    private final Map<String, Integer> addedIds = new HashMap<>();
     private final AddedTokenMatcher rawWithSpecial;
     private final AddedTokenMatcher rawPlain;
     private final AddedTokenMatcher normalizedWithSpecial;
@@ -61,6 +63,7 @@ public final class BpeTokenizer implements Tokenizer, StreamingDecoder.TokenByte
         for (AddedToken t : added) {
             addedById[t.id()] = t;
             pieces[t.id()] = t.content();
+            addedIds.putIfAbsent(t.content(), t.id());
         }
         checkId("bos", bos, size);
         checkId("eos", eos, size);
@@ -240,22 +243,12 @@ public final class BpeTokenizer implements Tokenizer, StreamingDecoder.TokenByte
 
     /** The id of a token (the model's or an added one), or -1. */
     public int id(String token) {
-        for (AddedToken t : addedById) {
-            if (t != null && t.content().equals(token)) return t.id();
-        }
-        return model.id(token);
+        Integer id = addedIds.get(token);
+        return id != null ? id : model.id(token);
     }
 
     BpeModel model() {
         return model;
-    }
-
-    PreTokenizer preTokenizer() {
-        return preTokenizer;
-    }
-
-    Normalizer normalizer() {
-        return normalizer;
     }
 
     int[] templatePrefix() {
@@ -279,6 +272,6 @@ public final class BpeTokenizer implements Tokenizer, StreamingDecoder.TokenByte
     @Override
     public String toString() {
         return "BpeTokenizer[" + pieces.length + " tokens, " + model.mergeCount() + " merges, "
-                + Arrays.stream(addedById).filter(java.util.Objects::nonNull).count() + " added]";
+                + addedIds.size() + " added]";
     }
 }

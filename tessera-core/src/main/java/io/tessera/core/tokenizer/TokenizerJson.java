@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -116,8 +115,7 @@ public final class TokenizerJson {
             throw new IllegalArgumentException("model.vocab: missing or not an object");
         }
         Map<String, Integer> vocab = HashMap.newHashMap(vocabNode.size());
-        for (Iterator<Map.Entry<String, JsonNode>> it = vocabNode.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : vocabNode.properties()) {
             if (!e.getValue().canConvertToInt() || e.getValue().asInt() < 0) {
                 throw new IllegalArgumentException("model.vocab['" + e.getKey() + "']: id " + e.getValue()
                         + " is not a non-negative integer");
