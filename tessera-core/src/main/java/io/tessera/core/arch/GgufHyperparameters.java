@@ -6,6 +6,7 @@ import io.tessera.core.gguf.GgufMetadata;
 import io.tessera.core.gguf.GgufWriter;
 import io.tessera.core.model.AttentionOptions;
 import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.ModelValidation;
 import io.tessera.core.model.RopeScaling;
 import io.tessera.core.model.RopeStyle;
 import io.tessera.core.tensor.Tensor;
@@ -37,6 +38,7 @@ public final class GgufHyperparameters {
         Path file = gguf.path();
         String arch = md.getString("general.architecture");
         String p = arch + ".";
+        ModelValidation.checkHyperparameters(md, p);
         int dim = md.getInt(p + "embedding_length");
         int heads = md.getInt(p + "attention.head_count");
         int kvHeads = md.getInt(p + "attention.head_count_kv", heads);

@@ -11,8 +11,8 @@ import java.nio.file.Path;
 /**
  * Builds a {@link Model} from a GGUF file: the family named by {@code general.architecture} (see
  * {@link io.tessera.core.arch.Architectures}) reads the {@code <arch>.*} metadata and binds the
- * tensors by name, checking every shape. Weights stay in the file's memory mapping, in whatever
- * type they were stored.
+ * tensors by name, checking every shape ({@link ModelValidation} checks the keys' ranges first).
+ * Weights stay in the file's memory mapping, in whatever type they were stored.
  */
 public final class GgufModelLoader {
 
@@ -34,9 +34,16 @@ public final class GgufModelLoader {
         return GgufHyperparameters.read(gguf);
     }
 
-    /** Builds the model over an open file; the model then owns the file and closes it. */
+    /**
+     * Builds the model over an open file; the model then owns the file and closes it. A tensor of a
+     * block the family did not bind is refused ({@link ModelValidation#checkTensorSet}).
+     */
     public static Model load(GgufFile gguf) throws ModelFormatException {
         Architecture family = GgufHyperparameters.architecture(gguf);
-        return family.bind(config(gguf), new GgufTensors(gguf));
+        ModelConfig cfg = config(gguf);
+        GgufTensors tensors = new GgufTensors(gguf);
+        Model model = family.bind(cfg, tensors);
+        ModelValidation.checkTensorSet(gguf, cfg.architecture(), cfg.layers(), tensors.used());
+        return model;
     }
 }
