@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
  * routes): answers /v1/completions after {@code delayMillis} with JSON naming itself, or as an SSE
  * stream when the body asks for {@code "stream": true}: five events, or {@code "events": N} of them
  * {@code "interval_ms"} apart. {@code GET /fake/stats} tells how many requests other than health
- * checks and itself arrived. Run as a process with
+ * checks and itself arrived; other routes answer 404, with
+ * {@code Access-Control-Allow-Origin} echoing a request's {@code Origin}. Run as a process with
  * {@code main(name, delayMillis [, capacity])}: prints "port N" once listening.
  */
 public final class FakeReplica {
@@ -41,6 +42,10 @@ public final class FakeReplica {
         s.createContext("/", ex -> {
             requests.incrementAndGet();
             ex.getRequestBody().readAllBytes();
+            String origin = ex.getRequestHeaders().getFirst("Origin");
+            if (origin != null) {
+                ex.getResponseHeaders().set("Access-Control-Allow-Origin", origin);
+            }
             reply(ex, 404, "application/json", "{\"error\":{\"message\":\"no such route\"}}");
         });
         s.createContext("/v1/completions", ex -> {

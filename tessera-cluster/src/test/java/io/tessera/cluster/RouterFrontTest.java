@@ -107,6 +107,11 @@ class RouterFrontTest {
                 assertEquals(404, r.status(), target + " -> " + r.text());
             }
             assertEquals(3, forwarded(replica));
+            // what a replica's CORS policy needs goes there and back
+            RawHttp.Reply cors = RawHttp.exchange(port, "GET /v1/x HTTP/1.1\r\nHost: router\r\nOrigin: http://app.example"
+                    + "\r\nConnection: close\r\n\r\n", ANSWER_WITHIN_MS);
+            assertTrue(cors.text().toLowerCase(java.util.Locale.ROOT).contains(
+                    "access-control-allow-origin: http://app.example"), cors.text());
             assertEquals(0, victimHits.get(), "the router fetched from a host a client named");
         } finally {
             replica.stop(0);

@@ -74,11 +74,15 @@ final class Replies {
     }
 
     static ChannelFuture send(Channel ch, HttpResponseStatus status, byte[] body, String type, boolean keepAlive) {
-        return ch.writeAndFlush(response(status, body, type, keepAlive)).addListener(keepAlive
-                ? ChannelFutureListener.CLOSE_ON_FAILURE : ChannelFutureListener.CLOSE);
+        return send(ch, response(status, body, type, keepAlive), keepAlive);
     }
 
-    private static FullHttpResponse response(HttpResponseStatus status, byte[] body, String type, boolean keepAlive) {
+    static ChannelFuture send(Channel ch, FullHttpResponse response, boolean keepAlive) {
+        return ch.writeAndFlush(response).addListener(keepAlive ? ChannelFutureListener.CLOSE_ON_FAILURE
+                : ChannelFutureListener.CLOSE);
+    }
+
+    static FullHttpResponse response(HttpResponseStatus status, byte[] body, String type, boolean keepAlive) {
         FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
         r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);

@@ -18,8 +18,8 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
@@ -305,7 +305,22 @@ public final class Router implements AutoCloseable {
     }
 
     /** The client headers a replica gets; everything else (Host, Connection, framing) is the router's own. */
-    private static final List<String> FORWARDED_HEADERS = List.of("Content-Type", "Authorization", "Accept");
+    private static final List<String> FORWARDED_HEADERS = List.of("Content-Type", "Authorization", "Accept", "Origin",
+            "Access-Control-Request-Method", "Access-Control-Request-Headers");
+
+    /** The replica's response headers a client gets besides Content-Type (CORS, retry and auth hints). */
+    private static final List<String> RELAYED_HEADERS = List.of("Allow", "Retry-After", "WWW-Authenticate", "Vary",
+            "Access-Control-Allow-Origin", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers",
+            "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers", "Access-Control-Max-Age");
+
+    private static void relayHeaders(java.net.http.HttpHeaders from, io.netty.handler.codec.http.HttpHeaders to) {
+        for (String name : RELAYED_HEADERS) {
+            List<String> values = from.allValues(name);
+            if (!values.isEmpty()) {
+                to.set(name, values);
+            }
+        }
+    }
 
     /** One client request as the proxy needs it, detached from Netty's buffers. */
     private record Request(Channel ch, String method, RequestTarget target, byte[] body, Map<String, String> headers,
@@ -493,7 +508,10 @@ public final class Router implements AutoCloseable {
             if (!type.startsWith("text/event-stream")) {
                 byte[] whole = readAll(in, r);
                 remember(req.shape(), r);
-                Replies.send(req.ch(), HttpResponseStatus.valueOf(code), whole, type, req.keepAlive());
+                FullHttpResponse answer = Replies.response(HttpResponseStatus.valueOf(code), whole, type,
+                        req.keepAlive());
+                relayHeaders(resp.headers(), answer.headers());
+                Replies.send(req.ch(), answer, req.keepAlive());
                 ok = true;
                 return null;
             }
@@ -507,6 +525,7 @@ public final class Router implements AutoCloseable {
             HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(code));
             head.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
             head.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
+            relayHeaders(resp.headers(), head.headers());
             HttpUtil.setTransferEncodingChunked(head, true);
             if (!write(req.ch(), head)) {
                 return null;
