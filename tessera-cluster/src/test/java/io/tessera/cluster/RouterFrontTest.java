@@ -255,4 +255,22 @@ class RouterFrontTest {
             replica.stop(0);
         }
     }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+        HttpServer replica = FakeReplica.start("a", 300);
+        try (Router router = new Router(List.of(url(replica)), 1000, 64, Duration.ofSeconds(10))) {
+            int port = router.start("127.0.0.1", 0).getPort();
+            String post = "POST /v1/completions HTTP/1.1\r\nHost: router\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: 14\r\n\r\n{\"prompt\":\"x\"}";
+            RawHttp.Reply r = RawHttp.exchange(port, post + "GET /health HTTP/1.1\r\nHost: router\r\n\r\n"
+                    + post.replace("Host: router", "Host: router\r\nConnection: close"), ANSWER_WITHIN_MS);
+            int first = r.text().indexOf("\"choices\"");
+            int health = r.text().indexOf("\"replicas\"");
+            int last = r.text().lastIndexOf("\"choices\"");
+            assertTrue(r.closed() && first >= 0 && first < health && health < last, r.text());
+        } finally {
+            replica.stop(0);
+        }
+    }
 }

@@ -79,20 +79,21 @@ public final class Replica {
         return lastHeardNanos;
     }
 
-    /** A health check passed or a request got an answer; true if this brought the replica back. */
-    boolean up() {
+    /** A health check passed or a request got an answer. */
+    void up() {
         heard();
         consecutiveFailures.set(0);
-        return !healthy.getAndSet(true);
+        if (!healthy.getAndSet(true)) {
+            Router.LOG.log(System.Logger.Level.INFO, "replica " + base + " is back in the rotation");
+        }
     }
 
-    /**
-     * A health check or a request failed ({@code hard}: could not connect, or stalled): out after 2
-     * soft or 1 hard. True if this took the replica out.
-     */
-    boolean down(String why, boolean hard) {
+    /** A health check or a request failed ({@code hard}: could not connect, or stalled): out after 2 soft or 1 hard. */
+    void down(String why, boolean hard) {
         lastError = why;
-        return (hard || consecutiveFailures.incrementAndGet() >= 2) && healthy.compareAndSet(true, false);
+        if ((hard || consecutiveFailures.incrementAndGet() >= 2) && healthy.compareAndSet(true, false)) {
+            Router.LOG.log(System.Logger.Level.WARNING, "replica " + base + " is out of the rotation: " + why);
+        }
     }
 
     @Override

@@ -20,7 +20,6 @@ import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -44,7 +43,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -82,7 +80,6 @@ public final class Router implements AutoCloseable {
 
     static final System.Logger LOG = System.getLogger(Router.class.getName());
     private static final int PREFIX_CHARS = 256;
-    private static final Duration HEALTH_PROBE_TIMEOUT = Duration.ofSeconds(2);
     /** Pipelined requests held per connection before the router stops reading from it. */
     private static final int MAX_QUEUED = 4;
 
@@ -98,7 +95,7 @@ public final class Router implements AutoCloseable {
             });
     private final EventLoopGroup group = new NioEventLoopGroup(1);
     private final ExecutorService proxies = Executors.newVirtualThreadPerTaskExecutor();
-    private final ScheduledExecutorService timers;
+    private final HealthMonitor health;
     private final AtomicLong routed = new AtomicLong();
     private final AtomicLong retried = new AtomicLong();
     private final AtomicLong prefixHits = new AtomicLong();
@@ -119,14 +116,7 @@ public final class Router implements AutoCloseable {
         this.config = config;
         this.client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).version(HttpClient.Version.HTTP_1_1)
                 .followRedirects(HttpClient.Redirect.NEVER).executor(proxies).build();
-        this.timers = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "tessera-router-health");
-            t.setDaemon(true);
-            return t;
-        });
-        timers.scheduleWithFixedDelay(this::checkAll, 0, config.healthInterval().toMillis(), TimeUnit.MILLISECONDS);
-        long watchMillis = Math.clamp(config.stallTimeout().toMillis() / 4, 50, 1000);
-        timers.scheduleWithFixedDelay(this::watchInFlight, watchMillis, watchMillis, TimeUnit.MILLISECONDS);
+        this.health = new HealthMonitor(replicas, client, config, proxies);
     }
 
     /** A replica is named by an http(s) URL with a host and nothing after the port but an optional '/'. */
@@ -163,66 +153,6 @@ public final class Router implements AutoCloseable {
                     }
                 }).bind(host, port).sync().channel();
         return (InetSocketAddress) server.localAddress();
-    }
-
-    private void checkAll() {
-        for (Replica r : replicas) {
-            proxies.submit(() -> check(r));
-        }
-    }
-
-    private void check(Replica r) {
-        Duration probeTimeout = HEALTH_PROBE_TIMEOUT.compareTo(config.stallTimeout().dividedBy(2)) < 0
-                ? HEALTH_PROBE_TIMEOUT : config.stallTimeout().dividedBy(2);
-        try {
-            var resp = client.send(HttpRequest.newBuilder(r.base().resolve("/health")).timeout(probeTimeout)
-                    .GET().build(), java.net.http.HttpResponse.BodyHandlers.discarding());
-            r.heard();
-            if (resp.statusCode() == 200) {
-                up(r);
-            } else {
-                down(r, "health check answered " + resp.statusCode(), false);
-            }
-        } catch (IOException e) {
-            down(r, "health check failed: " + describe(e), e instanceof ConnectException);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void up(Replica r) {
-        if (r.up()) {
-            LOG.log(System.Logger.Level.INFO, "replica " + r + " is back in the rotation");
-        }
-    }
-
-    private static void down(Replica r, String why, boolean hard) {
-        if (r.down(why, hard)) {
-            LOG.log(System.Logger.Level.WARNING, "replica " + r + " is out of the rotation: " + why);
-        }
-    }
-
-    /** Cancels requests past the request timeout, and every request at a replica that has stalled. */
-    private void watchInFlight() {
-        long now = System.nanoTime();
-        long stall = config.stallTimeout().toNanos();
-        for (Replica r : replicas) {
-            boolean stalled = false;
-            for (Attempt a : r.inFlight()) {
-                if (now - a.startNanos > config.requestTimeout().toNanos()) {
-                    a.cancel(Attempt.Cancel.TIMED_OUT);
-                } else if (a.silentNanos(now) > stall) {
-                    stalled = true;
-                }
-            }
-            if (stalled) {
-                down(r, "stalled: nothing arrived from it for " + config.stallTimeout().toMillis()
-                        + " ms with requests in flight", true);
-                for (Attempt a : r.inFlight()) {
-                    a.cancel(Attempt.Cancel.STALLED);
-                }
-            }
-        }
     }
 
     /** What routing decides for a request body: its token estimate and prefix key. */
@@ -325,6 +255,20 @@ public final class Router implements AutoCloseable {
     /** One client request as the proxy needs it, detached from Netty's buffers. */
     private record Request(Channel ch, String method, RequestTarget target, byte[] body, Map<String, String> headers,
             boolean keepAlive, Shape shape) {
+
+        /** {@code GET /health} or {@code /router/health}: answered by the router itself. */
+        boolean isRoutersOwnHealth() {
+            return (target.path().equals("/health") || target.path().equals("/router/health"))
+                    && (method.equals("GET") || method.equals("HEAD"));
+        }
+    }
+
+    private static byte[] writeJson(Object o) {
+        try {
+            return Replies.JSON.writeValueAsBytes(o);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /**
@@ -349,17 +293,6 @@ public final class Router implements AutoCloseable {
             deadlines.requestComplete();
             boolean keepAlive = HttpUtil.isKeepAlive(req);
             RequestTarget target = RequestTarget.parse(req.uri()); // already normalised by RequestGuard
-            if ((target.path().equals("/health") || target.path().equals("/router/health"))
-                    && (req.method().equals(HttpMethod.GET) || req.method().equals(HttpMethod.HEAD))) {
-                Map<String, Object> st = status();
-                HttpResponseStatus code = "down".equals(st.get("status")) ? HttpResponseStatus.SERVICE_UNAVAILABLE
-                        : HttpResponseStatus.OK;
-                Replies.send(ctx.channel(), code, Replies.JSON.writeValueAsBytes(st), "application/json", keepAlive);
-                if (queued.isEmpty() && !busy) {
-                    deadlines.responseComplete();
-                }
-                return;
-            }
             Map<String, String> headers = new LinkedHashMap<>();
             for (String name : FORWARDED_HEADERS) {
                 String v = req.headers().get(name);
@@ -391,6 +324,13 @@ public final class Router implements AutoCloseable {
             if (!ctx.channel().isActive()) {
                 queued.clear();
                 return;
+            }
+            while (!queued.isEmpty() && queued.peek().isRoutersOwnHealth()) {
+                Request h = queued.poll();
+                Map<String, Object> st = status();
+                HttpResponseStatus code = "down".equals(st.get("status")) ? HttpResponseStatus.SERVICE_UNAVAILABLE
+                        : HttpResponseStatus.OK;
+                Replies.send(h.ch(), code, writeJson(st), "application/json", h.keepAlive());
             }
             Request r = queued.poll();
             if (r == null) {
@@ -499,7 +439,7 @@ public final class Router implements AutoCloseable {
             req.headers().forEach(b::header);
             var resp = client.send(b.build(), java.net.http.HttpResponse.BodyHandlers.ofInputStream());
             in = resp.body();
-            up(r);
+            r.up();
             int code = resp.statusCode();
             String type = resp.headers().firstValue("content-type").orElse("application/json");
             if (code >= 500) {
@@ -549,7 +489,7 @@ public final class Router implements AutoCloseable {
             }
             String failure = why != null ? why.why : describe(e);
             if (why != Attempt.Cancel.STALLED) {
-                down(r, failure, e instanceof ConnectException);
+                r.down(failure, e instanceof ConnectException);
             }
             if (started) {
                 LOG.log(System.Logger.Level.WARNING, "a stream from " + r + " failed after its start: " + failure);
@@ -600,14 +540,14 @@ public final class Router implements AutoCloseable {
                 ? ChannelFutureListener.CLOSE_ON_FAILURE : ChannelFutureListener.CLOSE);
     }
 
-    private static String describe(Throwable e) {
+    static String describe(Throwable e) {
         return e.getMessage() == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": "
                 + e.getMessage();
     }
 
     @Override
     public void close() {
-        timers.shutdownNow();
+        health.close();
         if (server != null) {
             server.close();
         }
