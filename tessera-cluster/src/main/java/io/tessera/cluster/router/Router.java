@@ -493,8 +493,9 @@ public final class Router implements AutoCloseable {
             }
             if (started) {
                 LOG.log(System.Logger.Level.WARNING, "a stream from " + r + " failed after its start: " + failure);
-                String ev = "data: " + new String(Replies.error("The replica serving this stream failed: " + failure
-                        + ".", "router_error"), StandardCharsets.UTF_8) + "\n\n";
+                String ev = "data: " + new String(Replies.error("The replica serving this stream failed ("
+                        + (why != null ? why.why : "its connection broke") + "); the output is incomplete.",
+                        "router_error"), StandardCharsets.UTF_8) + "\n\n";
                 req.ch().write(new DefaultHttpContent(Unpooled.copiedBuffer(ev, StandardCharsets.UTF_8)));
                 endStream(req);
                 return null;
