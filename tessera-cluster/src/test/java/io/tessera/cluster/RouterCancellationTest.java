@@ -9,7 +9,6 @@ import io.tessera.cluster.router.Replica;
 import io.tessera.cluster.router.Router;
 import io.tessera.cluster.router.RouterConfig;
 import java.io.BufferedReader;
-import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.net.Socket;

@@ -70,7 +70,8 @@ class RouterFrontTest {
     }
 
     private static String get(String target) {
-        return "GET " + target + " HTTP/1.1\r\nHost: router\r\nAuthorization: Bearer secret\r\nConnection: close\r\n\r\n";
+        return "GET " + target + " HTTP/1.1\r\nHost: router\r\nAuthorization: Bearer secret\r\n"
+                + "Connection: close\r\n\r\n";
     }
 
     @Test
@@ -108,8 +109,8 @@ class RouterFrontTest {
             }
             assertEquals(3, forwarded(replica));
             // what a replica's CORS policy needs goes there and back
-            RawHttp.Reply cors = RawHttp.exchange(port, "GET /v1/x HTTP/1.1\r\nHost: router\r\nOrigin: http://app.example"
-                    + "\r\nConnection: close\r\n\r\n", ANSWER_WITHIN_MS);
+            RawHttp.Reply cors = RawHttp.exchange(port, "GET /v1/x HTTP/1.1\r\nHost: router\r\n"
+                    + "Origin: http://app.example\r\nConnection: close\r\n\r\n", ANSWER_WITHIN_MS);
             assertTrue(cors.text().toLowerCase(java.util.Locale.ROOT).contains(
                     "access-control-allow-origin: http://app.example"), cors.text());
             assertEquals(0, victimHits.get(), "the router fetched from a host a client named");

@@ -44,7 +44,8 @@ final class RequestGuard extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             DecoderResult r = o.decoderResult();
             Throwable cause = r.cause();
-            HttpResponseStatus status = cause instanceof TooLongHttpLineException ? HttpResponseStatus.REQUEST_URI_TOO_LONG
+            HttpResponseStatus status = cause instanceof TooLongHttpLineException
+                    ? HttpResponseStatus.REQUEST_URI_TOO_LONG
                     : cause instanceof TooLongHttpHeaderException ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
                     : HttpResponseStatus.BAD_REQUEST;
             String what = cause instanceof TooLongFrameException ? "The request line or headers are too long"
@@ -78,7 +79,8 @@ final class RequestGuard extends ChannelInboundHandlerAdapter {
             return new Refusal(HttpResponseStatus.METHOD_NOT_ALLOWED, "The method "
                     + RequestTarget.quote(req.method().name()) + " is not supported by the router.");
         }
-        if (!req.protocolVersion().equals(HttpVersion.HTTP_1_1) && !req.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+        HttpVersion v = req.protocolVersion();
+        if (!v.equals(HttpVersion.HTTP_1_1) && !v.equals(HttpVersion.HTTP_1_0)) {
             return new Refusal(HttpResponseStatus.BAD_REQUEST, "Only HTTP/1.0 and HTTP/1.1 are served, got "
                     + RequestTarget.quote(req.protocolVersion().text()));
         }

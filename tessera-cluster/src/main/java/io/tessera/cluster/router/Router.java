@@ -531,7 +531,7 @@ public final class Router implements AutoCloseable {
         return out.toByteArray();
     }
 
-    /** Writes to the client and waits until it is written (a slow reader slows the relay); false if the client is gone. */
+    /** Writes to the client and waits until it is written (a slow reader slows the relay); false if it is gone. */
     private static boolean write(Channel ch, Object msg) throws InterruptedException {
         return ch.writeAndFlush(msg).await().isSuccess();
     }
