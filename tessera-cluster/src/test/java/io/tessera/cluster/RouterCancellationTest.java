@@ -81,6 +81,28 @@ class RouterCancellationTest {
         }
     }
 
+    @Test
+    void aStreamPastTheRequestTimeoutEndsWithAnErrorEventAndReleasesTheReplica() throws Exception {
+        try (HoldingReplica replica = new HoldingReplica();
+                Router router = new Router(List.of(URI.create("http://127.0.0.1:" + replica.port())),
+                        RouterConfig.defaults().withRequestTimeout(Duration.ofSeconds(1)))) {
+            int port = router.start("127.0.0.1", 0).getPort();
+            try (Socket s = send(port, "{\"prompt\":\"a long story\",\"max_tokens\":4000,\"stream\":true}")) {
+                BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(),
+                        StandardCharsets.UTF_8));
+                String last = null;
+                for (String line = in.readLine(); line != null && !line.equals("0"); line = in.readLine()) {
+                    if (line.startsWith("data:")) {
+                        last = line;
+                    }
+                }
+                assertTrue(last != null && last.contains("\"error\"") && last.contains("timeout"), last);
+            }
+            await("the replica sees the timed-out request's connection closed", 10_000,
+                    () -> replica.released() == 1);
+        }
+    }
+
     private static void signal(Process p, String sig) throws Exception {
         Process k = new ProcessBuilder("kill", "-" + sig, Long.toString(p.pid())).start();
         assertTrue(k.waitFor(10, TimeUnit.SECONDS) && k.exitValue() == 0, "kill -" + sig + " " + p.pid());
