@@ -171,6 +171,8 @@ class RouterFrontTest {
                     "GET /v1/models HTTP/1.1\r\nthis is no header\r\n\r\n",
                     "GET /v1/models extra HTTP/1.1\r\nHost: router\r\n\r\n"), 400);
             assertRefused(port, List.of("TRACE /v1/models HTTP/1.1\r\nHost: router\r\n\r\n"), 405);
+            assertTrue(RawHttp.exchange(port, "TRACE / HTTP/1.1\r\nHost: router\r\n\r\n", ANSWER_WITHIN_MS).text()
+                    .contains("allow: GET, HEAD, POST"), "a 405 lists the methods served");
             assertRefused(port, List.of(get("/" + "a".repeat(10_000))), 414);
             assertRefused(port, List.of("GET /v1/models HTTP/1.1\r\nHost: router\r\nX-Big: " + "b".repeat(20_000)
                     + "\r\n\r\n"), 431);

@@ -50,9 +50,17 @@ final class Replies {
      * {@link #LINGER}) so that a client still sending its body reads the answer instead of a reset.
      */
     static void refuse(Channel ch, HttpResponseStatus status, String message) {
+        refuse(ch, refusal(status, message));
+    }
+
+    /** The answer to a client's mistake, for {@link #refuse(Channel, FullHttpResponse)}. */
+    static FullHttpResponse refusal(HttpResponseStatus status, String message) {
+        return response(status, error(message, "invalid_request_error"), "application/json", false);
+    }
+
+    static void refuse(Channel ch, FullHttpResponse r) {
         ch.pipeline().addFirst(new Discard());
         ch.config().setAutoRead(true);
-        FullHttpResponse r = response(status, error(message, "invalid_request_error"), "application/json", false);
         ch.writeAndFlush(r).addListener(f -> {
             if (f.isSuccess() && ch instanceof SocketChannel sc) {
                 sc.shutdownOutput();

@@ -4,6 +4,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
@@ -31,6 +32,7 @@ final class RequestGuard extends ChannelInboundHandlerAdapter {
 
     static final Set<HttpMethod> METHODS = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.POST, HttpMethod.PUT,
             HttpMethod.PATCH, HttpMethod.DELETE, HttpMethod.OPTIONS);
+    private static final String ALLOW = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
     private boolean refused;
 
@@ -120,6 +122,10 @@ final class RequestGuard extends ChannelInboundHandlerAdapter {
         refused = true;
         Router.LOG.log(System.Logger.Level.INFO, "refused a request from " + ctx.channel().remoteAddress() + " ("
                 + status.code() + "): " + message);
-        Replies.refuse(ctx.channel(), status, message);
+        FullHttpResponse r = Replies.refusal(status, message);
+        if (status.equals(HttpResponseStatus.METHOD_NOT_ALLOWED)) {
+            r.headers().set(HttpHeaderNames.ALLOW, ALLOW);
+        }
+        Replies.refuse(ctx.channel(), r);
     }
 }
