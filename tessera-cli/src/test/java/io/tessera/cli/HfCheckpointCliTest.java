@@ -74,6 +74,14 @@ class HfCheckpointCliTest {
         assertEquals(1, quantized.code());
         assertTrue(quantized.err().contains("--type 'Q8_0' cannot be written to a checkpoint"), quantized.err());
 
+        Path ckpt = dir.resolve("llama");
+        assertEquals(0, tessera("synth", "--format", "hf", "--shape", "tiny-gqa", "--type", "F32", "--layers", "1",
+                "-o", ckpt.toString()).code());
+        Result convert = tessera("convert", "--model", ckpt.toString(), "-o", dir.resolve("x.gguf").toString());
+        assertEquals(1, convert.code());
+        assertTrue(convert.err().contains("converting a Hugging Face checkpoint directory to GGUF is not supported yet"),
+                convert.err());
+
         Path empty = Files.createDirectories(dir.resolve("empty"));
         Result notACheckpoint = tessera("info", empty.toString());
         assertEquals(1, notACheckpoint.code());
