@@ -28,7 +28,7 @@ class ServeCommandTest {
             assertEquals(200, models.statusCode());
             assertTrue(models.body().contains("\"id\":\"tiny\""), models.body());
             HttpResponse<String> c = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
-                    .header("Authorization", "Bearer k").POST(HttpRequest.BodyPublishers.ofString(
+                    .header("Authorization", "Bearer k").header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
                             "{\"model\":\"tiny\",\"prompt\":\"Once upon a time\",\"max_tokens\":5}")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(200, c.statusCode(), c.body());
