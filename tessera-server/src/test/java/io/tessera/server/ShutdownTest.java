@@ -47,16 +47,16 @@ class ShutdownTest {
             }
             assertTrue(ts.server.pendingRequests() >= 1, "the long request is in flight when the server closes");
             Thread closing = Thread.ofVirtual().start(ts.server::close);
-            // during the grace the listener stays: a new request is told why it is not served
+            // during the grace the listener stays: a new connection is told why it is not served
             long graceEnd = System.nanoTime() + Duration.ofMillis(1000).toNanos();
-            HttpResponse<String> refused;
+            RawHttp.Response refused;
             do {
-                refused = http.send(shortOne, HttpResponse.BodyHandlers.ofString());
-            } while (refused.statusCode() == 200 && System.nanoTime() < graceEnd);
-            assertEquals(503, refused.statusCode(), refused.body());
+                refused = RawHttp.exchange(ts.server.port(), "POST", "/v1/completions", "localhost",
+                        "Content-Type: application/json\r\n", "{\"prompt\":\"Once\",\"max_tokens\":1}");
+            } while (refused.status() == 200 && System.nanoTime() < graceEnd);
+            assertEquals(503, refused.status(), refused.body());
             assertTrue(refused.body().contains("\"code\":\"server_shutting_down\""), refused.body());
-            assertEquals(503, http.send(HttpRequest.newBuilder(URI.create(url + "/health")).build(),
-                    HttpResponse.BodyHandlers.ofString()).statusCode());
+            assertEquals(503, RawHttp.exchange(ts.server.port(), "GET", "/health", "localhost", "", null).status());
             closing.join(Duration.ofSeconds(30));
             assertFalse(closing.isAlive(), "close() returns after the grace");
             assertEquals(0, ts.server.pendingRequests());
