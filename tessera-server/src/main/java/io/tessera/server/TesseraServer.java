@@ -172,8 +172,8 @@ public final class TesseraServer implements AutoCloseable {
             String media = type == null ? "" : type.split(";", 2)[0].trim();
             if (!media.equalsIgnoreCase("application/json")) {
                 throw ApiException.unsupportedMediaType("The request body must be JSON sent as 'Content-Type:"
-                        + " application/json'" + (type == null ? "; no Content-Type was given." : ", not '" + type
-                        + "'."));
+                        + " application/json'" + (type == null ? "; no Content-Type was given" : ", not '" + type
+                        + "'") + " (with curl: -H 'Content-Type: application/json').");
             }
             h.handle(ctx);
         });
