@@ -317,13 +317,14 @@ final class OpenAiApi {
      * the field ({@code top_p}, not the engine's name for it).
      */
     private GenerateParams params(JsonNode body, String maxTokensField, Integer maxTokens, int logprobs) {
-        double temperature = Fields.number(body, "temperature", 1.0);
-        double topP = Fields.number(body, "top_p", 1.0);
+        // checked as the floats the sampler gets: 1e-50 is 0 there
+        float temperature = Fields.number(body, "temperature", 1.0).floatValue();
+        float topP = Fields.number(body, "top_p", 1.0).floatValue();
         int topK = Fields.integer(body, "top_k", -1);
-        double minP = Fields.number(body, "min_p", 0.0);
-        double rep = Fields.number(body, "repetition_penalty", 1.0);
-        double presence = Fields.number(body, "presence_penalty", 0.0);
-        double frequency = Fields.number(body, "frequency_penalty", 0.0);
+        float minP = Fields.number(body, "min_p", 0.0).floatValue();
+        float rep = Fields.number(body, "repetition_penalty", 1.0).floatValue();
+        float presence = Fields.number(body, "presence_penalty", 0.0).floatValue();
+        float frequency = Fields.number(body, "frequency_penalty", 0.0).floatValue();
         Long seed = Fields.longValue(body, "seed", null);
         int n = Fields.integer(body, "n", 1);
         List<String> stop = Fields.stringOrStrings(body, "stop");
@@ -338,26 +339,23 @@ final class OpenAiApi {
                     + (n > maxN && maxN < GenerateParams.MAX_N ? " (this server runs at most " + maxN
                     + " sequences at once)" : ""));
         }
-        checkRange("temperature", temperature, 0, 2, "[0, 2]", !(temperature >= 0 && temperature <= 2));
-        checkRange("top_p", topP, 0, 1, "(0, 1]", !(topP > 0 && topP <= 1));
+        requireIn("temperature", temperature, temperature >= 0 && temperature <= 2, "[0, 2]");
+        requireIn("top_p", topP, topP > 0 && topP <= 1, "(0, 1]");
         if (topK < -1) {
             throw ApiException.badParam("top_k", "'top_k' must be -1 or 0 (off) or a positive integer, got " + topK);
         }
-        checkRange("min_p", minP, 0, 1, "[0, 1]", !(minP >= 0 && minP <= 1));
-        if (!(rep > 0) || !Double.isFinite(rep)) {
-            throw ApiException.badParam("repetition_penalty", "'repetition_penalty' must be a number > 0, got " + rep);
-        }
-        checkRange("presence_penalty", presence, -2, 2, "[-2, 2]", !(presence >= -2 && presence <= 2));
-        checkRange("frequency_penalty", frequency, -2, 2, "[-2, 2]", !(frequency >= -2 && frequency <= 2));
+        requireIn("min_p", minP, minP >= 0 && minP <= 1, "[0, 1]");
+        requireIn("repetition_penalty", rep, rep > 0 && Float.isFinite(rep), "(0, inf)");
+        requireIn("presence_penalty", presence, presence >= -2 && presence <= 2, "[-2, 2]");
+        requireIn("frequency_penalty", frequency, frequency >= -2 && frequency <= 2, "[-2, 2]");
         checkStops(stop, stopIds);
-        SamplingParams sampling = new SamplingParams((float) temperature, topK, (float) topP, (float) minP,
-                (float) rep, (float) presence, (float) frequency, seed);
+        SamplingParams sampling = new SamplingParams(temperature, topK, topP, minP, rep, presence, frequency, seed);
         // 0 = "not given": the rest of the context, filled in per prompt by run()
         return new GenerateParams(sampling, maxTokens == null ? 0 : maxTokens, n, stopIds, stop, ignoreEos, logprobs);
     }
 
-    private static void checkRange(String field, double v, double lo, double hi, String range, boolean out) {
-        if (out) {
+    private static void requireIn(String field, float v, boolean ok, String range) {
+        if (!ok) {
             throw ApiException.badParam(field, "'" + field + "' must be in " + range + ", got " + v);
         }
     }

@@ -370,6 +370,9 @@ class ServerHardeningTest {
         String[][] cases = {
             {"/v1/completions", "\"prompt\":\"Hi\",\"top_p\":1.5", "top_p", "'top_p' must be in (0, 1]"},
             {"/v1/completions", "\"prompt\":\"Hi\",\"top_p\":0", "top_p", "(0, 1]"},
+            {"/v1/completions", "\"prompt\":\"Hi\",\"top_p\":1e-50", "top_p", "(0, 1]"},
+            {"/v1/completions", "\"prompt\":\"Hi\",\"repetition_penalty\":1e300", "repetition_penalty",
+                "'repetition_penalty'"},
             {"/v1/completions", "\"prompt\":\"Hi\",\"top_k\":-5", "top_k", "'top_k'"},
             {"/v1/completions", "\"prompt\":\"Hi\",\"min_p\":2", "min_p", "'min_p' must be in [0, 1]"},
             {"/v1/completions", "\"prompt\":\"Hi\",\"repetition_penalty\":0", "repetition_penalty",
