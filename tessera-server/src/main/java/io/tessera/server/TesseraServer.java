@@ -99,7 +99,7 @@ public final class TesseraServer implements AutoCloseable {
         });
         app.start(config.host(), config.port());
         reaper = new SlowRequestReaper(() -> List.of(app.jettyServer().server().getConnectors()),
-                config.readTimeout(), () -> metrics.httpErrors.labelValues("408").inc());
+                config.readTimeout(), metrics.slowRequestsClosed::inc);
         sampler = Thread.ofVirtual().name("tessera-metrics-sampler").start(() -> {
             while (!closed) {
                 metrics.sample();
