@@ -117,8 +117,8 @@ public final class EngineCore {
         }
         int maxSeqs = config.scheduler().maxSeqs();
         if (r.params().n() > maxSeqs) {
-            throw new RequestRejectedException("n = " + r.params().n() + " samples cannot run together: at most "
-                    + maxSeqs + " sequences run at once");
+            throw new RequestRejectedException("n = " + r.params().n() + " samples cannot run together: the running"
+                    + " limit is " + maxSeqs + " sequences");
         }
         if (!r.params().stop().isEmpty() && detokenizer == null) {
             throw new RequestRejectedException("stop strings need a tokenizer; this engine has none");

@@ -205,7 +205,7 @@ class EngineTest {
         try (Harness h = Harness.of(synthetic, parallel, 64, 512, maxSeqs)) {
             RequestRejectedException tooWide = assertThrows(RequestRejectedException.class,
                     () -> h.add(new GenerateRequest("wide", prompts[0], GenerateParams.greedy(4).withN(maxSeqs + 1))));
-            assertTrue(tooWide.getMessage().contains("at most 4 sequences run at once"), tooWide.getMessage());
+            assertTrue(tooWide.getMessage().contains("the running limit is 4 sequences"), tooWide.getMessage());
             GenerateParams sampled = new GenerateParams(SamplingParams.ofTemperature(0.8f, 7L), 12, 1, null, null,
                     true, -1);
             h.add(new GenerateRequest("a", prompts[0], sampled.withN(3)));
