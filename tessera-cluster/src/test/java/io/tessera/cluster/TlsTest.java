@@ -19,6 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** Cluster connections over TLS with a shared keystore; a plain or wrongly keyed client is refused. */
 class TlsTest {
 
+    private static final String TOKEN = "a-cluster-token-of-32-characters";
+
     @TempDir
     Path dir;
 
@@ -38,10 +40,10 @@ class TlsTest {
         Tls tls = Tls.load(keystore("cluster"), "secret1".toCharArray());
         Tls other = Tls.load(keystore("stranger"), "secret1".toCharArray());
         Mailbox box = new Mailbox();
-        Node server = new Node("t", 0, (l, f) -> box.put(f), l -> { }, tls);
-        Node client = new Node("t", 1, (l, f) -> { }, l -> { }, tls);
-        Node plain = new Node("t", 2, (l, f) -> { }, l -> { }, null);
-        Node stranger = new Node("t", 3, (l, f) -> { }, l -> { }, other);
+        Node server = new Node(TOKEN, 0, (l, f) -> box.put(f), l -> { }, tls);
+        Node client = new Node(TOKEN, 1, (l, f) -> { }, l -> { }, tls);
+        Node plain = new Node(TOKEN, 2, (l, f) -> { }, l -> { }, null);
+        Node stranger = new Node(TOKEN, 3, (l, f) -> { }, l -> { }, other);
         try {
             InetSocketAddress a = server.listen("127.0.0.1", 0);
             Link l = client.connect(a, Duration.ofSeconds(10));
