@@ -3,6 +3,7 @@ package io.tessera.cluster;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tessera.cluster.transport.Frame;
 import io.tessera.cluster.transport.Link;
@@ -50,8 +51,21 @@ class TlsTest {
             l.send(MessageType.ACTIVATION, 7, new byte[] {1, 2, 3});
             Frame f = box.take(MessageType.ACTIVATION, 1, 7, 10_000, s -> null);
             assertArrayEquals(new byte[] {1, 2, 3}, f.payload());
-            assertThrows(java.io.IOException.class, () -> plain.connect(a, Duration.ofSeconds(2)));
-            assertThrows(java.io.IOException.class, () -> stranger.connect(a, Duration.ofSeconds(2)));
+            java.io.PrintStream oldErr = System.err;
+            java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+            System.setErr(new java.io.PrintStream(log, true, java.nio.charset.StandardCharsets.UTF_8));
+            try {
+                assertThrows(java.io.IOException.class, () -> plain.connect(a, Duration.ofSeconds(2)));
+                assertThrows(java.io.IOException.class, () -> stranger.connect(a, Duration.ofSeconds(2)));
+                Thread.sleep(200); // the server logs the refusals on its own thread
+            } finally {
+                System.setErr(oldErr);
+            }
+            // the plain client sent its token in the clear: the refusal is logged, the bytes are not
+            String logged = log.toString(java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(logged.contains("not a TLS connection"), logged);
+            assertTrue(!logged.contains(java.util.HexFormat.of().formatHex(TOKEN.getBytes())) && !logged.contains(TOKEN),
+                    logged);
         } finally {
             client.close();
             plain.close();
