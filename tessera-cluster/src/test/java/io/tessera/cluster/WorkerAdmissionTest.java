@@ -152,6 +152,23 @@ class WorkerAdmissionTest {
     }
 
     @Test
+    void malformedFirstFramesAreRefusedWithoutWaitingForTheDeadline() throws Exception {
+        byte[][] openings = {
+            header(11, MessageType.PLAN), // a plan before the handshake
+            ByteBuffer.allocate(15).order(ByteOrder.LITTLE_ENDIAN).putInt(11).put((byte) 99).array(), // no such type
+            ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(3).array(), // shorter than a header
+        };
+        for (byte[] opening : openings) {
+            try (Socket s = rawConnection()) {
+                s.getOutputStream().write(opening);
+                // closed on the frame itself: well before the 5 s handshake deadline would close it
+                assertClosedBy(s, 4000);
+            }
+        }
+        assertWorkerServes();
+    }
+
+    @Test
     void anAuthenticatedFrameBeyondWhatAPlanCanNeedClosesTheConnection() throws Exception {
         Node client = new Node(cluster.token(), -1, (l, f) -> { }, l -> { }, null);
         try {

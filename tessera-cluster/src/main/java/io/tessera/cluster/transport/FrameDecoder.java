@@ -45,7 +45,12 @@ final class FrameDecoder extends ByteToMessageDecoder {
             return;
         }
         in.skipBytes(4);
-        MessageType type = MessageType.of(in.readUnsignedByte());
+        MessageType type;
+        try {
+            type = MessageType.of(in.readUnsignedByte());
+        } catch (IllegalArgumentException e) {
+            throw new CorruptedFrameException(e.getMessage());
+        }
         int source = in.readShortLE();
         long tag = in.readLongLE();
         byte[] payload = new byte[(int) (frameBytes - Frame.HEADER_BYTES)];
