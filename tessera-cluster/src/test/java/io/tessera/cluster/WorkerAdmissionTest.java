@@ -200,6 +200,25 @@ class WorkerAdmissionTest {
     }
 
     @Test
+    void onlyTheCoordinatorMayAbortReleaseOrStepTheWorker() throws Exception {
+        try (DistributedExecutor first = coordinator()) {
+            Node other = new Node(cluster.token(), -1, (l, f) -> { }, l -> { }, null);
+            try {
+                String[] hp = cluster.addresses().get(0).split(":");
+                Link link = other.connect(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), Duration.ofSeconds(10));
+                link.send(MessageType.ABORT, Long.MAX_VALUE, new byte[0]);
+                link.send(MessageType.RELEASE, 0, new byte[0]);
+                link.send(MessageType.STEP, Long.MAX_VALUE - 1, new byte[16]);
+                Thread.sleep(300);
+            } finally {
+                other.close();
+            }
+            assertGenerates(first);
+            assertNull(first.health());
+        }
+    }
+
+    @Test
     void anAddressThatKeepsFailingTheHandshakeIsLockedOutForAWhile() throws Exception {
         String token = "the-right-cluster-token";
         HandshakePolicy policy = new HandshakePolicy(Duration.ofSeconds(5), 3, Duration.ofMillis(1500));
