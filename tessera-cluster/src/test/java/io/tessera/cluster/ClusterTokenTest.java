@@ -52,7 +52,7 @@ class ClusterTokenTest {
     }
 
     @Test
-    void shortTokensAreRefusedNamingTheirSource() throws Exception {
+    void shortOrHugeTokensAreRefusedNamingTheirSource() throws Exception {
         Path f = dir.resolve("short");
         Files.writeString(f, "tooshort\n");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
@@ -64,6 +64,9 @@ class ClusterTokenTest {
         e = assertThrows(IllegalArgumentException.class, () -> ClusterToken.resolve(null, "--token", null, "abc"));
         assertTrue(e.getMessage().contains(ClusterToken.ENV), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new Node("abc", 0, (l, fr) -> { }, l -> { }, null).close());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> ClusterToken.resolve(null, "--token", null, "x".repeat(ClusterToken.MAX_BYTES + 1)));
+        assertTrue(e.getMessage().contains("at most " + ClusterToken.MAX_BYTES), e.getMessage());
     }
 
     @Test

@@ -19,6 +19,9 @@ public final class ClusterToken {
     /** Shortest token accepted, in UTF-8 bytes (16 random bytes as hex are 32). */
     public static final int MIN_BYTES = 16;
 
+    /** Longest token accepted: its HELLO must fit in {@link HandshakePolicy#MAX_HELLO_BYTES}. */
+    public static final int MAX_BYTES = 1024;
+
     private ClusterToken() {
     }
 
@@ -59,12 +62,16 @@ public final class ClusterToken {
         return s.strip();
     }
 
-    /** Returns the token if it is long enough, else fails naming where it came from. */
+    /** Returns the token if its length is acceptable, else fails naming where it came from. */
     public static String require(String token, String from) {
         int bytes = token == null ? 0 : token.getBytes(StandardCharsets.UTF_8).length;
         if (bytes < MIN_BYTES) {
             throw new IllegalArgumentException("the cluster token from " + from + " has " + bytes + " bytes; at least "
                     + MIN_BYTES + " are required (e.g. the output of `openssl rand -hex 16`)");
+        }
+        if (bytes > MAX_BYTES) {
+            throw new IllegalArgumentException("the cluster token from " + from + " has " + bytes + " bytes; at most "
+                    + MAX_BYTES + " are accepted");
         }
         return token;
     }
