@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
                 RunCommand.class,
                 ServeCommand.class,
                 InfoCommand.class,
+                TokenizeCommand.class,
                 ConvertCommand.class,
                 SynthCommand.class,
                 PlanCommand.class,

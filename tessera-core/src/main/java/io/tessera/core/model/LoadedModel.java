@@ -2,9 +2,8 @@ package io.tessera.core.model;
 
 import io.tessera.core.format.ModelFormatException;
 import io.tessera.core.gguf.GgufFile;
-import io.tessera.core.tokenizer.GgufVocabulary;
+import io.tessera.core.tokenizer.GgufTokenizers;
 import io.tessera.core.tokenizer.Llama2cTokenizerReader;
-import io.tessera.core.tokenizer.Vocabulary;
 import io.tessera.core.tokenizer.SentencePieceBpeTokenizer;
 import io.tessera.core.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -30,13 +29,13 @@ public record LoadedModel(LlamaModel model, Tokenizer tokenizer, long loadNanos,
     public static LoadedModel open(Path modelFile, Path tokenizerFile) throws IOException {
         long start = System.nanoTime();
         LlamaModel model;
-        Vocabulary vocabulary = null;
+        Tokenizer tokenizer = null;
         String chatTemplate = null;
         if (ModelLoader.detect(modelFile) == ModelLoader.Format.GGUF) {
             GgufFile gguf = GgufFile.open(modelFile);
             try {
                 if (tokenizerFile == null) {
-                    vocabulary = GgufVocabulary.read(gguf.metadata());
+                    tokenizer = GgufTokenizers.read(gguf.metadata());
                 }
                 chatTemplate = gguf.metadata().findString("tokenizer.chat_template").orElse(null);
                 model = GgufLlamaLoader.load(gguf);
@@ -53,15 +52,15 @@ public record LoadedModel(LlamaModel model, Tokenizer tokenizer, long loadNanos,
             }
         }
         try {
-            if (vocabulary == null) {
-                vocabulary = Llama2cTokenizerReader.read(tokenizerFile, model.config().vocabSize());
+            if (tokenizer == null) {
+                tokenizer = new SentencePieceBpeTokenizer(
+                        Llama2cTokenizerReader.read(tokenizerFile, model.config().vocabSize()));
             }
-            if (vocabulary.size() != model.config().vocabSize()) {
-                throw new ModelFormatException(modelFile, "tokenizer", "the tokenizer has " + vocabulary.size()
+            if (tokenizer.vocabSize() != model.config().vocabSize()) {
+                throw new ModelFormatException(modelFile, "tokenizer", "the tokenizer has " + tokenizer.vocabSize()
                         + " tokens but the model's vocabulary has " + model.config().vocabSize());
             }
-            return new LoadedModel(model, new SentencePieceBpeTokenizer(vocabulary), System.nanoTime() - start,
-                    chatTemplate);
+            return new LoadedModel(model, tokenizer, System.nanoTime() - start, chatTemplate);
         } catch (IOException | RuntimeException e) {
             model.close();
             throw e;

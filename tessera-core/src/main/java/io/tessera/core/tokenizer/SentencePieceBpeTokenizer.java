@@ -2,7 +2,6 @@ package io.tessera.core.tokenizer;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -19,7 +18,7 @@ import java.util.PriorityQueue;
  * without a piece become their UTF-8 bytes' {@code <0xHH>} pieces. The merge loop keeps candidate
  * pairs in a priority queue over a linked list of symbols, so it costs O(n log n), not O(n^2).
  */
-public final class SentencePieceBpeTokenizer implements Tokenizer {
+public final class SentencePieceBpeTokenizer implements Tokenizer, StreamingDecoder.TokenBytes {
     /** What SentencePiece prints for the unknown token. */
     private static final byte[] UNKNOWN_SURFACE = " \u2047 ".getBytes(StandardCharsets.UTF_8);
 
@@ -67,7 +66,7 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
 
     @Override
     public int[] encode(String text, boolean addBos, boolean parseSpecial) {
-        IntBuffer out = new IntBuffer(text.length() + 2);
+        IntList out = new IntList(text.length() + 2);
         if (addBos) out.add(vocab.bos());
         // As llama.cpp does: the dummy prefix goes before the text and after each literal special token.
         boolean afterSpecial = true;
@@ -118,7 +117,7 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
     private static final Comparator<Pair> BEST_FIRST =
             Comparator.comparingDouble((Pair p) -> -p.score).thenComparingInt(Pair::start);
 
-    private void encodeSegment(String segment, boolean dummyPrefix, IntBuffer out) {
+    private void encodeSegment(String segment, boolean dummyPrefix, IntList out) {
         char marker = vocab.spaceMarker();
         String s = (dummyPrefix && vocab.addSpacePrefix() ? " " : "") + segment;
         if (marker != ' ') s = s.replace(' ', marker);
@@ -201,15 +200,21 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
         StringBuilder out = new StringBuilder();
         int previous = from > 0 ? ids[from - 1] : -1;
         for (int i = from; i < to; i++) {
-            appendBytes(previous, ids[i], utf8, out);
-            previous = ids[i];
+            previous = appendBytes(previous, ids[i], utf8, out);
         }
         utf8.finish(out);
         return out.toString();
     }
 
+    /** The decoding state is the previous token. */
+    @Override
+    public int initialState(int precedingToken) {
+        return precedingToken;
+    }
+
     /** Feeds the bytes of one token; a text piece right after BOS loses its leading space. */
-    void appendBytes(int previous, int id, Utf8Decoder utf8, StringBuilder out) {
+    @Override
+    public int appendBytes(int previous, int id, Utf8Decoder utf8, StringBuilder out) {
         checkId(id);
         byte[] bytes = pieceBytes[id];
         int skip = 0;
@@ -220,6 +225,7 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
         for (int i = skip; i < bytes.length; i++) {
             utf8.feed(bytes[i] & 0xFF, out);
         }
+        return id;
     }
 
     private void checkId(int id) {
@@ -264,24 +270,5 @@ public final class SentencePieceBpeTokenizer implements Tokenizer {
     @Override
     public StreamingDecoder newStreamingDecoder(int precedingToken) {
         return new StreamingDecoder(this, precedingToken);
-    }
-
-    /** A growable int array, to avoid boxing token ids. */
-    private static final class IntBuffer {
-        private int[] data;
-        private int size;
-
-        IntBuffer(int capacity) {
-            data = new int[Math.max(4, capacity)];
-        }
-
-        void add(int v) {
-            if (size == data.length) data = Arrays.copyOf(data, size * 2);
-            data[size++] = v;
-        }
-
-        int[] toArray() {
-            return Arrays.copyOf(data, size);
-        }
     }
 }

@@ -7,20 +7,19 @@ package io.tessera.core.tokenizer;
  * {@link Tokenizer#decode(int[])} of the same tokens. Not thread-safe; one per sequence.
  */
 public final class StreamingDecoder {
-    private final SentencePieceBpeTokenizer tokenizer;
+    private final TokenBytes tokenizer;
     private final Utf8Decoder utf8 = new Utf8Decoder();
     private final StringBuilder out = new StringBuilder();
-    private int previous;
+    private int state;
 
-    StreamingDecoder(SentencePieceBpeTokenizer tokenizer, int precedingToken) {
+    StreamingDecoder(TokenBytes tokenizer, int precedingToken) {
         this.tokenizer = tokenizer;
-        this.previous = precedingToken;
+        this.state = tokenizer.initialState(precedingToken);
     }
 
     /** Adds a token; returns the text completed by it (possibly empty). */
     public String push(int tokenId) {
-        tokenizer.appendBytes(previous, tokenId, utf8, out);
-        previous = tokenId;
+        state = tokenizer.appendBytes(state, tokenId, utf8, out);
         return take();
     }
 
@@ -39,5 +38,17 @@ public final class StreamingDecoder {
         String s = out.toString();
         out.setLength(0);
         return s;
+    }
+
+    /**
+     * What a tokenizer gives the decoder: the bytes of a token, which may depend on what came
+     * before it in the sequence (a leading space dropped at the start), summed up in an int state.
+     */
+    interface TokenBytes {
+        /** The state after {@code precedingToken} (-1: at the start of a sequence). */
+        int initialState(int precedingToken);
+
+        /** Feeds the bytes of {@code id}; returns the state after it. */
+        int appendBytes(int state, int id, Utf8Decoder utf8, StringBuilder out);
     }
 }

@@ -11,7 +11,8 @@ public interface Tokenizer {
     /**
      * Encodes text.
      *
-     * @param addBos prepend the BOS token
+     * @param addBos add the tokenizer's own special tokens: BOS, or for a Hugging Face tokenizer
+     *     its post-processor template (which may add BOS and/or EOS, or nothing)
      * @param parseSpecial recognise control pieces written in the text (such as {@code <s>}) as
      *     their ids; off for untrusted user text so that it cannot inject control tokens
      */
@@ -32,8 +33,10 @@ public interface Tokenizer {
 
     int vocabSize();
 
+    /** The BOS id, or -1 for a tokenizer that has none (e.g. a Qwen tokenizer.json). */
     int bos();
 
+    /** The EOS id, or -1 for a tokenizer that names none. */
     int eos();
 
     /** Whether the token is a control token (BOS, EOS, pad...), which decodes to no text. */
