@@ -1,10 +1,12 @@
 package io.tessera.cli;
 
+import io.tessera.core.format.SafeText;
 import picocli.CommandLine;
 
 /**
  * Turns an exception escaping a subcommand into one clear line on standard error (the cause chain's
- * messages), with the stack trace only when TESSERA_DEBUG is set.
+ * messages), with the stack trace only when TESSERA_DEBUG is set. Messages may quote a model file or
+ * a server's answer, so control characters are escaped before they reach the terminal.
  */
 final class CliErrors implements CommandLine.IExecutionExceptionHandler {
 
@@ -24,7 +26,7 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
             }
             t = t.getCause();
         }
-        cmd.getErr().println(msg);
+        cmd.getErr().println(SafeText.escape(msg.toString()));
         if (System.getenv("TESSERA_DEBUG") != null) {
             ex.printStackTrace(cmd.getErr());
         }

@@ -107,6 +107,7 @@ final class ServeCommand implements Callable<Integer> {
             String name = servedModelName != null ? servedModelName : defaultName();
             ServedModel served = ServedModel.of(name, loaded.tokenizer(), loaded.model().config().contextLength(),
                     loaded.chatTemplate());
+            served.chatTemplate().probe().ifPresent(w -> System.err.println("tessera serve: warning: " + w));
             TesseraServer server = new TesseraServer(engine, served, config).start();
             System.err.printf(Locale.ROOT, "tessera serve: %s (context %d, chat template: %s) on %s; %s%n", name,
                     served.contextLength(), loaded.chatTemplate() == null ? "fallback" : "model's",

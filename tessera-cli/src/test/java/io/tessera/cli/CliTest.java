@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tessera.core.GoldenCases;
 import io.tessera.core.TestModels;
+import io.tessera.core.model.GgufEdits;
+import io.tessera.core.model.Stories260K;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -104,5 +106,31 @@ class CliTest {
 
         Result badShape = tessera("synth", "--shape", "gpt-5", "-o", dir.resolve("x").toString());
         assertTrue(badShape.err().contains("unknown model shape 'gpt-5'"), badShape.err());
+    }
+
+    @Test
+    void runRefusesATokenizerOfAnotherVocabulary() {
+        Result r = tessera("run", "--model", TestModels.stories260K().toString(), "--tokenizer",
+                TestModels.file("tokenizer-llama2-32k.bin").toString(), "--prompt", "Once", "--max-tokens", "5");
+        assertEquals(1, r.code(), r.out());
+        assertEquals("", r.out());
+        assertTrue(r.err().contains("has 32000 tokens but the model's embedding has 512 rows"), r.err());
+    }
+
+    @Test
+    void errorsNeverCarryControlCharactersToTheTerminal() throws Exception {
+        Path evil = Stories260K.convert(dir, "F32");
+        Path renamed = GgufEdits.rewrite(evil, dir.resolve("evil.gguf"),
+                w -> w.putString("general.architecture", "\u001b]0;owned\u0007\u001b[2Jllama"));
+        Result info = tessera("info", renamed.toString());
+        assertEquals(1, info.code());
+        assertTrue(info.err().contains("architecture '\\x1b]0;owned\\x07\\x1b[2Jllama' is not supported"),
+                info.err());
+        Result missing = tessera("info", dir.resolve("\u001b[31mred.gguf").toString());
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().contains("\\x1b[31mred.gguf"), missing.err());
+        for (Result r : new Result[] {info, missing}) {
+            assertTrue(r.err().chars().noneMatch(c -> c == 0x1b || c == 0x07), r.err());
+        }
     }
 }

@@ -4,11 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tessera.core.TestModels;
+import io.tessera.core.model.GgufEdits;
+import io.tessera.core.model.Stories260K;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /** {@code tessera serve} built from its flags, answering on a free port, then shut down. */
@@ -34,5 +41,28 @@ class ServeCommandTest {
             assertEquals(200, c.statusCode(), c.body());
             assertTrue(c.body().contains("\"completion_tokens\":5"), c.body());
         }
+    }
+
+    /** A model whose chat template fails an ordinary conversation gets a warning when it is loaded. */
+    @Test
+    void warnsAtLoadAboutARunawayChatTemplate(@TempDir Path dir) throws Exception {
+        Path model = GgufEdits.rewrite(Stories260K.convert(dir, "F32"), dir.resolve("looping.gguf"),
+                w -> w.putString("tokenizer.chat_template", "{% for a in range(1000) %}{% for b in range(1000) %}"
+                        + "{% for c in range(1000) %}x{% endfor %}{% endfor %}{% endfor %}"));
+        ServeCommand cmd = new ServeCommand();
+        new CommandLine(cmd).parseArgs("--model", model.toString(), "--port", "0", "--threads", "1",
+                "--kv-cache-memory", "8M");
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try (ServeCommand.Running r = cmd.start()) {
+            assertTrue(r.server().baseUrl().startsWith("http://127.0.0.1:"));
+        } finally {
+            System.setErr(oldErr);
+        }
+        String log = err.toString(StandardCharsets.UTF_8);
+        assertTrue(log.contains("tessera serve: warning: the model's chat template fails on a four-message"
+                + " conversation, so chat requests will get 400 (the chat template exceeded its rendering"
+                + " limits"), log);
     }
 }

@@ -1,13 +1,13 @@
 package io.tessera.server;
 
-import com.hubspot.jinjava.Jinjava;
-import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import io.tessera.core.format.SafeText;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Renders chat messages into a prompt with a Jinja chat template, as Hugging Face's
@@ -19,6 +19,10 @@ import java.util.Map;
  * llama2.c checkpoint) gets {@link #FALLBACK}: a plain transcript, a system message first as a
  * paragraph, then one {@code "Role: content"} line per message, ending in {@code "Assistant:"}.
  * The fallback emits no special tokens; the prompt is encoded with BOS added.
+ *
+ * <p>The template comes from the model file and is not trusted: it renders within
+ * {@link TemplateLimits} (see {@link TemplateSandbox}); a rendering that breaks them is a 400 for
+ * that request. {@link #probe()} tells at load time whether an ordinary conversation fits.
  */
 public final class ChatTemplate {
 
@@ -37,20 +41,23 @@ public final class ChatTemplate {
     private final boolean fallback;
     private final String bosToken;
     private final String eosToken;
-    private final Jinjava jinjava;
+    private final TemplateSandbox sandbox;
 
     /**
      * @param template the model's template, or null for the fallback
      * @param bosToken the text of the BOS token, as templates write it
      */
     public ChatTemplate(String template, String bosToken, String eosToken) {
+        this(template, bosToken, eosToken, TemplateLimits.DEFAULTS);
+    }
+
+    public ChatTemplate(String template, String bosToken, String eosToken, TemplateLimits limits) {
         this.fallback = template == null || template.isBlank();
         this.source = fallback ? FALLBACK : template;
         this.bosToken = bosToken;
         this.eosToken = eosToken;
-        this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true)
-                .withFailOnUnknownTokens(false).build());
-        jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
+        this.sandbox = new TemplateSandbox(limits);
+        sandbox.jinjava().getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
                 ChatTemplate.class, "raiseException", String.class));
     }
 
@@ -86,20 +93,57 @@ public final class ChatTemplate {
         RenderResult r;
         RAISED.remove();
         try {
-            r = jinjava.renderForResult(source, ctx);
+            r = sandbox.render(source, ctx);
+        } catch (TemplateSandbox.LimitExceededException e) {
+            throw ApiException.badParam("messages", LIMIT_EXCEEDED + e.getMessage());
         } catch (TemplateInputException e) {
-            throw ApiException.badParam("messages", "the chat template rejected the messages: " + e.getMessage());
+            throw ApiException.badParam("messages", REJECTED + e.getMessage());
         } catch (RuntimeException e) {
-            throw ApiException.badParam("messages", "the chat template failed: " + e.getMessage());
+            throw ApiException.badParam("messages", FAILED + e.getMessage());
+        }
+        String raised = RAISED.get();
+        RAISED.remove();
+        if (raised != null) {
+            throw ApiException.badParam("messages", REJECTED + raised);
         }
         for (TemplateError e : r.getErrors()) {
-            if (e.getSeverity() == TemplateError.ErrorType.FATAL || RAISED.get() != null) {
-                String msg = RAISED.get() != null ? RAISED.get() : e.getMessage();
-                RAISED.remove();
-                throw ApiException.badParam("messages", "the chat template rejected the messages: " + msg);
+            if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
+                throw ApiException.badParam("messages", FAILED + e.getMessage());
             }
         }
         return r.getOutput();
+    }
+
+    private static final String REJECTED = "the chat template rejected the messages: ";
+    private static final String FAILED = "the chat template failed: ";
+    private static final String LIMIT_EXCEEDED = "the chat template exceeded its rendering limits: ";
+
+    /** A conversation every chat template should render: system, user, assistant, user. */
+    static final List<Map<String, Object>> PROBE = List.of(
+            Map.of("role", "system", "content", "You are a helpful assistant."),
+            Map.of("role", "user", "content", "Hello!"),
+            Map.of("role", "assistant", "content", "Hi! How can I help?"),
+            Map.of("role", "user", "content", "Tell me a short story."));
+
+    /**
+     * Renders {@link #PROBE} once, as at load time: a template that breaks its limits or fails on
+     * an ordinary conversation would fail every chat request.
+     *
+     * @return a warning for the operator (control characters escaped), or empty when the probe
+     *     rendered or the template deliberately rejected it ({@code raise_exception}, e.g. for its
+     *     system message)
+     */
+    public Optional<String> probe() {
+        try {
+            render(PROBE, true);
+            return Optional.empty();
+        } catch (ApiException e) {
+            if (e.getMessage().startsWith(LIMIT_EXCEEDED) || e.getMessage().startsWith(FAILED)) {
+                return Optional.of(SafeText.escape("the model's chat template fails on a four-message conversation, so"
+                        + " chat requests will get 400 (" + e.getMessage() + ")"));
+            }
+            return Optional.empty();
+        }
     }
 
     /** An error a template raises with {@code raise_exception}. */

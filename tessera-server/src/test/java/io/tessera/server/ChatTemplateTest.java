@@ -2,10 +2,13 @@ package io.tessera.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** Chat templates as models ship them (ChatML, Llama 3, Mistral-style checks), and the fallback. */
@@ -50,5 +53,134 @@ class ChatTemplateTest {
         assertTrue(f.isFallback());
         assertEquals("Be brief.\n\nUser: Hi there\nAssistant:", f.render(MESSAGES, true));
         assertEquals("User: Hi there\n", f.render(List.of(MESSAGES.get(1)), false));
+    }
+
+    /** A template that loops 10^9 times, writing a character each time. */
+    static final String BILLION_LOOPS = "{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}"
+            + "x{% endfor %}{% endfor %}{% endfor %}";
+
+    /** Renders within a generous timeout (a render that escaped its limits would run for minutes, or OOM). */
+    private static ApiException exceeded(ChatTemplate t, List<Map<String, Object>> messages) {
+        ApiException e = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                () -> assertThrows(ApiException.class, () -> t.render(messages, true)));
+        assertEquals(400, e.status());
+        assertEquals("messages", e.param());
+        assertTrue(e.getMessage().startsWith("the chat template exceeded its rendering limits: "), e.getMessage());
+        return e;
+    }
+
+    @Test
+    void aTemplateLoopingABillionTimesIsA400() {
+        exceeded(new ChatTemplate(BILLION_LOOPS, "<s>", "</s>"), MESSAGES);
+        TemplateLimits smallOutput = new TemplateLimits(100_000, TemplateLimits.DEFAULTS.maxSteps(),
+                TemplateLimits.DEFAULTS.maxRenderTime());
+        ApiException e = exceeded(new ChatTemplate(BILLION_LOOPS, "<s>", "</s>", smallOutput), MESSAGES);
+        assertTrue(e.getMessage().contains("over limit of 100000"), e.getMessage());
+    }
+
+    @Test
+    void emptyLoopsRunOutOfSteps() {
+        String t = BILLION_LOOPS.replace("x", "");
+        exceeded(new ChatTemplate(t, "<s>", "</s>"), MESSAGES);
+        TemplateLimits stepsOnly = new TemplateLimits(1 << 20, 100_000, Duration.ofMinutes(10));
+        ApiException e = exceeded(new ChatTemplate(t, "<s>", "</s>", stepsOnly), MESSAGES);
+        assertTrue(e.getMessage().contains("more than 100000 steps"), e.getMessage());
+    }
+
+    @Test
+    void aSlowTemplateRunsOutOfTime() {
+        TemplateLimits slowOnly = new TemplateLimits(1 << 20, Long.MAX_VALUE, Duration.ofMillis(200));
+        String t = BILLION_LOOPS.replace("x", "{% set z = a + b %}");
+        ApiException e = exceeded(new ChatTemplate(t, "<s>", "</s>", slowOnly), MESSAGES);
+        assertTrue(e.getMessage().contains("more than 200 ms"), e.getMessage());
+    }
+
+    @Test
+    void macrosCallingMacrosRunOutOfSteps() {
+        StringBuilder t = new StringBuilder("{% macro m0() %}x{% endmacro %}");
+        for (int i = 1; i <= 12; i++) {
+            String call = "{{ m" + (i - 1) + "() }}";
+            t.append("{% macro m").append(i).append("() %}").append(call.repeat(10)).append("{% endmacro %}");
+        }
+        t.append("{{ m12() }}");
+        TemplateLimits stepsOnly = new TemplateLimits(1 << 20, 100_000, Duration.ofMinutes(10));
+        ApiException e = exceeded(new ChatTemplate(t.toString(), "<s>", "</s>", stepsOnly), MESSAGES);
+        assertTrue(e.getMessage().contains("more than 100000 steps"), e.getMessage());
+    }
+
+    @Test
+    void hugeAllocationsAreRefusedBeforeTheyHappen() {
+        for (String t : List.of("{{ 'a'.repeat(2000000000) }}", "{% set s = 'a'.repeat(2000000000) %}ok",
+                "{{ 'a'|center(2000000000) }}", "{{ 'a\nb'|indent(2000000000) }}",
+                "{{ '%02000000000d'|format(1) }}", "{{ [1, 2]|batch(2000000000, 'x')|list|length }}",
+                "{% set s = 'abcdefgh' %}{% for i in range(40) %}{% set s = s ~ s %}{% endfor %}{{ s }}",
+                "{% set l = [1, 2] %}{% for i in range(40) %}{% set l = l + l %}{% endfor %}{{ l|length }}")) {
+            ApiException e = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                    () -> assertThrows(ApiException.class, () -> new ChatTemplate(t, "<s>", "</s>").render(MESSAGES,
+                            true), t));
+            assertEquals(400, e.status(), t);
+        }
+    }
+
+    @Test
+    void aBacktrackingPatternOnTheMessagesRunsOutOfTime() {
+        TemplateLimits fast = new TemplateLimits(1 << 20, 1_000_000, Duration.ofMillis(300));
+        // (.*a){25}b backtracks through every way of placing 25 a's among the 40: hours for Java's matcher
+        List<Map<String, Object>> m = List.of(Map.of("role", "user", "content", "a".repeat(40) + "!"));
+        for (String call : List.of("matches('(.*a){25}b')", "split('(.*a){25}b')|length",
+                "replaceAll('(.*a){25}b', '')", "replaceFirst('(.*a){25}b', '')")) {
+            String t = "{% for m in messages %}{{ m['content']." + call + " }}{% endfor %}";
+            ApiException e = exceeded(new ChatTemplate(t, "<s>", "</s>", fast), m);
+            assertTrue(e.getMessage().contains("more than 300 ms"), call + ": " + e.getMessage());
+        }
+        // the same methods on ordinary input give what Java's String methods give
+        String t = "{{ 'a,b,,c'.split(',')|length }} {{ 'abc'.matches('a.c') }} {{ 'aXbX'.replaceAll('X', '-') }}"
+                + " {{ 'aXbX'.replaceFirst('X', '-') }} {{ 'a<br>b'.replace('<br>', ' ') }}";
+        assertEquals("4 true a-b- a-bX a b", new ChatTemplate(t, "<s>", "</s>").render(MESSAGES, false));
+    }
+
+    @Test
+    void replacementsThatWouldExceedTheOutputLimitAreRefused() {
+        String grow = "{% set s = range(1001)|join('" + "a".repeat(1000) + "') %}"; // a million a's
+        for (String t : List.of(grow + "{{ s|replace('a', '" + "b".repeat(100) + "')|length }}",
+                grow + "{{ s.replace('a', '" + "b".repeat(100) + "')|length }}")) {
+            ApiException e = exceeded(new ChatTemplate(t, "<s>", "</s>"), MESSAGES);
+            assertTrue(e.getMessage().matches(".* would build 9\\d{7} characters, more than the output limit.*"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void messageContentIsNeverInterpretedAsTemplate() {
+        String content = "{{ 7 * 7 }}{% for i in range(3) %}X{% endfor %}";
+        List<Map<String, Object>> m = List.of(Map.of("role", "user", "content", content));
+        String t = "{% for m in messages %}{{ m['content'] }}{% endfor %}";
+        assertEquals(content, new ChatTemplate(t, "<s>", "</s>").render(m, false));
+        assertEquals("User: " + content + "\nAssistant:", new ChatTemplate(null, "<s>", "</s>").render(m, true));
+    }
+
+    @Test
+    void realTemplatesStillRenderLoopsAndTheirLoopVariables() {
+        String t = "{% for m in messages %}{{ loop.index }}/{{ loop.length }}{% if loop.last %}!{% endif %}"
+                + "{% for k in m %}.{% endfor %}{% endfor %}";
+        assertEquals("1/2..2/2!..", new ChatTemplate(t, "<s>", "</s>").render(MESSAGES, false));
+        String pairs = "{% for k, v in messages[1].items() %}{{ k }}={{ v }};{% endfor %}"
+                + "{% for a, b in [[1, 2], [3, 4]] %}{{ a + b }}{% if not loop.last %},{% endif %}{% endfor %}";
+        Map<String, Object> ordered = new java.util.LinkedHashMap<>();
+        ordered.put("role", "user");
+        ordered.put("content", "Hi there");
+        assertEquals("role=user;content=Hi there;3,7", new ChatTemplate(pairs, "<s>", "</s>").render(
+                List.of(MESSAGES.get(0), ordered), false));
+    }
+
+    @Test
+    void theLoadProbeWarnsAboutATemplateThatFailsEveryRequest() {
+        Optional<String> w = new ChatTemplate(BILLION_LOOPS, "<s>", "</s>").probe();
+        assertTrue(w.isPresent() && w.get().contains("exceeded its rendering limits"), w.toString());
+        assertTrue(new ChatTemplate("{{ 'x' * 3 }}", "<s>", "</s>").probe().isPresent());
+        assertEquals(Optional.empty(), new ChatTemplate(null, "<s>", "</s>").probe());
+        String rejectsSystem = "{% if messages[0]['role'] == 'system' %}{{ raise_exception('no system role') }}"
+                + "{% endif %}[INST]";
+        assertEquals(Optional.empty(), new ChatTemplate(rejectsSystem, "<s>", "</s>").probe());
     }
 }

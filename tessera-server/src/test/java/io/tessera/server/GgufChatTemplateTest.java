@@ -9,10 +9,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tessera.core.TestModels;
 import io.tessera.core.forward.KvCacheType;
-import io.tessera.core.gguf.GgufFile;
-import io.tessera.core.gguf.GgufTensorInfo;
-import io.tessera.core.gguf.GgufWriter;
 import io.tessera.core.kernel.Parallel;
+import io.tessera.core.model.GgufEdits;
 import io.tessera.core.model.GgufModelWriter;
 import io.tessera.core.model.LoadedModel;
 import io.tessera.core.model.WeightTypes;
@@ -25,7 +23,9 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,23 +38,23 @@ class GgufChatTemplateTest {
     @TempDir
     Path dir;
 
+    /** stories260K as GGUF with the given tokenizer.chat_template. */
+    private Path withTemplate(String template) throws Exception {
+        Path plain = dir.resolve("stories.gguf");
+        if (!Files.exists(plain)) {
+            try (LoadedModel l = LoadedModel.open(TestModels.stories260K(), TestModels.tok512())) {
+                GgufModelWriter.write(plain, "stories260K", l.model().config(), l.model().tiedOutput(),
+                        ((SentencePieceBpeTokenizer) l.tokenizer()).vocabulary(), WeightTypes.parse("F32"),
+                        GgufModelWriter.of(l.model()));
+            }
+        }
+        return GgufEdits.rewrite(plain, Files.createTempFile(dir, "stories-chat", ".gguf"),
+                w -> w.putString("tokenizer.chat_template", template));
+    }
+
     @Test
     void templateFromMetadata() throws Exception {
-        Path plain = dir.resolve("stories.gguf");
-        Path templated = dir.resolve("stories-chat.gguf");
-        try (LoadedModel l = LoadedModel.open(TestModels.stories260K(), TestModels.tok512())) {
-            GgufModelWriter.write(plain, "stories260K", l.model().config(), l.model().tiedOutput(),
-                    ((SentencePieceBpeTokenizer) l.tokenizer()).vocabulary(), WeightTypes.parse("F32"),
-                    GgufModelWriter.of(l.model()));
-        }
-        try (GgufFile g = GgufFile.open(plain)) {
-            GgufWriter w = new GgufWriter().putAll(g.metadata()).putString("tokenizer.chat_template", TEMPLATE);
-            for (GgufTensorInfo t : g.tensorInfos()) {
-                w.addRawTensor(t.name(), t.type(), t.dims(),
-                        g.segment().asSlice(g.dataOffset() + t.offset(), t.byteSize()));
-            }
-            w.write(templated);
-        }
+        Path templated = withTemplate(TEMPLATE);
         try (LoadedModel loaded = LoadedModel.open(templated, null); Parallel parallel = new Parallel(1);
                 LocalExecutor executor = new LocalExecutor(loaded.model(), parallel, KvCacheType.F32, 16, 128)) {
             assertEquals(TEMPLATE, loaded.chatTemplate());
@@ -86,5 +86,45 @@ class GgufChatTemplateTest {
                 engine.close();
             }
         }
+    }
+
+    /**
+     * A model whose template loops 10^9 times: the load-time probe warns, each chat request is a 400
+     * with an OpenAI error object, and the server goes on serving (completions, further chats).
+     */
+    @Test
+    void aRunawayTemplateCostsEachChatRequestA400AndNothingElse() throws Exception {
+        Path templated = withTemplate(ChatTemplateTest.BILLION_LOOPS);
+        try (LoadedModel loaded = LoadedModel.open(templated, null); Parallel parallel = new Parallel(1);
+                LocalExecutor executor = new LocalExecutor(loaded.model(), parallel, KvCacheType.F32, 16, 128)) {
+            Engine engine = new Engine(executor, EngineConfig.defaults(loaded.tokenizer().eos()),
+                    Detokenizer.of(loaded.tokenizer()));
+            ServedModel served = ServedModel.of("chat", loaded.tokenizer(), 512, loaded.chatTemplate());
+            assertTrue(served.chatTemplate().probe().isPresent());
+            try (TesseraServer server = new TesseraServer(engine, served, ServerConfig.defaults()).start()) {
+                HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+                for (int i = 0; i < 3; i++) {
+                    HttpResponse<String> c = post(http, server.baseUrl() + "/v1/chat/completions",
+                            "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":3}");
+                    assertEquals(400, c.statusCode(), c.body());
+                    JsonNode error = new ObjectMapper().readTree(c.body()).get("error");
+                    assertEquals("invalid_request_error", error.get("type").asText(), c.body());
+                    assertEquals("messages", error.get("param").asText(), c.body());
+                    assertTrue(error.get("message").asText().startsWith("the chat template exceeded its rendering"
+                            + " limits: "), c.body());
+                }
+                HttpResponse<String> ok = post(http, server.baseUrl() + "/v1/completions",
+                        "{\"prompt\":\"Once upon a time\",\"max_tokens\":3}");
+                assertEquals(200, ok.statusCode(), ok.body());
+            } finally {
+                engine.close();
+            }
+        }
+    }
+
+    private static HttpResponse<String> post(HttpClient http, String url, String body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(120))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 }

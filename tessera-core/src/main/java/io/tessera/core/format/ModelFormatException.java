@@ -8,6 +8,10 @@ import java.nio.file.Path;
  * always names the file, the field that is wrong and why, e.g. {@code stories.gguf: tensor
  * 'blk.0.attn_q.weight' offset: 123456 + 8192 bytes lies past the end of the file (100000 bytes)},
  * so that a user can tell a bad download from a bug.
+ *
+ * <p>Field and reason often quote the file (a key, a string value), so they are kept with control
+ * characters escaped ({@link SafeText#escape}): printing the message never lets the file drive the
+ * terminal.
  */
 public class ModelFormatException extends IOException {
 
@@ -18,8 +22,8 @@ public class ModelFormatException extends IOException {
     public ModelFormatException(Path file, String field, String reason) {
         super(message(file, field, reason));
         this.file = file;
-        this.field = field;
-        this.reason = reason;
+        this.field = field == null ? null : SafeText.escape(field);
+        this.reason = SafeText.escape(reason);
     }
 
     public ModelFormatException(Path file, String field, String reason, Throwable cause) {
@@ -29,8 +33,9 @@ public class ModelFormatException extends IOException {
 
     private static String message(Path file, String field, String reason) {
         Path name = file == null ? null : file.getFileName();
-        String where = name == null ? String.valueOf(file) : name.toString();
-        return field == null || field.isEmpty() ? where + ": " + reason : where + ": " + field + ": " + reason;
+        String where = SafeText.escape(name == null ? String.valueOf(file) : name.toString());
+        return field == null || field.isEmpty() ? where + ": " + SafeText.escape(reason)
+                : where + ": " + SafeText.escape(field) + ": " + SafeText.escape(reason);
     }
 
     /** The file that is wrong. */

@@ -128,6 +128,12 @@ public final class GgufWriter {
         return this;
     }
 
+    /** Drops a key (e.g. when rewriting a file without it); absent keys are ignored. */
+    public GgufWriter remove(String key) {
+        metadata.remove(key);
+        return this;
+    }
+
     /** Alignment of tensor data (a power of two), stored as {@code general.alignment}; 32 when unset. */
     public GgufWriter alignment(int alignment) {
         if (alignment <= 0 || Integer.bitCount(alignment) != 1) {

@@ -9,8 +9,10 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Builds a {@link LlamaModel} from a GGUF file of a Llama-family architecture, reading the
@@ -66,6 +68,7 @@ public final class GgufLlamaLoader {
                 "general.architecture", "architecture '" + archName + "' is not supported (supported: "
                         + String.join(", ", Arrays.stream(Architecture.values()).map(a -> a.key).toList()) + ")"));
         String p = arch.key + ".";
+        ModelValidation.checkHyperparameters(md, p);
         int dim = md.getInt(p + "embedding_length");
         int heads = md.getInt(p + "attention.head_count");
         int kvHeads = md.getInt(p + "attention.head_count_kv", heads);
@@ -91,7 +94,7 @@ public final class GgufLlamaLoader {
     public static LlamaModel load(GgufFile gguf) throws ModelFormatException {
         LlamaConfig cfg = config(gguf);
         Architecture arch = Architecture.of(cfg.architecture()).orElseThrow();
-        Shapes s = new Shapes(gguf);
+        Shapes s = new Shapes(gguf, new HashSet<>());
         int dim = cfg.dim();
         Tensor embedding = s.matrix("token_embd.weight", cfg.vocabSize(), dim);
         List<LayerWeights> layers = new ArrayList<>();
@@ -115,13 +118,15 @@ public final class GgufLlamaLoader {
         Tensor output = gguf.findTensor("output.weight").isPresent()
                 ? s.matrix("output.weight", cfg.vocabSize(), dim)
                 : embedding;
+        ModelValidation.checkTensorSet(gguf, arch.key, cfg.layers(), s.used());
         return new LlamaModel(gguf.path(), cfg, embedding, layers, finalNorm, output, gguf);
     }
 
-    /** Looks tensors up by name and checks their shapes against the configuration. */
-    private record Shapes(GgufFile gguf) {
+    /** Looks tensors up by name, checks their shapes against the configuration and notes them as used. */
+    private record Shapes(GgufFile gguf, Set<String> used) {
 
         Tensor matrix(String name, int rows, int cols) throws ModelFormatException {
+            used.add(name);
             Tensor t = gguf.tensor(name);
             long[] d = t.dims();
             if (d.length != 2 || d[0] != cols || d[1] != rows) {
@@ -132,6 +137,7 @@ public final class GgufLlamaLoader {
         }
 
         float[] vector(String name, int length) throws ModelFormatException {
+            used.add(name);
             Tensor t = gguf.tensor(name);
             long[] d = t.dims();
             if (d.length != 1 || d[0] != length) {

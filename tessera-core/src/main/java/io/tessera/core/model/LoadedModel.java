@@ -52,13 +52,17 @@ public record LoadedModel(LlamaModel model, Tokenizer tokenizer, long loadNanos,
             }
         }
         try {
+            // The whole tokenizer file is read: taking only the model's vocabulary size of its
+            // entries would pair a 512-token model with the first 512 pieces of a 32k tokenizer.
+            String source = "its metadata";
             if (tokenizer == null) {
-                tokenizer = new SentencePieceBpeTokenizer(
-                        Llama2cTokenizerReader.read(tokenizerFile, model.config().vocabSize()));
+                tokenizer = new SentencePieceBpeTokenizer(Llama2cTokenizerReader.read(tokenizerFile));
+                source = "tokenizer " + tokenizerFile.getFileName();
             }
             if (tokenizer.vocabSize() != model.config().vocabSize()) {
-                throw new ModelFormatException(modelFile, "tokenizer", "the tokenizer has " + tokenizer.vocabSize()
-                        + " tokens but the model's vocabulary has " + model.config().vocabSize());
+                throw new ModelFormatException(modelFile, "tokenizer", "the tokenizer (" + source + ") has "
+                        + tokenizer.vocabSize() + " tokens but the model's embedding has " + model.config().vocabSize()
+                        + " rows; pass the tokenizer the model was trained with");
             }
             return new LoadedModel(model, tokenizer, System.nanoTime() - start, chatTemplate);
         } catch (IOException | RuntimeException e) {

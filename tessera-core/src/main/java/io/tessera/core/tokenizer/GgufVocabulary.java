@@ -2,7 +2,9 @@ package io.tessera.core.tokenizer;
 
 import io.tessera.core.format.ModelFormatException;
 import io.tessera.core.gguf.GgufMetadata;
+import io.tessera.core.gguf.GgufValueType;
 import io.tessera.core.gguf.GgufWriter;
+import java.util.Locale;
 
 /**
  * Reads and writes a SentencePiece vocabulary as GGUF's {@code tokenizer.ggml.*} metadata (model
@@ -21,7 +23,7 @@ public final class GgufVocabulary {
                     + "' is not supported (supported: llama, the SentencePiece BPE of Llama 1/2, Mistral, TinyLlama)");
         }
         String[] pieces = md.getStringArray("tokenizer.ggml.tokens");
-        float[] scores = md.findFloatArray("tokenizer.ggml.scores").orElseGet(() -> new float[pieces.length]);
+        float[] scores = md.contains(SCORES) ? scores(md) : new float[pieces.length];
         int[] types = md.findIntArray("tokenizer.ggml.token_type").orElse(null);
         try {
             return new Vocabulary(pieces, scores, types,
@@ -34,6 +36,28 @@ public final class GgufVocabulary {
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(md.file(), "tokenizer.ggml.*", e.getMessage());
         }
+    }
+
+    private static final String SCORES = "tokenizer.ggml.scores";
+
+    /**
+     * The merge scores: float32 as every converter writes them, and finite. Integers here are a
+     * corrupt or mislabelled array (read as floats they would reorder every merge).
+     */
+    private static float[] scores(GgufMetadata md) throws ModelFormatException {
+        GgufValueType type = md.arrayType(SCORES);
+        if (!type.isFloat()) {
+            throw new ModelFormatException(md.file(), "key '" + SCORES + "'", "is an array of "
+                    + type.name().toLowerCase(Locale.ROOT) + ", expected an array of float32");
+        }
+        float[] scores = md.getFloatArray(SCORES);
+        for (int i = 0; i < scores.length; i++) {
+            if (!Float.isFinite(scores[i])) {
+                throw new ModelFormatException(md.file(), "key '" + SCORES + "'", "score " + scores[i] + " of token "
+                        + i + " is not finite");
+            }
+        }
+        return scores;
     }
 
     /** Stores the vocabulary, turning llama2.c-style ' ' spaces into '▁' as GGUF files have them. */
