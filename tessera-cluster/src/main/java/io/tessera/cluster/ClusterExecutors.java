@@ -4,7 +4,7 @@ import io.tessera.cluster.transport.Wire;
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.forward.PagedKvCache;
 import io.tessera.core.kernel.Parallel;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.Model;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.executor.LocalExecutor;
 import java.io.IOException;
@@ -60,7 +60,7 @@ public final class ClusterExecutors {
     }
 
     /** An executor whose KV cache (all workers together) takes about {@code budgetBytes}. */
-    public static Opened open(LlamaModel model, Path modelFile, Parallel parallel, KvCacheType type, int blockSize,
+    public static Opened open(Model model, Path modelFile, Parallel parallel, KvCacheType type, int blockSize,
             long budgetBytes, Layout layout) throws IOException {
         if (!layout.distributed()) {
             return new Opened(LocalExecutor.withBudget(model, parallel, type, blockSize, budgetBytes), null);

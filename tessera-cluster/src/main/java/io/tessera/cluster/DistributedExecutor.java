@@ -10,8 +10,8 @@ import io.tessera.cluster.transport.Mailbox;
 import io.tessera.cluster.transport.MessageType;
 import io.tessera.cluster.transport.Node;
 import io.tessera.cluster.transport.WireCounters;
-import io.tessera.core.model.LlamaConfig;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelLoader;
 import io.tessera.core.shard.ShardSpec;
 import io.tessera.engine.executor.Executor;
@@ -53,7 +53,7 @@ public final class DistributedExecutor implements Executor {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ClusterConfig config;
-    private final LlamaConfig modelConfig;
+    private final ModelConfig modelConfig;
     private final Node node;
     private final Link[] links;
     private final long[] lastPong;
@@ -73,7 +73,7 @@ public final class DistributedExecutor implements Executor {
     private volatile boolean recovering;
     private LocalCluster ownedWorkers;
 
-    private DistributedExecutor(ClusterConfig config, LlamaConfig modelConfig) throws IOException {
+    private DistributedExecutor(ClusterConfig config, ModelConfig modelConfig) throws IOException {
         this.config = config;
         this.modelConfig = modelConfig;
         int n = config.workers().size();
@@ -171,8 +171,8 @@ public final class DistributedExecutor implements Executor {
 
     /** Connects to the workers and loads the shards; the coordinator reads only the model's header here. */
     public static DistributedExecutor connect(ClusterConfig config) throws IOException {
-        LlamaConfig cfg;
-        try (LlamaModel m = ModelLoader.load(config.model())) {
+        ModelConfig cfg;
+        try (Model m = ModelLoader.load(config.model())) {
             cfg = m.config();
         }
         for (int s = 0; s < config.pp(); s++) {
@@ -309,7 +309,7 @@ public final class DistributedExecutor implements Executor {
     }
 
     @Override
-    public LlamaConfig modelConfig() {
+    public ModelConfig modelConfig() {
         return modelConfig;
     }
 

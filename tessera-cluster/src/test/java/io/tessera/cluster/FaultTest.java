@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.kernel.Parallel;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelLoader;
 import io.tessera.engine.EngineConfig;
 import io.tessera.engine.EngineCore;
@@ -82,7 +82,7 @@ class FaultTest {
         Path model = ClusterTestSupport.tinyGqa(dir, "F32");
         int[][] prompts = ClusterTestSupport.prompts(9, 512, 40, 33, 20);
         int[][] reference = new int[prompts.length][];
-        try (LlamaModel m = ModelLoader.load(model); Parallel par = new Parallel(1);
+        try (Model m = ModelLoader.load(model); Parallel par = new Parallel(1);
                 LocalExecutor local = new LocalExecutor(m, par, KvCacheType.F32, 16, 64)) {
             List<int[]> ref = ClusterTestSupport.greedy(local, prompts, 12).tokens();
             for (int i = 0; i < prompts.length; i++) {

@@ -22,7 +22,7 @@ import io.tessera.core.model.ModelLoader;
 import io.tessera.core.shard.Collectives;
 import io.tessera.core.shard.ModelShard;
 import io.tessera.core.shard.ShardSpec;
-import io.tessera.core.forward.LlamaForward;
+import io.tessera.core.forward.DecoderForward;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -74,7 +74,7 @@ public final class Worker implements AutoCloseable {
     private ModelShard shard;
     private PagedKvCache cache;
     private Parallel parallel;
-    private LlamaForward forward;
+    private DecoderForward forward;
     private RingCollectives ring;
     private long busyNanos;
     private long waitNanos;
@@ -263,7 +263,7 @@ public final class Worker implements AutoCloseable {
         if (!spec.lastStage()) {
             peer(p.workerId() + tp);
         }
-        forward = new LlamaForward(shard, parallel, collectives);
+        forward = new DecoderForward(shard, parallel, collectives);
         cache = new PagedKvCache(forward.layers(), forward.kvDim(), KvCacheType.parse(p.kvType()), p.numBlocks(),
                 p.blockSize());
         node.maxFrame(FrameLimits.worker(shard.config(), p.numBlocks(), p.blockSize(), wire));
