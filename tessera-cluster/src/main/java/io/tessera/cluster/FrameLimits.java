@@ -3,7 +3,7 @@ package io.tessera.cluster;
 import io.tessera.cluster.transport.Frame;
 import io.tessera.cluster.transport.Node;
 import io.tessera.cluster.transport.Wire;
-import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.model.ModelConfig;
 
 /**
  * The largest frames a cluster can legitimately exchange, derived from the model and the KV cache
@@ -28,7 +28,7 @@ public final class FrameLimits {
     }
 
     /** The largest frame a worker receives: a STEP, or activations / collective chunks of a whole step. */
-    public static int worker(LlamaConfig model, int numBlocks, int blockSize, Wire wire) {
+    public static int worker(ModelConfig model, int numBlocks, int blockSize, Wire wire) {
         long tokens = stepTokens(numBlocks, blockSize);
         long sequences = Math.min(tokens, numBlocks);
         long tablePerSequence = Math.min(numBlocks, (model.contextLength() + blockSize - 1L) / blockSize);
@@ -38,7 +38,7 @@ public final class FrameLimits {
     }
 
     /** The largest frame a coordinator receives: the logits of every token of a step. */
-    public static int coordinator(LlamaConfig model, int numBlocks, int blockSize) {
+    public static int coordinator(ModelConfig model, int numBlocks, int blockSize) {
         return clamp(Frame.HEADER_BYTES + 8 + stepTokens(numBlocks, blockSize) * model.vocabSize() * 4L);
     }
 

@@ -12,7 +12,7 @@ import io.tessera.cluster.transport.MessageType;
 import io.tessera.cluster.transport.Node;
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.kernel.Parallel;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelLoader;
 import io.tessera.engine.executor.LocalExecutor;
 import java.io.IOException;
@@ -53,7 +53,7 @@ class WorkerAdmissionTest {
     @BeforeAll
     static void start() throws Exception {
         model = ClusterTestSupport.tinyGqa(dir, "F32");
-        try (LlamaModel m = ModelLoader.load(model); Parallel par = new Parallel(1);
+        try (Model m = ModelLoader.load(model); Parallel par = new Parallel(1);
                 LocalExecutor local = new LocalExecutor(m, par, KvCacheType.F32, 16, 32)) {
             reference = ClusterTestSupport.greedy(local, PROMPTS, 6).tokens();
         }
