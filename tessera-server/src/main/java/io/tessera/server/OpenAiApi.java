@@ -356,6 +356,9 @@ final class OpenAiApi {
             requests.add(new GenerateRequest(id + "-" + i, p, job.params.withMaxTokens(max)));
         }
         int k = requests.size();
+        if (engine.executorHealth() != null) {
+            throw ApiException.modelUnavailable();
+        }
         if (!admission.tryAcquire(k)) {
             throw ApiException.tooManyRequests("The server is at its limit of " + admission.limit()
                     + " pending requests; retry later.");
@@ -507,7 +510,8 @@ final class OpenAiApi {
         }
         col.finish();
         if (col.error != null) {
-            throw ApiException.internal(col.error);
+            // failed because the executor degraded meanwhile: a 503 like the requests refused above
+            throw engine.executorHealth() != null ? ApiException.modelUnavailable() : ApiException.internal(col.error);
         }
         ObjectNode root = header(job, id);
         ArrayNode choices = root.putArray("choices");
