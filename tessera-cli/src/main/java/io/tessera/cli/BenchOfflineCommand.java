@@ -6,9 +6,9 @@ import io.tessera.core.forward.KvCache;
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.forward.PagedKvCache;
 import io.tessera.core.forward.ForwardBatch;
-import io.tessera.core.forward.LlamaForward;
+import io.tessera.core.forward.DecoderForward;
 import io.tessera.core.kernel.Parallel;
-import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.LoadedModel;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -81,12 +81,12 @@ final class BenchOfflineCommand implements Callable<Integer> {
         // the serving engine's cache: off-heap, paged, half precision by default
         try (LoadedModel loaded = LoadedModel.open(model, tokenizer); Parallel parallel = new Parallel(nThreads);
                 PagedKvCache cache = new PagedKvCache(loaded.model().config(), kvType, kvBlocks, BLOCK)) {
-            LlamaConfig cfg = loaded.model().config();
+            ModelConfig cfg = loaded.model().config();
             if (Math.max(promptTokens, genTokens) > cfg.contextLength()) {
                 throw new IllegalArgumentException("--prompt-tokens/--gen-tokens exceed the model's context of "
                         + cfg.contextLength());
             }
-            LlamaForward forward = new LlamaForward(loaded.model(), parallel);
+            DecoderForward forward = new DecoderForward(loaded.model(), parallel);
             Random rnd = new Random(1);
 
             // warm-up: every shape once, untimed
@@ -170,7 +170,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
     }
 
     /** Seconds to the first token of a prompt of n random tokens. */
-    private static double prefill(LlamaForward forward, KvCache cache, LlamaConfig cfg, Random rnd, int n,
+    private static double prefill(DecoderForward forward, KvCache cache, ModelConfig cfg, Random rnd, int n,
             int blocks) {
         int[] prompt = new int[n];
         for (int i = 0; i < n; i++) {
@@ -184,7 +184,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
     }
 
     /** Seconds for `steps` decode steps of `batch` sequences from an empty cache. */
-    private static double decode(LlamaForward forward, KvCache cache, LlamaConfig cfg, Random rnd, int batch,
+    private static double decode(DecoderForward forward, KvCache cache, ModelConfig cfg, Random rnd, int batch,
             int steps, int blocks) {
         int[] next = new int[batch];
         for (int s = 0; s < batch; s++) {

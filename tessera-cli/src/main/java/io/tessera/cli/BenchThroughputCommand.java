@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.kernel.Parallel;
-import io.tessera.core.model.LlamaConfig;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelLoader;
 import io.tessera.engine.EngineConfig;
 import io.tessera.engine.EngineCore;
@@ -86,8 +86,8 @@ final class BenchThroughputCommand implements Callable<Integer> {
         PrintStream report = json ? System.err : System.out;
         KvCacheType kvType = engine.kvType();
         int nThreads = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
-        try (LlamaModel m = ModelLoader.load(model); Parallel parallel = new Parallel(nThreads)) {
-            LlamaConfig cfg = m.config();
+        try (Model m = ModelLoader.load(model); Parallel parallel = new Parallel(nThreads)) {
+            ModelConfig cfg = m.config();
             long budget = engine.kvBudget(m);
             try (ClusterExecutors.Opened opened = ClusterExecutors.open(m, model, parallel, kvType, engine.blockSize, budget,
                     cluster.layout())) {
@@ -115,7 +115,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
         return 0;
     }
 
-    private GenerateRequest[] workload(LlamaConfig cfg) {
+    private GenerateRequest[] workload(ModelConfig cfg) {
         Random rnd = new Random(seed);
         int vocab = cfg.vocabSize();
         int[] prefix = new int[prefixLen];
@@ -145,7 +145,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
     }
 
     /** A few short requests through a throwaway engine, so that the timed run is compiled code. */
-    private static void warmUp(Executor executor, EngineConfig config, LlamaConfig cfg) {
+    private static void warmUp(Executor executor, EngineConfig config, ModelConfig cfg) {
         EngineCore core = new EngineCore(executor, config.withPrefixCaching(false), null);
         for (int i = 0; i < 4; i++) {
             int[] p = new int[8 + i];
@@ -180,7 +180,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
         return new Result(System.nanoTime() - start, first, outputs, core.stats());
     }
 
-    private Map<String, Object> summarize(LlamaConfig cfg, LlamaModel m, Executor ex, Result r,
+    private Map<String, Object> summarize(ModelConfig cfg, Model m, Executor ex, Result r,
             GenerateRequest[] reqs) {
         double secs = r.nanos() / 1e9;
         long prompt = 0;

@@ -3,7 +3,7 @@ package io.tessera.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tessera.cluster.DistributedExecutor;
 import io.tessera.cluster.transport.MessageType;
-import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.model.ModelConfig;
 import io.tessera.engine.EngineStats;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -34,7 +34,7 @@ final class ClusterReport {
         return b == null ? 0 : b.asLong();
     }
 
-    static void add(Map<String, Object> out, DistributedExecutor d, LlamaConfig cfg, EngineStats st, long nanos,
+    static void add(Map<String, Object> out, DistributedExecutor d, ModelConfig cfg, EngineStats st, long nanos,
             Snapshot before) throws IOException {
         Snapshot after = snapshot(d);
         int tp = d.config().tp();

@@ -1,7 +1,7 @@
 package io.tessera.cli;
 
 import io.tessera.core.forward.KvCacheType;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.Model;
 import io.tessera.engine.executor.LocalExecutor;
 import java.util.Locale;
 import io.tessera.engine.EngineConfig;
@@ -41,7 +41,7 @@ final class EngineOptions {
     boolean noPrefixCaching;
 
     /** KV cache bytes: --kv-cache-memory, else --kv-cache-fraction of what the weights leave. */
-    long kvBudget(LlamaModel model) {
+    long kvBudget(Model model) {
         return kvCacheMemory != null ? parseBytes("--kv-cache-memory", kvCacheMemory) : LocalExecutor.defaultBudget(model, kvCacheFraction);
     }
 

@@ -2,10 +2,14 @@ package io.tessera.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.model.AttentionOptions;
+import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.ModelInfo;
+import io.tessera.core.model.RopeScaling;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -27,7 +31,7 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ModelInfo info = ModelInfo.read(file);
-        LlamaConfig c = info.config();
+        ModelConfig c = info.config();
         long kvF16PerToken = c.kvBytesPerToken(2);
         long kvF32PerToken = c.kvBytesPerToken(4);
         if (json) {
@@ -55,7 +59,10 @@ final class InfoCommand implements Callable<Integer> {
         System.out.printf("heads           %d query, %d key/value (head dim %d)%n", c.heads(), c.kvHeads(), c.headDim());
         System.out.printf("vocabulary      %d%n", c.vocabSize());
         System.out.printf("context         %d%n", c.contextLength());
-        System.out.printf("rope            %s, base %.0f%n", c.ropeStyle().name().toLowerCase(), c.ropeTheta());
+        System.out.printf("rope            %s, base %.0f%s%n", c.ropeStyle().name().toLowerCase(), c.ropeTheta(),
+                c.ropeScaling().type() == RopeScaling.Type.NONE ? ""
+                        : ", scaling " + c.ropeScaling().type().name().toLowerCase() + " x" + c.ropeScaling().factor());
+        System.out.printf("attention       %s%n", attentionOptions(c));
         System.out.printf("rms epsilon     %g%n", c.rmsEps());
         System.out.printf("output head     %s%n", info.tiedOutput() ? "tied to the embedding" : "separate");
         StringBuilder types = new StringBuilder();
@@ -65,5 +72,24 @@ final class InfoCommand implements Callable<Integer> {
         System.out.printf("memory          weights %s; KV cache per 1k tokens of context: %s in F16, %s in F32%n",
                 Units.bytes(info.weightBytes()), Units.bytes(kvF16PerToken * 1024), Units.bytes(kvF32PerToken * 1024));
         return 0;
+    }
+
+    /** The attention block's options a family set, or "plain". */
+    private static String attentionOptions(ModelConfig c) {
+        AttentionOptions o = c.attention();
+        List<String> parts = new ArrayList<>();
+        if (o.qkvBias()) {
+            parts.add("Q/K/V biases");
+        }
+        if (o.qkNorm()) {
+            parts.add("per-head Q/K norm");
+        }
+        if (o.slidingWindow() > 0) {
+            parts.add("sliding window " + o.slidingWindow());
+        }
+        if (o.logitSoftcap() > 0) {
+            parts.add("score soft-cap " + o.logitSoftcap());
+        }
+        return parts.isEmpty() ? "plain" : String.join(", ", parts);
     }
 }

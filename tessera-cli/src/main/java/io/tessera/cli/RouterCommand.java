@@ -1,6 +1,7 @@
 package io.tessera.cli;
 
 import io.tessera.cluster.router.Router;
+import io.tessera.cluster.router.RouterConfig;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
@@ -13,7 +14,9 @@ import picocli.CommandLine.Option;
 @Command(name = "router", mixinStandardHelpOptions = true,
         description = "Route OpenAI API requests over several `tessera serve` replicas: fewest outstanding tokens "
                 + "first, the same prompt prefix to the replica that has it cached, health checks, retries on another "
-                + "replica when one fails.")
+                + "replica when one fails. Requests go only to the replicas given here: a request target must be a "
+                + "plain path (/v1/...); anything else, malformed requests and bodies over --max-body-size are refused "
+                + "with a JSON error.")
 final class RouterCommand implements Callable<Integer> {
 
     @Option(names = "--replicas", required = true, split = ",", paramLabel = "URL",
@@ -37,17 +40,54 @@ final class RouterCommand implements Callable<Integer> {
             description = "Longest a replica may take for one request (default: ${DEFAULT-VALUE}).")
     long timeout;
 
+    @Option(names = "--stall-timeout-s", defaultValue = "15", paramLabel = "S",
+            description = "A replica from which nothing arrives for this long (no response bytes, no SSE keep-alive, "
+                    + "no health answer) while it has requests in flight is stalled: it leaves the rotation and its "
+                    + "requests are retried elsewhere, or end with an SSE error event once streaming; at least twice "
+                    + "the health interval (default: ${DEFAULT-VALUE}).")
+    double stallTimeout;
+
+    @Option(names = "--max-body-size", defaultValue = "4M", paramLabel = "BYTES",
+            description = "Largest request body; larger gets 413 before anything is forwarded. Keep it at the "
+                    + "replicas' own --max-body-size (default: ${DEFAULT-VALUE}, as `tessera serve`).")
+    String maxBodySize;
+
+    @Option(names = "--read-timeout-s", defaultValue = "30", paramLabel = "S",
+            description = "Longest a client may take to send one whole request, head and body; slower gets 408 "
+                    + "(default: ${DEFAULT-VALUE}).")
+    double readTimeout;
+
+    @Option(names = "--idle-timeout-s", defaultValue = "120", paramLabel = "S",
+            description = "A client connection idle this long between requests is closed (default: ${DEFAULT-VALUE}).")
+    double idleTimeout;
+
     @Override
     public Integer call() throws Exception {
         int colon = listen.lastIndexOf(':');
         if (colon < 0) {
             throw new IllegalArgumentException("--listen takes HOST:PORT, got '" + listen + "'");
         }
-        Router router = new Router(replicas, healthInterval, slack, Duration.ofSeconds(timeout));
+        Router router = new Router(replicas, config());
         InetSocketAddress a = router.start(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)));
         System.out.println("tessera router listening on http://" + a.getHostString() + ":" + a.getPort() + " over "
                 + replicas.size() + " replicas");
         Thread.currentThread().join();
         return 0;
+    }
+
+    RouterConfig config() {
+        return RouterConfig.defaults().withHealthInterval(Duration.ofMillis(healthInterval))
+                .withAffinitySlackTokens(slack).withRequestTimeout(seconds("--request-timeout-s", timeout))
+                .withStallTimeout(seconds("--stall-timeout-s", stallTimeout))
+                .withMaxBodyBytes(EngineOptions.parseBytes("--max-body-size", maxBodySize))
+                .withRequestReadTimeout(seconds("--read-timeout-s", readTimeout))
+                .withIdleTimeout(seconds("--idle-timeout-s", idleTimeout));
+    }
+
+    private static Duration seconds(String option, double s) {
+        if (!(s > 0) || s > 1e9) {
+            throw new IllegalArgumentException(option + " must be a positive number of seconds, got " + s);
+        }
+        return Duration.ofMillis(Math.round(s * 1000));
     }
 }

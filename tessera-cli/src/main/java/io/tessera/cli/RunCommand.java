@@ -1,6 +1,6 @@
 package io.tessera.cli;
 
-import io.tessera.core.forward.LlamaForward;
+import io.tessera.core.forward.DecoderForward;
 import io.tessera.core.generate.Generator;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.LoadedModel;
@@ -34,7 +34,7 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         try (LoadedModel loaded = modelOptions.open(); Parallel parallel = new Parallel(modelOptions.threads())) {
-            Generator generator = new Generator(new LlamaForward(loaded.model(), parallel), loaded.tokenizer());
+            Generator generator = new Generator(new DecoderForward(loaded.model(), parallel), loaded.tokenizer());
             Generator.Result r = generator.generate(prompt, maxTokens, sampling.params(), piece -> {
                 out.print(piece);
                 out.flush();

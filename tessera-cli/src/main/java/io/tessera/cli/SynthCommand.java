@@ -20,7 +20,7 @@ final class SynthCommand implements Callable<Integer> {
 
     @Option(names = "--shape", required = true, paramLabel = "NAME",
             description = "Model shape: llama-3.2-1b, llama-3.2-3b, llama-3-8b, llama-2-7b, tinyllama-1.1b, "
-                    + "qwen2.5-0.5b, tiny-gqa.")
+                    + "qwen2.5-0.5b, qwen3-0.6b, tiny-gqa.")
     String shape;
 
     @Option(names = "--type", defaultValue = "Q8_0", paramLabel = "TYPE",

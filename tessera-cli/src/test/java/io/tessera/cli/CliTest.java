@@ -90,6 +90,22 @@ class CliTest {
     }
 
     @Test
+    void synthQwen3ShapeRunsWithItsPerHeadNorms() throws Exception {
+        Path out = dir.resolve("qwen3.gguf");
+        Result r = tessera("synth", "--shape", "qwen3-0.6b", "--type", "Q8_0", "--vocab-size", "600", "--layers", "1",
+                "-o", out.toString());
+        assertEquals(0, r.code(), r.err());
+        Result info = tessera("info", out.toString());
+        assertEquals(0, info.code(), info.err());
+        assertTrue(info.out().contains("architecture    qwen3"), info.out());
+        assertTrue(info.out().contains("16 query, 8 key/value (head dim 128)"), info.out());
+        assertTrue(info.out().contains("attention       per-head Q/K norm"), info.out());
+        assertTrue(info.out().contains("rope            neox, base 1000000"), info.out());
+        Result run = tessera("run", "--model", out.toString(), "--prompt", "hello", "--max-tokens", "5", "--seed", "1");
+        assertEquals(0, run.code(), run.err());
+    }
+
+    @Test
     void errorsAreOneClearLine() {
         Result noTokenizer = tessera("run", "--model", TestModels.stories260K().toString(), "--prompt", "x");
         assertEquals(1, noTokenizer.code());

@@ -1,6 +1,6 @@
 package io.tessera.cluster;
 
-import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.model.ModelConfig;
 
 /**
  * Contiguous layer ranges for pipeline stages, balanced by cost: each layer costs its weight
@@ -14,7 +14,7 @@ public final class StagePartition {
     }
 
     /** Returns stages+1 boundaries: stage s runs layers [b[s], b[s+1]). */
-    public static int[] split(LlamaConfig cfg, int stages) {
+    public static int[] split(ModelConfig cfg, int stages) {
         int layers = cfg.layers();
         if (stages < 1 || stages > layers) {
             throw new IllegalArgumentException("cannot split " + layers + " layers into " + stages + " pipeline stages");

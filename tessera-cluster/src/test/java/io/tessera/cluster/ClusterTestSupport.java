@@ -1,5 +1,8 @@
 package io.tessera.cluster;
 
+import io.tessera.core.arch.Architectures;
+import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.RopeStyle;
 import io.tessera.core.synth.ModelShape;
 import io.tessera.core.synth.SyntheticModel;
 import io.tessera.core.synth.SyntheticVocabulary;
@@ -41,9 +44,23 @@ final class ClusterTestSupport {
     static Path qwenKv2(Path dir) throws IOException {
         Path p = dir.resolve("qwen-kv2.gguf");
         if (!Files.exists(p)) {
-            ModelShape shape = new ModelShape("qwen-kv2", new io.tessera.core.model.LlamaConfig("qwen2", 128, 344, 3, 8,
-                    2, 16, 512, 512, 1000000f, io.tessera.core.model.RopeStyle.NEOX, 1e-6f), true);
+            ModelShape shape = new ModelShape("qwen-kv2", Architectures.named("qwen2").configure(new ModelConfig("qwen2",
+                    128, 344, 3, 8, 2, 16, 512, 512, 1000000f, RopeStyle.NEOX, 1e-6f)), true);
             SyntheticModel.write(p, shape, SyntheticVocabulary.generate(512, 5), WeightTypes.parse("F32"), 13);
+        }
+        return p;
+    }
+
+    /**
+     * A Qwen3-style model (per-head Q/K RMSNorm, NeoX rotary, no biases, tied embeddings) whose 8
+     * heads of 32 are wider than its embedding of 128, as in Qwen 3: FFN 344, 3 layers, vocab 512.
+     */
+    static Path qwen3(Path dir) throws IOException {
+        Path p = dir.resolve("qwen3-small.gguf");
+        if (!Files.exists(p)) {
+            ModelShape shape = new ModelShape("qwen3-small", Architectures.named("qwen3").configure(new ModelConfig(
+                    "qwen3", 128, 344, 3, 8, 4, 32, 512, 512, 1000000f, RopeStyle.NEOX, 1e-6f)), true);
+            SyntheticModel.write(p, shape, SyntheticVocabulary.generate(512, 6), WeightTypes.parse("F32"), 17);
         }
         return p;
     }

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.kernel.Parallel;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelLoader;
 import io.tessera.engine.EngineConfig;
 import io.tessera.engine.EngineCore;
@@ -82,7 +82,7 @@ class FaultTest {
         Path model = ClusterTestSupport.tinyGqa(dir, "F32");
         int[][] prompts = ClusterTestSupport.prompts(9, 512, 40, 33, 20);
         int[][] reference = new int[prompts.length][];
-        try (LlamaModel m = ModelLoader.load(model); Parallel par = new Parallel(1);
+        try (Model m = ModelLoader.load(model); Parallel par = new Parallel(1);
                 LocalExecutor local = new LocalExecutor(m, par, KvCacheType.F32, 16, 64)) {
             List<int[]> ref = ClusterTestSupport.greedy(local, prompts, 12).tokens();
             for (int i = 0; i < prompts.length; i++) {
@@ -121,7 +121,7 @@ class FaultTest {
             if (freeze) {
                 new ProcessBuilder("kill", "-CONT", Long.toString(pid)).start().waitFor();
             } else {
-                cluster.restart(1, "160m", 1);
+                cluster.restart(1);
             }
             long deadline = System.nanoTime() + 30_000_000_000L;
             while (!ex.healthy() && System.nanoTime() < deadline) {
@@ -153,7 +153,7 @@ class FaultTest {
 
     @Test
     void wrongTokenIsRefused() {
-        ClusterConfig cfg = ClusterConfig.of(Path.of("unused"), 1, 1, cluster.addresses().subList(0, 1), "not-the-token",
+        ClusterConfig cfg = ClusterConfig.of(Path.of("unused"), 1, 1, cluster.addresses().subList(0, 1), "not-the-cluster-token",
                 KvCacheType.F32, 4, 16);
         Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> {
             try (DistributedExecutor ignored = DistributedExecutor.connect(cfg)) {

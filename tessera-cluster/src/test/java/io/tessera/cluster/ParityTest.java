@@ -9,7 +9,7 @@ import io.tessera.core.TestModels;
 import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.kernel.Parallel;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelLoader;
 import io.tessera.engine.executor.LocalExecutor;
 import io.tessera.engine.executor.StepInput;
@@ -61,7 +61,7 @@ class ParityTest {
     private static void assertParity(Path model, int[][] prompts, int maxTokens, int tp, int pp, int micro)
             throws Exception {
         ClusterTestSupport.Run ref;
-        try (LlamaModel m = ModelLoader.load(model); Parallel par = new Parallel(1);
+        try (Model m = ModelLoader.load(model); Parallel par = new Parallel(1);
                 LocalExecutor local = new LocalExecutor(m, par, KvCacheType.F32, 16, BLOCKS)) {
             ref = ClusterTestSupport.greedy(local, prompts, maxTokens);
         }
@@ -128,6 +128,12 @@ class ParityTest {
         assertParity(ClusterTestSupport.qwenKv2(dir), ClusterTestSupport.prompts(6, 512, 11, 3, 19), 16, 4, 1, 1);
     }
 
+    /** Qwen 3's per-head Q/K norm: each rank keeps the one-head-wide norm weights whole. */
+    @Test
+    void qwen3HybridWithQkNorm() throws Exception {
+        assertParity(ClusterTestSupport.qwen3(dir), ClusterTestSupport.prompts(7, 512, 13, 4, 22), 16, 2, 2, 2);
+    }
+
     /** Logits of one mixed step: bit-identical under PP, within 1e-5 of the largest logit under TP. */
     @Test
     void logitsOfOneStep() throws Exception {
@@ -139,7 +145,7 @@ class ParityTest {
         b.add(new int[] {3}, prompts[2], 0, ForwardBatch.Logits.NONE);
         StepInput step = new StepInput(b.build(), new int[0], new int[0]);
         StepResult ref;
-        try (LlamaModel m = ModelLoader.load(model); Parallel par = new Parallel(1);
+        try (Model m = ModelLoader.load(model); Parallel par = new Parallel(1);
                 LocalExecutor local = new LocalExecutor(m, par, KvCacheType.F32, 16, BLOCKS)) {
             ref = local.execute(step);
         }

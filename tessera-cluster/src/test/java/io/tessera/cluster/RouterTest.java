@@ -7,15 +7,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import io.tessera.cluster.router.Router;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,24 +81,12 @@ class RouterTest {
         }
     }
 
-    /** Starts a stand-in replica as its own process. */
-    private static Process replicaProcess(String name, long delay, int[] port) throws Exception {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process p = new ProcessBuilder(java.toString(), "-Xmx64m", "-XX:+UseSerialGC", "-cp",
-                System.getProperty("java.class.path"), FakeReplica.class.getName(), name, Long.toString(delay))
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        String line = r.readLine();
-        port[0] = Integer.parseInt(line.substring("port ".length()).trim());
-        return p;
-    }
-
     @Test
     void aReplicaKilledUnderLoadCostsNoClientARequest() throws Exception {
         int[] pa = new int[1];
         int[] pb = new int[1];
-        Process a = replicaProcess("a", 200, pa);
-        Process b = replicaProcess("b", 200, pb);
+        Process a = FakeReplica.process("a", 200, pa);
+        Process b = FakeReplica.process("b", 200, pb);
         try (Router router = new Router(List.of(URI.create("http://127.0.0.1:" + pa[0]),
                 URI.create("http://127.0.0.1:" + pb[0])), 200, 64, Duration.ofSeconds(10));
                 ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8)) {

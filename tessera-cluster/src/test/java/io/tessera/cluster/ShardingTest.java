@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.tessera.core.model.LlamaConfig;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelLoader;
 import io.tessera.core.model.RopeStyle;
 import io.tessera.core.shard.ModelShard;
@@ -26,22 +26,22 @@ class ShardingTest {
     @Test
     void columnSlicesKeepWholeBlocks() throws Exception {
         Path file = ClusterTestSupport.tinyGqa(dir, "Q8_0");
-        try (LlamaModel whole = ModelLoader.load(file);
+        try (Model whole = ModelLoader.load(file);
                 ModelShard s1 = ModelShard.of(ModelLoader.load(file), new ShardSpec(1, 2, 0, 1, 0, 4))) {
             // attention output: 16 heads × 8 = 128 columns per rank, whole Q8_0 blocks copied as they are
-            assertEquals(GgmlType.Q8_0, s1.layers().get(0).wo().type());
-            assertEquals(128, s1.layers().get(0).wo().rowLength());
+            assertEquals(GgmlType.Q8_0, s1.layers().get(0).attention().wo().type());
+            assertEquals(128, s1.layers().get(0).attention().wo().rowLength());
             assertEquals(0, s1.f32FallbackTensors());
-            assertColumns(whole.layers().get(1).wo(), s1.layers().get(1).wo(), 128);
+            assertColumns(whole.layers().get(1).attention().wo(), s1.layers().get(1).attention().wo(), 128);
             // FFN down rows (688) hold no whole Q8_0 block, so the file keeps them F16: any split works
-            assertEquals(GgmlType.F16, s1.layers().get(0).wDown().type());
-            assertColumns(whole.layers().get(2).wDown(), s1.layers().get(2).wDown(), 344);
+            assertEquals(GgmlType.F16, s1.layers().get(0).feedForward().down().type());
+            assertColumns(whole.layers().get(2).feedForward().down(), s1.layers().get(2).feedForward().down(), 344);
             // query rows of rank 1: heads 16..31, a slice of the mapping
-            assertEquals(128, s1.layers().get(0).wq().rowCount());
+            assertEquals(128, s1.layers().get(0).attention().wq().rowCount());
             float[] q = new float[256];
             float[] qs = new float[256];
-            MatMul.row(whole.layers().get(0).wq(), 130, q, 0);
-            MatMul.row(s1.layers().get(0).wq(), 2, qs, 0);
+            MatMul.row(whole.layers().get(0).attention().wq(), 130, q, 0);
+            MatMul.row(s1.layers().get(0).attention().wq(), 2, qs, 0);
             assertArrayEquals(q, qs);
         }
     }
@@ -49,13 +49,13 @@ class ShardingTest {
     @Test
     void blocksStraddlingTheSplitFallBackToExactF32() throws Exception {
         Path file = ClusterTestSupport.tinyGqa(dir, "Q4_K");
-        try (LlamaModel whole = ModelLoader.load(file);
+        try (Model whole = ModelLoader.load(file);
                 ModelShard s1 = ModelShard.of(ModelLoader.load(file), new ShardSpec(1, 2, 0, 1, 0, 4))) {
             // attention output rows are one Q4_K block of 256; a rank takes 128 columns of it
-            assertEquals(GgmlType.Q4_K, whole.layers().get(0).wo().type());
-            assertEquals(GgmlType.F32, s1.layers().get(0).wo().type());
+            assertEquals(GgmlType.Q4_K, whole.layers().get(0).attention().wo().type());
+            assertEquals(GgmlType.F32, s1.layers().get(0).attention().wo().type());
             assertTrue(s1.f32FallbackTensors() >= 4);
-            assertColumns(whole.layers().get(3).wo(), s1.layers().get(3).wo(), 128);
+            assertColumns(whole.layers().get(3).attention().wo(), s1.layers().get(3).attention().wo(), 128);
         }
     }
 
@@ -74,7 +74,7 @@ class ShardingTest {
 
     @Test
     void kvHeadsAreReplicatedWhenTpExceedsThem() {
-        LlamaConfig cfg = new LlamaConfig("llama", 64, 128, 2, 8, 2, 8, 32, 64, 10000f, RopeStyle.NEOX, 1e-5f);
+        ModelConfig cfg = new ModelConfig("llama", 64, 128, 2, 8, 2, 8, 32, 64, 10000f, RopeStyle.NEOX, 1e-5f);
         ShardSpec r3 = new ShardSpec(3, 4, 0, 1, 0, 2);
         r3.check(cfg);
         assertEquals(2, r3.headsPerRank(cfg));
@@ -88,14 +88,14 @@ class ShardingTest {
 
     @Test
     void stagesAreBalancedAndTheLastPaysForTheHead() {
-        LlamaConfig small = new LlamaConfig("llama", 64, 172, 5, 8, 4, 8, 512, 512, 10000f, RopeStyle.NEOX, 1e-5f);
+        ModelConfig small = new ModelConfig("llama", 64, 172, 5, 8, 4, 8, 512, 512, 10000f, RopeStyle.NEOX, 1e-5f);
         assertArrayEquals(new int[] {0, 3, 5}, StagePartition.split(small, 2));
         // a large vocabulary pushes layers off the last stage
-        LlamaConfig bigVocab = new LlamaConfig("llama", 256, 688, 8, 32, 8, 8, 60000, 512, 10000f, RopeStyle.NEOX,
+        ModelConfig bigVocab = new ModelConfig("llama", 256, 688, 8, 32, 8, 8, 60000, 512, 10000f, RopeStyle.NEOX,
                 1e-5f);
         int[] b = StagePartition.split(bigVocab, 2);
         assertTrue(b[1] > 4, java.util.Arrays.toString(b));
         assertArrayEquals(new int[] {0, 2, 4, 6, 8}, StagePartition.split(
-                new LlamaConfig("llama", 256, 688, 8, 32, 8, 8, 16, 512, 10000f, RopeStyle.NEOX, 1e-5f), 4));
+                new ModelConfig("llama", 256, 688, 8, 32, 8, 8, 16, 512, 10000f, RopeStyle.NEOX, 1e-5f), 4));
     }
 }

@@ -1,7 +1,7 @@
 package io.tessera.engine;
 
 import io.tessera.core.forward.ForwardBatch;
-import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.model.ModelConfig;
 import io.tessera.core.sampling.LogProbs;
 import io.tessera.core.sampling.Sampler;
 import io.tessera.core.sampling.SamplingParams;
@@ -35,7 +35,7 @@ public final class EngineCore {
     private final Executor executor;
     private final EngineConfig config;
     private final Detokenizer detokenizer;
-    private final LlamaConfig model;
+    private final ModelConfig model;
     private final BlockManager blocks;
     private final Scheduler scheduler;
     private final Map<String, RequestState> requests = new LinkedHashMap<>();

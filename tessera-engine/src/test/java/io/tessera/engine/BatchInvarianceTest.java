@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.kernel.Parallel;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.Model;
 import io.tessera.core.sampling.SamplingParams;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,8 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class BatchInvarianceTest {
 
     static Parallel parallel;
-    static LlamaModel stories;
-    static LlamaModel synthetic;
+    static Model stories;
+    static Model synthetic;
 
     @BeforeAll
     static void load() throws Exception {
@@ -47,13 +47,13 @@ class BatchInvarianceTest {
         return Stream.of("stories260K", "synthetic");
     }
 
-    static LlamaModel model(String name) {
+    static Model model(String name) {
         return name.equals("stories260K") ? stories : synthetic;
     }
 
     private static final Map<String, int[]> REFERENCE = new HashMap<>();
 
-    static int[] alone(LlamaModel m, int[] prompt, int max) {
+    static int[] alone(Model m, int[] prompt, int max) {
         String key = m.source() + Arrays.toString(prompt) + max;
         synchronized (REFERENCE) {
             return REFERENCE.computeIfAbsent(key, k -> TestModelsEngine.greedyAlone(m, parallel, prompt, max));
@@ -67,7 +67,7 @@ class BatchInvarianceTest {
     @ParameterizedTest
     @MethodSource("models")
     void chunkedPrefillAndMixedStepsMatchEachRequestAlone(String name) {
-        LlamaModel m = model(name);
+        Model m = model(name);
         int[][] prompts = TestModelsEngine.prompts(1, m.config().vocabSize(), 5, 17, 40, 3, 33, 64, 9, 21);
         int[] max = {30, 12, 25, 40, 8, 20, 33, 16};
         try (Harness h = Harness.of(m, parallel, 256, 24, 16)) {
@@ -90,7 +90,7 @@ class BatchInvarianceTest {
     @ParameterizedTest
     @MethodSource("models")
     void prefixCacheHitsGiveTheSameTokens(String name) {
-        LlamaModel m = model(name);
+        Model m = model(name);
         int[] prefix = TestModelsEngine.prompts(2, m.config().vocabSize(), 50)[0];
         int[][] suffixes = TestModelsEngine.prompts(3, m.config().vocabSize(), 1, 7, 16, 30, 2);
         int[][] prompts = new int[suffixes.length + 1][];
@@ -131,7 +131,7 @@ class BatchInvarianceTest {
     @ParameterizedTest
     @MethodSource("models")
     void preemptionInATinyCacheGivesTheSameTokens(String name) {
-        LlamaModel m = model(name);
+        Model m = model(name);
         int[][] prompts = TestModelsEngine.prompts(4, m.config().vocabSize(), 20, 35, 8, 47, 13, 26);
         int[] max = {40, 30, 50, 20, 45, 36};
         // 10 blocks = 160 slots; each request needs up to 67 tokens, all together about 380.
@@ -157,7 +157,7 @@ class BatchInvarianceTest {
     @ParameterizedTest
     @MethodSource("models")
     void abortsOfOtherRequestsDoNotChangeTokens(String name) {
-        LlamaModel m = model(name);
+        Model m = model(name);
         int[][] prompts = TestModelsEngine.prompts(5, m.config().vocabSize(), 12, 30, 7, 44, 19, 25, 3, 38);
         try (Harness h = Harness.of(m, parallel, 64, 40, 16)) {
             h.runToEnd(step -> {
@@ -194,7 +194,7 @@ class BatchInvarianceTest {
     @ParameterizedTest
     @MethodSource("models")
     void parallelSamplesShareThePromptAndCopyOnWrite(String name) {
-        LlamaModel m = model(name);
+        Model m = model(name);
         int[][] prompts = TestModelsEngine.prompts(6, m.config().vocabSize(), 21, 37);
         try (Harness h = Harness.of(m, parallel, 64, 64, 16)) {
             h.runToEnd(step -> {
@@ -216,7 +216,7 @@ class BatchInvarianceTest {
     @ParameterizedTest
     @MethodSource("models")
     void seededSamplingDoesNotDependOnTheSchedule(String name) {
-        LlamaModel m = model(name);
+        Model m = model(name);
         int[][] prompts = TestModelsEngine.prompts(7, m.config().vocabSize(), 9, 30, 22, 15);
         GenerateParams p = GenerateParams.greedy(40).withSampling(SamplingParams.ofTemperature(0.9f, 1234L).withTopK(40).withTopP(0.95f)
                 .withPenalties(1.1f, 0.2f, 0.1f)).withN(2);
@@ -253,7 +253,7 @@ class BatchInvarianceTest {
     @ParameterizedTest
     @MethodSource("models")
     void halfPrecisionCachesAreBatchInvariantToo(String name) {
-        LlamaModel m = model(name);
+        Model m = model(name);
         int[][] prompts = TestModelsEngine.prompts(8, m.config().vocabSize(), 14, 29, 6, 40);
         for (KvCacheType type : new KvCacheType[] {KvCacheType.F16, KvCacheType.BF16}) {
             List<int[]> alone = new ArrayList<>();

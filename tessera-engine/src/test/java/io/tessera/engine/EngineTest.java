@@ -11,7 +11,7 @@ import io.tessera.core.TestModels;
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.LoadedModel;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.Model;
 import io.tessera.core.sampling.LogProbs;
 import io.tessera.core.sampling.SamplingParams;
 import io.tessera.engine.executor.LocalExecutor;
@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Timeout;
 class EngineTest {
 
     static Parallel parallel;
-    static LlamaModel synthetic;
+    static Model synthetic;
 
     @BeforeAll
     static void load() {

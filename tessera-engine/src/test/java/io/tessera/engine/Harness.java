@@ -2,7 +2,7 @@ package io.tessera.engine;
 
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.kernel.Parallel;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.Model;
 import io.tessera.engine.executor.LocalExecutor;
 import io.tessera.engine.scheduler.SchedulerConfig;
 import java.util.ArrayList;
@@ -21,14 +21,14 @@ final class Harness implements AutoCloseable {
     final Map<String, StringBuilder> text = new HashMap<>();
     int steps;
 
-    Harness(LlamaModel model, Parallel parallel, KvCacheType type, int numBlocks, int maxBatchedTokens, int maxSeqs,
+    Harness(Model model, Parallel parallel, KvCacheType type, int numBlocks, int maxBatchedTokens, int maxSeqs,
             boolean prefixCaching, Detokenizer detok, int... eos) {
         executor = new LocalExecutor(model, parallel, type, 16, numBlocks);
         core = new EngineCore(executor, new EngineConfig(new SchedulerConfig(maxBatchedTokens, maxSeqs, 0.01),
                 prefixCaching, eos), detok);
     }
 
-    static Harness of(LlamaModel model, Parallel parallel, int numBlocks, int maxBatchedTokens, int maxSeqs) {
+    static Harness of(Model model, Parallel parallel, int numBlocks, int maxBatchedTokens, int maxSeqs) {
         return new Harness(model, parallel, KvCacheType.F32, numBlocks, maxBatchedTokens, maxSeqs, true, null);
     }
 

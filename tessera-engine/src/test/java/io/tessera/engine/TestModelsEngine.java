@@ -4,12 +4,14 @@ import io.tessera.core.TestModels;
 import io.tessera.core.forward.F32KvCache;
 import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.forward.KvCache;
-import io.tessera.core.forward.LlamaForward;
+import io.tessera.core.forward.DecoderForward;
 import io.tessera.core.kernel.Parallel;
-import io.tessera.core.model.LayerWeights;
+import io.tessera.core.model.AttentionWeights;
+import io.tessera.core.model.DecoderLayer;
+import io.tessera.core.model.FeedForwardWeights;
 import io.tessera.core.model.Llama2cLoader;
-import io.tessera.core.model.LlamaConfig;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.Model;
 import io.tessera.core.model.RopeStyle;
 import io.tessera.core.tensor.GgmlType;
 import io.tessera.core.tensor.Tensor;
@@ -29,32 +31,34 @@ final class TestModelsEngine {
     private TestModelsEngine() {
     }
 
-    static LlamaModel stories() throws IOException {
+    static Model stories() throws IOException {
         return Llama2cLoader.load(TestModels.stories260K());
     }
 
     /** dim 256, 8 heads over 2 KV heads of 32, 2 layers, vocab 512, context 512; F32 random weights. */
-    static LlamaModel synthetic(long seed) {
-        LlamaConfig cfg = new LlamaConfig("llama", 256, 512, 2, 8, 2, 32, 512, 512, 10000f, RopeStyle.NEOX, 1e-5f);
+    static Model synthetic(long seed) {
+        ModelConfig cfg = new ModelConfig("llama", 256, 512, 2, 8, 2, 32, 512, 512, 10000f, RopeStyle.NEOX, 1e-5f);
         Arena arena = Arena.ofShared();
         Random rnd = new Random(seed);
         Tensor emb = matrix(arena, rnd, "token_embd.weight", cfg.vocabSize(), cfg.dim(), 1.0f);
-        List<LayerWeights> layers = new ArrayList<>();
+        List<DecoderLayer> layers = new ArrayList<>();
         for (int l = 0; l < cfg.layers(); l++) {
             String p = "blk." + l + ".";
             float s = 1f / (float) Math.sqrt(cfg.dim());
-            layers.add(new LayerWeights(ones(cfg.dim()),
+            // drawn in llama2.c's order: q, k, v, output, gate, down, up
+            AttentionWeights attention = new AttentionWeights(ones(cfg.dim()),
                     matrix(arena, rnd, p + "attn_q", cfg.qDim(), cfg.dim(), s),
                     matrix(arena, rnd, p + "attn_k", cfg.kvDim(), cfg.dim(), s),
                     matrix(arena, rnd, p + "attn_v", cfg.kvDim(), cfg.dim(), s),
-                    matrix(arena, rnd, p + "attn_output", cfg.dim(), cfg.qDim(), s),
-                    ones(cfg.dim()),
-                    matrix(arena, rnd, p + "ffn_gate", cfg.hiddenDim(), cfg.dim(), s),
-                    matrix(arena, rnd, p + "ffn_down", cfg.dim(), cfg.hiddenDim(), 1f / (float) Math.sqrt(cfg.hiddenDim())),
-                    matrix(arena, rnd, p + "ffn_up", cfg.hiddenDim(), cfg.dim(), s)));
+                    matrix(arena, rnd, p + "attn_output", cfg.dim(), cfg.qDim(), s));
+            Tensor gate = matrix(arena, rnd, p + "ffn_gate", cfg.hiddenDim(), cfg.dim(), s);
+            Tensor down = matrix(arena, rnd, p + "ffn_down", cfg.dim(), cfg.hiddenDim(),
+                    1f / (float) Math.sqrt(cfg.hiddenDim()));
+            Tensor up = matrix(arena, rnd, p + "ffn_up", cfg.hiddenDim(), cfg.dim(), s);
+            layers.add(new DecoderLayer(attention, new FeedForwardWeights(ones(cfg.dim()), gate, up, down)));
         }
         Tensor out = matrix(arena, rnd, "output.weight", cfg.vocabSize(), cfg.dim(), 1f / (float) Math.sqrt(cfg.dim()));
-        return new LlamaModel(Path.of("synthetic"), cfg, emb, layers, ones(cfg.dim()), out, arena::close);
+        return new Model(Path.of("synthetic"), cfg, emb, layers, ones(cfg.dim()), out, arena::close);
     }
 
     private static float[] ones(int n) {
@@ -72,13 +76,13 @@ final class TestModelsEngine {
     }
 
     /** Greedy tokens of one prompt run alone, straight through the forward pass (no engine). */
-    static int[] greedyAlone(LlamaModel model, Parallel parallel, int[] prompt, int maxTokens) {
+    static int[] greedyAlone(Model model, Parallel parallel, int[] prompt, int maxTokens) {
         int vocab = model.config().vocabSize();
         int block = 16;
         int[] table = new int[(prompt.length + maxTokens + block - 1) / block];
         Arrays.setAll(table, i -> i);
         KvCache cache = new F32KvCache(model.config(), table.length, block);
-        LlamaForward forward = new LlamaForward(model, parallel);
+        DecoderForward forward = new DecoderForward(model, parallel);
         float[] logits = forward.forward(ForwardBatch.single(table, prompt, 0, ForwardBatch.Logits.LAST), cache);
         int[] out = new int[maxTokens];
         out[0] = argmax(logits, 0, vocab);

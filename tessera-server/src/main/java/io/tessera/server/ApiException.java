@@ -59,6 +59,15 @@ public final class ApiException extends RuntimeException {
         return new ApiException(503, "server_error", message, null, "server_shutting_down");
     }
 
+    /**
+     * The executor cannot run steps now (a cluster worker is down): a 503 that names nothing
+     * internal; the executor logs which worker and where.
+     */
+    public static ApiException modelUnavailable() {
+        return new ApiException(503, "server_error", "The model is temporarily unavailable: part of the cluster "
+                + "that runs it is down. Retry later.", null, "model_unavailable");
+    }
+
     public static ApiException internal(String message) {
         return new ApiException(500, "server_error", message, null, null);
     }

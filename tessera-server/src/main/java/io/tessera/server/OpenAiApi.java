@@ -430,6 +430,9 @@ final class OpenAiApi {
             }
             requests.add(new GenerateRequest(id + "-" + i, p, job.params.withMaxTokens(max)));
         }
+        if (engine.executorHealth() != null) {
+            throw ApiException.modelUnavailable();
+        }
         // every prompt runs n sequences: admission counts them all, not the HTTP request
         int k = requests.size() * job.params.n();
         if (k > admission.limit()) {
@@ -613,7 +616,8 @@ final class OpenAiApi {
         }
         col.finish();
         if (col.error != null) {
-            throw ApiException.internal(col.error);
+            // failed because the executor degraded meanwhile: a 503 like the requests refused above
+            throw engine.executorHealth() != null ? ApiException.modelUnavailable() : ApiException.internal(col.error);
         }
         ObjectNode root = header(job, id);
         ArrayNode choices = root.putArray("choices");

@@ -4,12 +4,12 @@ import io.tessera.core.TestModels;
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.LoadedModel;
+import io.tessera.core.model.ModelConfig;
 import io.tessera.engine.Detokenizer;
 import io.tessera.engine.Engine;
 import io.tessera.engine.EngineConfig;
-import io.tessera.engine.executor.LocalExecutor;
-import io.tessera.core.model.LlamaConfig;
 import io.tessera.engine.executor.Executor;
+import io.tessera.engine.executor.LocalExecutor;
 import io.tessera.engine.executor.StepInput;
 import io.tessera.engine.executor.StepResult;
 import java.io.IOException;
@@ -68,7 +68,7 @@ final class TestServer implements AutoCloseable {
         }
 
         @Override
-        public LlamaConfig modelConfig() {
+        public ModelConfig modelConfig() {
             return inner.modelConfig();
         }
 

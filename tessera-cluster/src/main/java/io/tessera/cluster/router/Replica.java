@@ -1,10 +1,19 @@
 package io.tessera.cluster.router;
 
 import java.net.URI;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** One `tessera serve` instance behind the router, with its load and health as the router sees them. */
+/**
+ * One `tessera serve` instance behind the router, with its load and health as the router sees them.
+ *
+ * <p>Its health changes only through what the router itself exchanged with its configured address:
+ * health checks, and requests the router sent there.
+ */
 public final class Replica {
 
     private final URI base;
@@ -12,8 +21,11 @@ public final class Replica {
     private final AtomicLong served = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
     private final AtomicInteger consecutiveFailures = new AtomicInteger();
-    private volatile boolean healthy = true;
+    private final Set<Attempt> inFlight = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean healthy = new AtomicBoolean(true);
     private volatile String lastError;
+    /** When anything last came from this replica: a response byte or a health answer. */
+    private volatile long lastHeardNanos = System.nanoTime();
 
     Replica(URI base) {
         this.base = base;
@@ -28,7 +40,7 @@ public final class Replica {
     }
 
     public boolean healthy() {
-        return healthy;
+        return healthy.get();
     }
 
     public long served() {
@@ -43,26 +55,44 @@ public final class Replica {
         return lastError;
     }
 
-    void begin(long tokens) {
+    void begin(Attempt a, long tokens) {
         outstandingTokens.addAndGet(tokens);
+        inFlight.add(a);
     }
 
-    void end(long tokens, boolean ok) {
+    void end(Attempt a, long tokens, boolean ok) {
+        inFlight.remove(a);
         outstandingTokens.addAndGet(-tokens);
         (ok ? served : failed).incrementAndGet();
     }
 
-    /** A health check or a request reached it. */
-    void up() {
-        consecutiveFailures.set(0);
-        healthy = true;
+    List<Attempt> inFlight() {
+        return List.copyOf(inFlight);
     }
 
-    /** A health check failed ({@code hard}: a request could not even connect): out after 2 soft or 1 hard. */
+    /** Something arrived from the replica: it is not stalled, whatever its answer. */
+    void heard() {
+        lastHeardNanos = System.nanoTime();
+    }
+
+    long lastHeardNanos() {
+        return lastHeardNanos;
+    }
+
+    /** A health check passed or a request got an answer. */
+    void up() {
+        heard();
+        consecutiveFailures.set(0);
+        if (!healthy.getAndSet(true)) {
+            Router.LOG.log(System.Logger.Level.INFO, "replica " + base + " is back in the rotation");
+        }
+    }
+
+    /** A health check or a request failed ({@code hard}: could not connect, or stalled): out after 2 soft or 1 hard. */
     void down(String why, boolean hard) {
         lastError = why;
-        if (hard || consecutiveFailures.incrementAndGet() >= 2) {
-            healthy = false;
+        if ((hard || consecutiveFailures.incrementAndGet() >= 2) && healthy.compareAndSet(true, false)) {
+            Router.LOG.log(System.Logger.Level.WARNING, "replica " + base + " is out of the rotation: " + why);
         }
     }
 

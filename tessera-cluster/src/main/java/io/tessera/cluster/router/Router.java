@@ -1,45 +1,48 @@
 package io.tessera.cluster.router;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -53,25 +56,36 @@ import java.util.concurrent.atomic.AtomicLong;
  *       served the same prompt prefix (first 256 characters) is preferred while its load is within
  *       {@code affinitySlackTokens} of the least loaded one — its prefix cache then saves the
  *       prompt's prefill.</li>
- *   <li>Health: {@code GET /health} of every replica each {@code healthIntervalMillis}; two failed
- *       checks, or one refused connection, take a replica out; a passing check brings it back.</li>
+ *   <li>Only to replicas: a request's target must be a plain path ({@link RequestTarget}); it is
+ *       sent to the chosen replica's configured address, never anywhere the client names. Refused
+ *       requests (malformed, smuggling shapes, bodies over the limit) are answered by
+ *       {@link RequestGuard} and {@link BodyLimit} before anything is forwarded.</li>
+ *   <li>Health: {@code GET /health} of every replica each health interval; two failed checks, one
+ *       refused connection, a request that could not connect, or a stall take a replica out; a
+ *       passing check brings it back. Nothing else changes a replica's health.</li>
+ *   <li>Stalls: a replica from which nothing at all arrived (response bytes, SSE keep-alives, health
+ *       answers) for the stall timeout while requests are in flight is stalled; those requests are
+ *       cancelled and, like failures, retried or ended as below.</li>
  *   <li>Faults: a non-streaming response is read whole from the replica before anything is sent,
  *       so a replica failing mid-request is retried on another one and the client sees a complete
- *       answer or a clean JSON error (502/503). A streamed (SSE) response is retried only until its
- *       first byte; a replica dying after that ends the stream with an SSE error event.</li>
+ *       answer or a clean JSON error (503). A streamed (SSE) response is retried only until its
+ *       first byte; a replica failing after that ends the stream with an SSE error event.</li>
+ *   <li>Client gone: when a client's connection closes, its request at the replica is cancelled
+ *       (the router closes that connection, and the replica stops generating).</li>
  * </ul>
  *
  * {@code GET /health} of the router itself lists the replicas with their state and load.
  */
 public final class Router implements AutoCloseable {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    static final System.Logger LOG = System.getLogger(Router.class.getName());
     private static final int PREFIX_CHARS = 256;
+    /** Pipelined requests held per connection before the router stops reading from it. */
+    private static final int MAX_QUEUED = 4;
 
     private final List<Replica> replicas = new ArrayList<>();
+    private final RouterConfig config;
     private final HttpClient client;
-    private final long affinitySlackTokens;
-    private final Duration requestTimeout;
     private final Map<Integer, Replica> affinity = java.util.Collections.synchronizedMap(
             new LinkedHashMap<>(1024, 0.75f, true) {
                 @Override
@@ -80,67 +94,65 @@ public final class Router implements AutoCloseable {
                 }
             });
     private final EventLoopGroup group = new NioEventLoopGroup(1);
-    private final ExecutorService proxies = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
-    private final ScheduledExecutorService health;
+    private final ExecutorService proxies = Executors.newVirtualThreadPerTaskExecutor();
+    private final HealthMonitor health;
     private final AtomicLong routed = new AtomicLong();
     private final AtomicLong retried = new AtomicLong();
     private final AtomicLong prefixHits = new AtomicLong();
     private Channel server;
 
     public Router(List<URI> replicaUrls, long healthIntervalMillis, long affinitySlackTokens, Duration requestTimeout) {
+        this(replicaUrls, RouterConfig.defaults().withHealthInterval(Duration.ofMillis(healthIntervalMillis))
+                .withAffinitySlackTokens(affinitySlackTokens).withRequestTimeout(requestTimeout));
+    }
+
+    public Router(List<URI> replicaUrls, RouterConfig config) {
         if (replicaUrls.isEmpty()) {
             throw new IllegalArgumentException("the router needs at least one replica");
         }
         for (URI u : replicaUrls) {
-            replicas.add(new Replica(u));
+            replicas.add(new Replica(checkReplicaUrl(u)));
         }
-        this.affinitySlackTokens = affinitySlackTokens;
-        this.requestTimeout = requestTimeout;
+        this.config = config;
         this.client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).version(HttpClient.Version.HTTP_1_1)
-                .executor(proxies).build();
-        this.health = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "tessera-router-health");
-            t.setDaemon(true);
-            return t;
-        });
-        health.scheduleWithFixedDelay(this::checkAll, 0, healthIntervalMillis, TimeUnit.MILLISECONDS);
+                .followRedirects(HttpClient.Redirect.NEVER).executor(proxies).build();
+        this.health = new HealthMonitor(replicas, client, config, proxies);
+    }
+
+    /** A replica is named by an http(s) URL with a host and nothing after the port but an optional '/'. */
+    private static URI checkReplicaUrl(URI u) {
+        String scheme = u.getScheme();
+        if (scheme == null || !(scheme.equals("http") || scheme.equals("https")) || u.getHost() == null
+                || u.getRawUserInfo() != null || u.getRawQuery() != null || u.getRawFragment() != null
+                || !(u.getRawPath() == null || u.getRawPath().isEmpty() || u.getRawPath().equals("/"))) {
+            throw new IllegalArgumentException("a replica must be given as http://HOST:PORT or https://HOST:PORT, got '"
+                    + u + "'");
+        }
+        return u;
     }
 
     public List<Replica> replicas() {
         return List.copyOf(replicas);
     }
 
+    public RouterConfig config() {
+        return config;
+    }
+
     public InetSocketAddress start(String host, int port) throws InterruptedException {
         server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                // request bodies live in the heap, where the garbage collector gives their memory back
+                .childOption(ChannelOption.ALLOCATOR, new UnpooledByteBufAllocator(false))
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(64 << 20), new Handler());
+                        ConnectionDeadlines deadlines = new ConnectionDeadlines(config.requestReadTimeout(),
+                                config.idleTimeout());
+                        ch.pipeline().addLast(deadlines, new StrictRequestDecoder(), new HttpResponseEncoder(),
+                                new RequestGuard(), new BodyLimit(config.maxBodyBytes()), new Handler(deadlines));
                     }
                 }).bind(host, port).sync().channel();
         return (InetSocketAddress) server.localAddress();
-    }
-
-    private void checkAll() {
-        for (Replica r : replicas) {
-            proxies.submit(() -> check(r));
-        }
-    }
-
-    private void check(Replica r) {
-        try {
-            var resp = client.send(HttpRequest.newBuilder(r.base().resolve("/health")).timeout(Duration.ofSeconds(2))
-                    .GET().build(), java.net.http.HttpResponse.BodyHandlers.discarding());
-            if (resp.statusCode() == 200) {
-                r.up();
-            } else {
-                r.down("health check answered " + resp.statusCode(), false);
-            }
-        } catch (IOException e) {
-            r.down("health check failed: " + e.getMessage(), e instanceof java.net.ConnectException);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     /** What routing decides for a request body: its token estimate and prefix key. */
@@ -152,7 +164,7 @@ public final class Router implements AutoCloseable {
         int key = 0;
         boolean stream = false;
         try {
-            JsonNode j = body.length == 0 ? null : JSON.readTree(body);
+            JsonNode j = body.length == 0 ? null : Replies.JSON.readTree(body);
             if (j != null && j.isObject()) {
                 StringBuilder text = new StringBuilder();
                 JsonNode p = j.get("prompt");
@@ -191,7 +203,7 @@ public final class Router implements AutoCloseable {
         }
         Replica warm = s.prefixKey() == 0 ? null : affinity.get(s.prefixKey());
         if (warm != null && warm != best && warm.healthy() && !tried.contains(warm)
-                && warm.outstandingTokens() <= best.outstandingTokens() + affinitySlackTokens) {
+                && warm.outstandingTokens() <= best.outstandingTokens() + config.affinitySlackTokens()) {
             prefixHits.incrementAndGet();
             return warm;
         }
@@ -222,150 +234,321 @@ public final class Router implements AutoCloseable {
         return m;
     }
 
+    /** The client headers a replica gets; everything else (Host, Connection, framing) is the router's own. */
+    private static final List<String> FORWARDED_HEADERS = List.of("Content-Type", "Authorization", "Accept", "Origin",
+            "Access-Control-Request-Method", "Access-Control-Request-Headers");
+
+    /** The replica's response headers a client gets besides Content-Type (CORS, retry and auth hints). */
+    private static final List<String> RELAYED_HEADERS = List.of("Allow", "Retry-After", "WWW-Authenticate", "Vary",
+            "Access-Control-Allow-Origin", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers",
+            "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers", "Access-Control-Max-Age");
+
+    private static void relayHeaders(java.net.http.HttpHeaders from, io.netty.handler.codec.http.HttpHeaders to) {
+        for (String name : RELAYED_HEADERS) {
+            List<String> values = from.allValues(name);
+            if (!values.isEmpty()) {
+                to.set(name, values);
+            }
+        }
+    }
+
+    /** One client request as the proxy needs it, detached from Netty's buffers. */
+    private record Request(Channel ch, String method, RequestTarget target, byte[] body, Map<String, String> headers,
+            boolean keepAlive, Shape shape) {
+
+        /** {@code GET /health} or {@code /router/health}: answered by the router itself. */
+        boolean isRoutersOwnHealth() {
+            return (target.path().equals("/health") || target.path().equals("/router/health"))
+                    && (method.equals("GET") || method.equals("HEAD"));
+        }
+    }
+
+    private static byte[] writeJson(Object o) {
+        try {
+            return Replies.JSON.writeValueAsBytes(o);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Per connection, on its event loop: answers the router's own /health, hands other requests to a
+     * proxy thread one at a time (pipelined requests wait their turn, so responses keep their order).
+     */
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+
+        private final ArrayDeque<Request> queued = new ArrayDeque<>();
+        private final ConnectionDeadlines deadlines;
+        private boolean busy;
+
+        Handler(ConnectionDeadlines deadlines) {
+            this.deadlines = deadlines;
+        }
+
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) throws Exception {
+            if (((SocketChannel) ctx.channel()).isOutputShutdown()) {
+                return; // decoded in the same read as a request that was refused; the connection is closing
+            }
+            deadlines.requestComplete();
             boolean keepAlive = HttpUtil.isKeepAlive(req);
-            String uri = req.uri();
-            if (uri.equals("/health") || uri.equals("/router/health")) {
-                Map<String, Object> st = status();
-                HttpResponseStatus code = "down".equals(st.get("status")) ? HttpResponseStatus.SERVICE_UNAVAILABLE
-                        : HttpResponseStatus.OK;
-                respond(ctx.channel(), code, JSON.writeValueAsBytes(st), "application/json", keepAlive);
-                return;
+            RequestTarget target = RequestTarget.parse(req.uri()); // already normalised by RequestGuard
+            Map<String, String> headers = new LinkedHashMap<>();
+            for (String name : FORWARDED_HEADERS) {
+                String v = req.headers().get(name);
+                if (v != null) {
+                    try {
+                        HttpRequest.newBuilder().header(name, v);
+                    } catch (IllegalArgumentException e) {
+                        Replies.refuse(ctx.channel(), HttpResponseStatus.BAD_REQUEST, "The " + name
+                                + " header has characters that cannot be forwarded.");
+                        return;
+                    }
+                    headers.put(name, v);
+                }
             }
             byte[] body = new byte[req.content().readableBytes()];
             req.content().readBytes(body);
-            String method = req.method().name();
-            String contentType = req.headers().get(HttpHeaderNames.CONTENT_TYPE, "application/json");
-            String auth = req.headers().get(HttpHeaderNames.AUTHORIZATION);
-            Channel ch = ctx.channel();
-            proxies.submit(() -> proxy(ch, method, uri, body, contentType, auth, keepAlive));
+            queued.add(new Request(ctx.channel(), req.method().name(), target, body, headers, keepAlive,
+                    shape(body)));
+            if (queued.size() >= MAX_QUEUED) {
+                ctx.channel().config().setAutoRead(false);
+            }
+            next(ctx);
+        }
+
+        private void next(ChannelHandlerContext ctx) {
+            if (busy) {
+                return;
+            }
+            if (!ctx.channel().isActive()) {
+                queued.clear();
+                return;
+            }
+            while (!queued.isEmpty() && queued.peek().isRoutersOwnHealth()) {
+                Request h = queued.poll();
+                Map<String, Object> st = status();
+                HttpResponseStatus code = "down".equals(st.get("status")) ? HttpResponseStatus.SERVICE_UNAVAILABLE
+                        : HttpResponseStatus.OK;
+                Replies.send(h.ch(), code, writeJson(st), "application/json", h.keepAlive());
+            }
+            Request r = queued.poll();
+            if (r == null) {
+                ctx.channel().config().setAutoRead(true);
+                deadlines.responseComplete();
+                return;
+            }
+            busy = true;
+            deadlines.requestComplete();
+            proxies.submit(() -> {
+                try {
+                    proxy(r);
+                } catch (RuntimeException | Error e) {
+                    // a bug must not leave the client hanging
+                    LOG.log(System.Logger.Level.ERROR, "proxying " + r.method() + " " + r.target().originForm()
+                            + " failed", e);
+                    r.ch().close();
+                } finally {
+                    ctx.executor().execute(() -> {
+                        busy = false;
+                        next(ctx);
+                    });
+                }
+            });
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.log(System.Logger.Level.DEBUG, "connection from " + ctx.channel().remoteAddress() + " failed", cause);
             ctx.close();
         }
     }
 
-    private void proxy(Channel ch, String method, String uri, byte[] body, String contentType, String auth,
-            boolean keepAlive) {
-        Shape s = shape(body);
+    /** The client's side of one request while it is proxied: which attempt to cancel when the client leaves. */
+    private static final class ClientWatch implements ChannelFutureListener {
+        private volatile Attempt current;
+        private volatile boolean gone;
+
+        @Override
+        public void operationComplete(ChannelFuture f) {
+            gone = true;
+            Attempt a = current;
+            if (a != null) {
+                a.cancel(Attempt.Cancel.CLIENT_GONE);
+            }
+        }
+
+        void track(Attempt a) {
+            current = a;
+            if (gone) {
+                a.cancel(Attempt.Cancel.CLIENT_GONE);
+            }
+        }
+    }
+
+    private void proxy(Request req) {
         List<Replica> tried = new ArrayList<>();
         String lastError = "no healthy replica";
         routed.incrementAndGet();
-        while (true) {
-            Replica r = choose(s, tried);
-            if (r == null) {
-                respond(ch, HttpResponseStatus.SERVICE_UNAVAILABLE, error("all replicas failed or are unhealthy; last: "
-                        + lastError), "application/json", keepAlive);
-                return;
-            }
-            if (!tried.isEmpty()) {
-                retried.incrementAndGet();
-            }
-            tried.add(r);
-            r.begin(s.tokens());
-            boolean ok = false;
-            boolean started = false;
-            try {
-                HttpRequest.Builder b = HttpRequest.newBuilder(r.base().resolve(uri)).timeout(requestTimeout)
-                        .method(method, HttpRequest.BodyPublishers.ofByteArray(body))
-                        .header("Content-Type", contentType);
-                if (auth != null) {
-                    b.header("Authorization", auth);
-                }
-                var resp = client.send(b.build(), java.net.http.HttpResponse.BodyHandlers.ofInputStream());
-                r.up();
-                int code = resp.statusCode();
-                String type = resp.headers().firstValue("content-type").orElse("application/json");
-                if (code >= 500) {
-                    byte[] err = resp.body().readAllBytes();
-                    lastError = r + " answered " + code + ": " + new String(err, java.nio.charset.StandardCharsets.UTF_8);
-                    continue;
-                }
-                if (!type.startsWith("text/event-stream")) {
-                    byte[] whole;
-                    try (InputStream in = resp.body()) {
-                        whole = in.readAllBytes();
-                    }
-                    if (s.prefixKey() != 0) {
-                        affinity.put(s.prefixKey(), r);
-                    }
-                    respond(ch, HttpResponseStatus.valueOf(code), whole, type, keepAlive);
-                    ok = true;
+        ClientWatch watch = new ClientWatch();
+        req.ch().closeFuture().addListener(watch);
+        try {
+            while (!watch.gone) {
+                Replica r = choose(req.shape(), tried);
+                if (r == null) {
+                    LOG.log(System.Logger.Level.WARNING, req.method() + " " + req.target().path()
+                            + ": no replica could serve it; last: " + lastError);
+                    Replies.send(req.ch(), HttpResponseStatus.SERVICE_UNAVAILABLE, Replies.error(
+                            "All replicas failed or are unhealthy; try again later.", "router_error"),
+                            "application/json", req.keepAlive());
                     return;
                 }
-                HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(code));
-                head.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
-                head.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
-                HttpUtil.setTransferEncodingChunked(head, true);
-                try (InputStream in = resp.body()) {
-                    byte[] buf = new byte[8192];
-                    int n = in.read(buf);
-                    if (n < 0) {
-                        throw new IOException("empty stream");
-                    }
-                    started = true;
-                    ch.writeAndFlush(head);
-                    while (n >= 0) {
-                        if (n > 0) {
-                            ch.writeAndFlush(new DefaultHttpContent(Unpooled.copiedBuffer(buf, 0, n)));
-                        }
-                        n = in.read(buf);
-                    }
-                } catch (IOException e) {
-                    if (!started) {
-                        throw e;
-                    }
-                    String ev = "data: " + new String(error("replica " + r + " failed mid-stream: " + e.getMessage()),
-                            java.nio.charset.StandardCharsets.UTF_8) + "\n\n";
-                    ch.writeAndFlush(new DefaultHttpContent(Unpooled.copiedBuffer(ev.getBytes(
-                            java.nio.charset.StandardCharsets.UTF_8))));
-                    r.down("failed mid-stream: " + e.getMessage(), false);
+                if (!tried.isEmpty()) {
+                    retried.incrementAndGet();
                 }
-                if (s.prefixKey() != 0) {
-                    affinity.put(s.prefixKey(), r);
+                tried.add(r);
+                Attempt a = new Attempt(r, Thread.currentThread());
+                String failure = forward(req, a, watch);
+                if (failure == null) {
+                    return;
                 }
-                ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(keepAlive
-                        ? ChannelFutureListener.CLOSE_ON_FAILURE : ChannelFutureListener.CLOSE);
-                ok = true;
-                return;
-            } catch (IOException e) {
-                lastError = r + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
-                r.down(lastError, e instanceof java.net.ConnectException);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                ch.close();
-                return;
-            } finally {
-                r.end(s.tokens(), ok);
+                lastError = r + ": " + failure;
             }
+        } finally {
+            req.ch().closeFuture().removeListener(watch);
         }
     }
 
-    private static byte[] error(String message) {
+    /**
+     * Sends the request to the attempt's replica and relays the answer. Returns null when the
+     * request is done with (answered, or its client gone), else why the replica failed it (nothing
+     * was sent to the client; the caller may retry elsewhere).
+     */
+    private String forward(Request req, Attempt a, ClientWatch watch) {
+        Replica r = a.replica;
+        long tokens = req.shape().tokens();
+        r.begin(a, tokens);
+        watch.track(a);
+        boolean ok = false;
+        boolean started = false;
+        InputStream in = null;
         try {
-            return JSON.writeValueAsBytes(Map.of("error", Map.of("message", message, "type", "router_error")));
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
+            HttpRequest.Builder b = HttpRequest.newBuilder(req.target().on(r.base())).timeout(config.requestTimeout())
+                    .method(req.method(), req.body().length == 0 ? HttpRequest.BodyPublishers.noBody()
+                            : HttpRequest.BodyPublishers.ofByteArray(req.body()));
+            req.headers().forEach(b::header);
+            var resp = client.send(b.build(), java.net.http.HttpResponse.BodyHandlers.ofInputStream());
+            in = resp.body();
+            r.up();
+            int code = resp.statusCode();
+            String type = resp.headers().firstValue("content-type").orElse("application/json");
+            if (code >= 500) {
+                return "answered " + code + ": " + new String(readAll(in, r), StandardCharsets.UTF_8);
+            }
+            if (!type.startsWith("text/event-stream")) {
+                byte[] whole = readAll(in, r);
+                remember(req.shape(), r);
+                FullHttpResponse answer = Replies.response(HttpResponseStatus.valueOf(code), whole, type,
+                        req.keepAlive());
+                relayHeaders(resp.headers(), answer.headers());
+                Replies.send(req.ch(), answer, req.keepAlive());
+                ok = true;
+                return null;
+            }
+            byte[] buf = new byte[8192];
+            int n = in.read(buf);
+            if (n < 0) {
+                return "answered an empty stream";
+            }
+            r.heard();
+            started = true;
+            HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(code));
+            head.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
+            head.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
+            relayHeaders(resp.headers(), head.headers());
+            HttpUtil.setTransferEncodingChunked(head, true);
+            if (!write(req.ch(), head)) {
+                return null;
+            }
+            while (n >= 0) {
+                if (n > 0 && !write(req.ch(), new DefaultHttpContent(Unpooled.copiedBuffer(buf, 0, n)))) {
+                    return null;
+                }
+                n = in.read(buf);
+                r.heard();
+            }
+            remember(req.shape(), r);
+            endStream(req);
+            ok = true;
+            return null;
+        } catch (IOException | InterruptedException e) {
+            Attempt.Cancel why = a.finish();
+            if (why == Attempt.Cancel.CLIENT_GONE) {
+                LOG.log(System.Logger.Level.DEBUG, "client of " + req.target().path() + " left; cancelled at " + r);
+                return null;
+            }
+            String failure = why != null ? why.why : describe(e);
+            if (why != Attempt.Cancel.STALLED) {
+                r.down(failure, e instanceof ConnectException);
+            }
+            if (started) {
+                LOG.log(System.Logger.Level.WARNING, "a stream from " + r + " failed after its start: " + failure);
+                String ev = "data: " + new String(Replies.error("The replica serving this stream failed ("
+                        + (why != null ? why.why : "its connection broke") + "); the output is incomplete.",
+                        "router_error"), StandardCharsets.UTF_8) + "\n\n";
+                req.ch().write(new DefaultHttpContent(Unpooled.copiedBuffer(ev, StandardCharsets.UTF_8)));
+                endStream(req);
+                return null;
+            }
+            return failure;
+        } finally {
+            a.finish();
+            if (in != null) {
+                try {
+                    in.close(); // before the end of the body: closes the connection, which cancels the request
+                } catch (IOException e) {
+                    // closing is all that was wanted
+                }
+            }
+            r.end(a, tokens, ok);
         }
     }
 
-    private static void respond(Channel ch, HttpResponseStatus status, byte[] body, String type, boolean keepAlive) {
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
-        r.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
-        r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
-        if (keepAlive) {
-            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+    private void remember(Shape s, Replica r) {
+        if (s.prefixKey() != 0) {
+            affinity.put(s.prefixKey(), r);
         }
-        ch.writeAndFlush(r).addListener(keepAlive ? ChannelFutureListener.CLOSE_ON_FAILURE : ChannelFutureListener.CLOSE);
+    }
+
+    /** The whole body, noting each arrival as a sign of life. */
+    private static byte[] readAll(InputStream in, Replica r) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] buf = new byte[8192];
+        for (int n; (n = in.read(buf)) >= 0; ) {
+            r.heard();
+            out.write(buf, 0, n);
+        }
+        return out.toByteArray();
+    }
+
+    /** Writes to the client and waits until it is written (a slow reader slows the relay); false if it is gone. */
+    private static boolean write(Channel ch, Object msg) throws InterruptedException {
+        return ch.writeAndFlush(msg).await().isSuccess();
+    }
+
+    private static void endStream(Request req) {
+        req.ch().writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(req.keepAlive()
+                ? ChannelFutureListener.CLOSE_ON_FAILURE : ChannelFutureListener.CLOSE);
+    }
+
+    static String describe(Throwable e) {
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": "
+                + e.getMessage();
     }
 
     @Override
     public void close() {
-        health.shutdownNow();
+        health.close();
         if (server != null) {
             server.close();
         }

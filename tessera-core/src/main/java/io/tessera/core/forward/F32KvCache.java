@@ -1,6 +1,6 @@
 package io.tessera.core.forward;
 
-import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.model.ModelConfig;
 
 /** A KV cache holding float32 values in heap arrays, one pair per layer. */
 public final class F32KvCache implements KvCache {
@@ -11,7 +11,7 @@ public final class F32KvCache implements KvCache {
     private final float[][] keys;
     private final float[][] values;
 
-    public F32KvCache(LlamaConfig config, int numBlocks, int blockSize) {
+    public F32KvCache(ModelConfig config, int numBlocks, int blockSize) {
         this(config.layers(), config.kvDim(), numBlocks, blockSize);
     }
 

@@ -1,6 +1,6 @@
 package io.tessera.core.forward;
 
-import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.model.ModelConfig;
 import io.tessera.core.kernel.VectorMath;
 import io.tessera.core.quant.BFloat16;
 import java.lang.foreign.Arena;
@@ -41,7 +41,7 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
     private final MemorySegment[] keys;
     private final MemorySegment[] values;
 
-    public PagedKvCache(LlamaConfig config, KvCacheType type, int numBlocks, int blockSize) {
+    public PagedKvCache(ModelConfig config, KvCacheType type, int numBlocks, int blockSize) {
         this(config.layers(), config.kvDim(), type, numBlocks, blockSize);
     }
 
@@ -79,7 +79,7 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
     }
 
     /** How many blocks fit in a memory budget. */
-    public static int blocksForBudget(LlamaConfig config, KvCacheType type, int blockSize, long budgetBytes) {
+    public static int blocksForBudget(ModelConfig config, KvCacheType type, int blockSize, long budgetBytes) {
         long perBlock = type.bytesPerToken(config.layers(), config.kvDim()) * blockSize;
         long blocks = budgetBytes / perBlock;
         return (int) Math.min(blocks, Integer.MAX_VALUE / blockSize);

@@ -3,8 +3,8 @@ package io.tessera.core.generate;
 import io.tessera.core.forward.F32KvCache;
 import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.forward.KvCache;
-import io.tessera.core.forward.LlamaForward;
-import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.forward.DecoderForward;
+import io.tessera.core.model.ModelConfig;
 import io.tessera.core.sampling.Sampler;
 import io.tessera.core.sampling.SamplingParams;
 import io.tessera.core.sampling.TokenCounts;
@@ -37,10 +37,10 @@ public final class Generator {
     private static final int BLOCK_SIZE = 16;
     private static final int PREFILL_CHUNK = 256;
 
-    private final LlamaForward forward;
+    private final DecoderForward forward;
     private final Tokenizer tokenizer;
 
-    public Generator(LlamaForward forward, Tokenizer tokenizer) {
+    public Generator(DecoderForward forward, Tokenizer tokenizer) {
         this.forward = forward;
         this.tokenizer = tokenizer;
     }
@@ -54,7 +54,7 @@ public final class Generator {
     }
 
     public Result generate(int[] promptTokens, int maxTokens, SamplingParams params, Consumer<String> onText) {
-        LlamaConfig cfg = forward.model().config();
+        ModelConfig cfg = forward.model().config();
         if (promptTokens.length == 0) {
             throw new IllegalArgumentException("empty prompt: at least one token (BOS) is needed");
         }

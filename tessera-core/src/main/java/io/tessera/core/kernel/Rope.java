@@ -4,7 +4,8 @@ import io.tessera.core.model.RopeStyle;
 
 /**
  * Rotary position embedding. Pair i of a head (dimensions (2i, 2i+1) interleaved, or (i, i+d/2) in
- * the NeoX form) is rotated by the angle {@code position · theta^(-2i/d)}.
+ * the NeoX form) is rotated by the angle {@code position · theta^(-2i/d) / factor_i}, where the
+ * factors (rope scaling: linear, Llama 3's, or a file's {@code rope_freqs}) are 1 when not given.
  */
 public final class Rope {
 
@@ -13,12 +14,24 @@ public final class Rope {
     private final float[] inverseFrequency;
 
     public Rope(int headDim, float theta, RopeStyle style) {
+        this(headDim, theta, style, null);
+    }
+
+    /** @param frequencyFactors the divisor of each pair's frequency ({@code headDim / 2} of them), or null */
+    public Rope(int headDim, float theta, RopeStyle style, float[] frequencyFactors) {
+        if (frequencyFactors != null && frequencyFactors.length != headDim / 2) {
+            throw new IllegalArgumentException("rope: " + frequencyFactors.length + " frequency factors for "
+                    + headDim / 2 + " pairs");
+        }
         this.headDim = headDim;
         this.style = style;
         this.inverseFrequency = new float[headDim / 2];
         for (int i = 0; i < headDim / 2; i++) {
             // Computed in float like the llama2.c reference, whose logits we match to 1e-4.
             inverseFrequency[i] = (float) (1.0 / Math.pow(theta, (2 * i) / (float) headDim));
+            if (frequencyFactors != null) {
+                inverseFrequency[i] /= frequencyFactors[i];
+            }
         }
     }
 

@@ -109,6 +109,30 @@ public final class VectorMath {
         }
     }
 
+    /**
+     * gate[i] = gelu(gate[i]) · up[i], the GeGLU combination, over [off, off+n), with GELU's tanh
+     * approximation (Gemma's {@code gelu_pytorch_tanh}).
+     */
+    public static void geluMul(float[] gate, float[] up, int off, int n) {
+        for (int i = off; i < off + n; i++) {
+            float g = gate[i];
+            gate[i] = 0.5f * g * (1f + tanh(0.7978845608f * (g + 0.044715f * g * g * g))) * up[i];
+        }
+    }
+
+    /** x[i] = cap · tanh(x[i] / cap) over [off, off+n): logit soft-capping. */
+    public static void softcap(float[] x, int off, int n, float cap) {
+        float inv = 1f / cap;
+        for (int i = off; i < off + n; i++) {
+            x[i] = cap * tanh(x[i] * inv);
+        }
+    }
+
+    /** tanh from {@link #exp(float)} (1 − 2 / (e^2x + 1)), for the same reason exp is built by hand. */
+    static float tanh(float x) {
+        return 1f - 2f / (exp(2f * x) + 1f);
+    }
+
     // exp from basic operations only (range reduction by ln 2, a degree-6 polynomial, the exponent
     // set by integer arithmetic): the Vector API's EXP runs a vector math library when compiled and
     // Math.exp when interpreted, and the two may differ in the last bit, which would make a token's

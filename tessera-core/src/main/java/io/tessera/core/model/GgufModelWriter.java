@@ -1,5 +1,8 @@
 package io.tessera.core.model;
 
+import static io.tessera.core.arch.TensorNames.*;
+
+import io.tessera.core.arch.GgufHyperparameters;
 import io.tessera.core.gguf.GgufWriter;
 import io.tessera.core.kernel.MatMul;
 import io.tessera.core.tensor.GgmlType;
@@ -12,7 +15,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Writes a Llama-family model to GGUF with llama.cpp's tensor names and metadata keys, taking its
+ * Writes a model of any family to GGUF with llama.cpp's tensor names and metadata keys, taking its
  * weights row by row from a {@link WeightSource}, so that a multi-GiB model streams to disk
  * without being held in memory. Used by {@code convert} and {@code synth}.
  */
@@ -27,55 +30,66 @@ public final class GgufModelWriter {
     private GgufModelWriter() {
     }
 
-    public static void write(Path out, String modelName, LlamaConfig cfg, boolean tiedOutput, Vocabulary vocabulary,
+    public static void write(Path out, String modelName, ModelConfig cfg, boolean tiedOutput, Vocabulary vocabulary,
             WeightTypes types, WeightSource source) throws IOException {
+        write(out, modelName, cfg, tiedOutput, null, vocabulary, types, source);
+    }
+
+    /**
+     * As above, for a model whose file stored its rotary frequency divisors ({@link Model#ropeFrequencyFactors()},
+     * null if not): they are written back as {@code rope_freqs.weight}, as are the divisors of a
+     * configuration with Llama 3 rope scaling.
+     */
+    public static void write(Path out, String modelName, ModelConfig cfg, boolean tiedOutput,
+            float[] ropeFrequencyFactors, Vocabulary vocabulary, WeightTypes types, WeightSource source)
+            throws IOException {
         if (vocabulary.size() != cfg.vocabSize()) {
             throw new IllegalArgumentException("the vocabulary has " + vocabulary.size() + " tokens, the model "
                     + cfg.vocabSize());
         }
         GgufWriter w = new GgufWriter();
-        String a = cfg.architecture();
-        w.putString("general.architecture", a);
+        w.putString("general.architecture", cfg.architecture());
         w.putString("general.name", modelName);
         w.putUInt32("general.file_type", types.fileType());
         w.putUInt32("general.quantization_version", 2);
-        w.putUInt32(a + ".context_length", cfg.contextLength());
-        w.putUInt32(a + ".embedding_length", cfg.dim());
-        w.putUInt32(a + ".block_count", cfg.layers());
-        w.putUInt32(a + ".feed_forward_length", cfg.hiddenDim());
-        w.putUInt32(a + ".attention.head_count", cfg.heads());
-        w.putUInt32(a + ".attention.head_count_kv", cfg.kvHeads());
-        w.putUInt32(a + ".attention.key_length", cfg.headDim());
-        w.putUInt32(a + ".attention.value_length", cfg.headDim());
-        w.putUInt32(a + ".rope.dimension_count", cfg.headDim());
-        w.putFloat32(a + ".rope.freq_base", cfg.ropeTheta());
-        w.putFloat32(a + ".attention.layer_norm_rms_epsilon", cfg.rmsEps());
-        w.putUInt32(a + ".vocab_size", cfg.vocabSize());
+        GgufHyperparameters.write(cfg, w);
         GgufVocabulary.write(vocabulary, w);
 
         Adder add = new Adder(w, types, cfg.layers(), source);
-        add.matrix("token_embd.weight", -1, cfg.vocabSize(), cfg.dim());
-        boolean qkvBias = a.equals("qwen2");
-        for (int l = 0; l < cfg.layers(); l++) {
-            String b = "blk." + l + ".";
-            add.vector(b + "attn_norm.weight", cfg.dim());
-            add.matrix(b + "attn_q.weight", l, cfg.qDim(), cfg.dim());
-            add.matrix(b + "attn_k.weight", l, cfg.kvDim(), cfg.dim());
-            add.matrix(b + "attn_v.weight", l, cfg.kvDim(), cfg.dim());
-            if (qkvBias) {
-                add.vector(b + "attn_q.bias", cfg.qDim());
-                add.vector(b + "attn_k.bias", cfg.kvDim());
-                add.vector(b + "attn_v.bias", cfg.kvDim());
-            }
-            add.matrix(b + "attn_output.weight", l, cfg.dim(), cfg.qDim());
-            add.vector(b + "ffn_norm.weight", cfg.dim());
-            add.matrix(b + "ffn_gate.weight", l, cfg.hiddenDim(), cfg.dim());
-            add.matrix(b + "ffn_down.weight", l, cfg.dim(), cfg.hiddenDim());
-            add.matrix(b + "ffn_up.weight", l, cfg.hiddenDim(), cfg.dim());
+        add.matrix(TOKEN_EMBEDDING, -1, cfg.vocabSize(), cfg.dim());
+        float[] ropeFreqs = ropeFrequencyFactors != null ? ropeFrequencyFactors
+                : cfg.ropeScaling().type() == RopeScaling.Type.LLAMA3
+                        ? cfg.ropeScaling().frequencyFactors(cfg.headDim(), cfg.ropeTheta())
+                        : null;
+        if (ropeFreqs != null) {
+            // llama.cpp keeps Llama 3.1's scaling as the frequency divisors themselves
+            w.addTensor(ROPE_FREQUENCIES, GgmlType.F32, new long[] {ropeFreqs.length},
+                    (row, dst) -> System.arraycopy(ropeFreqs, 0, dst, 0, ropeFreqs.length));
         }
-        add.vector("output_norm.weight", cfg.dim());
+        AttentionOptions o = cfg.attention();
+        for (int l = 0; l < cfg.layers(); l++) {
+            add.vector(attnNorm(l), cfg.dim());
+            add.matrix(attnQ(l), l, cfg.qDim(), cfg.dim());
+            add.matrix(attnK(l), l, cfg.kvDim(), cfg.dim());
+            add.matrix(attnV(l), l, cfg.kvDim(), cfg.dim());
+            if (o.qkvBias()) {
+                add.vector(attnQBias(l), cfg.qDim());
+                add.vector(attnKBias(l), cfg.kvDim());
+                add.vector(attnVBias(l), cfg.kvDim());
+            }
+            if (o.qkNorm()) {
+                add.vector(attnQNorm(l), cfg.headDim());
+                add.vector(attnKNorm(l), cfg.headDim());
+            }
+            add.matrix(attnOutput(l), l, cfg.dim(), cfg.qDim());
+            add.vector(ffnNorm(l), cfg.dim());
+            add.matrix(ffnGate(l), l, cfg.hiddenDim(), cfg.dim());
+            add.matrix(ffnDown(l), l, cfg.dim(), cfg.hiddenDim());
+            add.matrix(ffnUp(l), l, cfg.hiddenDim(), cfg.dim());
+        }
+        add.vector(OUTPUT_NORM, cfg.dim());
         if (!tiedOutput) {
-            add.matrix("output.weight", -1, cfg.vocabSize(), cfg.dim());
+            add.matrix(OUTPUT, -1, cfg.vocabSize(), cfg.dim());
         }
         w.write(out);
     }
@@ -93,26 +107,28 @@ public final class GgufModelWriter {
     }
 
     /** A source reading an already loaded model, for format conversion. */
-    public static WeightSource of(LlamaModel model) {
+    public static WeightSource of(Model model) {
         Map<String, Object> byName = new HashMap<>();
-        byName.put("token_embd.weight", model.tokenEmbedding());
-        byName.put("output_norm.weight", model.finalNorm());
-        byName.put("output.weight", model.output());
+        byName.put(TOKEN_EMBEDDING, model.tokenEmbedding());
+        byName.put(OUTPUT_NORM, model.finalNorm());
+        byName.put(OUTPUT, model.output());
         for (int l = 0; l < model.layers().size(); l++) {
-            LayerWeights lw = model.layers().get(l);
-            String b = "blk." + l + ".";
-            byName.put(b + "attn_norm.weight", lw.attnNorm());
-            byName.put(b + "attn_q.weight", lw.wq());
-            byName.put(b + "attn_k.weight", lw.wk());
-            byName.put(b + "attn_v.weight", lw.wv());
-            byName.put(b + "attn_output.weight", lw.wo());
-            byName.put(b + "ffn_norm.weight", lw.ffnNorm());
-            byName.put(b + "ffn_gate.weight", lw.wGate());
-            byName.put(b + "ffn_down.weight", lw.wDown());
-            byName.put(b + "ffn_up.weight", lw.wUp());
-            putIfPresent(byName, b + "attn_q.bias", lw.bq());
-            putIfPresent(byName, b + "attn_k.bias", lw.bk());
-            putIfPresent(byName, b + "attn_v.bias", lw.bv());
+            AttentionWeights a = model.layers().get(l).attention();
+            FeedForwardWeights f = model.layers().get(l).feedForward();
+            byName.put(attnNorm(l), a.norm());
+            byName.put(attnQ(l), a.wq());
+            byName.put(attnK(l), a.wk());
+            byName.put(attnV(l), a.wv());
+            byName.put(attnOutput(l), a.wo());
+            putIfPresent(byName, attnQBias(l), a.bq());
+            putIfPresent(byName, attnKBias(l), a.bk());
+            putIfPresent(byName, attnVBias(l), a.bv());
+            putIfPresent(byName, attnQNorm(l), a.qNorm());
+            putIfPresent(byName, attnKNorm(l), a.kNorm());
+            byName.put(ffnNorm(l), f.norm());
+            byName.put(ffnGate(l), f.gate());
+            byName.put(ffnDown(l), f.down());
+            byName.put(ffnUp(l), f.up());
         }
         return (tensor, row, dst, n) -> {
             Object w = byName.get(tensor);

@@ -1,5 +1,8 @@
 package io.tessera.core.model;
 
+import io.tessera.core.arch.TensorNames;
+import io.tessera.core.arch.TensorSource;
+import io.tessera.core.arch.llama.Llama;
 import io.tessera.core.format.ModelFormatException;
 import io.tessera.core.tensor.GgmlType;
 import io.tessera.core.tensor.Tensor;
@@ -11,13 +14,14 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Reads a llama2.c checkpoint: seven int32 header fields, then float32 tensors in a fixed order
  * (see the format notes in the project docs). The file is memory-mapped; matrices are F32 views of
- * the mapping.
+ * the mapping. The tensors are named as in GGUF and bound by the {@link Llama} family.
  */
 public final class Llama2cLoader {
 
@@ -29,7 +33,7 @@ public final class Llama2cLoader {
     private Llama2cLoader() {
     }
 
-    public static LlamaModel load(Path file) throws IOException {
+    public static Model load(Path file) throws IOException {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
@@ -38,15 +42,14 @@ public final class Llama2cLoader {
                         + " bytes, a llama2.c checkpoint header alone has " + HEADER_BYTES);
             }
             MemorySegment data = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            LlamaModel model = read(file, data, arena);
-            return model;
+            return read(file, data, arena);
         } catch (IOException | RuntimeException e) {
             arena.close();
             throw e;
         }
     }
 
-    private static LlamaModel read(Path file, MemorySegment data, Arena arena) throws ModelFormatException {
+    private static Model read(Path file, MemorySegment data, Arena arena) throws ModelFormatException {
         String[] names = {"dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"};
         int[] h = new int[7];
         for (int i = 0; i < 7; i++) {
@@ -68,9 +71,9 @@ public final class Llama2cLoader {
         if (h[4] > heads || heads % h[4] != 0) {
             throw new ModelFormatException(file, "n_kv_heads", h[4] + " does not divide n_heads " + heads);
         }
-        LlamaConfig cfg;
+        ModelConfig cfg;
         try {
-            cfg = new LlamaConfig("llama", dim, h[1], h[2], heads, h[4], dim / heads, vocab, h[6],
+            cfg = new ModelConfig("llama", dim, h[1], h[2], heads, h[4], dim / heads, vocab, h[6],
                     10000f, RopeStyle.INTERLEAVED, 1e-5f);
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file, "header", e.getMessage());
@@ -89,64 +92,100 @@ public final class Llama2cLoader {
                     + " bytes of weights but the file has " + data.byteSize() + " (truncated?)");
         }
 
-        Cursor c = new Cursor(data, HEADER_BYTES);
-        Tensor embedding = c.matrix("token_embd.weight", vocab, dim);
-        float[][] attnNorm = c.vectors(cfg.layers(), dim);
-        Tensor[] wq = c.matrices("attn_q", cfg.layers(), dim, dim);
-        Tensor[] wk = c.matrices("attn_k", cfg.layers(), (int) kvDim, dim);
-        Tensor[] wv = c.matrices("attn_v", cfg.layers(), (int) kvDim, dim);
-        Tensor[] wo = c.matrices("attn_output", cfg.layers(), dim, dim);
-        float[][] ffnNorm = c.vectors(cfg.layers(), dim);
-        Tensor[] w1 = c.matrices("ffn_gate", cfg.layers(), (int) hidden, dim);
-        Tensor[] w2 = c.matrices("ffn_down", cfg.layers(), dim, (int) hidden);
-        Tensor[] w3 = c.matrices("ffn_up", cfg.layers(), (int) hidden, dim);
-        float[] finalNorm = c.vectors(1, dim)[0];
+        Cursor c = new Cursor(file, data, HEADER_BYTES, arena);
+        int n = cfg.layers();
+        c.takeMatrix(TensorNames.TOKEN_EMBEDDING, vocab, dim);
+        c.takeVectors(n, TensorNames::attnNorm, dim);
+        c.takeMatrices(n, TensorNames::attnQ, dim, dim);
+        c.takeMatrices(n, TensorNames::attnK, (int) kvDim, dim);
+        c.takeMatrices(n, TensorNames::attnV, (int) kvDim, dim);
+        c.takeMatrices(n, TensorNames::attnOutput, dim, dim);
+        c.takeVectors(n, TensorNames::ffnNorm, dim);
+        c.takeMatrices(n, TensorNames::ffnGate, (int) hidden, dim);
+        c.takeMatrices(n, TensorNames::ffnDown, dim, (int) hidden);
+        c.takeMatrices(n, TensorNames::ffnUp, (int) hidden, dim);
+        c.takeVectors(1, l -> TensorNames.OUTPUT_NORM, dim);
         c.skip(4L * cfg.contextLength() * headDim); // legacy RoPE tables (cos and sin halves)
-        Tensor output = tied ? embedding : c.matrix("output.weight", vocab, dim);
-
-        List<LayerWeights> blocks = new ArrayList<>();
-        for (int l = 0; l < cfg.layers(); l++) {
-            blocks.add(new LayerWeights(attnNorm[l], wq[l], wk[l], wv[l], wo[l], ffnNorm[l], w1[l], w2[l], w3[l]));
+        if (!tied) {
+            c.takeMatrix(TensorNames.OUTPUT, vocab, dim);
         }
-        return new LlamaModel(file, cfg, embedding, blocks, finalNorm, output, arena::close);
+        return new Llama().bind(cfg, c);
     }
 
-    /** Walks the tensors in file order. */
-    private static final class Cursor {
+    /** Walks the tensors in file order, naming each; then serves them to the binding by name. */
+    private static final class Cursor implements TensorSource {
+        private final Path file;
         private final MemorySegment data;
+        private final Arena arena;
+        private final Map<String, Tensor> matrices = new HashMap<>();
+        private final Map<String, float[]> vectors = new HashMap<>();
         private long offset;
 
-        Cursor(MemorySegment data, long offset) {
+        Cursor(Path file, MemorySegment data, long offset, Arena arena) {
+            this.file = file;
             this.data = data;
             this.offset = offset;
+            this.arena = arena;
         }
 
-        Tensor matrix(String name, int rows, int cols) {
+        void takeMatrix(String name, int rows, int cols) {
             long bytes = 4L * rows * cols;
-            Tensor t = new Tensor(name, GgmlType.F32, new long[] {cols, rows}, data.asSlice(offset, bytes));
+            matrices.put(name, new Tensor(name, GgmlType.F32, new long[] {cols, rows}, data.asSlice(offset, bytes)));
             offset += bytes;
-            return t;
         }
 
-        Tensor[] matrices(String name, int layers, int rows, int cols) {
-            Tensor[] out = new Tensor[layers];
+        void takeMatrices(int layers, java.util.function.IntFunction<String> name, int rows, int cols) {
             for (int l = 0; l < layers; l++) {
-                out[l] = matrix("blk." + l + "." + name + ".weight", rows, cols);
+                takeMatrix(name.apply(l), rows, cols);
             }
-            return out;
         }
 
-        float[][] vectors(int count, int length) {
-            float[][] out = new float[count][length];
+        void takeVectors(int count, java.util.function.IntFunction<String> name, int length) {
             for (int i = 0; i < count; i++) {
-                MemorySegment.copy(data, FLOAT, offset, out[i], 0, length);
+                float[] v = new float[length];
+                MemorySegment.copy(data, FLOAT, offset, v, 0, length);
+                vectors.put(name.apply(i), v);
                 offset += 4L * length;
             }
-            return out;
         }
 
         void skip(long bytes) {
             offset += bytes;
+        }
+
+        @Override
+        public Path path() {
+            return file;
+        }
+
+        @Override
+        public boolean has(String name) {
+            return matrices.containsKey(name) || vectors.containsKey(name);
+        }
+
+        @Override
+        public Tensor matrix(String name, int rows, int cols) throws ModelFormatException {
+            Tensor t = matrices.get(name);
+            if (t == null || t.rowCount() != rows || t.rowLength() != cols) {
+                throw new ModelFormatException(file, "tensor '" + name + "'", t == null ? "missing"
+                        : "shape " + Arrays.toString(t.dims()) + ", expected [" + cols + ", " + rows + "]");
+            }
+            return t;
+        }
+
+        @Override
+        public float[] vector(String name, int length) throws ModelFormatException {
+            float[] v = vectors.get(name);
+            if (v == null || v.length != length) {
+                throw new ModelFormatException(file, "tensor '" + name + "'", v == null ? "missing"
+                        : "length " + v.length + ", expected " + length);
+            }
+            return v;
+        }
+
+        @Override
+        public AutoCloseable resources() {
+            return arena::close;
         }
     }
 }

@@ -15,10 +15,10 @@ import java.nio.file.Path;
  * @param chatTemplate the Jinja chat template of the model's metadata ({@code tokenizer.chat_template}),
  *     or null when it has none (llama2.c checkpoints never do)
  */
-public record LoadedModel(LlamaModel model, Tokenizer tokenizer, long loadNanos, String chatTemplate)
+public record LoadedModel(Model model, Tokenizer tokenizer, long loadNanos, String chatTemplate)
         implements AutoCloseable {
 
-    public LoadedModel(LlamaModel model, Tokenizer tokenizer, long loadNanos) {
+    public LoadedModel(Model model, Tokenizer tokenizer, long loadNanos) {
         this(model, tokenizer, loadNanos, null);
     }
 
@@ -28,7 +28,7 @@ public record LoadedModel(LlamaModel model, Tokenizer tokenizer, long loadNanos,
      */
     public static LoadedModel open(Path modelFile, Path tokenizerFile) throws IOException {
         long start = System.nanoTime();
-        LlamaModel model;
+        Model model;
         Tokenizer tokenizer = null;
         String chatTemplate = null;
         if (ModelLoader.detect(modelFile) == ModelLoader.Format.GGUF) {
@@ -38,7 +38,7 @@ public record LoadedModel(LlamaModel model, Tokenizer tokenizer, long loadNanos,
                     tokenizer = GgufTokenizers.read(gguf.metadata());
                 }
                 chatTemplate = gguf.metadata().findString("tokenizer.chat_template").orElse(null);
-                model = GgufLlamaLoader.load(gguf);
+                model = GgufModelLoader.load(gguf);
             } catch (IOException | RuntimeException e) {
                 gguf.close();
                 throw e;

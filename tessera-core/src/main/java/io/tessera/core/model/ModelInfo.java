@@ -16,7 +16,7 @@ import java.util.TreeMap;
  * @param tensorsByType type name → number of tensors of that type
  * @param bytesByType type name → bytes of the tensors of that type
  */
-public record ModelInfo(Path file, ModelLoader.Format format, long fileSize, LlamaConfig config, long parameters,
+public record ModelInfo(Path file, ModelLoader.Format format, long fileSize, ModelConfig config, long parameters,
         long weightBytes, Map<String, Integer> tensorsByType, Map<String, Long> bytesByType, boolean tiedOutput) {
 
     public static ModelInfo read(Path file) throws IOException {
@@ -28,7 +28,7 @@ public record ModelInfo(Path file, ModelLoader.Format format, long fileSize, Lla
         long weightBytes = 0;
         if (format == ModelLoader.Format.GGUF) {
             try (GgufFile gguf = GgufFile.open(file)) {
-                LlamaConfig cfg = GgufLlamaLoader.config(gguf);
+                ModelConfig cfg = GgufModelLoader.config(gguf);
                 for (GgufTensorInfo t : gguf.tensorInfos()) {
                     count.merge(t.type().name(), 1, Integer::sum);
                     bytes.merge(t.type().name(), t.byteSize(), Long::sum);
@@ -39,7 +39,7 @@ public record ModelInfo(Path file, ModelLoader.Format format, long fileSize, Lla
                 return new ModelInfo(file, format, size, cfg, params, weightBytes, count, bytes, tied);
             }
         }
-        try (LlamaModel m = Llama2cLoader.load(file)) {
+        try (Model m = Llama2cLoader.load(file)) {
             for (Tensor t : m.matrices()) {
                 count.merge(t.type().name(), 1, Integer::sum);
                 bytes.merge(t.type().name(), t.data().byteSize(), Long::sum);

@@ -20,9 +20,9 @@ public final class ModelLoader {
     private ModelLoader() {
     }
 
-    public static LlamaModel load(Path file) throws IOException {
+    public static Model load(Path file) throws IOException {
         return switch (detect(file)) {
-            case GGUF -> GgufLlamaLoader.load(file);
+            case GGUF -> GgufModelLoader.load(file);
             case LLAMA2C -> Llama2cLoader.load(file);
         };
     }

@@ -2,9 +2,11 @@ package io.tessera.core.shard;
 
 import io.tessera.core.kernel.MatMul;
 import io.tessera.core.kernel.WeightKernel;
-import io.tessera.core.model.LayerWeights;
-import io.tessera.core.model.LlamaConfig;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.AttentionWeights;
+import io.tessera.core.model.DecoderLayer;
+import io.tessera.core.model.FeedForwardWeights;
+import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.Model;
 import io.tessera.core.tensor.GgmlType;
 import io.tessera.core.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -47,21 +49,21 @@ public final class ModelShard implements AutoCloseable {
     private static final ValueLayout.OfFloat F32_LE =
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final LlamaModel model;
+    private final Model model;
     private final ShardSpec spec;
-    private final List<LayerWeights> layers;
+    private final List<DecoderLayer> layers;
     private final Tensor output;
     /** Holds column slices (and their repacked forms); null for a whole-model shard. */
     private final Arena arena;
     private long copiedBytes;
     private long f32FallbackTensors;
 
-    private ModelShard(LlamaModel model, ShardSpec spec) {
+    private ModelShard(Model model, ShardSpec spec) {
         this.model = model;
         this.spec = spec;
         // Only column slices of a tensor-parallel rank are copied into it.
         this.arena = spec.tpSize() == 1 ? null : Arena.ofShared();
-        LlamaConfig cfg = model.config();
+        ModelConfig cfg = model.config();
         spec.check(cfg);
         int hd = cfg.headDim();
         int qFrom = spec.headFrom(cfg) * hd;
@@ -70,20 +72,23 @@ public final class ModelShard implements AutoCloseable {
         int kvLen = spec.kvHeadsPerRank(cfg) * hd;
         int hFrom = spec.hiddenFrom(cfg);
         int hLen = spec.hiddenCount(cfg);
-        List<LayerWeights> out = new ArrayList<>();
+        List<DecoderLayer> out = new ArrayList<>();
         try {
             for (int l = spec.layerFrom(); l < spec.layerTo(); l++) {
-                LayerWeights w = model.layers().get(l);
+                DecoderLayer w = model.layers().get(l);
                 if (spec.tpSize() > 1) {
-                    w = new LayerWeights(w.attnNorm(),
-                            rows(w.wq(), qFrom, qLen), rows(w.wk(), kvFrom, kvLen), rows(w.wv(), kvFrom, kvLen),
-                            columns(w.wo(), qFrom, qLen), w.ffnNorm(),
-                            rows(w.wGate(), hFrom, hLen), columns(w.wDown(), hFrom, hLen), rows(w.wUp(), hFrom, hLen),
-                            slice(w.bq(), qFrom, qLen), slice(w.bk(), kvFrom, kvLen), slice(w.bv(), kvFrom, kvLen));
+                    AttentionWeights a = w.attention();
+                    FeedForwardWeights f = w.feedForward();
+                    // per-head Q/K norm weights are one head wide: every rank keeps them whole
+                    w = new DecoderLayer(
+                            new AttentionWeights(a.norm(), rows(a.wq(), qFrom, qLen), rows(a.wk(), kvFrom, kvLen),
+                                    rows(a.wv(), kvFrom, kvLen), columns(a.wo(), qFrom, qLen),
+                                    slice(a.bq(), qFrom, qLen), slice(a.bk(), kvFrom, kvLen),
+                                    slice(a.bv(), kvFrom, kvLen), a.qNorm(), a.kNorm()),
+                            new FeedForwardWeights(f.norm(), rows(f.gate(), hFrom, hLen), rows(f.up(), hFrom, hLen),
+                                    columns(f.down(), hFrom, hLen)));
                 }
-                out.add(new LayerWeights(w.attnNorm(), repack(w.wq()), repack(w.wk()), repack(w.wv()),
-                        repack(w.wo()), w.ffnNorm(), repack(w.wGate()), repack(w.wDown()), repack(w.wUp()),
-                        w.bq(), w.bk(), w.bv()));
+                out.add(w.mapMatrices(this::repack));
             }
             this.output = computesLogits() ? repack(model.output()) : model.output();
         } catch (RuntimeException e) {
@@ -96,11 +101,11 @@ public final class ModelShard implements AutoCloseable {
     }
 
     /** Cuts the shard out of {@code model}; the shard then owns the model. */
-    public static ModelShard of(LlamaModel model, ShardSpec spec) {
+    public static ModelShard of(Model model, ShardSpec spec) {
         return new ModelShard(model, spec);
     }
 
-    public LlamaConfig config() {
+    public ModelConfig config() {
         return model.config();
     }
 
@@ -109,11 +114,11 @@ public final class ModelShard implements AutoCloseable {
     }
 
     /** This shard's layers, index 0 being layer {@code spec.layerFrom()}. */
-    public List<LayerWeights> layers() {
+    public List<DecoderLayer> layers() {
         return layers;
     }
 
-    public LlamaModel model() {
+    public Model model() {
         return model;
     }
 
@@ -132,7 +137,7 @@ public final class ModelShard implements AutoCloseable {
 
     /**
      * A matrix in its kernels' layout. The copy lives in an automatic arena, freed once unreachable:
-     * a whole-model shard is often dropped with its {@code LlamaForward} rather than closed.
+     * a whole-model shard is often dropped with its {@code DecoderForward} rather than closed.
      */
     private Tensor repack(Tensor t) {
         return WeightKernel.repackForKernels(t, Arena.ofAuto());
@@ -151,8 +156,8 @@ public final class ModelShard implements AutoCloseable {
     /** Bytes of weights this shard reads per step (its matrices, plus embedding rows and the head if it has them). */
     public long weightBytes() {
         long b = 0;
-        for (LayerWeights w : layers) {
-            for (Tensor t : List.of(w.wq(), w.wk(), w.wv(), w.wo(), w.wGate(), w.wDown(), w.wUp())) {
+        for (DecoderLayer w : layers) {
+            for (Tensor t : w.matrices()) {
                 b += t.type().bytesFor(t.elementCount());
             }
         }

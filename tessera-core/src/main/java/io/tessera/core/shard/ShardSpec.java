@@ -1,6 +1,6 @@
 package io.tessera.core.shard;
 
-import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.model.ModelConfig;
 
 /**
  * Which part of a model one worker runs: a tensor-parallel rank of {@code tpSize}, and the layers
@@ -27,7 +27,7 @@ public record ShardSpec(int tpRank, int tpSize, int stage, int stages, int layer
     }
 
     /** The whole model in one process. */
-    public static ShardSpec whole(LlamaConfig cfg) {
+    public static ShardSpec whole(ModelConfig cfg) {
         return new ShardSpec(0, 1, 0, 1, 0, cfg.layers());
     }
 
@@ -44,7 +44,7 @@ public record ShardSpec(int tpRank, int tpSize, int stage, int stages, int layer
     }
 
     /** Checks that the model's shape can be split this way; throws with the reason. */
-    public void check(LlamaConfig cfg) {
+    public void check(ModelConfig cfg) {
         if (layerTo > cfg.layers()) {
             throw new IllegalArgumentException("layer range [" + layerFrom + ", " + layerTo + ") exceeds the model's "
                     + cfg.layers() + " layers");
@@ -63,27 +63,27 @@ public record ShardSpec(int tpRank, int tpSize, int stage, int stages, int layer
         }
     }
 
-    public int headsPerRank(LlamaConfig cfg) {
+    public int headsPerRank(ModelConfig cfg) {
         return cfg.heads() / tpSize;
     }
 
-    public int headFrom(LlamaConfig cfg) {
+    public int headFrom(ModelConfig cfg) {
         return tpRank * headsPerRank(cfg);
     }
 
-    public int kvHeadsPerRank(LlamaConfig cfg) {
+    public int kvHeadsPerRank(ModelConfig cfg) {
         return Math.max(1, cfg.kvHeads() / tpSize);
     }
 
-    public int kvHeadFrom(LlamaConfig cfg) {
+    public int kvHeadFrom(ModelConfig cfg) {
         return headFrom(cfg) / cfg.groupSize();
     }
 
-    public int hiddenFrom(LlamaConfig cfg) {
+    public int hiddenFrom(ModelConfig cfg) {
         return start(cfg.hiddenDim(), tpRank);
     }
 
-    public int hiddenCount(LlamaConfig cfg) {
+    public int hiddenCount(ModelConfig cfg) {
         return start(cfg.hiddenDim(), tpRank + 1) - start(cfg.hiddenDim(), tpRank);
     }
 

@@ -1,6 +1,7 @@
 package io.tessera.core.synth;
 
-import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.arch.Architectures;
+import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.RopeStyle;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -13,37 +14,36 @@ import java.util.Map;
  *
  * @param tiedEmbeddings whether the output head shares the token embedding
  */
-public record ModelShape(String name, LlamaConfig config, boolean tiedEmbeddings) {
+public record ModelShape(String name, ModelConfig config, boolean tiedEmbeddings) {
 
     private static final Map<String, ModelShape> CATALOG = new LinkedHashMap<>();
 
     static {
         // meta-llama/Llama-3.2-1B: hidden 2048, intermediate 8192, 16 layers, 32/8 heads, rope theta 500000.
-        add("llama-3.2-1b", "llama", 2048, 8192, 16, 32, 8, 64, 128256, 131072, 500000f, RopeStyle.INTERLEAVED,
-                1e-5f, true);
+        add("llama-3.2-1b", "llama", 2048, 8192, 16, 32, 8, 64, 128256, 131072, 500000f, 1e-5f, true);
         // meta-llama/Llama-3.2-3B
-        add("llama-3.2-3b", "llama", 3072, 8192, 28, 24, 8, 128, 128256, 131072, 500000f, RopeStyle.INTERLEAVED,
-                1e-5f, true);
+        add("llama-3.2-3b", "llama", 3072, 8192, 28, 24, 8, 128, 128256, 131072, 500000f, 1e-5f, true);
         // meta-llama/Meta-Llama-3-8B: hidden 4096, intermediate 14336, 32 layers, 32/8 heads.
-        add("llama-3-8b", "llama", 4096, 14336, 32, 32, 8, 128, 128256, 8192, 500000f, RopeStyle.INTERLEAVED,
-                1e-5f, false);
+        add("llama-3-8b", "llama", 4096, 14336, 32, 32, 8, 128, 128256, 8192, 500000f, 1e-5f, false);
         // meta-llama/Llama-2-7b-hf
-        add("llama-2-7b", "llama", 4096, 11008, 32, 32, 32, 128, 32000, 4096, 10000f, RopeStyle.INTERLEAVED,
-                1e-5f, false);
+        add("llama-2-7b", "llama", 4096, 11008, 32, 32, 32, 128, 32000, 4096, 10000f, 1e-5f, false);
         // TinyLlama/TinyLlama-1.1B-Chat-v1.0: hidden 2048, intermediate 5632, 22 layers, 32/4 heads.
-        add("tinyllama-1.1b", "llama", 2048, 5632, 22, 32, 4, 64, 32000, 2048, 10000f, RopeStyle.INTERLEAVED,
-                1e-5f, false);
+        add("tinyllama-1.1b", "llama", 2048, 5632, 22, 32, 4, 64, 32000, 2048, 10000f, 1e-5f, false);
         // Qwen/Qwen2.5-0.5B: hidden 896, intermediate 4864, 24 layers, 14/2 heads, QKV biases, tied.
-        add("qwen2.5-0.5b", "qwen2", 896, 4864, 24, 14, 2, 64, 151936, 32768, 1000000f, RopeStyle.NEOX,
-                1e-6f, true);
+        add("qwen2.5-0.5b", "qwen2", 896, 4864, 24, 14, 2, 64, 151936, 32768, 1000000f, 1e-6f, true);
+        // Qwen/Qwen3-0.6B: hidden 1024, intermediate 3072, 28 layers, 16/8 heads of 128 (wider than
+        // hidden / heads), per-head Q/K norm, rope theta 1000000, tied.
+        add("qwen3-0.6b", "qwen3", 1024, 3072, 28, 16, 8, 128, 151936, 40960, 1000000f, 1e-6f, true);
         // A few-megabyte model with realistic head ratios (32 query heads over 8 KV heads), for tests.
-        add("tiny-gqa", "llama", 256, 688, 4, 32, 8, 8, 512, 1024, 10000f, RopeStyle.INTERLEAVED, 1e-5f, false);
+        add("tiny-gqa", "llama", 256, 688, 4, 32, 8, 8, 512, 1024, 10000f, 1e-5f, false);
     }
 
     private static void add(String name, String arch, int dim, int hidden, int layers, int heads, int kvHeads,
-            int headDim, int vocab, int ctx, float theta, RopeStyle rope, float eps, boolean tied) {
-        CATALOG.put(name, new ModelShape(name,
-                new LlamaConfig(arch, dim, hidden, layers, heads, kvHeads, headDim, vocab, ctx, theta, rope, eps), tied));
+            int headDim, int vocab, int ctx, float theta, float eps, boolean tied) {
+        // the family sets its own rotary pairing and attention options
+        ModelConfig common = new ModelConfig(arch, dim, hidden, layers, heads, kvHeads, headDim, vocab, ctx, theta,
+                RopeStyle.INTERLEAVED, eps);
+        CATALOG.put(name, new ModelShape(name, Architectures.named(arch).configure(common), tied));
     }
 
     public static ModelShape named(String name) {
@@ -61,18 +61,12 @@ public record ModelShape(String name, LlamaConfig config, boolean tiedEmbeddings
 
     /** The same shape with another vocabulary size (e.g. that of a given tokenizer). */
     public ModelShape withVocabulary(int vocabSize) {
-        LlamaConfig c = config;
-        return new ModelShape(name, new LlamaConfig(c.architecture(), c.dim(), c.hiddenDim(), c.layers(), c.heads(),
-                c.kvHeads(), c.headDim(), vocabSize, c.contextLength(), c.ropeTheta(), c.ropeStyle(), c.rmsEps()),
-                tiedEmbeddings);
+        return new ModelShape(name, config.withVocabSize(vocabSize), tiedEmbeddings);
     }
 
     /** The same shape with fewer or more layers, for quick experiments at realistic widths. */
     public ModelShape withLayers(int layers) {
-        LlamaConfig c = config;
-        return new ModelShape(name, new LlamaConfig(c.architecture(), c.dim(), c.hiddenDim(), layers, c.heads(),
-                c.kvHeads(), c.headDim(), c.vocabSize(), c.contextLength(), c.ropeTheta(), c.ropeStyle(), c.rmsEps()),
-                tiedEmbeddings);
+        return new ModelShape(name, config.withLayers(layers), tiedEmbeddings);
     }
 
     @Override

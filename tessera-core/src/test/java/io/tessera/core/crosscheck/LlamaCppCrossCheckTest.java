@@ -16,12 +16,12 @@ import io.tessera.core.TestModels;
 import io.tessera.core.forward.F32KvCache;
 import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.forward.KvCache;
-import io.tessera.core.forward.LlamaForward;
+import io.tessera.core.forward.DecoderForward;
 import io.tessera.core.kernel.MatMul;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.GgufModelWriter;
-import io.tessera.core.model.LlamaConfig;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.Model;
 import io.tessera.core.model.LoadedModel;
 import io.tessera.core.model.WeightTypes;
 import io.tessera.core.synth.ModelShape;
@@ -177,7 +177,7 @@ class LlamaCppCrossCheckTest {
         try (LoadedModel tessera = LoadedModel.open(gguf, null);
                 de.kherud.llama.LlamaModel llama = new de.kherud.llama.LlamaModel(llamaParams(gguf))) {
             SentencePieceBpeTokenizer tokenizer = (SentencePieceBpeTokenizer) tessera.tokenizer();
-            LlamaForward forward = new LlamaForward(tessera.model(), parallel);
+            DecoderForward forward = new DecoderForward(tessera.model(), parallel);
             for (GoldenCases.Case c : cases) {
                 int[] prompt = tokenizer.encode(c.prompt(), true);
                 assertArrayEquals(c.promptTokens(), prompt, "Tessera's tokens of " + c.prompt() + " from " + gguf);
@@ -211,8 +211,8 @@ class LlamaCppCrossCheckTest {
     }
 
     /** Greedy decoding as llama.cpp does it: argmax (first on ties), stopping only at EOS. */
-    static int[] greedy(LlamaForward forward, int[] prompt, int n, int eos) {
-        LlamaConfig cfg = forward.model().config();
+    static int[] greedy(DecoderForward forward, int[] prompt, int n, int eos) {
+        ModelConfig cfg = forward.model().config();
         int vocab = cfg.vocabSize();
         int blockSize = 16;
         int[] table = new int[(prompt.length + n + blockSize - 1) / blockSize];
@@ -289,7 +289,7 @@ class LlamaCppCrossCheckTest {
         }
     }
 
-    private static Divergence divergence(LlamaForward forward, Vocabulary vocab, Path gguf, GoldenCases.Case c,
+    private static Divergence divergence(DecoderForward forward, Vocabulary vocab, Path gguf, GoldenCases.Case c,
             int[] prompt, int[] ours, int[] agreed, List<byte[]> theirs) {
         int[] prefix = Arrays.copyOf(prompt, prompt.length + agreed[0]);
         System.arraycopy(ours, 0, prefix, prompt.length, agreed[0]);
@@ -386,9 +386,9 @@ class LlamaCppCrossCheckTest {
         float[] ourLogits;
         int[] prompt;
         try (LoadedModel tessera = LoadedModel.open(gguf, null)) {
-            LlamaModel m = tessera.model();
+            Model m = tessera.model();
             prompt = tessera.tokenizer().encode(SYNTH_PROMPT, true);
-            ourLogits = new LlamaForward(m, parallel).forward(lastOnly(m, prompt), cache(m, prompt.length));
+            ourLogits = new DecoderForward(m, parallel).forward(lastOnly(m, prompt), cache(m, prompt.length));
             ourHidden = hidden(m, prompt);
             float[] theirUnit;
             try (de.kherud.llama.LlamaModel llama = new de.kherud.llama.LlamaModel(
@@ -462,11 +462,11 @@ class LlamaCppCrossCheckTest {
     }
 
     /** The final hidden state of the prompt's last token: the model run with an identity output head. */
-    private static float[] hidden(LlamaModel m, int[] prompt) {
+    private static float[] hidden(Model m, int[] prompt) {
         try (Arena arena = Arena.ofShared()) {
-            LlamaModel probe = new LlamaModel(m.source(), m.config(), m.tokenEmbedding(), m.layers(), m.finalNorm(),
+            Model probe = new Model(m.source(), m.config(), m.tokenEmbedding(), m.layers(), m.finalNorm(),
                     identityHead(m.config(), arena), () -> { });
-            float[] h = new LlamaForward(probe, parallel).forward(lastOnly(m, prompt), cache(m, prompt.length));
+            float[] h = new DecoderForward(probe, parallel).forward(lastOnly(m, prompt), cache(m, prompt.length));
             return Arrays.copyOf(h, m.config().dim());
         }
     }
@@ -479,7 +479,7 @@ class LlamaCppCrossCheckTest {
         return ab / (norm(a) * norm(b));
     }
 
-    private static ForwardBatch lastOnly(LlamaModel m, int[] prompt) {
+    private static ForwardBatch lastOnly(Model m, int[] prompt) {
         return ForwardBatch.single(table(prompt.length), prompt, 0, ForwardBatch.Logits.LAST);
     }
 
@@ -489,12 +489,12 @@ class LlamaCppCrossCheckTest {
         return t;
     }
 
-    private static KvCache cache(LlamaModel m, int tokens) {
+    private static KvCache cache(Model m, int tokens) {
         return new F32KvCache(m.config(), table(tokens).length, 16);
     }
 
     /** An F32 output head [vocab, dim] whose first dim rows are the identity. */
-    private static Tensor identityHead(LlamaConfig cfg, Arena arena) {
+    private static Tensor identityHead(ModelConfig cfg, Arena arena) {
         int dim = cfg.dim();
         int vocab = cfg.vocabSize();
         MemorySegment seg = arena.allocate((long) vocab * dim * Float.BYTES, 64);

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import io.tessera.core.TestModels;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.Llama2cLoader;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.Model;
 import java.io.IOException;
 import org.junit.jupiter.api.Test;
 
@@ -18,17 +18,17 @@ class BatchInvarianceTest {
 
     @Test
     void logitsDoNotDependOnTheBatch() throws IOException {
-        try (LlamaModel model = Llama2cLoader.load(TestModels.stories260K());
+        try (Model model = Llama2cLoader.load(TestModels.stories260K());
                 Parallel one = new Parallel(1); Parallel two = new Parallel(2)) {
             int[] prompt = {1, 403, 407, 261, 378, 430, 270};
             int[] other = {1, 300, 301, 302, 303, 304, 305, 306, 307, 308};
             // alone, one thread: the prompt in one chunk
             F32KvCache c1 = new F32KvCache(model.config(), 8, 16);
-            float[] alone = new LlamaForward(model, one).forward(
+            float[] alone = new DecoderForward(model, one).forward(
                     ForwardBatch.single(new int[] {0}, prompt, 0, ForwardBatch.Logits.ALL), c1);
             // in a batch on two threads, after another sequence's longer chunk, with a decode behind it
             F32KvCache c2 = new F32KvCache(model.config(), 8, 16);
-            LlamaForward f2 = new LlamaForward(model, two);
+            DecoderForward f2 = new DecoderForward(model, two);
             f2.forward(ForwardBatch.single(new int[] {2}, new int[] {1, 500}, 0, ForwardBatch.Logits.NONE), c2);
             float[] mixed = f2.forward(ForwardBatch.builder()
                     .add(new int[] {1}, other, 0, ForwardBatch.Logits.ALL)
@@ -41,7 +41,7 @@ class BatchInvarianceTest {
             assertArrayEquals(alone, fromMixed, 0f);
             // and token by token (decode steps) gives the same last logits as the chunk
             F32KvCache c3 = new F32KvCache(model.config(), 8, 16);
-            LlamaForward f3 = new LlamaForward(model, two);
+            DecoderForward f3 = new DecoderForward(model, two);
             float[] last = null;
             for (int i = 0; i < prompt.length; i++) {
                 last = f3.forward(ForwardBatch.single(new int[] {0}, new int[] {prompt[i]}, i,

@@ -8,7 +8,7 @@ import io.tessera.core.GoldenCases;
 import io.tessera.core.TestModels;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.Llama2cLoader;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.Model;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class GoldenForwardTest {
 
     static final int BLOCK = 16;
-    static LlamaModel model;
+    static Model model;
     static Parallel parallel;
     static List<GoldenCases.Case> cases;
 
@@ -43,7 +43,7 @@ class GoldenForwardTest {
     /** All golden cases fed together as one ragged batch per step give each case its own result. */
     @Test
     void raggedBatchOfAllCasesMatchesEachCaseAlone() {
-        LlamaForward forward = new LlamaForward(model, parallel);
+        DecoderForward forward = new DecoderForward(model, parallel);
         int ctx = model.config().contextLength();
         int blocksPerSeq = ctx / BLOCK;
         KvCache cache = new F32KvCache(model.config(), blocksPerSeq * cases.size(), BLOCK);

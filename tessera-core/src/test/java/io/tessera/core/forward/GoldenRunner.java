@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tessera.core.GoldenCases;
 import io.tessera.core.kernel.Parallel;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.Model;
 import java.util.Arrays;
 import java.util.List;
 
@@ -28,8 +28,8 @@ public final class GoldenRunner {
     }
 
     /** Prefills the prompt (logits at every prompt position), then decodes greedily, as llama2.c does. */
-    public static int[] greedy(LlamaForward forward, GoldenCases.Case c, float[][] logitsOut) {
-        LlamaModel model = forward.model();
+    public static int[] greedy(DecoderForward forward, GoldenCases.Case c, float[][] logitsOut) {
+        Model model = forward.model();
         int vocab = model.config().vocabSize();
         int blockSize = 16;
         int[] table = new int[(c.steps() + blockSize - 1) / blockSize];
@@ -55,8 +55,8 @@ public final class GoldenRunner {
         return Arrays.copyOf(out, produced);
     }
 
-    public static void assertMatchesGolden(LlamaModel model, Parallel parallel, List<GoldenCases.Case> cases) {
-        LlamaForward forward = new LlamaForward(model, parallel);
+    public static void assertMatchesGolden(Model model, Parallel parallel, List<GoldenCases.Case> cases) {
+        DecoderForward forward = new DecoderForward(model, parallel);
         for (GoldenCases.Case c : cases) {
             float[][] logits = new float[c.steps()][];
             int[] tokens = greedy(forward, c, logits);

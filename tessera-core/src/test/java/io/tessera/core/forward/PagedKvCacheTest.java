@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.tessera.core.TestModels;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.Llama2cLoader;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.Model;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -83,10 +83,10 @@ class PagedKvCacheTest {
 
     @Test
     void offHeapF32CacheGivesTheSameLogitsAsTheHeapCache() throws Exception {
-        try (LlamaModel model = Llama2cLoader.load(TestModels.stories260K());
+        try (Model model = Llama2cLoader.load(TestModels.stories260K());
                 Parallel parallel = new Parallel(2);
                 PagedKvCache paged = new PagedKvCache(model.config(), KvCacheType.F32, 8, 16)) {
-            LlamaForward forward = new LlamaForward(model, parallel);
+            DecoderForward forward = new DecoderForward(model, parallel);
             KvCache heap = new F32KvCache(model.config(), 8, 16);
             int[] table = {5, 2, 7};
             int[] prompt = {1, 403, 407, 261, 378, 430, 422, 274, 261, 259, 21, 40, 277, 350, 258, 12, 1, 9, 30, 99};

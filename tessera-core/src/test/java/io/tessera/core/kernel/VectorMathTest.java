@@ -81,4 +81,21 @@ class VectorMathTest {
             assertEquals(expected[i], gate[3 + i], Math.abs(expected[i]) * 1e-6 + 1e-7, "i=" + i);
         }
     }
+
+    @Test
+    void geluMulAndSoftcapMatchTheReferenceAndSaturateWithoutNaN() {
+        float[] xs = {-200f, -30f, -3f, -0.5f, -1e-4f, 0f, 1e-4f, 0.5f, 3f, 30f, 200f};
+        float[] gate = xs.clone();
+        float[] up = new float[xs.length];
+        java.util.Arrays.fill(up, 2f);
+        VectorMath.geluMul(gate, up, 0, xs.length);
+        float[] capped = xs.clone();
+        VectorMath.softcap(capped, 0, xs.length, 5f);
+        for (int i = 0; i < xs.length; i++) {
+            double x = xs[i];
+            double gelu = 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+            assertEquals(2 * gelu, gate[i], Math.abs(gelu) * 1e-5 + 1e-6, "gelu x=" + x);
+            assertEquals(5 * Math.tanh(x / 5), capped[i], 1e-5, "softcap x=" + x);
+        }
+    }
 }

@@ -9,7 +9,7 @@ import io.tessera.core.TestModels;
 import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.forward.F32KvCache;
 import io.tessera.core.forward.GoldenRunner;
-import io.tessera.core.forward.LlamaForward;
+import io.tessera.core.forward.DecoderForward;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.tensor.GgmlType;
 import io.tessera.core.tensor.Tensor;
@@ -59,11 +59,11 @@ class GgufConversionTest {
     @Test
     void quantizedRowsThatDoNotFillBlocksStayInF16() throws Exception {
         try (LoadedModel m = LoadedModel.open(Stories260K.convert(dir, "Q4_0"), null)) {
-            LayerWeights l = m.model().layers().get(0);
-            assertEquals(GgmlType.Q4_0, l.wq().type());
-            assertEquals(GgmlType.Q4_0, l.wGate().type());
+            DecoderLayer l = m.model().layers().get(0);
+            assertEquals(GgmlType.Q4_0, l.attention().wq().type());
+            assertEquals(GgmlType.Q4_0, l.feedForward().gate().type());
             // ffn_down rows have hidden = 172 values, not a multiple of the 32-value block.
-            assertEquals(GgmlType.F16, l.wDown().type());
+            assertEquals(GgmlType.F16, l.feedForward().down().type());
         }
     }
 
@@ -99,7 +99,7 @@ class GgufConversionTest {
     /** Argmax at every position of every golden case, feeding the reference tokens. */
     static int[][] topTokens(Path gguf) throws Exception {
         try (LoadedModel m = LoadedModel.open(gguf, null)) {
-            LlamaForward forward = new LlamaForward(m.model(), parallel);
+            DecoderForward forward = new DecoderForward(m.model(), parallel);
             int vocab = m.model().config().vocabSize();
             int[][] out = new int[cases.size()][];
             for (GoldenCases.Case c : cases) {
@@ -119,10 +119,10 @@ class GgufConversionTest {
 
     @Test
     void llama2cAndGgufWeightsAreTheSameBytes() throws Exception {
-        try (LlamaModel a = Llama2cLoader.load(TestModels.stories260K());
+        try (Model a = Llama2cLoader.load(TestModels.stories260K());
              LoadedModel b = LoadedModel.open(Stories260K.convert(dir, "F32"), null)) {
-            Tensor ta = a.layers().get(3).wk();
-            Tensor tb = b.model().layers().get(3).wk();
+            Tensor ta = a.layers().get(3).attention().wk();
+            Tensor tb = b.model().layers().get(3).attention().wk();
             assertEquals(Arrays.toString(ta.dims()), Arrays.toString(tb.dims()));
             assertEquals(-1L, ta.data().mismatch(tb.data()));
         }

@@ -14,7 +14,7 @@ public final class Stories260K {
     /** Converts stories260K (with tok512) to a GGUF file of the given weight type in {@code dir}. */
     public static Path convert(Path dir, String type) throws IOException {
         Path out = dir.resolve("stories260K-" + type + ".gguf");
-        try (LlamaModel model = Llama2cLoader.load(TestModels.stories260K())) {
+        try (Model model = Llama2cLoader.load(TestModels.stories260K())) {
             GgufModelWriter.write(out, "stories260K", model.config(), model.tiedOutput(),
                     Llama2cTokenizerReader.read(TestModels.tok512(), model.config().vocabSize()),
                     WeightTypes.parse(type), GgufModelWriter.of(model));

@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.forward.F32KvCache;
-import io.tessera.core.forward.LlamaForward;
+import io.tessera.core.forward.DecoderForward;
 import io.tessera.core.kernel.Parallel;
-import io.tessera.core.model.LayerWeights;
+import io.tessera.core.model.DecoderLayer;
 import io.tessera.core.model.LoadedModel;
 import io.tessera.core.model.ModelInfo;
 import io.tessera.core.model.RopeStyle;
@@ -63,10 +63,10 @@ class SyntheticModelTest {
         try (LoadedModel m = LoadedModel.open(file, null); Parallel p = new Parallel(2)) {
             assertEquals("qwen2", m.model().config().architecture());
             assertEquals(RopeStyle.NEOX, m.model().config().ropeStyle());
-            LayerWeights l = m.model().layers().get(0);
-            assertNotNull(l.bq());
-            assertEquals(896, l.bq().length);
-            assertEquals(128, l.bk().length);
+            DecoderLayer l = m.model().layers().get(0);
+            assertNotNull(l.attention().bq());
+            assertEquals(896, l.attention().bq().length);
+            assertEquals(128, l.attention().bk().length);
             assertTrue(m.model().tiedOutput());
             assertFiniteLogits(m, p);
         }
@@ -80,16 +80,16 @@ class SyntheticModelTest {
             assertEquals(GgmlType.Q6_K, m.model().output().type());
             for (int l = 0; l < 8; l++) {
                 GgmlType expected = l == 0 || l == 3 || l == 6 || l == 7 ? GgmlType.Q6_K : GgmlType.Q4_K;
-                assertEquals(expected, m.model().layers().get(l).wv().type(), "attn_v of layer " + l);
+                assertEquals(expected, m.model().layers().get(l).attention().wv().type(), "attn_v of layer " + l);
                 // ffn_down rows have 688 values, not a multiple of 256: F16, as llama.cpp falls back.
-                assertEquals(GgmlType.F16, m.model().layers().get(l).wDown().type(), "ffn_down of layer " + l);
-                assertEquals(GgmlType.Q4_K, m.model().layers().get(l).wq().type());
+                assertEquals(GgmlType.F16, m.model().layers().get(l).feedForward().down().type(), "ffn_down of layer " + l);
+                assertEquals(GgmlType.Q4_K, m.model().layers().get(l).attention().wq().type());
             }
         }
     }
 
     private static void assertFiniteLogits(LoadedModel m, Parallel p) {
-        LlamaForward f = new LlamaForward(m.model(), p);
+        DecoderForward f = new DecoderForward(m.model(), p);
         int[] prompt = m.tokenizer().encode("once upon a time", true);
         float[] logits = f.forward(ForwardBatch.single(new int[] {0, 1}, prompt, 0, ForwardBatch.Logits.LAST),
                 new F32KvCache(m.model().config(), 2, 16));

@@ -1,6 +1,6 @@
 package io.tessera.engine.executor;
 
-import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.model.ModelConfig;
 
 /**
  * Runs the model for the engine, one step at a time. The executor owns the KV cache memory (a
@@ -12,7 +12,7 @@ import io.tessera.core.model.LlamaConfig;
 public interface Executor extends AutoCloseable {
 
     /** Shape of the model being run (vocabulary, context length, layers...). */
-    LlamaConfig modelConfig();
+    ModelConfig modelConfig();
 
     /** Tokens per KV block. */
     int blockSize();

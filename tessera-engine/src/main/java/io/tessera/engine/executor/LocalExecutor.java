@@ -1,27 +1,27 @@
 package io.tessera.engine.executor;
 
 import io.tessera.core.forward.KvCacheType;
-import io.tessera.core.forward.LlamaForward;
+import io.tessera.core.forward.DecoderForward;
 import io.tessera.core.forward.PagedKvCache;
 import io.tessera.core.kernel.Parallel;
-import io.tessera.core.model.LlamaConfig;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.Model;
 import io.tessera.core.tensor.Tensor;
 
 /**
- * Runs the model in this process: {@link LlamaForward} over an off-heap {@link PagedKvCache} it owns.
+ * Runs the model in this process: {@link DecoderForward} over an off-heap {@link PagedKvCache} it owns.
  * Closing it frees the cache (not the model, which the caller owns).
  */
 public final class LocalExecutor implements Executor {
 
-    private final LlamaModel model;
-    private final LlamaForward forward;
+    private final Model model;
+    private final DecoderForward forward;
     private final PagedKvCache cache;
     private final int threads;
 
-    public LocalExecutor(LlamaModel model, Parallel parallel, KvCacheType type, int blockSize, int numBlocks) {
+    public LocalExecutor(Model model, Parallel parallel, KvCacheType type, int blockSize, int numBlocks) {
         this.model = model;
-        this.forward = new LlamaForward(model, parallel);
+        this.forward = new DecoderForward(model, parallel);
         this.cache = new PagedKvCache(model.config(), type, numBlocks, blockSize);
         this.threads = parallel.threads();
     }
@@ -31,7 +31,7 @@ public final class LocalExecutor implements Executor {
      *
      * @throws IllegalArgumentException when the budget does not hold one block
      */
-    public static LocalExecutor withBudget(LlamaModel model, Parallel parallel, KvCacheType type, int blockSize,
+    public static LocalExecutor withBudget(Model model, Parallel parallel, KvCacheType type, int blockSize,
             long budgetBytes) {
         int blocks = PagedKvCache.blocksForBudget(model.config(), type, blockSize, budgetBytes);
         if (blocks < 1) {
@@ -46,7 +46,7 @@ public final class LocalExecutor implements Executor {
      * The KV budget when none is given: {@code fraction} of the physical memory left after the
      * weights (mapped weights count as resident).
      */
-    public static long defaultBudget(LlamaModel model, double fraction) {
+    public static long defaultBudget(Model model, double fraction) {
         long weights = 0;
         for (Tensor t : model.matrices()) {
             weights += t.data().byteSize();
@@ -63,7 +63,7 @@ public final class LocalExecutor implements Executor {
         return Runtime.getRuntime().maxMemory();
     }
 
-    public LlamaModel model() {
+    public Model model() {
         return model;
     }
 
@@ -72,7 +72,7 @@ public final class LocalExecutor implements Executor {
     }
 
     @Override
-    public LlamaConfig modelConfig() {
+    public ModelConfig modelConfig() {
         return model.config();
     }
 

@@ -3,10 +3,10 @@ package io.tessera.planner.calibrate;
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.forward.PagedKvCache;
 import io.tessera.core.forward.ForwardBatch;
-import io.tessera.core.forward.LlamaForward;
+import io.tessera.core.forward.DecoderForward;
 import io.tessera.core.kernel.Parallel;
-import io.tessera.core.model.LlamaConfig;
-import io.tessera.core.model.LlamaModel;
+import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelLoader;
 import io.tessera.core.model.WeightTypes;
 import io.tessera.core.synth.SyntheticModel;
@@ -22,7 +22,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Times steps of Tessera's own forward pass ({@link LlamaForward}) on a model file: for each
+ * Times steps of Tessera's own forward pass ({@link DecoderForward}) on a model file: for each
  * {@link StepPlan} a fresh paged KV cache (off-heap, F16 by default as in the serving engine) with
  * block tables covering every sequence's context, a ragged batch of the plan's chunks and decodes,
  * then the median of several timed forward calls. The cache contents are whatever the allocation
@@ -32,13 +32,13 @@ public final class EngineStepTimer implements StepTimer {
 
     private static final int BLOCK = 16;
 
-    private final LlamaModel model;
-    private final LlamaForward forward;
+    private final Model model;
+    private final DecoderForward forward;
     private final Parallel parallel;
     private final ModelShape shape;
     private final double weightBytes;
     private final KvCacheType kvType;
-    private final Map<Integer, LlamaForward> byDepth = new HashMap<>();
+    private final Map<Integer, DecoderForward> byDepth = new HashMap<>();
 
     public EngineStepTimer(Path modelFile, int threads) throws IOException {
         this(modelFile, threads, KvCacheType.F16);
@@ -49,10 +49,10 @@ public final class EngineStepTimer implements StepTimer {
         this.kvType = kvType;
         this.model = ModelLoader.load(modelFile);
         this.parallel = new Parallel(threads);
-        this.forward = new LlamaForward(model, parallel);
-        LlamaConfig c = model.config();
+        this.forward = new DecoderForward(model, parallel);
+        ModelConfig c = model.config();
         this.shape = new ModelShape(modelFile.getFileName().toString(), c.dim(), c.layers(), c.heads(), c.kvHeads(),
-                c.headDim(), c.hiddenDim(), c.vocabSize(), model.tiedOutput(), true, c.architecture().startsWith("qwen2"),
+                c.headDim(), c.hiddenDim(), c.vocabSize(), model.tiedOutput(), true, c.attention().qkvBias(),
                 c.contextLength(), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
         double bytes = 0;
         double elems = 0;
@@ -119,18 +119,12 @@ public final class EngineStepTimer implements StepTimer {
     }
 
     /** The forward pass over the first {@code layers} layers (all when 0 or more than the model has). */
-    private LlamaForward forwardFor(int layers) {
-        LlamaConfig c = model.config();
+    private DecoderForward forwardFor(int layers) {
+        ModelConfig c = model.config();
         if (layers <= 0 || layers >= c.layers()) {
             return forward;
         }
-        return byDepth.computeIfAbsent(layers, n -> {
-            LlamaConfig cut = new LlamaConfig(c.architecture(), c.dim(), c.hiddenDim(), n, c.heads(), c.kvHeads(),
-                    c.headDim(), c.vocabSize(), c.contextLength(), c.ropeTheta(), c.ropeStyle(), c.rmsEps());
-            LlamaModel m = new LlamaModel(model.source(), cut, model.tokenEmbedding(), model.layers().subList(0, n),
-                    model.finalNorm(), model.output(), () -> { });
-            return new LlamaForward(m, parallel);
-        });
+        return byDepth.computeIfAbsent(layers, n -> new DecoderForward(model.firstLayers(n), parallel));
     }
 
     private static final com.sun.management.OperatingSystemMXBean OS =
@@ -143,7 +137,7 @@ public final class EngineStepTimer implements StepTimer {
     static final double CONTENDED = 0.85;
 
     /** A step ready to run: its forward pass, batch and cache. */
-    private record Prepared(LlamaForward forward, ForwardBatch batch, PagedKvCache cache) {
+    private record Prepared(DecoderForward forward, ForwardBatch batch, PagedKvCache cache) {
         /** Wall seconds and CPU share of one run. */
         double[] run() {
             long c0 = OS.getProcessCpuTime();
@@ -156,8 +150,8 @@ public final class EngineStepTimer implements StepTimer {
     }
 
     private Prepared prepare(StepPlan plan) {
-        LlamaForward fwd = forwardFor(plan.layers());
-        LlamaConfig cfg = fwd.model().config();
+        DecoderForward fwd = forwardFor(plan.layers());
+        ModelConfig cfg = fwd.model().config();
         int sequences = plan.chunk().length + plan.decodeContext().length;
         int[][] tables = new int[sequences][];
         int next = 0;

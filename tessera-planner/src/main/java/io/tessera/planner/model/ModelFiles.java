@@ -2,8 +2,8 @@ package io.tessera.planner.model;
 
 import io.tessera.core.gguf.GgufFile;
 import io.tessera.core.gguf.GgufMetadata;
-import io.tessera.core.model.GgufLlamaLoader;
-import io.tessera.core.model.LlamaConfig;
+import io.tessera.core.model.GgufModelLoader;
+import io.tessera.core.model.ModelConfig;
 import io.tessera.core.safetensors.SafetensorsFile;
 import io.tessera.core.safetensors.SafetensorsTensorInfo;
 import java.io.IOException;
@@ -73,7 +73,7 @@ public final class ModelFiles {
      */
     static ModelShape fromGguf(Path path) throws IOException {
         try (GgufFile f = GgufFile.open(path)) {
-            LlamaConfig c = GgufLlamaLoader.config(f);
+            ModelConfig c = GgufModelLoader.config(f);
             GgufMetadata md = f.metadata();
             String arch = c.architecture();
             int experts = md.getInt(arch + ".expert_count", 0);

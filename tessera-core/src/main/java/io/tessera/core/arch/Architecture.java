@@ -1,0 +1,56 @@
+package io.tessera.core.arch;
+
+import io.tessera.core.format.ModelFormatException;
+import io.tessera.core.gguf.GgufMetadata;
+import io.tessera.core.model.Model;
+import io.tessera.core.model.ModelConfig;
+import java.util.List;
+
+/**
+ * One model family: how its configuration is read and its weights are bound by name. The forward
+ * pass is assembled from the shared blocks ({@code io.tessera.core.forward}) whose options the
+ * family sets in its {@link ModelConfig}; everything past loading (engine, cluster, planner) sees
+ * only the {@link Model} and its configuration. Families are listed in {@link Architectures}.
+ *
+ * <p>Reading a configuration is split in two so that every file format shares the family's
+ * choices: the format's reader produces the hyperparameters every decoder has (GGUF's
+ * {@code <arch>.*} keys in {@link GgufHyperparameters}; a Hugging Face {@code config.json} reader
+ * would produce the same from {@code hidden_size}, {@code num_hidden_layers}, ...), and
+ * {@link #configure} adds what the family fixes.
+ */
+public interface Architecture {
+
+    /** The family's name, also the name of its package. */
+    String name();
+
+    /** The GGUF {@code general.architecture} values this family runs. */
+    List<String> ggufNames();
+
+    /** The Hugging Face {@code config.json} {@code architectures} entries this family runs. */
+    List<String> huggingFaceNames();
+
+    /**
+     * The family's fixed choices (rotary pairing, attention options, feed-forward gating) applied to
+     * the hyperparameters a file format read; the options a file can set itself (rope scaling, and
+     * for some families sliding window and soft-capping) are read after this.
+     */
+    ModelConfig configure(ModelConfig common);
+
+    /**
+     * Reads the GGUF keys of this family's own options into {@code configured} (what
+     * {@link #configure} returned, with the rope scaling keys every family shares applied); the
+     * default reads none. {@link GgufHyperparameters#withWindowAndSoftcaps} reads the sliding window
+     * and soft-capping keys for a family whose models use them.
+     *
+     * @param prefix {@code <general.architecture>.}
+     */
+    default ModelConfig readGguf(ModelConfig configured, GgufMetadata md, String prefix) throws ModelFormatException {
+        return configured;
+    }
+
+    /**
+     * Binds the model's weights by their GGUF names (the names every format is mapped to), checking
+     * each tensor's shape against {@code config}.
+     */
+    Model bind(ModelConfig config, TensorSource tensors) throws ModelFormatException;
+}

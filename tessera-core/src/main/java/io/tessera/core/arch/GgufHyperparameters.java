@@ -1,0 +1,138 @@
+package io.tessera.core.arch;
+
+import io.tessera.core.format.ModelFormatException;
+import io.tessera.core.gguf.GgufFile;
+import io.tessera.core.gguf.GgufMetadata;
+import io.tessera.core.gguf.GgufWriter;
+import io.tessera.core.model.AttentionOptions;
+import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.ModelValidation;
+import io.tessera.core.model.RopeScaling;
+import io.tessera.core.model.RopeStyle;
+import io.tessera.core.tensor.Tensor;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * The GGUF {@code <arch>.*} keys every decoder family shares, read into a {@link ModelConfig} (the
+ * family's own choices applied by {@link Architecture#configure}) and written back by the GGUF
+ * writer. Key names are llama.cpp's ({@code LLM_KV_*}).
+ */
+public final class GgufHyperparameters {
+
+    private GgufHyperparameters() {
+    }
+
+    /** The family named by {@code general.architecture}; an unknown name is refused with the supported ones. */
+    public static Architecture architecture(GgufFile gguf) throws ModelFormatException {
+        String name = gguf.metadata().getString("general.architecture");
+        return Architectures.forGguf(name).orElseThrow(() -> new ModelFormatException(gguf.path(),
+                "general.architecture", "architecture '" + name + "' is not supported (supported: "
+                        + String.join(", ", Architectures.ggufNames()) + ")"));
+    }
+
+    /** Reads the configuration only: no tensor data is touched. */
+    public static ModelConfig read(GgufFile gguf) throws ModelFormatException {
+        Architecture family = architecture(gguf);
+        GgufMetadata md = gguf.metadata();
+        Path file = gguf.path();
+        String arch = md.getString("general.architecture");
+        String p = arch + ".";
+        ModelValidation.checkHyperparameters(md, p);
+        int dim = md.getInt(p + "embedding_length");
+        int heads = md.getInt(p + "attention.head_count");
+        int kvHeads = md.getInt(p + "attention.head_count_kv", heads);
+        if (heads <= 0 || dim <= 0) {
+            throw new ModelFormatException(file, p + "attention.head_count", "head count " + heads
+                    + " and embedding length " + dim + " must be positive");
+        }
+        int headDim = md.getInt(p + "attention.key_length", dim / heads);
+        Tensor embedding = gguf.tensor(TensorNames.TOKEN_EMBEDDING);
+        long[] ed = embedding.dims();
+        int vocab = md.getInt(p + "vocab_size", ed.length == 2 ? (int) Math.min(Integer.MAX_VALUE, ed[1]) : -1);
+        try {
+            ModelConfig common = new ModelConfig(arch, dim, md.getInt(p + "feed_forward_length"),
+                    md.getInt(p + "block_count"), heads, kvHeads, headDim, vocab, md.getInt(p + "context_length"),
+                    md.getFloat(p + "rope.freq_base", 10000f), RopeStyle.INTERLEAVED,
+                    md.getFloat(p + "attention.layer_norm_rms_epsilon", 1e-5f));
+            ModelConfig cfg = family.configure(common);
+            cfg = cfg.withRope(cfg.ropeStyle(), ropeScaling(md, p, cfg.ropeScaling()));
+            return family.readGguf(cfg, md, p);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(file, p + "*", e.getMessage());
+        }
+    }
+
+    /**
+     * The sliding window and soft-capping keys ({@code attention.sliding_window},
+     * {@code attn_logit_softcapping}, {@code final_logit_softcapping}), for the families whose
+     * models use them: llama.cpp reads them only for those, and some converters write a window
+     * the model does not apply (Qwen 2's {@code sliding_window} with {@code use_sliding_window}
+     * false).
+     */
+    public static ModelConfig withWindowAndSoftcaps(ModelConfig cfg, GgufMetadata md, String p)
+            throws ModelFormatException {
+        AttentionOptions a = cfg.attention()
+                .withSlidingWindow(md.getInt(p + "attention.sliding_window", cfg.attention().slidingWindow()))
+                .withLogitSoftcap(md.getFloat(p + "attn_logit_softcapping", cfg.attention().logitSoftcap()));
+        return cfg.withAttention(a)
+                .withFinalLogitSoftcap(md.getFloat(p + "final_logit_softcapping", cfg.finalLogitSoftcap()));
+    }
+
+    /**
+     * The {@code rope.scaling.*} keys (or the older {@code rope.scale_linear}). Llama 3.1's scaling
+     * has no keys: its factors are the {@code rope_freqs.weight} tensor.
+     */
+    private static RopeScaling ropeScaling(GgufMetadata md, String p, RopeScaling fallback)
+            throws ModelFormatException {
+        String typeKey = p + "rope.scaling.type";
+        if (!md.contains(typeKey)) {
+            float linear = md.getFloat(p + "rope.scale_linear", 1f);
+            return linear != 1f ? RopeScaling.linear(linear) : fallback;
+        }
+        String type = md.getString(typeKey).toLowerCase(Locale.ROOT);
+        float factor = md.getFloat(p + "rope.scaling.factor", 1f);
+        return switch (type) {
+            case "none" -> RopeScaling.NONE;
+            case "linear" -> factor == 1f ? RopeScaling.NONE : RopeScaling.linear(factor);
+            case "yarn" -> new RopeScaling(RopeScaling.Type.YARN, factor,
+                    md.getInt(p + "rope.scaling.original_context_length", 0), 0f, 0f);
+            default -> throw new ModelFormatException(md.file(), typeKey, "rope scaling '" + type
+                    + "' is not supported (supported: none, linear, yarn)");
+        };
+    }
+
+    /** Writes {@code cfg} as the {@code <arch>.*} keys {@link #read} reads back. */
+    public static void write(ModelConfig cfg, GgufWriter w) {
+        String a = cfg.architecture();
+        w.putUInt32(a + ".context_length", cfg.contextLength());
+        w.putUInt32(a + ".embedding_length", cfg.dim());
+        w.putUInt32(a + ".block_count", cfg.layers());
+        w.putUInt32(a + ".feed_forward_length", cfg.hiddenDim());
+        w.putUInt32(a + ".attention.head_count", cfg.heads());
+        w.putUInt32(a + ".attention.head_count_kv", cfg.kvHeads());
+        w.putUInt32(a + ".attention.key_length", cfg.headDim());
+        w.putUInt32(a + ".attention.value_length", cfg.headDim());
+        w.putUInt32(a + ".rope.dimension_count", cfg.headDim());
+        w.putFloat32(a + ".rope.freq_base", cfg.ropeTheta());
+        w.putFloat32(a + ".attention.layer_norm_rms_epsilon", cfg.rmsEps());
+        w.putUInt32(a + ".vocab_size", cfg.vocabSize());
+        RopeScaling s = cfg.ropeScaling();
+        if (s.type() == RopeScaling.Type.LINEAR || s.type() == RopeScaling.Type.YARN) {
+            w.putString(a + ".rope.scaling.type", s.type().name().toLowerCase(Locale.ROOT));
+            w.putFloat32(a + ".rope.scaling.factor", s.factor());
+            if (s.type() == RopeScaling.Type.YARN) {
+                w.putUInt32(a + ".rope.scaling.original_context_length", s.originalContext());
+            }
+        }
+        if (cfg.attention().slidingWindow() > 0) {
+            w.putUInt32(a + ".attention.sliding_window", cfg.attention().slidingWindow());
+        }
+        if (cfg.attention().logitSoftcap() > 0) {
+            w.putFloat32(a + ".attn_logit_softcapping", cfg.attention().logitSoftcap());
+        }
+        if (cfg.finalLogitSoftcap() > 0) {
+            w.putFloat32(a + ".final_logit_softcapping", cfg.finalLogitSoftcap());
+        }
+    }
+}

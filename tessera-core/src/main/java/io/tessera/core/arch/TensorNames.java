@@ -1,0 +1,78 @@
+package io.tessera.core.arch;
+
+/**
+ * llama.cpp's tensor names (its {@code LLM_TENSOR_NAMES}), the names every family binds its weights
+ * by and the GGUF writer writes. A format with other names (a Hugging Face checkpoint) is mapped
+ * to these.
+ */
+public final class TensorNames {
+
+    public static final String TOKEN_EMBEDDING = "token_embd.weight";
+    public static final String OUTPUT_NORM = "output_norm.weight";
+    public static final String OUTPUT = "output.weight";
+    /** Llama 3.1+: the divisor of each rotary pair's frequency. */
+    public static final String ROPE_FREQUENCIES = "rope_freqs.weight";
+
+    private TensorNames() {
+    }
+
+    public static String block(int layer, String part) {
+        return "blk." + layer + "." + part;
+    }
+
+    public static String attnNorm(int layer) {
+        return block(layer, "attn_norm.weight");
+    }
+
+    public static String attnQ(int layer) {
+        return block(layer, "attn_q.weight");
+    }
+
+    public static String attnK(int layer) {
+        return block(layer, "attn_k.weight");
+    }
+
+    public static String attnV(int layer) {
+        return block(layer, "attn_v.weight");
+    }
+
+    public static String attnOutput(int layer) {
+        return block(layer, "attn_output.weight");
+    }
+
+    public static String attnQBias(int layer) {
+        return block(layer, "attn_q.bias");
+    }
+
+    public static String attnKBias(int layer) {
+        return block(layer, "attn_k.bias");
+    }
+
+    public static String attnVBias(int layer) {
+        return block(layer, "attn_v.bias");
+    }
+
+    public static String attnQNorm(int layer) {
+        return block(layer, "attn_q_norm.weight");
+    }
+
+    public static String attnKNorm(int layer) {
+        return block(layer, "attn_k_norm.weight");
+    }
+
+    public static String ffnNorm(int layer) {
+        return block(layer, "ffn_norm.weight");
+    }
+
+    public static String ffnGate(int layer) {
+        return block(layer, "ffn_gate.weight");
+    }
+
+    public static String ffnUp(int layer) {
+        return block(layer, "ffn_up.weight");
+    }
+
+    public static String ffnDown(int layer) {
+        return block(layer, "ffn_down.weight");
+    }
+}

@@ -1,0 +1,49 @@
+package io.tessera.core.arch.llama;
+
+import io.tessera.core.arch.Architecture;
+import io.tessera.core.arch.DecoderBlocks;
+import io.tessera.core.arch.TensorNames;
+import io.tessera.core.arch.TensorSource;
+import io.tessera.core.format.ModelFormatException;
+import io.tessera.core.model.Model;
+import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.RopeStyle;
+import java.util.List;
+
+/**
+ * Llama 1/2/3 and Mistral (the same code in llama.cpp): a pre-norm decoder with grouped-query
+ * attention and no biases, rotary embeddings on interleaved pairs (GGUF's converter permutes the
+ * Q and K rows of a Hugging Face checkpoint so that they are), a SwiGLU feed-forward. Llama 3.1+
+ * files store their rope scaling as the {@code rope_freqs.weight} tensor. llama2.c checkpoints are
+ * bound by this family too.
+ */
+public final class Llama implements Architecture {
+
+    @Override
+    public String name() {
+        return "llama";
+    }
+
+    @Override
+    public List<String> ggufNames() {
+        return List.of("llama", "mistral");
+    }
+
+    @Override
+    public List<String> huggingFaceNames() {
+        return List.of("LlamaForCausalLM", "MistralForCausalLM");
+    }
+
+    @Override
+    public ModelConfig configure(ModelConfig common) {
+        return common.withRope(RopeStyle.INTERLEAVED, common.ropeScaling());
+    }
+
+    @Override
+    public Model bind(ModelConfig config, TensorSource tensors) throws ModelFormatException {
+        float[] ropeFactors = tensors.has(TensorNames.ROPE_FREQUENCIES)
+                ? tensors.vector(TensorNames.ROPE_FREQUENCIES, config.headDim() / 2)
+                : null;
+        return DecoderBlocks.bind(config, tensors, ropeFactors);
+    }
+}

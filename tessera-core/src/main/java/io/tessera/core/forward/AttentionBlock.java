@@ -1,0 +1,239 @@
+package io.tessera.core.forward;
+
+import io.tessera.core.kernel.MatMul;
+import io.tessera.core.kernel.Parallel;
+import io.tessera.core.kernel.Rope;
+import io.tessera.core.kernel.VectorMath;
+import io.tessera.core.model.AttentionOptions;
+import io.tessera.core.model.AttentionWeights;
+import io.tessera.core.model.ModelConfig;
+import io.tessera.core.tensor.Tensor;
+import java.util.Arrays;
+
+/**
+ * The shared attention block over one rank's heads:
+ *
+ * <pre>
+ *   h = rmsnorm(x)
+ *   q,k,v = h·Wq, h·Wk, h·Wv (+ biases when the family has them)
+ *   q,k = rmsnorm per head (when the family has Q/K norm); rope(q, k, positions)
+ *   cache.store(k, v);  proj = attention(q, cache of the token's own sequence) · Wo
+ * </pre>
+ *
+ * The scores may be soft-capped ({@code cap · tanh(s / cap)}, Gemma 2) and the positions seen
+ * limited to a sliding window (Mistral 0.1, Gemma); without either, no arithmetic is added.
+ *
+ * Grouped-query attention: each KV head serves {@code groupSize} consecutive query heads. On a
+ * tensor-parallel rank {@code proj} is a partial sum over its heads, which the caller all-reduces.
+ */
+final class AttentionBlock {
+
+    /** Most batch tokens of one sequence in an attention unit (see {@link #attention}). */
+    private static final int ATTENTION_TOKENS = 8;
+    /** Most scores an attention unit holds: 4 MB of floats. */
+    private static final int ATTENTION_SCORES = 1 << 20;
+    private static final ThreadLocal<AttentionScratch> ATTENTION_SCRATCH = ThreadLocal.withInitial(AttentionScratch::new);
+
+    private final ModelConfig cfg;
+    private final Parallel parallel;
+    private final Rope rope;
+    private final int heads;
+    private final int kvHeads;
+    private final int headFrom;
+    private final int kvHeadFrom;
+    /** Positions a token sees, itself included; 0 for all. */
+    private final int window;
+    /** Soft-cap of the attention scores; 0 for none. */
+    private final float softcap;
+
+    /**
+     * @param ropeFrequencyFactors the divisors of the rotary frequencies, or null for none
+     * @param heads this rank's query heads, the first being {@code headFrom}
+     * @param kvHeads this rank's KV heads, the first being {@code kvHeadFrom}
+     */
+    AttentionBlock(ModelConfig cfg, float[] ropeFrequencyFactors, Parallel parallel, int heads, int headFrom,
+            int kvHeads, int kvHeadFrom) {
+        this.cfg = cfg;
+        AttentionOptions o = cfg.attention();
+        this.window = o.slidingWindow();
+        this.softcap = o.logitSoftcap();
+        this.parallel = parallel;
+        this.rope = new Rope(cfg.headDim(), cfg.ropeTheta(), cfg.ropeStyle(), ropeFrequencyFactors);
+        this.heads = heads;
+        this.headFrom = headFrom;
+        this.kvHeads = kvHeads;
+        this.kvHeadFrom = kvHeadFrom;
+    }
+
+    /** Leaves the block's result for every token of the batch in {@code b.proj}. */
+    void run(int layer, AttentionWeights w, ForwardBatch batch, KvCache cache, float[] x, StepBuffers b) {
+        int n = batch.size();
+        int dim = cfg.dim();
+        int hd = cfg.headDim();
+        int qDim = heads * hd;
+        int kvDim = kvHeads * hd;
+        float[] q = b.q;
+        float[] k = b.k;
+        for (int t = 0; t < n; t++) {
+            VectorMath.rmsNorm(b.h, t * dim, x, t * dim, w.norm(), dim, cfg.rmsEps());
+        }
+        MatMul.matmul(parallel, new Tensor[] {w.wq(), w.wk(), w.wv()}, b.h, n, new float[][] {q, k, b.v});
+        addBias(q, w.bq(), n);
+        addBias(k, w.bk(), n);
+        addBias(b.v, w.bv(), n);
+        if (w.qNorm() != null) {
+            normalizeHeads(q, n * heads, w.qNorm());
+            normalizeHeads(k, n * kvHeads, w.kNorm());
+        }
+        for (int t = 0; t < n; t++) {
+            int pos = batch.position(t);
+            rope.apply(q, t * qDim, heads, pos);
+            rope.apply(k, t * kvDim, kvHeads, pos);
+            cache.store(layer, batch.slot(batch.sequence(t), pos, cache.blockSize()), k, t * kvDim, b.v, t * kvDim);
+        }
+        attention(layer, batch, cache, q, b.att);
+        MatMul.matmul(parallel, w.wo(), b.att, n, b.proj);
+    }
+
+    private static void addBias(float[] rows, float[] bias, int n) {
+        if (bias == null) {
+            return;
+        }
+        for (int t = 0; t < n; t++) {
+            VectorMath.axpy(rows, t * bias.length, 1f, bias, 0, bias.length);
+        }
+    }
+
+    /** RMSNorm of each of the {@code count} consecutive heads of {@code x}, in place, with one head's weights. */
+    private void normalizeHeads(float[] x, int count, float[] weight) {
+        int hd = cfg.headDim();
+        for (int i = 0; i < count; i++) {
+            VectorMath.rmsNorm(x, i * hd, x, i * hd, weight, hd, cfg.rmsEps());
+        }
+    }
+
+    /** The first position a token at {@code pos} sees. */
+    private int windowStart(int pos) {
+        return window == 0 ? 0 : Math.max(0, pos - window + 1);
+    }
+
+    /**
+     * Causal attention of every (token, local head) pair over its sequence's cached positions 0..pos
+     * (the last {@code window} of them with a sliding window).
+     * The work is split into units of one local KV head and a run of up to {@value #ATTENTION_TOKENS}
+     * consecutive batch tokens of one sequence: each cached key and value is widened to floats once
+     * per unit and used by all of the unit's tokens and query heads (grouped-query attention shares
+     * one KV head among {@code groupSize} query heads), instead of once per (token, head). Each
+     * (token, head) still takes the same operations in the same order, whatever its unit.
+     */
+    private void attention(int layer, ForwardBatch batch, KvCache cache, float[] q, float[] out) {
+        int headDim = cfg.headDim();
+        int group = cfg.groupSize();
+        int qDim = heads * headDim;
+        int blockSize = cache.blockSize();
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        int maxPos = 0;
+        for (int t = 0; t < batch.size(); t++) {
+            maxPos = Math.max(maxPos, batch.position(t));
+        }
+        // fewer tokens per unit when contexts are long, so a unit's scores stay within a few MB
+        int runLength = Math.max(1, Math.min(ATTENTION_TOKENS, ATTENTION_SCORES / (group * (maxPos + 1))));
+        int[] runs = sequenceRuns(batch, runLength);
+        int units = (runs.length - 1) * kvHeads;
+        parallel.forRange(units, 1, (from, to) -> {
+            AttentionScratch scratch = ATTENTION_SCRATCH.get();
+            float[] row = scratch.row(headDim);
+            for (int u = from; u < to; u++) {
+                int first = runs[u / kvHeads];
+                int end = runs[u / kvHeads + 1];
+                int kv = u % kvHeads;
+                int kvOff = kv * headDim;
+                // the local query heads that read this KV head
+                int hFrom = Math.max(0, (kvHeadFrom + kv) * group - headFrom);
+                int hTo = Math.min(heads, (kvHeadFrom + kv + 1) * group - headFrom);
+                int nh = hTo - hFrom;
+                int seq = batch.sequence(first);
+                int len = 0;
+                int seen = Integer.MAX_VALUE;
+                for (int t = first; t < end; t++) {
+                    len = Math.max(len, batch.position(t) + 1);
+                    seen = Math.min(seen, windowStart(batch.position(t)));
+                }
+                float[] scores = scratch.scores((end - first) * nh * len);
+                for (int j = seen; j < len; j++) {
+                    cache.readKey(layer, batch.slot(seq, j, blockSize), kvOff, row, 0, headDim);
+                    for (int t = first; t < end; t++) {
+                        if (batch.position(t) < j || j < windowStart(batch.position(t))) {
+                            continue;
+                        }
+                        for (int h = 0; h < nh; h++) {
+                            int qOff = t * qDim + (hFrom + h) * headDim;
+                            scores[((t - first) * nh + h) * len + j] = VectorMath.dot(row, 0, q, qOff, headDim) * scale;
+                        }
+                    }
+                }
+                for (int t = first; t < end; t++) {
+                    int seenFrom = windowStart(batch.position(t));
+                    int count = batch.position(t) + 1 - seenFrom;
+                    for (int h = 0; h < nh; h++) {
+                        int at = ((t - first) * nh + h) * len + seenFrom;
+                        if (softcap > 0) {
+                            VectorMath.softcap(scores, at, count, softcap);
+                        }
+                        VectorMath.softmax(scores, at, count);
+                        int qOff = t * qDim + (hFrom + h) * headDim;
+                        Arrays.fill(out, qOff, qOff + headDim, 0f);
+                    }
+                }
+                for (int j = seen; j < len; j++) {
+                    cache.readValue(layer, batch.slot(seq, j, blockSize), kvOff, row, 0, headDim);
+                    for (int t = first; t < end; t++) {
+                        if (batch.position(t) < j || j < windowStart(batch.position(t))) {
+                            continue;
+                        }
+                        for (int h = 0; h < nh; h++) {
+                            int qOff = t * qDim + (hFrom + h) * headDim;
+                            VectorMath.axpy(out, qOff, scores[((t - first) * nh + h) * len + j], row, 0, headDim);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * Where each run of consecutive batch tokens of one sequence, at most {@code maxRun} long,
+     * begins, followed by the batch size.
+     */
+    private static int[] sequenceRuns(ForwardBatch batch, int maxRun) {
+        int[] starts = new int[batch.size() + 1];
+        int n = 0;
+        for (int t = 0; t < batch.size(); t++) {
+            if (t == 0 || batch.sequence(t) != batch.sequence(t - 1) || t - starts[n - 1] == maxRun) {
+                starts[n++] = t;
+            }
+        }
+        starts[n++] = batch.size();
+        return Arrays.copyOf(starts, n);
+    }
+
+    /** A thread's attention buffers, grown on demand: one widened key or value row, and a unit's scores. */
+    private static final class AttentionScratch {
+        private float[] row = new float[0];
+        private float[] scores = new float[0];
+
+        float[] row(int n) {
+            if (row.length < n) {
+                row = new float[n];
+            }
+            return row;
+        }
+
+        float[] scores(int n) {
+            if (scores.length < n) {
+                scores = new float[n];
+            }
+            return scores;
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package io.tessera.core.model;
+
+/**
+ * Hyperparameters of a decoder-only transformer of any supported family: the one description of a
+ * model that crosses the executor boundary (engine, cluster sharding, planner). A family
+ * ({@code io.tessera.core.arch}) fills it from its file's metadata; the shared blocks of the forward
+ * pass read their options from it.
+ *
+ * <p>{@code headDim} is usually {@code dim / heads} but is kept explicit since some models (GGUF's
+ * {@code attention.key_length}, Qwen 3's {@code head_dim}) set it independently.
+ *
+ * @param architecture the GGUF {@code general.architecture} name (e.g. {@code llama}, {@code qwen2})
+ * @param ropeStyle how rotary embeddings pair a head's dimensions
+ * @param ropeScaling how rotary frequencies are stretched for longer contexts ({@link RopeScaling#NONE} if not)
+ * @param attention the attention block's options (biases, Q/K norm, sliding window, soft-capping)
+ * @param feedForward the gating of the feed-forward block
+ * @param finalLogitSoftcap soft-capping of the output logits ({@code cap · tanh(z / cap)}); 0 for none
+ */
+public record ModelConfig(
+        String architecture,
+        int dim,
+        int hiddenDim,
+        int layers,
+        int heads,
+        int kvHeads,
+        int headDim,
+        int vocabSize,
+        int contextLength,
+        float ropeTheta,
+        RopeStyle ropeStyle,
+        float rmsEps,
+        RopeScaling ropeScaling,
+        AttentionOptions attention,
+        FeedForwardKind feedForward,
+        float finalLogitSoftcap) {
+
+    public ModelConfig {
+        require(architecture != null && !architecture.isEmpty(), "architecture must be named");
+        require(dim > 0, "embedding length must be positive, got " + dim);
+        require(hiddenDim > 0, "feed-forward length must be positive, got " + hiddenDim);
+        require(layers > 0, "block count must be positive, got " + layers);
+        require(heads > 0, "head count must be positive, got " + heads);
+        require(kvHeads > 0 && heads % kvHeads == 0,
+                "KV head count " + kvHeads + " must be positive and divide the head count " + heads);
+        require(headDim > 0 && headDim % 2 == 0, "head dimension must be positive and even, got " + headDim);
+        require(vocabSize > 0, "vocabulary size must be positive, got " + vocabSize);
+        require(contextLength > 0, "context length must be positive, got " + contextLength);
+        require(ropeTheta > 0, "rope frequency base must be positive, got " + ropeTheta);
+        require(rmsEps > 0, "RMS norm epsilon must be positive, got " + rmsEps);
+        require(ropeStyle != null && ropeScaling != null && attention != null && feedForward != null,
+                "rope style, rope scaling, attention options and feed-forward kind must be given");
+        require(finalLogitSoftcap >= 0 && Float.isFinite(finalLogitSoftcap),
+                "final logit soft-cap must be 0 (none) or positive, got " + finalLogitSoftcap);
+    }
+
+    /**
+     * A plain Llama-style decoder: no rope scaling, attention without biases, Q/K norm, window or
+     * soft-capping, a SwiGLU feed-forward. Families add their options with the {@code with...} methods.
+     */
+    public ModelConfig(String architecture, int dim, int hiddenDim, int layers, int heads, int kvHeads, int headDim,
+            int vocabSize, int contextLength, float ropeTheta, RopeStyle ropeStyle, float rmsEps) {
+        this(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocabSize, contextLength, ropeTheta,
+                ropeStyle, rmsEps, RopeScaling.NONE, AttentionOptions.NONE, FeedForwardKind.SWIGLU, 0f);
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
+    /** Width of the query projection output: heads × headDim. */
+    public int qDim() {
+        return heads * headDim;
+    }
+
+    /** Width of one token's keys (and values): kvHeads × headDim. */
+    public int kvDim() {
+        return kvHeads * headDim;
+    }
+
+    /** Query heads sharing one KV head (grouped-query attention). */
+    public int groupSize() {
+        return heads / kvHeads;
+    }
+
+    /** Parameters of the model, counting a tied output head once. */
+    public long parameterCount(boolean tiedOutput) {
+        long perLayer = (long) dim * qDim() + 2L * dim * kvDim() + (long) qDim() * dim
+                + 3L * dim * hiddenDim + 2L * dim;
+        if (attention.qkvBias()) {
+            perLayer += qDim() + 2L * kvDim();
+        }
+        if (attention.qkNorm()) {
+            perLayer += 2L * headDim;
+        }
+        long embed = (long) vocabSize * dim;
+        return embed + (tiedOutput ? 0 : embed) + perLayer * layers + dim;
+    }
+
+    /** Weights of the layers' matrix products, each of which every token multiplies once (no head, no norms). */
+    public long layerMatrixWeights() {
+        return layers * ((long) dim * qDim() + 2L * dim * kvDim() + (long) qDim() * dim + 3L * dim * hiddenDim);
+    }
+
+    /** Bytes of KV cache one token takes: 2 (K and V) × layers × kvDim × bytes per value. */
+    public long kvBytesPerToken(int bytesPerValue) {
+        return 2L * layers * kvDim() * bytesPerValue;
+    }
+
+    public ModelConfig withArchitecture(String name) {
+        return new ModelConfig(name, dim, hiddenDim, layers, heads, kvHeads, headDim, vocabSize, contextLength,
+                ropeTheta, ropeStyle, rmsEps, ropeScaling, attention, feedForward, finalLogitSoftcap);
+    }
+
+    public ModelConfig withVocabSize(int vocab) {
+        return new ModelConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocab, contextLength,
+                ropeTheta, ropeStyle, rmsEps, ropeScaling, attention, feedForward, finalLogitSoftcap);
+    }
+
+    public ModelConfig withLayers(int n) {
+        return new ModelConfig(architecture, dim, hiddenDim, n, heads, kvHeads, headDim, vocabSize, contextLength,
+                ropeTheta, ropeStyle, rmsEps, ropeScaling, attention, feedForward, finalLogitSoftcap);
+    }
+
+    public ModelConfig withRope(RopeStyle style, RopeScaling scaling) {
+        return new ModelConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocabSize, contextLength,
+                ropeTheta, style, rmsEps, scaling, attention, feedForward, finalLogitSoftcap);
+    }
+
+    public ModelConfig withAttention(AttentionOptions options) {
+        return new ModelConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocabSize, contextLength,
+                ropeTheta, ropeStyle, rmsEps, ropeScaling, options, feedForward, finalLogitSoftcap);
+    }
+
+    public ModelConfig withFeedForward(FeedForwardKind kind) {
+        return new ModelConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocabSize, contextLength,
+                ropeTheta, ropeStyle, rmsEps, ropeScaling, attention, kind, finalLogitSoftcap);
+    }
+
+    public ModelConfig withFinalLogitSoftcap(float cap) {
+        return new ModelConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocabSize, contextLength,
+                ropeTheta, ropeStyle, rmsEps, ropeScaling, attention, feedForward, cap);
+    }
+}

@@ -1,0 +1,189 @@
+package io.tessera.core.arch;
+
+import io.tessera.core.kernel.MatMul;
+import io.tessera.core.model.AttentionWeights;
+import io.tessera.core.model.DecoderLayer;
+import io.tessera.core.model.FeedForwardKind;
+import io.tessera.core.model.FeedForwardWeights;
+import io.tessera.core.model.Model;
+import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.RopeStyle;
+import io.tessera.core.tensor.Tensor;
+
+/**
+ * A plain, one-token-at-a-time forward pass in double precision, written from the families'
+ * published definitions rather than from Tessera's blocks: the oracle the blocks are checked
+ * against. Slow (every weight row is decoded for every token); for models of a few layers.
+ */
+final class ReferenceDecoder {
+
+    private final Model model;
+    private final ModelConfig c;
+
+    ReferenceDecoder(Model model) {
+        this.model = model;
+        this.c = model.config();
+    }
+
+    /** The logits at every position of {@code tokens}, run as one sequence from position 0. */
+    double[][] logits(int[] tokens) {
+        int n = tokens.length;
+        double[][][] keys = new double[c.layers()][n][];
+        double[][][] values = new double[c.layers()][n][];
+        double[][] out = new double[n][];
+        for (int p = 0; p < n; p++) {
+            double[] x = row(model.tokenEmbedding(), tokens[p]);
+            for (int l = 0; l < c.layers(); l++) {
+                DecoderLayer layer = model.layers().get(l);
+                add(x, attention(layer.attention(), rmsNorm(x, layer.attention().norm()), p, keys[l], values[l]));
+                add(x, feedForward(layer.feedForward(), rmsNorm(x, layer.feedForward().norm())));
+            }
+            out[p] = matVec(model.output(), rmsNorm(x, model.finalNorm()));
+            if (c.finalLogitSoftcap() > 0) {
+                softcap(out[p], c.finalLogitSoftcap());
+            }
+        }
+        return out;
+    }
+
+    private double[] attention(AttentionWeights w, double[] h, int pos, double[][] keys, double[][] values) {
+        int hd = c.headDim();
+        double[] q = plus(matVec(w.wq(), h), w.bq());
+        double[] k = plus(matVec(w.wk(), h), w.bk());
+        double[] v = plus(matVec(w.wv(), h), w.bv());
+        for (int head = 0; head < c.heads(); head++) {
+            if (w.qNorm() != null) {
+                normalizeSlice(q, head * hd, hd, w.qNorm());
+            }
+            rotate(q, head * hd, pos);
+        }
+        for (int head = 0; head < c.kvHeads(); head++) {
+            if (w.kNorm() != null) {
+                normalizeSlice(k, head * hd, hd, w.kNorm());
+            }
+            rotate(k, head * hd, pos);
+        }
+        keys[pos] = k;
+        values[pos] = v;
+        double[] att = new double[c.qDim()];
+        int window = c.attention().slidingWindow();
+        int from = window == 0 ? 0 : Math.max(0, pos - window + 1); // the last `window` positions
+        double cap = c.attention().logitSoftcap();
+        for (int head = 0; head < c.heads(); head++) {
+            int kvOff = (head / c.groupSize()) * hd;
+            double[] s = new double[pos + 1];
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = from; j <= pos; j++) {
+                double d = 0;
+                for (int i = 0; i < hd; i++) {
+                    d += q[head * hd + i] * keys[j][kvOff + i];
+                }
+                s[j] = d / Math.sqrt(hd);
+                if (cap > 0) {
+                    s[j] = cap * Math.tanh(s[j] / cap);
+                }
+                max = Math.max(max, s[j]);
+            }
+            double sum = 0;
+            for (int j = from; j <= pos; j++) {
+                s[j] = Math.exp(s[j] - max);
+                sum += s[j];
+            }
+            for (int j = from; j <= pos; j++) {
+                for (int i = 0; i < hd; i++) {
+                    att[head * hd + i] += s[j] / sum * values[j][kvOff + i];
+                }
+            }
+        }
+        return matVec(w.wo(), att);
+    }
+
+    private double[] feedForward(FeedForwardWeights w, double[] h) {
+        double[] g = matVec(w.gate(), h);
+        double[] u = matVec(w.up(), h);
+        for (int i = 0; i < g.length; i++) {
+            double a = c.feedForward() == FeedForwardKind.SWIGLU
+                    ? g[i] / (1 + Math.exp(-g[i]))
+                    : 0.5 * g[i] * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (g[i] + 0.044715 * Math.pow(g[i], 3))));
+            g[i] = a * u[i];
+        }
+        return matVec(w.down(), g);
+    }
+
+    /** Rotary embedding of one head: pair i turns by pos · theta^(-2i/d) / factor_i. */
+    private void rotate(double[] x, int off, int pos) {
+        int hd = c.headDim();
+        float[] factors = model.rotaryFactors();
+        for (int i = 0; i < hd / 2; i++) {
+            double angle = pos * Math.pow(c.ropeTheta(), -2.0 * i / hd) / (factors == null ? 1 : factors[i]);
+            int a = c.ropeStyle() == RopeStyle.INTERLEAVED ? off + 2 * i : off + i;
+            int b = c.ropeStyle() == RopeStyle.INTERLEAVED ? a + 1 : a + hd / 2;
+            double x0 = x[a];
+            double x1 = x[b];
+            x[a] = x0 * Math.cos(angle) - x1 * Math.sin(angle);
+            x[b] = x0 * Math.sin(angle) + x1 * Math.cos(angle);
+        }
+    }
+
+    private static void softcap(double[] x, double cap) {
+        for (int i = 0; i < x.length; i++) {
+            x[i] = cap * Math.tanh(x[i] / cap);
+        }
+    }
+
+    private double[] rmsNorm(double[] x, float[] weight) {
+        double[] out = x.clone();
+        normalizeSlice(out, 0, x.length, weight);
+        return out;
+    }
+
+    private void normalizeSlice(double[] x, int off, int n, float[] weight) {
+        double ss = 0;
+        for (int i = 0; i < n; i++) {
+            ss += x[off + i] * x[off + i];
+        }
+        double scale = 1 / Math.sqrt(ss / n + c.rmsEps());
+        for (int i = 0; i < n; i++) {
+            x[off + i] = x[off + i] * scale * weight[i];
+        }
+    }
+
+    private static double[] matVec(Tensor w, double[] x) {
+        double[] out = new double[Math.toIntExact(w.rowCount())];
+        float[] r = new float[w.rowLength()];
+        for (int o = 0; o < out.length; o++) {
+            MatMul.row(w, o, r, 0);
+            double d = 0;
+            for (int i = 0; i < r.length; i++) {
+                d += r[i] * x[i];
+            }
+            out[o] = d;
+        }
+        return out;
+    }
+
+    private static double[] row(Tensor w, int r) {
+        float[] f = new float[w.rowLength()];
+        MatMul.row(w, r, f, 0);
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) {
+            d[i] = f[i];
+        }
+        return d;
+    }
+
+    private static double[] plus(double[] x, float[] bias) {
+        if (bias != null) {
+            for (int i = 0; i < x.length; i++) {
+                x[i] += bias[i];
+            }
+        }
+        return x;
+    }
+
+    private static void add(double[] x, double[] y) {
+        for (int i = 0; i < x.length; i++) {
+            x[i] += y[i];
+        }
+    }
+}
