@@ -122,7 +122,7 @@ class ClusterCliTest {
     private static java.net.http.HttpResponse<String> post(java.net.http.HttpClient http, String base, String body)
             throws Exception {
         return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/v1/completions"))
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(),
+                .header("Content-Type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString());
     }
 

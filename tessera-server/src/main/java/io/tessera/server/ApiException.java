@@ -31,6 +31,18 @@ public final class ApiException extends RuntimeException {
         return new ApiException(404, "invalid_request_error", message, null, code);
     }
 
+    public static ApiException forbidden(String message, String code) {
+        return new ApiException(403, "invalid_request_error", message, null, code);
+    }
+
+    public static ApiException methodNotAllowed(String message) {
+        return new ApiException(405, "invalid_request_error", message, null, "method_not_allowed");
+    }
+
+    public static ApiException unsupportedMediaType(String message) {
+        return new ApiException(415, "invalid_request_error", message, null, "unsupported_media_type");
+    }
+
     public static ApiException unauthorized(String message) {
         return new ApiException(401, "invalid_request_error", message, null, "invalid_api_key");
     }
