@@ -55,8 +55,12 @@ public final class SafetensorsWriter {
             for (long d : e.shape) {
                 bytes *= d;
             }
-            header.put(e.name, Map.of("dtype", e.dtype.name(), "shape", e.shape,
-                    "data_offsets", new long[] {offset, offset + bytes}));
+            // an ordered entry, so the same tensors always give the same bytes
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("dtype", e.dtype.name());
+            entry.put("shape", e.shape);
+            entry.put("data_offsets", new long[] {offset, offset + bytes});
+            header.put(e.name, entry);
             offset += bytes;
         }
         byte[] json = JSON.writeValueAsBytes(header);
