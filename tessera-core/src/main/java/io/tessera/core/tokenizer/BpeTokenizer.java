@@ -169,17 +169,7 @@ public final class BpeTokenizer implements Tokenizer, StreamingDecoder.TokenByte
 
     @Override
     public String decode(int[] ids, int from, int to) {
-        if (from < 0 || to > ids.length || from > to) {
-            throw new IndexOutOfBoundsException("range [" + from + ", " + to + ") of " + ids.length + " ids");
-        }
-        Utf8Decoder utf8 = new Utf8Decoder();
-        StringBuilder out = new StringBuilder();
-        int state = initialState(from > 0 ? ids[from - 1] : -1);
-        for (int i = from; i < to; i++) {
-            state = appendBytes(state, ids[i], utf8, out);
-        }
-        utf8.finish(out);
-        return out.toString();
+        return decodeRange(ids, from, to);
     }
 
     /** The decoding state: 1 once a text (non-special) token has been seen, else 0. */

@@ -50,5 +50,20 @@ public final class StreamingDecoder {
 
         /** Feeds the bytes of {@code id}; returns the state after it. */
         int appendBytes(int state, int id, Utf8Decoder utf8, StringBuilder out);
+
+        /** Decodes {@code ids[from, to)}, the token before {@code from} (if any) as context. */
+        default String decodeRange(int[] ids, int from, int to) {
+            if (from < 0 || to > ids.length || from > to) {
+                throw new IndexOutOfBoundsException("range [" + from + ", " + to + ") of " + ids.length + " ids");
+            }
+            Utf8Decoder utf8 = new Utf8Decoder();
+            StringBuilder out = new StringBuilder();
+            int state = initialState(from > 0 ? ids[from - 1] : -1);
+            for (int i = from; i < to; i++) {
+                state = appendBytes(state, ids[i], utf8, out);
+            }
+            utf8.finish(out);
+            return out.toString();
+        }
     }
 }
