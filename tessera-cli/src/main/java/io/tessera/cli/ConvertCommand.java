@@ -2,6 +2,7 @@ package io.tessera.cli;
 
 import io.tessera.core.model.GgufModelWriter;
 import io.tessera.core.model.LoadedModel;
+import io.tessera.core.model.ModelLoader;
 import io.tessera.core.model.WeightTypes;
 import io.tessera.core.tokenizer.SentencePieceBpeTokenizer;
 import java.nio.file.Files;
@@ -32,6 +33,11 @@ final class ConvertCommand implements Callable<Integer> {
         WeightTypes types = WeightTypes.parse(type);
         if (Files.exists(out) && Files.isSameFile(out, modelOptions.model)) {
             throw new IllegalArgumentException("the output file is the input file");
+        }
+        if (ModelLoader.detect(modelOptions.model) == ModelLoader.Format.HUGGING_FACE) {
+            // its tokenizer is a tokenizer.json, and llama's Q/K rows would need llama.cpp's permutation
+            throw new IllegalArgumentException("converting a Hugging Face checkpoint directory to GGUF is not "
+                    + "supported yet; run, serve or inspect the directory itself with --model DIR");
         }
         try (LoadedModel loaded = modelOptions.open()) {
             String name = modelOptions.model.getFileName().toString().replaceFirst("\\.[^.]*$", "");

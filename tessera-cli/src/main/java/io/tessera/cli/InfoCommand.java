@@ -22,7 +22,7 @@ import picocli.CommandLine.Parameters;
                 + "the memory it needs. Reads only the header.")
 final class InfoCommand implements Callable<Integer> {
 
-    @Parameters(paramLabel = "FILE", description = "GGUF file or llama2.c checkpoint.")
+    @Parameters(paramLabel = "PATH", description = "GGUF file, Hugging Face checkpoint directory or llama2.c checkpoint.")
     Path file;
 
     @Option(names = "--json", description = "Print one JSON object instead of text.")

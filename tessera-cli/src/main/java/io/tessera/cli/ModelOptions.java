@@ -8,12 +8,14 @@ import picocli.CommandLine.Option;
 /** The options every command that loads a model shares. */
 final class ModelOptions {
 
-    @Option(names = "--model", required = true, paramLabel = "FILE",
-            description = "Model file: GGUF, or a llama2.c checkpoint (then --tokenizer is needed).")
+    @Option(names = "--model", required = true, paramLabel = "PATH",
+            description = "Model: a GGUF file, a Hugging Face checkpoint directory (config.json, *.safetensors, "
+                    + "tokenizer.json), or a llama2.c checkpoint (then --tokenizer is needed). Nothing is downloaded.")
     Path model;
 
     @Option(names = "--tokenizer", paramLabel = "FILE",
-            description = "Tokenizer file in llama2.c format (for llama2.c checkpoints; GGUF files carry their own).")
+            description = "Tokenizer file in llama2.c format (for llama2.c checkpoints; GGUF files carry their own), "
+                    + "or for a checkpoint directory a tokenizer.json to use instead of its own.")
     Path tokenizer;
 
     @Option(names = "--threads", paramLabel = "N",

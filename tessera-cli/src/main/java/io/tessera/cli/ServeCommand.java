@@ -161,6 +161,9 @@ final class ServeCommand implements Callable<Integer> {
 
     private String defaultName() {
         String f = modelOptions.model.getFileName().toString();
+        if (java.nio.file.Files.isDirectory(modelOptions.model)) {
+            return f; // a checkpoint directory's name is the model's (Qwen2.5-0.5B has no extension)
+        }
         int dot = f.lastIndexOf('.');
         return dot > 0 ? f.substring(0, dot) : f;
     }

@@ -1,6 +1,7 @@
 package io.tessera.cli;
 
 import io.tessera.core.model.WeightTypes;
+import io.tessera.core.safetensors.SafetensorsDtype;
 import io.tessera.core.synth.ModelShape;
 import io.tessera.core.synth.SyntheticModel;
 import io.tessera.core.synth.SyntheticVocabulary;
@@ -8,11 +9,15 @@ import io.tessera.core.tokenizer.Llama2cTokenizerReader;
 import io.tessera.core.tokenizer.Vocabulary;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code tessera synth}: a random-weight GGUF model in the exact shape of a real one. */
+/**
+ * {@code tessera synth}: a random-weight model in the exact shape of a real one, as a GGUF file or a
+ * Hugging Face checkpoint directory (the same weights for the same seed).
+ */
 @Command(name = "synth", mixinStandardHelpOptions = true,
         description = "Write a random-weight model with the exact shape of a named real model, deterministic from a "
                 + "seed: the workload of speed and memory benchmarks.")
@@ -23,9 +28,15 @@ final class SynthCommand implements Callable<Integer> {
                     + "qwen2.5-0.5b, qwen3-0.6b, tiny-gqa.")
     String shape;
 
-    @Option(names = "--type", defaultValue = "Q8_0", paramLabel = "TYPE",
-            description = "Weight type: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, or Q4_K_M (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--type", paramLabel = "TYPE",
+            description = "Weight type: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, or Q4_K_M (default: Q8_0; "
+                    + "BF16 for --format hf, which takes F32, F16 or BF16).")
     String type;
+
+    @Option(names = "--format", defaultValue = "gguf", paramLabel = "FORMAT",
+            description = "gguf (a file) or hf (a Hugging Face checkpoint directory: config.json, model.safetensors, "
+                    + "generation_config.json and a made-up byte-level tokenizer.json) (default: ${DEFAULT-VALUE}).")
+    String format;
 
     @Option(names = "--tokenizer", paramLabel = "FILE",
             description = "Take the vocabulary (and its size) from this llama2.c tokenizer file, e.g. the Llama 2 one.")
@@ -41,7 +52,8 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", paramLabel = "S", description = "Seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = {"--out", "-o"}, required = true, paramLabel = "FILE", description = "Output GGUF file.")
+    @Option(names = {"--out", "-o"}, required = true, paramLabel = "PATH",
+            description = "Output GGUF file, or directory for --format hf.")
     Path out;
 
     @Override
@@ -50,13 +62,50 @@ final class SynthCommand implements Callable<Integer> {
         if (layers != null) {
             s = s.withLayers(layers);
         }
+        switch (format.toLowerCase(Locale.ROOT)) {
+            case "gguf" -> {
+                return writeGguf(s);
+            }
+            case "hf" -> {
+                return writeCheckpoint(s);
+            }
+            default -> throw new IllegalArgumentException("--format '" + format + "' is not supported (gguf, hf)");
+        }
+    }
+
+    private int writeCheckpoint(ModelShape s) throws Exception {
+        if (tokenizer != null) {
+            throw new IllegalArgumentException("--tokenizer is for --format gguf; a checkpoint gets a made-up "
+                    + "byte-level tokenizer.json of --vocab-size tokens");
+        }
+        SafetensorsDtype dtype;
+        try {
+            dtype = SafetensorsDtype.valueOf(type == null ? "BF16" : type.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            dtype = null;
+        }
+        if (dtype != SafetensorsDtype.F32 && dtype != SafetensorsDtype.F16 && dtype != SafetensorsDtype.BF16) {
+            throw new IllegalArgumentException("--type '" + type + "' cannot be written to a checkpoint (F32, F16, BF16)");
+        }
+        if (vocabSize != null) {
+            s = s.withVocabulary(vocabSize);
+        }
+        long start = System.nanoTime();
+        SyntheticModel.writeCheckpoint(out, s, dtype, seed);
+        System.err.printf("wrote %s: %s shape, %s checkpoint, vocabulary %d, %s in %.1f s%n", out, s.name(), dtype,
+                s.config().vocabSize(), Units.bytes(Files.size(out.resolve("model.safetensors"))),
+                (System.nanoTime() - start) / 1e9);
+        return 0;
+    }
+
+    private int writeGguf(ModelShape s) throws Exception {
         Vocabulary vocab;
         if (tokenizer != null) {
             vocab = Llama2cTokenizerReader.read(tokenizer);
         } else {
             vocab = SyntheticVocabulary.generate(vocabSize != null ? vocabSize : s.config().vocabSize(), seed);
         }
-        WeightTypes types = WeightTypes.parse(type);
+        WeightTypes types = WeightTypes.parse(type == null ? "Q8_0" : type);
         long start = System.nanoTime();
         SyntheticModel.write(out, s, vocab, types, seed);
         System.err.printf("wrote %s: %s shape, %s, vocabulary %d, %s in %.1f s%n", out, s.name(), types.name(),

@@ -2,10 +2,13 @@ package io.tessera.core.model;
 
 import io.tessera.core.format.ModelFormatException;
 import io.tessera.core.gguf.GgufFile;
+import io.tessera.core.hf.HfCheckpoint;
 import io.tessera.core.tokenizer.GgufTokenizers;
 import io.tessera.core.tokenizer.Llama2cTokenizerReader;
 import io.tessera.core.tokenizer.SentencePieceBpeTokenizer;
 import io.tessera.core.tokenizer.Tokenizer;
+import io.tessera.core.tokenizer.TokenizerJson;
+import io.tessera.core.tokenizer.Tokenizers;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -31,7 +34,11 @@ public record LoadedModel(Model model, Tokenizer tokenizer, long loadNanos, Stri
         Model model;
         Tokenizer tokenizer = null;
         String chatTemplate = null;
-        if (ModelLoader.detect(modelFile) == ModelLoader.Format.GGUF) {
+        ModelLoader.Format format = ModelLoader.detect(modelFile);
+        if (format == ModelLoader.Format.HUGGING_FACE) {
+            return openCheckpoint(modelFile, tokenizerFile, start);
+        }
+        if (format == ModelLoader.Format.GGUF) {
             GgufFile gguf = GgufFile.open(modelFile);
             try {
                 if (tokenizerFile == null) {
@@ -65,6 +72,27 @@ public record LoadedModel(Model model, Tokenizer tokenizer, long loadNanos, Stri
                         + " rows; pass the tokenizer the model was trained with");
             }
             return new LoadedModel(model, tokenizer, System.nanoTime() - start, chatTemplate);
+        } catch (IOException | RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A Hugging Face checkpoint directory with its tokenizer.json (or {@code tokenizerFile}: a
+     * tokenizer.json, GGUF file or directory) and the chat template of its tokenizer_config.json.
+     * The embedding may have more rows than the tokenizer has tokens: checkpoints pad it (Qwen's
+     * 151936 rows for 151665 tokens).
+     */
+    private static LoadedModel openCheckpoint(Path dir, Path tokenizerFile, long start) throws IOException {
+        Model model = HfCheckpoint.load(dir);
+        try {
+            Tokenizer tokenizer = tokenizerFile != null ? Tokenizers.open(tokenizerFile) : TokenizerJson.readDirectory(dir);
+            if (tokenizer.vocabSize() > model.config().vocabSize()) {
+                throw new ModelFormatException(dir, "tokenizer", "the tokenizer has " + tokenizer.vocabSize()
+                        + " tokens but the model's embedding only " + model.config().vocabSize() + " rows");
+            }
+            return new LoadedModel(model, tokenizer, System.nanoTime() - start, HfCheckpoint.chatTemplate(dir));
         } catch (IOException | RuntimeException e) {
             model.close();
             throw e;

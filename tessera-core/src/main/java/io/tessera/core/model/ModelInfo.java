@@ -21,6 +21,9 @@ public record ModelInfo(Path file, ModelLoader.Format format, long fileSize, Mod
 
     public static ModelInfo read(Path file) throws IOException {
         ModelLoader.Format format = ModelLoader.detect(file);
+        if (format == ModelLoader.Format.HUGGING_FACE) {
+            return io.tessera.core.hf.HfCheckpoint.info(file);
+        }
         long size = Files.size(file);
         Map<String, Integer> count = new TreeMap<>();
         Map<String, Long> bytes = new TreeMap<>();

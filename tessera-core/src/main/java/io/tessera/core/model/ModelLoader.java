@@ -1,18 +1,22 @@
 package io.tessera.core.model;
 
 import io.tessera.core.format.ModelFormatException;
+import io.tessera.core.hf.HfCheckpoint;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
-/** Opens a model file of any supported format, recognised by its first bytes. */
+/**
+ * Opens a model of any supported format: a file recognised by its first bytes, or a Hugging Face
+ * checkpoint directory (one holding {@code config.json}).
+ */
 public final class ModelLoader {
 
     /** The model file formats Tessera reads. */
     public enum Format {
-        GGUF, LLAMA2C
+        GGUF, LLAMA2C, HUGGING_FACE
     }
 
     private static final int GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian int
@@ -24,15 +28,21 @@ public final class ModelLoader {
         return switch (detect(file)) {
             case GGUF -> GgufModelLoader.load(file);
             case LLAMA2C -> Llama2cLoader.load(file);
+            case HUGGING_FACE -> HfCheckpoint.load(file);
         };
     }
 
     public static Format detect(Path file) throws IOException {
         if (!Files.exists(file)) {
-            throw new NoSuchFileException(file.toString(), null, "model file not found");
+            throw new NoSuchFileException(file.toString(), null, HubModelId.looksLikeOne(file)
+                    ? HubModelId.NOT_DOWNLOADED : "model file not found");
         }
         if (Files.isDirectory(file)) {
-            throw new ModelFormatException(file, "path", "is a directory, expected a model file");
+            if (HfCheckpoint.isCheckpoint(file)) {
+                return Format.HUGGING_FACE;
+            }
+            throw new ModelFormatException(file, "path", "is a directory without config.json, expected a model file "
+                    + "or a Hugging Face checkpoint directory");
         }
         byte[] head = new byte[4];
         int n;

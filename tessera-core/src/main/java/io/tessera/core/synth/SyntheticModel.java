@@ -1,10 +1,14 @@
 package io.tessera.core.synth;
 
+import io.tessera.core.hf.HfCheckpointWriter;
 import io.tessera.core.model.GgufModelWriter;
 import io.tessera.core.model.WeightTypes;
+import io.tessera.core.safetensors.SafetensorsDtype;
+import io.tessera.core.tokenizer.SyntheticByteLevelTokenizer;
 import io.tessera.core.tokenizer.Vocabulary;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Writes a random-weight model in the exact shape of a real one. Matrices get values of standard
@@ -19,19 +23,39 @@ public final class SyntheticModel {
     public static void write(Path out, ModelShape shape, Vocabulary vocabulary, WeightTypes types, long seed)
             throws IOException {
         ModelShape s = shape.config().vocabSize() == vocabulary.size() ? shape : shape.withVocabulary(vocabulary.size());
-        RandomWeights random = new RandomWeights(seed);
         GgufModelWriter.write(out, "synthetic " + shape.name(), s.config(), s.tiedEmbeddings(), vocabulary, types,
-                (tensor, row, dst, n) -> {
-                    if (tensor.endsWith("norm.weight")) {
-                        random.fillRow(tensor, row, dst, n, 0.1f);
-                        for (int i = 0; i < n; i++) {
-                            dst[i] += 1f;
-                        }
-                    } else if (tensor.endsWith(".bias")) {
-                        random.fillRow(tensor, row, dst, n, 0.02f);
-                    } else {
-                        random.fillRow(tensor, row, dst, n, (float) Math.sqrt(3.0 / n));
-                    }
-                });
+                weights(seed));
+    }
+
+    /**
+     * Writes the same model as a Hugging Face checkpoint directory: config.json, model.safetensors
+     * (matrices in {@code dtype}), generation_config.json, and a made-up byte-level tokenizer.json of
+     * the model's vocabulary size. The same seed gives the same weights as {@link #write}.
+     */
+    public static void writeCheckpoint(Path dir, ModelShape shape, SafetensorsDtype dtype, long seed)
+            throws IOException {
+        HfCheckpointWriter.write(dir, shape.config(), shape.tiedEmbeddings(), dtype, weights(seed));
+        SyntheticByteLevelTokenizer.write(dir, shape.config().vocabSize());
+        HfCheckpointWriter.writeGenerationConfig(dir, 0, List.of(1));
+    }
+
+    /**
+     * The weights of every synthetic model of this seed, by GGUF tensor name and row: a GGUF file and a
+     * Hugging Face checkpoint written from it hold the same values.
+     */
+    public static GgufModelWriter.WeightSource weights(long seed) {
+        RandomWeights random = new RandomWeights(seed);
+        return (tensor, row, dst, n) -> {
+            if (tensor.endsWith("norm.weight")) {
+                random.fillRow(tensor, row, dst, n, 0.1f);
+                for (int i = 0; i < n; i++) {
+                    dst[i] += 1f;
+                }
+            } else if (tensor.endsWith(".bias")) {
+                random.fillRow(tensor, row, dst, n, 0.02f);
+            } else {
+                random.fillRow(tensor, row, dst, n, (float) Math.sqrt(3.0 / n));
+            }
+        };
     }
 }

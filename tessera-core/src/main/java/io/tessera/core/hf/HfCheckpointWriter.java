@@ -1,0 +1,153 @@
+package io.tessera.core.hf;
+
+import static io.tessera.core.arch.TensorNames.*;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tessera.core.arch.Architecture;
+import io.tessera.core.arch.Architectures;
+import io.tessera.core.model.GgufModelWriter.WeightSource;
+import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.RopeScaling;
+import io.tessera.core.model.RopeStyle;
+import io.tessera.core.safetensors.SafetensorsDtype;
+import io.tessera.core.safetensors.SafetensorsWriter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Writes a model given by GGUF tensor names and rows (a {@link WeightSource}, as the GGUF writer
+ * takes it) as a Hugging Face checkpoint directory: {@code config.json},
+ * {@code generation_config.json} and one {@code model.safetensors}. The tokenizer files are the
+ * caller's.
+ *
+ * <p>Two choices make such a directory and the GGUF file of the same source hold the same
+ * numbers: matrices are stored in the chosen type ({@link SafetensorsDtype#F32}, F16 or BF16, rounded
+ * as the GGUF writer rounds), but one-dimensional tensors (norm weights, biases) always in F32, as
+ * GGUF files keep them; and where the configuration pairs rotary dimensions interleaved (GGUF
+ * {@code llama}), the Q and K rows are written in Hugging Face's half-split order, the inverse of
+ * llama.cpp's converter permutation.
+ */
+public final class HfCheckpointWriter {
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private HfCheckpointWriter() {
+    }
+
+    /**
+     * @param cfg the configuration as a GGUF file of the source holds it (its rotary pairing tells
+     *     the row order of the source's Q and K rows)
+     */
+    public static void write(Path dir, ModelConfig cfg, boolean tiedEmbeddings, SafetensorsDtype dtype,
+            WeightSource source) throws IOException {
+        Architecture family = Architectures.named(cfg.architecture());
+        Files.createDirectories(dir);
+        JSON.writeValue(dir.resolve(HfCheckpoint.CONFIG).toFile(), config(family, cfg, tiedEmbeddings, dtype));
+
+        boolean permuted = cfg.ropeStyle() == RopeStyle.INTERLEAVED;
+        SafetensorsWriter w = new SafetensorsWriter();
+        Adder add = new Adder(w, dtype, source, cfg.headDim(), permuted);
+        add.matrix(TOKEN_EMBEDDING, cfg.vocabSize(), cfg.dim(), 0);
+        for (int l = 0; l < cfg.layers(); l++) {
+            add.vector(attnNorm(l), cfg.dim());
+            add.matrix(attnQ(l), cfg.qDim(), cfg.dim(), cfg.headDim());
+            add.matrix(attnK(l), cfg.kvDim(), cfg.dim(), cfg.headDim());
+            add.matrix(attnV(l), cfg.kvDim(), cfg.dim(), 0);
+            if (cfg.attention().qkvBias()) {
+                add.vector(attnQBias(l), cfg.qDim());
+                add.vector(attnKBias(l), cfg.kvDim());
+                add.vector(attnVBias(l), cfg.kvDim());
+            }
+            if (cfg.attention().qkNorm()) {
+                add.vector(attnQNorm(l), cfg.headDim());
+                add.vector(attnKNorm(l), cfg.headDim());
+            }
+            add.matrix(attnOutput(l), cfg.dim(), cfg.qDim(), 0);
+            add.vector(ffnNorm(l), cfg.dim());
+            add.matrix(ffnGate(l), cfg.hiddenDim(), cfg.dim(), 0);
+            add.matrix(ffnUp(l), cfg.hiddenDim(), cfg.dim(), 0);
+            add.matrix(ffnDown(l), cfg.dim(), cfg.hiddenDim(), 0);
+        }
+        add.vector(OUTPUT_NORM, cfg.dim());
+        if (!tiedEmbeddings) {
+            add.matrix(OUTPUT, cfg.vocabSize(), cfg.dim(), 0);
+        }
+        w.write(dir.resolve(HfCheckpoint.SINGLE_FILE));
+    }
+
+    /** Writes {@code generation_config.json} naming the BOS and EOS ids. */
+    public static void writeGenerationConfig(Path dir, int bos, List<Integer> eos) throws IOException {
+        ObjectNode g = JSON.createObjectNode();
+        g.put("bos_token_id", bos);
+        eos.forEach(g.putArray("eos_token_id")::add);
+        JSON.writeValue(dir.resolve("generation_config.json").toFile(), g);
+    }
+
+    private static ObjectNode config(Architecture family, ModelConfig cfg, boolean tied, SafetensorsDtype dtype) {
+        ObjectNode c = JSON.createObjectNode();
+        c.putArray("architectures").add(family.huggingFaceNames().get(0));
+        c.put("model_type", family.name());
+        c.put("hidden_size", cfg.dim());
+        c.put("intermediate_size", cfg.hiddenDim());
+        c.put("num_hidden_layers", cfg.layers());
+        c.put("num_attention_heads", cfg.heads());
+        c.put("num_key_value_heads", cfg.kvHeads());
+        c.put("head_dim", cfg.headDim());
+        c.put("vocab_size", cfg.vocabSize());
+        c.put("max_position_embeddings", cfg.contextLength());
+        c.put("rms_norm_eps", (double) cfg.rmsEps());
+        c.put("rope_theta", (double) cfg.ropeTheta());
+        RopeScaling s = cfg.ropeScaling();
+        switch (s.type()) {
+            case NONE -> c.putNull("rope_scaling");
+            case LINEAR -> c.putObject("rope_scaling").put("rope_type", "linear").put("factor", (double) s.factor());
+            case LLAMA3 -> c.putObject("rope_scaling").put("rope_type", "llama3").put("factor", (double) s.factor())
+                    .put("low_freq_factor", (double) s.lowFreqFactor())
+                    .put("high_freq_factor", (double) s.highFreqFactor())
+                    .put("original_max_position_embeddings", s.originalContext());
+            case YARN -> c.putObject("rope_scaling").put("rope_type", "yarn").put("factor", (double) s.factor())
+                    .put("original_max_position_embeddings", s.originalContext());
+        }
+        c.put("tie_word_embeddings", tied);
+        c.put("attention_bias", cfg.attention().qkvBias());
+        c.put("hidden_act", "silu");
+        c.put("torch_dtype", switch (dtype) {
+            case F16 -> "float16";
+            case BF16 -> "bfloat16";
+            default -> "float32";
+        });
+        return c;
+    }
+
+    private record Adder(SafetensorsWriter w, SafetensorsDtype dtype, WeightSource source, int headDim,
+            boolean permuted) {
+
+        /** @param rotaryHead the head width of a Q or K projection whose rows to reorder, or 0 */
+        void matrix(String name, int rows, int cols, int rotaryHead) {
+            boolean reorder = permuted && rotaryHead > 0;
+            w.add(HfTensorNames.of(name), dtype, new long[] {rows, cols},
+                    (row, dst) -> source.row(name, reorder ? interleavedRow(row, rotaryHead) : row, dst, cols));
+        }
+
+        void vector(String name, int length) {
+            w.add(HfTensorNames.of(name), SafetensorsDtype.F32, new long[] {length},
+                    (row, dst) -> source.row(name, row, dst, length));
+        }
+    }
+
+    /**
+     * The interleaved-order row holding half-split row {@code row}: within a head, half-split row
+     * {@code j · half + i} is rotary pair {@code i}'s {@code j}-th component, which interleaved
+     * order keeps at {@code 2i + j} (llama.cpp's converter permutation).
+     */
+    static long interleavedRow(long row, int headDim) {
+        long head = row / headDim;
+        int within = (int) (row % headDim);
+        int half = headDim / 2;
+        return head * headDim + 2L * (within % half) + within / half;
+    }
+}

@@ -1,0 +1,119 @@
+package io.tessera.core.hf;
+
+import io.tessera.core.arch.TensorNames;
+import io.tessera.core.arch.TensorSource;
+import io.tessera.core.format.ModelFormatException;
+import io.tessera.core.kernel.MatMul;
+import io.tessera.core.safetensors.SafetensorsFile;
+import io.tessera.core.safetensors.SafetensorsTensorInfo;
+import io.tessera.core.tensor.GgmlType;
+import io.tessera.core.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The tensors of a Hugging Face checkpoint (one or several safetensors files), looked up by their
+ * GGUF names through {@link HfTensorNames} and checked against the configuration's shapes.
+ * Matrices are views of the files' memory mappings in their stored type (F32, F16 or BF16: a
+ * row-major {@code [rows, cols]} safetensors tensor has exactly the bytes of a GGML tensor of dims
+ * {@code {cols, rows}}), never copies; vectors are widened to floats.
+ *
+ * @param directory the checkpoint directory, the model's source
+ * @param byName checkpoint tensor name → the file that holds it
+ * @param tiedEmbeddings {@code tie_word_embeddings}: the output head is the embedding, whatever the files hold
+ * @param used checkpoint names of the tensors bound so far
+ */
+record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, List<SafetensorsFile> files,
+        boolean tiedEmbeddings, Set<String> used) implements TensorSource {
+
+    SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, List<SafetensorsFile> files,
+            boolean tiedEmbeddings) {
+        this(directory, byName, files, tiedEmbeddings, new HashSet<>());
+    }
+
+    @Override
+    public Path path() {
+        return directory;
+    }
+
+    @Override
+    public boolean has(String name) {
+        if (tiedEmbeddings && name.equals(TensorNames.OUTPUT)) {
+            return false;
+        }
+        String hf = HfTensorNames.of(name);
+        return hf != null && byName.containsKey(hf);
+    }
+
+    @Override
+    public Tensor matrix(String name, int rows, int cols) throws ModelFormatException {
+        Located t = locate(name);
+        long[] shape = t.info.shape();
+        if (shape.length != 2 || shape[0] != rows || shape[1] != cols) {
+            throw new ModelFormatException(t.file.path(), "tensor '" + t.info.name() + "'", "shape "
+                    + Arrays.toString(shape) + " does not match config.json, expected [" + rows + ", " + cols + "]");
+        }
+        return t.tensor(name, new long[] {cols, rows});
+    }
+
+    @Override
+    public float[] vector(String name, int length) throws ModelFormatException {
+        Located t = locate(name);
+        long[] shape = t.info.shape();
+        if (shape.length != 1 || shape[0] != length) {
+            throw new ModelFormatException(t.file.path(), "tensor '" + t.info.name() + "'", "shape "
+                    + Arrays.toString(shape) + " does not match config.json, expected [" + length + "]");
+        }
+        float[] out = new float[length];
+        MatMul.row(t.tensor(name, new long[] {length}), 0, out, 0);
+        return out;
+    }
+
+    /** The checkpoint's tensors no binding asked for (old checkpoints' rotary caches excepted). */
+    List<String> unused() {
+        return byName.keySet().stream()
+                .filter(n -> !used.contains(n) && !n.endsWith(".rotary_emb.inv_freq")
+                        && !(tiedEmbeddings && n.equals(HfTensorNames.of(TensorNames.OUTPUT))))
+                .sorted().toList();
+    }
+
+    @Override
+    public AutoCloseable resources() {
+        return () -> files.forEach(SafetensorsFile::close);
+    }
+
+    private Located locate(String ggufName) throws ModelFormatException {
+        String hf = HfTensorNames.of(ggufName);
+        SafetensorsFile file = hf == null ? null : byName.get(hf);
+        if (file == null) {
+            throw new ModelFormatException(directory, "tensor '" + (hf == null ? ggufName : hf) + "'",
+                    "missing from the checkpoint's safetensors files");
+        }
+        used.add(hf);
+        return new Located(file, file.tensor(hf));
+    }
+
+    private record Located(SafetensorsFile file, SafetensorsTensorInfo info) {
+
+        Tensor tensor(String ggufName, long[] dims) throws ModelFormatException {
+            GgmlType type = switch (info.dtype()) {
+                case F32 -> GgmlType.F32;
+                case F16 -> GgmlType.F16;
+                case BF16 -> GgmlType.BF16;
+                default -> throw new ModelFormatException(file.path(), "tensor '" + info.name() + "'", "dtype "
+                        + info.dtype() + " is not supported (supported: F32, F16, BF16)");
+            };
+            try {
+                return new Tensor(ggufName, type, dims, file.tensorData(info.name()));
+            } catch (IOException e) {
+                throw new ModelFormatException(file.path(), "tensor '" + info.name() + "'",
+                        "cannot be mapped: " + e.getMessage(), e);
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package io.tessera.core.safetensors;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tessera.core.quant.QuantCodec;
+import io.tessera.core.tensor.GgmlType;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a safetensors file of F32, F16 or BF16 tensors, encoding each row as it is produced so
+ * that a large checkpoint streams to disk. The header is padded with spaces to a multiple of 8
+ * bytes, as Hugging Face's writer does, so the data section starts aligned. The file is written
+ * as {@code <name>.partial} and moved into place when complete.
+ */
+public final class SafetensorsWriter {
+
+    /** Produces row {@code row} of a tensor into {@code dst}. */
+    @FunctionalInterface
+    public interface Rows {
+        void row(long row, float[] dst) throws IOException;
+    }
+
+    private record Entry(String name, SafetensorsDtype dtype, long[] shape, Rows rows) {
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final List<Entry> entries = new ArrayList<>();
+
+    /** Adds a tensor of {@code shape} (row-major, outermost first); rows are its last dimension. */
+    public void add(String name, SafetensorsDtype dtype, long[] shape, Rows rows) {
+        if (dtype != SafetensorsDtype.F32 && dtype != SafetensorsDtype.F16 && dtype != SafetensorsDtype.BF16) {
+            throw new IllegalArgumentException("tensor '" + name + "': writing " + dtype + " is not supported");
+        }
+        entries.add(new Entry(name, dtype, shape.clone(), rows));
+    }
+
+    public void write(Path out) throws IOException {
+        Map<String, Object> header = new LinkedHashMap<>();
+        long offset = 0;
+        for (Entry e : entries) {
+            long bytes = e.dtype.bytes();
+            for (long d : e.shape) {
+                bytes *= d;
+            }
+            // an ordered entry, so the same tensors always give the same bytes
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("dtype", e.dtype.name());
+            entry.put("shape", e.shape);
+            entry.put("data_offsets", new long[] {offset, offset + bytes});
+            header.put(e.name, entry);
+            offset += bytes;
+        }
+        byte[] json = JSON.writeValueAsBytes(header);
+        int padded = (json.length + 7) & ~7;
+        Path partial = out.resolveSibling(out.getFileName() + ".partial");
+        try (FileChannel ch = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+            head.putLong(padded).put(json);
+            while (head.hasRemaining()) {
+                head.put((byte) ' ');
+            }
+            writeFully(ch, head.flip());
+            for (Entry e : entries) {
+                int rowLength = Math.toIntExact(e.shape[e.shape.length - 1]);
+                long rows = 1;
+                for (int i = 0; i < e.shape.length - 1; i++) {
+                    rows *= e.shape[i];
+                }
+                QuantCodec codec = QuantCodec.of(GgmlType.valueOf(e.dtype.name()));
+                float[] values = new float[rowLength];
+                byte[] bytes = new byte[rowLength * e.dtype.bytes()];
+                MemorySegment seg = MemorySegment.ofArray(bytes);
+                for (long r = 0; r < rows; r++) {
+                    e.rows.row(r, values);
+                    codec.quantizeRow(values, 0, rowLength, seg, 0);
+                    writeFully(ch, ByteBuffer.wrap(bytes));
+                }
+            }
+        }
+        Files.move(partial, out, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining()) {
+            ch.write(buf);
+        }
+    }
+}
