@@ -40,9 +40,13 @@ final class ConvertCommand implements Callable<Integer> {
                     + "supported yet; run, serve or inspect the directory itself with --model DIR");
         }
         try (LoadedModel loaded = modelOptions.open()) {
+            if (!(loaded.tokenizer() instanceof SentencePieceBpeTokenizer sentencePiece)) {
+                throw new IllegalArgumentException("converting a model with a byte-level (gpt2) vocabulary is not "
+                        + "supported yet; only SentencePiece vocabularies are written");
+            }
             String name = modelOptions.model.getFileName().toString().replaceFirst("\\.[^.]*$", "");
             GgufModelWriter.write(out, name, loaded.model().config(), loaded.model().tiedOutput(),
-                    ((SentencePieceBpeTokenizer) loaded.tokenizer()).vocabulary(), types,
+                    sentencePiece.vocabulary(), types,
                     GgufModelWriter.of(loaded.model()));
         }
         System.err.printf("wrote %s (%s, %s)%n", out, types.name(), Units.bytes(Files.size(out)));

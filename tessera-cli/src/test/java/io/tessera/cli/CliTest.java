@@ -7,6 +7,9 @@ import io.tessera.core.GoldenCases;
 import io.tessera.core.TestModels;
 import io.tessera.core.model.GgufEdits;
 import io.tessera.core.model.Stories260K;
+import io.tessera.core.tokenizer.GgufTokenizers;
+import io.tessera.core.tokenizer.SyntheticByteLevelTokenizer;
+import io.tessera.core.tokenizer.TokenizerJson;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -148,5 +151,19 @@ class CliTest {
         for (Result r : new Result[] {info, missing}) {
             assertTrue(r.err().chars().noneMatch(c -> c == 0x1b || c == 0x07), r.err());
         }
+    }
+
+    @Test
+    void convertRefusesAByteLevelVocabularyWithAClearError() throws Exception {
+        Path tokenizerDir = Files.createDirectories(dir.resolve("tokenizer"));
+        SyntheticByteLevelTokenizer.write(tokenizerDir, 512);
+        var byteLevel = TokenizerJson.readDirectory(tokenizerDir);
+        Path model = GgufEdits.rewrite(Stories260K.convert(dir, "F32"), dir.resolve("gpt2-vocab.gguf"),
+                w -> GgufTokenizers.writeBpe(byteLevel, "gpt2", w));
+        Result r = tessera("convert", "--model", model.toString(), "--type", "Q8_0", "-o",
+                dir.resolve("out.gguf").toString());
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("byte-level (gpt2) vocabulary is not supported yet"), r.err());
+        assertTrue(!Files.exists(dir.resolve("out.gguf")));
     }
 }
