@@ -60,6 +60,16 @@ public final class TensorNames {
         return block(layer, "attn_k_norm.weight");
     }
 
+    /** Gemma 2 and 3: the RMSNorm of the attention block's output. */
+    public static String attnPostNorm(int layer) {
+        return block(layer, "post_attention_norm.weight");
+    }
+
+    /** Gemma 2 and 3: the RMSNorm of the feed-forward block's output. */
+    public static String ffnPostNorm(int layer) {
+        return block(layer, "post_ffw_norm.weight");
+    }
+
     public static String ffnNorm(int layer) {
         return block(layer, "ffn_norm.weight");
     }

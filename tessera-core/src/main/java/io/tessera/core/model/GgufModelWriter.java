@@ -82,10 +82,16 @@ public final class GgufModelWriter {
                 add.vector(attnKNorm(l), cfg.headDim());
             }
             add.matrix(attnOutput(l), l, cfg.dim(), cfg.qDim());
+            if (cfg.postNorms()) {
+                add.vector(attnPostNorm(l), cfg.dim());
+            }
             add.vector(ffnNorm(l), cfg.dim());
             add.matrix(ffnGate(l), l, cfg.hiddenDim(), cfg.dim());
             add.matrix(ffnDown(l), l, cfg.dim(), cfg.hiddenDim());
             add.matrix(ffnUp(l), l, cfg.hiddenDim(), cfg.dim());
+            if (cfg.postNorms()) {
+                add.vector(ffnPostNorm(l), cfg.dim());
+            }
         }
         add.vector(OUTPUT_NORM, cfg.dim());
         if (!tiedOutput) {
@@ -125,7 +131,9 @@ public final class GgufModelWriter {
             putIfPresent(byName, attnVBias(l), a.bv());
             putIfPresent(byName, attnQNorm(l), a.qNorm());
             putIfPresent(byName, attnKNorm(l), a.kNorm());
+            putIfPresent(byName, attnPostNorm(l), a.postNorm());
             byName.put(ffnNorm(l), f.norm());
+            putIfPresent(byName, ffnPostNorm(l), f.postNorm());
             byName.put(ffnGate(l), f.gate());
             byName.put(ffnDown(l), f.down());
             byName.put(ffnUp(l), f.up());
