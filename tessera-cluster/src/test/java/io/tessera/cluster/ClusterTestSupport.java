@@ -81,6 +81,17 @@ final class ClusterTestSupport {
         return p;
     }
 
+    /** A Phi3-style model (fused attn_qkv and ffn_up in the file): embedding 128, 8 heads of 16, FFN 344, 3 layers. */
+    static Path phi3(Path dir) throws IOException {
+        Path p = dir.resolve("phi3-small.gguf");
+        if (!Files.exists(p)) {
+            ModelShape shape = new ModelShape("phi3-small", Architectures.named("phi3").configure(new ModelConfig("phi3",
+                    128, 344, 3, 8, 8, 16, 512, 512, 10000f, RopeStyle.NEOX, 1e-5f)), false);
+            SyntheticModel.write(p, shape, SyntheticVocabulary.generate(512, 8), WeightTypes.parse("F32"), 23);
+        }
+        return p;
+    }
+
     static int[][] prompts(long seed, int vocab, int... lengths) {
         Random rnd = new Random(seed);
         int[][] p = new int[lengths.length][];

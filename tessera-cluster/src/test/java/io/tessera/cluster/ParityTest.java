@@ -143,6 +143,12 @@ class ParityTest {
         assertParity(ClusterTestSupport.gemma3(dir), ClusterTestSupport.prompts(8, 512, 14, 5, 23), 16, 2, 2, 2);
     }
 
+    /** Phi-3's fused Q/K/V and gate/up matrices are row slices, which a rank slices again. */
+    @Test
+    void phi3HybridWithFusedProjections() throws Exception {
+        assertParity(ClusterTestSupport.phi3(dir), ClusterTestSupport.prompts(9, 512, 12, 6, 20), 16, 2, 2, 2);
+    }
+
     /** Logits of one mixed step: bit-identical under PP, within 1e-5 of the largest logit under TP. */
     @Test
     void logitsOfOneStep() throws Exception {

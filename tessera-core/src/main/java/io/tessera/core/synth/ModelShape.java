@@ -38,6 +38,12 @@ public record ModelShape(String name, ModelConfig config, boolean tiedEmbeddings
         // layers with a window of 512 (rope base 10000), each sixth layer global (1e6), tied.
         add("gemma-3-1b", "gemma3", 1152, 6912, 26, 4, 1, 256, 262144, 32768, 1000000f, 1e-6f, true);
         withSlidingWindow("gemma-3-1b", 512);
+        // microsoft/Phi-3-mini-4k-instruct: hidden 3072, intermediate 8192, 32 layers, 32/32 heads,
+        // vocab 32064, context 4096, rope theta 10000; Q/K/V and gate/up fused in GGUF.
+        add("phi-3-mini-4k", "phi3", 3072, 8192, 32, 32, 32, 96, 32064, 4096, 10000f, 1e-5f, false);
+        // microsoft/Phi-3.5-mini-instruct: the same layer; its longrope factors are not written (nor
+        // run), so the synthetic file has the original 4096-token context.
+        add("phi-3.5-mini", "phi3", 3072, 8192, 32, 32, 32, 96, 32064, 4096, 10000f, 1e-5f, false);
         // A few-megabyte model with realistic head ratios (32 query heads over 8 KV heads), for tests.
         add("tiny-gqa", "llama", 256, 688, 4, 32, 8, 8, 512, 1024, 10000f, 1e-5f, false);
     }

@@ -58,6 +58,8 @@ class ArchitecturesTest {
                 new ModelShape("qwen3", config("qwen3", 64, 8, 4, 32), true),
                 // 7 layers: layers 0-4 and 6 local (window 5), layer 5 global
                 new ModelShape("gemma3", gemma3(), true),
+                // fused attn_qkv and ffn_up, cut into row slices at bind time
+                new ModelShape("phi3", config("phi3", 64, 4, 4, 16), false),
                 // linear rope scaling stretches the global layers only
                 new ModelShape("gemma3-rope-linear",
                         gemma3().withRope(RopeStyle.NEOX, RopeScaling.linear(8f)), true),
@@ -304,5 +306,75 @@ class ArchitecturesTest {
         SyntheticModel.write(file, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 2);
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> ModelLoader.load(file));
         assertTrue(e.getMessage().contains("gemma3.attention.sliding_window"), e.getMessage());
+    }
+
+    @Test
+    void phi3FileHasFusedProjectionsBoundAsRowSlices() throws Exception {
+        ModelShape shape = ModelShape.named("phi-3.5-mini");
+        ModelConfig c = shape.config();
+        assertEquals(3072, c.dim());
+        assertEquals(32, c.layers());
+        assertEquals(32, c.heads());
+        assertEquals(32, c.kvHeads());
+        assertEquals(8192, c.hiddenDim());
+        assertEquals(32064, c.vocabSize());
+        assertEquals(RopeStyle.NEOX, c.ropeStyle());
+
+        Path file = dir.resolve("phi3.gguf");
+        SyntheticModel.write(file, shape.withLayers(1), SyntheticVocabulary.generate(512, 4), WeightTypes.parse("Q8_0"),
+                9);
+        try (GgufFile gguf = GgufFile.open(file)) {
+            assertEquals("phi3", gguf.metadata().getString("general.architecture"));
+            long[] qkv = gguf.tensorInfo("blk.0.attn_qkv.weight").orElseThrow().dims();
+            assertEquals(3 * 3072, qkv[1], "Q, K and V rows in one matrix");
+            long[] up = gguf.tensorInfo("blk.0.ffn_up.weight").orElseThrow().dims();
+            assertEquals(2 * 8192, up[1], "gate and up rows in one matrix");
+            assertFalse(gguf.tensorInfo("blk.0.attn_q.weight").isPresent());
+            assertFalse(gguf.tensorInfo("blk.0.ffn_gate.weight").isPresent());
+        }
+        try (LoadedModel m = LoadedModel.open(file, null)) {
+            AttentionWeights a = m.model().layers().get(0).attention();
+            assertEquals(3072, a.wq().rowCount());
+            assertEquals(3072, a.wv().rowCount());
+            assertEquals(8192, m.model().layers().get(0).feedForward().gate().rowCount());
+            assertEquals(8192, m.model().layers().get(0).feedForward().up().rowCount());
+        }
+    }
+
+    @Test
+    void phi3LongropeFileIsRefusedByName() throws Exception {
+        ModelShape shape = new ModelShape("phi3", config("phi3", 64, 4, 4, 16), false);
+        Path file = dir.resolve("phi3-longrope.gguf");
+        SyntheticModel.write(file, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 2);
+        try (GgufFile gguf = GgufFile.open(file)) {
+            GgufTensors real = new GgufTensors(gguf);
+            // the file as Phi-3.5's converted GGUF has it: the longrope factors beside the layers
+            TensorSource withLongrope = new TensorSource() {
+                public Path path() {
+                    return real.path();
+                }
+
+                public boolean has(String name) throws ModelFormatException {
+                    return name.equals(TensorNames.ROPE_FACTORS_LONG) || real.has(name);
+                }
+
+                public io.tessera.core.tensor.Tensor matrix(String name, int rows, int cols)
+                        throws ModelFormatException {
+                    return real.matrix(name, rows, cols);
+                }
+
+                public float[] vector(String name, int length) throws ModelFormatException {
+                    return real.vector(name, length);
+                }
+
+                public AutoCloseable resources() {
+                    return () -> { };
+                }
+            };
+            ModelFormatException e = assertThrows(ModelFormatException.class,
+                    () -> Architectures.named("phi3").bind(shape.config(), withLongrope));
+            assertTrue(e.getMessage().contains("rope_factors_long.weight") && e.getMessage().contains("longrope"),
+                    e.getMessage());
+        }
     }
 }
