@@ -1,6 +1,7 @@
 package io.tessera.cli;
 
 import io.tessera.cluster.ClusterExecutors;
+import io.tessera.cluster.transport.ClusterToken;
 import io.tessera.cluster.transport.Wire;
 import java.util.List;
 import picocli.CommandLine.Option;
@@ -27,8 +28,19 @@ final class ClusterOptions {
     java.nio.file.Path clusterFile;
 
     @Option(names = "--cluster-token", paramLabel = "T",
-            description = "Shared token of the workers (default: env TESSERA_CLUSTER_TOKEN).")
+            description = "Shared token of the workers, at least 16 bytes. Visible in the process list: prefer "
+                    + "--cluster-token-file or env TESSERA_CLUSTER_TOKEN (the default).")
     String token;
+
+    @Option(names = "--cluster-token-file", paramLabel = "FILE",
+            description = "File holding the workers' shared token (at least 16 bytes; a trailing line break is "
+                    + "ignored).")
+    java.nio.file.Path tokenFile;
+
+    @Option(names = "--worker-restarts", defaultValue = "" + ClusterExecutors.DEFAULT_WORKER_RESTARTS, paramLabel = "N",
+            description = "Restarts in a row of a local worker (started by --tp/--pp without --workers) that died, "
+                    + "1 s, 2 s, 4 s ... apart; 0 never restarts (default: ${DEFAULT-VALUE}).")
+    int workerRestarts;
 
     @Option(names = "--cluster-tls-keystore", paramLabel = "FILE",
             description = "PKCS12 keystore shared by the cluster: worker connections use TLS (password from env "
@@ -52,6 +64,7 @@ final class ClusterOptions {
     String workerHeap;
 
     ClusterExecutors.Layout layout() throws java.io.IOException {
+        String fileToken = null;
         if (tlsKeystore != null) {
             System.setProperty("tessera.cluster.tls.keystore", tlsKeystore.toAbsolutePath().toString());
         }
@@ -68,8 +81,8 @@ final class ClusterOptions {
                 workers = new java.util.ArrayList<>();
                 j.get("workers").forEach(w -> workers.add(w.asText()));
             }
-            if (token == null && j.has("token")) {
-                token = j.get("token").asText();
+            if (j.has("token")) {
+                fileToken = j.get("token").asText();
             }
             if (microBatches == 0 && j.has("micro_batches")) {
                 microBatches = j.get("micro_batches").asInt();
@@ -81,8 +94,19 @@ final class ClusterOptions {
                 workerThreads = j.get("worker_threads").asInt();
             }
         }
-        String t = token != null ? token : System.getenv("TESSERA_CLUSTER_TOKEN");
+        if (workerRestarts < 0) {
+            throw new IllegalArgumentException("--worker-restarts must be 0 or more, got " + workerRestarts);
+        }
+        String t = null;
+        if (workers != null && !workers.isEmpty()) {
+            // local workers get a fresh random token: a given one is only checked when it is used
+            t = ClusterToken.resolve(token, "--cluster-token", tokenFile,
+                    fileToken != null ? null : System.getenv(ClusterToken.ENV));
+            if (t == null && fileToken != null) {
+                t = ClusterToken.require(fileToken, "the cluster file " + clusterFile);
+            }
+        }
         return new ClusterExecutors.Layout(tp, pp, workers == null ? List.of() : workers, t, microBatches, Wire.parse(wire),
-                workerThreads, workerHeap);
+                workerThreads, workerHeap, workerRestarts);
     }
 }

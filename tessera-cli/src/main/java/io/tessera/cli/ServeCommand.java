@@ -9,6 +9,7 @@ import io.tessera.server.ServedModel;
 import io.tessera.server.ServerConfig;
 import io.tessera.server.TesseraServer;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -51,9 +52,24 @@ final class ServeCommand implements Callable<Integer> {
     String servedModelName;
 
     @Option(names = "--max-queue", defaultValue = "256", paramLabel = "N",
-            description = "Requests that may wait beyond the --max-seqs running ones; more get 429 "
+            description = "Sequences that may wait beyond the --max-seqs running ones, a request counting its "
+                    + "prompts × n; more get 429, a request larger than --max-seqs plus this gets 400 "
                     + "(default: ${DEFAULT-VALUE}).")
     int maxQueue;
+
+    @Option(names = "--max-prompts", defaultValue = "" + ServerConfig.DEFAULT_MAX_PROMPTS, paramLabel = "N",
+            description = "Prompts one /v1/completions request may carry; more get 400 (default: ${DEFAULT-VALUE}).")
+    int maxPrompts;
+
+    @Option(names = "--read-timeout", defaultValue = "20", paramLabel = "SECONDS",
+            description = "Time a request's line, headers and body may take to arrive, from its first byte; slower "
+                    + "connections are closed (slow-loris) (default: ${DEFAULT-VALUE}).")
+    double readTimeout;
+
+    @Option(names = "--allowed-origins", split = ",", paramLabel = "ORIGIN",
+            description = "Browser origins (scheme://host:port, comma-separated, or *) allowed to call the API "
+                    + "from their pages (CORS); default none.")
+    List<String> allowedOrigins;
 
     @Option(names = "--max-body-size", defaultValue = "4M", paramLabel = "BYTES",
             description = "Largest request body; larger gets 413 (default: ${DEFAULT-VALUE}).")
@@ -92,9 +108,14 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     Running start() throws Exception {
+        if (!(readTimeout > 0)) {
+            throw new IllegalArgumentException("--read-timeout must be a positive number of seconds, got "
+                    + readTimeout);
+        }
         ServerConfig config = new ServerConfig(host, port, apiKey != null ? apiKey : System.getenv("TESSERA_API_KEY"),
                 engineOptions.maxSeqs + maxQueue, EngineOptions.parseBytes("--max-body-size", maxBodySize),
-                Duration.ofMillis((long) (shutdownGrace * 1000)));
+                Duration.ofMillis((long) (shutdownGrace * 1000)), Duration.ofMillis((long) (readTimeout * 1000)),
+                allowedOrigins, maxPrompts);
         LoadedModel loaded = modelOptions.open();
         Parallel parallel = null;
         Executor executor = null;

@@ -1,6 +1,7 @@
 package io.tessera.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tessera.core.TestModels;
@@ -8,12 +9,14 @@ import io.tessera.core.model.GgufEdits;
 import io.tessera.core.model.Stories260K;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -35,12 +38,50 @@ class ServeCommandTest {
             assertEquals(200, models.statusCode());
             assertTrue(models.body().contains("\"id\":\"tiny\""), models.body());
             HttpResponse<String> c = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
-                    .header("Authorization", "Bearer k").POST(HttpRequest.BodyPublishers.ofString(
+                    .header("Authorization", "Bearer k").header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
                             "{\"model\":\"tiny\",\"prompt\":\"Once upon a time\",\"max_tokens\":5}")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(200, c.statusCode(), c.body());
             assertTrue(c.body().contains("\"completion_tokens\":5"), c.body());
         }
+    }
+
+    @Test
+    void hardeningFlagsReachTheServer() throws Exception {
+        ServeCommand cmd = new ServeCommand();
+        new CommandLine(cmd).parseArgs("--model", TestModels.stories260K().toString(), "--tokenizer",
+                TestModels.tok512().toString(), "--port", "0", "--threads", "1", "--kv-cache-memory", "8M",
+                "--max-seqs", "2", "--max-queue", "2", "--max-prompts", "2", "--read-timeout", "0.5",
+                "--allowed-origins", "http://app.example,http://other.example");
+        HttpClient http = HttpClient.newHttpClient();
+        try (ServeCommand.Running r = cmd.start()) {
+            String base = r.server().baseUrl();
+            HttpResponse<String> preflight = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
+                    .method("OPTIONS", HttpRequest.BodyPublishers.noBody()).header("Origin", "http://other.example")
+                    .header("Access-Control-Request-Method", "POST").build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(204, preflight.statusCode(), preflight.body());
+            assertEquals("http://other.example",
+                    preflight.headers().firstValue("Access-Control-Allow-Origin").orElse(null));
+            for (String body : List.of("{\"prompt\":[\"a\",\"b\",\"c\"],\"max_tokens\":1}",
+                    "{\"prompt\":\"a\",\"n\":3,\"max_tokens\":1}",
+                    "{\"prompt\":[\"a\",\"b\"],\"n\":2,\"max_tokens\":1}")) {
+                HttpResponse<String> c = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
+                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(body.contains("\"n\":2") ? 200 : 400, c.statusCode(), body + " → " + c.body());
+            }
+            // a request that never finishes its headers is cut after half a second
+            try (Socket s = new Socket("127.0.0.1", r.server().port())) {
+                s.getOutputStream().write("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\n"
+                        .getBytes(StandardCharsets.UTF_8));
+                s.setSoTimeout(20_000);
+                assertEquals(-1, s.getInputStream().read(), "closed by the server");
+            }
+        }
+        ServeCommand bad = new ServeCommand();
+        new CommandLine(bad).parseArgs("--model", TestModels.stories260K().toString(), "--read-timeout", "0");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, bad::start);
+        assertTrue(e.getMessage().contains("--read-timeout"), e.getMessage());
     }
 
     /** A model whose chat template fails an ordinary conversation gets a warning when it is loaded. */

@@ -18,16 +18,23 @@ import java.util.List;
  */
 public final class ClusterExecutors {
 
+    /** Restarts of a local worker in a row before it is left dead. */
+    public static final int DEFAULT_WORKER_RESTARTS = 5;
+
+    /** Delay before the first restart of a local worker; it doubles with each further one. */
+    static final long FIRST_RESTART_DELAY_MILLIS = 1000;
+
     /**
      * @param workers worker addresses (empty: start tp × pp local worker processes)
      * @param token the cluster token for given workers (local ones get a fresh random token)
      * @param microBatches pipeline micro-batches per step (0: one per stage)
+     * @param workerRestarts how often a local worker that died is restarted in a row (0: never)
      */
     public record Layout(int tp, int pp, List<String> workers, String token, int microBatches, Wire wire,
-            int workerThreads, String workerHeap) {
+            int workerThreads, String workerHeap, int workerRestarts) {
 
         public static Layout single() {
-            return new Layout(1, 1, List.of(), null, 1, Wire.F32, 1, "1g");
+            return new Layout(1, 1, List.of(), null, 1, Wire.F32, 1, "1g", DEFAULT_WORKER_RESTARTS);
         }
 
         public boolean distributed() {
@@ -76,7 +83,7 @@ public final class ClusterExecutors {
             workers = local.addresses();
             token = local.token();
         } else if (token == null || token.isEmpty()) {
-            throw new IllegalArgumentException("--workers needs the cluster token (--cluster-token or "
+            throw new IllegalArgumentException("--workers needs the cluster token (--cluster-token-file or "
                     + "TESSERA_CLUSTER_TOKEN)");
         }
         int micro = layout.microBatches() > 0 ? layout.microBatches() : layout.pp();
@@ -85,6 +92,9 @@ public final class ClusterExecutors {
                     blockSize, layout.workerThreads(), micro, layout.wire(), 250, 2000, 120_000);
             DistributedExecutor d = DistributedExecutor.connect(cfg);
             d.ownWorkers(local);
+            if (local != null) {
+                local.superviseRestarts(layout.workerRestarts(), FIRST_RESTART_DELAY_MILLIS);
+            }
             return new Opened(d, null);
         } catch (IOException | RuntimeException e) {
             if (local != null) {

@@ -3,6 +3,7 @@ package io.tessera.cluster;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tessera.cluster.transport.ClusterException;
+import io.tessera.cluster.transport.ClusterLog;
 import io.tessera.cluster.transport.Frame;
 import io.tessera.cluster.transport.Link;
 import io.tessera.cluster.transport.Mailbox;
@@ -42,6 +43,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * or {@code deadAfterMillis} without an answer marks the cluster degraded and fails the running
  * step (and every later one) with a {@link ClusterException} naming the worker, which the engine
  * turns into an error for the requests of that step. {@link #health()} reports it.
+ *
+ * <p>What this executor reports ({@link #health()}, the exceptions of failed steps) names workers by
+ * index only: it reaches HTTP clients. Worker addresses and the workers' own error messages go to
+ * the log ({@link ClusterLog}), which also says when a worker is lost and when the cluster is back.
  */
 public final class DistributedExecutor implements Executor {
 
@@ -56,7 +61,10 @@ public final class DistributedExecutor implements Executor {
     private final List<JsonNode> facts = new ArrayList<>();
     private final int[] stageBounds;
     private final ScheduledExecutorService heartbeat;
+    /** Why each lost worker is lost, without addresses (reported to clients). */
     private final ConcurrentHashMap<Integer, String> failures = new ConcurrentHashMap<>();
+    /** The same with addresses and the workers' own messages (for the log and startup errors). */
+    private final ConcurrentHashMap<Integer, String> failureDetails = new ConcurrentHashMap<>();
     private final AtomicLong tags = new AtomicLong();
     private final long kvBytesPerBlock;
     private volatile boolean closed;
@@ -73,6 +81,7 @@ public final class DistributedExecutor implements Executor {
         this.lastPong = new long[n];
         this.stageBounds = StagePartition.split(modelConfig, config.pp());
         this.node = new Node(config.token(), -1, this::onFrame, this::onClose);
+        node.maxFrame(FrameLimits.coordinator(modelConfig, config.numBlocks(), config.blockSize()));
         this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "tessera-heartbeat");
             t.setDaemon(true);
@@ -84,7 +93,8 @@ public final class DistributedExecutor implements Executor {
                 links[w].remoteIdHint(w);
                 lastPong[w] = System.nanoTime();
             }
-            facts.addAll(sendPlans(this::failure));
+            facts.addAll(sendPlans(src -> failureDetails.isEmpty() ? null
+                    : "cannot start the cluster: " + String.join("; ", failureDetails.values())));
             long kv = 0;
             for (JsonNode j : facts) {
                 kv += j.get("kvBytes").asLong();
@@ -103,8 +113,9 @@ public final class DistributedExecutor implements Executor {
     private List<JsonNode> sendPlans(java.util.function.IntFunction<String> failure) throws IOException {
         long tag = tags.incrementAndGet();
         planTag = tag;
+        List<String> addresses = addresses();
         for (int w = 0; w < links.length; w++) {
-            links[w].send(MessageType.PLAN, tag, JSON.writeValueAsBytes(plan(w)));
+            links[w].send(MessageType.PLAN, tag, JSON.writeValueAsBytes(plan(w, addresses)));
         }
         List<JsonNode> out = new ArrayList<>();
         for (int w = 0; w < links.length; w++) {
@@ -125,9 +136,10 @@ public final class DistributedExecutor implements Executor {
         }
         recovering = true;
         try {
+            List<String> addresses = addresses();
             for (int w = 0; w < links.length; w++) {
                 if (links[w] == null || !links[w].isOpen()) {
-                    links[w] = node.connect(address(config.workers().get(w)), Duration.ofSeconds(1));
+                    links[w] = node.connect(address(addresses.get(w)), Duration.ofSeconds(1));
                     links[w].remoteIdHint(w);
                 }
             }
@@ -141,7 +153,10 @@ public final class DistributedExecutor implements Executor {
             });
             java.util.Arrays.fill(lastPong, System.nanoTime());
             epoch++;
+            ClusterLog.log("cluster healthy again: every worker answers (workers " + failures.keySet()
+                    + " were lost); all re-planned with empty KV caches");
             failures.clear();
+            failureDetails.clear();
         } catch (IOException | RuntimeException e) {
             // still degraded; the next heartbeat tries again
         } finally {
@@ -175,56 +190,67 @@ public final class DistributedExecutor implements Executor {
         return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
     }
 
-    private ShardPlan plan(int w) {
+    /** The workers' current addresses: a local worker restarted on another port has moved. */
+    private List<String> addresses() {
+        LocalCluster local = ownedWorkers;
+        return local != null ? local.addresses() : config.workers();
+    }
+
+    private ShardPlan plan(int w, List<String> addresses) {
         int tp = config.tp();
         int stage = w / tp;
         return new ShardPlan(config.model().toAbsolutePath().toString(), w, w % tp, tp, stage, config.pp(),
                 stageBounds[stage], stageBounds[stage + 1], config.kvType().name(), config.numBlocks(),
                 config.blockSize(), config.threadsPerWorker(), config.wire().name(), config.stepTimeoutMillis(),
-                config.workers());
+                addresses);
     }
 
+    /** The index of the worker this link is the current connection to, or -1 for a replaced link. */
     private int workerOf(Link link) {
         for (int w = 0; w < links.length; w++) {
             if (links[w] == link) {
                 return w;
             }
         }
-        return link.remoteId();
+        return -1;
     }
 
     private void onFrame(Link link, Frame f) {
-        int w = f.source();
+        int k = workerOf(link);
+        if (k < 0) {
+            return; // a connection given up on (replaced during recovery, or one whose handshake timed out)
+        }
         switch (f.type()) {
-            case PONG -> {
-                if (w >= 0 && w < lastPong.length) {
-                    lastPong[w] = System.nanoTime();
-                } else {
-                    int k = workerOf(link);
-                    if (k >= 0 && k < lastPong.length) {
-                        lastPong[k] = System.nanoTime();
-                    }
-                }
-            }
+            case PONG -> lastPong[k] = System.nanoTime();
             case ERROR -> {
                 if (f.tag() >= planTag) {
-                    markFailed(workerOf(link), new String(f.payload(), StandardCharsets.UTF_8));
+                    markFailed(k, "worker " + k + " failed (details in the coordinator's log)",
+                            "worker " + k + " (" + addresses().get(k) + ") failed: "
+                                    + new String(f.payload(), StandardCharsets.UTF_8));
                 }
             }
-            default -> replies.put(new Frame(f.type(), workerOf(link), f.tag(), f.payload()));
+            default -> replies.put(new Frame(f.type(), k, f.tag(), f.payload()));
         }
     }
 
     private void onClose(Link link) {
-        if (!closed) {
-            int w = workerOf(link);
-            markFailed(w, "worker " + w + " (" + config.workers().get(w) + ") lost: connection closed");
+        int w = workerOf(link);
+        if (!closed && w >= 0) {
+            markFailed(w, "worker " + w + " lost: connection closed",
+                    "worker " + w + " (" + addresses().get(w) + ") lost: connection closed");
         }
     }
 
-    /** Records a failure and tells every reachable worker to give up the steps sent so far. */
-    private void markFailed(int w, String why) {
+    /**
+     * Records a failure and tells every reachable worker to give up the steps sent so far.
+     *
+     * @param why for clients: names the worker by index only
+     * @param detail for the log: with its address and what it said
+     */
+    private void markFailed(int w, String why, String detail) {
         if (failures.putIfAbsent(w, why) == null) {
+            failureDetails.put(w, detail);
+            ClusterLog.log(detail + "; requests fail until it is back");
             long tag = tags.get();
             for (Link l : links) {
                 if (l != null && l.isOpen()) {
@@ -245,8 +271,8 @@ public final class DistributedExecutor implements Executor {
                 continue;
             }
             if (now - lastPong[w] > TimeUnit.MILLISECONDS.toNanos(config.deadAfterMillis())) {
-                markFailed(w, "worker " + w + " (" + config.workers().get(w) + ") lost: no answer for "
-                        + (now - lastPong[w]) / 1_000_000 + " ms");
+                String silence = "lost: no answer for " + (now - lastPong[w]) / 1_000_000 + " ms";
+                markFailed(w, "worker " + w + " " + silence, "worker " + w + " (" + addresses().get(w) + ") " + silence);
                 return;
             }
             if (links[w].isOpen()) {

@@ -26,6 +26,8 @@ import org.junit.jupiter.api.Test;
 /** Ring all-reduce and all-gather over real Netty connections on loopback, in one process. */
 class CollectivesTest {
 
+    private static final String TOKEN = "a-cluster-token-of-32-characters";
+
     private record Ring(List<Node> nodes, List<RingCollectives> ranks) implements AutoCloseable {
         @Override
         public void close() {
@@ -39,7 +41,7 @@ class CollectivesTest {
         List<InetSocketAddress> addr = new ArrayList<>();
         for (int i = 0; i < p; i++) {
             Mailbox box = new Mailbox();
-            Node n = new Node("t", i, (l, f) -> box.put(f), l -> { });
+            Node n = new Node(TOKEN, i, (l, f) -> box.put(f), l -> { });
             addr.add(n.listen("127.0.0.1", 0));
             nodes.add(n);
             boxes.add(box);
@@ -135,8 +137,8 @@ class CollectivesTest {
 
     @Test
     void wrongTokenGetsAClearRefusal() throws Exception {
-        Node server = new Node("right", 0, (l, f) -> { }, l -> { });
-        Node client = new Node("wrong", 1, (l, f) -> { }, l -> { });
+        Node server = new Node("the-right-cluster-token", 0, (l, f) -> { }, l -> { });
+        Node client = new Node("a-wrong-cluster-token", 1, (l, f) -> { }, l -> { });
         try {
             InetSocketAddress a = server.listen("127.0.0.1", 0);
             java.io.IOException e = assertThrows(java.io.IOException.class,

@@ -121,7 +121,7 @@ class FaultTest {
             if (freeze) {
                 new ProcessBuilder("kill", "-CONT", Long.toString(pid)).start().waitFor();
             } else {
-                cluster.restart(1, "160m", 1);
+                cluster.restart(1);
             }
             long deadline = System.nanoTime() + 30_000_000_000L;
             while (!ex.healthy() && System.nanoTime() < deadline) {
@@ -153,7 +153,7 @@ class FaultTest {
 
     @Test
     void wrongTokenIsRefused() {
-        ClusterConfig cfg = ClusterConfig.of(Path.of("unused"), 1, 1, cluster.addresses().subList(0, 1), "not-the-token",
+        ClusterConfig cfg = ClusterConfig.of(Path.of("unused"), 1, 1, cluster.addresses().subList(0, 1), "not-the-cluster-token",
                 KvCacheType.F32, 4, 16);
         Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> {
             try (DistributedExecutor ignored = DistributedExecutor.connect(cfg)) {

@@ -74,6 +74,11 @@ public final class Engine implements AutoCloseable {
         inbox.add(() -> core.abort(requestId));
     }
 
+    /** The configuration the engine runs with (its limits). */
+    public EngineConfig config() {
+        return core.config();
+    }
+
     /** Counters as of the last step (thread-safe). */
     public EngineStats stats() {
         return stats;

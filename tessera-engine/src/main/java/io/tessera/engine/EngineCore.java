@@ -115,6 +115,11 @@ public final class EngineCore {
             throw new RequestRejectedException("prompt (" + len + " tokens) + max tokens (" + max + ") needs " + need
                     + " KV blocks of " + blocks.blockSize() + " tokens; the whole cache has " + blocks.numBlocks());
         }
+        int maxSeqs = config.scheduler().maxSeqs();
+        if (r.params().n() > maxSeqs) {
+            throw new RequestRejectedException("n = " + r.params().n() + " samples cannot run together: the running"
+                    + " limit is " + maxSeqs + " sequences");
+        }
         if (!r.params().stop().isEmpty() && detokenizer == null) {
             throw new RequestRejectedException("stop strings need a tokenizer; this engine has none");
         }
@@ -136,7 +141,7 @@ public final class EngineCore {
         long arrival = nextArrival++;
         RequestState st = new RequestState(request, sink, arrival, effectiveMaxTokens(request));
         int capacity = request.promptLength() + Math.min(st.maxTokens, 256) + 1;
-        Sequence seq = new Sequence(arrival, 0, st, request.promptUnsafe(), capacity);
+        Sequence seq = new Sequence(arrival, 0, st, request.promptUnsafe(), capacity, request.params().n());
         st.samples[0].seq = seq;
         requests.put(request.id(), st);
         scheduler.add(seq);
@@ -369,10 +374,11 @@ public final class EngineCore {
             GenerateParams p = request.params();
             this.samples = new SampleState[p.n()];
             int last = request.promptUnsafe()[request.promptLength() - 1];
+            StopStrings stops = p.stop().isEmpty() ? null : new StopStrings(p.stop());
             for (int i = 0; i < samples.length; i++) {
                 samples[i] = new SampleState(i, sampler(p.sampling(), i), counts(p.sampling(), request),
                         detokenizer == null ? null : detokenizer.open(last),
-                        p.stop().isEmpty() ? null : new StopMatcher(p.stop()));
+                        stops == null ? null : new StopMatcher(stops));
             }
         }
 

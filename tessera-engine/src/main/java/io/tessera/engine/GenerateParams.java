@@ -12,8 +12,11 @@ import java.util.Objects;
  *     sample's tokens depend only on the seed, its index and the logits, never on the batch it ran in
  * @param maxTokens tokens to generate at most per sample; 0 for up to the context length
  * @param n parallel samples of the prompt (they share the prompt's KV blocks)
- * @param stopTokenIds tokens that end a sample (not included in its output)
- * @param stop strings that end a sample, found across token boundaries, not included in its text
+ * @param stopTokenIds tokens that end a sample (not included in its output); at most
+ *     {@value #MAX_STOP_TOKEN_IDS}
+ * @param stop strings that end a sample, found across token boundaries, not included in its text;
+ *     at most {@value #MAX_STOP_STRINGS} of together {@value #MAX_STOP_CHARS} characters (they are
+ *     matched in time independent of their number, but each request compiles them)
  * @param ignoreEos keep generating past the end-of-sequence token
  * @param logprobs -1: none; 0: the log-probability of each chosen token; k: also the k most likely
  */
@@ -28,18 +31,31 @@ public record GenerateParams(
 
     public static final int MAX_LOGPROBS = 20;
     public static final int MAX_N = 128;
+    public static final int MAX_STOP_STRINGS = 64;
+    public static final int MAX_STOP_CHARS = 4096;
+    public static final int MAX_STOP_TOKEN_IDS = 1024;
 
     public GenerateParams {
         sampling = sampling == null ? SamplingParams.greedy() : sampling;
         stopTokenIds = stopTokenIds == null ? new int[0] : stopTokenIds.clone();
+        check(stopTokenIds.length <= MAX_STOP_TOKEN_IDS, "stop_token_ids may hold at most " + MAX_STOP_TOKEN_IDS
+                + " ids, got " + stopTokenIds.length);
+        // sorted, for a binary search per generated token
+        Arrays.sort(stopTokenIds);
         stop = stop == null ? List.of() : List.copyOf(stop);
         check(maxTokens >= 0, "max_tokens must not be negative, got " + maxTokens);
         check(n >= 1 && n <= MAX_N, "n must be in 1.." + MAX_N + ", got " + n);
         check(logprobs >= -1 && logprobs <= MAX_LOGPROBS, "logprobs must be in 0.." + MAX_LOGPROBS + ", got "
                 + logprobs);
+        check(stop.size() <= MAX_STOP_STRINGS, "stop may hold at most " + MAX_STOP_STRINGS + " strings, got "
+                + stop.size());
+        long chars = 0;
         for (String s : stop) {
             check(s != null && !s.isEmpty(), "stop strings must not be empty");
+            chars += s.length();
         }
+        check(chars <= MAX_STOP_CHARS, "stop strings may have at most " + MAX_STOP_CHARS
+                + " characters in total, got " + chars);
     }
 
     private static void check(boolean ok, String message) {
@@ -87,12 +103,7 @@ public record GenerateParams(
     }
 
     boolean isStopToken(int token) {
-        for (int t : stopTokenIds) {
-            if (t == token) {
-                return true;
-            }
-        }
-        return false;
+        return stopTokenIds.length > 0 && Arrays.binarySearch(stopTokenIds, token) >= 0;
     }
 
     @Override

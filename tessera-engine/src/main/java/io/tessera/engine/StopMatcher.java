@@ -3,17 +3,25 @@ package io.tessera.engine;
 import java.util.List;
 
 /**
- * Finds stop strings in streamed text, across token boundaries. Text that could still turn out to
- * be the start of a stop string is held back; text from a stop string on is never released.
+ * Finds stop strings in one sample's streamed text, across token boundaries. The stop string that
+ * ends first in the text wins (the longest of those ending at the same character), so the result
+ * does not depend on how the text was split into pushes. Text that could still turn out to be the
+ * start of a stop string is held back; text from a stop string on is never released.
  */
 final class StopMatcher {
 
-    private final List<String> stops;
+    private final StopStrings automaton;
+    /** The text not released yet: exactly the last {@code automaton.depth(state)} characters read. */
     private final StringBuilder held = new StringBuilder();
+    private int state = StopStrings.root();
     private String matched;
 
+    StopMatcher(StopStrings automaton) {
+        this.automaton = automaton;
+    }
+
     StopMatcher(List<String> stops) {
-        this.stops = stops;
+        this(new StopStrings(stops));
     }
 
     /** Adds text; returns what can be released now. After a match, releases nothing more. */
@@ -21,33 +29,23 @@ final class StopMatcher {
         if (matched != null) {
             return "";
         }
-        held.append(text);
-        int first = -1;
-        for (String s : stops) {
-            int at = held.indexOf(s);
-            if (at >= 0 && (first < 0 || at < first)) {
-                first = at;
-                matched = s;
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            state = automaton.next(state, c);
+            held.append(c);
+            String stop = automaton.matchAt(state);
+            if (stop != null) {
+                matched = stop;
+                out.append(held, 0, held.length() - stop.length());
+                held.setLength(0);
+                return out.toString();
             }
         }
-        if (first >= 0) {
-            String out = held.substring(0, first);
-            held.setLength(0);
-            return out;
-        }
-        int keep = 0;
-        String h = held.toString();
-        for (String s : stops) {
-            for (int len = Math.min(s.length() - 1, h.length()); len > keep; len--) {
-                if (h.regionMatches(h.length() - len, s, 0, len)) {
-                    keep = len;
-                    break;
-                }
-            }
-        }
-        String out = held.substring(0, held.length() - keep);
-        held.delete(0, held.length() - keep);
-        return out;
+        int release = held.length() - automaton.depth(state);
+        out.append(held, 0, release);
+        held.delete(0, release);
+        return out.toString();
     }
 
     /** The stop string found, or null. */

@@ -222,7 +222,8 @@ class BatchInvarianceTest {
                 .withPenalties(1.1f, 0.2f, 0.1f)).withN(2);
         List<int[]> alone = new ArrayList<>();
         for (int i = 0; i < prompts.length; i++) {
-            try (Harness h = Harness.of(m, parallel, 64, 512, 1)) {
+            // alone: the request's two samples and nothing else
+            try (Harness h = Harness.of(m, parallel, 64, 512, 2)) {
                 int k = i;
                 h.runToEnd(step -> {
                     if (step == 0) {

@@ -194,6 +194,40 @@ class EngineTest {
     }
 
     /**
+     * Samples of n > 1 are forked only into places reserved for them at admission: the running
+     * sequences never pass max-seqs, and a request whose n alone passes it is refused.
+     */
+    @Test
+    @Timeout(60)
+    void samplesOfOneRequestNeverForkPastMaxSeqs() {
+        int maxSeqs = 4;
+        int[][] prompts = TestModelsEngine.prompts(3, 512, 20, 21, 22);
+        try (Harness h = Harness.of(synthetic, parallel, 64, 512, maxSeqs)) {
+            RequestRejectedException tooWide = assertThrows(RequestRejectedException.class,
+                    () -> h.add(new GenerateRequest("wide", prompts[0], GenerateParams.greedy(4).withN(maxSeqs + 1))));
+            assertTrue(tooWide.getMessage().contains("the running limit is 4 sequences"), tooWide.getMessage());
+            GenerateParams sampled = new GenerateParams(SamplingParams.ofTemperature(0.8f, 7L), 12, 1, null, null,
+                    true, -1);
+            h.add(new GenerateRequest("a", prompts[0], sampled.withN(3)));
+            h.add(new GenerateRequest("c", prompts[2], sampled));
+            h.add(new GenerateRequest("b", prompts[1], sampled.withN(2)));
+            int[] peak = {0};
+            h.runToEnd(step -> {
+                int running = h.core.scheduler().runningCount();
+                assertTrue(running <= maxSeqs, "step " + step + ": " + running + " sequences running");
+                peak[0] = Math.max(peak[0], running);
+            });
+            assertEquals(maxSeqs, peak[0], "the limit is used, not just respected");
+            for (String id : List.of("a", "b", "c")) {
+                for (List<Integer> sample : h.tokens.get(id)) {
+                    assertEquals(12, sample.size(), id);
+                }
+            }
+            assertEquals(0, h.core.blocks().usedBlocks());
+        }
+    }
+
+    /**
      * Hundreds of requests from many threads, a third of them cancelled at random moments, in a
      * cache small enough to preempt: no deadlock, every request ends, every block comes back, and
      * the requests that finished have their greedy tokens.

@@ -2,7 +2,11 @@ package io.tessera.server;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** Admission control: at most a fixed number of engine requests in the server at once. */
+/**
+ * Admission control: at most a fixed number of engine sequences in the server at once, a request
+ * taking one per sample of each of its prompts (prompts × n), so that one request cannot flood the
+ * engine with samples.
+ */
 final class Admission {
 
     private final int limit;

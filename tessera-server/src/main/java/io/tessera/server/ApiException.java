@@ -31,6 +31,18 @@ public final class ApiException extends RuntimeException {
         return new ApiException(404, "invalid_request_error", message, null, code);
     }
 
+    public static ApiException forbidden(String message, String code) {
+        return new ApiException(403, "invalid_request_error", message, null, code);
+    }
+
+    public static ApiException methodNotAllowed(String message) {
+        return new ApiException(405, "invalid_request_error", message, null, "method_not_allowed");
+    }
+
+    public static ApiException unsupportedMediaType(String message) {
+        return new ApiException(415, "invalid_request_error", message, null, "unsupported_media_type");
+    }
+
     public static ApiException unauthorized(String message) {
         return new ApiException(401, "invalid_request_error", message, null, "invalid_api_key");
     }
@@ -45,6 +57,15 @@ public final class ApiException extends RuntimeException {
 
     public static ApiException unavailable(String message) {
         return new ApiException(503, "server_error", message, null, "server_shutting_down");
+    }
+
+    /**
+     * The executor cannot run steps now (a cluster worker is down): a 503 that names nothing
+     * internal; the executor logs which worker and where.
+     */
+    public static ApiException modelUnavailable() {
+        return new ApiException(503, "server_error", "The model is temporarily unavailable: part of the cluster "
+                + "that runs it is down. Retry later.", null, "model_unavailable");
     }
 
     public static ApiException internal(String message) {

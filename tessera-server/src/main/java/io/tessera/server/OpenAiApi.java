@@ -37,7 +37,10 @@ import java.util.concurrent.TimeUnit;
  */
 final class OpenAiApi {
 
-    /** Milliseconds without output after which a streamed request gets an SSE comment line (finds gone clients). */
+    /**
+     * Milliseconds without output after which a streamed request gets an SSE comment line, and a
+     * non-streaming one checks that its client is still connected (both find gone clients).
+     */
     volatile long keepAliveMs = 1000;
 
     private final Engine engine;
@@ -46,13 +49,41 @@ final class OpenAiApi {
     private final Admission admission;
     private final ObjectMapper json;
     private final Set<RequestStream> active = ConcurrentHashMap.newKeySet();
+    private final int maxPrompts;
+    /** Longest text a prompt within the context can have: the context times the longest token piece. */
+    private final long maxPromptChars;
 
-    OpenAiApi(Engine engine, ServedModel model, ServerMetrics metrics, Admission admission, ObjectMapper json) {
+    OpenAiApi(Engine engine, ServedModel model, ServerMetrics metrics, Admission admission, ObjectMapper json,
+              int maxPrompts) {
         this.engine = engine;
         this.model = model;
         this.metrics = metrics;
         this.admission = admission;
         this.json = json;
+        this.maxPrompts = maxPrompts;
+        this.maxPromptChars = (long) model.contextLength() * longestPiece(model.tokenizer());
+    }
+
+    /** A token decodes to at most as many characters as its piece has. */
+    private static int longestPiece(Tokenizer tok) {
+        int longest = 1;
+        for (int id = 0; id < tok.vocabSize(); id++) {
+            String p = tok.piece(id);
+            longest = Math.max(longest, p == null ? 0 : p.length());
+        }
+        return longest;
+    }
+
+    /**
+     * Refuses text too long to fit the context whatever its tokens, before spending time on
+     * encoding it (the body size limit alone lets megabytes through).
+     */
+    void checkPromptChars(String text, String param) {
+        if (text.length() > maxPromptChars) {
+            throw ApiException.badParam(param, "This model's maximum context length is " + model.contextLength()
+                    + " tokens, and your " + param + " of " + text.length() + " characters cannot fit in it. Please"
+                    + " reduce the length of the " + param + ".");
+        }
     }
 
     /** Aborts every request in flight (shutdown). */
@@ -87,6 +118,10 @@ final class OpenAiApi {
         } else if (p.isArray()) {
             if (p.isEmpty()) {
                 throw ApiException.badParam("prompt", "'prompt' must not be empty");
+            }
+            if ((p.get(0).isTextual() || p.get(0).isArray()) && p.size() > maxPrompts) {
+                throw ApiException.badParam("prompt", "'prompt' may hold at most " + maxPrompts
+                        + " prompts per request, got " + p.size());
             }
             JsonNode first = p.get(0);
             if (first.isTextual()) {
@@ -127,7 +162,7 @@ final class OpenAiApi {
                     + ", got " + lp);
         }
         Integer maxTokens = Fields.integer(body, "max_tokens", 16);
-        GenerateParams params = params(body, maxTokens, lp == null ? -1 : lp);
+        GenerateParams params = params(body, "max_tokens", maxTokens, lp == null ? -1 : lp);
         boolean stream = Fields.bool(body, "stream", false);
         boolean echo = Fields.bool(body, "echo", false);
         return new Job(Kind.COMPLETION, prompts, texts, params, stream, includeUsage(body, stream), echo, lp != null,
@@ -151,11 +186,9 @@ final class OpenAiApi {
         if (top != null && top > 0 && !logprobs) {
             throw ApiException.badParam("top_logprobs", "'top_logprobs' needs 'logprobs': true");
         }
-        Integer maxTokens = Fields.integer(body, "max_completion_tokens", null);
-        if (maxTokens == null) {
-            maxTokens = Fields.integer(body, "max_tokens", null);
-        }
-        GenerateParams params = params(body, maxTokens, logprobs ? (top == null ? 0 : top) : -1);
+        String maxTokensField = Fields.present(body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+        Integer maxTokens = Fields.integer(body, maxTokensField, null);
+        GenerateParams params = params(body, maxTokensField, maxTokens, logprobs ? (top == null ? 0 : top) : -1);
         boolean stream = Fields.bool(body, "stream", false);
         return new Job(Kind.CHAT, List.of(ids), List.of(prompt), params, stream, includeUsage(body, stream), false,
                 logprobs, arrival);
@@ -202,11 +235,13 @@ final class OpenAiApi {
     }
 
     int[] encodeChat(String prompt) {
+        checkPromptChars(prompt, "messages");
         Tokenizer tok = model.tokenizer();
         return model.chatTemplate().isFallback() ? tok.encode(prompt, true, false) : tok.encode(prompt, false, true);
     }
 
     int[] encodePrompt(String text) {
+        checkPromptChars(text, "prompt");
         return model.tokenizer().encode(text, true, false);
     }
 
@@ -277,41 +312,81 @@ final class OpenAiApi {
         return Fields.bool(so, "include_usage", false);
     }
 
-    private GenerateParams params(JsonNode body, Integer maxTokens, int logprobs) {
-        double temperature = Fields.number(body, "temperature", 1.0);
-        double topP = Fields.number(body, "top_p", 1.0);
+    /**
+     * The generation parameters, each checked here against its API field so that an error names
+     * the field ({@code top_p}, not the engine's name for it).
+     */
+    private GenerateParams params(JsonNode body, String maxTokensField, Integer maxTokens, int logprobs) {
+        // checked as the floats the sampler gets: 1e-50 is 0 there
+        float temperature = Fields.number(body, "temperature", 1.0).floatValue();
+        float topP = Fields.number(body, "top_p", 1.0).floatValue();
         int topK = Fields.integer(body, "top_k", -1);
-        double minP = Fields.number(body, "min_p", 0.0);
-        double rep = Fields.number(body, "repetition_penalty", 1.0);
-        double presence = Fields.number(body, "presence_penalty", 0.0);
-        double frequency = Fields.number(body, "frequency_penalty", 0.0);
+        float minP = Fields.number(body, "min_p", 0.0).floatValue();
+        float rep = Fields.number(body, "repetition_penalty", 1.0).floatValue();
+        float presence = Fields.number(body, "presence_penalty", 0.0).floatValue();
+        float frequency = Fields.number(body, "frequency_penalty", 0.0).floatValue();
         Long seed = Fields.longValue(body, "seed", null);
         int n = Fields.integer(body, "n", 1);
         List<String> stop = Fields.stringOrStrings(body, "stop");
         int[] stopIds = Fields.intArray(body, "stop_token_ids");
         boolean ignoreEos = Fields.bool(body, "ignore_eos", false);
         if (maxTokens != null && maxTokens < 1) {
-            throw ApiException.badParam("max_tokens", "'max_tokens' must be at least 1, got " + maxTokens);
+            throw ApiException.badParam(maxTokensField, "'" + maxTokensField + "' must be at least 1, got " + maxTokens);
         }
-        if (n < 1 || n > GenerateParams.MAX_N) {
-            throw ApiException.badParam("n", "'n' must be in 1.." + GenerateParams.MAX_N + ", got " + n);
+        int maxN = Math.min(GenerateParams.MAX_N, engine.config().scheduler().maxSeqs());
+        if (n < 1 || n > maxN) {
+            throw ApiException.badParam("n", "'n' must be in 1.." + maxN + ", got " + n
+                    + (n > maxN && maxN < GenerateParams.MAX_N ? " (this server runs at most " + maxN
+                    + " sequences at once)" : ""));
         }
-        if (temperature > 2.0 || temperature < 0) {
-            throw ApiException.badParam("temperature", "'temperature' must be in [0, 2], got " + temperature);
+        requireIn("temperature", temperature, temperature >= 0 && temperature <= 2, "[0, 2]");
+        requireIn("top_p", topP, topP > 0 && topP <= 1, "(0, 1]");
+        if (topK < -1) {
+            throw ApiException.badParam("top_k", "'top_k' must be -1 or 0 (off) or a positive integer, got " + topK);
         }
-        SamplingParams sampling;
-        try {
-            sampling = new SamplingParams((float) temperature, topK, (float) topP, (float) minP, (float) rep,
-                    (float) presence, (float) frequency, seed);
-        } catch (IllegalArgumentException e) {
-            throw ApiException.badRequest(e.getMessage());
+        requireIn("min_p", minP, minP >= 0 && minP <= 1, "[0, 1]");
+        requireIn("repetition_penalty", rep, rep > 0 && Float.isFinite(rep), "(0, inf)");
+        requireIn("presence_penalty", presence, presence >= -2 && presence <= 2, "[-2, 2]");
+        requireIn("frequency_penalty", frequency, frequency >= -2 && frequency <= 2, "[-2, 2]");
+        checkStops(stop, stopIds);
+        SamplingParams sampling = new SamplingParams(temperature, topK, topP, minP, rep, presence, frequency, seed);
+        // 0 = "not given": the rest of the context, filled in per prompt by run()
+        return new GenerateParams(sampling, maxTokens == null ? 0 : maxTokens, n, stopIds, stop, ignoreEos, logprobs);
+    }
+
+    private static void requireIn(String field, float v, boolean ok, String range) {
+        if (!ok) {
+            throw ApiException.badParam(field, "'" + field + "' must be in " + range + ", got " + v);
         }
-        try {
-            // 0 = "not given": the rest of the context, filled in per prompt by run()
-            return new GenerateParams(sampling, maxTokens == null ? 0 : maxTokens, n, stopIds, stop, ignoreEos,
-                    logprobs);
-        } catch (IllegalArgumentException e) {
-            throw ApiException.badRequest(e.getMessage());
+    }
+
+    /** The engine's limits on stop strings and stop tokens, as 400s naming the field. */
+    private void checkStops(List<String> stop, int[] stopIds) {
+        if (stop.size() > GenerateParams.MAX_STOP_STRINGS) {
+            throw ApiException.badParam("stop", "'stop' may hold at most " + GenerateParams.MAX_STOP_STRINGS
+                    + " strings, got " + stop.size());
+        }
+        long chars = 0;
+        for (String s : stop) {
+            if (s.isEmpty()) {
+                throw ApiException.badParam("stop", "'stop' strings must not be empty");
+            }
+            chars += s.length();
+        }
+        if (chars > GenerateParams.MAX_STOP_CHARS) {
+            throw ApiException.badParam("stop", "'stop' strings may have at most " + GenerateParams.MAX_STOP_CHARS
+                    + " characters in total, got " + chars);
+        }
+        if (stopIds.length > GenerateParams.MAX_STOP_TOKEN_IDS) {
+            throw ApiException.badParam("stop_token_ids", "'stop_token_ids' may hold at most "
+                    + GenerateParams.MAX_STOP_TOKEN_IDS + " ids, got " + stopIds.length);
+        }
+        int vocab = model.tokenizer().vocabSize();
+        for (int id : stopIds) {
+            if (id < 0 || id >= vocab) {
+                throw ApiException.badParam("stop_token_ids", "token id " + id
+                        + " in 'stop_token_ids' is out of range for a vocabulary of " + vocab);
+            }
         }
     }
 
@@ -339,7 +414,7 @@ final class OpenAiApi {
         for (int i = 0; i < job.prompts.size(); i++) {
             int[] p = job.prompts.get(i);
             int max = job.params.maxTokens();
-            String what = job.kind == Kind.CHAT ? "messages" : "prompt";
+            String what = what(job);
             if (max == 0) {
                 if (p.length >= ctxLen) {
                     throw ApiException.badParam(what, "This model's maximum context length is " + ctxLen
@@ -355,10 +430,19 @@ final class OpenAiApi {
             }
             requests.add(new GenerateRequest(id + "-" + i, p, job.params.withMaxTokens(max)));
         }
-        int k = requests.size();
+        if (engine.executorHealth() != null) {
+            throw ApiException.modelUnavailable();
+        }
+        // every prompt runs n sequences: admission counts them all, not the HTTP request
+        int k = requests.size() * job.params.n();
+        if (k > admission.limit()) {
+            throw ApiException.badParam(job.params.n() > 1 ? "n" : what(job), "This request needs " + k
+                    + " sequences (" + requests.size() + " prompts × n = " + job.params.n() + "); this server admits"
+                    + " at most " + admission.limit() + " at once.");
+        }
         if (!admission.tryAcquire(k)) {
             throw ApiException.tooManyRequests("The server is at its limit of " + admission.limit()
-                    + " pending requests; retry later.");
+                    + " pending sequences; retry later.");
         }
         List<RequestStream> streams = new ArrayList<>();
         try {
@@ -390,6 +474,10 @@ final class OpenAiApi {
             }
             admission.release(k);
         }
+    }
+
+    private static String what(Job job) {
+        return job.kind == Kind.CHAT ? "messages" : "prompt";
     }
 
     private static void pump(int prompt, RequestStream s, LinkedBlockingQueue<Event> events) {
@@ -497,17 +585,39 @@ final class OpenAiApi {
     private void jsonResponse(Job job, String id, io.javalin.http.Context ctx, List<RequestStream> streams,
             LinkedBlockingQueue<Event> events) throws IOException {
         Collector col = new Collector(job);
+        ClientProbe client = ClientProbe.of(ctx.req());
+        long nextProbe = System.nanoTime() + keepAliveMs * 1_000_000;
         try {
             while (!col.done()) {
-                col.apply(events.take());
+                Event e = events.poll(keepAliveMs, TimeUnit.MILLISECONDS);
+                if (e != null) {
+                    col.apply(e);
+                }
+                // probed on a clock, not when output pauses: a busy request streams deltas all the time
+                if (System.nanoTime() - nextProbe < 0) {
+                    continue;
+                }
+                nextProbe = System.nanoTime() + keepAliveMs * 1_000_000;
+                if (client.gone()) {
+                    // nobody will read the answer: abort now so that the sequences stop taking engine time
+                    for (RequestStream s : streams) {
+                        s.cancel();
+                    }
+                    metrics.requestSuccess.labelValues("abort").inc();
+                    return;
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw ApiException.unavailable("interrupted");
         }
+        if (client.mustClose()) {
+            ctx.header("Connection", "close");
+        }
         col.finish();
         if (col.error != null) {
-            throw ApiException.internal(col.error);
+            // failed because the executor degraded meanwhile: a 503 like the requests refused above
+            throw engine.executorHealth() != null ? ApiException.modelUnavailable() : ApiException.internal(col.error);
         }
         ObjectNode root = header(job, id);
         ArrayNode choices = root.putArray("choices");

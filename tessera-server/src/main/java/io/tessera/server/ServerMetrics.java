@@ -34,6 +34,7 @@ public final class ServerMetrics {
     final Counter generationTokens;
     final Counter requestSuccess;
     final Counter httpErrors;
+    final Counter slowRequestsClosed;
     private final Deque<long[]> samples = new ArrayDeque<>();
 
     public ServerMetrics(Engine engine) {
@@ -57,6 +58,9 @@ public final class ServerMetrics {
         httpErrors = Counter.builder().name("tessera_http_errors_total")
                 .help("API requests answered with an error, by HTTP status.")
                 .labelNames("status").register(registry);
+        slowRequestsClosed = Counter.builder().name("tessera_http_slow_requests_closed_total")
+                .help("Connections closed because a request took longer than the read timeout to arrive.")
+                .register(registry);
         GaugeWithCallback.builder().name("tessera_requests_running")
                 .help("Requests in the engine's running batch.")
                 .callback(cb -> cb.call(engine.stats().running())).register(registry);

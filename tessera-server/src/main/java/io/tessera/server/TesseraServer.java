@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import io.javalin.http.Handler;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.tessera.engine.Engine;
 import java.io.ByteArrayOutputStream;
@@ -15,9 +16,8 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
-import org.eclipse.jetty.server.Connector;
-import org.eclipse.jetty.server.NetworkConnector;
 
 /**
  * Tessera's HTTP server: the OpenAI-compatible API, {@code /tokenize} and {@code /detokenize},
@@ -28,6 +28,8 @@ import org.eclipse.jetty.server.NetworkConnector;
 public final class TesseraServer implements AutoCloseable {
 
     private static final String WEB = "/io/tessera/server/web/";
+    /** Set on a request answered with an {@link ApiException}, so that the status handlers leave it alone. */
+    private static final String API_ERROR = "tessera.api-error";
 
     private final Engine engine;
     private final ServedModel model;
@@ -40,6 +42,9 @@ public final class TesseraServer implements AutoCloseable {
     private final long created = System.currentTimeMillis() / 1000;
     private Javalin app;
     private Thread sampler;
+    private SlowRequestReaper reaper;
+    private final HostFilter hostFilter;
+    private final Cors cors;
     private volatile boolean draining;
     private volatile boolean closed;
 
@@ -49,7 +54,9 @@ public final class TesseraServer implements AutoCloseable {
         this.config = config;
         this.metrics = new ServerMetrics(engine);
         this.admission = new Admission(config.maxPendingRequests());
-        this.api = new OpenAiApi(engine, model, metrics, admission, json);
+        this.api = new OpenAiApi(engine, model, metrics, admission, json, config.maxPrompts());
+        this.hostFilter = new HostFilter(config);
+        this.cors = new Cors(config.allowedOrigins());
     }
 
     /** Binds and starts serving; returns this. */
@@ -60,31 +67,39 @@ public final class TesseraServer implements AutoCloseable {
             cfg.startupWatcherEnabled = false;
             cfg.http.maxRequestSize = config.maxBodyBytes();
             cfg.http.disableCompression();
+            cfg.http.prefer405over404 = true;
         });
-        app.before(this::authorize);
+        app.before(this::guard);
         app.get("/health", this::health);
         app.get("/metrics", this::metrics);
         app.get("/stats", ctx -> ctx.json(metrics.live(admission.pending())));
-        app.get("/v1/models", this::models);
-        app.get("/v1/models/{id}", this::model);
-        app.post("/v1/completions", ctx -> generate(ctx, false));
-        app.post("/v1/chat/completions", ctx -> generate(ctx, true));
-        app.post("/tokenize", this::tokenize);
-        app.post("/detokenize", this::detokenize);
+        app.get("/v1/models", keyed(this::models));
+        app.get("/v1/models/{id}", keyed(this::model));
+        app.post("/v1/completions", keyedJson(ctx -> generate(ctx, false)));
+        app.post("/v1/chat/completions", keyedJson(ctx -> generate(ctx, true)));
+        app.post("/tokenize", keyedJson(this::tokenize));
+        app.post("/detokenize", keyedJson(this::detokenize));
         app.get("/", ctx -> resource(ctx, "index.html", "text/html; charset=utf-8"));
         app.get("/ui/app.js", ctx -> resource(ctx, "app.js", "text/javascript; charset=utf-8"));
         app.get("/ui/style.css", ctx -> resource(ctx, "style.css", "text/css; charset=utf-8"));
         app.exception(ApiException.class, (e, ctx) -> error(ctx, e));
         app.exception(Exception.class, (e, ctx) -> error(ctx, ApiException.internal(
                 e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()))));
+        // Javalin's own answers (no such route, wrong method) become OpenAI error objects, whatever Accept says
         app.error(404, ctx -> {
-            String type = ctx.res().getContentType();
-            if (ctx.path().startsWith("/v1/") && !ctx.res().isCommitted()
-                    && (type == null || !type.startsWith("application/json"))) {
+            if (ctx.attribute(API_ERROR) == null) {
                 error(ctx, ApiException.notFound("no such endpoint: " + ctx.method() + " " + ctx.path(), null));
             }
         });
+        app.error(405, ctx -> {
+            if (ctx.attribute(API_ERROR) == null) {
+                error(ctx, ApiException.methodNotAllowed("method " + ctx.method() + " is not allowed on "
+                        + ctx.path()));
+            }
+        });
         app.start(config.host(), config.port());
+        reaper = new SlowRequestReaper(() -> List.of(app.jettyServer().server().getConnectors()),
+                config.readTimeout(), metrics.slowRequestsClosed::inc);
         sampler = Thread.ofVirtual().name("tessera-metrics-sampler").start(() -> {
             while (!closed) {
                 metrics.sample();
@@ -120,13 +135,53 @@ public final class TesseraServer implements AutoCloseable {
 
     // ---------------------------------------------------------------- handlers
 
+    /**
+     * Runs before every route, known or not: the Host check (DNS rebinding), CORS, and 503 while
+     * shutting down.
+     */
+    private void guard(Context ctx) {
+        if (!hostFilter.allows(ctx.header("Host"))) {
+            throw ApiException.forbidden("Host '" + ctx.header("Host") + "' is not allowed: this server has no API key"
+                    + " and listens on loopback, so it answers only to localhost names (set an API key, or bind"
+                    + " --host to another address).", "host_not_allowed");
+        }
+        if (Cors.isPreflight(ctx)) {
+            cors.preflight(ctx);
+            ctx.skipRemainingHandlers();
+            return;
+        }
+        cors.decorate(ctx);
+        if (draining) {
+            ctx.header("Connection", "close");
+            throw ApiException.unavailable("the server is shutting down");
+        }
+    }
+
+    /** A route that needs the API key, checked on the route matched (so /x/ is /x), before anything else. */
+    private Handler keyed(Handler h) {
+        return ctx -> {
+            authorize(ctx);
+            h.handle(ctx);
+        };
+    }
+
+    /** A keyed route whose body is JSON: other content types get 415 (a page elsewhere cannot post plain text). */
+    private Handler keyedJson(Handler h) {
+        return keyed(ctx -> {
+            String type = ctx.header("Content-Type");
+            String media = type == null ? "" : type.split(";", 2)[0].trim();
+            if (!media.equalsIgnoreCase("application/json")) {
+                throw ApiException.unsupportedMediaType("The request body must be JSON sent as 'Content-Type:"
+                        + " application/json'" + (type == null ? "; no Content-Type was given" : ", not '" + type
+                        + "'") + " (with curl: -H 'Content-Type: application/json').");
+            }
+            h.handle(ctx);
+        });
+    }
+
     private void authorize(Context ctx) {
         String key = config.apiKey();
         if (key == null) {
-            return;
-        }
-        String p = ctx.path();
-        if (!(p.startsWith("/v1/") || p.equals("/tokenize") || p.equals("/detokenize"))) {
             return;
         }
         String h = ctx.header("Authorization");
@@ -184,9 +239,6 @@ public final class TesseraServer implements AutoCloseable {
     }
 
     private void generate(Context ctx, boolean chat) throws IOException {
-        if (draining) {
-            throw ApiException.unavailable("the server is shutting down");
-        }
         long arrival = System.nanoTime();
         JsonNode body = body(ctx);
         OpenAiApi.Job job = chat ? api.parseChat(body, arrival) : api.parseCompletion(body, arrival);
@@ -197,15 +249,23 @@ public final class TesseraServer implements AutoCloseable {
         JsonNode body = body(ctx);
         api.checkModel(body);
         int[] ids;
+        String what;
         if (body.has("messages")) {
             ids = api.encodeChat(api.renderChat(body));
+            what = "messages";
         } else {
             String prompt = Fields.string(body, "prompt", null);
             if (prompt == null) {
                 throw ApiException.badParam("prompt", "'prompt' (a string) or 'messages' is required");
             }
             boolean special = Fields.bool(body, "add_special_tokens", true);
+            api.checkPromptChars(prompt, "prompt");
             ids = model.tokenizer().encode(prompt, special, false);
+            what = "prompt";
+        }
+        if (ids.length > model.contextLength()) {
+            throw ApiException.badParam(what, "This model's maximum context length is " + model.contextLength()
+                    + " tokens. However, your " + what + " resulted in " + ids.length + " tokens.");
         }
         ObjectNode root = json.createObjectNode();
         root.put("count", ids.length);
@@ -224,6 +284,10 @@ public final class TesseraServer implements AutoCloseable {
             throw ApiException.badParam("tokens", "'tokens' (an array of token ids) is required");
         }
         int[] ids = Fields.intArray(body, "tokens");
+        if (ids.length > model.contextLength()) {
+            throw ApiException.badParam("tokens", "'tokens' has " + ids.length + " ids, more than this model's"
+                    + " maximum context length of " + model.contextLength() + " tokens");
+        }
         int vocab = model.tokenizer().vocabSize();
         for (int id : ids) {
             if (id < 0 || id >= vocab) {
@@ -277,6 +341,7 @@ public final class TesseraServer implements AutoCloseable {
     }
 
     private void error(Context ctx, ApiException e) {
+        ctx.attribute(API_ERROR, Boolean.TRUE);
         metrics.httpErrors.labelValues(Integer.toString(e.status())).inc();
         if (ctx.res().isCommitted()) {
             return;
@@ -297,9 +362,9 @@ public final class TesseraServer implements AutoCloseable {
     // ---------------------------------------------------------------- shutdown
 
     /**
-     * Graceful shutdown: stops accepting connections, lets requests in flight finish for up to the
-     * configured grace, aborts what remains, then stops the HTTP server. The engine stays open (its
-     * owner closes it).
+     * Graceful shutdown: new requests get 503 (the listener stays open so that clients learn why),
+     * requests in flight may finish for up to the configured grace, what remains is aborted, then
+     * the HTTP server stops. The engine stays open (its owner closes it).
      */
     @Override
     public void close() {
@@ -307,15 +372,6 @@ public final class TesseraServer implements AutoCloseable {
             return;
         }
         draining = true;
-        try {
-            for (Connector c : app.jettyServer().server().getConnectors()) {
-                if (c instanceof NetworkConnector nc) {
-                    nc.close();
-                }
-            }
-        } catch (RuntimeException ignored) {
-            // the server stops below in any case
-        }
         long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
         waitIdle(deadline);
         if (admission.pending() > 0) {
@@ -325,6 +381,9 @@ public final class TesseraServer implements AutoCloseable {
         closed = true;
         if (sampler != null) {
             sampler.interrupt();
+        }
+        if (reaper != null) {
+            reaper.close();
         }
         app.stop();
     }

@@ -66,7 +66,7 @@ class GgufChatTemplateTest {
                 HttpClient http = HttpClient.newHttpClient();
                 String messages = "{\"messages\":[{\"role\":\"user\",\"content\":\" Hi \"}]";
                 HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(server.baseUrl() + "/tokenize"))
-                        .POST(HttpRequest.BodyPublishers.ofString(messages + "}")).build(),
+                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(messages + "}")).build(),
                         HttpResponse.BodyHandlers.ofString());
                 JsonNode tokens = new ObjectMapper().readTree(r.body()).get("tokens");
                 int[] ids = new int[tokens.size()];
@@ -77,7 +77,8 @@ class GgufChatTemplateTest {
                 assertEquals(loaded.tokenizer().bos(), ids[0]);
                 assertArrayEquals(loaded.tokenizer().encode("<s>[user] Hi\n[assistant]", false, true), ids);
                 HttpResponse<String> c = http.send(HttpRequest.newBuilder(
-                        URI.create(server.baseUrl() + "/v1/chat/completions")).POST(HttpRequest.BodyPublishers
+                        URI.create(server.baseUrl() + "/v1/chat/completions")).header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers
                         .ofString(messages + ",\"max_tokens\":5}")).build(), HttpResponse.BodyHandlers.ofString());
                 JsonNode j = new ObjectMapper().readTree(c.body());
                 assertEquals(ids.length, j.get("usage").get("prompt_tokens").asInt(), c.body());

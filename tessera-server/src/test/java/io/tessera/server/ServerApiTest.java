@@ -136,18 +136,18 @@ class ServerApiTest {
 
     @Test
     void keepAliveCommentsWhileWaiting() throws Exception {
-        // one running request at a time: the streamed one waits behind a long one and gets SSE comments
-        try (TestServer one = new TestServer(ServerConfig.defaults(), 1)) {
+        // two sequences at a time: the streamed one waits behind a long request of n = 2
+        try (TestServer one = new TestServer(ServerConfig.defaults(), 2)) {
             one.server.keepAliveInterval(Duration.ofMillis(5));
             var blocker = http.sendAsync(HttpRequest.newBuilder(URI.create(one.url() + "/v1/completions"))
-                    .POST(HttpRequest.BodyPublishers.ofString(
-                            "{\"prompt\":\"Once\",\"max_tokens\":400,\"n\":4,\"ignore_eos\":true}")).build(),
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"prompt\":\"Once\",\"max_tokens\":400,\"n\":2,\"ignore_eos\":true}")).build(),
                     HttpResponse.BodyHandlers.ofString());
             while (one.engine.stats().running() < 1) {
                 Thread.sleep(2);
             }
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(one.url() + "/v1/completions"))
-                    .POST(HttpRequest.BodyPublishers.ofString(
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
                             "{\"prompt\":\"Once\",\"max_tokens\":10,\"stream\":true}")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertTrue(r.body().startsWith(": keep-alive\n\n"), r.body());
@@ -216,7 +216,8 @@ class ServerApiTest {
     @Test
     void clientDisconnectAbortsAndFreesBlocks() throws Exception {
         long abortedBefore = ts.engine.stats().abortedRequests();
-        String body = "{\"prompt\":\"Once upon a time\",\"max_tokens\":480,\"n\":8,\"ignore_eos\":true,"
+        // n = 4: the whole pending limit of this server
+        String body = "{\"prompt\":\"Once upon a time\",\"max_tokens\":480,\"n\":4,\"ignore_eos\":true,"
                 + "\"stream\":true}";
         try (Socket s = new Socket("127.0.0.1", ts.server.port())) {
             OutputStream out = s.getOutputStream();
@@ -247,18 +248,19 @@ class ServerApiTest {
 
     @Test
     void clientDisconnectWhileWaitingAborts() throws Exception {
-        try (TestServer one = new TestServer(ServerConfig.defaults(), 1)) {
+        try (TestServer one = new TestServer(ServerConfig.defaults(), 2)) {
             one.server.keepAliveInterval(Duration.ofMillis(5));
             var blocker = http.sendAsync(HttpRequest.newBuilder(URI.create(one.url() + "/v1/completions"))
-                    .POST(HttpRequest.BodyPublishers.ofString(
-                            "{\"prompt\":\"Once\",\"max_tokens\":480,\"n\":8,\"ignore_eos\":true}")).build(),
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"prompt\":\"Once\",\"max_tokens\":480,\"n\":2,\"ignore_eos\":true}")).build(),
                     HttpResponse.BodyHandlers.ofString());
             while (one.engine.stats().running() < 1) {
                 Thread.sleep(2);
             }
             String body = "{\"prompt\":\"Once\",\"max_tokens\":10,\"stream\":true}";
             try (Socket s = new Socket("127.0.0.1", one.server.port())) {
-                s.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Length: "
+                s.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: "
                         + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
                 BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
                 String line;

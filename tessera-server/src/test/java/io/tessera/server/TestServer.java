@@ -4,11 +4,16 @@ import io.tessera.core.TestModels;
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.LoadedModel;
+import io.tessera.core.model.ModelConfig;
 import io.tessera.engine.Detokenizer;
 import io.tessera.engine.Engine;
 import io.tessera.engine.EngineConfig;
+import io.tessera.engine.executor.Executor;
 import io.tessera.engine.executor.LocalExecutor;
+import io.tessera.engine.executor.StepInput;
+import io.tessera.engine.executor.StepResult;
 import java.io.IOException;
+import java.time.Duration;
 
 /** stories260K behind an engine and a server on a free loopback port. */
 final class TestServer implements AutoCloseable {
@@ -27,12 +32,20 @@ final class TestServer implements AutoCloseable {
 
     /** With at most {@code maxSeqs} requests running at once (1 makes the others wait). */
     TestServer(ServerConfig config, int maxSeqs) throws IOException {
+        this(config, maxSeqs, Duration.ZERO);
+    }
+
+    /**
+     * With every engine step taking at least {@code stepDelay}: a lower bound on how long a request
+     * runs, however fast the machine.
+     */
+    TestServer(ServerConfig config, int maxSeqs, Duration stepDelay) throws IOException {
         loaded = LoadedModel.open(TestModels.stories260K(), TestModels.tok512());
         parallel = new Parallel(1);
         executor = new LocalExecutor(loaded.model(), parallel, KvCacheType.F32, 16, 512);
         EngineConfig ec = EngineConfig.defaults(loaded.tokenizer().eos());
-        engine = new Engine(executor, ec.withScheduler(ec.scheduler().withMaxSeqs(maxSeqs)),
-                Detokenizer.of(loaded.tokenizer()));
+        engine = new Engine(stepDelay.isZero() ? executor : new SlowExecutor(executor, stepDelay),
+                ec.withScheduler(ec.scheduler().withMaxSeqs(maxSeqs)), Detokenizer.of(loaded.tokenizer()));
         ServedModel served = ServedModel.of(MODEL, loaded.tokenizer(), loaded.model().config().contextLength(),
                 loaded.chatTemplate());
         server = new TesseraServer(engine, served, config).start();
@@ -40,6 +53,49 @@ final class TestServer implements AutoCloseable {
 
     String url() {
         return server.baseUrl();
+    }
+
+    /** An executor whose steps take at least a given time. */
+    private record SlowExecutor(Executor inner, Duration delay) implements Executor {
+        @Override
+        public StepResult execute(StepInput input) {
+            try {
+                Thread.sleep(delay);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return inner.execute(input);
+        }
+
+        @Override
+        public ModelConfig modelConfig() {
+            return inner.modelConfig();
+        }
+
+        @Override
+        public int blockSize() {
+            return inner.blockSize();
+        }
+
+        @Override
+        public int numBlocks() {
+            return inner.numBlocks();
+        }
+
+        @Override
+        public long blockBytes() {
+            return inner.blockBytes();
+        }
+
+        @Override
+        public String describe() {
+            return inner.describe();
+        }
+
+        @Override
+        public void close() {
+            // the wrapped executor is closed by its owner
+        }
     }
 
     @Override

@@ -21,6 +21,13 @@ public final class Link {
         channel.writeAndFlush(new Frame(type, node.id(), tag, payload));
     }
 
+    /** Sends an ERROR with this message, then closes the connection once it is written. */
+    public void refuse(long tag, String message) {
+        channel.writeAndFlush(new Frame(MessageType.ERROR, node.id(), tag,
+                message.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+    }
+
     public boolean isOpen() {
         return channel.isActive();
     }

@@ -13,10 +13,13 @@ import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.codec.CorruptedFrameException;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.ssl.NotSslRecordException;
 import io.netty.handler.codec.MessageToByteEncoder;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -26,17 +29,25 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import javax.net.ssl.SSLException;
 
 /**
  * A cluster endpoint on Netty: listens for connections and opens them, authenticates every
  * connection with the shared token (the first frame must be a HELLO carrying it; anything else, or
  * a wrong token, gets an ERROR and the connection is closed), and hands every later frame to one
  * handler with the {@link Link} it came on. Counts bytes per message type.
+ *
+ * <p>Before authentication a connection may send only one small HELLO ({@link
+ * HandshakePolicy#MAX_HELLO_BYTES}) within {@link HandshakePolicy#timeout()}; a longer frame, a
+ * wrong token, silence or a close before that is a failed handshake: the connection is closed, the
+ * failure logged and counted against the remote address ({@link HandshakeGuard}). After
+ * authentication frames may be as large as {@link #maxFrame(int)} allows, which the owner derives
+ * from what its plan can need.
  */
 public final class Node implements AutoCloseable {
 
-    /** Largest frame accepted: 1 GiB. */
-    public static final int MAX_FRAME = 1 << 30;
+    /** Largest authenticated frame until the owner sets a limit: plans, reports, errors. */
+    public static final int CONTROL_FRAME_BYTES = 1 << 20;
 
     private final byte[] token;
     private volatile int id;
@@ -45,6 +56,9 @@ public final class Node implements AutoCloseable {
     private final EventLoopGroup group;
     private final WireCounters counters = new WireCounters();
     private final Tls tls;
+    private final HandshakePolicy policy;
+    private final HandshakeGuard guard;
+    private volatile int maxFrame = CONTROL_FRAME_BYTES;
     private Channel server;
 
     /**
@@ -58,11 +72,19 @@ public final class Node implements AutoCloseable {
 
     /** @param tls TLS for every connection of this node, or null for plain TCP */
     public Node(String token, int id, BiConsumer<Link, Frame> handler, Consumer<Link> onClose, Tls tls) {
+        this(token, id, handler, onClose, tls, HandshakePolicy.DEFAULT);
+    }
+
+    /** @param policy what connections that have not authenticated yet may do */
+    public Node(String token, int id, BiConsumer<Link, Frame> handler, Consumer<Link> onClose, Tls tls,
+            HandshakePolicy policy) {
         this.tls = tls;
-        this.token = token.getBytes(StandardCharsets.UTF_8);
+        this.token = ClusterToken.require(token, "the cluster configuration").getBytes(StandardCharsets.UTF_8);
         this.id = id;
         this.handler = handler;
         this.onClose = onClose;
+        this.policy = policy;
+        this.guard = new HandshakeGuard(policy, System::nanoTime);
         this.group = new NioEventLoopGroup(1, r -> {
             Thread t = new Thread(r, "tessera-net-" + id);
             t.setDaemon(true);
@@ -79,6 +101,21 @@ public final class Node implements AutoCloseable {
         return id;
     }
 
+    /**
+     * Sets the largest frame (header included) an authenticated connection may send; a larger one
+     * closes the connection. Applies to frames not yet started.
+     */
+    public void maxFrame(int bytes) {
+        if (bytes < HandshakePolicy.MAX_HELLO_BYTES) {
+            throw new IllegalArgumentException("a frame limit of " + bytes + " bytes is too small");
+        }
+        this.maxFrame = bytes;
+    }
+
+    public int maxFrame() {
+        return maxFrame;
+    }
+
     public WireCounters counters() {
         return counters;
     }
@@ -90,6 +127,11 @@ public final class Node implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (!guard.admits(ch.remoteAddress().getAddress())) {
+                            // locked out after failed handshakes: logged when the lockout began
+                            ch.close();
+                            return;
+                        }
                         if (tls != null) {
                             ch.pipeline().addLast(tls.server().newHandler(ch.alloc()));
                         }
@@ -103,8 +145,9 @@ public final class Node implements AutoCloseable {
     public Link connect(InetSocketAddress address, Duration timeout) throws java.io.IOException {
         CompletableFuture<Link> ready = new CompletableFuture<>();
         Inbound inbound = new Inbound(false, ready);
+        Channel ch = null;
         try {
-            Channel ch = new Bootstrap().group(group).channel(NioSocketChannel.class)
+            ch = new Bootstrap().group(group).channel(NioSocketChannel.class)
                     .option(ChannelOption.TCP_NODELAY, true)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, timeout.toMillis()))
                     .handler(new ChannelInitializer<SocketChannel>() {
@@ -121,18 +164,28 @@ public final class Node implements AutoCloseable {
             return ready.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            closeQuietly(ch);
             throw new java.io.IOException("interrupted while connecting to " + address, e);
         } catch (ExecutionException e) {
+            closeQuietly(ch);
             throw new java.io.IOException("cannot connect to " + address + ": " + e.getCause().getMessage());
         } catch (TimeoutException e) {
+            closeQuietly(ch);
             throw new java.io.IOException("no answer from " + address + " within " + timeout.toMillis() + " ms");
         } catch (RuntimeException e) {
+            closeQuietly(ch);
             throw new java.io.IOException("cannot connect to " + address + ": " + e.getMessage(), e);
         }
     }
 
+    private static void closeQuietly(Channel ch) {
+        if (ch != null) {
+            ch.close();
+        }
+    }
+
     private void pipeline(SocketChannel ch, Inbound inbound) {
-        ch.pipeline().addLast(new Decoder(), new Encoder(), inbound);
+        ch.pipeline().addLast(new FrameDecoder(inbound::frameLimit, counters), new Encoder(), inbound);
     }
 
     @Override
@@ -141,31 +194,6 @@ public final class Node implements AutoCloseable {
             server.close();
         }
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-    }
-
-    private final class Decoder extends LengthFieldBasedFrameDecoder {
-        Decoder() {
-            super(ByteOrder.LITTLE_ENDIAN, MAX_FRAME, 0, 4, 0, 4, true);
-        }
-
-        @Override
-        protected Object decode(ChannelHandlerContext ctx, ByteBuf in) throws Exception {
-            ByteBuf buf = (ByteBuf) super.decode(ctx, in);
-            if (buf == null) {
-                return null;
-            }
-            try {
-                MessageType type = MessageType.of(buf.readUnsignedByte());
-                int source = buf.readShortLE();
-                long tag = buf.readLongLE();
-                byte[] payload = new byte[buf.readableBytes()];
-                buf.readBytes(payload);
-                counters.received(type, Frame.HEADER_BYTES + payload.length);
-                return new Frame(type, source, tag, payload);
-            } finally {
-                buf.release();
-            }
-        }
     }
 
     private final class Encoder extends MessageToByteEncoder<Frame> {
@@ -183,11 +211,37 @@ public final class Node implements AutoCloseable {
     private final class Inbound extends SimpleChannelInboundHandler<Frame> {
         private final boolean serverSide;
         private final CompletableFuture<Link> ready;
-        private Link link;
+        private volatile Link link;
+        /** Why the handshake of this (server-side) connection failed; set once. */
+        private String refusal;
 
         Inbound(boolean serverSide, CompletableFuture<Link> ready) {
             this.serverSide = serverSide;
             this.ready = ready;
+        }
+
+        int frameLimit() {
+            return link == null ? HandshakePolicy.MAX_HELLO_BYTES : maxFrame;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) throws Exception {
+            if (serverSide) {
+                ctx.executor().schedule(() -> {
+                    if (link == null && ctx.channel().isActive()) {
+                        refuse(ctx, "no HELLO within " + policy.timeout().toMillis() + " ms");
+                    }
+                }, policy.timeout().toMillis(), TimeUnit.MILLISECONDS);
+            }
+            super.channelActive(ctx);
+        }
+
+        /** Ends a connection that failed to authenticate (once), counting it against its address. */
+        private void refuse(ChannelHandlerContext ctx, String why) {
+            if (refusal == null) {
+                refusal = why;
+                ctx.close();
+            }
         }
 
         @Override
@@ -195,12 +249,20 @@ public final class Node implements AutoCloseable {
             if (link == null) {
                 if (serverSide) {
                     if (f.type() != MessageType.HELLO || !MessageDigest.isEqual(f.payload(), token)) {
-                        ctx.writeAndFlush(new Frame(MessageType.ERROR, id, 0,
-                                "authentication failed: wrong or missing cluster token".getBytes(StandardCharsets.UTF_8)))
-                                .addListener(x -> ctx.close());
+                        if (refusal == null) {
+                            refusal = f.type() == MessageType.HELLO ? "wrong cluster token"
+                                    : f.type() + " before the handshake";
+                            ctx.writeAndFlush(new Frame(MessageType.ERROR, id, 0,
+                                    "authentication failed: wrong or missing cluster token"
+                                            .getBytes(StandardCharsets.UTF_8)))
+                                    .addListener(x -> ctx.close());
+                        }
                         return;
                     }
                     link = new Link(ctx.channel(), Node.this, f.source());
+                    guard.succeeded(remoteIp(ctx));
+                    ClusterLog.log("authenticated " + (f.source() < 0 ? "a coordinator" : "worker " + f.source())
+                            + " from " + ctx.channel().remoteAddress());
                     ctx.writeAndFlush(new Frame(MessageType.HELLO_OK, id, 0, new byte[0]));
                     return;
                 }
@@ -225,7 +287,17 @@ public final class Node implements AutoCloseable {
             }
             if (link != null) {
                 onClose.accept(link);
+            } else if (serverSide) {
+                failedHandshake(ctx, refusal != null ? refusal : "closed by the client before authenticating");
             }
+        }
+
+        private void failedHandshake(ChannelHandlerContext ctx, String why) {
+            InetAddress ip = remoteIp(ctx);
+            long lockout = guard.failed(ip);
+            ClusterLog.log("authentication failed from " + ctx.channel().remoteAddress() + ": " + why
+                    + (lockout > 0 ? "; refusing " + ip.getHostAddress() + " for " + lockout + " ms after "
+                            + policy.maxFailures() + " failed handshakes" : ""));
         }
 
         @Override
@@ -233,7 +305,43 @@ public final class Node implements AutoCloseable {
             if (ready != null && !ready.isDone()) {
                 ready.completeExceptionally(cause);
             }
+            if (serverSide && link == null) {
+                refuse(ctx, describe(cause));
+                return;
+            }
+            if (link != null && ctx.channel().isActive()) {
+                ClusterLog.log("closing the connection " + (serverSide ? "from " : "to ") + ctx.channel().remoteAddress()
+                        + ": " + describe(cause));
+            }
             ctx.close();
+        }
+
+        /**
+         * Why a connection failed, for the log. Never the bytes it sent (Netty's
+         * "not an SSL/TLS record" message dumps them, and they may hold a token sent in the clear).
+         */
+        private static String describe(Throwable cause) {
+            Throwable c = cause;
+            while (c instanceof DecoderException && c.getCause() != null) {
+                c = c.getCause();
+            }
+            if (c instanceof NotSslRecordException) {
+                return "not a TLS connection (a client without the cluster's TLS keystore?)";
+            }
+            if (c instanceof TooLongFrameException || c instanceof CorruptedFrameException) {
+                return c.getMessage();
+            }
+            if (c instanceof SSLException) {
+                return "TLS handshake failed: " + c.getMessage();
+            }
+            if (c instanceof java.io.IOException) {
+                return String.valueOf(c.getMessage());
+            }
+            return c.getClass().getSimpleName();
+        }
+
+        private InetAddress remoteIp(ChannelHandlerContext ctx) {
+            return ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
         }
     }
 }

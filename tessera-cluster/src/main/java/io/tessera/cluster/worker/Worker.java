@@ -2,14 +2,18 @@ package io.tessera.cluster.worker;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tessera.cluster.BatchCodec;
+import io.tessera.cluster.FrameLimits;
 import io.tessera.cluster.ShardPlan;
 import io.tessera.cluster.collective.RingCollectives;
 import io.tessera.cluster.transport.ClusterException;
+import io.tessera.cluster.transport.ClusterLog;
 import io.tessera.cluster.transport.Frame;
+import io.tessera.cluster.transport.HandshakePolicy;
 import io.tessera.cluster.transport.Link;
 import io.tessera.cluster.transport.Mailbox;
 import io.tessera.cluster.transport.MessageType;
 import io.tessera.cluster.transport.Node;
+import io.tessera.cluster.transport.Tls;
 import io.tessera.cluster.transport.Wire;
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.forward.PagedKvCache;
@@ -39,19 +43,29 @@ import java.util.concurrent.LinkedBlockingQueue;
  *
  * <p>Netty's I/O thread only files frames: PING is answered there (so a busy worker still looks
  * alive), control frames go to the compute thread's queue, data frames to the {@link Mailbox}.
+ *
+ * <p>A worker serves one coordinator at a time: the first authenticated connection that sends a
+ * PLAN is its coordinator until that connection closes (or stays silent for {@link
+ * #COORDINATOR_SILENCE_MILLIS}, which a live coordinator's pings never allow); a PLAN from another
+ * connection meanwhile gets an ERROR saying so and the connection is closed. Steps, statistics,
+ * releases and aborts are taken from the coordinator only.
  */
 public final class Worker implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final String token;
+    /** A coordinator silent for this long (no ping) may be replaced by another one. */
+    static final long COORDINATOR_SILENCE_MILLIS = 10_000;
+
     private final Node node;
     private final Mailbox mailbox = new Mailbox();
-    private final LinkedBlockingQueue<Object[]> control = new LinkedBlockingQueue<>();
+    private final LinkedBlockingQueue<Control> control = new LinkedBlockingQueue<>();
     private final Set<Integer> lostPeers = ConcurrentHashMap.newKeySet();
     private final Map<Integer, Link> peerLinks = new ConcurrentHashMap<>();
     private final Thread compute;
+    /** The connection this worker serves; written on the I/O thread only. */
     private volatile Link coordinator;
+    private volatile long coordinatorHeardNanos;
     private volatile boolean closed;
     private volatile long abortUpTo;
     private long currentTag;
@@ -66,9 +80,17 @@ public final class Worker implements AutoCloseable {
     private long waitNanos;
     private long steps;
 
+    /** A frame for the compute thread, with the connection it came on. */
+    private record Control(Link link, Frame frame) {
+    }
+
     public Worker(String token) {
-        this.token = token;
-        this.node = new Node(token, Short.MAX_VALUE, this::onFrame, this::onClose);
+        this(token, HandshakePolicy.DEFAULT);
+    }
+
+    /** @param handshake what connections that have not authenticated may do */
+    public Worker(String token, HandshakePolicy handshake) {
+        this.node = new Node(token, Short.MAX_VALUE, this::onFrame, this::onClose, Tls.fromEnvironment(), handshake);
         this.compute = new Thread(this::computeLoop, "tessera-worker");
         this.compute.setDaemon(true);
     }
@@ -85,19 +107,68 @@ public final class Worker implements AutoCloseable {
     }
 
     private void onFrame(Link link, Frame f) {
+        if (link == coordinator) {
+            coordinatorHeardNanos = System.nanoTime();
+        }
         switch (f.type()) {
             case PING -> link.send(MessageType.PONG, f.tag(), new byte[0]);
-            case ABORT -> abortUpTo = Math.max(abortUpTo, f.tag());
-            case PLAN, STEP, STATS, RELEASE -> control.add(new Object[] {link, f});
+            case ABORT -> {
+                if (link == coordinator) {
+                    abortUpTo = Math.max(abortUpTo, f.tag());
+                }
+            }
+            case PLAN -> {
+                if (claim(link, f.tag())) {
+                    control.add(new Control(link, f));
+                }
+            }
+            case STEP, STATS, RELEASE -> {
+                if (link == coordinator) {
+                    control.add(new Control(link, f));
+                } else {
+                    link.send(MessageType.ERROR, f.tag(), (f.type() + " from a connection that is not this worker's "
+                            + "coordinator (send a PLAN first)").getBytes(StandardCharsets.UTF_8));
+                }
+            }
             case ACTIVATION, REDUCE_CHUNK, GATHER_CHUNK -> mailbox.put(f);
             default -> link.send(MessageType.ERROR, f.tag(),
                     ("a worker does not accept " + f.type()).getBytes(StandardCharsets.UTF_8));
         }
     }
 
+    /**
+     * Makes {@code link} this worker's coordinator unless another live one holds it; refuses it
+     * (ERROR, then close) otherwise. Runs on the I/O thread, so claims are never concurrent.
+     */
+    private boolean claim(Link link, long tag) {
+        Link current = coordinator;
+        if (current == link) {
+            return true;
+        }
+        boolean silent = System.nanoTime() - coordinatorHeardNanos > COORDINATOR_SILENCE_MILLIS * 1_000_000L;
+        if (current != null && current.isOpen() && !silent) {
+            ClusterLog.log("refused a second coordinator from " + link.remoteAddress() + ": serving the one at "
+                    + current.remoteAddress());
+            link.refuse(tag, "worker busy: it already serves another coordinator, and a worker serves one "
+                    + "coordinator at a time (stop that one, or give this one other workers)");
+            return false;
+        }
+        if (current != null) {
+            ClusterLog.log("the coordinator at " + current.remoteAddress() + " was silent for more than "
+                    + COORDINATOR_SILENCE_MILLIS + " ms; replaced by the one at " + link.remoteAddress());
+            current.close();
+        }
+        coordinator = link;
+        coordinatorHeardNanos = System.nanoTime();
+        ClusterLog.log("serving the coordinator at " + link.remoteAddress());
+        return true;
+    }
+
     private void onClose(Link link) {
         if (link == coordinator) {
-            control.add(new Object[] {link, Frame.of(MessageType.RELEASE, -1, 0)});
+            coordinator = null;
+            ClusterLog.log("the coordinator at " + link.remoteAddress() + " disconnected; shard released");
+            control.add(new Control(link, Frame.of(MessageType.RELEASE, -1, 0)));
         } else if (link.remoteId() >= 0 && link.remoteId() < Short.MAX_VALUE) {
             lostPeers.add(link.remoteId());
         }
@@ -119,37 +190,38 @@ public final class Worker implements AutoCloseable {
 
     private void computeLoop() {
         while (!closed) {
-            Object[] item;
+            Control item;
             try {
                 item = control.take();
             } catch (InterruptedException e) {
                 break;
             }
-            Link link = (Link) item[0];
-            Frame f = (Frame) item[1];
+            Link link = item.link();
+            Frame f = item.frame();
             try {
                 switch (f.type()) {
                     case PLAN -> {
-                        coordinator = link;
+                        if (link != coordinator) {
+                            continue; // from a coordinator that has gone since
+                        }
                         load(JSON.readValue(f.payload(), ShardPlan.class));
                         link.send(MessageType.READY, f.tag(), JSON.writeValueAsBytes(facts()));
                     }
                     case STEP -> {
-                        if (link != coordinator || shard == null) {
+                        if (link != coordinator) {
+                            continue; // left over from a coordinator that has gone
+                        }
+                        if (shard == null) {
                             throw new ClusterException("a step arrived before a plan");
                         }
                         if (f.tag() <= abortUpTo) {
                             continue;
                         }
                         currentTag = f.tag();
-                        step(f);
+                        step(link, f);
                     }
                     case STATS -> link.send(MessageType.STATS, f.tag(), JSON.writeValueAsBytes(stats()));
-                    case RELEASE -> {
-                        if (link == coordinator) {
-                            release();
-                        }
-                    }
+                    case RELEASE -> release();
                     default -> {
                     }
                 }
@@ -194,6 +266,7 @@ public final class Worker implements AutoCloseable {
         forward = new DecoderForward(shard, parallel, collectives);
         cache = new PagedKvCache(forward.layers(), forward.kvDim(), KvCacheType.parse(p.kvType()), p.numBlocks(),
                 p.blockSize());
+        node.maxFrame(FrameLimits.worker(shard.config(), p.numBlocks(), p.blockSize(), wire));
         busyNanos = 0;
         waitNanos = 0;
         steps = 0;
@@ -237,7 +310,7 @@ public final class Worker implements AutoCloseable {
         return m;
     }
 
-    private void step(Frame f) throws Exception {
+    private void step(Link coordinator, Frame f) throws Exception {
         BatchCodec.Step s = BatchCodec.decode(f.payload());
         for (int i = 0; i < s.copyFrom().length; i++) {
             cache.copyBlock(s.copyFrom()[i], s.copyTo()[i]);
@@ -290,6 +363,7 @@ public final class Worker implements AutoCloseable {
         forward = null;
         ring = null;
         mailbox.clear();
+        node.maxFrame(Node.CONTROL_FRAME_BYTES);
     }
 
     @Override

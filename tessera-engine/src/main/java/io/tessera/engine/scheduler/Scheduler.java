@@ -37,6 +37,8 @@ public final class Scheduler {
     private final int blockSize;
     private final TreeSet<Sequence> waiting = new TreeSet<>(PRIORITY);
     private final List<Sequence> running = new ArrayList<>();
+    /** Running places taken: the widths of the running sequences (never above max-seqs). */
+    private int runningWidth;
     private long preemptions;
     private long blockCopies;
 
@@ -95,7 +97,7 @@ public final class Scheduler {
             return;
         }
         if (seq.status == Sequence.Status.RUNNING) {
-            running.remove(seq);
+            removeRunning(seq);
         } else {
             waiting.remove(seq);
         }
@@ -112,6 +114,13 @@ public final class Scheduler {
         if (parent.status != Sequence.Status.RUNNING) {
             throw new IllegalStateException("only a running sequence can fork: " + parent);
         }
+        if (count > parent.width) {
+            throw new IllegalStateException("a sequence admitted for " + parent.width + " samples cannot fork "
+                    + count + ": " + parent);
+        }
+        // the children take the places their parent reserved at admission
+        runningWidth -= parent.width - 1;
+        parent.width = 1;
         List<Sequence> children = new ArrayList<>();
         for (int i = 1; i < count; i++) {
             Sequence child = new Sequence(parent, parent.sampleIndex() + i);
@@ -174,8 +183,11 @@ public final class Scheduler {
 
         if (preempted.isEmpty()) {
             int watermark = (int) Math.ceil(config.admitWatermark() * blocks.numBlocks());
-            while (!waiting.isEmpty() && budget > 0 && running.size() < config.maxSeqs()) {
+            while (!waiting.isEmpty() && budget > 0 && runningWidth < config.maxSeqs()) {
                 Sequence seq = waiting.first();
+                if (runningWidth + seq.width > config.maxSeqs()) {
+                    break; // first come first served: its samples wait for room together
+                }
                 int hits = reuseCachedPrefix(seq);
                 int n = Math.min(seq.numTokens() - seq.numComputed(), budget);
                 int needed = blocksFor(seq.numComputed() + n) - seq.numBlocks();
@@ -304,7 +316,7 @@ public final class Scheduler {
     }
 
     private void preempt(Sequence seq, List<Sequence> preempted) {
-        running.remove(seq);
+        removeRunning(seq);
         blocks.releaseAll(seq.blocksArray(), seq.numBlocks());
         seq.clearBlocks();
         seq.setComputed(0);
@@ -318,5 +330,12 @@ public final class Scheduler {
     private void insertRunning(Sequence seq) {
         int i = Collections.binarySearch(running, seq, PRIORITY);
         running.add(i < 0 ? -i - 1 : i, seq);
+        runningWidth += seq.width;
+    }
+
+    private void removeRunning(Sequence seq) {
+        if (running.remove(seq)) {
+            runningWidth -= seq.width;
+        }
     }
 }

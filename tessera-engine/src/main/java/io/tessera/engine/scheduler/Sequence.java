@@ -31,7 +31,21 @@ public final class Sequence {
     int cachedPromptTokens = -1;
     int preemptions;
 
-    public Sequence(long arrival, int sampleIndex, Object owner, int[] prompt, int capacity) {
+    /**
+     * Running places this sequence takes: its request's sample count until it forks them (they are
+     * admitted together, so that forking never passes the running limit), then 1.
+     */
+    int width;
+
+    /**
+     * @param samples the request's sample count n: the places it reserves among the running
+     *     sequences until {@link Scheduler#fork} makes the others
+     */
+    public Sequence(long arrival, int sampleIndex, Object owner, int[] prompt, int capacity, int samples) {
+        if (samples < 1) {
+            throw new IllegalArgumentException("a sequence stands for at least one sample, got " + samples);
+        }
+        this.width = samples;
         this.arrival = arrival;
         this.sampleIndex = sampleIndex;
         this.owner = owner;
@@ -57,6 +71,7 @@ public final class Sequence {
         this.status = parent.status;
         this.cachedPromptTokens = parent.cachedPromptTokens;
         this.blockSizeForHashes = parent.blockSizeForHashes;
+        this.width = 1;
     }
 
     /** Order of arrival of the request (lower is older): scheduling and preemption priority. */
