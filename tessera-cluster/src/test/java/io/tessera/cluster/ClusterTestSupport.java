@@ -65,6 +65,33 @@ final class ClusterTestSupport {
         return p;
     }
 
+    /**
+     * A Gemma3-style model (scaled embeddings, post-block norms, GeGLU, Q/K norm) of 7 layers with a
+     * window of 4, so that layer 5 is global and a pipeline split puts local and global layers on
+     * both stages: embedding 128, 8 heads of 32 over 2 KV heads, FFN 344, vocab 512.
+     */
+    static Path gemma3(Path dir) throws IOException {
+        Path p = dir.resolve("gemma3-small.gguf");
+        if (!Files.exists(p)) {
+            ModelConfig c = Architectures.named("gemma3").configure(new ModelConfig("gemma3", 128, 344, 7, 8, 2, 32,
+                    512, 512, 1000000f, RopeStyle.NEOX, 1e-6f));
+            ModelShape shape = new ModelShape("gemma3-small", c.withAttention(c.attention().withSlidingWindow(4)), true);
+            SyntheticModel.write(p, shape, SyntheticVocabulary.generate(512, 7), WeightTypes.parse("F32"), 19);
+        }
+        return p;
+    }
+
+    /** A Phi3-style model (fused attn_qkv and ffn_up in the file): embedding 128, 8 heads of 16, FFN 344, 3 layers. */
+    static Path phi3(Path dir) throws IOException {
+        Path p = dir.resolve("phi3-small.gguf");
+        if (!Files.exists(p)) {
+            ModelShape shape = new ModelShape("phi3-small", Architectures.named("phi3").configure(new ModelConfig("phi3",
+                    128, 344, 3, 8, 8, 16, 512, 512, 10000f, RopeStyle.NEOX, 1e-5f)), false);
+            SyntheticModel.write(p, shape, SyntheticVocabulary.generate(512, 8), WeightTypes.parse("F32"), 23);
+        }
+        return p;
+    }
+
     static int[][] prompts(long seed, int vocab, int... lengths) {
         Random rnd = new Random(seed);
         int[][] p = new int[lengths.length][];

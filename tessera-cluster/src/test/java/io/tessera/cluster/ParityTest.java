@@ -134,6 +134,21 @@ class ParityTest {
         assertParity(ClusterTestSupport.qwen3(dir), ClusterTestSupport.prompts(7, 512, 13, 4, 22), 16, 2, 2, 2);
     }
 
+    /**
+     * Gemma 3's post-block norms act on the all-reduced block output, and its local/global layer
+     * pattern counts layers over the whole model, not within a pipeline stage.
+     */
+    @Test
+    void gemma3HybridWithPostNormsAndLocalLayers() throws Exception {
+        assertParity(ClusterTestSupport.gemma3(dir), ClusterTestSupport.prompts(8, 512, 14, 5, 23), 16, 2, 2, 2);
+    }
+
+    /** Phi-3's fused Q/K/V and gate/up matrices are row slices, which a rank slices again. */
+    @Test
+    void phi3HybridWithFusedProjections() throws Exception {
+        assertParity(ClusterTestSupport.phi3(dir), ClusterTestSupport.prompts(9, 512, 12, 6, 20), 16, 2, 2, 2);
+    }
+
     /** Logits of one mixed step: bit-identical under PP, within 1e-5 of the largest logit under TP. */
     @Test
     void logitsOfOneStep() throws Exception {

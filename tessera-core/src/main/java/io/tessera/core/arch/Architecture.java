@@ -49,6 +49,15 @@ public interface Architecture {
     }
 
     /**
+     * Whether llama.cpp stores this family's Q, K and V projections as one {@code attn_qkv} matrix
+     * and its gate and up projections as one {@code ffn_up} of twice the rows (Phi-3), which the
+     * GGUF writer then does too; the default is separate matrices.
+     */
+    default boolean fusedProjections() {
+        return false;
+    }
+
+    /**
      * Binds the model's weights by their GGUF names (the names every format is mapped to), checking
      * each tensor's shape against {@code config}.
      */

@@ -26,7 +26,8 @@ public final class DecoderBlocks {
 
     /**
      * The pre-norm attention block of layer {@code l}; biases and per-head Q/K norm weights are
-     * bound when the configuration's {@link AttentionOptions} ask for them.
+     * bound when the configuration's {@link AttentionOptions} ask for them, the output norm when it
+     * has {@link ModelConfig#postNorms}.
      */
     public static AttentionWeights attention(ModelConfig cfg, TensorSource t, int l) throws ModelFormatException {
         int dim = cfg.dim();
@@ -41,17 +42,19 @@ public final class DecoderBlocks {
                 o.qkvBias() ? t.vector(attnKBias(l), cfg.kvDim()) : null,
                 o.qkvBias() ? t.vector(attnVBias(l), cfg.kvDim()) : null,
                 o.qkNorm() ? t.vector(attnQNorm(l), cfg.headDim()) : null,
-                o.qkNorm() ? t.vector(attnKNorm(l), cfg.headDim()) : null);
+                o.qkNorm() ? t.vector(attnKNorm(l), cfg.headDim()) : null,
+                cfg.postNorms() ? t.vector(attnPostNorm(l), dim) : null);
     }
 
-    /** The pre-norm gated feed-forward block of layer {@code l}. */
+    /** The pre-norm gated feed-forward block of layer {@code l} (and its output norm with post norms). */
     public static FeedForwardWeights feedForward(ModelConfig cfg, TensorSource t, int l) throws ModelFormatException {
         int dim = cfg.dim();
         return new FeedForwardWeights(
                 t.vector(ffnNorm(l), dim),
                 t.matrix(ffnGate(l), cfg.hiddenDim(), dim),
                 t.matrix(ffnUp(l), cfg.hiddenDim(), dim),
-                t.matrix(ffnDown(l), dim, cfg.hiddenDim()));
+                t.matrix(ffnDown(l), dim, cfg.hiddenDim()),
+                cfg.postNorms() ? t.vector(ffnPostNorm(l), dim) : null);
     }
 
     /**

@@ -10,6 +10,9 @@ public final class TensorNames {
     public static final String TOKEN_EMBEDDING = "token_embd.weight";
     public static final String OUTPUT_NORM = "output_norm.weight";
     public static final String OUTPUT = "output.weight";
+    /** Phi-3 longrope: the frequency divisors past the original context, and within it. */
+    public static final String ROPE_FACTORS_LONG = "rope_factors_long.weight";
+    public static final String ROPE_FACTORS_SHORT = "rope_factors_short.weight";
     /** Llama 3.1+: the divisor of each rotary pair's frequency. */
     public static final String ROPE_FREQUENCIES = "rope_freqs.weight";
 
@@ -40,6 +43,11 @@ public final class TensorNames {
         return block(layer, "attn_output.weight");
     }
 
+    /** Phi-3: Q, K and V stacked as one matrix, rows in that order. */
+    public static String attnQkv(int layer) {
+        return block(layer, "attn_qkv.weight");
+    }
+
     public static String attnQBias(int layer) {
         return block(layer, "attn_q.bias");
     }
@@ -58,6 +66,16 @@ public final class TensorNames {
 
     public static String attnKNorm(int layer) {
         return block(layer, "attn_k_norm.weight");
+    }
+
+    /** Gemma 2 and 3: the RMSNorm of the attention block's output. */
+    public static String attnPostNorm(int layer) {
+        return block(layer, "post_attention_norm.weight");
+    }
+
+    /** Gemma 2 and 3: the RMSNorm of the feed-forward block's output. */
+    public static String ffnPostNorm(int layer) {
+        return block(layer, "post_ffw_norm.weight");
     }
 
     public static String ffnNorm(int layer) {

@@ -21,7 +21,8 @@ import java.util.Arrays;
  * </pre>
  *
  * The scores may be soft-capped ({@code cap · tanh(s / cap)}, Gemma 2) and the positions seen
- * limited to a sliding window (Mistral 0.1, Gemma); without either, no arithmetic is added.
+ * limited to a sliding window (Mistral 0.1, Gemma); without either, no arithmetic is added. With a
+ * window pattern (Gemma 3) only the local layers use the window, rotated with their own base.
  *
  * Grouped-query attention: each KV head serves {@code groupSize} consecutive query heads. On a
  * tensor-parallel rank {@code proj} is a partial sum over its heads, which the caller all-reduces.
@@ -37,12 +38,12 @@ final class AttentionBlock {
     private final ModelConfig cfg;
     private final Parallel parallel;
     private final Rope rope;
+    /** The rotation of the local (sliding-window) layers: {@link #rope} unless they have a base of their own. */
+    private final Rope localRope;
     private final int heads;
     private final int kvHeads;
     private final int headFrom;
     private final int kvHeadFrom;
-    /** Positions a token sees, itself included; 0 for all. */
-    private final int window;
     /** Soft-cap of the attention scores; 0 for none. */
     private final float softcap;
 
@@ -55,18 +56,25 @@ final class AttentionBlock {
             int kvHeads, int kvHeadFrom) {
         this.cfg = cfg;
         AttentionOptions o = cfg.attention();
-        this.window = o.slidingWindow();
         this.softcap = o.logitSoftcap();
         this.parallel = parallel;
         this.rope = new Rope(cfg.headDim(), cfg.ropeTheta(), cfg.ropeStyle(), ropeFrequencyFactors);
+        // local layers take neither the model's rope scaling nor its frequency factors (llama.cpp's freq_scale_swa)
+        this.localRope = o.localRopeTheta() > 0 ? new Rope(cfg.headDim(), o.localRopeTheta(), cfg.ropeStyle()) : rope;
         this.heads = heads;
         this.headFrom = headFrom;
         this.kvHeads = kvHeads;
         this.kvHeadFrom = kvHeadFrom;
     }
 
-    /** Leaves the block's result for every token of the batch in {@code b.proj}. */
-    void run(int layer, AttentionWeights w, ForwardBatch batch, KvCache cache, float[] x, StepBuffers b) {
+    /**
+     * Leaves the block's result for every token of the batch in {@code b.proj}.
+     *
+     * @param layer the layer's index in this shard's KV cache
+     * @param modelLayer the layer's index in the whole model, which decides whether it is local
+     */
+    void run(int layer, int modelLayer, AttentionWeights w, ForwardBatch batch, KvCache cache, float[] x,
+            StepBuffers b) {
         int n = batch.size();
         int dim = cfg.dim();
         int hd = cfg.headDim();
@@ -85,13 +93,15 @@ final class AttentionBlock {
             normalizeHeads(q, n * heads, w.qNorm());
             normalizeHeads(k, n * kvHeads, w.kNorm());
         }
+        boolean local = cfg.attention().isLocal(modelLayer);
+        Rope r = local ? localRope : rope;
         for (int t = 0; t < n; t++) {
             int pos = batch.position(t);
-            rope.apply(q, t * qDim, heads, pos);
-            rope.apply(k, t * kvDim, kvHeads, pos);
+            r.apply(q, t * qDim, heads, pos);
+            r.apply(k, t * kvDim, kvHeads, pos);
             cache.store(layer, batch.slot(batch.sequence(t), pos, cache.blockSize()), k, t * kvDim, b.v, t * kvDim);
         }
-        attention(layer, batch, cache, q, b.att);
+        attention(layer, cfg.attention().windowOf(modelLayer), batch, cache, q, b.att);
         MatMul.matmul(parallel, w.wo(), b.att, n, b.proj);
     }
 
@@ -112,8 +122,8 @@ final class AttentionBlock {
         }
     }
 
-    /** The first position a token at {@code pos} sees. */
-    private int windowStart(int pos) {
+    /** The first position a token at {@code pos} sees through a window of {@code window} positions (0: all). */
+    private static int windowStart(int window, int pos) {
         return window == 0 ? 0 : Math.max(0, pos - window + 1);
     }
 
@@ -126,12 +136,12 @@ final class AttentionBlock {
      * one KV head among {@code groupSize} query heads), instead of once per (token, head). Each
      * (token, head) still takes the same operations in the same order, whatever its unit.
      */
-    private void attention(int layer, ForwardBatch batch, KvCache cache, float[] q, float[] out) {
+    private void attention(int layer, int window, ForwardBatch batch, KvCache cache, float[] q, float[] out) {
         int headDim = cfg.headDim();
         int group = cfg.groupSize();
         int qDim = heads * headDim;
         int blockSize = cache.blockSize();
-        float scale = (float) (1.0 / Math.sqrt(headDim));
+        float scale = cfg.attention().scoreScale(headDim);
         int maxPos = 0;
         for (int t = 0; t < batch.size(); t++) {
             maxPos = Math.max(maxPos, batch.position(t));
@@ -157,13 +167,13 @@ final class AttentionBlock {
                 int seen = Integer.MAX_VALUE;
                 for (int t = first; t < end; t++) {
                     len = Math.max(len, batch.position(t) + 1);
-                    seen = Math.min(seen, windowStart(batch.position(t)));
+                    seen = Math.min(seen, windowStart(window, batch.position(t)));
                 }
                 float[] scores = scratch.scores((end - first) * nh * len);
                 for (int j = seen; j < len; j++) {
                     cache.readKey(layer, batch.slot(seq, j, blockSize), kvOff, row, 0, headDim);
                     for (int t = first; t < end; t++) {
-                        if (batch.position(t) < j || j < windowStart(batch.position(t))) {
+                        if (batch.position(t) < j || j < windowStart(window, batch.position(t))) {
                             continue;
                         }
                         for (int h = 0; h < nh; h++) {
@@ -173,7 +183,7 @@ final class AttentionBlock {
                     }
                 }
                 for (int t = first; t < end; t++) {
-                    int seenFrom = windowStart(batch.position(t));
+                    int seenFrom = windowStart(window, batch.position(t));
                     int count = batch.position(t) + 1 - seenFrom;
                     for (int h = 0; h < nh; h++) {
                         int at = ((t - first) * nh + h) * len + seenFrom;
@@ -188,7 +198,7 @@ final class AttentionBlock {
                 for (int j = seen; j < len; j++) {
                     cache.readValue(layer, batch.slot(seq, j, blockSize), kvOff, row, 0, headDim);
                     for (int t = first; t < end; t++) {
-                        if (batch.position(t) < j || j < windowStart(batch.position(t))) {
+                        if (batch.position(t) < j || j < windowStart(window, batch.position(t))) {
                             continue;
                         }
                         for (int h = 0; h < nh; h++) {

@@ -24,13 +24,17 @@ import io.tessera.core.shard.ShardSpec;
  *
  * <pre>
  *   x = embed(tokens)                      (first stage)   or   x = activations from the previous stage
+ *   (x *= embedding scale: Gemma)
  *   per local layer:
- *     p = attention block(x) (this rank's heads, see AttentionBlock);  allReduce(p);  x += p
- *     p = feed-forward block(x) (this rank's FFN columns);             allReduce(p);  x += p
+ *     p = attention block(x) (this rank's heads, see AttentionBlock);  allReduce(p);  (p = rmsnorm(p));  x += p
+ *     p = feed-forward block(x) (this rank's FFN columns);             allReduce(p);  (p = rmsnorm(p));  x += p
  *   logits = rmsnorm(x[wanted]) · Wout     (last stage, rank 0)   else x goes to the next stage
  * </pre>
  *
- * With several ranks the attention-output and down projections are sums of per-rank partial dot
+ * The norms in brackets are the post-block norms of families that have them (Gemma); they act on
+ * the whole block output, so they follow the all-reduce.
+ *
+ * <p>With several ranks the attention-output and down projections are sums of per-rank partial dot
  * products, so logits differ from one process in the last bits.
  */
 public final class DecoderForward {
@@ -128,6 +132,9 @@ public final class DecoderForward {
                 }
                 MatMul.row(shard.model().tokenEmbedding(), token, x, t * dim);
             }
+            if (cfg.embeddingScale() > 0) {
+                VectorMath.scale(x, 0, n * dim, cfg.embeddingScale());
+            }
         } else {
             if (input == null || input.length < n * dim) {
                 throw new IllegalArgumentException("stage " + spec.stage() + " needs " + n + " × " + dim
@@ -144,11 +151,13 @@ public final class DecoderForward {
         StepBuffers b = buffers.get().ensure(n, dim, qDim, kvDim, hidden);
         for (int l = 0; l < spec.layerCount(); l++) {
             DecoderLayer layer = shard.layers().get(l);
-            attention.run(l, layer.attention(), batch, cache, x, b);
+            attention.run(l, spec.layerFrom() + l, layer.attention(), batch, cache, x, b);
             allReduce(b.proj, n * dim);
+            normalizeRows(b.proj, n, layer.attention().postNorm());
             VectorMath.add(x, b.proj, n * dim);
             feedForward.run(layer.feedForward(), x, n, b);
             allReduce(b.proj, n * dim);
+            normalizeRows(b.proj, n, layer.feedForward().postNorm());
             VectorMath.add(x, b.proj, n * dim);
         }
 
@@ -172,6 +181,17 @@ public final class DecoderForward {
             VectorMath.softcap(logits, 0, logits.length, cfg.finalLogitSoftcap());
         }
         return logits;
+    }
+
+    /** RMSNorm of each of the {@code n} token rows of a block's output, in place; nothing without a weight. */
+    private void normalizeRows(float[] rows, int n, float[] weight) {
+        if (weight == null) {
+            return;
+        }
+        int dim = cfg.dim();
+        for (int t = 0; t < n; t++) {
+            VectorMath.rmsNorm(rows, t * dim, rows, t * dim, weight, dim, cfg.rmsEps());
+        }
     }
 
     private void allReduce(float[] buf, int length) {

@@ -180,6 +180,13 @@ public final class VectorMath {
         }
     }
 
+    /** x[i] ·= a over [off, off+n). */
+    public static void scale(float[] x, int off, int n, float a) {
+        for (int i = off; i < off + n; i++) {
+            x[i] *= a;
+        }
+    }
+
     /** a[i] += b[i] over [0, n). */
     public static void add(float[] a, float[] b, int n) {
         int i = 0;

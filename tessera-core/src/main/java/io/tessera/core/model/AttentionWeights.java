@@ -19,6 +19,8 @@ import java.util.function.UnaryOperator;
  * @param bv value bias, [kvHeads·headDim], or null
  * @param qNorm per-head query RMSNorm weight, [headDim], or null ({@link AttentionOptions#qkNorm})
  * @param kNorm per-head key RMSNorm weight, [headDim], or null
+ * @param postNorm RMSNorm weight of the block's output, [dim], or null ({@link ModelConfig#postNorms}); applied
+ *     to the whole output, after a tensor-parallel all-reduce
  */
 public record AttentionWeights(
         float[] norm,
@@ -30,11 +32,18 @@ public record AttentionWeights(
         float[] bk,
         float[] bv,
         float[] qNorm,
-        float[] kNorm) {
+        float[] kNorm,
+        float[] postNorm) {
 
     /** Attention without biases or Q/K norm, as in Llama. */
     public AttentionWeights(float[] norm, Tensor wq, Tensor wk, Tensor wv, Tensor wo) {
-        this(norm, wq, wk, wv, wo, null, null, null, null, null);
+        this(norm, wq, wk, wv, wo, null, null, null, null, null, null);
+    }
+
+    /** Attention without a post-block norm. */
+    public AttentionWeights(float[] norm, Tensor wq, Tensor wk, Tensor wv, Tensor wo, float[] bq, float[] bk,
+            float[] bv, float[] qNorm, float[] kNorm) {
+        this(norm, wq, wk, wv, wo, bq, bk, bv, qNorm, kNorm, null);
     }
 
     public List<Tensor> matrices() {
@@ -42,6 +51,7 @@ public record AttentionWeights(
     }
 
     public AttentionWeights mapMatrices(UnaryOperator<Tensor> f) {
-        return new AttentionWeights(norm, f.apply(wq), f.apply(wk), f.apply(wv), f.apply(wo), bq, bk, bv, qNorm, kNorm);
+        return new AttentionWeights(norm, f.apply(wq), f.apply(wk), f.apply(wv), f.apply(wo), bq, bk, bv, qNorm, kNorm,
+                postNorm);
     }
 }

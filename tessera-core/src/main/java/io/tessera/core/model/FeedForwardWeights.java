@@ -12,14 +12,20 @@ import java.util.function.UnaryOperator;
  * @param gate gate projection (llama2.c's w1), [hidden, dim]
  * @param up up projection (w3), [hidden, dim]
  * @param down down projection (w2), [dim, hidden]
+ * @param postNorm RMSNorm weight of the block's output, [dim], or null ({@link ModelConfig#postNorms})
  */
-public record FeedForwardWeights(float[] norm, Tensor gate, Tensor up, Tensor down) {
+public record FeedForwardWeights(float[] norm, Tensor gate, Tensor up, Tensor down, float[] postNorm) {
+
+    /** A feed-forward block without a post-block norm. */
+    public FeedForwardWeights(float[] norm, Tensor gate, Tensor up, Tensor down) {
+        this(norm, gate, up, down, null);
+    }
 
     public List<Tensor> matrices() {
         return List.of(gate, down, up);
     }
 
     public FeedForwardWeights mapMatrices(UnaryOperator<Tensor> f) {
-        return new FeedForwardWeights(norm, f.apply(gate), f.apply(up), f.apply(down));
+        return new FeedForwardWeights(norm, f.apply(gate), f.apply(up), f.apply(down), postNorm);
     }
 }

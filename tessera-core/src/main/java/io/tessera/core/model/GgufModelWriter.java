@@ -2,6 +2,9 @@ package io.tessera.core.model;
 
 import static io.tessera.core.arch.TensorNames.*;
 
+import io.tessera.core.arch.Architecture;
+import io.tessera.core.arch.Architectures;
+
 import io.tessera.core.arch.GgufHyperparameters;
 import io.tessera.core.gguf.GgufWriter;
 import io.tessera.core.kernel.MatMul;
@@ -11,6 +14,7 @@ import io.tessera.core.tokenizer.GgufVocabulary;
 import io.tessera.core.tokenizer.Vocabulary;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -67,11 +71,18 @@ public final class GgufModelWriter {
                     (row, dst) -> System.arraycopy(ropeFreqs, 0, dst, 0, ropeFreqs.length));
         }
         AttentionOptions o = cfg.attention();
+        // Phi-3: llama.cpp's names stack Q/K/V into attn_qkv and gate/up into ffn_up
+        boolean fused = Architectures.forGguf(cfg.architecture()).map(Architecture::fusedProjections).orElse(false);
         for (int l = 0; l < cfg.layers(); l++) {
             add.vector(attnNorm(l), cfg.dim());
-            add.matrix(attnQ(l), l, cfg.qDim(), cfg.dim());
-            add.matrix(attnK(l), l, cfg.kvDim(), cfg.dim());
-            add.matrix(attnV(l), l, cfg.kvDim(), cfg.dim());
+            if (fused) {
+                add.stacked(attnQkv(l), l, cfg.dim(), new String[] {attnQ(l), attnK(l), attnV(l)},
+                        cfg.qDim(), cfg.kvDim(), cfg.kvDim());
+            } else {
+                add.matrix(attnQ(l), l, cfg.qDim(), cfg.dim());
+                add.matrix(attnK(l), l, cfg.kvDim(), cfg.dim());
+                add.matrix(attnV(l), l, cfg.kvDim(), cfg.dim());
+            }
             if (o.qkvBias()) {
                 add.vector(attnQBias(l), cfg.qDim());
                 add.vector(attnKBias(l), cfg.kvDim());
@@ -82,10 +93,22 @@ public final class GgufModelWriter {
                 add.vector(attnKNorm(l), cfg.headDim());
             }
             add.matrix(attnOutput(l), l, cfg.dim(), cfg.qDim());
+            if (cfg.postNorms()) {
+                add.vector(attnPostNorm(l), cfg.dim());
+            }
             add.vector(ffnNorm(l), cfg.dim());
-            add.matrix(ffnGate(l), l, cfg.hiddenDim(), cfg.dim());
-            add.matrix(ffnDown(l), l, cfg.dim(), cfg.hiddenDim());
-            add.matrix(ffnUp(l), l, cfg.hiddenDim(), cfg.dim());
+            if (fused) {
+                add.matrix(ffnDown(l), l, cfg.dim(), cfg.hiddenDim());
+                add.stacked(ffnUp(l), l, cfg.dim(), new String[] {ffnGate(l), ffnUp(l)}, cfg.hiddenDim(),
+                        cfg.hiddenDim());
+            } else {
+                add.matrix(ffnGate(l), l, cfg.hiddenDim(), cfg.dim());
+                add.matrix(ffnDown(l), l, cfg.dim(), cfg.hiddenDim());
+                add.matrix(ffnUp(l), l, cfg.hiddenDim(), cfg.dim());
+            }
+            if (cfg.postNorms()) {
+                add.vector(ffnPostNorm(l), cfg.dim());
+            }
         }
         add.vector(OUTPUT_NORM, cfg.dim());
         if (!tiedOutput) {
@@ -99,6 +122,20 @@ public final class GgufModelWriter {
         void matrix(String name, int layer, int rows, int cols) {
             GgmlType t = types.typeOf(name, layer, layers, cols);
             w.addTensor(name, t, new long[] {cols, rows}, (row, dst) -> source.row(name, row, dst, cols));
+        }
+
+        /** One matrix of the named parts' rows, stacked in order ({@code partRows[i]} rows of part i). */
+        void stacked(String name, int layer, int cols, String[] parts, int... partRows) {
+            int rows = Arrays.stream(partRows).sum();
+            GgmlType t = types.typeOf(name, layer, layers, cols);
+            w.addTensor(name, t, new long[] {cols, rows}, (row, dst) -> {
+                int part = 0;
+                long r = row;
+                while (r >= partRows[part]) {
+                    r -= partRows[part++];
+                }
+                source.row(parts[part], r, dst, cols);
+            });
         }
 
         void vector(String name, int length) {
@@ -125,7 +162,9 @@ public final class GgufModelWriter {
             putIfPresent(byName, attnVBias(l), a.bv());
             putIfPresent(byName, attnQNorm(l), a.qNorm());
             putIfPresent(byName, attnKNorm(l), a.kNorm());
+            putIfPresent(byName, attnPostNorm(l), a.postNorm());
             byName.put(ffnNorm(l), f.norm());
+            putIfPresent(byName, ffnPostNorm(l), f.postNorm());
             byName.put(ffnGate(l), f.gate());
             byName.put(ffnDown(l), f.down());
             byName.put(ffnUp(l), f.up());

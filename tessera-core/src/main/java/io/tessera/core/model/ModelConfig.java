@@ -15,6 +15,9 @@ package io.tessera.core.model;
  * @param attention the attention block's options (biases, Q/K norm, sliding window, soft-capping)
  * @param feedForward the gating of the feed-forward block
  * @param finalLogitSoftcap soft-capping of the output logits ({@code cap · tanh(z / cap)}); 0 for none
+ * @param embeddingScale the factor of the token embedding rows (Gemma: {@code √dim}); 0 for none
+ * @param postNorms whether each block's output is RMS-normalised before it is added to the
+ *     residual stream ({@code post_attention_norm}, {@code post_ffw_norm}: Gemma 2 and 3)
  */
 public record ModelConfig(
         String architecture,
@@ -32,7 +35,9 @@ public record ModelConfig(
         RopeScaling ropeScaling,
         AttentionOptions attention,
         FeedForwardKind feedForward,
-        float finalLogitSoftcap) {
+        float finalLogitSoftcap,
+        float embeddingScale,
+        boolean postNorms) {
 
     public ModelConfig {
         require(architecture != null && !architecture.isEmpty(), "architecture must be named");
@@ -51,6 +56,16 @@ public record ModelConfig(
                 "rope style, rope scaling, attention options and feed-forward kind must be given");
         require(finalLogitSoftcap >= 0 && Float.isFinite(finalLogitSoftcap),
                 "final logit soft-cap must be 0 (none) or positive, got " + finalLogitSoftcap);
+        require(embeddingScale >= 0 && Float.isFinite(embeddingScale),
+                "embedding scale must be 0 (none) or positive, got " + embeddingScale);
+    }
+
+    /** Without an embedding scale or post-block norms. */
+    public ModelConfig(String architecture, int dim, int hiddenDim, int layers, int heads, int kvHeads, int headDim,
+            int vocabSize, int contextLength, float ropeTheta, RopeStyle ropeStyle, float rmsEps,
+            RopeScaling ropeScaling, AttentionOptions attention, FeedForwardKind feedForward, float finalLogitSoftcap) {
+        this(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocabSize, contextLength, ropeTheta,
+                ropeStyle, rmsEps, ropeScaling, attention, feedForward, finalLogitSoftcap, 0f, false);
     }
 
     /**
@@ -94,6 +109,9 @@ public record ModelConfig(
         if (attention.qkNorm()) {
             perLayer += 2L * headDim;
         }
+        if (postNorms) {
+            perLayer += 2L * dim;
+        }
         long embed = (long) vocabSize * dim;
         return embed + (tiedOutput ? 0 : embed) + perLayer * layers + dim;
     }
@@ -110,36 +128,48 @@ public record ModelConfig(
 
     public ModelConfig withArchitecture(String name) {
         return new ModelConfig(name, dim, hiddenDim, layers, heads, kvHeads, headDim, vocabSize, contextLength,
-                ropeTheta, ropeStyle, rmsEps, ropeScaling, attention, feedForward, finalLogitSoftcap);
+                ropeTheta, ropeStyle, rmsEps, ropeScaling, attention, feedForward,
+                finalLogitSoftcap, embeddingScale, postNorms);
     }
 
     public ModelConfig withVocabSize(int vocab) {
         return new ModelConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocab, contextLength,
-                ropeTheta, ropeStyle, rmsEps, ropeScaling, attention, feedForward, finalLogitSoftcap);
+                ropeTheta, ropeStyle, rmsEps, ropeScaling, attention, feedForward,
+                finalLogitSoftcap, embeddingScale, postNorms);
     }
 
     public ModelConfig withLayers(int n) {
         return new ModelConfig(architecture, dim, hiddenDim, n, heads, kvHeads, headDim, vocabSize, contextLength,
-                ropeTheta, ropeStyle, rmsEps, ropeScaling, attention, feedForward, finalLogitSoftcap);
+                ropeTheta, ropeStyle, rmsEps, ropeScaling, attention, feedForward,
+                finalLogitSoftcap, embeddingScale, postNorms);
     }
 
     public ModelConfig withRope(RopeStyle style, RopeScaling scaling) {
         return new ModelConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocabSize, contextLength,
-                ropeTheta, style, rmsEps, scaling, attention, feedForward, finalLogitSoftcap);
+                ropeTheta, style, rmsEps, scaling, attention, feedForward,
+                finalLogitSoftcap, embeddingScale, postNorms);
     }
 
     public ModelConfig withAttention(AttentionOptions options) {
         return new ModelConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocabSize, contextLength,
-                ropeTheta, ropeStyle, rmsEps, ropeScaling, options, feedForward, finalLogitSoftcap);
+                ropeTheta, ropeStyle, rmsEps, ropeScaling, options, feedForward,
+                finalLogitSoftcap, embeddingScale, postNorms);
     }
 
     public ModelConfig withFeedForward(FeedForwardKind kind) {
         return new ModelConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocabSize, contextLength,
-                ropeTheta, ropeStyle, rmsEps, ropeScaling, attention, kind, finalLogitSoftcap);
+                ropeTheta, ropeStyle, rmsEps, ropeScaling, attention, kind,
+                finalLogitSoftcap, embeddingScale, postNorms);
     }
 
     public ModelConfig withFinalLogitSoftcap(float cap) {
         return new ModelConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocabSize, contextLength,
-                ropeTheta, ropeStyle, rmsEps, ropeScaling, attention, feedForward, cap);
+                ropeTheta, ropeStyle, rmsEps, ropeScaling, attention, feedForward, cap, embeddingScale, postNorms);
+    }
+
+    /** Token embedding rows scaled by {@code scale} and each block's output normalised before the residual add. */
+    public ModelConfig withEmbeddingScaleAndPostNorms(float scale, boolean post) {
+        return new ModelConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocabSize, contextLength,
+                ropeTheta, ropeStyle, rmsEps, ropeScaling, attention, feedForward, finalLogitSoftcap, scale, post);
     }
 }

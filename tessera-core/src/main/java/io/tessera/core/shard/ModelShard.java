@@ -79,14 +79,15 @@ public final class ModelShard implements AutoCloseable {
                 if (spec.tpSize() > 1) {
                     AttentionWeights a = w.attention();
                     FeedForwardWeights f = w.feedForward();
-                    // per-head Q/K norm weights are one head wide: every rank keeps them whole
+                    // per-head Q/K norm weights are one head wide, post-block norms act on the
+                    // all-reduced output: every rank keeps them whole
                     w = new DecoderLayer(
                             new AttentionWeights(a.norm(), rows(a.wq(), qFrom, qLen), rows(a.wk(), kvFrom, kvLen),
                                     rows(a.wv(), kvFrom, kvLen), columns(a.wo(), qFrom, qLen),
                                     slice(a.bq(), qFrom, qLen), slice(a.bk(), kvFrom, kvLen),
-                                    slice(a.bv(), kvFrom, kvLen), a.qNorm(), a.kNorm()),
+                                    slice(a.bv(), kvFrom, kvLen), a.qNorm(), a.kNorm(), a.postNorm()),
                             new FeedForwardWeights(f.norm(), rows(f.gate(), hFrom, hLen), rows(f.up(), hFrom, hLen),
-                                    columns(f.down(), hFrom, hLen)));
+                                    columns(f.down(), hFrom, hLen), f.postNorm()));
                 }
                 out.add(w.mapMatrices(this::repack));
             }

@@ -34,6 +34,16 @@ public record ModelShape(String name, ModelConfig config, boolean tiedEmbeddings
         // Qwen/Qwen3-0.6B: hidden 1024, intermediate 3072, 28 layers, 16/8 heads of 128 (wider than
         // hidden / heads), per-head Q/K norm, rope theta 1000000, tied.
         add("qwen3-0.6b", "qwen3", 1024, 3072, 28, 16, 8, 128, 151936, 40960, 1000000f, 1e-6f, true);
+        // google/gemma-3-1b-pt: hidden 1152, intermediate 6912, 26 layers, 4/1 heads of 256, local
+        // layers with a window of 512 (rope base 10000), each sixth layer global (1e6), tied.
+        add("gemma-3-1b", "gemma3", 1152, 6912, 26, 4, 1, 256, 262144, 32768, 1000000f, 1e-6f, true);
+        withSlidingWindow("gemma-3-1b", 512);
+        // microsoft/Phi-3-mini-4k-instruct: hidden 3072, intermediate 8192, 32 layers, 32/32 heads,
+        // vocab 32064, context 4096, rope theta 10000; Q/K/V and gate/up fused in GGUF.
+        add("phi-3-mini-4k", "phi3", 3072, 8192, 32, 32, 32, 96, 32064, 4096, 10000f, 1e-5f, false);
+        // microsoft/Phi-3.5-mini-instruct: the same layer; its longrope factors are not written (nor
+        // run), so the synthetic file has the original 4096-token context.
+        add("phi-3.5-mini", "phi3", 3072, 8192, 32, 32, 32, 96, 32064, 4096, 10000f, 1e-5f, false);
         // A few-megabyte model with realistic head ratios (32 query heads over 8 KV heads), for tests.
         add("tiny-gqa", "llama", 256, 688, 4, 32, 8, 8, 512, 1024, 10000f, 1e-5f, false);
     }
@@ -44,6 +54,12 @@ public record ModelShape(String name, ModelConfig config, boolean tiedEmbeddings
         ModelConfig common = new ModelConfig(arch, dim, hidden, layers, heads, kvHeads, headDim, vocab, ctx, theta,
                 RopeStyle.INTERLEAVED, eps);
         CATALOG.put(name, new ModelShape(name, Architectures.named(arch).configure(common), tied));
+    }
+
+    private static void withSlidingWindow(String name, int window) {
+        ModelShape s = CATALOG.get(name);
+        CATALOG.put(name, new ModelShape(name, s.config.withAttention(s.config.attention().withSlidingWindow(window)),
+                s.tiedEmbeddings));
     }
 
     public static ModelShape named(String name) {

@@ -56,10 +56,23 @@ class ArchitecturesTest {
                 new ModelShape("qwen2", config("qwen2", 64, 8, 2, 8), true),
                 // heads of 32: a query width of 256 over an embedding of 64, as Qwen 3's 128 over 1024
                 new ModelShape("qwen3", config("qwen3", 64, 8, 4, 32), true),
+                // 7 layers: layers 0-4 and 6 local (window 5), layer 5 global
+                new ModelShape("gemma3", gemma3(), true),
+                // fused attn_qkv and ffn_up, cut into row slices at bind time
+                new ModelShape("phi3", config("phi3", 64, 4, 4, 16), false),
+                // linear rope scaling stretches the global layers only
+                new ModelShape("gemma3-rope-linear",
+                        gemma3().withRope(RopeStyle.NEOX, RopeScaling.linear(8f)), true),
                 new ModelShape("llama-rope-linear", llama.withRope(RopeStyle.INTERLEAVED, RopeScaling.linear(4f)),
                         false),
                 new ModelShape("llama-rope-llama3",
                         llama.withRope(RopeStyle.INTERLEAVED, RopeScaling.llama3(8f, 1f, 4f, 64)), false));
+    }
+
+    private static ModelConfig gemma3() {
+        ModelConfig c = Architectures.named("gemma3").configure(new ModelConfig("gemma3", 64, 96, 7, 4, 1, 32, VOCAB,
+                128, 1000000f, RopeStyle.INTERLEAVED, 1e-6f));
+        return c.withAttention(c.attention().withSlidingWindow(5));
     }
 
     private static ModelConfig config(String arch, int dim, int heads, int kvHeads, int headDim) {
@@ -223,6 +236,145 @@ class ArchitecturesTest {
             for (float v : logits) {
                 assertTrue(Float.isFinite(v));
             }
+        }
+    }
+
+    @Test
+    void gemma3ShapeIsThePublishedOneAndItsFileHasLlamaCppsNames() throws Exception {
+        ModelShape shape = ModelShape.named("gemma-3-1b");
+        ModelConfig c = shape.config();
+        assertEquals(1152, c.dim());
+        assertEquals(26, c.layers());
+        assertEquals(4, c.heads());
+        assertEquals(1, c.kvHeads());
+        assertEquals(256, c.headDim());
+        assertEquals(6912, c.hiddenDim());
+        assertEquals(262144, c.vocabSize());
+        assertEquals(1e6f, c.ropeTheta());
+        assertEquals(1e-6f, c.rmsEps());
+        assertEquals(512, c.attention().slidingWindow());
+        assertEquals(10000f, c.attention().localRopeTheta());
+        assertEquals(1f / 16, c.attention().scoreScale(c.headDim()), "query_pre_attn_scalar 256 = head_dim");
+        assertEquals((float) Math.sqrt(1152), c.embeddingScale());
+        assertEquals(FeedForwardKind.GEGLU, c.feedForward());
+        assertEquals(0f, c.attention().logitSoftcap());
+        assertEquals(0f, c.finalLogitSoftcap());
+        assertTrue(shape.tiedEmbeddings());
+        // layers 5, 11, 17, 23 are global
+        for (int l = 0; l < c.layers(); l++) {
+            assertEquals(l % 6 != 5, c.attention().isLocal(l), "layer " + l);
+        }
+
+        Path file = dir.resolve("gemma3.gguf");
+        SyntheticModel.write(file, shape.withLayers(1), SyntheticVocabulary.generate(512, 4), WeightTypes.parse("Q8_0"),
+                9);
+        try (GgufFile gguf = GgufFile.open(file)) {
+            assertEquals("gemma3", gguf.metadata().getString("general.architecture"));
+            assertEquals(512, gguf.metadata().getInt("gemma3.attention.sliding_window"));
+            for (String t : new String[] {"attn_norm", "attn_q_norm", "attn_k_norm", "post_attention_norm", "ffn_norm",
+                    "post_ffw_norm"}) {
+                assertTrue(gguf.tensorInfo("blk.0." + t + ".weight").isPresent(), t);
+            }
+            assertFalse(gguf.tensorInfo("output.weight").isPresent());
+        }
+        try (LoadedModel m = LoadedModel.open(file, null); Parallel p = new Parallel(2)) {
+            assertEquals(c.withLayers(1).withVocabSize(512), m.model().config());
+            int[] prompt = m.tokenizer().encode("local and global layers", true);
+            float[] logits = new DecoderForward(m.model(), p).forward(
+                    ForwardBatch.single(new int[] {0, 1, 2, 3}, prompt, 0, ForwardBatch.Logits.LAST),
+                    new F32KvCache(m.model().config(), 4, 16));
+            assertEquals(512, logits.length);
+            for (float v : logits) {
+                assertTrue(Float.isFinite(v));
+            }
+        }
+    }
+
+    @Test
+    void gemma3LargestModelScalesScoresByItsQueryPreAttnScalar() {
+        // google/gemma-3-27b: 62 layers, hidden 5376, 32 heads of 128, query_pre_attn_scalar 168 = 5376 / 32
+        ModelConfig c = Architectures.named("gemma3").configure(new ModelConfig("gemma3", 5376, 21504, 62, 32, 16,
+                128, 262208, 131072, 1e6f, RopeStyle.INTERLEAVED, 1e-6f));
+        assertEquals((float) (1 / Math.sqrt(168)), c.attention().scoreScale(c.headDim()));
+    }
+
+    @Test
+    void gemma3FileWithoutItsSlidingWindowIsRefusedNamingTheKey() throws Exception {
+        ModelShape shape = new ModelShape("no-window", gemma3().withAttention(gemma3().attention().withSlidingWindow(0)),
+                true);
+        Path file = dir.resolve("no-window.gguf");
+        SyntheticModel.write(file, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 2);
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> ModelLoader.load(file));
+        assertTrue(e.getMessage().contains("gemma3.attention.sliding_window"), e.getMessage());
+    }
+
+    @Test
+    void phi3FileHasFusedProjectionsBoundAsRowSlices() throws Exception {
+        ModelShape shape = ModelShape.named("phi-3.5-mini");
+        ModelConfig c = shape.config();
+        assertEquals(3072, c.dim());
+        assertEquals(32, c.layers());
+        assertEquals(32, c.heads());
+        assertEquals(32, c.kvHeads());
+        assertEquals(8192, c.hiddenDim());
+        assertEquals(32064, c.vocabSize());
+        assertEquals(RopeStyle.NEOX, c.ropeStyle());
+
+        Path file = dir.resolve("phi3.gguf");
+        SyntheticModel.write(file, shape.withLayers(1), SyntheticVocabulary.generate(512, 4), WeightTypes.parse("Q8_0"),
+                9);
+        try (GgufFile gguf = GgufFile.open(file)) {
+            assertEquals("phi3", gguf.metadata().getString("general.architecture"));
+            long[] qkv = gguf.tensorInfo("blk.0.attn_qkv.weight").orElseThrow().dims();
+            assertEquals(3 * 3072, qkv[1], "Q, K and V rows in one matrix");
+            long[] up = gguf.tensorInfo("blk.0.ffn_up.weight").orElseThrow().dims();
+            assertEquals(2 * 8192, up[1], "gate and up rows in one matrix");
+            assertFalse(gguf.tensorInfo("blk.0.attn_q.weight").isPresent());
+            assertFalse(gguf.tensorInfo("blk.0.ffn_gate.weight").isPresent());
+        }
+        try (LoadedModel m = LoadedModel.open(file, null)) {
+            AttentionWeights a = m.model().layers().get(0).attention();
+            assertEquals(3072, a.wq().rowCount());
+            assertEquals(3072, a.wv().rowCount());
+            assertEquals(8192, m.model().layers().get(0).feedForward().gate().rowCount());
+            assertEquals(8192, m.model().layers().get(0).feedForward().up().rowCount());
+        }
+    }
+
+    @Test
+    void phi3LongropeFileIsRefusedByName() throws Exception {
+        ModelShape shape = new ModelShape("phi3", config("phi3", 64, 4, 4, 16), false);
+        Path file = dir.resolve("phi3-longrope.gguf");
+        SyntheticModel.write(file, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 2);
+        try (GgufFile gguf = GgufFile.open(file)) {
+            GgufTensors real = new GgufTensors(gguf);
+            // the file as Phi-3.5's converted GGUF has it: the longrope factors beside the layers
+            TensorSource withLongrope = new TensorSource() {
+                public Path path() {
+                    return real.path();
+                }
+
+                public boolean has(String name) throws ModelFormatException {
+                    return name.equals(TensorNames.ROPE_FACTORS_LONG) || real.has(name);
+                }
+
+                public io.tessera.core.tensor.Tensor matrix(String name, int rows, int cols)
+                        throws ModelFormatException {
+                    return real.matrix(name, rows, cols);
+                }
+
+                public float[] vector(String name, int length) throws ModelFormatException {
+                    return real.vector(name, length);
+                }
+
+                public AutoCloseable resources() {
+                    return () -> { };
+                }
+            };
+            ModelFormatException e = assertThrows(ModelFormatException.class,
+                    () -> Architectures.named("phi3").bind(shape.config(), withLongrope));
+            assertTrue(e.getMessage().contains("rope_factors_long.weight") && e.getMessage().contains("longrope"),
+                    e.getMessage());
         }
     }
 }

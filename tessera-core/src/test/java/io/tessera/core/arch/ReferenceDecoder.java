@@ -33,10 +33,18 @@ final class ReferenceDecoder {
         double[][] out = new double[n][];
         for (int p = 0; p < n; p++) {
             double[] x = row(model.tokenEmbedding(), tokens[p]);
+            if (c.embeddingScale() > 0) {
+                for (int i = 0; i < x.length; i++) {
+                    x[i] *= Math.sqrt(c.dim()); // Gemma's normalizer, the one embedding scale in use
+                }
+            }
             for (int l = 0; l < c.layers(); l++) {
                 DecoderLayer layer = model.layers().get(l);
-                add(x, attention(layer.attention(), rmsNorm(x, layer.attention().norm()), p, keys[l], values[l]));
-                add(x, feedForward(layer.feedForward(), rmsNorm(x, layer.feedForward().norm())));
+                double[] a = attention(l, layer.attention(), rmsNorm(x, layer.attention().norm()), p, keys[l],
+                        values[l]);
+                add(x, layer.attention().postNorm() == null ? a : rmsNorm(a, layer.attention().postNorm()));
+                double[] f = feedForward(layer.feedForward(), rmsNorm(x, layer.feedForward().norm()));
+                add(x, layer.feedForward().postNorm() == null ? f : rmsNorm(f, layer.feedForward().postNorm()));
             }
             out[p] = matVec(model.output(), rmsNorm(x, model.finalNorm()));
             if (c.finalLogitSoftcap() > 0) {
@@ -46,8 +54,14 @@ final class ReferenceDecoder {
         return out;
     }
 
-    private double[] attention(AttentionWeights w, double[] h, int pos, double[][] keys, double[][] values) {
+    private double[] attention(int layer, AttentionWeights w, double[] h, int pos, double[][] keys,
+            double[][] values) {
         int hd = c.headDim();
+        // Gemma 3: five local layers of every six, then a global one (Hugging Face's
+        // (i + 1) % sliding_window_pattern); local layers rotate with their own base, unscaled
+        int pattern = c.attention().slidingWindowPattern();
+        boolean local = c.attention().slidingWindow() > 0 && (pattern == 0 || (layer + 1) % pattern != 0);
+        boolean ownBase = local && c.attention().localRopeTheta() > 0;
         double[] q = plus(matVec(w.wq(), h), w.bq());
         double[] k = plus(matVec(w.wk(), h), w.bk());
         double[] v = plus(matVec(w.wv(), h), w.bv());
@@ -55,18 +69,19 @@ final class ReferenceDecoder {
             if (w.qNorm() != null) {
                 normalizeSlice(q, head * hd, hd, w.qNorm());
             }
-            rotate(q, head * hd, pos);
+            rotate(q, head * hd, pos, ownBase);
         }
         for (int head = 0; head < c.kvHeads(); head++) {
             if (w.kNorm() != null) {
                 normalizeSlice(k, head * hd, hd, w.kNorm());
             }
-            rotate(k, head * hd, pos);
+            rotate(k, head * hd, pos, ownBase);
         }
         keys[pos] = k;
         values[pos] = v;
         double[] att = new double[c.qDim()];
-        int window = c.attention().slidingWindow();
+        int window = local ? c.attention().slidingWindow() : 0;
+        double scale = c.attention().scoreScale() > 0 ? c.attention().scoreScale() : 1 / Math.sqrt(hd);
         int from = window == 0 ? 0 : Math.max(0, pos - window + 1); // the last `window` positions
         double cap = c.attention().logitSoftcap();
         for (int head = 0; head < c.heads(); head++) {
@@ -78,7 +93,7 @@ final class ReferenceDecoder {
                 for (int i = 0; i < hd; i++) {
                     d += q[head * hd + i] * keys[j][kvOff + i];
                 }
-                s[j] = d / Math.sqrt(hd);
+                s[j] = d * scale;
                 if (cap > 0) {
                     s[j] = cap * Math.tanh(s[j] / cap);
                 }
@@ -111,11 +126,12 @@ final class ReferenceDecoder {
     }
 
     /** Rotary embedding of one head: pair i turns by pos · theta^(-2i/d) / factor_i. */
-    private void rotate(double[] x, int off, int pos) {
+    private void rotate(double[] x, int off, int pos, boolean localBase) {
         int hd = c.headDim();
-        float[] factors = model.rotaryFactors();
+        float[] factors = localBase ? null : model.rotaryFactors();
+        double theta = localBase ? c.attention().localRopeTheta() : c.ropeTheta();
         for (int i = 0; i < hd / 2; i++) {
-            double angle = pos * Math.pow(c.ropeTheta(), -2.0 * i / hd) / (factors == null ? 1 : factors[i]);
+            double angle = pos * Math.pow(theta, -2.0 * i / hd) / (factors == null ? 1 : factors[i]);
             int a = c.ropeStyle() == RopeStyle.INTERLEAVED ? off + 2 * i : off + i;
             int b = c.ropeStyle() == RopeStyle.INTERLEAVED ? a + 1 : a + hd / 2;
             double x0 = x[a];
