@@ -26,7 +26,10 @@ public interface Architecture {
     /** The GGUF {@code general.architecture} values this family runs. */
     List<String> ggufNames();
 
-    /** The Hugging Face {@code config.json} {@code architectures} entries this family runs. */
+    /**
+     * The Hugging Face {@code config.json} {@code architectures} entries this family runs; empty
+     * while the checkpoint loader cannot map the family's tensors and keys (it is then refused).
+     */
     List<String> huggingFaceNames();
 
     /**

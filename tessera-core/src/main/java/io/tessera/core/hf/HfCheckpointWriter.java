@@ -88,6 +88,10 @@ public final class HfCheckpointWriter {
     }
 
     private static ObjectNode config(Architecture family, ModelConfig cfg, boolean tied, SafetensorsDtype dtype) {
+        if (family.huggingFaceNames().isEmpty()) {
+            throw new IllegalArgumentException("the " + family.name() + " family has no Hugging Face checkpoint form yet; "
+                    + "write it as GGUF");
+        }
         ObjectNode c = JSON.createObjectNode();
         c.putArray("architectures").add(family.huggingFaceNames().get(0));
         c.put("model_type", family.name());

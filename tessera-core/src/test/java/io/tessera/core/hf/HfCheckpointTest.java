@@ -127,6 +127,11 @@ class HfCheckpointTest {
         // unknown architecture, bad and missing fields, bad rope scaling
         assertConfigRefused("\"Qwen2ForCausalLM\"", "\"GPTNeoXForCausalLM\"", "architectures",
                 "'GPTNeoXForCausalLM' is not supported (supported: LlamaForCausalLM");
+        // families that run from GGUF only until the checkpoint loader maps their tensors and keys
+        for (String ggufOnly : new String[] {"Gemma3ForCausalLM", "Phi3ForCausalLM"}) {
+            assertConfigRefused("\"Qwen2ForCausalLM\"", "\"" + ggufOnly + "\"", "architectures",
+                    "'" + ggufOnly + "' is not supported");
+        }
         assertConfigRefused("\"hidden_size\" : 32", "\"hidden_size\" : -32", "hidden_size", "positive integer");
         assertConfigRefused("\"hidden_size\" : 32", "\"hidden_size\" : \"32\"", "hidden_size", "positive integer");
         assertConfigRefused("\"num_hidden_layers\" : 2,", "", "num_hidden_layers", "missing");

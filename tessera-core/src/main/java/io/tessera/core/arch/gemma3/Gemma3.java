@@ -46,7 +46,8 @@ public final class Gemma3 implements Architecture {
 
     @Override
     public List<String> huggingFaceNames() {
-        return List.of("Gemma3ForCausalLM");
+        // "Gemma3ForCausalLM" once the checkpoint loader maps this family's tensors and config keys
+        return List.of();
     }
 
     @Override

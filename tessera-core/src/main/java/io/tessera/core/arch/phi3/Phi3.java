@@ -43,7 +43,8 @@ public final class Phi3 implements Architecture {
 
     @Override
     public List<String> huggingFaceNames() {
-        return List.of("Phi3ForCausalLM");
+        // "Phi3ForCausalLM" once the checkpoint loader maps this family's tensors and config keys
+        return List.of();
     }
 
     @Override
