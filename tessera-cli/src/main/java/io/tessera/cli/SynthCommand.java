@@ -9,6 +9,7 @@ import io.tessera.core.tokenizer.Llama2cTokenizerReader;
 import io.tessera.core.tokenizer.Vocabulary;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Iterator;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -23,10 +24,17 @@ import picocli.CommandLine.Option;
                 + "seed: the workload of speed and memory benchmarks.")
 final class SynthCommand implements Callable<Integer> {
 
-    @Option(names = "--shape", required = true, paramLabel = "NAME",
-            description = "Model shape: llama-3.2-1b, llama-3.2-3b, llama-3-8b, llama-2-7b, tinyllama-1.1b, "
-                    + "qwen2.5-0.5b, qwen3-0.6b, tiny-gqa.")
+    @Option(names = "--shape", required = true, paramLabel = "NAME", completionCandidates = ShapeNames.class,
+            description = "Model shape: ${COMPLETION-CANDIDATES}.")
     String shape;
+
+    /** The catalog's shape names, so that the help lists every shape there is. */
+    static final class ShapeNames implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return ModelShape.names().iterator();
+        }
+    }
 
     @Option(names = "--type", paramLabel = "TYPE",
             description = "Weight type: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, or Q4_K_M (default: Q8_0; "
