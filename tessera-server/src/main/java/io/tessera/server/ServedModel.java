@@ -17,8 +17,9 @@ public record ServedModel(String name, Tokenizer tokenizer, int contextLength, C
      * or null for the documented fallback).
      */
     public static ServedModel of(String name, Tokenizer tokenizer, int contextLength, String template) {
-        String bos = tokenizer.piece(tokenizer.bos());
-        String eos = tokenizer.piece(tokenizer.eos());
+        // a tokenizer may name no BOS (Qwen's) or no EOS: the template then sees an empty string
+        String bos = tokenizer.bos() >= 0 ? tokenizer.piece(tokenizer.bos()) : "";
+        String eos = tokenizer.eos() >= 0 ? tokenizer.piece(tokenizer.eos()) : "";
         return new ServedModel(name, tokenizer, contextLength, new ChatTemplate(template, bos, eos));
     }
 }
