@@ -123,7 +123,7 @@ final class ServeCommand implements Callable<Integer> {
         try {
             parallel = new Parallel(modelOptions.threads());
             executor = createExecutor(loaded, parallel);
-            engine = new Engine(executor, engineOptions.config(loaded.tokenizer().eos()),
+            engine = new Engine(executor, engineOptions.config(loaded.eosTokenIds()),
                     Detokenizer.of(loaded.tokenizer()));
             String name = servedModelName != null ? servedModelName : defaultName();
             ServedModel served = ServedModel.of(name, loaded.tokenizer(), loaded.model().config().contextLength(),

@@ -11,18 +11,48 @@ import io.tessera.core.tokenizer.TokenizerJson;
 import io.tessera.core.tokenizer.Tokenizers;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
 
 /**
  * A model with its tokenizer: what every command that generates text needs.
  *
  * @param chatTemplate the Jinja chat template of the model's metadata ({@code tokenizer.chat_template}),
  *     or null when it has none (llama2.c checkpoints never do)
+ * @param eosTokenIds the tokens that end generation: the tokenizer's EOS and those the model names
+ *     besides (GGUF's end-of-turn and end-of-message tokens, generation_config.json's
+ *     {@code eos_token_id} list), each once
  */
-public record LoadedModel(Model model, Tokenizer tokenizer, long loadNanos, String chatTemplate)
+public record LoadedModel(Model model, Tokenizer tokenizer, long loadNanos, String chatTemplate, int[] eosTokenIds)
         implements AutoCloseable {
+
+    public LoadedModel {
+        eosTokenIds = eosTokenIds.clone();
+    }
+
+    public LoadedModel(Model model, Tokenizer tokenizer, long loadNanos, String chatTemplate) {
+        this(model, tokenizer, loadNanos, chatTemplate, endOfGeneration(tokenizer, List.of()));
+    }
 
     public LoadedModel(Model model, Tokenizer tokenizer, long loadNanos) {
         this(model, tokenizer, loadNanos, null);
+    }
+
+    @Override
+    public int[] eosTokenIds() {
+        return eosTokenIds.clone();
+    }
+
+    /** The tokenizer's EOS (if it has one) and {@code others}, each once, in that order. */
+    static int[] endOfGeneration(Tokenizer tokenizer, List<Integer> others) {
+        Set<Integer> ids = new LinkedHashSet<>();
+        if (tokenizer.eos() >= 0) {
+            ids.add(tokenizer.eos());
+        }
+        ids.addAll(others);
+        return ids.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /**
@@ -34,6 +64,7 @@ public record LoadedModel(Model model, Tokenizer tokenizer, long loadNanos, Stri
         Model model;
         Tokenizer tokenizer = null;
         String chatTemplate = null;
+        List<Integer> endTokens = new ArrayList<>();
         ModelLoader.Format format = ModelLoader.detect(modelFile);
         if (format == ModelLoader.Format.HUGGING_FACE) {
             return openCheckpoint(modelFile, tokenizerFile, start);
@@ -45,6 +76,9 @@ public record LoadedModel(Model model, Tokenizer tokenizer, long loadNanos, Stri
                     tokenizer = GgufTokenizers.read(gguf.metadata());
                 }
                 chatTemplate = gguf.metadata().findString("tokenizer.chat_template").orElse(null);
+                for (String key : List.of("tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id")) {
+                    gguf.metadata().findInt(key).ifPresent(endTokens::add);
+                }
                 model = GgufModelLoader.load(gguf);
             } catch (IOException | RuntimeException e) {
                 gguf.close();
@@ -71,7 +105,9 @@ public record LoadedModel(Model model, Tokenizer tokenizer, long loadNanos, Stri
                         + tokenizer.vocabSize() + " tokens but the model's embedding has " + model.config().vocabSize()
                         + " rows; pass the tokenizer the model was trained with");
             }
-            return new LoadedModel(model, tokenizer, System.nanoTime() - start, chatTemplate);
+            checkTokenIds(modelFile, "tokenizer.ggml.eot_token_id/eom_token_id", endTokens, tokenizer.vocabSize());
+            return new LoadedModel(model, tokenizer, System.nanoTime() - start, chatTemplate,
+                    endOfGeneration(tokenizer, endTokens));
         } catch (IOException | RuntimeException e) {
             model.close();
             throw e;
@@ -92,10 +128,23 @@ public record LoadedModel(Model model, Tokenizer tokenizer, long loadNanos, Stri
                 throw new ModelFormatException(dir, "tokenizer", "the tokenizer has " + tokenizer.vocabSize()
                         + " tokens but the model's embedding only " + model.config().vocabSize() + " rows");
             }
-            return new LoadedModel(model, tokenizer, System.nanoTime() - start, HfCheckpoint.chatTemplate(dir));
+            List<Integer> endTokens = HfCheckpoint.eosTokenIds(dir);
+            checkTokenIds(dir.resolve("generation_config.json"), "eos_token_id", endTokens, tokenizer.vocabSize());
+            return new LoadedModel(model, tokenizer, System.nanoTime() - start, HfCheckpoint.chatTemplate(dir),
+                    endOfGeneration(tokenizer, endTokens));
         } catch (IOException | RuntimeException e) {
             model.close();
             throw e;
+        }
+    }
+
+    private static void checkTokenIds(Path file, String field, List<Integer> ids, int vocabSize)
+            throws ModelFormatException {
+        for (int id : ids) {
+            if (id < 0 || id >= vocabSize) {
+                throw new ModelFormatException(file, field, "token id " + id + " is outside the vocabulary of "
+                        + vocabSize + " tokens");
+            }
         }
     }
 

@@ -102,6 +102,13 @@ class HfCheckpointTest {
         assertEquals(List.of(1), HfCheckpoint.eosTokenIds(ckpt));
         Files.writeString(ckpt.resolve("generation_config.json"), "{\"eos_token_id\": [128001, 128008, 128009]}");
         assertEquals(List.of(128001, 128008, 128009), HfCheckpoint.eosTokenIds(ckpt));
+        // every end token the checkpoint names ends generation, the tokenizer's EOS first
+        Files.writeString(ckpt.resolve("generation_config.json"), "{\"eos_token_id\": [7, 1, 9]}");
+        try (LoadedModel m = LoadedModel.open(ckpt, null)) {
+            assertArrayEquals(new int[] {1, 7, 9}, m.eosTokenIds());
+        }
+        Files.writeString(ckpt.resolve("generation_config.json"), "{\"eos_token_id\": [128009]}");
+        assertRefused(ckpt, "eos_token_id", "token id 128009 is outside the vocabulary");
     }
 
     @Test

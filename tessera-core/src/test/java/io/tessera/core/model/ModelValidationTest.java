@@ -1,5 +1,6 @@
 package io.tessera.core.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -149,5 +150,17 @@ class ModelValidationTest {
         assertTrue(m.contains("architecture '\\x1b[2J\\x1b[31mllama\\u202e\\x07' is not supported"), m);
         m = refused("ansi-tokenizer", w -> w.putString("tokenizer.ggml.model", "gpt2\u001b]0;pwned\u0007\n"));
         assertTrue(m.contains("tokenizer model 'gpt2\\x1b]0;pwned\\x07\\n' is not supported"), m);
+    }
+
+    @Test
+    void endOfTurnTokensEndGenerationAndMustBeInTheVocabulary() throws Exception {
+        Path withEot = GgufEdits.rewrite(good, dir.resolve("eot.gguf"), w -> w.putUInt32("tokenizer.ggml.eot_token_id", 5));
+        try (LoadedModel m = LoadedModel.open(withEot, null)) {
+            assertArrayEquals(new int[] {m.tokenizer().eos(), 5}, m.eosTokenIds());
+        }
+        Path outside = GgufEdits.rewrite(good, dir.resolve("eot-out.gguf"),
+                w -> w.putUInt32("tokenizer.ggml.eot_token_id", 512));
+        var e = assertThrows(ModelFormatException.class, () -> LoadedModel.open(outside, null).close());
+        assertTrue(e.getMessage().contains("token id 512 is outside the vocabulary of 512 tokens"), e.getMessage());
     }
 }
