@@ -15,7 +15,9 @@ import java.util.Set;
 /**
  * JSON texts as an {@link Rx}: any JSON value (nested to a fixed depth), or the values a JSON
  * Schema describes. Output is compact JSON with one optional space after {@code :} and
- * {@code ,}; object members come in the schema's order.
+ * {@code ,}; object members come in the schema's order; numbers have at most
+ * {@value #MAX_DIGITS} digits before and after the point (a model that would write digits
+ * forever has to stop).
  *
  * <p>The supported JSON Schema subset: {@code type} (one or a list of object, array, string,
  * number, integer, boolean, null), {@code properties}, {@code required},
@@ -35,6 +37,7 @@ public final class JsonGrammar {
     public static final int MAX_SCHEMA_NODES = 2000;
     /** Schema nesting depth at most. */
     public static final int MAX_SCHEMA_DEPTH = 32;
+    static final int MAX_DIGITS = 16;
 
     private static final Set<String> ANNOTATIONS = Set.of("title", "description", "default", "examples", "$schema",
             "$id", "$comment", "$defs", "definitions", "deprecated", "readOnly", "writeOnly");
@@ -49,9 +52,9 @@ public final class JsonGrammar {
     private static final Rx CHAR = Rx.alt(STRING_CHARS.toRx(),
             Rx.seq(Rx.literal("\\"), Rx.alt(Rx.anyOf("\"\\/bfnrt"), Rx.seq(Rx.literal("u"), HEX, HEX, HEX, HEX))));
     private static final Rx INTEGER = Rx.seq(Rx.optional(Rx.literal("-")),
-            Rx.alt(Rx.literal("0"), Rx.seq(Rx.range('1', '9'), new Rx.Repeat(DIGIT, 0, -1))));
+            Rx.alt(Rx.literal("0"), Rx.seq(Rx.range('1', '9'), new Rx.Repeat(DIGIT, 0, MAX_DIGITS - 1))));
     private static final Rx NUMBER = Rx.seq(INTEGER,
-            Rx.optional(Rx.seq(Rx.literal("."), new Rx.Repeat(DIGIT, 1, -1))),
+            Rx.optional(Rx.seq(Rx.literal("."), new Rx.Repeat(DIGIT, 1, MAX_DIGITS))),
             Rx.optional(Rx.seq(Rx.anyOf("eE"), Rx.optional(Rx.anyOf("+-")), new Rx.Repeat(DIGIT, 1, 3))));
     private static final Rx COLON = Rx.seq(Rx.literal(":"), Rx.optional(Rx.literal(" ")));
     private static final Rx COMMA = Rx.seq(Rx.literal(","), Rx.optional(Rx.literal(" ")));
