@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  */
 public final class TokenConstraint {
     /** Ints of masks kept per constraint at most (a mask holds the allowed or the refused ids, whichever are fewer). */
-    static final long MASK_BUDGET_INTS = 16L << 20;
+    static final long MASK_BUDGET_INTS = 4L << 20;
 
     private final Dfa dfa;
     private final TokenVocabulary vocabulary;
