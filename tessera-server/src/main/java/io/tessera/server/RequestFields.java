@@ -2,7 +2,6 @@ package io.tessera.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Iterator;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -26,35 +25,14 @@ final class RequestFields {
             "prompt_cache_key", "safety_identifier", "prediction", "request_id");
 
     /** Defined by OpenAI or vLLM, changing the output, not implemented here: refused by name. */
-    private static final Map<String, String> REFUSED = Map.ofEntries(
-            Map.entry("suffix", "completions"),
-            Map.entry("audio", "chat"),
-            Map.entry("modalities", "chat"),
-            Map.entry("reasoning_effort", "chat"),
-            Map.entry("verbosity", "chat"),
-            Map.entry("web_search_options", "chat"),
-            Map.entry("functions", "chat"),
-            Map.entry("function_call", "chat"),
-            Map.entry("guided_grammar", "both"),
-            Map.entry("guided_decoding_backend", "both"),
-            Map.entry("guided_whitespace_pattern", "both"),
-            Map.entry("min_tokens", "both"),
-            Map.entry("skip_special_tokens", "both"),
-            Map.entry("include_stop_str_in_output", "both"),
-            Map.entry("spaces_between_special_tokens", "both"),
-            Map.entry("truncate_prompt_tokens", "both"),
-            Map.entry("prompt_logprobs", "both"),
-            Map.entry("use_beam_search", "both"),
-            Map.entry("length_penalty", "both"),
-            Map.entry("bad_words", "both"),
-            Map.entry("allowed_token_ids", "both"),
-            Map.entry("return_tokens_as_token_ids", "both"),
-            Map.entry("priority", "both"),
-            Map.entry("echo", "chat"),
-            Map.entry("documents", "chat"),
-            Map.entry("chat_template", "chat"),
-            Map.entry("continue_final_message", "chat"),
-            Map.entry("mm_processor_kwargs", "chat"));
+    /** Defined by OpenAI or vLLM, changing the output, not implemented here: refused by name. */
+    private static final Set<String> REFUSED = Set.of(
+            "suffix", "audio", "modalities", "reasoning_effort", "verbosity", "web_search_options", "functions",
+            "function_call", "echo", "documents", "chat_template", "continue_final_message", "mm_processor_kwargs",
+            "guided_grammar", "guided_decoding_backend", "guided_whitespace_pattern", "min_tokens",
+            "skip_special_tokens", "include_stop_str_in_output", "spaces_between_special_tokens",
+            "truncate_prompt_tokens", "prompt_logprobs", "use_beam_search", "length_penalty", "bad_words",
+            "allowed_token_ids", "return_tokens_as_token_ids", "priority");
 
     private RequestFields() {
     }
@@ -67,7 +45,7 @@ final class RequestFields {
             if (COMMON.contains(name) || own.contains(name) || METADATA.contains(name)) {
                 continue;
             }
-            if (REFUSED.containsKey(name)) {
+            if (REFUSED.contains(name)) {
                 if (body.get(name).isNull()) {
                     continue; // null is how SDKs write "not given"
                 }
