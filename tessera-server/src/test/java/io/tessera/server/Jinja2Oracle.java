@@ -67,12 +67,21 @@ final class Jinja2Oracle {
         }
     }
 
+    /** Why python3 with jinja2 cannot be used, once known; empty when it can. */
+    private static volatile String unavailable;
+
     private static void requireJinja2() throws InterruptedException {
-        try {
-            run(List.of("python3", "-c", "import jinja2"), null);
-        } catch (IOException e) {
+        if (unavailable == null) {
+            try {
+                run(List.of("python3", "-c", "import jinja2"), null);
+                unavailable = "";
+            } catch (IOException e) {
+                unavailable = e.getMessage();
+            }
+        }
+        if (!unavailable.isEmpty()) {
             Assumptions.abort("the Jinja2 oracle needs python3 with the jinja2 module (Debian: python3-jinja2): "
-                    + e.getMessage());
+                    + unavailable);
         }
     }
 
