@@ -180,6 +180,106 @@ class ChatTemplateParityTest {
         return new ObjectMapper().valueToTree(s).toString();
     }
 
+    /**
+     * The language itself, construct by construct, against Jinja2: printing of every value type,
+     * operators and their precedence, filters, tests, string and dict methods, slicing, scoping,
+     * macros, loop variables and controls, whitespace control, and the errors Jinja2 raises.
+     */
+    static final List<String> FEATURES = List.of(
+            "{{ none }}|{{ true }}|{{ false }}|{{ 1 }}|{{ -3 }}|{{ 1.5 }}|{{ 2.0 }}|{{ 1e20 }}|{{ 0.1 + 0.2 }}|{{ 1/3 }}",
+            "{{ [1, 'a', none, true, 1.0, [2]] }}|{{ {'a': 1, 'b': [1, 'x']} }}|{{ (1, 2) | list }}|{{ 'it\'s' }}",
+            "{{ [\"it's\", 'say \"hi\"', 'tab\there', 'nl\n'] }}",
+            "{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 2 ** 10 }} {{ 10 / 4 }} {{ 3 * 'ab' }} {{ [1] * 3 }}",
+            "{{ 1 + 2 * 3 - 4 }} {{ (1 + 2) * 3 }} {{ 'a' ~ 1 ~ none }} {{ not true or false and true }} {{ 1 < 2 < 3 }}",
+            "{{ 'b' in 'abc' }} {{ 2 in [1, 2] }} {{ 'k' in {'k': 1} }} {{ 3 not in [1] }} {{ 1 == 1.0 }} {{ true == 1 }}",
+            "{{ messages | length - 1 }} {{ -messages | length }} {{ messages[0].role | upper }}",
+            "{{ messages[-1]['content'] }}|{{ messages[::-1] | map(attribute='role') | join(',') }}|{{ 'abcdef'[1:4] }}"
+                    + "|{{ 'abcdef'[::2] }}|{{ 'abcdef'[-2:] }}|{{ [1, 2, 3, 4][1::2] }}|{{ 'abc'[5:] }}",
+            "{{ '  x y  ' | trim }}|{{ 'xxhixx' | trim('x') }}|{{ 'hello world' | title }}|{{ 'hELLO' | capitalize }}",
+            "{{ [3, 1, 2] | sort }}|{{ ['b', 'A', 'c'] | sort }}|{{ [3, 1, 2] | sort(reverse=true) | list }}"
+                    + "|{{ [1, 2, 2, 1] | unique | list }}|{{ [1, 2, 3] | sum }}|{{ [4, 2, 8] | min }} {{ [4, 2, 8] | max }}",
+            "{{ [1, 2, 3] | first }} {{ [1, 2, 3] | last }} {{ 'abc' | first }} {{ [] | first }}|{{ 'abc' | list }}"
+                    + "|{{ [1, 2, 3] | reverse | list }}|{{ 'abc' | reverse }}",
+            "{{ missing | default('d') }}|{{ '' | default('d') }}|{{ '' | default('d', true) }}|{{ none | default('d') }}",
+            "{{ {'b': 1, 'a': 2} | dictsort }}|{{ {'b': 1, 'a': 2} | items | list }}|{{ {'a': 1}.items() | list }}"
+                    + "|{{ {'a': 1}.keys() | list }}|{{ {'a': 1}.get('a') }} {{ {'a': 1}.get('z') }} {{ {'a': 1}.get('z', 5) }}",
+            "{{ messages | selectattr('role', 'equalto', 'user') | map(attribute='content') | list }}"
+                    + "|{{ messages | rejectattr('role', 'eq', 'user') | list | length }}|{{ [1, 2, 3, 4] | select('odd') | list }}"
+                    + "|{{ [1, 0, 2] | select | list }}|{{ ['a', 'B'] | map('upper') | list }}",
+            "{{ 'a-b-c'.split('-') }} {{ 'a-b-c'.split('-', 1) }} {{ ' a  b '.split() }} {{ 'a-b-c'.rsplit('-', 1) }}"
+                    + " {{ 'abc'.startswith('ab') }} {{ 'abc'.endswith(('x', 'c')) }} {{ 'abc'.upper() }}",
+            "{{ 'xxaxx'.strip('x') }} {{ 'xxaxx'.lstrip('x') }} {{ 'xxaxx'.rstrip('x') }} {{ '\n a \n'.strip() }}"
+                    + " {{ 'a,b'.replace(',', ';') }} {{ 'hello'.find('l') }} {{ 'hello'.count('l') }} {{ ','.join(['a', 'b']) }}",
+            "{{ {'a': [1, 'é', none, true, 2.5, {'b': '<&>'}]} | tojson }}|{{ [1, {'a': 2}] | tojson(indent=2) }}"
+                    + "|{{ 'x\ny\t\"' | tojson }}|{{ {'a': 1} | tojson(separators=(',', ':')) }}",
+            "{{ 'x' is string }} {{ 1 is number }} {{ 1 is integer }} {{ 1.0 is float }} {{ true is boolean }}"
+                    + " {{ none is none }} {{ {} is mapping }} {{ [] is sequence }} {{ 'a' is iterable }} {{ 4 is even }}"
+                    + " {{ 3 is odd }} {{ 9 is divisibleby 3 }} {{ 'ab' is lower }} {{ x is undefined }} {{ 1 is sameas 1 }}",
+            "{{ false is false }} {{ 0 is false }} {{ true is true }} {{ 1 is true }} {{ none is not none }}"
+                    + " {{ messages[0].nothing is defined }} {{ messages[0].role is defined }}",
+            "{% set c = 0 %}{% for i in [1, 2, 3] %}{{ c }}{% set c = i %}{{ c }};{% endfor %}|{{ c }}",
+            "{% if true %}{% set d = 5 %}{% endif %}{{ d }}",
+            "{% set ns = namespace(n=0, items=[]) %}{% for m in messages %}{% set ns.n = ns.n + 1 %}{% endfor %}{{ ns.n }}",
+            "{% for m in messages %}{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}{{ loop.revindex0 }}"
+                    + "{{ loop.first }}{{ loop.last }}{{ loop.length }}{{ loop.cycle('a', 'b') }}"
+                    + "{% if loop.previtem is defined %}p{% endif %}{% if loop.nextitem is defined %}n{% endif %};{% endfor %}",
+            "{% for m in messages if m.role != 'system' %}{{ loop.index }}{{ m.role }}{% else %}none{% endfor %}"
+                    + "{% for x in [] %}x{% else %}empty{% endfor %}",
+            "{% for i in range(10) %}{% if i == 2 %}{% continue %}{% endif %}{% if i == 5 %}{% break %}{% endif %}{{ i }}"
+                    + "{% endfor %}|{{ range(3) | list }}|{{ range(1, 10, 3) | list }}|{{ range(5, 0, -2) | list }}",
+            "{% for k, v in {'a': 1, 'b': 2}.items() %}{{ k }}={{ v }},{% endfor %}{% for a, b in [[1, 2], (3, 4)] %}"
+                    + "{{ a + b }}{% endfor %}",
+            "{% macro greet(name, punct='!') %}Hi {{ name }}{{ punct }}{% endmacro %}{{ greet('a') }} {{ greet('b', '?') }}"
+                    + " {{ greet(name='c', punct='.') }}",
+            "{% set block %}inner {{ 1 + 1 }}{% endset %}[{{ block }}]{% filter upper %}shout{% endfilter %}",
+            "a  \n  {%- if true -%}  \n  b  \n  {%- endif %}\n  c {{- ' d ' -}} e\n{# comment #}\n  {% if true %}\n"
+                    + "f\n  {% endif %}\ng {%+ if true %}h{% endif %}\n{% raw %}{{ not }}{% endraw %}",
+            "{{ 'x' if false }}|{{ 'y' if true else 'z' }}|{{ 'n' if none else 'm' }}|{{ [1, 2][5] }}|{{ {'a': 1}['b'] }}",
+            "{{ 'a' + 1 }}",
+            "{{ undefined_thing.attribute }}",
+            "{{ raise_exception('refused: ' ~ messages | length) }}",
+            "{{ none + 1 }}",
+            "{{ [1, 2] < [1, 3] }} {{ 'a' < 'b' }} {{ 'abc' | length }} {{ '日本語' | length }} {{ '😀x'[1] }} {{ [1] < 'a' }}",
+            "{{ 3 | float }} {{ '4' | int }} {{ 'x' | int }} {{ 3.7 | int }} {{ -3 | abs }} {{ 2.675 | round(2) }}"
+                    + " {{ 2.5 | round }} {{ 'a<b' | e }} {{ 'a' | safe }} {{ 42 | string }} {{ 'ab' | center(6) }}|",
+            "{{ 'line1\nline2' | indent(2) }}|{{ 'line1\nline2' | indent(2, true) }}|{{ 'a b  c' | wordcount }}",
+            "{%- for message in messages -%}{%- if message['role'] == 'user' -%}{{- '\n' + message['content'] | trim -}}"
+                    + "{%- endif -%}{%- endfor -%}");
+
+    @Test
+    void languageFeaturesRenderAsJinja2RendersThem() throws Exception {
+        List<Map<String, Object>> messages = List.of(SYSTEM, msg("user", " Hi "), msg("assistant", "Hello"),
+                msg("user", "Bye"));
+        List<Jinja2Oracle.Case> cases = new ArrayList<>();
+        for (String t : FEATURES) {
+            cases.add(new Jinja2Oracle.Case(t, messages, true, false, Map.of("bos_token", "<s>", "eos_token", "</s>")));
+        }
+        List<Jinja2Oracle.Result> expected = Jinja2Oracle.render(cases);
+        List<String> mismatches = new ArrayList<>();
+        for (int i = 0; i < FEATURES.size(); i++) {
+            String t = FEATURES.get(i);
+            Jinja2Oracle.Result want = expected.get(i);
+            String got;
+            try {
+                got = new ChatTemplate(t, "<s>", "</s>").render(messages, true);
+            } catch (ApiException e) {
+                if (want.error() == null) {
+                    mismatches.add(quote(t) + "\n  jinja2: " + quote(want.text()) + "\n  ours failed: " + e.getMessage());
+                }
+                continue;
+            }
+            if (want.error() != null) {
+                mismatches.add(quote(t) + "\n  jinja2 failed: " + want.error() + "\n  ours: " + quote(got));
+            } else if (!want.text().equals(got)) {
+                mismatches.add(quote(t) + "\n  jinja2: " + quote(want.text()) + "\n  ours:   " + quote(got));
+            }
+        }
+        if (!mismatches.isEmpty()) {
+            fail(mismatches.size() + " of " + FEATURES.size() + " differ from Jinja2:\n" + String.join("\n",
+                    mismatches));
+        }
+    }
+
     @Test
     void qwen3ThinkingSwitchChangesThePrompt() throws Exception {
         Template qwen = fromNpm("qwen3", NpmTokenizers.qwen3());

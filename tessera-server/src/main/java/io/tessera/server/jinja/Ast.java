@@ -54,7 +54,8 @@ final class Ast {
     record Name(String name) implements Expr {
     }
 
-    record ListExpr(List<Expr> items) implements Expr {
+    /** A list literal, or a tuple (parenthesised or bare, comma-separated). */
+    record ListExpr(List<Expr> items, boolean tuple) implements Expr {
     }
 
     record DictExpr(List<Expr> keys, List<Expr> values) implements Expr {

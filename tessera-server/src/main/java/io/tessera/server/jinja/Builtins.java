@@ -371,8 +371,9 @@ final class Builtins {
                 yield switch (method) {
                     case "ceil" -> Math.ceil(x * scale) / scale;
                     case "floor" -> Math.floor(x * scale) / scale;
-                    default -> new java.math.BigDecimal(Double.toString(x)).setScale((int) precision,
-                            java.math.RoundingMode.HALF_UP).doubleValue();
+                    // Python's round: the exact binary value, halves to even
+                    default -> new java.math.BigDecimal(x).setScale((int) precision, java.math.RoundingMode.HALF_EVEN)
+                            .doubleValue();
                 };
             }
             case "tojson" -> Json.dumps(budget, v, arg(args, kw, 0, "indent", null), kw);

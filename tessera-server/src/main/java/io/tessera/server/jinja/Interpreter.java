@@ -251,7 +251,7 @@ final class Interpreter {
                 for (Expr x : l.items()) {
                     items.add(eval(x, frame));
                 }
-                yield items;
+                yield l.tuple() ? new Py.Tuple(items) : items;
             }
             case Ast.DictExpr d -> {
                 Map<Object, Object> m = new LinkedHashMap<>();

@@ -18,7 +18,7 @@ final class Methods {
                     List<Object> pair = new ArrayList<>(2);
                     pair.add(k);
                     pair.add(v);
-                    pairs.add(pair);
+                    pairs.add(new Py.Tuple(pair));
                 });
                 yield pairs;
             }

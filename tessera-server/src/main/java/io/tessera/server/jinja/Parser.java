@@ -310,7 +310,7 @@ final class Parser {
             }
             items.add(expression());
         }
-        return new Ast.ListExpr(items);
+        return new Ast.ListExpr(items, true);
     }
 
     private boolean atTupleEnd() {
@@ -333,7 +333,7 @@ final class Parser {
             }
             items.add(or());
         }
-        return new Ast.ListExpr(items);
+        return new Ast.ListExpr(items, true);
     }
 
     Expr expression() {
@@ -492,7 +492,7 @@ final class Parser {
                     case "(" -> {
                         if (peek().isOp(")")) {
                             next();
-                            return new Ast.ListExpr(List.of());
+                            return new Ast.ListExpr(List.of(), true);
                         }
                         Expr e = expression();
                         if (peek().isOp(",")) {
@@ -504,7 +504,7 @@ final class Parser {
                                 }
                                 items.add(expression());
                             }
-                            e = new Ast.ListExpr(items);
+                            e = new Ast.ListExpr(items, true);
                         }
                         expectOp(")");
                         return e;
@@ -521,7 +521,7 @@ final class Parser {
                             items.add(expression());
                         }
                         next();
-                        return new Ast.ListExpr(items);
+                        return new Ast.ListExpr(items, false);
                     }
                     case "{" -> {
                         List<Expr> keys = new ArrayList<>();

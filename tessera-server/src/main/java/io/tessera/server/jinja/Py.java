@@ -93,6 +93,7 @@ final class Py {
             case Double d -> "float";
             case Float f -> "float";
             case Number n -> "int";
+            case Tuple t -> "tuple";
             case List<?> l -> "list";
             case Map<?, ?> m -> "dict";
             case Namespace n -> "Namespace";
@@ -127,11 +128,12 @@ final class Py {
             case Float f -> reprFloat(f.doubleValue());
             case Number n -> Long.toString(n.longValue());
             case List<?> l -> {
-                StringBuilder sb = new StringBuilder("[");
+                boolean tuple = l instanceof Tuple;
+                StringBuilder sb = new StringBuilder(tuple ? "(" : "[");
                 for (int i = 0; i < l.size(); i++) {
                     sb.append(i == 0 ? "" : ", ").append(repr(l.get(i)));
                 }
-                yield sb.append(']').toString();
+                yield sb.append(tuple ? (l.size() == 1 ? ",)" : ")") : "]").toString();
             }
             case Map<?, ?> m -> {
                 StringBuilder sb = new StringBuilder("{");
@@ -230,7 +232,7 @@ final class Py {
             return toDouble(a) == toDouble(b);
         }
         if (a instanceof List<?> x && b instanceof List<?> y) {
-            if (x.size() != y.size()) {
+            if (x.size() != y.size() || (x instanceof Tuple) != (y instanceof Tuple)) {
                 return false;
             }
             for (int i = 0; i < x.size(); i++) {
@@ -359,6 +361,13 @@ final class Py {
             }
             default -> v;
         };
+    }
+
+    /** A Python tuple: a list that prints with parentheses and never equals a list. */
+    static final class Tuple extends ArrayList<Object> {
+        Tuple(java.util.Collection<?> items) {
+            super(items);
+        }
     }
 
     /** A namespace() object: the one mutable value, whose attributes {@code set ns.x = ...} assigns. */
