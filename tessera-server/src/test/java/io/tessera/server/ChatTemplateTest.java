@@ -146,6 +146,38 @@ class ChatTemplateTest {
         assertEquals("4 True a-b- a-bX x|['a', 'b', 'c']", new ChatTemplate(t, "<s>", "</s>").render(MESSAGES, false));
     }
 
+    /**
+     * Templates built to exhaust the interpreter itself: deep nesting in the source (parser
+     * recursion), a macro calling itself without end (render recursion), ranges beyond the
+     * sandbox's, huge integers, and unterminated constructs. Each is a 400, never a dead thread.
+     */
+    @Test
+    void templatesAttackingTheInterpreterAreA400() {
+        List<String> hostile = List.of(
+                "{{ " + "(".repeat(100_000) + "1" + ")".repeat(100_000) + " }}",
+                "{{ " + "[".repeat(100_000) + "]".repeat(100_000) + " }}",
+                "{{ " + "not ".repeat(100_000) + "true }}",
+                "{{ " + "-".repeat(100_000) + "1 }}",
+                "{{ 1" + "|abs".repeat(100_000) + " }}",
+                "{{ x" + ".a".repeat(100_000) + " }}",
+                "{% if true %}".repeat(10_000) + "x" + "{% endif %}".repeat(10_000),
+                "{% macro m(n) %}{{ m(n + 1) }}{% endmacro %}{{ m(0) }}",
+                "{% macro m() %}{{ m() ~ m() }}{% endmacro %}{{ m() }}",
+                "{{ range(1000000) | length }}", "{% for i in range(0, 10**12) %}{% endfor %}",
+                "{{ 2 ** 100000 }}", "{{ 99999999999999999999999 }}", "{{ 10 ** 18 * 10 }}",
+                "{% for", "{{ 'unterminated }}", "{% raw %}never closed", "{# never closed", "{% endfor %}",
+                "{% unknowntag %}", "{{ 1 / 0 }}", "{{ 'a' * -1 }}{{ [1] * (2 ** 40) }}");
+        for (String t : hostile) {
+            String shown = t.length() > 60 ? t.substring(0, 60) + "..." : t;
+            ApiException e = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                    () -> assertThrows(ApiException.class, () -> new ChatTemplate(t, "<s>", "</s>").render(MESSAGES,
+                            true), shown));
+            assertEquals(400, e.status(), shown);
+            assertEquals("messages", e.param(), shown);
+            assertTrue(e.getMessage().startsWith("the chat template "), shown + ": " + e.getMessage());
+        }
+    }
+
     @Test
     void replacementsThatWouldExceedTheOutputLimitAreRefused() {
         String grow = "{% set s = range(1001)|join('" + "a".repeat(1000) + "') %}"; // a million a's
