@@ -24,7 +24,7 @@ import java.util.Set;
  * The fallback emits no special tokens; the prompt is encoded with BOS added.
  *
  * <p>The template comes from the model file and is not trusted: it renders within
- * {@link TemplateLimits} (see {@link TemplateSandbox}); a rendering that breaks them is a 400 for
+ * {@link TemplateLimits} (see {@link io.tessera.server.jinja.RenderLimits}); a rendering that breaks them is a 400 for
  * that request. {@link #probe()} tells at load time whether an ordinary conversation fits. A template
  * that does not parse fails every request with its syntax error; {@link #syntaxError()} tells.
  */

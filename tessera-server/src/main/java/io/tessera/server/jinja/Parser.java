@@ -674,7 +674,6 @@ final class Parser {
             negated = true;
         }
         String name = expectName();
-        // "is none", "is true", "is false" name their tests with the literal's spelling
         List<Expr> args = List.of();
         if (peek().isOp("(")) {
             Args a = args();
@@ -689,6 +688,6 @@ final class Parser {
                 args = List.of(postfix(primary()));
             }
         }
-        return new Ast.Test(value, name.toLowerCase().equals(name) ? name : name.toLowerCase(), args, negated);
+        return new Ast.Test(value, name, args, negated);
     }
 }
