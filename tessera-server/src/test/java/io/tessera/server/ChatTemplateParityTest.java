@@ -84,6 +84,16 @@ class ChatTemplateParityTest {
                 Map.of("enable_thinking", false)));
         list.add(new Conversation("unused variables", multiTurn, true, false,
                 Map.of("enable_thinking", false, "custom", List.of(1, "two", Map.of("three", 3)))));
+        // Llama 3.1's own variables: a date, and tools given as a variable (the server refuses
+        // requests with tools, but a template's tojson(indent=4) over nested data is checked here)
+        Map<String, Object> tool = new LinkedHashMap<>();
+        tool.put("type", "function");
+        tool.put("function", Map.of("name", "get_weather", "parameters", Map.of("type", "object",
+                "properties", Map.of("city", Map.of("type", "string", "description", "Ville, e.g. Zürich")))));
+        list.add(new Conversation("date and custom tools", multiTurn, true, false,
+                Map.of("date_string", "06 Dec 2026", "custom_tools", List.of(tool), "tools_in_user_message", false)));
+        list.add(new Conversation("builtin tools", withSystem, true, false,
+                Map.of("builtin_tools", List.of("brave_search", "code_interpreter", "wolfram_alpha"))));
         return list;
     }
 
@@ -96,6 +106,7 @@ class ChatTemplateParityTest {
         list.add(new Template("llama2", resource("llama2.jinja"), "<s>", "</s>"));
         list.add(new Template("mistral", resource("mistral.jinja"), "<s>", "</s>"));
         list.add(new Template("phi3", resource("phi3.jinja"), "<s>", "<|endoftext|>"));
+        list.add(new Template("llama3.1", resource("llama3.1.jinja"), "<|begin_of_text|>", "<|eot_id|>"));
         return list;
     }
 
