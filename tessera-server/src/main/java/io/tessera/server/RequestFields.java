@@ -19,16 +19,16 @@ final class RequestFields {
             "guided_regex", "guided_choice", "structured_outputs");
     private static final Set<String> COMPLETION = Set.of("prompt", "echo", "logprobs", "best_of");
     private static final Set<String> CHAT = Set.of("messages", "max_completion_tokens", "logprobs", "top_logprobs",
-            "add_generation_prompt", "tools", "tool_choice", "parallel_tool_calls");
+            "add_generation_prompt", "continue_final_message", "chat_template_kwargs", "tools", "tool_choice",
+            "parallel_tool_calls");
     /** Accepted and without effect on the output. */
     private static final Set<String> METADATA = Set.of("user", "store", "metadata", "service_tier",
             "prompt_cache_key", "safety_identifier", "prediction", "request_id");
 
     /** Defined by OpenAI or vLLM, changing the output, not implemented here: refused by name. */
-    /** Defined by OpenAI or vLLM, changing the output, not implemented here: refused by name. */
     private static final Set<String> REFUSED = Set.of(
             "suffix", "audio", "modalities", "reasoning_effort", "verbosity", "web_search_options", "functions",
-            "function_call", "echo", "documents", "chat_template", "continue_final_message", "mm_processor_kwargs",
+            "function_call", "echo", "documents", "chat_template", "mm_processor_kwargs",
             "guided_grammar", "guided_decoding_backend", "guided_whitespace_pattern", "min_tokens",
             "skip_special_tokens", "include_stop_str_in_output", "spaces_between_special_tokens",
             "truncate_prompt_tokens", "prompt_logprobs", "use_beam_search", "length_penalty", "bad_words",
