@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -66,7 +67,27 @@ class ArchitecturesTest {
                 new ModelShape("llama-rope-linear", llama.withRope(RopeStyle.INTERLEAVED, RopeScaling.linear(4f)),
                         false),
                 new ModelShape("llama-rope-llama3",
-                        llama.withRope(RopeStyle.INTERLEAVED, RopeScaling.llama3(8f, 1f, 4f, 64)), false));
+                        llama.withRope(RopeStyle.INTERLEAVED, RopeScaling.llama3(8f, 1f, 4f, 64)), false),
+                // longrope past its original context of 32: the long factor lists and magnitude √(1 + ln 4 / ln 32)
+                new ModelShape("phi3-longrope", phi3Longrope(config("phi3", 64, 4, 4, 16), 32), false),
+                // Phi-4-mini's layout: 24 of 32 head dimensions rotate, grouped heads, tied, longrope
+                new ModelShape("phi4-partial-rotary", phi3Longrope(config("phi3", 64, 4, 2, 32)
+                        .withAttention(config("phi3", 64, 4, 2, 32).attention().withRotaryDim(24)), 32), true),
+                // YaRN over an original context of 4096: pairs 0-5 keep their frequency, 12-15 are
+                // divided by 4, a ramp in between (heads of 32, base 10000)
+                new ModelShape("qwen3-yarn", yarn(config("qwen3", 64, 8, 4, 32)), true),
+                new ModelShape("qwen2-yarn", yarn(config("qwen2", 64, 8, 2, 32)), false));
+    }
+
+    static ModelConfig phi3Longrope(ModelConfig c, int original) {
+        float factor = (float) c.contextLength() / original;
+        return c.withRope(RopeStyle.NEOX, RopeScaling.longrope(factor, original,
+                RopeScaling.longropeMagnitude(factor, original)));
+    }
+
+    static ModelConfig yarn(ModelConfig c) {
+        return c.withContextLength(16384).withRope(RopeStyle.NEOX, RopeScaling.yarn(4f, 4096,
+                RopeScaling.YARN_BETA_FAST, RopeScaling.YARN_BETA_SLOW, RopeScaling.yarnMagnitude(4f, 0f, 0f)));
     }
 
     private static ModelConfig gemma3() {
@@ -165,12 +186,72 @@ class ArchitecturesTest {
     }
 
     @Test
-    void yarnIsRefusedByName() throws Exception {
-        ModelConfig c = families().findFirst().orElseThrow().config()
-                .withRope(RopeStyle.INTERLEAVED, new RopeScaling(RopeScaling.Type.YARN, 4f, 64, 0f, 0f));
-        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
-                () -> c.ropeScaling().frequencyFactors(c.headDim(), c.ropeTheta()));
-        assertTrue(e.getMessage().contains("yarn"), e.getMessage());
+    void yarnFactorsFollowLlamaCppsRampBetweenTheCorrectionDimensions() {
+        ModelConfig c = yarn(config("qwen3", 64, 8, 4, 32));
+        float[] f = c.ropeScaling().frequencyFactors(32, c.ropeTheta());
+        // correction dims: floor(32·ln(4096/(32·2π)) / (2·ln 10000)) = 5, ceil(32·ln(4096/2π) / (2·ln 10000)) = 12
+        for (int i = 0; i <= 5; i++) {
+            assertEquals(1f, f[i], "pair " + i + " keeps its frequency");
+        }
+        for (int i = 12; i < 16; i++) {
+            assertEquals(4f, f[i], "pair " + i + " is interpolated fully");
+        }
+        // pair 8: ramp 1 - 3/7 of the original frequency, 3/7 of the interpolated one
+        assertEquals(1 / (3.0 / 7 / 4 + 4.0 / 7), f[8], 1e-6);
+        assertEquals((float) (0.1 * Math.log(4) + 1), c.ropeScaling().attentionFactor());
+    }
+
+    @Test
+    void yarnFileKeysAreLlamaCppsAndRoundTrip() throws Exception {
+        ModelShape shape = families().filter(s -> s.name().equals("qwen3-yarn")).findFirst().orElseThrow();
+        Path file = dir.resolve("yarn.gguf");
+        SyntheticModel.write(file, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 3);
+        try (GgufFile gguf = GgufFile.open(file)) {
+            assertEquals("yarn", gguf.metadata().getString("qwen3.rope.scaling.type"));
+            assertEquals(4f, gguf.metadata().getFloat("qwen3.rope.scaling.factor"));
+            assertEquals(4096, gguf.metadata().getInt("qwen3.rope.scaling.original_context_length"));
+            assertFalse(gguf.metadata().contains("qwen3.rope.scaling.attn_factor"),
+                    "llama.cpp derives 0.1·ln(factor) + 1 itself");
+        }
+        assertEquals(shape.config(), ModelInfo.read(file).config());
+    }
+
+    @Test
+    void longropeChoosesItsListByTheConfiguredContext() throws Exception {
+        ModelShape shape = families().filter(s -> s.name().equals("phi3-longrope")).findFirst().orElseThrow();
+        Path file = dir.resolve("longrope.gguf");
+        SyntheticModel.write(file, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 4);
+        try (GgufFile gguf = GgufFile.open(file)) {
+            assertEquals(32, gguf.metadata().getInt("phi3.rope.scaling.original_context_length"));
+            assertEquals((float) Math.sqrt(1 + Math.log(4) / Math.log(32)),
+                    gguf.metadata().getFloat("phi3.rope.scaling.attn_factor"));
+            assertTrue(gguf.tensorInfo(TensorNames.ROPE_FACTORS_LONG).isPresent());
+            assertTrue(gguf.tensorInfo(TensorNames.ROPE_FACTORS_SHORT).isPresent());
+        }
+        int[] prompt = new Random(3).ints(20, 0, VOCAB).toArray();
+        try (Model m = ModelLoader.load(file); Parallel p = new Parallel(2)) {
+            assertSame(m.longContextRopeFactors(), m.rotaryFactors(), "128 positions > 32: the long list");
+            // the same file configured for its original context runs the short list
+            Model shortContext = m.withConfig(m.config().withContextLength(32));
+            assertSame(m.ropeFrequencyFactors(), shortContext.rotaryFactors());
+            double[][] want = new ReferenceDecoder(shortContext).logits(prompt);
+            double[][] wantLong = new ReferenceDecoder(m).logits(prompt);
+            float[] got = new DecoderForward(shortContext, p).forward(
+                    ForwardBatch.single(new int[] {0, 1}, prompt, 0, ForwardBatch.Logits.ALL),
+                    new F32KvCache(shortContext.config(), 2, 16));
+            double worst = 0;
+            double largest = 0;
+            double effect = 0;
+            for (int t = 0; t < prompt.length; t++) {
+                for (int v = 0; v < VOCAB; v++) {
+                    largest = Math.max(largest, Math.abs(want[t][v]));
+                    worst = Math.max(worst, Math.abs(want[t][v] - got[t * VOCAB + v]));
+                    effect = Math.max(effect, Math.abs(want[t][v] - wantLong[t][v]));
+                }
+            }
+            assertTrue(effect > 1e-2 * largest, "the lists differ, so must the logits (by " + effect + ")");
+            assertTrue(worst <= 1e-4 * Math.max(1, largest), "logits differ by " + worst);
+        }
     }
 
     @Test
@@ -342,20 +423,20 @@ class ArchitecturesTest {
     }
 
     @Test
-    void phi3LongropeFileIsRefusedByName() throws Exception {
-        ModelShape shape = new ModelShape("phi3", config("phi3", 64, 4, 4, 16), false);
+    void phi3FileWithOneLongropeListIsRefusedNamingTheOther() throws Exception {
+        ModelShape shape = families().filter(s -> s.name().equals("phi3-longrope")).findFirst().orElseThrow();
         Path file = dir.resolve("phi3-longrope.gguf");
         SyntheticModel.write(file, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 2);
         try (GgufFile gguf = GgufFile.open(file)) {
             GgufTensors real = new GgufTensors(gguf);
-            // the file as Phi-3.5's converted GGUF has it: the longrope factors beside the layers
-            TensorSource withLongrope = new TensorSource() {
+            // a file whose converter wrote the long list only
+            TensorSource withoutShort = new TensorSource() {
                 public Path path() {
                     return real.path();
                 }
 
                 public boolean has(String name) throws ModelFormatException {
-                    return name.equals(TensorNames.ROPE_FACTORS_LONG) || real.has(name);
+                    return !name.equals(TensorNames.ROPE_FACTORS_SHORT) && real.has(name);
                 }
 
                 public io.tessera.core.tensor.Tensor matrix(String name, int rows, int cols)
@@ -364,6 +445,9 @@ class ArchitecturesTest {
                 }
 
                 public float[] vector(String name, int length) throws ModelFormatException {
+                    if (name.equals(TensorNames.ROPE_FACTORS_SHORT)) {
+                        throw new ModelFormatException(real.path(), "tensor '" + name + "'", "is not in the file");
+                    }
                     return real.vector(name, length);
                 }
 
@@ -372,9 +456,30 @@ class ArchitecturesTest {
                 }
             };
             ModelFormatException e = assertThrows(ModelFormatException.class,
-                    () -> Architectures.named("phi3").bind(shape.config(), withLongrope));
-            assertTrue(e.getMessage().contains("rope_factors_long.weight") && e.getMessage().contains("longrope"),
-                    e.getMessage());
+                    () -> Architectures.named("phi3").bind(shape.config(), withoutShort));
+            assertTrue(e.getMessage().contains("rope_factors_short.weight"), e.getMessage());
+        }
+    }
+
+    @Test
+    void phi4MiniShapeRotatesThreeQuartersOfEachHead() throws Exception {
+        ModelShape shape = ModelShape.named("phi-4-mini");
+        ModelConfig c = shape.config();
+        assertEquals(96, c.attention().rotaryDim(c.headDim()));
+        assertEquals(200064, c.vocabSize());
+        assertEquals(RopeScaling.Type.LONGROPE, c.ropeScaling().type());
+        assertEquals(4096, c.ropeScaling().originalContext());
+        assertTrue(shape.tiedEmbeddings());
+        Path file = dir.resolve("phi4.gguf");
+        SyntheticModel.write(file, shape.withLayers(1), SyntheticVocabulary.generate(512, 4), WeightTypes.parse("Q8_0"),
+                9);
+        try (GgufFile gguf = GgufFile.open(file)) {
+            assertEquals(96, gguf.metadata().getInt("phi3.rope.dimension_count"));
+            assertEquals(48, gguf.tensorInfo(TensorNames.ROPE_FACTORS_LONG).orElseThrow().dims()[0]);
+        }
+        try (Model m = ModelLoader.load(file)) {
+            assertEquals(c.withLayers(1).withVocabSize(512), m.config());
+            assertSame(m.longContextRopeFactors(), m.rotaryFactors());
         }
     }
 }
