@@ -74,7 +74,8 @@ public final class HfCheckpoint {
                     }
                 }
             }
-            SafetensorsTensors tensors = new SafetensorsTensors(dir, byName, files, cfg.tiedEmbeddings());
+            cfg = cfg.withNamesFound(byName.keySet());
+            SafetensorsTensors tensors = new SafetensorsTensors(dir, byName, files, cfg);
             Model model = cfg.family().bind(cfg.config(), tensors);
             List<String> unused = tensors.unused();
             if (!unused.isEmpty()) {
@@ -115,7 +116,7 @@ public final class HfCheckpoint {
                     bytes.merge(t.dtype().name(), t.byteSize(), Long::sum);
                     params += t.elementCount();
                     weightBytes += t.byteSize();
-                    hasHead |= t.name().equals(HfTensorNames.of(TensorNames.OUTPUT));
+                    hasHead |= t.name().equals(cfg.names().name(TensorNames.OUTPUT));
                 }
             }
         }
