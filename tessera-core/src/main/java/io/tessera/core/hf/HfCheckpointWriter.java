@@ -119,8 +119,8 @@ public final class HfCheckpointWriter {
         c.put("head_dim", cfg.headDim());
         c.put("vocab_size", cfg.vocabSize());
         c.put("max_position_embeddings", cfg.contextLength());
-        c.put("rms_norm_eps", (double) cfg.rmsEps());
-        c.put("rope_theta", (double) cfg.ropeTheta());
+        c.put("rms_norm_eps", decimal(cfg.rmsEps()));
+        c.put("rope_theta", decimal(cfg.ropeTheta()));
         int rotaryDim = cfg.attention().rotaryDim(cfg.headDim());
         if (rotaryDim != cfg.headDim()) {
             c.put("partial_rotary_factor", (double) rotaryDim / cfg.headDim());
@@ -128,21 +128,21 @@ public final class HfCheckpointWriter {
         RopeScaling s = cfg.ropeScaling();
         switch (s.type()) {
             case NONE -> c.putNull("rope_scaling");
-            case LINEAR -> c.putObject("rope_scaling").put("rope_type", "linear").put("factor", (double) s.factor());
-            case LLAMA3 -> c.putObject("rope_scaling").put("rope_type", "llama3").put("factor", (double) s.factor())
-                    .put("low_freq_factor", (double) s.lowFreqFactor())
-                    .put("high_freq_factor", (double) s.highFreqFactor())
+            case LINEAR -> c.putObject("rope_scaling").put("rope_type", "linear").put("factor", decimal(s.factor()));
+            case LLAMA3 -> c.putObject("rope_scaling").put("rope_type", "llama3").put("factor", decimal(s.factor()))
+                    .put("low_freq_factor", decimal(s.lowFreqFactor()))
+                    .put("high_freq_factor", decimal(s.highFreqFactor()))
                     .put("original_max_position_embeddings", s.originalContext());
-            case YARN -> c.putObject("rope_scaling").put("rope_type", "yarn").put("factor", (double) s.factor())
+            case YARN -> c.putObject("rope_scaling").put("rope_type", "yarn").put("factor", decimal(s.factor()))
                     .put("original_max_position_embeddings", s.originalContext())
-                    .put("beta_fast", (double) s.betaFast()).put("beta_slow", (double) s.betaSlow())
-                    .put("attention_factor", (double) s.attentionFactor());
+                    .put("beta_fast", decimal(s.betaFast())).put("beta_slow", decimal(s.betaSlow()))
+                    .put("attention_factor", decimal(s.attentionFactor()));
             case LONGROPE -> {
                 // Phi-3's layout: the original context beside max_position_embeddings, the lists from the source
                 c.put("original_max_position_embeddings", s.originalContext());
                 ObjectNode r = c.putObject("rope_scaling").put("type", "longrope");
                 if (s.attentionFactor() != RopeScaling.longropeMagnitude(s.factor(), s.originalContext())) {
-                    r.put("attention_factor", (double) s.attentionFactor());
+                    r.put("attention_factor", decimal(s.attentionFactor()));
                 }
                 for (String[] list : new String[][] {{"short_factor", ROPE_FACTORS_SHORT},
                         {"long_factor", ROPE_FACTORS_LONG}}) {
@@ -150,7 +150,7 @@ public final class HfCheckpointWriter {
                     source.row(list[1], 0, f, f.length);
                     var a = r.putArray(list[0]);
                     for (float v : f) {
-                        a.add((double) v);
+                        a.add(decimal(v));
                     }
                 }
             }
@@ -161,7 +161,7 @@ public final class HfCheckpointWriter {
             c.put("query_pre_attn_scalar", Math.round(1.0 / ((double) scale * scale)));
             c.put("sliding_window", o.slidingWindow());
             c.put("sliding_window_pattern", o.slidingWindowPattern());
-            c.put("rope_local_base_freq", (double) o.localRopeTheta());
+            c.put("rope_local_base_freq", decimal(o.localRopeTheta()));
             c.put("hidden_activation", "gelu_pytorch_tanh");
             putCap(c, "attn_logit_softcapping", o.logitSoftcap());
             putCap(c, "final_logit_softcapping", cfg.finalLogitSoftcap());
@@ -178,9 +178,14 @@ public final class HfCheckpointWriter {
         return c;
     }
 
+    /** A float as the shortest decimal that reads back as it (1e-6, not 9.99999997e-7). */
+    private static double decimal(float f) {
+        return Double.parseDouble(Float.toString(f));
+    }
+
     private static void putCap(ObjectNode c, String key, float cap) {
         if (cap > 0) {
-            c.put(key, (double) cap);
+            c.put(key, decimal(cap));
         } else {
             c.putNull(key);
         }
