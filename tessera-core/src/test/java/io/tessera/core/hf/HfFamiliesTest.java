@@ -16,6 +16,7 @@ import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.LoadedModel;
 import io.tessera.core.model.Model;
+import io.tessera.core.model.ModelInfo;
 import io.tessera.core.model.ModelLoader;
 import io.tessera.core.model.RopeScaling;
 import io.tessera.core.quant.QuantCodec;
@@ -111,6 +112,9 @@ class HfFamiliesTest {
             try (Model m = ModelLoader.load(mm); Parallel p = new Parallel(2)) {
                 assertArrayEquals(want, logits(m, prompt, p), layout[0]);
             }
+            // the vision tower is not loaded, so not counted
+            assertEquals(ModelInfo.read(text).parameters(), ModelInfo.read(mm).parameters());
+            assertTrue(ModelInfo.read(mm).tiedOutput());
         }
     }
 
