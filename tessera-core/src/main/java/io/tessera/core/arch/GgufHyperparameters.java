@@ -122,10 +122,16 @@ public final class GgufHyperparameters {
                 if (md.contains(logMul) && md.getFloat(logMul) != 0f) {
                     throw new ModelFormatException(md.file(), logMul, "is not supported (DeepSeek's yarn magnitude)");
                 }
+                String fastKey = p + "rope.scaling.yarn_beta_fast";
+                float fast = md.getFloat(fastKey, RopeScaling.YARN_BETA_FAST);
+                float slow = md.getFloat(p + "rope.scaling.yarn_beta_slow", RopeScaling.YARN_BETA_SLOW);
+                if (!(fast > slow && slow > 0) || !Float.isFinite(fast)) {
+                    throw new ModelFormatException(md.file(), fastKey, "yarn needs beta_fast > beta_slow > 0, got "
+                            + fast + " and " + slow);
+                }
                 float magnitude = RopeScaling.yarnMagnitude(factor, 0f, 0f) * md.getFloat(p + "rope.scaling.attn_factor", 1f);
-                yield RopeScaling.yarn(factor, md.getInt(p + "rope.scaling.original_context_length", context),
-                        md.getFloat(p + "rope.scaling.yarn_beta_fast", RopeScaling.YARN_BETA_FAST),
-                        md.getFloat(p + "rope.scaling.yarn_beta_slow", RopeScaling.YARN_BETA_SLOW), magnitude);
+                yield RopeScaling.yarn(factor, md.getInt(p + "rope.scaling.original_context_length", context), fast,
+                        slow, magnitude);
             }
             default -> throw new ModelFormatException(md.file(), typeKey, "rope scaling '" + type
                     + "' is not supported (supported: none, linear, yarn)");

@@ -216,6 +216,40 @@ class ArchitecturesTest {
         assertEquals(shape.config(), ModelInfo.read(file).config());
     }
 
+    /** What llama.cpp's YaRN and rotary keys allow that the blocks do not run is refused naming the key. */
+    @Test
+    void unsupportedRopeKeysAreRefusedNamingTheKey() throws Exception {
+        ModelShape yarn = families().filter(s -> s.name().equals("qwen3-yarn")).findFirst().orElseThrow();
+        Path file = dir.resolve("keys.gguf");
+        SyntheticModel.write(file, yarn, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 3);
+        ModelShape phi = families().filter(s -> s.name().equals("phi4-partial-rotary")).findFirst().orElseThrow();
+        Path phiFile = dir.resolve("phi-keys.gguf");
+        SyntheticModel.write(phiFile, phi, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 3);
+        Object[][] cases = {
+            {file, "qwen3.rope.scaling.yarn_ext_factor", (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>)
+                    w -> w.putFloat32("qwen3.rope.scaling.yarn_ext_factor", 0.5f), "extrapolation mix"},
+            {file, "qwen3.rope.scaling.yarn_log_multiplier", (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>)
+                    w -> w.putFloat32("qwen3.rope.scaling.yarn_log_multiplier", 0.1f), "DeepSeek"},
+            {file, "qwen3.rope.scaling.yarn_beta_fast", (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>)
+                    w -> w.putFloat32("qwen3.rope.scaling.yarn_beta_fast", 0.5f), "beta_fast > beta_slow"},
+            {file, "qwen3.rope.dimension_count", (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>)
+                    w -> w.putUInt32("qwen3.rope.dimension_count", 16), "qwen3 family does not support"},
+            {phiFile, "phi3.rope.dimension_count", (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>)
+                    w -> w.putUInt32("phi3.rope.dimension_count", 23), "even, positive"},
+            {phiFile, "phi3.rope.scaling.attn_factor", (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>)
+                    w -> w.putFloat32("phi3.rope.scaling.attn_factor", -1f), "must be positive"},
+        };
+        for (Object[] c : cases) {
+            @SuppressWarnings("unchecked")
+            var edit = (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>) c[2];
+            Path bad = io.tessera.core.model.GgufEdits.rewrite((Path) c[0], dir.resolve("bad-" + c[1] + ".gguf"), edit);
+            ModelFormatException e = assertThrows(ModelFormatException.class, () -> ModelLoader.load(bad).close(),
+                    (String) c[1]);
+            assertTrue(e.getMessage().contains((String) c[1]) && e.getMessage().contains((String) c[3]),
+                    e.getMessage());
+        }
+    }
+
     @Test
     void longropeChoosesItsListByTheConfiguredContext() throws Exception {
         ModelShape shape = families().filter(s -> s.name().equals("phi3-longrope")).findFirst().orElseThrow();
