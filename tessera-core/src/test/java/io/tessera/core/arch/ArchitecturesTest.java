@@ -495,6 +495,28 @@ class ArchitecturesTest {
         }
     }
 
+    /**
+     * llama.cpp's converter writes the original context of every Phi-3: equal to the context and
+     * without factor lists (Phi-3 4k) it is plain rotation; shorter without the lists is refused.
+     */
+    @Test
+    void phi3OriginalContextWithoutFactorListsIsPlainOnlyWhenNotStretched() throws Exception {
+        ModelShape plain = families().filter(s -> s.name().equals("phi3")).findFirst().orElseThrow();
+        Path file = dir.resolve("phi3-4k.gguf");
+        SyntheticModel.write(file, plain, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 3);
+        Path same = io.tessera.core.model.GgufEdits.rewrite(file, dir.resolve("phi3-same.gguf"),
+                w -> w.putUInt32("phi3.rope.scaling.original_context_length", 128));
+        try (Model m = ModelLoader.load(same)) {
+            assertEquals(RopeScaling.NONE, m.config().ropeScaling());
+            assertNull(m.rotaryFactors());
+        }
+        Path stretched = io.tessera.core.model.GgufEdits.rewrite(file, dir.resolve("phi3-stretched.gguf"),
+                w -> w.putUInt32("phi3.rope.scaling.original_context_length", 32));
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> ModelLoader.load(stretched).close());
+        assertTrue(e.getMessage().contains("rope_factors_short.weight") && e.getMessage().contains("32-token"),
+                e.getMessage());
+    }
+
     @Test
     void phi4MiniShapeRotatesThreeQuartersOfEachHead() throws Exception {
         ModelShape shape = ModelShape.named("phi-4-mini");
