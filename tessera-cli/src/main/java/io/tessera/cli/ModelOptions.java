@@ -3,6 +3,7 @@ package io.tessera.cli;
 import io.tessera.core.model.LoadedModel;
 import java.io.IOException;
 import java.nio.file.Path;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The options every command that loads a model shares. */
@@ -22,11 +23,16 @@ final class ModelOptions {
             description = "Compute threads (default: all cores).")
     Integer threads;
 
+    @Mixin
+    KernelOptions kernels;
+
     int threads() {
         return threads == null ? Runtime.getRuntime().availableProcessors() : threads;
     }
 
+    /** Opens the model, after selecting the kernels that will run it. */
     LoadedModel open() throws IOException {
+        kernels.apply();
         return LoadedModel.open(model, tokenizer);
     }
 }
