@@ -312,36 +312,50 @@ static inline float hsum8(__m256 v) {
     return lanes8(a);
 }
 
-static void lanes_rows(int q4, const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
-        int32_t out_stride, const int8_t *q, const float *xs, const float *xm, int32_t tokens, float *out) {
+/*
+ * One row × nt tokens from token t0: the chunk's weights and scales loaded once for all nt tokens.
+ * Called with constant nt (TOKEN_TILE, then 1 for the rest), so that the compiler keeps the nt
+ * accumulators in registers.
+ */
+static inline __attribute__((always_inline)) void lanes_tile(int q4, int nt, const uint8_t *row, int64_t chunks,
+        int64_t chunk_bytes, int32_t in, int32_t r, int32_t out_stride, const int8_t *q, const float *xs,
+        const float *xm, int64_t t0, float *out) {
+    __m256 acc[TOKEN_TILE];
+    for (int u = 0; u < nt; u++) acc[u] = _mm256_setzero_ps();
+    for (int64_t c = 0; c < chunks; c++) {
+        const uint8_t *chunk = row + c * chunk_bytes;
+        __m256 d = chunk_scales(chunk);
+        __m256 m = _mm256_mul_ps(d, _mm256_set1_ps(-8.0f));
+        for (int u = 0; u < nt; u++) {
+            int64_t t = t0 + u;
+            const int8_t *x = q + t * in + c * CHUNK;
+            int64_t b = (t * in + c * CHUNK) >> 5;
+            __m256i s = q4 ? q4_sums(chunk + HEADER_BYTES, x) : q8_sums(chunk + HEADER_BYTES, x);
+            __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_loadu_ps(xs + b));
+            acc[u] = _mm256_fmadd_ps(f, d, acc[u]);
+            if (q4) {
+                acc[u] = _mm256_fmadd_ps(m, _mm256_loadu_ps(xm + b), acc[u]);
+            }
+        }
+    }
+    for (int u = 0; u < nt; u++) {
+        out[(t0 + u) * out_stride + r] = hsum8(acc[u]);
+    }
+}
+
+static inline __attribute__((always_inline)) void lanes_rows(int q4, const uint8_t *w, int64_t row_bytes, int32_t in,
+        int32_t from, int32_t to, int32_t out_stride, const int8_t *q, const float *xs, const float *xm, int32_t tokens,
+        float *out) {
     int64_t chunks = in / CHUNK;
     int64_t chunk_bytes = q4 ? Q4_CHUNK_BYTES : Q8_CHUNK_BYTES;
-    const __m256 minus8 = _mm256_set1_ps(-8.0f);
     for (int32_t r = from; r < to; r++) {
         const uint8_t *row = w + r * row_bytes;
-        for (int32_t t0 = 0; t0 < tokens; t0 += TOKEN_TILE) {
-            int nt = tokens - t0 < TOKEN_TILE ? tokens - t0 : TOKEN_TILE;
-            __m256 acc[TOKEN_TILE];
-            for (int u = 0; u < TOKEN_TILE; u++) acc[u] = _mm256_setzero_ps();
-            for (int64_t c = 0; c < chunks; c++) {
-                const uint8_t *chunk = row + c * chunk_bytes;
-                __m256 d = chunk_scales(chunk);
-                __m256 m = _mm256_mul_ps(d, minus8);
-                for (int u = 0; u < nt; u++) {
-                    int64_t t = t0 + u;
-                    const int8_t *x = q + t * in + c * CHUNK;
-                    int64_t b = (t * in + c * CHUNK) >> 5;
-                    __m256i s = q4 ? q4_sums(chunk + HEADER_BYTES, x) : q8_sums(chunk + HEADER_BYTES, x);
-                    __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_loadu_ps(xs + b));
-                    acc[u] = _mm256_fmadd_ps(f, d, acc[u]);
-                    if (q4) {
-                        acc[u] = _mm256_fmadd_ps(m, _mm256_loadu_ps(xm + b), acc[u]);
-                    }
-                }
-            }
-            for (int u = 0; u < nt; u++) {
-                out[(int64_t) (t0 + u) * out_stride + r] = hsum8(acc[u]);
-            }
+        int64_t t = 0;
+        for (; t + TOKEN_TILE <= tokens; t += TOKEN_TILE) {
+            lanes_tile(q4, TOKEN_TILE, row, chunks, chunk_bytes, in, r, out_stride, q, xs, xm, t, out);
+        }
+        for (; t < tokens; t++) {
+            lanes_tile(q4, 1, row, chunks, chunk_bytes, in, r, out_stride, q, xs, xm, t, out);
         }
     }
 }
@@ -417,48 +431,87 @@ static inline __m256 load8(int type, const uint8_t *row, int64_t i) {
     }
 }
 
-static inline __attribute__((always_inline)) void float_rows(int type, const uint8_t *w, int64_t row_bytes,
-        int32_t in, int32_t from, int32_t to, int32_t out_stride, const float *x, int32_t tokens, float *out) {
+/*
+ * Rows r0..r0+nr × tokens t0..t0+nt (constants, so that the compiler keeps the nr·nt accumulators in
+ * registers): each weight vector converted once for all nt tokens, each activation vector loaded
+ * once for all nr rows. Every (row, token) keeps its own accumulator and its own order.
+ */
+#if defined(TSR_AVX512)
+#define ROW_TILE 2 /* 2 × 4 accumulators, 8 weight vectors: AVX-512VL has 32 vector registers */
+#else
+#define ROW_TILE 1
+#endif
+
+static inline __attribute__((always_inline)) void float_tile(int type, int nr, int nt, const uint8_t *w,
+        int64_t row_bytes, int32_t in, int32_t r0, int32_t out_stride, const float *x, int64_t t0, float *out) {
     int64_t groups = in & ~31;
     int64_t vecs = in & ~7;
-    for (int32_t r = from; r < to; r++) {
-        const uint8_t *row = w + r * row_bytes;
-        for (int32_t t0 = 0; t0 < tokens; t0 += TOKEN_TILE) {
-            int nt = tokens - t0 < TOKEN_TILE ? tokens - t0 : TOKEN_TILE;
-            const float *xt[TOKEN_TILE];
-            __m256 acc[TOKEN_TILE];
-            for (int u = 0; u < TOKEN_TILE; u++) {
-                xt[u] = x + (int64_t) (t0 + (u < nt ? u : 0)) * in;
-                acc[u] = _mm256_setzero_ps();
+    __m256 acc[ROW_TILE][TOKEN_TILE];
+    for (int k = 0; k < nr; k++)
+        for (int u = 0; u < nt; u++) acc[k][u] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i < groups; i += 32) {
+        __m256 w0[ROW_TILE], w1[ROW_TILE], w2[ROW_TILE], w3[ROW_TILE];
+        for (int k = 0; k < nr; k++) {
+            const uint8_t *row = w + (r0 + k) * row_bytes;
+            w0[k] = load8(type, row, i);
+            w1[k] = load8(type, row, i + 8);
+            w2[k] = load8(type, row, i + 16);
+            w3[k] = load8(type, row, i + 24);
+        }
+        for (int u = 0; u < nt; u++) {
+            const float *xi = x + (t0 + u) * in + i;
+            __m256 x0 = _mm256_loadu_ps(xi), x1 = _mm256_loadu_ps(xi + 8);
+            __m256 x2 = _mm256_loadu_ps(xi + 16), x3 = _mm256_loadu_ps(xi + 24);
+            for (int k = 0; k < nr; k++) {
+                __m256 s = _mm256_mul_ps(w0[k], x0);
+                __m256 v = _mm256_mul_ps(w2[k], x2);
+                s = _mm256_fmadd_ps(w1[k], x1, s);
+                v = _mm256_fmadd_ps(w3[k], x3, v);
+                acc[k][u] = _mm256_add_ps(acc[k][u], _mm256_add_ps(s, v));
             }
-            int64_t i = 0;
-            for (; i < groups; i += 32) {
-                __m256 w0 = load8(type, row, i), w1 = load8(type, row, i + 8);
-                __m256 w2 = load8(type, row, i + 16), w3 = load8(type, row, i + 24);
-                for (int u = 0; u < TOKEN_TILE; u++) {
-                    if (u < nt) {
-                        const float *xi = xt[u] + i;
-                        __m256 s = _mm256_mul_ps(w0, _mm256_loadu_ps(xi));
-                        __m256 v = _mm256_mul_ps(w2, _mm256_loadu_ps(xi + 16));
-                        s = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xi + 8), s);
-                        v = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xi + 24), v);
-                        acc[u] = _mm256_add_ps(acc[u], _mm256_add_ps(s, v));
-                    }
-                }
-            }
-            for (; i < vecs; i += 8) {
-                __m256 w0 = load8(type, row, i);
-                for (int u = 0; u < nt; u++) {
-                    acc[u] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xt[u] + i), acc[u]);
-                }
-            }
+        }
+    }
+    for (; i < vecs; i += 8) {
+        for (int k = 0; k < nr; k++) {
+            __m256 w0 = load8(type, w + (r0 + k) * row_bytes, i);
             for (int u = 0; u < nt; u++) {
-                float sum = hsum8(acc[u]);
-                for (int64_t k = vecs; k < in; k++) {
-                    sum += scalar_weight(type, row, k) * xt[u][k];
-                }
-                out[(int64_t) (t0 + u) * out_stride + r] = sum;
+                acc[k][u] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + (t0 + u) * in + i), acc[k][u]);
             }
+        }
+    }
+    for (int k = 0; k < nr; k++) {
+        const uint8_t *row = w + (r0 + k) * row_bytes;
+        for (int u = 0; u < nt; u++) {
+            const float *xt = x + (t0 + u) * in;
+            float sum = hsum8(acc[k][u]);
+            for (int64_t j = vecs; j < in; j++) {
+                sum += scalar_weight(type, row, j) * xt[j];
+            }
+            out[(t0 + u) * out_stride + r0 + k] = sum;
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void float_rows(int type, const uint8_t *w, int64_t row_bytes,
+        int32_t in, int32_t from, int32_t to, int32_t out_stride, const float *x, int32_t tokens, float *out) {
+    int32_t r = from;
+    for (; r + ROW_TILE <= to; r += ROW_TILE) {
+        int64_t t = 0;
+        for (; t + TOKEN_TILE <= tokens; t += TOKEN_TILE) {
+            float_tile(type, ROW_TILE, TOKEN_TILE, w, row_bytes, in, r, out_stride, x, t, out);
+        }
+        for (; t < tokens; t++) {
+            float_tile(type, ROW_TILE, 1, w, row_bytes, in, r, out_stride, x, t, out);
+        }
+    }
+    for (; r < to; r++) {
+        int64_t t = 0;
+        for (; t + TOKEN_TILE <= tokens; t += TOKEN_TILE) {
+            float_tile(type, 1, TOKEN_TILE, w, row_bytes, in, r, out_stride, x, t, out);
+        }
+        for (; t < tokens; t++) {
+            float_tile(type, 1, 1, w, row_bytes, in, r, out_stride, x, t, out);
         }
     }
 }
