@@ -6,7 +6,9 @@
 # plus the machine's memory bandwidth and FMA peak, and prints a Markdown table with the ratios.
 #
 # usage: bench/compare.sh [--threads N] [--prompt-tokens N] [--gen-tokens N] [--batch 1,8,32]
-#                         [--repeat N] [--json FILE] MODEL.gguf...
+#                         [--repeat N] [--rounds N] [--kernels native,java] [--json FILE] MODEL.gguf...
+# --kernels takes a list: Tessera then runs once per choice each round, and the ratios are the first
+# choice's (e.g. native ÷ java in the row of the Java kernels).
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 root="$(dirname "$here")"
