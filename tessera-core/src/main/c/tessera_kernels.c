@@ -184,17 +184,19 @@ TSR_EXPORT void tsr_quantize(const float *x, int64_t n, int32_t layout, int8_t *
             }
             float d = round_up_7(m / 127);
             float id = d == 0 ? 0 : 1 / d;
-            int32_t sum = 0;
+            uint32_t sum = 0; /* Java's int sum: wrapping, which signed C arithmetic may not do */
             for (int k = 0; k < BLOCK; k++) {
                 float v = xb[k] * id;
                 int32_t r = java_f2i(v + copysignf(0.5f, v));
-                r = r > 127 ? 127 : r < -128 ? -128 : r;
-                block[b * BLOCK + k] = (int8_t) r;
-                sum += r;
+                r = r > 127 ? 127 : r;
+                /* Java keeps the low 16 bits: r is in [-127, 127] except for -infinity, from a
+                 * subnormal block maximum, whose INT32_MIN becomes 0 (and still counts in the sum) */
+                block[b * BLOCK + k] = (int8_t) (r < -128 ? 0 : r);
+                sum += (uint32_t) r;
             }
             int64_t bi = (c >> 5) + b;
             scale[bi] = d;
-            sums[bi] = d * (float) sum;
+            sums[bi] = d * (float) (int32_t) sum;
         }
         for (int v = 0; v < CHUNK; v++) {
             q[c + layout_pos(layout, v)] = block[v];

@@ -32,13 +32,17 @@ public final class Kernels {
     private static volatile String status;
 
     static {
-        Mode mode;
+        // the property is read once; a bad value or an impossible "native" leaves auto, and status() says why
+        String why = null;
         try {
-            mode = Mode.parse(System.getProperty("tessera.kernels", "auto"));
-        } catch (IllegalArgumentException e) {
-            mode = Mode.AUTO;
+            use(Mode.parse(System.getProperty("tessera.kernels", "auto")));
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            why = e.getMessage();
         }
-        use(mode);
+        if (why != null) {
+            use(Mode.AUTO);
+            status = status + "; -Dtessera.kernels ignored: " + why;
+        }
     }
 
     private Kernels() {

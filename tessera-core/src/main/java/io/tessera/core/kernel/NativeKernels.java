@@ -238,7 +238,12 @@ public final class NativeKernels {
                 if (in % LanesKernel.CHUNK != 0) {
                     throw new IllegalArgumentException("native " + w + ": rows of " + in + " values are not whole chunks");
                 }
-                MemorySegment q = MemorySegment.ofArray(a.rounded(layout));
+                byte[] rounded = a.rounded(layout);
+                long n = (long) tokens * in;
+                if (rounded.length < n || a.scale().length < n / 32 || a.sums().length < n / 32) {
+                    throw new IllegalArgumentException("native " + w + ": rounded activations hold fewer than " + n + " values");
+                }
+                MemorySegment q = MemorySegment.ofArray(rounded);
                 MemorySegment scale = MemorySegment.ofArray(a.scale());
                 if (layout == LAYOUT_Q8_0) {
                     q8_0.invokeExact(seg, rowBytes, in, from, to, outStride, q, scale, tokens, o);
