@@ -31,10 +31,10 @@ final class ConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         WeightTypes types = WeightTypes.parse(type);
-        if (Files.exists(out) && Files.isSameFile(out, modelOptions.model)) {
+        if (Files.exists(out) && Files.isSameFile(out, modelOptions.model())) {
             throw new IllegalArgumentException("the output file is the input file");
         }
-        if (ModelLoader.detect(modelOptions.model) == ModelLoader.Format.HUGGING_FACE) {
+        if (ModelLoader.detect(modelOptions.model()) == ModelLoader.Format.HUGGING_FACE) {
             // its tokenizer is a tokenizer.json, and llama's Q/K rows would need llama.cpp's permutation
             throw new IllegalArgumentException("converting a Hugging Face checkpoint directory to GGUF is not "
                     + "supported yet; run, serve or inspect the directory itself with --model DIR");
@@ -44,7 +44,7 @@ final class ConvertCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("converting a model with a byte-level (gpt2) vocabulary is not "
                         + "supported yet; only SentencePiece vocabularies are written");
             }
-            String name = modelOptions.model.getFileName().toString().replaceFirst("\\.[^.]*$", "");
+            String name = modelOptions.model().getFileName().toString().replaceFirst("\\.[^.]*$", "");
             GgufModelWriter.write(out, name, loaded.model().config(), loaded.model().tiedOutput(),
                     sentencePiece.vocabulary(), types,
                     GgufModelWriter.of(loaded.model()));

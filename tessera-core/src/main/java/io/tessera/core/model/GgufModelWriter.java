@@ -63,12 +63,19 @@ public final class GgufModelWriter {
         add.matrix(TOKEN_EMBEDDING, -1, cfg.vocabSize(), cfg.dim());
         float[] ropeFreqs = ropeFrequencyFactors != null ? ropeFrequencyFactors
                 : cfg.ropeScaling().type() == RopeScaling.Type.LLAMA3
-                        ? cfg.ropeScaling().frequencyFactors(cfg.headDim(), cfg.ropeTheta())
+                        ? cfg.ropeScaling().frequencyFactors(cfg.attention().rotaryDim(cfg.headDim()), cfg.ropeTheta())
                         : null;
         if (ropeFreqs != null) {
             // llama.cpp keeps Llama 3.1's scaling as the frequency divisors themselves
             w.addTensor(ROPE_FREQUENCIES, GgmlType.F32, new long[] {ropeFreqs.length},
                     (row, dst) -> System.arraycopy(ropeFreqs, 0, dst, 0, ropeFreqs.length));
+        }
+        if (cfg.ropeScaling().type() == RopeScaling.Type.LONGROPE) {
+            // Phi-3's longrope lists, by their GGUF names, from the source
+            int pairs = cfg.attention().rotaryDim(cfg.headDim()) / 2;
+            for (String name : new String[] {ROPE_FACTORS_LONG, ROPE_FACTORS_SHORT}) {
+                w.addTensor(name, GgmlType.F32, new long[] {pairs}, (row, dst) -> source.row(name, 0, dst, pairs));
+            }
         }
         AttentionOptions o = cfg.attention();
         // Phi-3: llama.cpp's names stack Q/K/V into attn_qkv and gate/up into ffn_up
