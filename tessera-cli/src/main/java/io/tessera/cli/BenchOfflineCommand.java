@@ -42,13 +42,20 @@ final class BenchOfflineCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "Tokenizer, for llama2.c checkpoints only.")
     Path tokenizer;
 
-    @Option(names = "--prompt-tokens", paramLabel = "N", defaultValue = "128",
+    @Option(names = "--input-len", paramLabel = "N", defaultValue = "128",
             description = "Prompt length for the prefill measurement (default: ${DEFAULT-VALUE}).")
     int promptTokens;
 
-    @Option(names = "--gen-tokens", paramLabel = "N", defaultValue = "128",
+    @Option(names = "--output-len", paramLabel = "N", defaultValue = "128",
             description = "Tokens generated per sequence in the decode measurements (default: ${DEFAULT-VALUE}).")
     int genTokens;
+
+    // the names before --input-len/--output-len (the other bench commands' names); kept for old scripts
+    @Option(names = "--prompt-tokens", hidden = true, paramLabel = "N", description = "Old name of --input-len.")
+    Integer promptTokensAlias;
+
+    @Option(names = "--gen-tokens", hidden = true, paramLabel = "N", description = "Old name of --output-len.")
+    Integer genTokensAlias;
 
     @Option(names = "--batch", paramLabel = "B[,B...]", split = ",", defaultValue = "1,8,32",
             description = "Decode batch sizes (default: ${DEFAULT-VALUE}).")
@@ -75,8 +82,14 @@ final class BenchOfflineCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (promptTokensAlias != null) {
+            promptTokens = promptTokensAlias;
+        }
+        if (genTokensAlias != null) {
+            genTokens = genTokensAlias;
+        }
         if (promptTokens < 1 || genTokens < 1 || repeat < 1 || batches.stream().anyMatch(b -> b < 1)) {
-            throw new IllegalArgumentException("--prompt-tokens, --gen-tokens, --repeat and --batch must be positive");
+            throw new IllegalArgumentException("--input-len, --output-len, --repeat and --batch must be positive");
         }
         int nThreads = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         int maxBatch = batches.stream().mapToInt(Integer::intValue).max().orElse(1);
@@ -89,7 +102,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
                 PagedKvCache cache = new PagedKvCache(loaded.model().config(), kvType, kvBlocks, BLOCK)) {
             ModelConfig cfg = loaded.model().config();
             if (Math.max(promptTokens, genTokens) > cfg.contextLength()) {
-                throw new IllegalArgumentException("--prompt-tokens/--gen-tokens exceed the model's context of "
+                throw new IllegalArgumentException("--input-len/--output-len exceed the model's context of "
                         + cfg.contextLength());
             }
             DecoderForward forward = new DecoderForward(loaded.model(), parallel);

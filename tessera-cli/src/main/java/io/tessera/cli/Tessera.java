@@ -24,9 +24,7 @@ import picocli.CommandLine.Command;
 public final class Tessera implements Runnable {
 
     public static void main(String[] args) {
-        int code = new CommandLine(new Tessera())
-                .setExecutionExceptionHandler(new CliErrors())
-                .execute(args);
+        int code = CliErrors.install(new CommandLine(new Tessera())).execute(args);
         System.exit(code);
     }
 

@@ -39,7 +39,7 @@ class CliTest {
         try {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = new CommandLine(new Tessera()).setExecutionExceptionHandler(new CliErrors())
+            int code = CliErrors.install(new CommandLine(new Tessera()))
                     .setErr(new PrintWriter(cliErr, true)).execute(args);
             return new Result(code, out.toString(StandardCharsets.UTF_8),
                     err.toString(StandardCharsets.UTF_8) + cliErr);

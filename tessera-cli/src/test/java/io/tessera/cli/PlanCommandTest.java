@@ -15,7 +15,7 @@ class PlanCommandTest {
     private static String[] run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine cl = new CommandLine(new Tessera()).setExecutionExceptionHandler(new CliErrors());
+        CommandLine cl = CliErrors.install(new CommandLine(new Tessera()));
         cl.setOut(new PrintWriter(out));
         cl.setErr(new PrintWriter(err));
         int code = cl.execute(args);
