@@ -1,6 +1,9 @@
 package io.tessera.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.cfg.EnumFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.tessera.core.kernel.Kernels;
 import io.tessera.core.kernel.NativeKernels;
@@ -36,6 +39,16 @@ final class InfoCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of text.")
     boolean json;
 
+    /**
+     * snake_case field names and lower-case enum values, like every other JSON Tessera writes (the
+     * model config is a record whose components are camelCase).
+     */
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(EnumFeature.WRITE_ENUMS_TO_LOWERCASE)
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .build();
+
     @Override
     public Integer call() throws Exception {
         if (system) {
@@ -61,7 +74,7 @@ final class InfoCommand implements Callable<Integer> {
             o.put("bytes_by_type", info.bytesByType());
             o.put("kv_cache_bytes_per_token_f16", kvF16PerToken);
             o.put("kv_cache_bytes_per_token_f32", kvF32PerToken);
-            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(o));
+            System.out.println(JSON.writeValueAsString(o));
             return 0;
         }
         System.out.printf("file            %s (%s, %s)%n", file, info.format().name().toLowerCase(), Units.bytes(info.fileSize()));
@@ -110,7 +123,7 @@ final class InfoCommand implements Callable<Integer> {
             if (best == null) {
                 o.put("native_unavailable", Kernels.unavailableReason());
             }
-            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(o));
+            System.out.println(JSON.writeValueAsString(o));
             return 0;
         }
         System.out.printf("os              %s %s, %d processors%n", System.getProperty("os.name"),

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tessera.core.TestModels;
 import io.tessera.core.model.ModelConfig;
 import io.tessera.core.synth.ModelShape;
@@ -112,6 +114,32 @@ class CliConventionsTest {
         }
         assertTrue(shared.containsAll(List.of("llama-3.2-1b", "llama-3.1-8b", "llama-3-8b", "llama-2-7b")),
                 shared.toString());
+    }
+
+    @Test
+    void infoJsonIsSnakeCaseWithIntegerByteCounts() throws Exception {
+        CliTest.Result r = CliTest.tessera("info", "--json", TestModels.stories260K().toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode o = new ObjectMapper().readTree(r.out());
+        List<String> badNames = new ArrayList<>();
+        checkNames(o, "", badNames);
+        assertEquals(List.of(), badNames);
+        assertEquals(64, o.get("config").get("dim").asInt());
+        assertEquals("swiglu", o.get("config").get("feed_forward").asText(), r.out());
+        for (String bytes : List.of("file_bytes", "weights_bytes", "kv_cache_bytes_per_token_f16")) {
+            assertTrue(o.get(bytes).isIntegralNumber() && o.get(bytes).asLong() > 0, bytes + " in " + r.out());
+        }
+        o.get("bytes_by_type").forEach(v -> assertTrue(v.isIntegralNumber(), r.out()));
+    }
+
+    /** Every field name below {@code node} is snake_case; the by-type maps are keyed by GGUF type names. */
+    private static void checkNames(JsonNode node, String path, List<String> bad) {
+        node.fieldNames().forEachRemaining(name -> {
+            if (!path.endsWith("_by_type") && !name.matches("[a-z][a-z0-9_]*")) {
+                bad.add(path + "/" + name);
+            }
+            checkNames(node.get(name), path + "/" + name, bad);
+        });
     }
 
     @Test

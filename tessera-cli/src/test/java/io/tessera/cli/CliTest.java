@@ -87,7 +87,7 @@ class CliTest {
                 "-o", out.toString());
         assertEquals(0, r.code(), r.err());
         Result info = tessera("info", "--json", out.toString());
-        assertTrue(info.out().contains("\"vocabSize\" : 600"), info.out());
+        assertTrue(info.out().contains("\"vocab_size\" : 600"), info.out());
         Result run = tessera("run", "--model", out.toString(), "--prompt", "hello", "--max-tokens", "5", "--seed", "1");
         assertEquals(0, run.code(), run.err());
     }

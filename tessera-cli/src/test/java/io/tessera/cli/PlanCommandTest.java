@@ -47,7 +47,7 @@ class PlanCommandTest {
     @Test
     void searchRanksAndExplainsLosers() throws Exception {
         String[] r = run("plan", "--model", "qwen2.5-7b", "--gpu", "a10", "--max-gpus", "2", "--precisions", "fp32,int8",
-                "--mode", "colocated", "--prompt-len", "512", "--output-len", "64", "--requests", "40", "--json");
+                "--mode", "colocated", "--input-len", "512", "--output-len", "64", "--requests", "40", "--json");
         assertEquals("0", r[0], r[2]);
         JsonNode j = new ObjectMapper().readTree(r[1]);
         assertTrue(j.get("ranked").size() > 0);
