@@ -78,6 +78,14 @@ final class BenchOfflineCommand implements Callable<Integer> {
     @Mixin
     KernelOptions kernels;
 
+    /**
+     * One line on standard error per finished step, so that a run of minutes is not silent; the
+     * result itself goes to standard output.
+     */
+    private static void progress(String format, Object... args) {
+        System.err.println("tessera bench offline: " + String.format(Locale.ROOT, format, args));
+    }
+
     private static final int BLOCK = 16;
 
     @Override
@@ -98,6 +106,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
         int kvBlocks = perSeqBlocks * maxBatch;
         // the serving engine's cache: off-heap, paged, half precision by default
         kernels.apply();
+        long loadStart = System.nanoTime();
         try (LoadedModel loaded = LoadedModel.open(model, tokenizer); Parallel parallel = new Parallel(nThreads);
                 PagedKvCache cache = new PagedKvCache(loaded.model().config(), kvType, kvBlocks, BLOCK)) {
             ModelConfig cfg = loaded.model().config();
@@ -107,6 +116,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
             }
             DecoderForward forward = new DecoderForward(loaded.model(), parallel);
             Random rnd = new Random(1);
+            progress("loaded %s in %.1f s; warming up", model.getFileName(), (System.nanoTime() - loadStart) / 1e9);
 
             // warm-up: every shape once, untimed
             prefill(forward, cache, cfg, rnd, Math.min(promptTokens, 32), perSeqBlocks);
@@ -116,13 +126,19 @@ final class BenchOfflineCommand implements Callable<Integer> {
 
             double prefillSeconds = Double.MAX_VALUE;
             for (int r = 0; r < repeat; r++) {
-                prefillSeconds = Math.min(prefillSeconds, prefill(forward, cache, cfg, rnd, promptTokens, perSeqBlocks));
+                double seconds = prefill(forward, cache, cfg, rnd, promptTokens, perSeqBlocks);
+                prefillSeconds = Math.min(prefillSeconds, seconds);
+                progress("prefill of %d tokens, run %d of %d: %.1f tokens/s", promptTokens, r + 1, repeat,
+                        promptTokens / seconds);
             }
             Map<Integer, Double> decodeRate = new LinkedHashMap<>();
             for (int b : batches) {
                 double best = Double.MAX_VALUE;
                 for (int r = 0; r < repeat; r++) {
-                    best = Math.min(best, decode(forward, cache, cfg, rnd, b, genTokens, perSeqBlocks));
+                    double seconds = decode(forward, cache, cfg, rnd, b, genTokens, perSeqBlocks);
+                    best = Math.min(best, seconds);
+                    progress("decode at batch %d, run %d of %d: %.1f tokens/s", b, r + 1, repeat,
+                            b * genTokens / seconds);
                 }
                 decodeRate.put(b, (double) b * genTokens / best);
             }

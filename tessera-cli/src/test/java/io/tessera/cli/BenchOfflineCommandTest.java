@@ -26,6 +26,10 @@ class BenchOfflineCommandTest {
         assertEquals(2, o.get("threads").asInt());
         assertEquals(16, o.get("prompt_tokens").asInt());
         assertEquals(8, o.get("gen_tokens").asInt());
+        // progress on standard error, one line per step
+        assertTrue(r.err().contains("tessera bench offline: loaded stories260K.bin in "), r.err());
+        assertTrue(r.err().contains("tessera bench offline: prefill of 16 tokens, run 1 of 1: "), r.err());
+        assertTrue(r.err().contains("tessera bench offline: decode at batch 3, run 1 of 1: "), r.err());
         assertEquals("java", o.get("kernels").asText());
         // stories260K: 5 layers of 64×64 (Q, O), 64×32 (K, V) and 3 × 64×172 (feed-forward); vocabulary 512
         assertEquals(2.0 * 5 * (2 * 64 * 64 + 2 * 64 * 32 + 3 * 64 * 172), o.get("layer_flop_per_token").asDouble());
