@@ -1,0 +1,268 @@
+package io.tessera.core.hf;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tessera.core.arch.Architectures;
+import io.tessera.core.forward.DecoderForward;
+import io.tessera.core.forward.F32KvCache;
+import io.tessera.core.forward.ForwardBatch;
+import io.tessera.core.gguf.GgufFile;
+import io.tessera.core.gguf.GgufMetadata;
+import io.tessera.core.gguf.GgufTensorInfo;
+import io.tessera.core.gguf.GgufWriter;
+import io.tessera.core.kernel.Parallel;
+import io.tessera.core.model.LoadOptions;
+import io.tessera.core.model.LoadedModel;
+import io.tessera.core.model.Model;
+import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.ModelLoader;
+import io.tessera.core.model.QuantizingTensorSource;
+import io.tessera.core.model.RopeScaling;
+import io.tessera.core.model.RopeStyle;
+import io.tessera.core.model.WeightTypes;
+import io.tessera.core.safetensors.SafetensorsDtype;
+import io.tessera.core.synth.ModelShape;
+import io.tessera.core.synth.SyntheticModel;
+import io.tessera.core.synth.SyntheticVocabulary;
+import io.tessera.core.tensor.GgmlType;
+import io.tessera.core.tensor.Tensor;
+import io.tessera.core.tokenizer.NpmTokenizers;
+import io.tessera.core.tokenizer.Tokenizer;
+import io.tessera.core.tokenizer.TokenizerCorpus;
+import io.tessera.core.tokenizer.TokenizerJson;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@code convert} of a Hugging Face checkpoint directory: the GGUF file holds the checkpoint's
+ * model (the logits agree; for Llama the Q/K rows come back in llama.cpp's interleaved order, the
+ * very bytes of the GGUF file the checkpoint was written from), quantizing at load holds the same
+ * bytes as the converted file of that type, and real tokenizers are written as llama.cpp's
+ * converter writes them.
+ */
+class HfGgufConverterTest {
+
+    private static final int VOCAB = 320;
+
+    @TempDir
+    Path dir;
+
+    static Stream<Arguments> shapes() {
+        ModelConfig llama = config("llama", 64, 4, 2, 16);
+        return Stream.of(
+                Arguments.of(new ModelShape("llama", llama, false)),
+                Arguments.of(new ModelShape("llama-tied-rope-llama3",
+                        llama.withRope(RopeStyle.INTERLEAVED, RopeScaling.llama3(8f, 1f, 4f, 64)), true)),
+                Arguments.of(new ModelShape("qwen2", config("qwen2", 64, 4, 2, 16), true)),
+                Arguments.of(new ModelShape("qwen3", config("qwen3", 64, 4, 2, 32), false)));
+    }
+
+    private static ModelConfig config(String arch, int dim, int heads, int kvHeads, int headDim) {
+        return Architectures.named(arch).configure(new ModelConfig(arch, dim, 96, 2, heads, kvHeads, headDim, VOCAB,
+                128, 10000f, RopeStyle.INTERLEAVED, 1e-5f));
+    }
+
+    /**
+     * The checkpoint is written from a GGUF file's weights (Q/K rows put in half-split order);
+     * converting it back gives that file's tensors byte for byte, and the same logits as running the
+     * checkpoint itself.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("shapes")
+    void convertingTheCheckpointGivesBackTheGgufItWasWrittenFrom(ModelShape shape) throws Exception {
+        Path original = dir.resolve("original.gguf");
+        Path hf = dir.resolve("hf");
+        Path converted = dir.resolve("converted.gguf");
+        SyntheticModel.write(original, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 5);
+        SyntheticModel.writeCheckpoint(hf, shape, SafetensorsDtype.F32, 5);
+        List<String> progress = new ArrayList<>();
+        HfGgufConverter.convert(hf, converted, "tiny", WeightTypes.parse("F32"),
+                (done, count, name, bytes, total) -> progress.add(done + "/" + count + " " + name));
+
+        try (GgufFile want = GgufFile.open(original); GgufFile got = GgufFile.open(converted)) {
+            assertEquals(want.tensorInfos().size(), got.tensorInfos().size(), "tensor count");
+            assertEquals(got.tensorInfos().size(), progress.size(), "one progress report per tensor");
+            for (GgufTensorInfo t : want.tensorInfos()) {
+                MemorySegment a = want.tensor(t.name()).data();
+                MemorySegment b = got.tensor(t.name()).data();
+                assertEquals(-1, a.mismatch(b), t.name() + " differs from the GGUF the checkpoint was written from");
+            }
+            GgufMetadata md = got.metadata();
+            String a = shape.config().architecture();
+            assertEquals(a, md.getString("general.architecture"));
+            assertEquals("tiny", md.getString("general.name"));
+            assertEquals(0, md.getInt("general.file_type"));
+            for (String key : List.of("context_length", "embedding_length", "block_count", "feed_forward_length",
+                    "attention.head_count", "attention.head_count_kv", "rope.freq_base",
+                    "attention.layer_norm_rms_epsilon", "attention.key_length", "rope.dimension_count")) {
+                assertEquals(want.metadata().value(a + "." + key), md.value(a + "." + key), key);
+            }
+            assertEquals("gpt2", md.getString("tokenizer.ggml.model"));
+            assertEquals("gpt-2", md.getString("tokenizer.ggml.pre"), "a plain ByteLevel pre-tokenizer is GPT-2's");
+        }
+        int[] prompt = new Random(shape.name().hashCode()).ints(20, 0, VOCAB).toArray();
+        try (Model fromHf = ModelLoader.load(hf); Model fromGguf = ModelLoader.load(converted);
+                Parallel p = new Parallel(2)) {
+            float[] want = logits(fromHf, prompt, p);
+            float[] got = logits(fromGguf, prompt, p);
+            if (shape.config().ropeStyle() == RopeStyle.NEOX) {
+                assertArrayEquals(want, got, "the same rows in the same order: bit-identical logits");
+            } else {
+                // interleaved pairs sum each head's q·k in another order than half-split ones
+                assertTrue(maxDifference(want, got) <= 1e-5 * Math.max(1, maxAbs(want)),
+                        "logits differ by " + maxDifference(want, got));
+            }
+        }
+    }
+
+    /** Quantizing at load holds exactly the bytes of the converted file of that type. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("shapes")
+    void quantizingAtLoadHoldsTheBytesOfTheConvertedFile(ModelShape shape) throws Exception {
+        Path hf = dir.resolve("hf");
+        Path converted = dir.resolve("q8.gguf");
+        SyntheticModel.writeCheckpoint(hf, shape, SafetensorsDtype.BF16, 9);
+        HfGgufConverter.convert(hf, converted, "tiny", WeightTypes.parse("Q8_0"), GgufWriter.Progress.NONE);
+        AtomicInteger reports = new AtomicInteger();
+        QuantizingTensorSource.Progress progress = (matrices, layer, layers, bytes) -> reports.incrementAndGet();
+        ModelConfig cfg = shape.config();
+        boolean permuted = cfg.ropeStyle() == RopeStyle.INTERLEAVED;
+        try (Model atLoad = ModelLoader.load(hf, LoadOptions.quantized(WeightTypes.parse("Q8_0"), progress));
+                GgufFile file = GgufFile.open(converted); Model fromFile = ModelLoader.load(converted);
+                Parallel p = new Parallel(2)) {
+            assertEquals(atLoad.matrices().size(), reports.get(), "one progress report per matrix");
+            for (Tensor t : atLoad.matrices()) {
+                assertEquals(GgmlType.Q8_0, t.type(), t.name());
+                Tensor stored = file.tensor(t.name());
+                boolean rotary = permuted && (t.name().endsWith("attn_q.weight") || t.name().endsWith("attn_k.weight"));
+                long rowBytes = t.rowBytes();
+                for (long r = 0; r < t.rowCount(); r++) {
+                    long fileRow = rotary ? RotaryRowOrder.interleavedRow(r, cfg.headDim()) : r;
+                    assertEquals(-1, t.data().asSlice(r * rowBytes, rowBytes)
+                                    .mismatch(stored.data().asSlice(fileRow * rowBytes, rowBytes)),
+                            t.name() + " row " + r);
+                }
+            }
+            if (!permuted) {
+                int[] prompt = new Random(3).ints(16, 0, VOCAB).toArray();
+                assertArrayEquals(logits(fromFile, prompt, p), logits(atLoad, prompt, p));
+            }
+        }
+    }
+
+    @Test
+    void quantizingAtLoadRefusesAnAlreadyQuantizedFile() throws Exception {
+        Path q4 = dir.resolve("q4.gguf");
+        ModelShape shape = new ModelShape("qwen3", config("qwen3", 64, 4, 2, 32), true);
+        SyntheticModel.write(q4, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("Q4_0"), 1);
+        var e = org.junit.jupiter.api.Assertions.assertThrows(io.tessera.core.format.ModelFormatException.class,
+                () -> ModelLoader.load(q4, LoadOptions.quantized(WeightTypes.parse("Q8_0"), null)));
+        assertTrue(e.getMessage().contains("already quantized (Q4_0)"), e.getMessage());
+        try (Model m = ModelLoader.load(q4, LoadOptions.quantized(WeightTypes.parse("Q4_0"), null))) {
+            assertEquals(GgmlType.Q4_0, m.tokenEmbedding().type(), "a matrix already in the type is kept");
+        }
+    }
+
+    /**
+     * A Llama-3- and a Qwen-3-shaped checkpoint with the real tokenizers: the pre-tokenizer is
+     * recognised as llama.cpp recognises it, the vocabulary padded to the embedding, the special
+     * tokens and template carried, and the GGUF file's tokenizer encodes as the tokenizer.json does.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("realTokenizers")
+    void realTokenizersAreWrittenAsLlamaCppWritesThem(String family, int vocab, String pre, int bos, int eos, int pad)
+            throws Exception {
+        Path tokenizers = family.equals("llama") ? NpmTokenizers.llama3() : NpmTokenizers.qwen3();
+        Path hf = realisticCheckpoint(family, vocab, tokenizers);
+        Path converted = dir.resolve(family + ".gguf");
+        HfGgufConverter.convert(hf, converted, family, WeightTypes.parse("Q8_0"), GgufWriter.Progress.NONE);
+        try (GgufFile f = GgufFile.open(converted)) {
+            GgufMetadata md = f.metadata();
+            assertEquals("gpt2", md.getString("tokenizer.ggml.model"));
+            assertEquals(pre, md.getString("tokenizer.ggml.pre"));
+            String[] tokens = md.getStringArray("tokenizer.ggml.tokens");
+            int[] types = md.getIntArray("tokenizer.ggml.token_type");
+            assertEquals(vocab, tokens.length, "one token per embedding row");
+            assertEquals(eos, md.getInt("tokenizer.ggml.eos_token_id"));
+            assertEquals(bos, md.getInt("tokenizer.ggml.bos_token_id", -1));
+            assertEquals(pad, md.getInt("tokenizer.ggml.padding_token_id", -1));
+            assertEquals(HfCheckpoint.chatTemplate(hf), md.getString("tokenizer.chat_template"));
+            assertEquals(7, md.getInt("general.file_type"), "Q8_0");
+            assertTrue(md.getStringArray("tokenizer.ggml.merges").length > 100_000);
+            if (family.equals("qwen3")) {
+                assertEquals("[PAD151935]", tokens[151935]);
+                assertEquals(5, types[151935], "ids without a token are unused");
+                assertEquals("<|im_start|>", tokens[151644]);
+                assertEquals(3, types[151644], "special added tokens are control tokens");
+                assertEquals("<think>", tokens[151667]);
+                assertEquals(4, types[151667], "other added tokens are user-defined");
+                assertEquals(3, types[151659], "<|fim_prefix|> is not marked special but looks it");
+            }
+            assertEquals(1, types[1000]);
+        }
+        try (LoadedModel fromGguf = LoadedModel.open(converted, null)) {
+            Tokenizer json = TokenizerJson.readDirectory(hf);
+            Tokenizer gguf = fromGguf.tokenizer();
+            for (String raw : TokenizerCorpus.texts(List.of())) {
+                // GGUF tokenizers have no normalizer (llama.cpp applies none): Qwen's NFC is left to the text
+                String text = java.text.Normalizer.normalize(raw, java.text.Normalizer.Form.NFC);
+                assertArrayEquals(json.encode(text, false, true), gguf.encode(text, false, true), text);
+            }
+            assertEquals(eos, gguf.eos());
+        }
+    }
+
+    static Stream<Arguments> realTokenizers() {
+        return Stream.of(
+                Arguments.of("llama", 128256, "llama-bpe", 128000, 128001, -1),
+                Arguments.of("qwen3", 151936, "qwen2", -1, 151645, 151643));
+    }
+
+    /** A tiny model with a real vocabulary size, its real tokenizer files and a generation config. */
+    private Path realisticCheckpoint(String family, int vocab, Path tokenizers) throws Exception {
+        Path hf = dir.resolve(family + "-hf");
+        ModelConfig cfg = Architectures.named(family).configure(new ModelConfig(family, 32, 64, 1, 2, 1, 16, vocab,
+                256, 500000f, RopeStyle.INTERLEAVED, 1e-5f));
+        HfCheckpointWriter.write(hf, cfg, true, SafetensorsDtype.BF16, SyntheticModel.weights(3));
+        Files.copy(tokenizers.resolve("tokenizer.json"), hf.resolve("tokenizer.json"));
+        Files.copy(tokenizers.resolve("tokenizer_config.json"), hf.resolve("tokenizer_config.json"));
+        return hf;
+    }
+
+    private static float[] logits(Model m, int[] prompt, Parallel p) {
+        return new DecoderForward(m, p).forward(
+                ForwardBatch.single(new int[] {0, 1}, prompt, 0, ForwardBatch.Logits.ALL),
+                new F32KvCache(m.config(), 2, 16));
+    }
+
+    private static double maxDifference(float[] a, float[] b) {
+        double worst = 0;
+        for (int i = 0; i < a.length; i++) {
+            worst = Math.max(worst, Math.abs(a[i] - b[i]));
+        }
+        return worst;
+    }
+
+    private static double maxAbs(float[] a) {
+        double m = 0;
+        for (float v : a) {
+            m = Math.max(m, Math.abs(v));
+        }
+        return m;
+    }
+}
