@@ -116,6 +116,11 @@ final class ServeCommand implements Callable<Integer> {
                 engineOptions.maxSeqs + maxQueue, EngineOptions.parseBytes("--max-body-size", maxBodySize),
                 Duration.ofMillis((long) (shutdownGrace * 1000)), Duration.ofMillis((long) (readTimeout * 1000)),
                 allowedOrigins, maxPrompts);
+        if (modelOptions.quantize != null && cluster.layout().distributed()) {
+            // the workers map the file themselves; they would run it unquantized
+            throw new IllegalArgumentException("--quantize applies to a model served in this process; with --tp/--pp "
+                    + "convert it first (tessera convert --type " + modelOptions.quantize + ") and serve the GGUF file");
+        }
         LoadedModel loaded = modelOptions.open();
         Parallel parallel = null;
         Executor executor = null;

@@ -77,14 +77,60 @@ class HfCheckpointCliTest {
         Path ckpt = dir.resolve("llama");
         assertEquals(0, tessera("synth", "--format", "hf", "--shape", "tiny-gqa", "--type", "F32", "--layers", "1",
                 "-o", ckpt.toString()).code());
-        Result convert = tessera("convert", "--model", ckpt.toString(), "-o", dir.resolve("x.gguf").toString());
-        assertEquals(1, convert.code());
-        assertTrue(convert.err().contains("converting a Hugging Face checkpoint directory to GGUF is not supported yet"),
-                convert.err());
+        Result badType = tessera("run", "--model", ckpt.toString(), "--quantize", "Q9_9", "--prompt", "x");
+        assertEquals(1, badType.code());
+        assertTrue(badType.err().contains("--quantize 'Q9_9' is not a weight type (supported: F32, F16, BF16, Q8_0, "
+                + "Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M)"), badType.err());
+        Result badConvertType = tessera("convert", "--model", ckpt.toString(), "--type", "Q3_K", "-o",
+                dir.resolve("x.gguf").toString());
+        assertEquals(1, badConvertType.code());
+        assertTrue(badConvertType.err().contains("(supported: F32, F16, BF16, Q8_0"), badConvertType.err());
+        assertFalse(Files.exists(dir.resolve("x.gguf")));
+        Result distributed = tessera("serve", "--model", ckpt.toString(), "--quantize", "Q8_0", "--tp", "2");
+        assertEquals(1, distributed.code());
+        assertTrue(distributed.err().contains("--quantize applies to a model served in this process"),
+                distributed.err());
 
         Path empty = Files.createDirectories(dir.resolve("empty"));
         Result notACheckpoint = tessera("info", empty.toString());
         assertEquals(1, notACheckpoint.code());
         assertTrue(notACheckpoint.err().contains("is a directory without config.json"), notACheckpoint.err());
+    }
+
+    /**
+     * A checkpoint converted to GGUF and the checkpoint itself generate the same text; quantized at
+     * load it generates what its Q8_0 conversion does (Qwen 3: the same bytes in the same order).
+     */
+    @Test
+    void convertedCheckpointAndQuantizeAtLoadGenerateAsTheCheckpoint() throws Exception {
+        Path ckpt = dir.resolve("qwen3");
+        assertEquals(0, tessera("synth", "--format", "hf", "--shape", "qwen3-0.6b", "--type", "BF16", "--layers", "1",
+                "--vocab-size", "600", "-o", ckpt.toString()).code());
+        Path f32 = dir.resolve("qwen3-f32.gguf");
+        Path q8 = dir.resolve("qwen3-q8.gguf");
+        Result convert = tessera("convert", "--model", ckpt.toString(), "--type", "F32", "-o", f32.toString());
+        assertEquals(0, convert.code(), convert.err());
+        assertTrue(convert.err().contains("convert: ") && convert.err().contains(" tensors"), convert.err());
+        assertEquals(0, tessera("convert", "--model", ckpt.toString(), "--type", "Q8_0", "-o", q8.toString()).code());
+
+        String fromCheckpoint = generated(run(ckpt));
+        assertEquals(fromCheckpoint, generated(run(f32)));
+        Result atLoad = run(ckpt, "--quantize", "Q8_0");
+        assertTrue(atLoad.err().contains("quantizing the weights to Q8_0"), atLoad.err());
+        assertEquals(generated(run(q8)), generated(atLoad));
+    }
+
+    /** Eight greedy tokens of one prompt. */
+    private static Result run(Path model, String... extra) {
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("run", "--model", model.toString(),
+                "--prompt", "the quick brown fox", "--temperature", "0", "--max-tokens", "8"));
+        args.addAll(java.util.List.of(extra));
+        return tessera(args.toArray(String[]::new));
+    }
+
+    /** The generated text of a run (its stdout), which must have succeeded. */
+    private static String generated(Result r) {
+        assertEquals(0, r.code(), r.err());
+        return r.out();
     }
 }
