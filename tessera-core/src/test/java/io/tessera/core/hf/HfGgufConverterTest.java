@@ -188,7 +188,7 @@ class HfGgufConverterTest {
     void realTokenizersAreWrittenAsLlamaCppWritesThem(String family, int vocab, String pre, int bos, int eos, int pad)
             throws Exception {
         Path tokenizers = family.equals("llama") ? NpmTokenizers.llama3() : NpmTokenizers.qwen3();
-        Path hf = realisticCheckpoint(family, vocab, tokenizers);
+        Path hf = RealisticCheckpoints.write(dir.resolve(family + "-hf"), family, vocab, tokenizers, 32, 1);
         Path converted = dir.resolve(family + ".gguf");
         HfGgufConverter.convert(hf, converted, family, WeightTypes.parse("Q8_0"), GgufWriter.Progress.NONE);
         try (GgufFile f = GgufFile.open(converted)) {
@@ -231,17 +231,6 @@ class HfGgufConverterTest {
         return Stream.of(
                 Arguments.of("llama", 128256, "llama-bpe", 128000, 128001, -1),
                 Arguments.of("qwen3", 151936, "qwen2", -1, 151645, 151643));
-    }
-
-    /** A tiny model with a real vocabulary size, its real tokenizer files and a generation config. */
-    private Path realisticCheckpoint(String family, int vocab, Path tokenizers) throws Exception {
-        Path hf = dir.resolve(family + "-hf");
-        ModelConfig cfg = Architectures.named(family).configure(new ModelConfig(family, 32, 64, 1, 2, 1, 16, vocab,
-                256, 500000f, RopeStyle.INTERLEAVED, 1e-5f));
-        HfCheckpointWriter.write(hf, cfg, true, SafetensorsDtype.BF16, SyntheticModel.weights(3));
-        Files.copy(tokenizers.resolve("tokenizer.json"), hf.resolve("tokenizer.json"));
-        Files.copy(tokenizers.resolve("tokenizer_config.json"), hf.resolve("tokenizer_config.json"));
-        return hf;
     }
 
     private static float[] logits(Model m, int[] prompt, Parallel p) {
