@@ -11,6 +11,7 @@ import io.tessera.core.model.RopeStyle;
 import io.tessera.core.model.WeightTypes;
 import io.tessera.core.tokenizer.GgufTokenizerMetadata;
 import io.tessera.core.tokenizer.HfByteLevelGgufVocabulary;
+import io.tessera.core.tokenizer.HfSentencePieceGgufVocabulary;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,36 +27,38 @@ import java.util.Map;
  * the family: where its GGUF architecture pairs rotary dimensions interleaved ({@code llama}), the
  * Q and K rows (and biases) are permuted from Hugging Face's half-split order, as llama.cpp's
  * {@code LlamaModel.permute} does; Llama 3 rope scaling becomes {@code rope_freqs.weight}. The
- * rest of a family's conversion is one entry of {@link #RULES}.
+ * rest of a family's conversion is one entry of {@link #RULES}. The tokenizer is written as
+ * {@link HfSentencePieceGgufVocabulary} or {@link HfByteLevelGgufVocabulary} describe.
  */
 public final class HfGgufConverter {
 
-    /** How a family's tokenizer is stored in GGUF. */
-    enum Vocabulary {
-        /** byte-level BPE ({@code gpt2}) when tokenizer.json is one, else SentencePiece ({@code llama}). */
-        BYTE_LEVEL_OR_SENTENCE_PIECE,
-        /** always byte-level BPE. */
-        BYTE_LEVEL,
-        /** always SentencePiece (from {@code tokenizer.model}). */
-        SENTENCE_PIECE
+    /** Where a family's {@code tokenizer.ggml.add_space_prefix} comes from. */
+    enum AddSpacePrefix {
+        /** not written */
+        NONE,
+        /** tokenizer_config.json's {@code add_prefix_space}, when it has one ({@code LlamaModel.set_vocab}) */
+        FROM_TOKENIZER_CONFIG,
+        /** false with a SentencePiece vocabulary ({@code Gemma3Model.set_vocab}) */
+        FALSE_WITH_SENTENCE_PIECE
     }
 
     /**
-     * A family's conversion choices, as llama.cpp's converter class for it makes them.
+     * A family's conversion choices, as llama.cpp's converter class for it makes them. Every family
+     * takes {@code tokenizer.model} (SentencePiece, GGUF model {@code llama}) when the directory has
+     * one, else a byte-level tokenizer.json (GGUF model {@code gpt2}).
      *
-     * @param addSpacePrefixKey tokenizer_config.json's {@code add_prefix_space} is written as
-     *     {@code tokenizer.ggml.add_space_prefix} ({@code LlamaModel.set_vocab})
+     * @param sentencePieceOnly the family's converter reads tokenizer.model only (Phi-3)
      */
-    record Rules(Vocabulary vocabulary, boolean addSpacePrefixKey) {
+    record Rules(boolean sentencePieceOnly, AddSpacePrefix addSpacePrefix) {
     }
 
     /** One entry per family, by {@link Architecture#name()}. */
     static final Map<String, Rules> RULES = Map.of(
-            "llama", new Rules(Vocabulary.BYTE_LEVEL_OR_SENTENCE_PIECE, true),
-            "qwen2", new Rules(Vocabulary.BYTE_LEVEL, false),
-            "qwen3", new Rules(Vocabulary.BYTE_LEVEL, false),
-            "gemma3", new Rules(Vocabulary.SENTENCE_PIECE, false),
-            "phi3", new Rules(Vocabulary.SENTENCE_PIECE, false));
+            "llama", new Rules(false, AddSpacePrefix.FROM_TOKENIZER_CONFIG),
+            "qwen2", new Rules(false, AddSpacePrefix.NONE),
+            "qwen3", new Rules(false, AddSpacePrefix.NONE),
+            "gemma3", new Rules(false, AddSpacePrefix.FALSE_WITH_SENTENCE_PIECE),
+            "phi3", new Rules(true, AddSpacePrefix.NONE));
 
     private HfGgufConverter() {
     }
@@ -94,20 +97,41 @@ public final class HfGgufConverter {
     }
 
     private static GgufTokenizerMetadata tokenizer(Path dir, HfConfig hf, Rules rules) throws IOException {
+        int vocab = hf.config().vocabSize();
+        if (Files.isRegularFile(dir.resolve("tokenizer.model"))) {
+            Boolean prefix = switch (rules.addSpacePrefix()) {
+                case NONE -> null;
+                case FROM_TOKENIZER_CONFIG -> configuredSpacePrefix(dir);
+                case FALSE_WITH_SENTENCE_PIECE -> false;
+            };
+            return HfSentencePieceGgufVocabulary.read(dir, vocab, prefix);
+        }
+        if (rules.sentencePieceOnly()) {
+            throw new ModelFormatException(dir, "tokenizer.model", "missing: the " + hf.family().name()
+                    + " family's GGUF vocabulary is its SentencePiece model");
+        }
         if (!Files.isRegularFile(dir.resolve("tokenizer.json"))) {
-            throw new ModelFormatException(dir, "tokenizer.json", "missing: the GGUF file needs the tokenizer");
+            throw new ModelFormatException(dir, "tokenizer", "neither tokenizer.model nor tokenizer.json is in the "
+                    + "directory: the GGUF file needs the tokenizer");
         }
-        boolean byteLevel = switch (rules.vocabulary()) {
-            case BYTE_LEVEL -> true;
-            case SENTENCE_PIECE -> false;
-            case BYTE_LEVEL_OR_SENTENCE_PIECE -> HfByteLevelGgufVocabulary.isByteLevel(dir);
-        };
-        if (!byteLevel) {
-            throw new ModelFormatException(dir, "tokenizer", "the " + hf.family().name() + " family's "
-                    + "SentencePiece vocabulary (tokenizer.model) cannot be converted to GGUF yet; byte-level BPE "
-                    + "tokenizers (Llama 3, Qwen 2.5/3) can");
+        if (!HfByteLevelGgufVocabulary.isByteLevel(dir)) {
+            // llama.cpp falls back to placeholder scores here, which do not tokenize as the model does
+            throw new ModelFormatException(dir, "tokenizer.json", "a SentencePiece-style tokenizer.json "
+                    + "(byte_fallback) without its tokenizer.model cannot be converted: GGUF stores the "
+                    + "SentencePiece scores, which only tokenizer.model has");
         }
-        return HfByteLevelGgufVocabulary.read(dir, hf.config().vocabSize(), rules.addSpacePrefixKey());
+        return HfByteLevelGgufVocabulary.read(dir, vocab,
+                rules.addSpacePrefix() == AddSpacePrefix.FROM_TOKENIZER_CONFIG ? configuredSpacePrefix(dir) : null);
+    }
+
+    /** tokenizer_config.json's {@code add_prefix_space}, or null. */
+    private static Boolean configuredSpacePrefix(Path dir) throws IOException {
+        Path config = dir.resolve("tokenizer_config.json");
+        if (!Files.isRegularFile(config)) {
+            return null;
+        }
+        var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(config.toFile()).path("add_prefix_space");
+        return node.isBoolean() ? node.asBoolean() : null;
     }
 
     /**

@@ -1,15 +1,12 @@
 package io.tessera.core.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tessera.core.gguf.GgufWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -24,52 +21,33 @@ import java.util.Map;
  *       special ({@code <|...|>}), else user-defined; the rest normal;
  *   <li>the merges in rank order (pairs of the newer format joined by a space, spaces inside
  *       them written as U+0120);
- *   <li>the special ids named by tokenizer_config.json ({@code bos_token}...) looked up among the
- *       added tokens, else config.json's {@code *_token_id}; whether BOS/EOS are added, from
- *       tokenizer_config.json's {@code add_*_token} or else the post-processor's template;
- *   <li>the chat template (tokenizer_config.json's, else {@code chat_template.jinja}); a list of
- *       named templates becomes {@code tokenizer.chat_template} (the default) and
- *       {@code tokenizer.chat_template.NAME}.
+ *   <li>the special ids, their add flags and the chat template ({@link HfSpecialVocab}).
  * </ul>
  * Not carried over, as llama.cpp does not: the normalizer and the added tokens' lstrip/rstrip
  * flags.
  */
 public final class HfByteLevelGgufVocabulary implements GgufTokenizerMetadata {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final List<String> SPECIAL_TYPES = List.of("bos", "eos", "unk", "sep", "pad", "cls", "mask");
-    /** GGUF's key of each special token type (llama.cpp's spelling, "seperator" included). */
-    private static final Map<String, String> ID_KEYS = Map.of(
-            "bos", "tokenizer.ggml.bos_token_id", "eos", "tokenizer.ggml.eos_token_id",
-            "unk", "tokenizer.ggml.unknown_token_id", "sep", "tokenizer.ggml.seperator_token_id",
-            "pad", "tokenizer.ggml.padding_token_id", "cls", "tokenizer.ggml.cls_token_id",
-            "mask", "tokenizer.ggml.mask_token_id");
-
     private final String pre;
     private final String[] tokens;
     private final int[] types;
     private final String[] merges;
-    private final Map<String, Integer> specialIds;
-    private final Map<String, Boolean> addSpecial;
-    private final JsonNode chatTemplate;
+    private final HfSpecialVocab special;
     private final Boolean addSpacePrefix;
 
     private HfByteLevelGgufVocabulary(String pre, String[] tokens, int[] types, String[] merges,
-            Map<String, Integer> specialIds, Map<String, Boolean> addSpecial, JsonNode chatTemplate,
-            Boolean addSpacePrefix) {
+            HfSpecialVocab special, Boolean addSpacePrefix) {
         this.pre = pre;
         this.tokens = tokens;
         this.types = types;
         this.merges = merges;
-        this.specialIds = specialIds;
-        this.addSpecial = addSpecial;
-        this.chatTemplate = chatTemplate;
+        this.special = special;
         this.addSpacePrefix = addSpacePrefix;
     }
 
     /** Whether the directory's tokenizer.json is a byte-level BPE (not SentencePiece-style with byte fallback). */
     public static boolean isByteLevel(Path dir) throws IOException {
-        JsonNode root = readJson(dir.resolve("tokenizer.json"));
+        JsonNode root = HfSpecialVocab.readJson(dir.resolve("tokenizer.json"));
         JsonNode model = root.path("model");
         return model.path("type").asText("BPE").equals("BPE") && !model.path("byte_fallback").asBoolean(false)
                 && root.path("decoder").path("type").asText("").equals("ByteLevel");
@@ -78,15 +56,13 @@ public final class HfByteLevelGgufVocabulary implements GgufTokenizerMetadata {
     /**
      * Reads the directory's tokenizer for a model of {@code vocabSize} embedding rows.
      *
-     * @param writeAddSpacePrefix write tokenizer_config.json's {@code add_prefix_space} as
-     *     {@code tokenizer.ggml.add_space_prefix}, as llama.cpp does for its {@code llama} family
+     * @param addSpacePrefix {@code tokenizer.ggml.add_space_prefix} to write, or null for none
      */
-    public static HfByteLevelGgufVocabulary read(Path dir, int vocabSize, boolean writeAddSpacePrefix)
+    public static HfByteLevelGgufVocabulary read(Path dir, int vocabSize, Boolean addSpacePrefix)
             throws IOException {
         Path json = dir.resolve("tokenizer.json");
         Path configFile = dir.resolve("tokenizer_config.json");
-        JsonNode root = readJson(json);
-        JsonNode config = Files.isRegularFile(configFile) ? readJson(configFile) : null;
+        JsonNode root = HfSpecialVocab.readJson(json);
         if (!isByteLevel(dir)) {
             throw new IOException(json + ": not a byte-level BPE tokenizer (its model uses byte_fallback or its "
                     + "decoder is not ByteLevel); only byte-level vocabularies are converted to GGUF so far");
@@ -128,40 +104,8 @@ public final class HfByteLevelGgufVocabulary implements GgufTokenizerMetadata {
                 types[id] = Vocabulary.NORMAL;
             }
         }
-        Map<String, Integer> specialIds = new LinkedHashMap<>();
-        Map<String, Boolean> addSpecial = new LinkedHashMap<>();
-        readTemplateFlags(root.path("post_processor"), config, addSpecial);
-        if (config != null) {
-            for (String type : SPECIAL_TYPES) {
-                JsonNode add = config.path("add_" + type + "_token");
-                if (add.isBoolean()) {
-                    addSpecial.put(type, add.asBoolean());
-                }
-                String content = tokenContent(config.path(type + "_token"));
-                if (content != null && added.containsKey(content)) {
-                    specialIds.putIfAbsent(type, added.get(content).path("id").asInt());
-                }
-            }
-        }
-        Path modelConfig = dir.resolve("config.json");
-        if (Files.isRegularFile(modelConfig)) {
-            JsonNode c = readJson(modelConfig);
-            for (String type : SPECIAL_TYPES) {
-                JsonNode id = c.path(type + "_token_id");
-                if (id.isInt() && id.asInt() >= 0) {
-                    specialIds.putIfAbsent(type, id.asInt());
-                }
-            }
-        }
-        JsonNode template = config == null ? null : config.get("chat_template");
-        if ((template == null || template.isNull()) && Files.isRegularFile(dir.resolve("chat_template.jinja"))) {
-            template = JSON.getNodeFactory().textNode(Files.readString(dir.resolve("chat_template.jinja")));
-        }
-        JsonNode prefixSpace = config == null ? null : config.get("add_prefix_space");
-        Boolean addSpacePrefix = writeAddSpacePrefix && prefixSpace != null && prefixSpace.isBoolean()
-                ? prefixSpace.asBoolean() : null;
         return new HfByteLevelGgufVocabulary(pre, tokens, types, merges(json, root.path("model").path("merges")),
-                specialIds, addSpecial, template, addSpacePrefix);
+                HfSpecialVocab.read(dir, root, Integer.MAX_VALUE), addSpacePrefix);
     }
 
     /** The pre-tokenizer name written ({@code tokenizer.ggml.pre}). */
@@ -181,62 +125,9 @@ public final class HfByteLevelGgufVocabulary implements GgufTokenizerMetadata {
         w.putStringArray("tokenizer.ggml.tokens", tokens);
         w.putIntArray("tokenizer.ggml.token_type", types);
         w.putStringArray("tokenizer.ggml.merges", merges);
-        specialIds.forEach((type, id) -> w.putUInt32(ID_KEYS.get(type), id));
-        addSpecial.forEach((type, add) -> {
-            if (type.equals("bos") || type.equals("eos") || type.equals("sep")) {
-                w.putBool("tokenizer.ggml.add_" + type + "_token", add);
-            }
-        });
-        if (chatTemplate != null && chatTemplate.isTextual()) {
-            w.putString("tokenizer.chat_template", chatTemplate.asText());
-        } else if (chatTemplate != null && chatTemplate.isArray()) {
-            List<String> names = new ArrayList<>();
-            for (JsonNode named : chatTemplate) {
-                String name = named.path("name").asText("");
-                String text = named.path("template").asText("");
-                if (name.equals("default")) {
-                    w.putString("tokenizer.chat_template", text);
-                } else if (!name.isEmpty()) {
-                    w.putString("tokenizer.chat_template." + name, text);
-                    names.add(name);
-                }
-            }
-            if (!names.isEmpty()) {
-                w.putStringArray("tokenizer.chat_templates", names.toArray(String[]::new));
-            }
-        }
+        special.write(w);
         if (addSpacePrefix != null) {
             w.putBool("tokenizer.ggml.add_space_prefix", addSpacePrefix);
-        }
-    }
-
-    /**
-     * llama.cpp's crude reading of a TemplateProcessing post-processor: a special token first in
-     * the single-sequence template means BOS is added, one last that EOS is.
-     */
-    private static void readTemplateFlags(JsonNode post, JsonNode config, Map<String, Boolean> addSpecial) {
-        if (post.isMissingNode() || post.isNull()) {
-            return;
-        }
-        JsonNode processors = post.has("processors") ? post.path("processors") : JSON.createArrayNode().add(post);
-        String bos = config == null ? null : tokenContent(config.path("bos_token"));
-        String eos = config == null ? null : tokenContent(config.path("eos_token"));
-        for (JsonNode p : processors) {
-            if (!p.path("type").asText("").equals("TemplateProcessing")) {
-                continue;
-            }
-            JsonNode single = p.path("single");
-            if (single.size() <= 1) {
-                continue;
-            }
-            String first = single.get(0).path("SpecialToken").path("id").asText(null);
-            if (first != null) {
-                addSpecial.put("bos", config == null || first.equals(bos));
-            }
-            String last = single.get(single.size() - 1).path("SpecialToken").path("id").asText(null);
-            if (last != null) {
-                addSpecial.put("eos", config == null || last.equals(eos));
-            }
         }
     }
 
@@ -262,24 +153,5 @@ public final class HfByteLevelGgufVocabulary implements GgufTokenizerMetadata {
             }
         }
         return lines;
-    }
-
-    private static String tokenContent(JsonNode entry) {
-        if (entry.isTextual()) {
-            return entry.asText();
-        }
-        return entry.isObject() && entry.path("content").isTextual() ? entry.path("content").asText() : null;
-    }
-
-    private static JsonNode readJson(Path file) throws IOException {
-        try {
-            JsonNode n = JSON.readTree(file.toFile());
-            if (n == null || !n.isObject()) {
-                throw new IOException(file + ": not a JSON object");
-            }
-            return n;
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
-        }
     }
 }

@@ -227,6 +227,46 @@ class HfGgufConverterTest {
         }
     }
 
+    /**
+     * A Llama 2 / Mistral-style checkpoint: the SentencePiece model becomes the GGUF vocabulary
+     * (model llama, scores, types), BOS/EOS come from config.json, and the file tokenizes as the
+     * same tokenizer read from llama2.c's file does.
+     */
+    @Test
+    void sentencePieceCheckpointIsWrittenAsLlamaCppWritesIt() throws Exception {
+        Path hf = RealisticCheckpoints.llama2(dir.resolve("llama2"), 32, 1);
+        Path converted = dir.resolve("llama2.gguf");
+        HfGgufConverter.convert(hf, converted, "llama2", WeightTypes.parse("Q8_0"), GgufWriter.Progress.NONE);
+        try (GgufFile f = GgufFile.open(converted)) {
+            GgufMetadata md = f.metadata();
+            assertEquals("llama", md.getString("tokenizer.ggml.model"));
+            assertEquals("default", md.getString("tokenizer.ggml.pre"));
+            String[] tokens = md.getStringArray("tokenizer.ggml.tokens");
+            int[] types = md.getIntArray("tokenizer.ggml.token_type");
+            assertEquals(32000, tokens.length);
+            assertEquals("<unk>", tokens[0]);
+            assertEquals(2, types[0]);
+            assertEquals("<s>", tokens[1]);
+            assertEquals(3, types[1]);
+            assertEquals("<0x0A>", tokens[13]);
+            assertEquals(6, types[13]);
+            assertEquals(1, md.getInt("tokenizer.ggml.bos_token_id"));
+            assertEquals(2, md.getInt("tokenizer.ggml.eos_token_id"));
+            assertTrue(md.getBoolean("tokenizer.ggml.add_bos_token"));
+            assertFalse(md.getBoolean("tokenizer.ggml.add_eos_token"));
+            assertEquals(HfCheckpoint.chatTemplate(hf), md.getString("tokenizer.chat_template"));
+            assertTrue(md.getBoolean("tokenizer.ggml.add_space_prefix", true));
+        }
+        Tokenizer reference = new io.tessera.core.tokenizer.SentencePieceBpeTokenizer(
+                io.tessera.core.tokenizer.Llama2cTokenizerReader.read(
+                        io.tessera.core.TestModels.file("tokenizer-llama2-32k.bin")));
+        try (LoadedModel fromGguf = LoadedModel.open(converted, null)) {
+            for (String text : TokenizerCorpus.texts(List.of())) {
+                assertArrayEquals(reference.encode(text, true), fromGguf.tokenizer().encode(text, true), text);
+            }
+        }
+    }
+
     static Stream<Arguments> realTokenizers() {
         return Stream.of(
                 Arguments.of("llama", 128256, "llama-bpe", 128000, 128001, -1),

