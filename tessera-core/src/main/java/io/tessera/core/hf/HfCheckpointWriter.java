@@ -134,12 +134,35 @@ public final class HfCheckpointWriter {
         void matrix(String name, int rows, int cols, int rotaryHead) {
             boolean reorder = permuted && rotaryHead > 0;
             w.add(HfTensorNames.of(name), dtype, new long[] {rows, cols},
-                    (row, dst) -> source.row(name, reorder ? RotaryRowOrder.interleavedRow(row, rotaryHead) : row, dst, cols));
+                    (row, dst) -> source.row(name, reorder ? interleavedRow(row, rotaryHead) : row, dst, cols));
         }
 
         void vector(String name, int length) {
             w.add(HfTensorNames.of(name), SafetensorsDtype.F32, new long[] {length},
                     (row, dst) -> source.row(name, row, dst, length));
         }
+    }
+
+    /**
+     * The interleaved-order row holding half-split row {@code row}: within a head, half-split row
+     * {@code j · half + i} is rotary pair {@code i}'s {@code j}-th component, which interleaved
+     * order keeps at {@code 2i + j} (llama.cpp's converter permutation).
+     */
+    static long interleavedRow(long row, int headDim) {
+        long head = row / headDim;
+        int within = (int) (row % headDim);
+        int half = headDim / 2;
+        return head * headDim + 2L * (within % half) + within / half;
+    }
+
+    /**
+     * The half-split row holding interleaved row {@code row}: the inverse of
+     * {@link #interleavedRow}, by which the GGUF converter puts a checkpoint's Q and K rows into
+     * llama.cpp's order.
+     */
+    static long halfSplitRow(long row, int headDim) {
+        long head = row / headDim;
+        int within = (int) (row % headDim);
+        return head * headDim + (long) (within % 2) * (headDim / 2) + within / 2;
     }
 }

@@ -136,17 +136,17 @@ public final class HfGgufConverter {
 
     /**
      * The weights with each head's Q and K rows (and bias entries) in interleaved order: GGUF
-     * row {@code g} is the checkpoint's half-split row {@link RotaryRowOrder#halfSplitRow}.
+     * row {@code g} is the checkpoint's half-split row {@link HfCheckpointWriter#halfSplitRow}.
      */
     static WeightSource interleaved(WeightSource halfSplit, int headDim) {
         return (tensor, row, dst, n) -> {
             if (tensor.endsWith(".attn_q.weight") || tensor.endsWith(".attn_k.weight")) {
-                halfSplit.row(tensor, RotaryRowOrder.halfSplitRow(row, headDim), dst, n);
+                halfSplit.row(tensor, HfCheckpointWriter.halfSplitRow(row, headDim), dst, n);
             } else if (tensor.endsWith(".attn_q.bias") || tensor.endsWith(".attn_k.bias")) {
                 float[] bias = new float[n];
                 halfSplit.row(tensor, row, bias, n);
                 for (int i = 0; i < n; i++) {
-                    dst[i] = bias[(int) RotaryRowOrder.halfSplitRow(i, headDim)];
+                    dst[i] = bias[(int) HfCheckpointWriter.halfSplitRow(i, headDim)];
                 }
             } else {
                 halfSplit.row(tensor, row, dst, n);

@@ -152,7 +152,7 @@ class HfGgufConverterTest {
                 boolean rotary = permuted && (t.name().endsWith("attn_q.weight") || t.name().endsWith("attn_k.weight"));
                 long rowBytes = t.rowBytes();
                 for (long r = 0; r < t.rowCount(); r++) {
-                    long fileRow = rotary ? RotaryRowOrder.interleavedRow(r, cfg.headDim()) : r;
+                    long fileRow = rotary ? HfCheckpointWriter.interleavedRow(r, cfg.headDim()) : r;
                     assertEquals(-1, t.data().asSlice(r * rowBytes, rowBytes)
                                     .mismatch(stored.data().asSlice(fileRow * rowBytes, rowBytes)),
                             t.name() + " row " + r);
