@@ -115,6 +115,9 @@ class HfCheckpointCliTest {
 
         String fromCheckpoint = generated(run(ckpt));
         assertEquals(fromCheckpoint, generated(run(f32)));
+        Result info = tessera("info", ckpt.toString(), "--quantize", "Q4_K_M");
+        assertEquals(0, info.code(), info.err());
+        assertTrue(info.out().contains("quantized       Q4_K_M: matrices "), info.out());
         Result atLoad = run(ckpt, "--quantize", "Q8_0");
         assertTrue(atLoad.err().contains("quantizing the weights to Q8_0"), atLoad.err());
         assertEquals(generated(run(q8)), generated(atLoad));

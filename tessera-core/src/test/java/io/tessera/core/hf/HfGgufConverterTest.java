@@ -146,6 +146,9 @@ class HfGgufConverterTest {
                 GgufFile file = GgufFile.open(converted); Model fromFile = ModelLoader.load(converted);
                 Parallel p = new Parallel(2)) {
             assertEquals(atLoad.matrices().size(), reports.get(), "one progress report per matrix");
+            long held = atLoad.matrices().stream().mapToLong(t -> t.data().byteSize()).sum();
+            assertEquals(held, io.tessera.core.model.QuantizedSize.of(cfg, shape.tiedEmbeddings(),
+                    WeightTypes.parse("Q8_0")).bytes(), "info --quantize tells what loading holds");
             for (Tensor t : atLoad.matrices()) {
                 assertEquals(GgmlType.Q8_0, t.type(), t.name());
                 Tensor stored = file.tensor(t.name());
@@ -161,6 +164,24 @@ class HfGgufConverterTest {
             if (!permuted) {
                 int[] prompt = new Random(3).ints(16, 0, VOCAB).toArray();
                 assertArrayEquals(logits(fromFile, prompt, p), logits(atLoad, prompt, p));
+            }
+        }
+    }
+
+    /** A GGUF file in F32 quantized at load holds the bytes of the same model converted to that type. */
+    @Test
+    void quantizingAnF32GgufAtLoadHoldsTheBytesOfItsConversion() throws Exception {
+        ModelShape shape = new ModelShape("qwen2", config("qwen2", 64, 4, 2, 16), false);
+        Path f32 = dir.resolve("f32.gguf");
+        Path q4k = dir.resolve("q4km.gguf");
+        SyntheticModel.write(f32, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 2);
+        SyntheticModel.write(q4k, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("Q4_K_M"), 2);
+        try (Model atLoad = ModelLoader.load(f32, LoadOptions.quantized(WeightTypes.parse("Q4_K_M"), null));
+                GgufFile file = GgufFile.open(q4k)) {
+            for (Tensor t : atLoad.matrices()) {
+                Tensor stored = file.tensor(t.name());
+                assertEquals(stored.type(), t.type(), t.name());
+                assertEquals(-1, t.data().mismatch(stored.data()), t.name());
             }
         }
     }
