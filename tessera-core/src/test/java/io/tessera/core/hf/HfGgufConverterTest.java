@@ -288,6 +288,42 @@ class HfGgufConverterTest {
         }
     }
 
+    /** Broken tokenizer files are refused naming the file and what is wrong; no output file is left. */
+    @Test
+    void brokenTokenizersAreRefusedByName() throws Exception {
+        ModelShape shape = new ModelShape("qwen3", config("qwen3", 64, 4, 2, 32), true);
+        Path hf = dir.resolve("hf");
+        Path out = dir.resolve("out.gguf");
+        SyntheticModel.writeCheckpoint(hf, shape, SafetensorsDtype.BF16, 1);
+        Path json = hf.resolve("tokenizer.json");
+        String original = Files.readString(json);
+
+        Files.writeString(json, original.replace("\"merges\" : [", "\"merges\" : [ 7, "));
+        assertRefused(hf, out, "tokenizer.json: model.merges[0]");
+        Files.writeString(json, original.replace("\"id\" : 1,", "\"id\" : 100000,"));
+        assertRefused(hf, out, "token id 100000");
+        Files.writeString(json, original.replace("\"use_regex\" : true", "\"use_regex\" : false"));
+        assertRefused(hf, out, "pre-tokenizer is not one llama.cpp recognises (check-text hash ");
+        Files.writeString(json, original.replace("\"byte_fallback\" : false", "\"byte_fallback\" : true"));
+        assertRefused(hf, out, "a SentencePiece-style tokenizer.json (byte_fallback) without its tokenizer.model");
+        Files.writeString(json, original);
+
+        Files.write(hf.resolve("tokenizer.model"), new byte[] {0x0a, 0x7f, 0x0a, 0x01});
+        assertRefused(hf, out, "tokenizer.model: not a SentencePiece model (at byte");
+        Files.copy(io.tessera.core.TestModels.file("tokenizer-llama2-32k.model"), hf.resolve("tokenizer.model"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Path config = hf.resolve("tokenizer_config.json");
+        Files.writeString(config, "{\"added_tokens_decoder\": {\"x1\": {\"content\": \"<x>\"}}}");
+        assertRefused(hf, out, "added_tokens_decoder key 'x1' is not an id");
+    }
+
+    private static void assertRefused(Path hf, Path out, String message) {
+        Exception e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> HfGgufConverter.convert(hf, out, "x", WeightTypes.parse("F32"), GgufWriter.Progress.NONE));
+        assertTrue(e.getMessage().contains(message), e.getMessage());
+        assertFalse(Files.exists(out), "no output is left");
+    }
+
     static Stream<Arguments> realTokenizers() {
         return Stream.of(
                 Arguments.of("llama", 128256, "llama-bpe", 128000, 128001, -1),
