@@ -42,9 +42,6 @@ final class ConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         WeightTypes types = WeightTypes.parse(type);
-        if (modelOptions.quantize != null) {
-            throw new IllegalArgumentException("--quantize is for loading a model to run it; convert takes --type");
-        }
         if (Files.exists(out) && Files.isSameFile(out, modelOptions.model)) {
             throw new IllegalArgumentException("the output file is the input file");
         }

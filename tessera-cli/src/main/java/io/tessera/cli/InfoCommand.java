@@ -43,12 +43,7 @@ final class InfoCommand implements Callable<Integer> {
         long kvF32PerToken = c.kvBytesPerToken(4);
         QuantizedSize.Summary quantized = null;
         if (quantize != null) {
-            try {
-                quantized = QuantizedSize.of(c, info.tiedOutput(), WeightTypes.parse(quantize));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--quantize '" + quantize + "' is not a weight type (supported: "
-                        + WeightTypes.NAMES + ")");
-            }
+            quantized = QuantizedSize.of(c, info.tiedOutput(), QuantizeOption.parse(quantize));
         }
         if (json) {
             Map<String, Object> o = new LinkedHashMap<>();

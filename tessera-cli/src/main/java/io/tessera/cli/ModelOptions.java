@@ -1,8 +1,6 @@
 package io.tessera.cli;
 
-import io.tessera.core.model.LoadOptions;
 import io.tessera.core.model.LoadedModel;
-import io.tessera.core.model.WeightTypes;
 import java.io.IOException;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -24,33 +22,16 @@ final class ModelOptions {
             description = "Compute threads (default: all cores).")
     Integer threads;
 
-    @Option(names = "--quantize", paramLabel = "TYPE",
-            description = "Quantize the weights once while loading (a checkpoint directory, or a GGUF file in F32, F16 "
-                    + "or BF16): Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M, F16, BF16 or F32. Only the quantized copy is "
-                    + "kept in memory; the result is the same as running a GGUF file converted to that type.")
-    String quantize;
-
     int threads() {
         return threads == null ? Runtime.getRuntime().availableProcessors() : threads;
     }
 
     LoadedModel open() throws IOException {
-        return LoadedModel.open(model, tokenizer, loadOptions());
+        return LoadedModel.open(model, tokenizer);
     }
 
-    /** The weights as stored, or quantized at load with a progress line on stderr. */
-    LoadOptions loadOptions() {
-        if (quantize == null) {
-            return LoadOptions.AS_STORED;
-        }
-        WeightTypes types;
-        try {
-            types = WeightTypes.parse(quantize);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--quantize '" + quantize + "' is not a weight type (supported: "
-                    + WeightTypes.NAMES + ")");
-        }
-        System.err.println("quantizing the weights to " + types.name() + " while loading " + model);
-        return LoadOptions.quantized(types, new ProgressLine("quantize " + types.name(), System.nanoTime()));
+    /** The model with its weights held as {@code quantize} says (quantized at load or as stored). */
+    LoadedModel open(QuantizeOption quantize) throws IOException {
+        return LoadedModel.open(model, tokenizer, quantize.loadOptions(model));
     }
 }
