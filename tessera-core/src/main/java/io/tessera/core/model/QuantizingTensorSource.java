@@ -1,14 +1,18 @@
 package io.tessera.core.model;
 
+import io.tessera.core.arch.TensorNames;
 import io.tessera.core.arch.TensorSource;
 import io.tessera.core.format.ModelFormatException;
 import io.tessera.core.kernel.MatMul;
+import io.tessera.core.kernel.WeightKernel;
 import io.tessera.core.quant.QuantCodec;
 import io.tessera.core.tensor.GgmlType;
 import io.tessera.core.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
@@ -20,6 +24,12 @@ import java.util.stream.IntStream;
  * {@code convert} writes in that type. Afterwards the source matrix's mapped pages are released
  * ({@link MemorySegment#unload}), so the unquantized weights are never held in memory as a whole:
  * at any time only the matrix being quantized is resident. Vectors (norms, biases) stay floats.
+ *
+ * <p>A matrix the kernels run faster in lane order ({@link WeightKernel#repackForKernels}) is
+ * rearranged right away and its plain copy freed, as loading a GGUF file releases the mapped plain
+ * bytes after repacking: otherwise the plain quantized copy would stay allocated beside the
+ * repacked one and the model would take twice its size. The token embedding (looked up by row)
+ * stays in the plain layout, as for GGUF files.
  *
  * <p>Only F32, F16 and BF16 matrices are quantized; a matrix already in the target type is kept as
  * it is, one in another quantized type is refused (re-quantizing loses precision twice: convert the
@@ -46,7 +56,10 @@ public final class QuantizingTensorSource implements TensorSource {
     private final WeightTypes types;
     private final int layers;
     private final Progress progress;
+    /** Holds the repacked matrices. */
     private final Arena arena = Arena.ofShared();
+    /** One arena per matrix kept in the plain layout. */
+    private final List<Arena> plainArenas = new ArrayList<>();
     private int matrices;
     private long bytesWritten;
 
@@ -86,7 +99,8 @@ public final class QuantizingTensorSource implements TensorSource {
         }
         QuantCodec codec = QuantCodec.of(target);
         long rowBytes = target.bytesFor(cols);
-        MemorySegment quantized = arena.allocate(rowBytes * rows, 64);
+        Arena plain = Arena.ofShared();
+        MemorySegment quantized = plain.allocate(rowBytes * rows, 64);
         // rows are independent and each is encoded the same way on any thread
         IntStream.range(0, rows).parallel().forEach(r -> {
             float[] row = new float[cols];
@@ -98,7 +112,14 @@ public final class QuantizingTensorSource implements TensorSource {
         }
         bytesWritten += quantized.byteSize();
         progress.quantized(++matrices, layer, layers, bytesWritten);
-        return new Tensor(t.name(), target, t.dims(), quantized);
+        Tensor result = new Tensor(t.name(), target, t.dims(), quantized);
+        Tensor packed = name.equals(TensorNames.TOKEN_EMBEDDING) ? result : WeightKernel.repackForKernels(result, arena);
+        if (packed != result) {
+            plain.close();
+        } else {
+            plainArenas.add(plain);
+        }
+        return packed;
     }
 
     @Override
@@ -109,6 +130,7 @@ public final class QuantizingTensorSource implements TensorSource {
                 inner.close();
             } finally {
                 arena.close();
+                plainArenas.forEach(Arena::close);
             }
         };
     }

@@ -151,7 +151,11 @@ class HfGgufConverterTest {
                     WeightTypes.parse("Q8_0")).bytes(), "info --quantize tells what loading holds");
             for (Tensor t : atLoad.matrices()) {
                 assertEquals(GgmlType.Q8_0, t.type(), t.name());
-                Tensor stored = file.tensor(t.name());
+                // quantized at load, a matrix is already in the kernels' lane order; the file's is put in it too
+                Tensor stored = t.layout() == Tensor.Layout.LANES
+                        ? io.tessera.core.kernel.WeightKernel.repackForKernels(file.tensor(t.name()),
+                                java.lang.foreign.Arena.ofAuto())
+                        : file.tensor(t.name());
                 boolean rotary = permuted && (t.name().endsWith("attn_q.weight") || t.name().endsWith("attn_k.weight"));
                 long rowBytes = t.rowBytes();
                 for (long r = 0; r < t.rowCount(); r++) {
@@ -171,7 +175,9 @@ class HfGgufConverterTest {
     /** A GGUF file in F32 quantized at load holds the bytes of the same model converted to that type. */
     @Test
     void quantizingAnF32GgufAtLoadHoldsTheBytesOfItsConversion() throws Exception {
-        ModelShape shape = new ModelShape("qwen2", config("qwen2", 64, 4, 2, 16), false);
+        // rows of 256 values: the kernels' lane order applies, and quantizing at load repacks at once
+        ModelShape shape = new ModelShape("qwen2", Architectures.named("qwen2").configure(new ModelConfig("qwen2", 256,
+                512, 2, 4, 2, 64, VOCAB, 128, 10000f, RopeStyle.INTERLEAVED, 1e-5f)), false);
         Path f32 = dir.resolve("f32.gguf");
         Path q4k = dir.resolve("q4km.gguf");
         SyntheticModel.write(f32, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 2);
@@ -179,9 +185,20 @@ class HfGgufConverterTest {
         try (Model atLoad = ModelLoader.load(f32, LoadOptions.quantized(WeightTypes.parse("Q4_K_M"), null));
                 GgufFile file = GgufFile.open(q4k)) {
             for (Tensor t : atLoad.matrices()) {
-                Tensor stored = file.tensor(t.name());
+                Tensor stored = t.layout() == Tensor.Layout.LANES
+                        ? io.tessera.core.kernel.WeightKernel.repackForKernels(file.tensor(t.name()),
+                                java.lang.foreign.Arena.ofAuto())
+                        : file.tensor(t.name());
                 assertEquals(stored.type(), t.type(), t.name());
                 assertEquals(-1, t.data().mismatch(stored.data()), t.name());
+            }
+            assertTrue(atLoad.matrices().stream().anyMatch(t -> t.layout() == Tensor.Layout.LANES));
+            try (Model fromFile = ModelLoader.load(q4k); Parallel p = new Parallel(2)) {
+                int[] prompt = new Random(4).ints(12, 0, VOCAB).toArray();
+                float[] want = logits(fromFile, prompt, p);
+                float[] got = logits(atLoad, prompt, p);
+                assertTrue(maxDifference(want, got) <= 1e-4 * Math.max(1, maxAbs(want)),
+                        "lane-order kernels on the same bytes: " + maxDifference(want, got));
             }
         }
     }
