@@ -42,10 +42,10 @@ final class ConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         WeightTypes types = WeightTypes.parse(type);
-        if (Files.exists(out) && Files.isSameFile(out, modelOptions.model)) {
+        if (Files.exists(out) && Files.isSameFile(out, modelOptions.model())) {
             throw new IllegalArgumentException("the output file is the input file");
         }
-        Path in = modelOptions.model;
+        Path in = modelOptions.model();
         String modelName = name != null ? name : in.toAbsolutePath().normalize().getFileName().toString()
                 .replaceFirst("\\.(gguf|bin)$", "");
         long start = System.nanoTime();

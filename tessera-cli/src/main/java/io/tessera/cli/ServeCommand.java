@@ -5,9 +5,16 @@ import io.tessera.core.model.LoadedModel;
 import io.tessera.engine.Detokenizer;
 import io.tessera.engine.Engine;
 import io.tessera.engine.executor.Executor;
+import io.tessera.server.ChatTemplate;
 import io.tessera.server.ServedModel;
 import io.tessera.server.ServerConfig;
 import io.tessera.server.TesseraServer;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -23,7 +30,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Serve a model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, "
-                + "/v1/models), with Prometheus /metrics and a web UI at /.")
+                + "/v1/models), with Prometheus /metrics and a web UI at /. The model is the first argument or "
+                + "-m/--model.")
 final class ServeCommand implements Callable<Integer> {
 
     @Mixin
@@ -83,6 +91,16 @@ final class ServeCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     double shutdownGrace;
 
+    @Option(names = "--chat-template", paramLabel = "FILE",
+            description = "A Jinja chat template (UTF-8 text) to render chat requests with instead of the model's "
+                    + "own; refused at startup if unreadable or not a valid template.")
+    Path chatTemplate;
+
+    @Option(names = "--max-model-len", paramLabel = "N",
+            description = "Tokens of prompt and output together at most, below the model's context length "
+                    + "(default: the model's context length); longer requests get 400.")
+    Integer maxModelLen;
+
     /** A started server with everything it runs on; closing it shuts down in order. */
     record Running(TesseraServer server, Engine engine, Executor executor, Parallel parallel, LoadedModel loaded)
             implements AutoCloseable {
@@ -119,6 +137,7 @@ final class ServeCommand implements Callable<Integer> {
                 engineOptions.maxSeqs + maxQueue, EngineOptions.parseBytes("--max-body-size", maxBodySize),
                 Duration.ofMillis((long) (shutdownGrace * 1000)), Duration.ofMillis((long) (readTimeout * 1000)),
                 allowedOrigins, maxPrompts);
+        String template = chatTemplate == null ? null : readChatTemplate(chatTemplate);
         if (quantize.type != null && cluster.layout().distributed()) {
             // the workers map the file themselves; they would run it unquantized
             throw new IllegalArgumentException("--quantize applies to a model served in this process; with --tp/--pp "
@@ -134,12 +153,14 @@ final class ServeCommand implements Callable<Integer> {
             engine = new Engine(executor, engineOptions.config(loaded.eosTokenIds()),
                     Detokenizer.of(loaded.tokenizer()));
             String name = servedModelName != null ? servedModelName : defaultName();
-            ServedModel served = ServedModel.of(name, loaded.tokenizer(), loaded.model().config().contextLength(),
-                    loaded.chatTemplate());
+            int contextLength = contextLength(loaded.model().config().contextLength());
+            ServedModel served = ServedModel.of(name, loaded.tokenizer(), contextLength,
+                    template != null ? template : loaded.chatTemplate());
             served.chatTemplate().probe().ifPresent(w -> System.err.println("tessera serve: warning: " + w));
             TesseraServer server = new TesseraServer(engine, served, config).start();
             System.err.printf(Locale.ROOT, "tessera serve: %s (context %d, chat template: %s) on %s; %s%n", name,
-                    served.contextLength(), loaded.chatTemplate() == null ? "fallback" : "model's",
+                    served.contextLength(), template != null ? chatTemplate.toString()
+                    : loaded.chatTemplate() == null ? "fallback" : "model's",
                     server.baseUrl(), executor.describe());
             return new Running(server, engine, executor, parallel, loaded);
         } catch (Exception | Error e) {
@@ -157,19 +178,55 @@ final class ServeCommand implements Callable<Integer> {
         }
     }
 
+    /** The served context: the model's, or {@code --max-model-len} below it. */
+    int contextLength(int modelContext) {
+        if (maxModelLen == null) {
+            return modelContext;
+        }
+        if (maxModelLen < 1) {
+            throw new IllegalArgumentException("--max-model-len must be a positive number of tokens, got "
+                    + maxModelLen);
+        }
+        if (maxModelLen > modelContext) {
+            throw new IllegalArgumentException("--max-model-len " + maxModelLen + " is more than the model's context"
+                    + " length of " + modelContext + " tokens");
+        }
+        return maxModelLen;
+    }
+
+    /** The --chat-template file's text, checked to be a template before the model is loaded. */
+    static String readChatTemplate(Path file) {
+        String text;
+        try {
+            byte[] bytes = Files.readAllBytes(file);
+            text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("--chat-template " + file + " is not UTF-8 text");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read --chat-template " + file + ": " + e.getMessage());
+        }
+        if (text.isBlank()) {
+            throw new IllegalArgumentException("--chat-template " + file + " is empty");
+        }
+        new ChatTemplate(text, "", "").syntaxError().ifPresent(error -> {
+            throw new IllegalArgumentException("--chat-template " + file + " is not a valid template: " + error);
+        });
+        return text;
+    }
+
     /**
      * The one place the executor is built, over a KV cache of the configured size: in this process,
      * or over worker processes with --tp/--pp (started here on loopback, or --workers).
      */
     Executor createExecutor(LoadedModel loaded, Parallel parallel) throws java.io.IOException {
         long budget = engineOptions.kvBudget(loaded.model());
-        return io.tessera.cluster.ClusterExecutors.open(loaded.model(), modelOptions.model, parallel,
+        return io.tessera.cluster.ClusterExecutors.open(loaded.model(), modelOptions.model(), parallel,
                 engineOptions.kvType(), engineOptions.blockSize, budget, cluster.layout()).executor();
     }
 
     private String defaultName() {
-        String f = modelOptions.model.getFileName().toString();
-        if (java.nio.file.Files.isDirectory(modelOptions.model)) {
+        String f = modelOptions.model().getFileName().toString();
+        if (java.nio.file.Files.isDirectory(modelOptions.model())) {
             return f; // a checkpoint directory's name is the model's (Qwen2.5-0.5B has no extension)
         }
         int dot = f.lastIndexOf('.');

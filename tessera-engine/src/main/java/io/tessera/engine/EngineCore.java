@@ -261,7 +261,9 @@ public final class EngineCore {
     private void onToken(RequestState st, SampleState s, float[] logits, int off, int vocab) {
         GenerateParams p = st.request.params();
         Sequence seq = s.seq;
-        int token = s.sampler.sample(logits, off, vocab, s.counts);
+        // the embedding's padding rows beyond the tokenizer's vocabulary are never sampled
+        int sampleable = detokenizer == null ? vocab : Math.min(vocab, detokenizer.vocabularySize());
+        int token = s.sampler.sample(logits, off, sampleable, s.counts);
         generatedTokens++;
         seq.append(token);
         if (s.counts != null) {
@@ -294,7 +296,7 @@ public final class EngineCore {
         }
         int[] ids = emit ? new int[] {token} : new int[0];
         List<LogProbs> lp = emit && p.logprobs() >= 0
-                ? List.of(LogProbs.compute(logits, off, vocab, token, p.logprobs())) : List.of();
+                ? List.of(LogProbs.compute(logits, off, sampleable, token, p.logprobs())) : List.of();
         if (reason == null) {
             st.sink.accept(new RequestOutput(st.request.id(), s.index, text, ids, lp, null, null, null));
         } else {

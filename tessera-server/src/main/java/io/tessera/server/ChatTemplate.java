@@ -1,19 +1,22 @@
 package io.tessera.server;
 
-import com.hubspot.jinjava.interpret.RenderResult;
-import com.hubspot.jinjava.interpret.TemplateError;
-import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import io.tessera.core.format.SafeText;
+import io.tessera.server.jinja.JinjaTemplate;
+import io.tessera.server.jinja.RenderLimits;
+import io.tessera.server.jinja.TemplateException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
- * Renders chat messages into a prompt with a Jinja chat template, as Hugging Face's
- * {@code apply_chat_template} does: variables {@code messages} (each with {@code role} and
- * {@code content}), {@code add_generation_prompt}, {@code bos_token}, {@code eos_token}, and the
- * function {@code raise_exception}; blocks are trimmed ({@code trim_blocks}, {@code lstrip_blocks}).
+ * Renders chat messages into a prompt with a Jinja chat template exactly as Hugging Face's
+ * {@code apply_chat_template} does with Python's Jinja2 ({@link io.tessera.server.jinja}): variables
+ * {@code messages} (each with {@code role} and {@code content}), {@code tools} and {@code documents}
+ * (None), {@code add_generation_prompt}, {@code bos_token}, {@code eos_token}, the request's own
+ * variables ({@code chat_template_kwargs}), and the functions {@code raise_exception} and
+ * {@code strftime_now}; blocks are trimmed ({@code trim_blocks}, {@code lstrip_blocks}).
  *
  * <p>A model without a template ({@code tokenizer.chat_template} absent from its metadata, e.g. a
  * llama2.c checkpoint) gets {@link #FALLBACK}: a plain transcript, a system message first as a
@@ -21,8 +24,9 @@ import java.util.Optional;
  * The fallback emits no special tokens; the prompt is encoded with BOS added.
  *
  * <p>The template comes from the model file and is not trusted: it renders within
- * {@link TemplateLimits} (see {@link TemplateSandbox}); a rendering that breaks them is a 400 for
- * that request. {@link #probe()} tells at load time whether an ordinary conversation fits.
+ * {@link TemplateLimits} (see {@link io.tessera.server.jinja.RenderLimits}); a rendering that breaks them is a 400 for
+ * that request. {@link #probe()} tells at load time whether an ordinary conversation fits. A template
+ * that does not parse fails every request with its syntax error; {@link #syntaxError()} tells.
  */
 public final class ChatTemplate {
 
@@ -41,7 +45,10 @@ public final class ChatTemplate {
     private final boolean fallback;
     private final String bosToken;
     private final String eosToken;
-    private final TemplateSandbox sandbox;
+    private final RenderLimits limits;
+    /** The parsed template, or null when it does not parse ({@link #syntaxError} then says why). */
+    private final JinjaTemplate template;
+    private final String syntaxError;
 
     /**
      * @param template the model's template, or null for the fallback
@@ -56,9 +63,21 @@ public final class ChatTemplate {
         this.source = fallback ? FALLBACK : template;
         this.bosToken = bosToken;
         this.eosToken = eosToken;
-        this.sandbox = new TemplateSandbox(limits);
-        sandbox.jinjava().getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
-                ChatTemplate.class, "raiseException", String.class));
+        this.limits = new RenderLimits(limits.maxOutputChars(), limits.maxSteps(), limits.maxRenderTime().toNanos());
+        JinjaTemplate parsed = null;
+        String error = null;
+        try {
+            parsed = JinjaTemplate.parse(source);
+        } catch (TemplateException e) {
+            error = e.getMessage();
+        }
+        this.template = parsed;
+        this.syntaxError = error;
+    }
+
+    /** Why the template does not parse, if it does not. */
+    public Optional<String> syntaxError() {
+        return Optional.ofNullable(syntaxError);
     }
 
     /** Whether this is the fallback (the prompt then needs BOS, and special-token text stays plain text). */
@@ -70,48 +89,73 @@ public final class ChatTemplate {
         return source;
     }
 
-    /** The message of the last {@code raise_exception} of a render on this thread. */
-    private static final ThreadLocal<String> RAISED = new ThreadLocal<>();
-
-    /** Called by templates: an error the template raises about its input. */
-    public static String raiseException(String message) {
-        RAISED.set(message);
-        throw new TemplateInputException(message);
-    }
-
     /**
      * Renders the prompt.
      *
      * @throws ApiException 400 when the template rejects the messages or fails on them
      */
     public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt) {
-        Map<String, Object> ctx = new HashMap<>();
+        return render(messages, addGenerationPrompt, false, Map.of());
+    }
+
+    /**
+     * Renders the prompt as Hugging Face's {@code apply_chat_template} does.
+     *
+     * @param continueFinalMessage end the prompt with the final message's content, open, so that the
+     *     model continues it (assistant prefill): the rendering is cut after that content, as
+     *     {@code continue_final_message} does
+     * @param variables the template's own variables ({@code chat_template_kwargs}, e.g. Qwen 3's
+     *     {@code enable_thinking}), never one of {@link #RESERVED_VARIABLES}
+     * @throws ApiException 400 when the template rejects the messages or fails on them
+     */
+    public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt,
+            boolean continueFinalMessage, Map<String, Object> variables) {
+        Map<String, Object> ctx = new HashMap<>(variables);
         ctx.put("messages", messages);
+        ctx.put("tools", null);
+        ctx.put("documents", null);
         ctx.put("add_generation_prompt", addGenerationPrompt);
         ctx.put("bos_token", bosToken);
         ctx.put("eos_token", eosToken);
-        RenderResult r;
-        RAISED.remove();
+        if (template == null) {
+            throw ApiException.badParam("messages", FAILED + syntaxError);
+        }
+        String out;
         try {
-            r = sandbox.render(source, ctx);
-        } catch (TemplateSandbox.LimitExceededException e) {
+            out = template.render(ctx, limits);
+        } catch (TemplateException.LimitExceeded e) {
             throw ApiException.badParam("messages", LIMIT_EXCEEDED + e.getMessage());
-        } catch (TemplateInputException e) {
+        } catch (TemplateException.Raised e) {
             throw ApiException.badParam("messages", REJECTED + e.getMessage());
-        } catch (RuntimeException e) {
+        } catch (TemplateException e) {
             throw ApiException.badParam("messages", FAILED + e.getMessage());
         }
-        String raised = RAISED.get();
-        RAISED.remove();
-        if (raised != null) {
-            throw ApiException.badParam("messages", REJECTED + raised);
+        return continueFinalMessage ? cutAfterFinalMessage(out, messages) : out;
+    }
+
+    /** The variables a template is always given, which a request's own variables may not replace. */
+    public static final Set<String> RESERVED_VARIABLES = Set.of("messages", "tools", "documents",
+            "add_generation_prompt", "bos_token", "eos_token", "raise_exception", "strftime_now");
+
+    /**
+     * Cuts the rendering after the final message's content, as {@code apply_chat_template} does for
+     * {@code continue_final_message}: at the last occurrence of the stripped content, keeping the
+     * content's trailing whitespace only where the template kept it.
+     */
+    private static String cutAfterFinalMessage(String rendered, List<Map<String, Object>> messages) {
+        Object content = messages.getLast().get("content");
+        String finalText = content == null ? "" : content.toString();
+        String stripped = PythonText.strip(finalText);
+        int at = rendered.lastIndexOf(stripped);
+        if (at < 0) {
+            throw ApiException.badParam("messages", "the final message does not appear in the rendered chat, so it"
+                    + " cannot be continued (continue_final_message)");
         }
-        for (TemplateError e : r.getErrors()) {
-            if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
-                throw ApiException.badParam("messages", FAILED + e.getMessage());
-            }
+        int kept = PythonText.lstrip(finalText).length();
+        if (rendered.substring(at, Math.min(rendered.length(), at + kept)).equals(finalText)) {
+            return rendered.substring(0, at + kept);
         }
-        return r.getOutput();
+        return rendered.substring(0, at + stripped.length());
     }
 
     private static final String REJECTED = "the chat template rejected the messages: ";
@@ -143,13 +187,6 @@ public final class ChatTemplate {
                         + " chat requests will get 400 (" + e.getMessage() + ")"));
             }
             return Optional.empty();
-        }
-    }
-
-    /** An error a template raises with {@code raise_exception}. */
-    static final class TemplateInputException extends RuntimeException {
-        TemplateInputException(String message) {
-            super(message);
         }
     }
 }

@@ -230,8 +230,14 @@ final class OpenAiApi {
             }
             messages.add(msg);
         }
-        boolean addGenerationPrompt = Fields.bool(body, "add_generation_prompt", true);
-        return model.chatTemplate().render(messages, addGenerationPrompt);
+        boolean continueFinal = Fields.bool(body, "continue_final_message", false);
+        boolean addGenerationPrompt = Fields.bool(body, "add_generation_prompt", !continueFinal);
+        if (continueFinal && addGenerationPrompt) {
+            throw ApiException.badParam("continue_final_message", "'continue_final_message' and"
+                    + " 'add_generation_prompt' cannot both be true");
+        }
+        Map<String, Object> variables = ChatTemplateKwargs.parse(body);
+        return model.chatTemplate().render(messages, addGenerationPrompt, continueFinal, variables);
     }
 
     int[] encodeChat(String prompt) {

@@ -8,7 +8,7 @@ import java.time.Duration;
  * 400, never the server its memory or a thread.
  *
  * @param maxOutputChars longest rendered prompt, and longest string the template may build on the way
- * @param maxSteps template nodes rendered plus loop iterations run, in total
+ * @param maxSteps template nodes rendered, expressions evaluated and loop iterations run, in total
  * @param maxRenderTime wall-clock time one rendering may take, checked at every step
  */
 public record TemplateLimits(int maxOutputChars, long maxSteps, Duration maxRenderTime) {

@@ -113,8 +113,13 @@ class ChatTemplateTest {
         for (String t : List.of("{{ 'a'.repeat(2000000000) }}", "{% set s = 'a'.repeat(2000000000) %}ok",
                 "{{ 'a'|center(2000000000) }}", "{{ 'a\nb'|indent(2000000000) }}",
                 "{{ '%02000000000d'|format(1) }}", "{{ [1, 2]|batch(2000000000, 'x')|list|length }}",
-                "{% set s = 'abcdefgh' %}{% for i in range(40) %}{% set s = s ~ s %}{% endfor %}{{ s }}",
-                "{% set l = [1, 2] %}{% for i in range(40) %}{% set l = l + l %}{% endfor %}{{ l|length }}")) {
+                "{{ 'ab' * 2000000000 }}", "{{ [1, 2] * 2000000000 }}",
+                "{% set ns = namespace(s='abcdefgh') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}"
+                        + "{{ ns.s }}",
+                "{% set ns = namespace(s='abcdefgh') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}"
+                        + "{{ ns.s }}",
+                "{% set ns = namespace(l=[1, 2]) %}{% for i in range(40) %}{% set ns.l = ns.l + ns.l %}{% endfor %}"
+                        + "{{ ns.l|length }}")) {
             ApiException e = assertTimeoutPreemptively(Duration.ofSeconds(60),
                     () -> assertThrows(ApiException.class, () -> new ChatTemplate(t, "<s>", "</s>").render(MESSAGES,
                             true), t));
@@ -122,21 +127,55 @@ class ChatTemplateTest {
         }
     }
 
+    /**
+     * Templates reach Python's string methods only, as in Jinja2: Java's regular-expression methods
+     * (whose backtracking could hold a thread) and any other Java method are not there.
+     */
     @Test
-    void aBacktrackingPatternOnTheMessagesRunsOutOfTime() {
-        TemplateLimits fast = new TemplateLimits(1 << 20, 1_000_000, Duration.ofMillis(300));
-        // (.*a){25}b backtracks through every way of placing 25 a's among the 40: hours for Java's matcher
-        List<Map<String, Object>> m = List.of(Map.of("role", "user", "content", "a".repeat(40) + "!"));
-        for (String call : List.of("matches('(.*a){25}b')", "split('(.*a){25}b')|length",
-                "replaceAll('(.*a){25}b', '')", "replaceFirst('(.*a){25}b', '')")) {
+    void javaMethodsAreNotReachable() {
+        for (String call : List.of("matches('(.*a){25}b')", "replaceAll('a', '')",
+                "replaceFirst('a', '')", "getClass()", "repeat(3)", "getBytes()")) {
             String t = "{% for m in messages %}{{ m['content']." + call + " }}{% endfor %}";
-            ApiException e = exceeded(new ChatTemplate(t, "<s>", "</s>", fast), m);
-            assertTrue(e.getMessage().contains("more than 300 ms"), call + ": " + e.getMessage());
+            ApiException e = assertThrows(ApiException.class, () -> new ChatTemplate(t, "<s>", "</s>").render(MESSAGES,
+                    true), call);
+            assertEquals(400, e.status(), call);
+            assertTrue(e.getMessage().startsWith("the chat template failed: "), call + ": " + e.getMessage());
         }
-        // the same methods on ordinary input give what Java's String methods give
-        String t = "{{ 'a,b,,c'.split(',')|length }} {{ 'abc'.matches('a.c') }} {{ 'aXbX'.replaceAll('X', '-') }}"
-                + " {{ 'aXbX'.replaceFirst('X', '-') }} {{ 'a<br>b'.replace('<br>', ' ') }}";
-        assertEquals("4 true a-b- a-bX a b", new ChatTemplate(t, "<s>", "</s>").render(MESSAGES, false));
+        String t = "{{ 'a,b,,c'.split(',')|length }} {{ 'abc'.startswith('a') }} {{ 'aXbX'.replace('X', '-') }}"
+                + " {{ 'aXbX'.replace('X', '-', 1) }} {{ '  x '.strip() }}|{{ 'a b  c'.split() }}";
+        assertEquals("4 True a-b- a-bX x|['a', 'b', 'c']", new ChatTemplate(t, "<s>", "</s>").render(MESSAGES, false));
+    }
+
+    /**
+     * Templates built to exhaust the interpreter itself: deep nesting in the source (parser
+     * recursion), a macro calling itself without end (render recursion), ranges beyond the
+     * sandbox's, huge integers, and unterminated constructs. Each is a 400, never a dead thread.
+     */
+    @Test
+    void templatesAttackingTheInterpreterAreA400() {
+        List<String> hostile = List.of(
+                "{{ " + "(".repeat(100_000) + "1" + ")".repeat(100_000) + " }}",
+                "{{ " + "[".repeat(100_000) + "]".repeat(100_000) + " }}",
+                "{{ " + "not ".repeat(100_000) + "true }}",
+                "{{ " + "-".repeat(100_000) + "1 }}",
+                "{{ 1" + "|abs".repeat(100_000) + " }}",
+                "{{ x" + ".a".repeat(100_000) + " }}",
+                "{% if true %}".repeat(10_000) + "x" + "{% endif %}".repeat(10_000),
+                "{% macro m(n) %}{{ m(n + 1) }}{% endmacro %}{{ m(0) }}",
+                "{% macro m() %}{{ m() ~ m() }}{% endmacro %}{{ m() }}",
+                "{{ range(1000000) | length }}", "{% for i in range(0, 10**12) %}{% endfor %}",
+                "{{ 2 ** 100000 }}", "{{ 99999999999999999999999 }}", "{{ 10 ** 18 * 10 }}",
+                "{% for", "{{ 'unterminated }}", "{% raw %}never closed", "{# never closed", "{% endfor %}",
+                "{% unknowntag %}", "{{ 1 / 0 }}", "{{ 'a' * -1 }}{{ [1] * (2 ** 40) }}");
+        for (String t : hostile) {
+            String shown = t.length() > 60 ? t.substring(0, 60) + "..." : t;
+            ApiException e = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                    () -> assertThrows(ApiException.class, () -> new ChatTemplate(t, "<s>", "</s>").render(MESSAGES,
+                            true), shown));
+            assertEquals(400, e.status(), shown);
+            assertEquals("messages", e.param(), shown);
+            assertTrue(e.getMessage().startsWith("the chat template "), shown + ": " + e.getMessage());
+        }
     }
 
     @Test
@@ -145,7 +184,7 @@ class ChatTemplateTest {
         for (String t : List.of(grow + "{{ s|replace('a', '" + "b".repeat(100) + "')|length }}",
                 grow + "{{ s.replace('a', '" + "b".repeat(100) + "')|length }}")) {
             ApiException e = exceeded(new ChatTemplate(t, "<s>", "</s>"), MESSAGES);
-            assertTrue(e.getMessage().matches(".* would build 9\\d{7} characters, more than the output limit.*"),
+            assertTrue(e.getMessage().matches(".* would build 1\\d{8} characters, more than the output limit.*"),
                     e.getMessage());
         }
     }
@@ -177,7 +216,8 @@ class ChatTemplateTest {
     void theLoadProbeWarnsAboutATemplateThatFailsEveryRequest() {
         Optional<String> w = new ChatTemplate(BILLION_LOOPS, "<s>", "</s>").probe();
         assertTrue(w.isPresent() && w.get().contains("exceeded its rendering limits"), w.toString());
-        assertTrue(new ChatTemplate("{{ 'x' * 3 }}", "<s>", "</s>").probe().isPresent());
+        assertTrue(new ChatTemplate("{{ 'x' + 3 }}", "<s>", "</s>").probe().isPresent());
+        assertTrue(new ChatTemplate("{% if %}", "<s>", "</s>").probe().get().contains("syntax error"));
         assertEquals(Optional.empty(), new ChatTemplate(null, "<s>", "</s>").probe());
         String rejectsSystem = "{% if messages[0]['role'] == 'system' %}{{ raise_exception('no system role') }}"
                 + "{% endif %}[INST]";

@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A served model over a real Hugging Face tokenizer that names no BOS token (Qwen 3's), with a
- * ChatML template of the shape Qwen's use. (Qwen 3's own template, tools and thinking included,
- * does not render in Jinjava yet; checking templates against Jinja2 is the next step.)
+ * ChatML template of the shape Qwen's use. Qwen 3's own template is checked against Jinja2 in
+ * ChatTemplateParityTest and served in RealTokenizerChatTest.
  */
 class ServedModelTest {
 
