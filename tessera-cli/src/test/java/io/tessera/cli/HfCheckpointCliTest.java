@@ -123,6 +123,30 @@ class HfCheckpointCliTest {
         assertEquals(generated(run(q8)), generated(atLoad));
     }
 
+    /** serve --quantize: the checkpoint is quantized while loading and answers over HTTP. */
+    @Test
+    void serveQuantizesACheckpointAtLoad() throws Exception {
+        Path ckpt = dir.resolve("qwen3");
+        assertEquals(0, tessera("synth", "--format", "hf", "--shape", "qwen3-0.6b", "--type", "BF16", "--layers", "1",
+                "--vocab-size", "600", "-o", ckpt.toString()).code());
+        ServeCommand cmd = new ServeCommand();
+        new picocli.CommandLine(cmd).parseArgs(ckpt.toString(), "--quantize", "Q4_K_M", "--port", "0", "--threads", "1",
+                "--kv-cache-memory", "8M");
+        try (ServeCommand.Running r = cmd.start()) {
+            for (io.tessera.core.tensor.Tensor t : r.loaded().model().matrices()) {
+                assertTrue(t.type().quantized(), t.name() + " is " + t.type());
+            }
+            var http = java.net.http.HttpClient.newHttpClient();
+            var response = http.send(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create(r.server().baseUrl() + "/v1/completions"))
+                    .header("Content-Type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                            "{\"prompt\":\"the quick brown fox\",\"max_tokens\":4}")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, response.statusCode(), response.body());
+            assertTrue(response.body().contains("\"completion_tokens\":4"), response.body());
+        }
+    }
+
     /** Eight greedy tokens of one prompt. */
     private static Result run(Path model, String... extra) {
         java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("run", "--model", model.toString(),
