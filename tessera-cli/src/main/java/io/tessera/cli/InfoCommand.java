@@ -75,9 +75,10 @@ final class InfoCommand implements Callable<Integer> {
         System.out.printf("heads           %d query, %d key/value (head dim %d)%n", c.heads(), c.kvHeads(), c.headDim());
         System.out.printf("vocabulary      %d%n", c.vocabSize());
         System.out.printf("context         %d%n", c.contextLength());
-        System.out.printf("rope            %s, base %.0f%s%n", c.ropeStyle().name().toLowerCase(), c.ropeTheta(),
-                c.ropeScaling().type() == RopeScaling.Type.NONE ? ""
-                        : ", scaling " + c.ropeScaling().type().name().toLowerCase() + " x" + c.ropeScaling().factor());
+        System.out.printf("rope            %s, base %.0f%s%s%n", c.ropeStyle().name().toLowerCase(), c.ropeTheta(),
+                c.attention().rotaryDim(c.headDim()) == c.headDim() ? ""
+                        : ", first " + c.attention().rotaryDim(c.headDim()) + " of " + c.headDim() + " dims",
+                ropeScaling(c.ropeScaling()));
         System.out.printf("attention       %s%n", attentionOptions(c));
         System.out.printf("rms epsilon     %g%n", c.rmsEps());
         System.out.printf("output head     %s%n", info.tiedOutput() ? "tied to the embedding" : "separate");
@@ -97,6 +98,18 @@ final class InfoCommand implements Callable<Integer> {
                     Units.bytes(quantized.bytes()), q);
         }
         return 0;
+    }
+
+    /** The rope scaling, e.g. {@code , scaling yarn x4.0 over 32768 (magnitude 1.139)}; empty for none. */
+    private static String ropeScaling(RopeScaling s) {
+        if (s.type() == RopeScaling.Type.NONE) {
+            return "";
+        }
+        String text = ", scaling " + s.type().name().toLowerCase() + " x" + s.factor();
+        if (s.originalContext() > 0) {
+            text += " over " + s.originalContext();
+        }
+        return s.attentionFactor() != 1f ? text + String.format(" (magnitude %.4f)", s.attentionFactor()) : text;
     }
 
     /** The attention block's options a family set, or "plain". */

@@ -2,6 +2,7 @@ package io.tessera.cluster;
 
 import io.tessera.core.arch.Architectures;
 import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.RopeScaling;
 import io.tessera.core.model.RopeStyle;
 import io.tessera.core.synth.ModelShape;
 import io.tessera.core.synth.SyntheticModel;
@@ -58,8 +59,12 @@ final class ClusterTestSupport {
     static Path qwen3(Path dir) throws IOException {
         Path p = dir.resolve("qwen3-small.gguf");
         if (!Files.exists(p)) {
-            ModelShape shape = new ModelShape("qwen3-small", Architectures.named("qwen3").configure(new ModelConfig(
-                    "qwen3", 128, 344, 3, 8, 4, 32, 512, 512, 1000000f, RopeStyle.NEOX, 1e-6f)), true);
+            // with YaRN over an original context of 128: every rank rotates with the same ramp and magnitude
+            ModelConfig c = Architectures.named("qwen3").configure(new ModelConfig(
+                    "qwen3", 128, 344, 3, 8, 4, 32, 512, 512, 1000000f, RopeStyle.NEOX, 1e-6f));
+            ModelShape shape = new ModelShape("qwen3-small", c.withRope(RopeStyle.NEOX, RopeScaling.yarn(4f, 128,
+                    RopeScaling.YARN_BETA_FAST, RopeScaling.YARN_BETA_SLOW, RopeScaling.yarnMagnitude(4f, 0f, 0f))),
+                    true);
             SyntheticModel.write(p, shape, SyntheticVocabulary.generate(512, 6), WeightTypes.parse("F32"), 17);
         }
         return p;
@@ -81,12 +86,18 @@ final class ClusterTestSupport {
         return p;
     }
 
-    /** A Phi3-style model (fused attn_qkv and ffn_up in the file): embedding 128, 8 heads of 16, FFN 344, 3 layers. */
+    /**
+     * A Phi-4-mini-style model (fused attn_qkv and ffn_up in the file, 12 of 16 head dimensions
+     * rotated, longrope past an original context of 128): embedding 128, 8 heads of 16, FFN 344, 3 layers.
+     */
     static Path phi3(Path dir) throws IOException {
         Path p = dir.resolve("phi3-small.gguf");
         if (!Files.exists(p)) {
-            ModelShape shape = new ModelShape("phi3-small", Architectures.named("phi3").configure(new ModelConfig("phi3",
-                    128, 344, 3, 8, 8, 16, 512, 512, 10000f, RopeStyle.NEOX, 1e-5f)), false);
+            ModelConfig c = Architectures.named("phi3").configure(new ModelConfig("phi3",
+                    128, 344, 3, 8, 8, 16, 512, 512, 10000f, RopeStyle.NEOX, 1e-5f));
+            ModelShape shape = new ModelShape("phi3-small", c.withAttention(c.attention().withRotaryDim(12))
+                    .withRope(RopeStyle.NEOX, RopeScaling.longrope(4f, 128, RopeScaling.longropeMagnitude(4f, 128))),
+                    false);
             SyntheticModel.write(p, shape, SyntheticVocabulary.generate(512, 8), WeightTypes.parse("F32"), 23);
         }
         return p;

@@ -128,7 +128,7 @@ class ParityTest {
         assertParity(ClusterTestSupport.qwenKv2(dir), ClusterTestSupport.prompts(6, 512, 11, 3, 19), 16, 4, 1, 1);
     }
 
-    /** Qwen 3's per-head Q/K norm: each rank keeps the one-head-wide norm weights whole. */
+    /** Qwen 3's per-head Q/K norm: each rank keeps the one-head-wide norm weights whole; YaRN rotation. */
     @Test
     void qwen3HybridWithQkNorm() throws Exception {
         assertParity(ClusterTestSupport.qwen3(dir), ClusterTestSupport.prompts(7, 512, 13, 4, 22), 16, 2, 2, 2);
@@ -143,7 +143,10 @@ class ParityTest {
         assertParity(ClusterTestSupport.gemma3(dir), ClusterTestSupport.prompts(8, 512, 14, 5, 23), 16, 2, 2, 2);
     }
 
-    /** Phi-3's fused Q/K/V and gate/up matrices are row slices, which a rank slices again. */
+    /**
+     * Phi-3's fused Q/K/V and gate/up matrices are row slices, which a rank slices again; each rank
+     * binds the longrope lists and rotates the partial width.
+     */
     @Test
     void phi3HybridWithFusedProjections() throws Exception {
         assertParity(ClusterTestSupport.phi3(dir), ClusterTestSupport.prompts(9, 512, 12, 6, 20), 16, 2, 2, 2);

@@ -61,6 +61,16 @@ public interface Architecture {
     }
 
     /**
+     * Whether the family's models may rotate only the leading part of each head
+     * ({@code rope.dimension_count} below the head dimension, Hugging Face's
+     * {@code partial_rotary_factor}: Phi-4-mini); llama.cpp refuses it for the others, and so does
+     * the loader.
+     */
+    default boolean partialRotary() {
+        return false;
+    }
+
+    /**
      * Binds the model's weights by their GGUF names (the names every format is mapped to), checking
      * each tensor's shape against {@code config}.
      */

@@ -58,9 +58,13 @@ final class AttentionBlock {
         AttentionOptions o = cfg.attention();
         this.softcap = o.logitSoftcap();
         this.parallel = parallel;
-        this.rope = new Rope(cfg.headDim(), cfg.ropeTheta(), cfg.ropeStyle(), ropeFrequencyFactors);
+        int rotaryDim = o.rotaryDim(cfg.headDim());
+        this.rope = new Rope(cfg.headDim(), rotaryDim, cfg.ropeTheta(), cfg.ropeStyle(), ropeFrequencyFactors,
+                cfg.ropeScaling().attentionFactor());
         // local layers take neither the model's rope scaling nor its frequency factors (llama.cpp's freq_scale_swa)
-        this.localRope = o.localRopeTheta() > 0 ? new Rope(cfg.headDim(), o.localRopeTheta(), cfg.ropeStyle()) : rope;
+        this.localRope = o.localRopeTheta() > 0
+                ? new Rope(cfg.headDim(), rotaryDim, o.localRopeTheta(), cfg.ropeStyle(), null, 1f)
+                : rope;
         this.heads = heads;
         this.headFrom = headFrom;
         this.kvHeads = kvHeads;

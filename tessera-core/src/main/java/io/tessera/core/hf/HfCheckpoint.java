@@ -80,7 +80,8 @@ public final class HfCheckpoint {
                     }
                 }
             }
-            SafetensorsTensors tensors = new SafetensorsTensors(dir, byName, files, cfg.tiedEmbeddings());
+            cfg = cfg.withNamesFound(byName.keySet());
+            SafetensorsTensors tensors = new SafetensorsTensors(dir, byName, files, cfg);
             Model model = cfg.family().bind(cfg.config(), options.view(tensors, cfg.config()));
             List<String> unused = tensors.unused();
             if (!unused.isEmpty()) {
@@ -97,7 +98,8 @@ public final class HfCheckpoint {
 
     /**
      * What the checkpoint holds, from config.json and the safetensors headers alone: sizes are
-     * those of the weight files, types those of their tensors.
+     * those of the weight files, types those of their tensors. The tensors outside the language
+     * model (a multimodal checkpoint's vision tower) count in the file size only: they are not loaded.
      */
     public static ModelInfo info(Path dir) throws IOException {
         HfConfig cfg = config(dir);
@@ -106,7 +108,7 @@ public final class HfCheckpoint {
         long size = 0;
         long params = 0;
         long weightBytes = 0;
-        boolean hasHead = false;
+        java.util.Set<String> heads = new java.util.HashSet<>();
         for (Path p : weightFiles(dir)) {
             size += Files.size(p);
             SafetensorsFile f;
@@ -117,14 +119,20 @@ public final class HfCheckpoint {
             }
             try (f) {
                 for (SafetensorsTensorInfo t : f.tensors().values()) {
+                    if (cfg.ignoredPrefixes().stream().anyMatch(t.name()::startsWith)) {
+                        continue;
+                    }
                     count.merge(t.dtype().name(), 1, Integer::sum);
                     bytes.merge(t.dtype().name(), t.byteSize(), Long::sum);
                     params += t.elementCount();
                     weightBytes += t.byteSize();
-                    hasHead |= t.name().equals(HfTensorNames.of(TensorNames.OUTPUT));
+                    if (t.name().endsWith("lm_head.weight") || t.name().endsWith("embed_tokens.weight")) {
+                        heads.add(t.name());
+                    }
                 }
             }
         }
+        boolean hasHead = heads.contains(cfg.withNamesFound(heads).names().name(TensorNames.OUTPUT));
         return new ModelInfo(dir, ModelLoader.Format.HUGGING_FACE, size, cfg.config(), params, weightBytes, count,
                 bytes, cfg.tiedEmbeddings() || !hasHead);
     }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tessera.core.arch.Architecture;
 import io.tessera.core.arch.Architectures;
+import io.tessera.core.model.AttentionOptions;
 import io.tessera.core.model.GgufModelWriter.WeightSource;
 import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.RopeScaling;
@@ -46,17 +47,25 @@ public final class HfCheckpointWriter {
             WeightSource source) throws IOException {
         Architecture family = Architectures.named(cfg.architecture());
         Files.createDirectories(dir);
-        JSON.writeValue(dir.resolve(HfCheckpoint.CONFIG).toFile(), config(family, cfg, tiedEmbeddings, dtype));
+        JSON.writeValue(dir.resolve(HfCheckpoint.CONFIG).toFile(), config(family, cfg, tiedEmbeddings, dtype, source));
 
         boolean permuted = cfg.ropeStyle() == RopeStyle.INTERLEAVED;
+        // Gemma's checkpoints store w for a norm that computes x · (1 + w)
+        float normOffset = cfg.architecture().equals("gemma3") ? 1f : 0f;
         SafetensorsWriter w = new SafetensorsWriter();
-        Adder add = new Adder(w, dtype, source, cfg.headDim(), permuted);
+        Adder add = new Adder(w, HfTensorNames.forFamily(cfg.architecture(), HfTensorNames.TEXT_PREFIX, "lm_head.weight"),
+                dtype, source, cfg.headDim(), permuted, normOffset);
         add.matrix(TOKEN_EMBEDDING, cfg.vocabSize(), cfg.dim(), 0);
         for (int l = 0; l < cfg.layers(); l++) {
             add.vector(attnNorm(l), cfg.dim());
-            add.matrix(attnQ(l), cfg.qDim(), cfg.dim(), cfg.headDim());
-            add.matrix(attnK(l), cfg.kvDim(), cfg.dim(), cfg.headDim());
-            add.matrix(attnV(l), cfg.kvDim(), cfg.dim(), 0);
+            if (family.fusedProjections()) {
+                add.stacked(attnQkv(l), cfg.dim(), new String[] {attnQ(l), attnK(l), attnV(l)}, cfg.qDim(),
+                        cfg.kvDim(), cfg.kvDim());
+            } else {
+                add.matrix(attnQ(l), cfg.qDim(), cfg.dim(), cfg.headDim());
+                add.matrix(attnK(l), cfg.kvDim(), cfg.dim(), cfg.headDim());
+                add.matrix(attnV(l), cfg.kvDim(), cfg.dim(), 0);
+            }
             if (cfg.attention().qkvBias()) {
                 add.vector(attnQBias(l), cfg.qDim());
                 add.vector(attnKBias(l), cfg.kvDim());
@@ -67,10 +76,20 @@ public final class HfCheckpointWriter {
                 add.vector(attnKNorm(l), cfg.headDim());
             }
             add.matrix(attnOutput(l), cfg.dim(), cfg.qDim(), 0);
+            if (cfg.postNorms()) {
+                add.vector(attnPostNorm(l), cfg.dim());
+            }
             add.vector(ffnNorm(l), cfg.dim());
-            add.matrix(ffnGate(l), cfg.hiddenDim(), cfg.dim(), 0);
-            add.matrix(ffnUp(l), cfg.hiddenDim(), cfg.dim(), 0);
+            if (family.fusedProjections()) {
+                add.stacked(ffnUp(l), cfg.dim(), new String[] {ffnGate(l), ffnUp(l)}, cfg.hiddenDim(), cfg.hiddenDim());
+            } else {
+                add.matrix(ffnGate(l), cfg.hiddenDim(), cfg.dim(), 0);
+                add.matrix(ffnUp(l), cfg.hiddenDim(), cfg.dim(), 0);
+            }
             add.matrix(ffnDown(l), cfg.dim(), cfg.hiddenDim(), 0);
+            if (cfg.postNorms()) {
+                add.vector(ffnPostNorm(l), cfg.dim());
+            }
         }
         add.vector(OUTPUT_NORM, cfg.dim());
         if (!tiedEmbeddings) {
@@ -87,14 +106,11 @@ public final class HfCheckpointWriter {
         JSON.writeValue(dir.resolve("generation_config.json").toFile(), g);
     }
 
-    private static ObjectNode config(Architecture family, ModelConfig cfg, boolean tied, SafetensorsDtype dtype) {
-        if (family.huggingFaceNames().isEmpty()) {
-            throw new IllegalArgumentException("the " + family.name() + " family has no Hugging Face checkpoint form yet; "
-                    + "write it as GGUF");
-        }
+    private static ObjectNode config(Architecture family, ModelConfig cfg, boolean tied, SafetensorsDtype dtype,
+            WeightSource source) throws IOException {
         ObjectNode c = JSON.createObjectNode();
         c.putArray("architectures").add(family.huggingFaceNames().get(0));
-        c.put("model_type", family.name());
+        c.put("model_type", cfg.architecture().equals("gemma3") ? "gemma3_text" : family.name());
         c.put("hidden_size", cfg.dim());
         c.put("intermediate_size", cfg.hiddenDim());
         c.put("num_hidden_layers", cfg.layers());
@@ -103,22 +119,57 @@ public final class HfCheckpointWriter {
         c.put("head_dim", cfg.headDim());
         c.put("vocab_size", cfg.vocabSize());
         c.put("max_position_embeddings", cfg.contextLength());
-        c.put("rms_norm_eps", (double) cfg.rmsEps());
-        c.put("rope_theta", (double) cfg.ropeTheta());
+        c.put("rms_norm_eps", decimal(cfg.rmsEps()));
+        c.put("rope_theta", decimal(cfg.ropeTheta()));
+        int rotaryDim = cfg.attention().rotaryDim(cfg.headDim());
+        if (rotaryDim != cfg.headDim()) {
+            c.put("partial_rotary_factor", (double) rotaryDim / cfg.headDim());
+        }
         RopeScaling s = cfg.ropeScaling();
         switch (s.type()) {
             case NONE -> c.putNull("rope_scaling");
-            case LINEAR -> c.putObject("rope_scaling").put("rope_type", "linear").put("factor", (double) s.factor());
-            case LLAMA3 -> c.putObject("rope_scaling").put("rope_type", "llama3").put("factor", (double) s.factor())
-                    .put("low_freq_factor", (double) s.lowFreqFactor())
-                    .put("high_freq_factor", (double) s.highFreqFactor())
+            case LINEAR -> c.putObject("rope_scaling").put("rope_type", "linear").put("factor", decimal(s.factor()));
+            case LLAMA3 -> c.putObject("rope_scaling").put("rope_type", "llama3").put("factor", decimal(s.factor()))
+                    .put("low_freq_factor", decimal(s.lowFreqFactor()))
+                    .put("high_freq_factor", decimal(s.highFreqFactor()))
                     .put("original_max_position_embeddings", s.originalContext());
-            case YARN -> c.putObject("rope_scaling").put("rope_type", "yarn").put("factor", (double) s.factor())
-                    .put("original_max_position_embeddings", s.originalContext());
+            case YARN -> c.putObject("rope_scaling").put("rope_type", "yarn").put("factor", decimal(s.factor()))
+                    .put("original_max_position_embeddings", s.originalContext())
+                    .put("beta_fast", decimal(s.betaFast())).put("beta_slow", decimal(s.betaSlow()))
+                    .put("attention_factor", decimal(s.attentionFactor()));
+            case LONGROPE -> {
+                // Phi-3's layout: the original context beside max_position_embeddings, the lists from the source
+                c.put("original_max_position_embeddings", s.originalContext());
+                ObjectNode r = c.putObject("rope_scaling").put("type", "longrope");
+                if (s.attentionFactor() != RopeScaling.longropeMagnitude(s.factor(), s.originalContext())) {
+                    r.put("attention_factor", decimal(s.attentionFactor()));
+                }
+                for (String[] list : new String[][] {{"short_factor", ROPE_FACTORS_SHORT},
+                        {"long_factor", ROPE_FACTORS_LONG}}) {
+                    float[] f = new float[rotaryDim / 2];
+                    source.row(list[1], 0, f, f.length);
+                    var a = r.putArray(list[0]);
+                    for (float v : f) {
+                        a.add(decimal(v));
+                    }
+                }
+            }
+        }
+        if (cfg.architecture().equals("gemma3")) {
+            AttentionOptions o = cfg.attention();
+            float scale = o.scoreScale(cfg.headDim());
+            c.put("query_pre_attn_scalar", Math.round(1.0 / ((double) scale * scale)));
+            c.put("sliding_window", o.slidingWindow());
+            c.put("sliding_window_pattern", o.slidingWindowPattern());
+            c.put("rope_local_base_freq", decimal(o.localRopeTheta()));
+            c.put("hidden_activation", "gelu_pytorch_tanh");
+            putCap(c, "attn_logit_softcapping", o.logitSoftcap());
+            putCap(c, "final_logit_softcapping", cfg.finalLogitSoftcap());
+        } else {
+            c.put("hidden_act", "silu");
         }
         c.put("tie_word_embeddings", tied);
         c.put("attention_bias", cfg.attention().qkvBias());
-        c.put("hidden_act", "silu");
         c.put("torch_dtype", switch (dtype) {
             case F16 -> "float16";
             case BF16 -> "bfloat16";
@@ -127,19 +178,52 @@ public final class HfCheckpointWriter {
         return c;
     }
 
-    private record Adder(SafetensorsWriter w, SafetensorsDtype dtype, WeightSource source, int headDim,
-            boolean permuted) {
+    /** A float as the shortest decimal that reads back as it (1e-6, not 9.99999997e-7). */
+    private static double decimal(float f) {
+        return Double.parseDouble(Float.toString(f));
+    }
+
+    private static void putCap(ObjectNode c, String key, float cap) {
+        if (cap > 0) {
+            c.put(key, decimal(cap));
+        } else {
+            c.putNull(key);
+        }
+    }
+
+    private record Adder(SafetensorsWriter w, HfTensorNames names, SafetensorsDtype dtype, WeightSource source,
+            int headDim, boolean permuted, float normOffset) {
 
         /** @param rotaryHead the head width of a Q or K projection whose rows to reorder, or 0 */
         void matrix(String name, int rows, int cols, int rotaryHead) {
             boolean reorder = permuted && rotaryHead > 0;
-            w.add(HfTensorNames.of(name), dtype, new long[] {rows, cols},
+            w.add(names.name(name), dtype, new long[] {rows, cols},
                     (row, dst) -> source.row(name, reorder ? interleavedRow(row, rotaryHead) : row, dst, cols));
         }
 
+        /** One matrix of the named parts' rows, stacked in order ({@code partRows[i]} rows of part i). */
+        void stacked(String name, int cols, String[] parts, int... partRows) {
+            long rows = java.util.Arrays.stream(partRows).sum();
+            w.add(names.name(name), dtype, new long[] {rows, cols}, (row, dst) -> {
+                int part = 0;
+                long r = row;
+                while (r >= partRows[part]) {
+                    r -= partRows[part++];
+                }
+                source.row(parts[part], r, dst, cols);
+            });
+        }
+
         void vector(String name, int length) {
-            w.add(HfTensorNames.of(name), SafetensorsDtype.F32, new long[] {length},
-                    (row, dst) -> source.row(name, row, dst, length));
+            boolean norm = normOffset != 0f && name.endsWith("norm.weight");
+            w.add(names.name(name), SafetensorsDtype.F32, new long[] {length}, (row, dst) -> {
+                source.row(name, row, dst, length);
+                if (norm) {
+                    for (int i = 0; i < length; i++) {
+                        dst[i] -= normOffset;
+                    }
+                }
+            });
         }
     }
 

@@ -45,20 +45,18 @@ public final class HfGgufConverter {
     /**
      * A family's conversion choices, as llama.cpp's converter class for it makes them. Every family
      * takes {@code tokenizer.model} (SentencePiece, GGUF model {@code llama}) when the directory has
-     * one, else a byte-level tokenizer.json (GGUF model {@code gpt2}).
-     *
-     * @param sentencePieceOnly the family's converter reads tokenizer.model only (Phi-3)
+     * one, else a byte-level tokenizer.json (GGUF model {@code gpt2}; Phi-4-mini's way).
      */
-    record Rules(boolean sentencePieceOnly, AddSpacePrefix addSpacePrefix) {
+    record Rules(AddSpacePrefix addSpacePrefix) {
     }
 
     /** One entry per family, by {@link Architecture#name()}. */
     static final Map<String, Rules> RULES = Map.of(
-            "llama", new Rules(false, AddSpacePrefix.FROM_TOKENIZER_CONFIG),
-            "qwen2", new Rules(false, AddSpacePrefix.NONE),
-            "qwen3", new Rules(false, AddSpacePrefix.NONE),
-            "gemma3", new Rules(false, AddSpacePrefix.FALSE_WITH_SENTENCE_PIECE),
-            "phi3", new Rules(true, AddSpacePrefix.NONE));
+            "llama", new Rules(AddSpacePrefix.FROM_TOKENIZER_CONFIG),
+            "qwen2", new Rules(AddSpacePrefix.NONE),
+            "qwen3", new Rules(AddSpacePrefix.NONE),
+            "gemma3", new Rules(AddSpacePrefix.FALSE_WITH_SENTENCE_PIECE),
+            "phi3", new Rules(AddSpacePrefix.NONE));
 
     private HfGgufConverter() {
     }
@@ -105,10 +103,6 @@ public final class HfGgufConverter {
                 case FALSE_WITH_SENTENCE_PIECE -> false;
             };
             return HfSentencePieceGgufVocabulary.read(dir, vocab, prefix);
-        }
-        if (rules.sentencePieceOnly()) {
-            throw new ModelFormatException(dir, "tokenizer.model", "missing: the " + hf.family().name()
-                    + " family's GGUF vocabulary is its SentencePiece model");
         }
         if (!Files.isRegularFile(dir.resolve("tokenizer.json"))) {
             throw new ModelFormatException(dir, "tokenizer", "neither tokenizer.model nor tokenizer.json is in the "

@@ -25,15 +25,19 @@ import java.util.Set;
  *
  * @param directory the checkpoint directory, the model's source
  * @param byName checkpoint tensor name → the file that holds it
- * @param tiedEmbeddings {@code tie_word_embeddings}: the output head is the embedding, whatever the files hold
+ * <p>The configuration adds what the weight files do not say: the family's names, the offset
+ * of its norm weights (Gemma's {@code 1 + w}, added to the copied norm vectors only) and the
+ * vectors it gives itself (longrope's factor lists).
+ *
+ * @param config the checkpoint's configuration (tied embeddings, names, norm offset, generated vectors)
  * @param used checkpoint names of the tensors bound so far
  */
 record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, List<SafetensorsFile> files,
-        boolean tiedEmbeddings, Set<String> used) implements TensorSource {
+        HfConfig config, Set<String> used) implements TensorSource {
 
     SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, List<SafetensorsFile> files,
-            boolean tiedEmbeddings) {
-        this(directory, byName, files, tiedEmbeddings, new HashSet<>());
+            HfConfig config) {
+        this(directory, byName, files, config, new HashSet<>());
     }
 
     @Override
@@ -43,10 +47,13 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
 
     @Override
     public boolean has(String name) {
-        if (tiedEmbeddings && name.equals(TensorNames.OUTPUT)) {
+        if (config.tiedEmbeddings() && name.equals(TensorNames.OUTPUT)) {
             return false;
         }
-        String hf = HfTensorNames.of(name);
+        if (config.generatedVectors().containsKey(name)) {
+            return true;
+        }
+        String hf = config.names().name(name);
         return hf != null && byName.containsKey(hf);
     }
 
@@ -63,6 +70,14 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
 
     @Override
     public float[] vector(String name, int length) throws ModelFormatException {
+        float[] generated = config.generatedVectors().get(name);
+        if (generated != null) {
+            if (generated.length != length) {
+                throw new ModelFormatException(directory.resolve(HfCheckpoint.CONFIG), name, generated.length
+                        + " values, expected " + length);
+            }
+            return generated.clone();
+        }
         Located t = locate(name);
         long[] shape = t.info.shape();
         if (shape.length != 1 || shape[0] != length) {
@@ -71,14 +86,24 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
         }
         float[] out = new float[length];
         MatMul.row(t.tensor(name, new long[] {length}), 0, out, 0);
+        if (config.normWeightOffset() != 0f && name.endsWith("norm.weight")) {
+            for (int i = 0; i < length; i++) {
+                out[i] += config.normWeightOffset();
+            }
+        }
         return out;
     }
 
-    /** The checkpoint's tensors no binding asked for (old checkpoints' rotary caches excepted). */
+    /**
+     * The checkpoint's tensors no binding asked for (old checkpoints' rotary caches, a tied head
+     * and the parts outside the language model excepted).
+     */
     List<String> unused() {
+        String head = config.names().name(TensorNames.OUTPUT);
         return byName.keySet().stream()
                 .filter(n -> !used.contains(n) && !n.endsWith(".rotary_emb.inv_freq")
-                        && !(tiedEmbeddings && n.equals(HfTensorNames.of(TensorNames.OUTPUT))))
+                        && !(config.tiedEmbeddings() && n.equals(head))
+                        && config.ignoredPrefixes().stream().noneMatch(n::startsWith))
                 .sorted().toList();
     }
 
@@ -88,7 +113,7 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
     }
 
     private Located locate(String ggufName) throws ModelFormatException {
-        String hf = HfTensorNames.of(ggufName);
+        String hf = config.names().name(ggufName);
         SafetensorsFile file = hf == null ? null : byName.get(hf);
         if (file == null) {
             throw new ModelFormatException(directory, "tensor '" + (hf == null ? ggufName : hf) + "'",

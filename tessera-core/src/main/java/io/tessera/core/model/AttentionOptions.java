@@ -16,9 +16,12 @@ package io.tessera.core.model;
  * @param scoreScale the factor of the attention scores {@code q·k}; 0 for {@code 1/√headDim}
  *     (Gemma 3 27B: {@code 1/√query_pre_attn_scalar})
  * @param logitSoftcap soft-capping of the attention scores ({@code cap · tanh(s / cap)}); 0 for none
+ * @param rotaryDim how many leading dimensions of each head the rotary embedding turns (Hugging
+ *     Face's {@code head_dim · partial_rotary_factor}, GGUF's {@code rope.dimension_count}: 96 of
+ *     128 in Phi-4-mini); 0 for the whole head
  */
 public record AttentionOptions(boolean qkvBias, boolean qkNorm, int slidingWindow, int slidingWindowPattern,
-        float localRopeTheta, float scoreScale, float logitSoftcap) {
+        float localRopeTheta, float scoreScale, float logitSoftcap, int rotaryDim) {
 
     /** Plain attention, as in Llama. */
     public static final AttentionOptions NONE = new AttentionOptions(false, false, 0, 0f);
@@ -43,6 +46,16 @@ public record AttentionOptions(boolean qkvBias, boolean qkNorm, int slidingWindo
             throw new IllegalArgumentException("attention logit soft-cap must be 0 (none) or positive, got "
                     + logitSoftcap);
         }
+        if (rotaryDim < 0 || rotaryDim % 2 != 0) {
+            throw new IllegalArgumentException("rotary dimension count must be 0 (whole head) or positive and even, got "
+                    + rotaryDim);
+        }
+    }
+
+    /** Options rotating the whole head. */
+    public AttentionOptions(boolean qkvBias, boolean qkNorm, int slidingWindow, int slidingWindowPattern,
+            float localRopeTheta, float scoreScale, float logitSoftcap) {
+        this(qkvBias, qkNorm, slidingWindow, slidingWindowPattern, localRopeTheta, scoreScale, logitSoftcap, 0);
     }
 
     /** Options without a layer pattern, local rope base or score scale of their own. */
@@ -67,31 +80,42 @@ public record AttentionOptions(boolean qkvBias, boolean qkNorm, int slidingWindo
 
     public AttentionOptions withQkvBias(boolean on) {
         return new AttentionOptions(on, qkNorm, slidingWindow, slidingWindowPattern, localRopeTheta, scoreScale,
-                logitSoftcap);
+                logitSoftcap, rotaryDim);
     }
 
     public AttentionOptions withQkNorm(boolean on) {
         return new AttentionOptions(qkvBias, on, slidingWindow, slidingWindowPattern, localRopeTheta, scoreScale,
-                logitSoftcap);
+                logitSoftcap, rotaryDim);
     }
 
     public AttentionOptions withSlidingWindow(int window) {
         return new AttentionOptions(qkvBias, qkNorm, window, slidingWindowPattern, localRopeTheta, scoreScale,
-                logitSoftcap);
+                logitSoftcap, rotaryDim);
     }
 
     /** Local layers with their own rotary base: every layer but each {@code pattern}-th, rotated with {@code theta}. */
     public AttentionOptions withLocalLayers(int pattern, float theta) {
-        return new AttentionOptions(qkvBias, qkNorm, slidingWindow, pattern, theta, scoreScale, logitSoftcap);
+        return new AttentionOptions(qkvBias, qkNorm, slidingWindow, pattern, theta, scoreScale, logitSoftcap, rotaryDim);
     }
 
     public AttentionOptions withScoreScale(float scale) {
         return new AttentionOptions(qkvBias, qkNorm, slidingWindow, slidingWindowPattern, localRopeTheta, scale,
-                logitSoftcap);
+                logitSoftcap, rotaryDim);
+    }
+
+    /** Rotary embedding on the first {@code dim} dimensions of each head only (0: the whole head). */
+    public AttentionOptions withRotaryDim(int dim) {
+        return new AttentionOptions(qkvBias, qkNorm, slidingWindow, slidingWindowPattern, localRopeTheta, scoreScale,
+                logitSoftcap, dim);
+    }
+
+    /** The rotated width of a head of {@code headDim}. */
+    public int rotaryDim(int headDim) {
+        return rotaryDim > 0 ? rotaryDim : headDim;
     }
 
     public AttentionOptions withLogitSoftcap(float cap) {
         return new AttentionOptions(qkvBias, qkNorm, slidingWindow, slidingWindowPattern, localRopeTheta, scoreScale,
-                cap);
+                cap, rotaryDim);
     }
 }

@@ -74,14 +74,23 @@ public final class GgufModelWriter {
 
         Adder add = new Adder(w, types, cfg.layers(), source);
         add.matrix(TOKEN_EMBEDDING, -1, cfg.vocabSize(), cfg.dim());
-        float[] ropeFreqs = ropeFrequencyFactors != null ? ropeFrequencyFactors
+        // longrope's factors are its own two tensors below, not rope_freqs
+        boolean longrope = cfg.ropeScaling().type() == RopeScaling.Type.LONGROPE;
+        float[] ropeFreqs = longrope ? null : ropeFrequencyFactors != null ? ropeFrequencyFactors
                 : cfg.ropeScaling().type() == RopeScaling.Type.LLAMA3
-                        ? cfg.ropeScaling().frequencyFactors(cfg.headDim(), cfg.ropeTheta())
+                        ? cfg.ropeScaling().frequencyFactors(cfg.attention().rotaryDim(cfg.headDim()), cfg.ropeTheta())
                         : null;
         if (ropeFreqs != null) {
             // llama.cpp keeps Llama 3.1's scaling as the frequency divisors themselves
             w.addTensor(ROPE_FREQUENCIES, GgmlType.F32, new long[] {ropeFreqs.length},
                     (row, dst) -> System.arraycopy(ropeFreqs, 0, dst, 0, ropeFreqs.length));
+        }
+        if (cfg.ropeScaling().type() == RopeScaling.Type.LONGROPE) {
+            // Phi-3's longrope lists, by their GGUF names, from the source
+            int pairs = cfg.attention().rotaryDim(cfg.headDim()) / 2;
+            for (String name : new String[] {ROPE_FACTORS_LONG, ROPE_FACTORS_SHORT}) {
+                w.addTensor(name, GgmlType.F32, new long[] {pairs}, (row, dst) -> source.row(name, 0, dst, pairs));
+            }
         }
         AttentionOptions o = cfg.attention();
         // Phi-3: llama.cpp's names stack Q/K/V into attn_qkv and gate/up into ffn_up
@@ -162,6 +171,10 @@ public final class GgufModelWriter {
         byName.put(TOKEN_EMBEDDING, model.tokenEmbedding());
         byName.put(OUTPUT_NORM, model.finalNorm());
         byName.put(OUTPUT, model.output());
+        if (model.config().ropeScaling().type() == RopeScaling.Type.LONGROPE) {
+            byName.put(ROPE_FACTORS_SHORT, model.ropeFrequencyFactors());
+            byName.put(ROPE_FACTORS_LONG, model.longContextRopeFactors());
+        }
         for (int l = 0; l < model.layers().size(); l++) {
             AttentionWeights a = model.layers().get(l).attention();
             FeedForwardWeights f = model.layers().get(l).feedForward();

@@ -58,6 +58,8 @@ public record ModelConfig(
                 "final logit soft-cap must be 0 (none) or positive, got " + finalLogitSoftcap);
         require(embeddingScale >= 0 && Float.isFinite(embeddingScale),
                 "embedding scale must be 0 (none) or positive, got " + embeddingScale);
+        require(attention.rotaryDim() <= headDim, "rotary dimension count " + attention.rotaryDim()
+                + " must not exceed the head dimension " + headDim);
     }
 
     /** Without an embedding scale or post-block norms. */
@@ -134,6 +136,13 @@ public record ModelConfig(
 
     public ModelConfig withVocabSize(int vocab) {
         return new ModelConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocab, contextLength,
+                ropeTheta, ropeStyle, rmsEps, ropeScaling, attention, feedForward,
+                finalLogitSoftcap, embeddingScale, postNorms);
+    }
+
+    /** The same model configured for another context length (longrope chooses its factors by it). */
+    public ModelConfig withContextLength(int ctx) {
+        return new ModelConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocabSize, ctx,
                 ropeTheta, ropeStyle, rmsEps, ropeScaling, attention, feedForward,
                 finalLogitSoftcap, embeddingScale, postNorms);
     }

@@ -70,7 +70,7 @@ public final class ModelValidation {
                     + " must be even (rotary embedding turns pairs)");
         }
         sameAsHeadDim(md, p + "attention.value_length", headDim);
-        sameAsHeadDim(md, p + "rope.dimension_count", headDim);
+        // rope.dimension_count may be less than the head (partial rotary); GgufHyperparameters checks it
         if (md.contains(p + "vocab_size")) {
             range(md, p + "vocab_size", MAX_VOCAB);
         }

@@ -2,6 +2,7 @@ package io.tessera.core.synth;
 
 import io.tessera.core.arch.Architectures;
 import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.RopeScaling;
 import io.tessera.core.model.RopeStyle;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -41,11 +42,49 @@ public record ModelShape(String name, ModelConfig config, boolean tiedEmbeddings
         // microsoft/Phi-3-mini-4k-instruct: hidden 3072, intermediate 8192, 32 layers, 32/32 heads,
         // vocab 32064, context 4096, rope theta 10000; Q/K/V and gate/up fused in GGUF.
         add("phi-3-mini-4k", "phi3", 3072, 8192, 32, 32, 32, 96, 32064, 4096, 10000f, 1e-5f, false);
-        // microsoft/Phi-3.5-mini-instruct: the same layer; its longrope factors are not written (nor
-        // run), so the synthetic file has the original 4096-token context.
-        add("phi-3.5-mini", "phi3", 3072, 8192, 32, 32, 32, 96, 32064, 4096, 10000f, 1e-5f, false);
+        // google/gemma-3-4b-it (text part): hidden 2560, intermediate 10240, 34 layers, 8/4 heads of
+        // 256, window 1024, linear rope scaling 8 on the global layers, tied.
+        add("gemma-3-4b", "gemma3", 2560, 10240, 34, 8, 4, 256, 262208, 131072, 1000000f, 1e-6f, true);
+        withSlidingWindow("gemma-3-4b", 1024);
+        withRopeScaling("gemma-3-4b", RopeScaling.linear(8f));
+        // microsoft/Phi-3.5-mini-instruct: the same layer, 128k context by longrope over the original
+        // 4096 (its factor lists are synthetic, the short ones near 1, the long ones up to ~9).
+        add("phi-3.5-mini", "phi3", 3072, 8192, 32, 32, 32, 96, 32064, 131072, 10000f, 1e-5f, false);
+        withRopeScaling("phi-3.5-mini", longrope(131072, 4096));
+        // microsoft/Phi-4-mini-instruct: hidden 3072, intermediate 8192, 32 layers, 24/8 heads of 128
+        // of which the first 96 rotate (partial_rotary_factor 0.75), vocab 200064, longrope, tied.
+        add("phi-4-mini", "phi3", 3072, 8192, 32, 24, 8, 128, 200064, 131072, 10000f, 1e-5f, true);
+        withRotaryDim("phi-4-mini", 96);
+        withRopeScaling("phi-4-mini", longrope(131072, 4096));
+        // Qwen/Qwen3-0.6B with the YaRN setting Qwen documents for long inputs (factor 4 over 32768).
+        add("qwen3-0.6b-yarn", "qwen3", 1024, 3072, 28, 16, 8, 128, 151936, 131072, 1000000f, 1e-6f, true);
+        withRopeScaling("qwen3-0.6b-yarn", RopeScaling.yarn(4f, 32768, RopeScaling.YARN_BETA_FAST,
+                RopeScaling.YARN_BETA_SLOW, RopeScaling.yarnMagnitude(4f, 0f, 0f)));
         // A few-megabyte model with realistic head ratios (32 query heads over 8 KV heads), for tests.
         add("tiny-gqa", "llama", 256, 688, 4, 32, 8, 8, 512, 1024, 10000f, 1e-5f, false);
+        // Few-megabyte models of the other layouts, for tests and quick checks: Gemma 3's local and
+        // global layers (window 8, layer 5 global) and Phi-4-mini's partial rotary with longrope.
+        add("tiny-gemma3", "gemma3", 64, 128, 6, 4, 1, 32, 512, 1024, 1000000f, 1e-6f, true);
+        withSlidingWindow("tiny-gemma3", 8);
+        add("tiny-phi4", "phi3", 64, 128, 2, 4, 2, 32, 512, 1024, 10000f, 1e-5f, true);
+        withRotaryDim("tiny-phi4", 24);
+        withRopeScaling("tiny-phi4", longrope(1024, 64));
+    }
+
+    private static RopeScaling longrope(int context, int original) {
+        float factor = (float) context / original;
+        return RopeScaling.longrope(factor, original, RopeScaling.longropeMagnitude(factor, original));
+    }
+
+    private static void withRopeScaling(String name, RopeScaling scaling) {
+        ModelShape s = CATALOG.get(name);
+        CATALOG.put(name, new ModelShape(name, s.config.withRope(s.config.ropeStyle(), scaling), s.tiedEmbeddings));
+    }
+
+    private static void withRotaryDim(String name, int dim) {
+        ModelShape s = CATALOG.get(name);
+        CATALOG.put(name, new ModelShape(name, s.config.withAttention(s.config.attention().withRotaryDim(dim)),
+                s.tiedEmbeddings));
     }
 
     private static void add(String name, String arch, int dim, int hidden, int layers, int heads, int kvHeads,

@@ -1,5 +1,6 @@
 package io.tessera.core.synth;
 
+import io.tessera.core.arch.TensorNames;
 import io.tessera.core.hf.HfCheckpointWriter;
 import io.tessera.core.model.GgufModelWriter;
 import io.tessera.core.model.WeightTypes;
@@ -46,7 +47,14 @@ public final class SyntheticModel {
     public static GgufModelWriter.WeightSource weights(long seed) {
         RandomWeights random = new RandomWeights(seed);
         return (tensor, row, dst, n) -> {
-            if (tensor.endsWith("norm.weight")) {
+            if (tensor.startsWith("rope_factors_")) {
+                // longrope's divisors: near 1 for the short list, up to ~9 for the long one, as in Phi-3.5
+                random.fillRow(tensor, row, dst, n, 1f);
+                float spread = tensor.equals(TensorNames.ROPE_FACTORS_LONG) ? 8f : 0.2f;
+                for (int i = 0; i < n; i++) {
+                    dst[i] = 1f + spread * Math.abs(dst[i]);
+                }
+            } else if (tensor.endsWith("norm.weight")) {
                 random.fillRow(tensor, row, dst, n, 0.1f);
                 for (int i = 0; i < n; i++) {
                     dst[i] += 1f;

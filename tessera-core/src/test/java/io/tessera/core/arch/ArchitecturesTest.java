@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -66,7 +67,27 @@ class ArchitecturesTest {
                 new ModelShape("llama-rope-linear", llama.withRope(RopeStyle.INTERLEAVED, RopeScaling.linear(4f)),
                         false),
                 new ModelShape("llama-rope-llama3",
-                        llama.withRope(RopeStyle.INTERLEAVED, RopeScaling.llama3(8f, 1f, 4f, 64)), false));
+                        llama.withRope(RopeStyle.INTERLEAVED, RopeScaling.llama3(8f, 1f, 4f, 64)), false),
+                // longrope past its original context of 32: the long factor lists and magnitude √(1 + ln 4 / ln 32)
+                new ModelShape("phi3-longrope", phi3Longrope(config("phi3", 64, 4, 4, 16), 32), false),
+                // Phi-4-mini's layout: 24 of 32 head dimensions rotate, grouped heads, tied, longrope
+                new ModelShape("phi4-partial-rotary", phi3Longrope(config("phi3", 64, 4, 2, 32)
+                        .withAttention(config("phi3", 64, 4, 2, 32).attention().withRotaryDim(24)), 32), true),
+                // YaRN over an original context of 4096: pairs 0-5 keep their frequency, 12-15 are
+                // divided by 4, a ramp in between (heads of 32, base 10000)
+                new ModelShape("qwen3-yarn", yarn(config("qwen3", 64, 8, 4, 32)), true),
+                new ModelShape("qwen2-yarn", yarn(config("qwen2", 64, 8, 2, 32)), false));
+    }
+
+    static ModelConfig phi3Longrope(ModelConfig c, int original) {
+        float factor = (float) c.contextLength() / original;
+        return c.withRope(RopeStyle.NEOX, RopeScaling.longrope(factor, original,
+                RopeScaling.longropeMagnitude(factor, original)));
+    }
+
+    static ModelConfig yarn(ModelConfig c) {
+        return c.withContextLength(16384).withRope(RopeStyle.NEOX, RopeScaling.yarn(4f, 4096,
+                RopeScaling.YARN_BETA_FAST, RopeScaling.YARN_BETA_SLOW, RopeScaling.yarnMagnitude(4f, 0f, 0f)));
     }
 
     private static ModelConfig gemma3() {
@@ -165,12 +186,106 @@ class ArchitecturesTest {
     }
 
     @Test
-    void yarnIsRefusedByName() throws Exception {
-        ModelConfig c = families().findFirst().orElseThrow().config()
-                .withRope(RopeStyle.INTERLEAVED, new RopeScaling(RopeScaling.Type.YARN, 4f, 64, 0f, 0f));
-        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
-                () -> c.ropeScaling().frequencyFactors(c.headDim(), c.ropeTheta()));
-        assertTrue(e.getMessage().contains("yarn"), e.getMessage());
+    void yarnFactorsFollowLlamaCppsRampBetweenTheCorrectionDimensions() {
+        ModelConfig c = yarn(config("qwen3", 64, 8, 4, 32));
+        float[] f = c.ropeScaling().frequencyFactors(32, c.ropeTheta());
+        // correction dims: floor(32·ln(4096/(32·2π)) / (2·ln 10000)) = 5, ceil(32·ln(4096/2π) / (2·ln 10000)) = 12
+        for (int i = 0; i <= 5; i++) {
+            assertEquals(1f, f[i], "pair " + i + " keeps its frequency");
+        }
+        for (int i = 12; i < 16; i++) {
+            assertEquals(4f, f[i], "pair " + i + " is interpolated fully");
+        }
+        // pair 8: ramp 1 - 3/7 of the original frequency, 3/7 of the interpolated one
+        assertEquals(1 / (3.0 / 7 / 4 + 4.0 / 7), f[8], 1e-6);
+        assertEquals((float) (0.1 * Math.log(4) + 1), c.ropeScaling().attentionFactor());
+    }
+
+    @Test
+    void yarnFileKeysAreLlamaCppsAndRoundTrip() throws Exception {
+        ModelShape shape = families().filter(s -> s.name().equals("qwen3-yarn")).findFirst().orElseThrow();
+        Path file = dir.resolve("yarn.gguf");
+        SyntheticModel.write(file, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 3);
+        try (GgufFile gguf = GgufFile.open(file)) {
+            assertEquals("yarn", gguf.metadata().getString("qwen3.rope.scaling.type"));
+            assertEquals(4f, gguf.metadata().getFloat("qwen3.rope.scaling.factor"));
+            assertEquals(4096, gguf.metadata().getInt("qwen3.rope.scaling.original_context_length"));
+            assertFalse(gguf.metadata().contains("qwen3.rope.scaling.attn_factor"),
+                    "llama.cpp derives 0.1·ln(factor) + 1 itself");
+        }
+        assertEquals(shape.config(), ModelInfo.read(file).config());
+    }
+
+    /** What llama.cpp's YaRN and rotary keys allow that the blocks do not run is refused naming the key. */
+    @Test
+    void unsupportedRopeKeysAreRefusedNamingTheKey() throws Exception {
+        ModelShape yarn = families().filter(s -> s.name().equals("qwen3-yarn")).findFirst().orElseThrow();
+        Path file = dir.resolve("keys.gguf");
+        SyntheticModel.write(file, yarn, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 3);
+        ModelShape phi = families().filter(s -> s.name().equals("phi4-partial-rotary")).findFirst().orElseThrow();
+        Path phiFile = dir.resolve("phi-keys.gguf");
+        SyntheticModel.write(phiFile, phi, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 3);
+        Object[][] cases = {
+            {file, "qwen3.rope.scaling.yarn_ext_factor", (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>)
+                    w -> w.putFloat32("qwen3.rope.scaling.yarn_ext_factor", 0.5f), "extrapolation mix"},
+            {file, "qwen3.rope.scaling.yarn_log_multiplier", (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>)
+                    w -> w.putFloat32("qwen3.rope.scaling.yarn_log_multiplier", 0.1f), "DeepSeek"},
+            {file, "qwen3.rope.scaling.yarn_beta_fast", (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>)
+                    w -> w.putFloat32("qwen3.rope.scaling.yarn_beta_fast", 0.5f), "beta_fast > beta_slow"},
+            {file, "qwen3.rope.dimension_count", (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>)
+                    w -> w.putUInt32("qwen3.rope.dimension_count", 16), "qwen3 family does not support"},
+            {phiFile, "phi3.rope.dimension_count", (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>)
+                    w -> w.putUInt32("phi3.rope.dimension_count", 23), "even, positive"},
+            {phiFile, "phi3.rope.scaling.attn_factor", (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>)
+                    w -> w.putFloat32("phi3.rope.scaling.attn_factor", -1f), "must be positive"},
+        };
+        for (Object[] c : cases) {
+            @SuppressWarnings("unchecked")
+            var edit = (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>) c[2];
+            Path bad = io.tessera.core.model.GgufEdits.rewrite((Path) c[0], dir.resolve("bad-" + c[1] + ".gguf"), edit);
+            ModelFormatException e = assertThrows(ModelFormatException.class, () -> ModelLoader.load(bad).close(),
+                    (String) c[1]);
+            assertTrue(e.getMessage().contains((String) c[1]) && e.getMessage().contains((String) c[3]),
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void longropeChoosesItsListByTheConfiguredContext() throws Exception {
+        ModelShape shape = families().filter(s -> s.name().equals("phi3-longrope")).findFirst().orElseThrow();
+        Path file = dir.resolve("longrope.gguf");
+        SyntheticModel.write(file, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 4);
+        try (GgufFile gguf = GgufFile.open(file)) {
+            assertEquals(32, gguf.metadata().getInt("phi3.rope.scaling.original_context_length"));
+            assertEquals((float) Math.sqrt(1 + Math.log(4) / Math.log(32)),
+                    gguf.metadata().getFloat("phi3.rope.scaling.attn_factor"));
+            assertTrue(gguf.tensorInfo(TensorNames.ROPE_FACTORS_LONG).isPresent());
+            assertTrue(gguf.tensorInfo(TensorNames.ROPE_FACTORS_SHORT).isPresent());
+        }
+        int[] prompt = new Random(3).ints(20, 0, VOCAB).toArray();
+        try (Model m = ModelLoader.load(file); Parallel p = new Parallel(2)) {
+            assertSame(m.longContextRopeFactors(), m.rotaryFactors(), "128 positions > 32: the long list");
+            // the same file configured for its original context runs the short list
+            Model shortContext = m.withConfig(m.config().withContextLength(32));
+            assertSame(m.ropeFrequencyFactors(), shortContext.rotaryFactors());
+            double[][] want = new ReferenceDecoder(shortContext).logits(prompt);
+            double[][] wantLong = new ReferenceDecoder(m).logits(prompt);
+            float[] got = new DecoderForward(shortContext, p).forward(
+                    ForwardBatch.single(new int[] {0, 1}, prompt, 0, ForwardBatch.Logits.ALL),
+                    new F32KvCache(shortContext.config(), 2, 16));
+            double worst = 0;
+            double largest = 0;
+            double effect = 0;
+            for (int t = 0; t < prompt.length; t++) {
+                for (int v = 0; v < VOCAB; v++) {
+                    largest = Math.max(largest, Math.abs(want[t][v]));
+                    worst = Math.max(worst, Math.abs(want[t][v] - got[t * VOCAB + v]));
+                    effect = Math.max(effect, Math.abs(want[t][v] - wantLong[t][v]));
+                }
+            }
+            assertTrue(effect > 1e-2 * largest, "the lists differ, so must the logits (by " + effect + ")");
+            assertTrue(worst <= 1e-4 * Math.max(1, largest), "logits differ by " + worst);
+        }
     }
 
     @Test
@@ -342,20 +457,20 @@ class ArchitecturesTest {
     }
 
     @Test
-    void phi3LongropeFileIsRefusedByName() throws Exception {
-        ModelShape shape = new ModelShape("phi3", config("phi3", 64, 4, 4, 16), false);
+    void phi3FileWithOneLongropeListIsRefusedNamingTheOther() throws Exception {
+        ModelShape shape = families().filter(s -> s.name().equals("phi3-longrope")).findFirst().orElseThrow();
         Path file = dir.resolve("phi3-longrope.gguf");
         SyntheticModel.write(file, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 2);
         try (GgufFile gguf = GgufFile.open(file)) {
             GgufTensors real = new GgufTensors(gguf);
-            // the file as Phi-3.5's converted GGUF has it: the longrope factors beside the layers
-            TensorSource withLongrope = new TensorSource() {
+            // a file whose converter wrote the long list only
+            TensorSource withoutShort = new TensorSource() {
                 public Path path() {
                     return real.path();
                 }
 
                 public boolean has(String name) throws ModelFormatException {
-                    return name.equals(TensorNames.ROPE_FACTORS_LONG) || real.has(name);
+                    return !name.equals(TensorNames.ROPE_FACTORS_SHORT) && real.has(name);
                 }
 
                 public io.tessera.core.tensor.Tensor matrix(String name, int rows, int cols)
@@ -364,6 +479,9 @@ class ArchitecturesTest {
                 }
 
                 public float[] vector(String name, int length) throws ModelFormatException {
+                    if (name.equals(TensorNames.ROPE_FACTORS_SHORT)) {
+                        throw new ModelFormatException(real.path(), "tensor '" + name + "'", "is not in the file");
+                    }
                     return real.vector(name, length);
                 }
 
@@ -372,9 +490,52 @@ class ArchitecturesTest {
                 }
             };
             ModelFormatException e = assertThrows(ModelFormatException.class,
-                    () -> Architectures.named("phi3").bind(shape.config(), withLongrope));
-            assertTrue(e.getMessage().contains("rope_factors_long.weight") && e.getMessage().contains("longrope"),
-                    e.getMessage());
+                    () -> Architectures.named("phi3").bind(shape.config(), withoutShort));
+            assertTrue(e.getMessage().contains("rope_factors_short.weight"), e.getMessage());
+        }
+    }
+
+    /**
+     * llama.cpp's converter writes the original context of every Phi-3: equal to the context and
+     * without factor lists (Phi-3 4k) it is plain rotation; shorter without the lists is refused.
+     */
+    @Test
+    void phi3OriginalContextWithoutFactorListsIsPlainOnlyWhenNotStretched() throws Exception {
+        ModelShape plain = families().filter(s -> s.name().equals("phi3")).findFirst().orElseThrow();
+        Path file = dir.resolve("phi3-4k.gguf");
+        SyntheticModel.write(file, plain, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 3);
+        Path same = io.tessera.core.model.GgufEdits.rewrite(file, dir.resolve("phi3-same.gguf"),
+                w -> w.putUInt32("phi3.rope.scaling.original_context_length", 128));
+        try (Model m = ModelLoader.load(same)) {
+            assertEquals(RopeScaling.NONE, m.config().ropeScaling());
+            assertNull(m.rotaryFactors());
+        }
+        Path stretched = io.tessera.core.model.GgufEdits.rewrite(file, dir.resolve("phi3-stretched.gguf"),
+                w -> w.putUInt32("phi3.rope.scaling.original_context_length", 32));
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> ModelLoader.load(stretched).close());
+        assertTrue(e.getMessage().contains("rope_factors_short.weight") && e.getMessage().contains("32-token"),
+                e.getMessage());
+    }
+
+    @Test
+    void phi4MiniShapeRotatesThreeQuartersOfEachHead() throws Exception {
+        ModelShape shape = ModelShape.named("phi-4-mini");
+        ModelConfig c = shape.config();
+        assertEquals(96, c.attention().rotaryDim(c.headDim()));
+        assertEquals(200064, c.vocabSize());
+        assertEquals(RopeScaling.Type.LONGROPE, c.ropeScaling().type());
+        assertEquals(4096, c.ropeScaling().originalContext());
+        assertTrue(shape.tiedEmbeddings());
+        Path file = dir.resolve("phi4.gguf");
+        SyntheticModel.write(file, shape.withLayers(1), SyntheticVocabulary.generate(512, 4), WeightTypes.parse("Q8_0"),
+                9);
+        try (GgufFile gguf = GgufFile.open(file)) {
+            assertEquals(96, gguf.metadata().getInt("phi3.rope.dimension_count"));
+            assertEquals(48, gguf.tensorInfo(TensorNames.ROPE_FACTORS_LONG).orElseThrow().dims()[0]);
+        }
+        try (Model m = ModelLoader.load(file)) {
+            assertEquals(c.withLayers(1).withVocabSize(512), m.config());
+            assertSame(m.longContextRopeFactors(), m.rotaryFactors());
         }
     }
 }

@@ -7,6 +7,7 @@ import io.tessera.core.model.FeedForwardKind;
 import io.tessera.core.model.FeedForwardWeights;
 import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.RopeScaling;
 import io.tessera.core.model.RopeStyle;
 import io.tessera.core.tensor.Tensor;
 
@@ -19,10 +20,13 @@ final class ReferenceDecoder {
 
     private final Model model;
     private final ModelConfig c;
+    /** The global rotation: inverse frequencies, then the magnitude ({@link #rotary}). */
+    private final double[][] rotary;
 
     ReferenceDecoder(Model model) {
         this.model = model;
         this.c = model.config();
+        this.rotary = rotary();
     }
 
     /** The logits at every position of {@code tokens}, run as one sequence from position 0. */
@@ -125,19 +129,92 @@ final class ReferenceDecoder {
         return matVec(w.down(), g);
     }
 
-    /** Rotary embedding of one head: pair i turns by pos · theta^(-2i/d) / factor_i. */
+    /**
+     * Rotary embedding of the first {@code rotaryDim} dimensions of one head: pair i turns by
+     * {@code pos · invFreq_i} and is scaled by the rope's attention factor (both from
+     * {@link #rotary}); local layers of their own base take neither scaling nor factor.
+     */
     private void rotate(double[] x, int off, int pos, boolean localBase) {
-        int hd = c.headDim();
-        float[] factors = localBase ? null : model.rotaryFactors();
-        double theta = localBase ? c.attention().localRopeTheta() : c.ropeTheta();
-        for (int i = 0; i < hd / 2; i++) {
-            double angle = pos * Math.pow(theta, -2.0 * i / hd) / (factors == null ? 1 : factors[i]);
+        int rd = c.attention().rotaryDim() > 0 ? c.attention().rotaryDim() : c.headDim();
+        double[] inv = localBase ? plainFrequencies(c.attention().localRopeTheta(), rd) : rotary[0];
+        double magnitude = localBase ? 1 : rotary[1][0];
+        for (int i = 0; i < rd / 2; i++) {
+            double angle = pos * inv[i];
             int a = c.ropeStyle() == RopeStyle.INTERLEAVED ? off + 2 * i : off + i;
-            int b = c.ropeStyle() == RopeStyle.INTERLEAVED ? a + 1 : a + hd / 2;
+            int b = c.ropeStyle() == RopeStyle.INTERLEAVED ? a + 1 : a + rd / 2;
             double x0 = x[a];
             double x1 = x[b];
-            x[a] = x0 * Math.cos(angle) - x1 * Math.sin(angle);
-            x[b] = x0 * Math.sin(angle) + x1 * Math.cos(angle);
+            x[a] = (x0 * Math.cos(angle) - x1 * Math.sin(angle)) * magnitude;
+            x[b] = (x0 * Math.sin(angle) + x1 * Math.cos(angle)) * magnitude;
+        }
+    }
+
+    private static double[] plainFrequencies(double theta, int rd) {
+        double[] inv = new double[rd / 2];
+        for (int i = 0; i < inv.length; i++) {
+            inv[i] = Math.pow(theta, -2.0 * i / rd);
+        }
+        return inv;
+    }
+
+    /**
+     * The inverse frequencies and the magnitude of the global rotation, from the published
+     * formulas (Hugging Face's {@code modeling_rope_utils}) rather than Tessera's: linear divides
+     * every frequency by the factor; YaRN mixes the interpolated and the original frequency by a
+     * linear ramp between the correction dimensions of beta_fast and beta_slow and scales by
+     * {@code 0.1·ln(factor) + 1}; longrope divides by the file's long list when the configured
+     * context is past the original one (llama.cpp's choice; Hugging Face's per sequence length),
+     * else by the short list, and scales by {@code √(1 + ln(factor)/ln(original))}. Llama 3's factors
+     * are the file's {@code rope_freqs} data.
+     */
+    private double[][] rotary() {
+        int rd = c.attention().rotaryDim() > 0 ? c.attention().rotaryDim() : c.headDim();
+        double[] inv = plainFrequencies(c.ropeTheta(), rd);
+        RopeScaling s = c.ropeScaling();
+        double magnitude = 1;
+        switch (s.type()) {
+            case NONE -> {
+                if (model.ropeFrequencyFactors() != null) {
+                    divide(inv, model.ropeFrequencyFactors());
+                }
+            }
+            case LLAMA3 -> divide(inv, model.ropeFrequencyFactors() != null ? model.ropeFrequencyFactors()
+                    : model.rotaryFactors());
+            case LINEAR -> {
+                for (int i = 0; i < inv.length; i++) {
+                    inv[i] /= s.factor();
+                }
+            }
+            case YARN -> {
+                double factor = s.factor();
+                double low = Math.max(Math.floor(correctionDim(s.betaFast(), rd, c.ropeTheta(), s.originalContext())), 0);
+                double high = Math.min(Math.ceil(correctionDim(s.betaSlow(), rd, c.ropeTheta(), s.originalContext())),
+                        rd - 1);
+                if (low == high) {
+                    high += 0.001;
+                }
+                for (int i = 0; i < inv.length; i++) {
+                    double extrapolation = 1 - Math.min(1, Math.max(0, (i - low) / (high - low)));
+                    inv[i] = inv[i] / factor * (1 - extrapolation) + inv[i] * extrapolation;
+                }
+                magnitude = 0.1 * Math.log(factor) + 1;
+            }
+            case LONGROPE -> {
+                boolean longContext = c.contextLength() > s.originalContext();
+                divide(inv, longContext ? model.longContextRopeFactors() : model.ropeFrequencyFactors());
+                magnitude = s.factor() <= 1 ? 1 : Math.sqrt(1 + Math.log(s.factor()) / Math.log(s.originalContext()));
+            }
+        }
+        return new double[][] {inv, {magnitude}};
+    }
+
+    private static double correctionDim(double rotations, int dim, double base, int originalContext) {
+        return dim * Math.log(originalContext / (rotations * 2 * Math.PI)) / (2 * Math.log(base));
+    }
+
+    private static void divide(double[] inv, float[] factors) {
+        for (int i = 0; i < inv.length; i++) {
+            inv[i] /= factors[i];
         }
     }
 

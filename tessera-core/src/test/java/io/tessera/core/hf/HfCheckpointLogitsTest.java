@@ -31,8 +31,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The same synthetic weights written as a GGUF file and as a Hugging Face checkpoint directory give
- * the same logits at every position of a prompt: bit for bit for Qwen 2 and Qwen 3 (both files pair
- * rotary dimensions half-split and hold the same numbers in the same type); for Llama within float
+ * the same logits at every position of a prompt: bit for bit for Qwen 2, Qwen 3, Gemma 3 and Phi-3
+ * (both files pair rotary dimensions half-split and hold the same numbers in the same type; Gemma's
+ * norm weights are stored as {@code w - 1} and read back as {@code w}, exact for weights in [0.5, 2];
+ * Phi-3's fused matrices hold the same rows); for Llama within float
  * rounding, since the GGUF holds llama.cpp's interleaved Q/K rows and the checkpoint Hugging Face's
  * half-split ones, so each head's q·k sums the same products in another order.
  */
@@ -53,7 +55,33 @@ class HfCheckpointLogitsTest {
                 Arguments.of(new ModelShape("qwen2", config("qwen2", 64, 4, 2, 16), true), "F32"),
                 Arguments.of(new ModelShape("qwen2-bf16", config("qwen2", 64, 4, 2, 16), false), "BF16"),
                 Arguments.of(new ModelShape("qwen3", config("qwen3", 64, 4, 2, 32), true), "F32"),
-                Arguments.of(new ModelShape("qwen3-f16", config("qwen3", 64, 4, 2, 32), true), "F16"));
+                Arguments.of(new ModelShape("qwen3-f16", config("qwen3", 64, 4, 2, 32), true), "F16"),
+                Arguments.of(new ModelShape("qwen3-yarn", yarn(config("qwen3", 64, 4, 2, 32)), true), "F32"),
+                Arguments.of(new ModelShape("qwen2-yarn", yarn(config("qwen2", 64, 4, 2, 16)), false), "BF16"),
+                // the checkpoint's norms hold w for x·(1 + w), the GGUF's w + 1
+                Arguments.of(new ModelShape("gemma3", gemma3(), true), "F32"),
+                Arguments.of(new ModelShape("gemma3-bf16-rope-linear",
+                        gemma3().withRope(RopeStyle.NEOX, RopeScaling.linear(8f)), true), "BF16"),
+                // fused qkv_proj and gate_up_proj
+                Arguments.of(new ModelShape("phi3", config("phi3", 64, 4, 4, 16), false), "F32"),
+                // Phi-4-mini's layout: partial rotary (24 of 32), longrope lists from config.json, tied
+                Arguments.of(new ModelShape("phi4-longrope", phi4(), true), "F16"));
+    }
+
+    private static ModelConfig gemma3() {
+        ModelConfig c = config("gemma3", 64, 4, 1, 32).withLayers(6);
+        return c.withAttention(c.attention().withSlidingWindow(5));
+    }
+
+    private static ModelConfig phi4() {
+        ModelConfig c = config("phi3", 64, 4, 2, 32);
+        c = c.withAttention(c.attention().withRotaryDim(24));
+        return c.withRope(RopeStyle.NEOX, RopeScaling.longrope(4f, 32, RopeScaling.longropeMagnitude(4f, 32)));
+    }
+
+    private static ModelConfig yarn(ModelConfig c) {
+        return c.withContextLength(16384).withRope(RopeStyle.NEOX, RopeScaling.yarn(4f, 4096,
+                RopeScaling.YARN_BETA_FAST, RopeScaling.YARN_BETA_SLOW, RopeScaling.yarnMagnitude(4f, 0f, 0f)));
     }
 
     private static ModelConfig config(String arch, int dim, int heads, int kvHeads, int headDim) {
@@ -93,6 +121,10 @@ class HfCheckpointLogitsTest {
                         fromHf.ropeFrequencyFactors(), () -> { });
                 assertTrue(maxDifference(want, logits(wrongPairs, prompt, p)) > 1e-3,
                         "interleaved pairs on half-split rows must change the logits");
+            }
+            if (shape.config().ropeScaling().type() == RopeScaling.Type.LONGROPE) {
+                assertArrayEquals(fromGguf.ropeFrequencyFactors(), fromHf.ropeFrequencyFactors(), "short_factor");
+                assertArrayEquals(fromGguf.longContextRopeFactors(), fromHf.longContextRopeFactors(), "long_factor");
             }
             if (shape.config().ropeScaling().type() == RopeScaling.Type.LLAMA3) {
                 assertNull(fromHf.ropeFrequencyFactors(), "config.json's rope_scaling gives the factors");

@@ -134,11 +134,11 @@ class HfCheckpointTest {
         // unknown architecture, bad and missing fields, bad rope scaling
         assertConfigRefused("\"Qwen2ForCausalLM\"", "\"GPTNeoXForCausalLM\"", "architectures",
                 "'GPTNeoXForCausalLM' is not supported (supported: LlamaForCausalLM");
-        // families that run from GGUF only until the checkpoint loader maps their tensors and keys
-        for (String ggufOnly : new String[] {"Gemma3ForCausalLM", "Phi3ForCausalLM"}) {
-            assertConfigRefused("\"Qwen2ForCausalLM\"", "\"" + ggufOnly + "\"", "architectures",
-                    "'" + ggufOnly + "' is not supported");
-        }
+        // a Qwen 2 checkpoint labelled as another family misses that family's own tensors
+        assertConfigRefused("\"Qwen2ForCausalLM\"", "\"Gemma3ForCausalLM\"",
+                "model.layers.0.self_attn.q_norm.weight", "missing from the checkpoint");
+        assertConfigRefused("\"Qwen2ForCausalLM\"", "\"Phi3ForCausalLM\"",
+                "model.layers.0.mlp.gate_up_proj.weight", "missing from the checkpoint");
         assertConfigRefused("\"hidden_size\" : 32", "\"hidden_size\" : -32", "hidden_size", "positive integer");
         assertConfigRefused("\"hidden_size\" : 32", "\"hidden_size\" : \"32\"", "hidden_size", "positive integer");
         assertConfigRefused("\"num_hidden_layers\" : 2,", "", "num_hidden_layers", "missing");

@@ -74,6 +74,21 @@ class HfGgufLlamaCppTest {
         check(hf, family, TokenizerJson.readDirectory(hf), withSpecialTokens, false);
     }
 
+    /**
+     * Gemma 3 (norms stored as w, 1 + w in GGUF; sliding window), a synthetic shape with the
+     * synthetic byte-level tokenizer. (The catalog's tiny Phi-3 shape has query rows twice its
+     * width, which llama.cpp's phi3 graph does not take: it assumes as many as the embedding has.)
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"tiny-gemma3"})
+    void llamaCppLoadsTheNewerFamiliesConversions(String shape) throws Exception {
+        assumeDriverInstalled();
+        Path hf = dir.resolve(shape);
+        io.tessera.core.synth.SyntheticModel.writeCheckpoint(hf, io.tessera.core.synth.ModelShape.named(shape),
+                io.tessera.core.safetensors.SafetensorsDtype.F32, 11);
+        check(hf, shape, TokenizerJson.readDirectory(hf), "<|bos|>the end<|eos|>", false);
+    }
+
     /** Llama 2 / Mistral: the SentencePiece model as the GGUF vocabulary (Q/K rows permuted too). */
     @org.junit.jupiter.api.Test
     void llamaCppLoadsASentencePieceConversionAndAgrees() throws Exception {

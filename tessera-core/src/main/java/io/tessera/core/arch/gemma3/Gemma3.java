@@ -21,7 +21,8 @@ import java.util.List;
  * (1e6) and scaling (linear 8 for 4B and larger). No soft-capping (Gemma 2 had it).
  *
  * <p>Hugging Face's RMSNorm multiplies by {@code 1 + w}; llama.cpp's converter stores {@code w + 1}
- * in the GGUF file, so the norms here are the plain ones. The GGUF file carries no
+ * in the GGUF file, so the norms here are the plain ones and a checkpoint's norm vectors get the
+ * 1 added as they are read ({@code io.tessera.core.hf.HfConfig#normWeightOffset}). The GGUF file carries no
  * {@code query_pre_attn_scalar}: as llama.cpp, the scores are scaled by {@code 1/√headDim}, except
  * for the 27B model (62 layers), whose scalar is {@code dim / heads}.
  */
@@ -46,8 +47,8 @@ public final class Gemma3 implements Architecture {
 
     @Override
     public List<String> huggingFaceNames() {
-        // "Gemma3ForCausalLM" once the checkpoint loader maps this family's tensors and config keys
-        return List.of();
+        // the multimodal checkpoint's language model; its vision tower is not loaded
+        return List.of("Gemma3ForCausalLM", "Gemma3ForConditionalGeneration");
     }
 
     @Override
