@@ -86,6 +86,11 @@ class HfCheckpointCliTest {
         assertEquals(1, badConvertType.code());
         assertTrue(badConvertType.err().contains("(supported: F32, F16, BF16, Q8_0"), badConvertType.err());
         assertFalse(Files.exists(dir.resolve("x.gguf")));
+        Result llama2c = tessera("run", "--model", io.tessera.core.TestModels.stories260K().toString(), "--tokenizer",
+                io.tessera.core.TestModels.tok512().toString(), "--quantize", "Q8_0", "--prompt", "x");
+        assertEquals(1, llama2c.code());
+        assertTrue(llama2c.err().contains("convert a llama2.c checkpoint to GGUF with the type wanted instead"),
+                llama2c.err());
         Result distributed = tessera("serve", "--model", ckpt.toString(), "--quantize", "Q8_0", "--tp", "2");
         assertEquals(1, distributed.code());
         assertTrue(distributed.err().contains("--quantize applies to a model served in this process"),
