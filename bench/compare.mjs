@@ -9,7 +9,8 @@ import {tmpdir, cpus} from "node:os";
 import {join, basename} from "node:path";
 
 const args = process.argv.slice(2);
-const opt = {threads: String(cpus().length), "prompt-tokens": "128", "gen-tokens": "128", batch: "1,8,32", repeat: "2", rounds: "1"};
+const opt = {threads: String(cpus().length), "prompt-tokens": "128", "gen-tokens": "128", batch: "1,8,32", repeat: "2", rounds: "1",
+    engines: "tessera,llamacpp,llamacpp_b4916"};
 const models = [];
 let jsonOut = null;
 for (let i = 0; i < args.length; i++) {
@@ -20,8 +21,14 @@ for (let i = 0; i < args.length; i++) {
     else models.push(a);
 }
 if (models.length === 0) {
-    console.error("usage: bench/compare.sh [--threads N] [--prompt-tokens N] [--gen-tokens N] [--batch 1,8,32] [--repeat N] [--rounds N] [--json FILE] MODEL.gguf...");
+    console.error("usage: bench/compare.sh [--threads N] [--prompt-tokens N] [--gen-tokens N] [--batch 1,8,32] [--repeat N] [--rounds N]"
+        + " [--engines tessera,llamacpp,llamacpp_b4916] [--json FILE] MODEL.gguf...");
     process.exit(2);
+}
+// llamacpp_b4916 predates Qwen 3 (and others): leaving it out saves its failed runs' time
+const engines = new Set(opt.engines.split(",").map(e => e.trim()));
+for (const e of engines) {
+    if (!["tessera", "llamacpp", "llamacpp_b4916"].includes(e)) { console.error("unknown engine " + e); process.exit(2); }
 }
 const root = process.env.TESSERA_ROOT, benchJar = process.env.TESSERA_BENCH_JAR, java = process.env.TESSERA_JAVA;
 const jvm = ["--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"];
@@ -47,12 +54,12 @@ for (const model of models) {
     const runs = {tessera: [], llamacpp: [], llamacpp_b4916: []};
     for (let round = 1; round <= rounds; round++) {
         const of = rounds > 1 ? ` (round ${round} of ${rounds})` : "";
-        runs.tessera.push(run(`tessera on ${basename(model)}${of}`, join(root, "tessera"), ["bench", "offline", "--model", model, "--threads", opt.threads,
+        if (engines.has("tessera")) runs.tessera.push(run(`tessera on ${basename(model)}${of}`, join(root, "tessera"), ["bench", "offline", "--model", model, "--threads", opt.threads,
             "--prompt-tokens", opt["prompt-tokens"], "--gen-tokens", opt["gen-tokens"], "--batch", opt.batch, "--repeat", opt.repeat, "--json"]));
-        runs.llamacpp.push(run(`llama.cpp (node-llama-cpp) on ${basename(model)}${of}`, "node", [join(root, "bench/llamacpp-node/bench.mjs"), model, opt.threads,
+        if (engines.has("llamacpp")) runs.llamacpp.push(run(`llama.cpp (node-llama-cpp) on ${basename(model)}${of}`, "node", [join(root, "bench/llamacpp-node/bench.mjs"), model, opt.threads,
             opt["prompt-tokens"], opt["gen-tokens"], opt.repeat]));
         const kout = join(tmp, "kherud.json");
-        runs.llamacpp_b4916.push(run(`llama.cpp b4916 (de.kherud:llama) on ${basename(model)}${of}`, java, [...jvm, `-Dout=${kout}`, "-cp", benchJar,
+        if (engines.has("llamacpp_b4916")) runs.llamacpp_b4916.push(run(`llama.cpp b4916 (de.kherud:llama) on ${basename(model)}${of}`, java, [...jvm, `-Dout=${kout}`, "-cp", benchJar,
             "io.tessera.bench.KherudLlamaBench", model, opt.threads, opt["prompt-tokens"], opt["gen-tokens"], opt.repeat], kout));
     }
     results.push({model, size, runs, tessera: summary(runs.tessera), llamacpp: summary(runs.llamacpp), llamacpp_b4916: summary(runs.llamacpp_b4916)});
@@ -108,6 +115,7 @@ console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const r of results) {
     const gb = r.size / 1e9;
     for (const [name, key] of [["Tessera", "tessera"], ["llama.cpp (node-llama-cpp 3.22.1)", "llamacpp"], ["llama.cpp b4916 (de.kherud:llama)", "llamacpp_b4916"]]) {
+        if (!engines.has(key)) continue;
         const e = r[key];
         const d = e?.decode_tokens_per_s, p = e?.prefill_tokens_per_s;
         const cmp = key === "tessera" ? "" : `${roundRatio(r, key, "prefill_tokens_per_s")} / ${roundRatio(r, key, "decode_tokens_per_s")}`;

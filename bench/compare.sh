@@ -6,7 +6,8 @@
 # plus the machine's memory bandwidth and FMA peak, and prints a Markdown table with the ratios.
 #
 # usage: bench/compare.sh [--threads N] [--prompt-tokens N] [--gen-tokens N] [--batch 1,8,32]
-#                         [--repeat N] [--json FILE] MODEL.gguf...
+#                         [--repeat N] [--rounds N] [--engines tessera,llamacpp,llamacpp_b4916]
+#                         [--json FILE] MODEL.gguf...
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 root="$(dirname "$here")"

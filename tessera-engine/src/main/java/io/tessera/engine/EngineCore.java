@@ -3,9 +3,11 @@ package io.tessera.engine;
 import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.model.ModelConfig;
 import io.tessera.core.sampling.LogProbs;
+import io.tessera.core.sampling.LogitsProcessor;
 import io.tessera.core.sampling.Sampler;
 import io.tessera.core.sampling.SamplingParams;
 import io.tessera.core.sampling.TokenCounts;
+import io.tessera.core.structured.ConstraintCursor;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.executor.StepInput;
 import io.tessera.engine.executor.StepResult;
@@ -261,9 +263,14 @@ public final class EngineCore {
     private void onToken(RequestState st, SampleState s, float[] logits, int off, int vocab) {
         GenerateParams p = st.request.params();
         Sequence seq = s.seq;
+        if (s.cursor != null && !s.cursor.hasChoice()) {
+            finishSample(st, s, FinishReason.ERROR, "", new int[0], List.of(), "no token of the vocabulary continues "
+                    + p.constraint().description() + " here");
+            return;
+        }
         // the embedding's padding rows beyond the tokenizer's vocabulary are never sampled
         int sampleable = detokenizer == null ? vocab : Math.min(vocab, detokenizer.vocabularySize());
-        int token = s.sampler.sample(logits, off, sampleable, s.counts);
+        int token = s.sampler.sample(logits, off, sampleable, s.counts, s.processor);
         generatedTokens++;
         seq.append(token);
         if (s.counts != null) {
@@ -280,6 +287,11 @@ public final class EngineCore {
         } else if (p.isStopToken(token)) {
             reason = FinishReason.STOP_TOKEN;
             emit = false;
+        } else if (s.cursor != null) {
+            s.cursor.advance(token);
+            if (s.cursor.complete()) {
+                reason = FinishReason.CONSTRAINT_COMPLETE;
+            }
         }
         String text = "";
         if (emit && s.detok != null) {
@@ -378,9 +390,10 @@ public final class EngineCore {
             int last = request.promptUnsafe()[request.promptLength() - 1];
             StopStrings stops = p.stop().isEmpty() ? null : new StopStrings(p.stop());
             for (int i = 0; i < samples.length; i++) {
+                ConstraintCursor cursor = p.constraint() == null ? null : p.constraint().start(endTokens(p));
                 samples[i] = new SampleState(i, sampler(p.sampling(), i), counts(p.sampling(), request),
                         detokenizer == null ? null : detokenizer.open(last),
-                        stops == null ? null : new StopMatcher(stops));
+                        stops == null ? null : new StopMatcher(stops), processor(p, cursor), cursor);
             }
         }
 
@@ -404,6 +417,30 @@ public final class EngineCore {
         return new Sampler(p.withSeed(z ^ (z >>> 31)));
     }
 
+    /** The tokens that end a sample: a constraint allows them exactly where its text is complete. */
+    private int[] endTokens(GenerateParams p) {
+        int[] stops = p.stopTokenIds();
+        int[] eos = p.ignoreEos() ? new int[0] : config.eosTokenIds();
+        int[] all = java.util.Arrays.copyOf(eos, eos.length + stops.length);
+        System.arraycopy(stops, 0, all, eos.length, stops.length);
+        return all;
+    }
+
+    /** The logit bias, then the constraint's mask (so a bias never revives a refused token). */
+    private static LogitsProcessor processor(GenerateParams p, ConstraintCursor cursor) {
+        LogitsProcessor bias = p.logitBias();
+        if (bias == null) {
+            return cursor;
+        }
+        if (cursor == null) {
+            return bias;
+        }
+        return (logits, n) -> {
+            bias.process(logits, n);
+            cursor.process(logits, n);
+        };
+    }
+
     private static TokenCounts counts(SamplingParams p, GenerateRequest r) {
         if (!p.hasPenalties()) {
             return null;
@@ -419,15 +456,20 @@ public final class EngineCore {
         final TokenCounts counts;
         final Detokenizer.Stream detok;
         final StopMatcher stop;
+        final LogitsProcessor processor;
+        final ConstraintCursor cursor;
         Sequence seq;
         boolean done;
 
-        SampleState(int index, Sampler sampler, TokenCounts counts, Detokenizer.Stream detok, StopMatcher stop) {
+        SampleState(int index, Sampler sampler, TokenCounts counts, Detokenizer.Stream detok, StopMatcher stop,
+                LogitsProcessor processor, ConstraintCursor cursor) {
             this.index = index;
             this.sampler = sampler;
             this.counts = counts;
             this.detok = detok;
             this.stop = stop;
+            this.processor = processor;
+            this.cursor = cursor;
         }
     }
 }

@@ -10,6 +10,8 @@ public enum FinishReason {
     STOP_TOKEN("stop"),
     /** Its text reached one of the request's stop strings. */
     STOP_STRING("stop"),
+    /** Its text completed the request's constraint (structured output) and nothing could follow. */
+    CONSTRAINT_COMPLETE("stop"),
     /** Aborted by the client or at shutdown. */
     ABORTED("abort"),
     /** The step running it failed; see the output's error. */

@@ -1,6 +1,8 @@
 package io.tessera.engine;
 
+import io.tessera.core.sampling.LogitBias;
 import io.tessera.core.sampling.SamplingParams;
+import io.tessera.core.structured.TokenConstraint;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -19,6 +21,11 @@ import java.util.Objects;
  *     matched in time independent of their number, but each request compiles them)
  * @param ignoreEos keep generating past the end-of-sequence token
  * @param logprobs -1: none; 0: the log-probability of each chosen token; k: also the k most likely
+ *     (of the model's distribution, before logit bias and constraint)
+ * @param logitBias added to the logits of listed tokens before sampling; null for none
+ * @param constraint the language every sample's text must be in (structured output): only tokens
+ *     that keep the text inside it are sampled, end tokens only where it is complete, and a
+ *     sample whose text is complete with nothing possible after it ends; null for none
  */
 public record GenerateParams(
         SamplingParams sampling,
@@ -27,7 +34,9 @@ public record GenerateParams(
         int[] stopTokenIds,
         List<String> stop,
         boolean ignoreEos,
-        int logprobs) {
+        int logprobs,
+        LogitBias logitBias,
+        TokenConstraint constraint) {
 
     public static final int MAX_LOGPROBS = 20;
     public static final int MAX_N = 128;
@@ -58,6 +67,11 @@ public record GenerateParams(
                 + " characters in total, got " + chars);
     }
 
+    public GenerateParams(SamplingParams sampling, int maxTokens, int n, int[] stopTokenIds, List<String> stop,
+                          boolean ignoreEos, int logprobs) {
+        this(sampling, maxTokens, n, stopTokenIds, stop, ignoreEos, logprobs, null, null);
+    }
+
     private static void check(boolean ok, String message) {
         if (!ok) {
             throw new IllegalArgumentException(message);
@@ -70,31 +84,39 @@ public record GenerateParams(
     }
 
     public GenerateParams withSampling(SamplingParams v) {
-        return new GenerateParams(v, maxTokens, n, stopTokenIds, stop, ignoreEos, logprobs);
+        return new GenerateParams(v, maxTokens, n, stopTokenIds, stop, ignoreEos, logprobs, logitBias, constraint);
     }
 
     public GenerateParams withMaxTokens(int v) {
-        return new GenerateParams(sampling, v, n, stopTokenIds, stop, ignoreEos, logprobs);
+        return new GenerateParams(sampling, v, n, stopTokenIds, stop, ignoreEos, logprobs, logitBias, constraint);
     }
 
     public GenerateParams withN(int v) {
-        return new GenerateParams(sampling, maxTokens, v, stopTokenIds, stop, ignoreEos, logprobs);
+        return new GenerateParams(sampling, maxTokens, v, stopTokenIds, stop, ignoreEos, logprobs, logitBias, constraint);
     }
 
     public GenerateParams withStopTokenIds(int... v) {
-        return new GenerateParams(sampling, maxTokens, n, v, stop, ignoreEos, logprobs);
+        return new GenerateParams(sampling, maxTokens, n, v, stop, ignoreEos, logprobs, logitBias, constraint);
     }
 
     public GenerateParams withStop(List<String> v) {
-        return new GenerateParams(sampling, maxTokens, n, stopTokenIds, v, ignoreEos, logprobs);
+        return new GenerateParams(sampling, maxTokens, n, stopTokenIds, v, ignoreEos, logprobs, logitBias, constraint);
     }
 
     public GenerateParams withIgnoreEos(boolean v) {
-        return new GenerateParams(sampling, maxTokens, n, stopTokenIds, stop, v, logprobs);
+        return new GenerateParams(sampling, maxTokens, n, stopTokenIds, stop, v, logprobs, logitBias, constraint);
     }
 
     public GenerateParams withLogprobs(int v) {
-        return new GenerateParams(sampling, maxTokens, n, stopTokenIds, stop, ignoreEos, v);
+        return new GenerateParams(sampling, maxTokens, n, stopTokenIds, stop, ignoreEos, v, logitBias, constraint);
+    }
+
+    public GenerateParams withLogitBias(LogitBias v) {
+        return new GenerateParams(sampling, maxTokens, n, stopTokenIds, stop, ignoreEos, logprobs, v, constraint);
+    }
+
+    public GenerateParams withConstraint(TokenConstraint v) {
+        return new GenerateParams(sampling, maxTokens, n, stopTokenIds, stop, ignoreEos, logprobs, logitBias, v);
     }
 
     @Override
@@ -110,18 +132,20 @@ public record GenerateParams(
     public boolean equals(Object o) {
         return o instanceof GenerateParams g && g.sampling.equals(sampling) && g.maxTokens == maxTokens && g.n == n
                 && Arrays.equals(g.stopTokenIds, stopTokenIds) && g.stop.equals(stop) && g.ignoreEos == ignoreEos
-                && g.logprobs == logprobs;
+                && g.logprobs == logprobs && Objects.equals(g.logitBias, logitBias) && g.constraint == constraint;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(sampling, maxTokens, n, Arrays.hashCode(stopTokenIds), stop, ignoreEos, logprobs);
+        return Objects.hash(sampling, maxTokens, n, Arrays.hashCode(stopTokenIds), stop, ignoreEos, logprobs, logitBias,
+                System.identityHashCode(constraint));
     }
 
     @Override
     public String toString() {
         return "GenerateParams[" + sampling + ", maxTokens=" + maxTokens + ", n=" + n + ", stopTokenIds="
                 + Arrays.toString(stopTokenIds) + ", stop=" + stop + ", ignoreEos=" + ignoreEos + ", logprobs="
-                + logprobs + "]";
+                + logprobs + (logitBias == null ? "" : ", logitBias=" + logitBias)
+                + (constraint == null ? "" : ", constraint=" + constraint.description()) + "]";
     }
 }

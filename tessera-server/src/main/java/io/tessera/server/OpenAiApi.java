@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tessera.core.sampling.LogProbs;
+import io.tessera.core.sampling.LogitBias;
 import io.tessera.core.sampling.SamplingParams;
 import io.tessera.core.tokenizer.Tokenizer;
 import io.tessera.engine.Engine;
@@ -50,6 +51,7 @@ final class OpenAiApi {
     private final ObjectMapper json;
     private final Set<RequestStream> active = ConcurrentHashMap.newKeySet();
     private final int maxPrompts;
+    private final StructuredOutput structured;
     /** Longest text a prompt within the context can have: the context times the longest token piece. */
     private final long maxPromptChars;
 
@@ -61,6 +63,7 @@ final class OpenAiApi {
         this.admission = admission;
         this.json = json;
         this.maxPrompts = maxPrompts;
+        this.structured = new StructuredOutput(model.tokenizer());
         this.maxPromptChars = (long) model.contextLength() * longestPiece(model.tokenizer());
     }
 
@@ -103,8 +106,8 @@ final class OpenAiApi {
     // ---------------------------------------------------------------- parsing
 
     Job parseCompletion(JsonNode body, long arrival) {
+        RequestFields.check(body, Kind.COMPLETION);
         checkModel(body);
-        rejectUnsupported(body, "suffix");
         JsonNode p = body.get("prompt");
         if (p == null || p.isNull()) {
             throw ApiException.badParam("prompt", "'prompt' is required");
@@ -163,6 +166,12 @@ final class OpenAiApi {
         }
         Integer maxTokens = Fields.integer(body, "max_tokens", 16);
         GenerateParams params = params(body, "max_tokens", maxTokens, lp == null ? -1 : lp);
+        Integer bestOf = Fields.integer(body, "best_of", null);
+        if (bestOf != null && bestOf != params.n()) {
+            // best_of = n returns every sample, as n alone does; more would need ranking by log-probability
+            throw ApiException.badParam("best_of", "'best_of' other than 'n' is not supported by this server (got"
+                    + " best_of = " + bestOf + ", n = " + params.n() + ")");
+        }
         boolean stream = Fields.bool(body, "stream", false);
         boolean echo = Fields.bool(body, "echo", false);
         return new Job(Kind.COMPLETION, prompts, texts, params, stream, includeUsage(body, stream), echo, lp != null,
@@ -170,11 +179,18 @@ final class OpenAiApi {
     }
 
     Job parseChat(JsonNode body, long arrival) {
+        RequestFields.check(body, Kind.CHAT);
         checkModel(body);
         JsonNode tools = body.get("tools");
-        if (tools != null && tools.isArray() && !tools.isEmpty()) {
+        if (tools != null && !tools.isNull() && !(tools.isArray() && tools.isEmpty())) {
             throw ApiException.badParam("tools", "tool calling is not supported by this server");
         }
+        String toolChoice = body.path("tool_choice").isTextual() ? body.get("tool_choice").asText() : null;
+        if (Fields.present(body, "tool_choice") && !"none".equals(toolChoice) && !"auto".equals(toolChoice)) {
+            throw ApiException.badParam("tool_choice", "'tool_choice' other than \"none\" or \"auto\" is not"
+                    + " supported by this server (there are no tools)");
+        }
+        Fields.bool(body, "parallel_tool_calls", true); // without tools it has nothing to act on
         String prompt = renderChat(body);
         int[] ids = encodeChat(prompt);
         boolean logprobs = Fields.bool(body, "logprobs", false);
@@ -301,12 +317,6 @@ final class OpenAiApi {
         }
     }
 
-    private static void rejectUnsupported(JsonNode body, String field) {
-        if (Fields.present(body, field)) {
-            throw ApiException.badParam(field, "'" + field + "' is not supported by this server");
-        }
-    }
-
     private static boolean includeUsage(JsonNode body, boolean stream) {
         JsonNode so = Fields.object(body, "stream_options");
         if (so == null) {
@@ -356,8 +366,48 @@ final class OpenAiApi {
         requireIn("frequency_penalty", frequency, frequency >= -2 && frequency <= 2, "[-2, 2]");
         checkStops(stop, stopIds);
         SamplingParams sampling = new SamplingParams(temperature, topK, topP, minP, rep, presence, frequency, seed);
+        LogitBias bias = logitBias(body);
         // 0 = "not given": the rest of the context, filled in per prompt by run()
-        return new GenerateParams(sampling, maxTokens == null ? 0 : maxTokens, n, stopIds, stop, ignoreEos, logprobs);
+        return new GenerateParams(sampling, maxTokens == null ? 0 : maxTokens, n, stopIds, stop, ignoreEos, logprobs,
+                bias, structured.parse(body));
+    }
+
+    /** Entries a logit_bias may have at most. */
+    static final int MAX_LOGIT_BIAS = 1024;
+
+    /** OpenAI's {@code logit_bias}: token ids (as JSON object keys) to values in [-100, 100]. */
+    private LogitBias logitBias(JsonNode body) {
+        JsonNode lb = Fields.object(body, "logit_bias");
+        if (lb == null || lb.isEmpty()) {
+            return null;
+        }
+        if (lb.size() > MAX_LOGIT_BIAS) {
+            throw ApiException.badParam("logit_bias", "'logit_bias' may hold at most " + MAX_LOGIT_BIAS
+                    + " tokens, got " + lb.size());
+        }
+        int vocab = model.tokenizer().vocabSize();
+        Map<Integer, Float> bias = new LinkedHashMap<>();
+        for (var it = lb.fields(); it.hasNext(); ) {
+            var e = it.next();
+            int id;
+            try {
+                id = Integer.parseInt(e.getKey());
+            } catch (NumberFormatException x) {
+                throw ApiException.badParam("logit_bias", "'logit_bias' keys must be token ids, got '" + e.getKey()
+                        + "'");
+            }
+            if (id < 0 || id >= vocab) {
+                throw ApiException.badParam("logit_bias", "token id " + id + " in 'logit_bias' is out of range for a"
+                        + " vocabulary of " + vocab);
+            }
+            JsonNode v = e.getValue();
+            if (!v.isNumber() || !(v.asDouble() >= -LogitBias.MAX_ABS && v.asDouble() <= LogitBias.MAX_ABS)) {
+                throw ApiException.badParam("logit_bias", "'logit_bias' values must be numbers in [-100, 100], got "
+                        + v + " for token " + id);
+            }
+            bias.put(id, (float) v.asDouble());
+        }
+        return new LogitBias(bias);
     }
 
     private static void requireIn(String field, float v, boolean ok, String range) {

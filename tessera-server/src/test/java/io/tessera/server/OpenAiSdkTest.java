@@ -16,6 +16,7 @@ import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.chat.completions.ChatCompletionStreamOptions;
+import com.openai.models.chat.completions.StructuredChatCompletion;
 import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionCreateParams;
 import com.openai.models.models.Model;
@@ -155,6 +156,28 @@ class OpenAiSdkTest {
             assertThrows(UnauthorizedException.class, () -> wrong.models().list());
         } finally {
             wrong.close();
+        }
+    }
+
+    enum Feeling { HAPPY, SAD, SLEEPY }
+
+    /** What the SDK turns into a strict JSON schema (every property required, no others). */
+    record Mood(Feeling feeling, boolean hungry, int naps, Feeling yesterday) {
+    }
+
+    @Test
+    void structuredOutputFromAJavaClass() {
+        for (long seed = 1; seed <= 3; seed++) {
+            StructuredChatCompletion<Mood> c = client.chat().completions().create(ChatCompletionCreateParams.builder()
+                    .model(ChatModel.of(TestServer.MODEL)).addUserMessage("How is the cat?").maxCompletionTokens(300)
+                    .temperature(1.0).seed(seed).n(2).responseFormat(Mood.class).build());
+            assertEquals(2, c.choices().size());
+            for (var choice : c.choices()) {
+                // the SDK parses the content into the record: it fails on anything but valid JSON of the schema
+                Mood m = choice.message().content().orElseThrow();
+                assertTrue(m.feeling() != null && m.yesterday() != null, m.toString());
+                assertEquals("stop", choice.finishReason().asString());
+            }
         }
     }
 }

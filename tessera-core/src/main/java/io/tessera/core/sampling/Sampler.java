@@ -7,7 +7,8 @@ import java.util.SplittableRandom;
  * tokens whatever other sequences do, and reusable scratch buffers, so the caller's logits are
  * never modified. Not thread-safe: one sampler per sequence.
  *
- * <p>Order of operations: penalties, then greedy argmax if the temperature is 0, else
+ * <p>Order of operations: penalties, the caller's {@link LogitsProcessor} (logit bias, a
+ * grammar's mask), then greedy argmax if the temperature is 0, else
  * temperature, top-k, top-p, min-p, and a draw from the renormalized remaining distribution.
  * Top-k and top-p use a partial selection or a heap rather than sorting the vocabulary.
  */
@@ -34,11 +35,22 @@ public final class Sampler {
      * @param history tokens seen so far, for penalties; may be null when there are none
      */
     public int sample(float[] source, int offset, int vocabSize, TokenCounts history) {
+        return sample(source, offset, vocabSize, history, null);
+    }
+
+    /**
+     * Samples a token after {@code processor} (may be null) has changed the penalized logits: a
+     * token it sets to negative infinity is never picked, greedy or not, unless all are.
+     */
+    public int sample(float[] source, int offset, int vocabSize, TokenCounts history, LogitsProcessor processor) {
         if (vocabSize <= 0 || offset < 0 || offset + vocabSize > source.length) {
             throw new IllegalArgumentException("logits range [" + offset + ", " + offset + vocabSize
                     + ") does not fit an array of " + source.length);
         }
         prepare(source, offset, vocabSize, history);
+        if (processor != null) {
+            processor.process(logits, vocabSize);
+        }
         if (params.isGreedy()) {
             return argmax(logits, 0, vocabSize);
         }

@@ -21,11 +21,31 @@ public final class SyntheticModel {
     private SyntheticModel() {
     }
 
+    /**
+     * Writes the model as a GGUF file that llama.cpp loads too: the pieces llama.cpp requires of the
+     * family's vocabulary are added to {@code vocabulary} where missing (see
+     * {@link SyntheticVocabulary#withControlPieces}).
+     */
     public static void write(Path out, ModelShape shape, Vocabulary vocabulary, WeightTypes types, long seed)
             throws IOException {
         ModelShape s = shape.config().vocabSize() == vocabulary.size() ? shape : shape.withVocabulary(vocabulary.size());
-        GgufModelWriter.write(out, "synthetic " + shape.name(), s.config(), s.tiedEmbeddings(), vocabulary, types,
+        Vocabulary v = SyntheticVocabulary.withControlPieces(vocabulary,
+                piecesLlamaCppRequires(shape.config().architecture()));
+        GgufModelWriter.write(out, "synthetic " + shape.name(), s.config(), s.tiedEmbeddings(), v, types,
                 weights(seed));
+    }
+
+    /**
+     * The pieces llama.cpp looks up by their text when it loads a family's vocabulary, refusing the
+     * file when one is missing. For a model whose {@code general.name} holds "phi-3" or "phi3" (as a
+     * synthetic Phi-3 file's does) it sets attributes of {@code <unk>}, {@code <s>}, {@code </s>}
+     * and Phi-3's end of text {@code <|endoftext|>}; Phi-3's end of turn {@code <|end|>} comes along,
+     * as in the real vocabulary. The other families' files load with the three SentencePiece
+     * control pieces alone.
+     */
+    static List<String> piecesLlamaCppRequires(String architecture) {
+        return architecture.equals("phi3") ? List.of("<unk>", "<s>", "</s>", "<|endoftext|>", "<|end|>")
+                : List.of();
     }
 
     /**

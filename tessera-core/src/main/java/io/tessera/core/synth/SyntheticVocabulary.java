@@ -2,6 +2,7 @@ package io.tessera.core.synth;
 
 import io.tessera.core.tokenizer.Vocabulary;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 
@@ -65,5 +66,41 @@ public final class SyntheticVocabulary {
                     : Vocabulary.NORMAL;
         }
         return new Vocabulary(arr, scores, types, 1, 2, 0, -1, true, true);
+    }
+
+    /**
+     * The vocabulary with each of {@code pieces} in it: a missing one takes the place of the last
+     * normal piece still free, as a control token (so the size, and every other id, stay as they
+     * were). Pieces already present are left as they are.
+     */
+    public static Vocabulary withControlPieces(Vocabulary v, List<String> pieces) {
+        int n = v.size();
+        String[] arr = new String[n];
+        float[] scores = new float[n];
+        int[] types = new int[n];
+        for (int i = 0; i < n; i++) {
+            arr[i] = v.piece(i);
+            scores[i] = v.score(i);
+            types[i] = v.tokenType(i);
+        }
+        int slot = n;
+        boolean changed = false;
+        for (String piece : pieces) {
+            if (v.id(piece) >= 0) {
+                continue;
+            }
+            do {
+                slot--;
+            } while (slot >= 0 && (types[slot] != Vocabulary.NORMAL || slot == v.bos() || slot == v.eos()));
+            if (slot < 0) {
+                throw new IllegalArgumentException("the vocabulary has no normal piece left for '" + piece + "'");
+            }
+            arr[slot] = piece;
+            scores[slot] = 0f;
+            types[slot] = Vocabulary.CONTROL;
+            changed = true;
+        }
+        return changed ? new Vocabulary(arr, scores, types, v.bos(), v.eos(), v.unk(), v.pad(), v.addBos(),
+                v.addSpacePrefix()) : v;
     }
 }

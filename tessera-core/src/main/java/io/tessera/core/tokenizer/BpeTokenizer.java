@@ -203,6 +203,12 @@ public final class BpeTokenizer implements Tokenizer, StreamingDecoder.TokenByte
     }
 
     @Override
+    public byte[] tokenBytes(int id) {
+        checkId(id);
+        return tokenBytes[id].clone();
+    }
+
+    @Override
     public int vocabSize() {
         return pieces.length;
     }

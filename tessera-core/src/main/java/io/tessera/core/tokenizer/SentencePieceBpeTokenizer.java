@@ -231,6 +231,13 @@ public final class SentencePieceBpeTokenizer implements Tokenizer, StreamingDeco
         return vocab.piece(id);
     }
 
+    /** The unknown token's bytes are a placeholder, not text: it has none here. */
+    @Override
+    public byte[] tokenBytes(int id) {
+        checkId(id);
+        return vocab.tokenType(id) == Vocabulary.UNKNOWN ? new byte[0] : pieceBytes[id].clone();
+    }
+
     @Override
     public int vocabSize() {
         return vocab.size();

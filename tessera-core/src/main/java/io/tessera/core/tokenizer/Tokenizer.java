@@ -28,6 +28,12 @@ public interface Tokenizer {
      */
     String decode(int[] ids, int from, int to);
 
+    /**
+     * The bytes a token decodes to in the middle of a text (no leading space dropped), possibly
+     * part of a UTF-8 character; empty for a control token.
+     */
+    byte[] tokenBytes(int id);
+
     /** The raw piece text of a token. */
     String piece(int id);
 

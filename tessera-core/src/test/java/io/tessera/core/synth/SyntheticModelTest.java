@@ -5,18 +5,24 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.tessera.core.forward.ForwardBatch;
-import io.tessera.core.forward.F32KvCache;
+import io.tessera.core.arch.Architectures;
 import io.tessera.core.forward.DecoderForward;
+import io.tessera.core.forward.F32KvCache;
+import io.tessera.core.forward.ForwardBatch;
+import io.tessera.core.gguf.GgufFile;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.DecoderLayer;
 import io.tessera.core.model.LoadedModel;
+import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.ModelInfo;
 import io.tessera.core.model.RopeStyle;
 import io.tessera.core.model.WeightTypes;
 import io.tessera.core.tensor.GgmlType;
+import io.tessera.core.tokenizer.GgufVocabulary;
+import io.tessera.core.tokenizer.Vocabulary;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -69,6 +75,35 @@ class SyntheticModelTest {
             assertEquals(128, l.attention().bk().length);
             assertTrue(m.model().tiedOutput());
             assertFiniteLogits(m, p);
+        }
+    }
+
+    @Test
+    void phi3FileCarriesThePiecesLlamaCppLooksUpAndKeepsEveryOtherId() throws Exception {
+        Vocabulary generated = SyntheticVocabulary.generate(512, 9);
+        for (String arch : new String[] {"phi3", "llama"}) {
+            ModelShape shape = new ModelShape(arch + "-small", Architectures.named(arch).configure(new ModelConfig(arch,
+                    64, 128, 1, 4, 4, 16, 512, 128, 10000f, RopeStyle.INTERLEAVED, 1e-5f)), false);
+            Path file = dir.resolve(arch + "-small.gguf");
+            SyntheticModel.write(file, shape, generated, WeightTypes.parse("F32"), 9);
+            Vocabulary written;
+            try (GgufFile gguf = GgufFile.open(file)) {
+                written = GgufVocabulary.read(gguf.metadata());
+            }
+            assertEquals(512, written.size());
+            List<String> added = arch.equals("phi3") ? List.of("<|endoftext|>", "<|end|>") : List.of();
+            int changed = 0;
+            for (int id = 0; id < 512; id++) {
+                if (!written.piece(id).equals(generated.piece(id))) {
+                    changed++;
+                    assertTrue(added.contains(written.piece(id)), arch + ": piece " + id + " is " + written.piece(id));
+                    assertEquals(Vocabulary.CONTROL, written.tokenType(id));
+                }
+            }
+            assertEquals(added.size(), changed, arch + ": pieces replaced");
+            for (String piece : List.of("<unk>", "<s>", "</s>")) {
+                assertEquals(generated.id(piece), written.id(piece), piece);
+            }
         }
     }
 
