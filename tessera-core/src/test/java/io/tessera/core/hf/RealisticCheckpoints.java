@@ -17,14 +17,14 @@ import java.nio.file.Path;
  * with a real vocabulary size (tied embeddings), and a real model's tokenizer.json and
  * tokenizer_config.json (chat template, special tokens).
  */
-final class RealisticCheckpoints {
+public final class RealisticCheckpoints {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private RealisticCheckpoints() {
     }
 
-    static Path write(Path dir, String family, int vocab, Path tokenizerFiles, int dim, int layers)
+    public static Path write(Path dir, String family, int vocab, Path tokenizerFiles, int dim, int layers)
             throws IOException {
         ModelConfig cfg = Architectures.named(family).configure(new ModelConfig(family, dim, 2 * dim, layers, 2, 1,
                 dim / 2, vocab, 256, 500000f, RopeStyle.INTERLEAVED, 1e-5f));
@@ -40,7 +40,7 @@ final class RealisticCheckpoints {
      * Llama 2 and Mistral repositories have them (no tokenizer.json: the GGUF vocabulary is the
      * SentencePiece model's).
      */
-    static Path llama2(Path dir, int dim, int layers) throws IOException {
+    public static Path llama2(Path dir, int dim, int layers) throws IOException {
         ModelConfig cfg = Architectures.named("llama").configure(new ModelConfig("llama", dim, 2 * dim, layers, 2, 2,
                 dim / 2, 32000, 256, 10000f, RopeStyle.INTERLEAVED, 1e-5f));
         HfCheckpointWriter.write(dir, cfg, false, SafetensorsDtype.F16, SyntheticModel.weights(4));
