@@ -10,7 +10,7 @@ import {join, basename} from "node:path";
 
 const args = process.argv.slice(2);
 const opt = {threads: String(cpus().length), "prompt-tokens": "128", "gen-tokens": "128", batch: "1,8,32", repeat: "2", rounds: "1",
-    engines: "tessera,llamacpp,llamacpp_b4916"};
+    engines: "tessera,llamacpp,llamacpp_b4916", kernels: "auto"};
 const models = [];
 let jsonOut = null;
 for (let i = 0; i < args.length; i++) {
@@ -22,7 +22,7 @@ for (let i = 0; i < args.length; i++) {
 }
 if (models.length === 0) {
     console.error("usage: bench/compare.sh [--threads N] [--prompt-tokens N] [--gen-tokens N] [--batch 1,8,32] [--repeat N] [--rounds N]"
-        + " [--engines tessera,llamacpp,llamacpp_b4916] [--json FILE] MODEL.gguf...");
+        + " [--engines tessera,llamacpp,llamacpp_b4916] [--kernels auto|native|java[,...]] [--json FILE] MODEL.gguf...");
     process.exit(2);
 }
 // llamacpp_b4916 predates Qwen 3 (and others): leaving it out saves its failed runs' time
@@ -49,20 +49,27 @@ const tmp = mkdtempSync(join(tmpdir(), "tessera-compare-"));
 const machine = run("memory bandwidth and FMA peak", java, [...jvm, "-cp", benchJar, "io.tessera.bench.MemoryProbe", opt.threads, "1024"]);
 const results = [];
 const rounds = Math.max(1, parseInt(opt.rounds, 10) || 1);
+// --kernels native,java runs Tessera once per choice each round: the first is "tessera", the others "tessera_<kernels>"
+const kernels = opt.kernels.split(",");
+const tesseraKey = k => k === kernels[0] ? "tessera" : "tessera_" + k;
 for (const model of models) {
     const size = statSync(model).size;
-    const runs = {tessera: [], llamacpp: [], llamacpp_b4916: []};
+    const runs = {llamacpp: [], llamacpp_b4916: []};
+    kernels.forEach(k => runs[tesseraKey(k)] = []);
     for (let round = 1; round <= rounds; round++) {
         const of = rounds > 1 ? ` (round ${round} of ${rounds})` : "";
-        if (engines.has("tessera")) runs.tessera.push(run(`tessera on ${basename(model)}${of}`, join(root, "tessera"), ["bench", "offline", "--model", model, "--threads", opt.threads,
-            "--prompt-tokens", opt["prompt-tokens"], "--gen-tokens", opt["gen-tokens"], "--batch", opt.batch, "--repeat", opt.repeat, "--json"]));
+        for (const k of engines.has("tessera") ? kernels : []) {
+            runs[tesseraKey(k)].push(run(`tessera --kernels ${k} on ${basename(model)}${of}`, join(root, "tessera"), ["bench", "offline", "--model", model,
+                "--threads", opt.threads, "--prompt-tokens", opt["prompt-tokens"], "--gen-tokens", opt["gen-tokens"], "--batch", opt.batch,
+                "--repeat", opt.repeat, "--kernels", k, "--json"]));
+        }
         if (engines.has("llamacpp")) runs.llamacpp.push(run(`llama.cpp (node-llama-cpp) on ${basename(model)}${of}`, "node", [join(root, "bench/llamacpp-node/bench.mjs"), model, opt.threads,
             opt["prompt-tokens"], opt["gen-tokens"], opt.repeat]));
         const kout = join(tmp, "kherud.json");
         if (engines.has("llamacpp_b4916")) runs.llamacpp_b4916.push(run(`llama.cpp b4916 (de.kherud:llama) on ${basename(model)}${of}`, java, [...jvm, `-Dout=${kout}`, "-cp", benchJar,
             "io.tessera.bench.KherudLlamaBench", model, opt.threads, opt["prompt-tokens"], opt["gen-tokens"], opt.repeat], kout));
     }
-    results.push({model, size, runs, tessera: summary(runs.tessera), llamacpp: summary(runs.llamacpp), llamacpp_b4916: summary(runs.llamacpp_b4916)});
+    results.push({model, size, runs, ...Object.fromEntries(Object.keys(runs).map(key => [key, summary(runs[key])]))});
 }
 
 /** The median of the numbers present, or null. */
@@ -110,12 +117,14 @@ const prefillFlops = (r, e) => {
     const t = r.tessera;
     return t && e?.prefill_tokens_per_s ? e.prefill_tokens_per_s * (t.layer_flop_per_token + t.head_flop_per_token / t.prompt_tokens) : null;
 };
-console.log("| model | size GB | engine | prefill tok/s | prefill GFLOP/s (% of float FMA peak) | decode tok/s (batch 1) | decode GB/s | % of bandwidth | Tessera ÷ this (prefill / decode) |");
+console.log(`| model | size GB | engine | prefill tok/s | prefill GFLOP/s (% of float FMA peak) | decode tok/s (batch 1) | decode GB/s | % of bandwidth | Tessera (${kernels[0]}) ÷ this (prefill / decode) |`);
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const r of results) {
     const gb = r.size / 1e9;
-    for (const [name, key] of [["Tessera", "tessera"], ["llama.cpp (node-llama-cpp 3.22.1)", "llamacpp"], ["llama.cpp b4916 (de.kherud:llama)", "llamacpp_b4916"]]) {
-        if (!engines.has(key)) continue;
+    const rows = [...kernels.map(k => [`Tessera (${r[tesseraKey(k)]?.kernels ?? k})`, tesseraKey(k), "tessera"]),
+        ["llama.cpp (node-llama-cpp 3.22.1)", "llamacpp", "llamacpp"], ["llama.cpp b4916 (de.kherud:llama)", "llamacpp_b4916", "llamacpp_b4916"]];
+    for (const [name, key, engine] of rows) {
+        if (!engines.has(engine)) continue;
         const e = r[key];
         const d = e?.decode_tokens_per_s, p = e?.prefill_tokens_per_s;
         const cmp = key === "tessera" ? "" : `${roundRatio(r, key, "prefill_tokens_per_s")} / ${roundRatio(r, key, "decode_tokens_per_s")}`;

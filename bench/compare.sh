@@ -7,7 +7,9 @@
 #
 # usage: bench/compare.sh [--threads N] [--prompt-tokens N] [--gen-tokens N] [--batch 1,8,32]
 #                         [--repeat N] [--rounds N] [--engines tessera,llamacpp,llamacpp_b4916]
-#                         [--json FILE] MODEL.gguf...
+#                         [--kernels native,java] [--json FILE] MODEL.gguf...
+# --kernels takes a list: Tessera then runs once per choice each round, and the ratios are the first
+# choice's (e.g. native ÷ java in the row of the Java kernels).
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 root="$(dirname "$here")"

@@ -1,5 +1,6 @@
 package io.tessera.bench;
 
+import io.tessera.core.kernel.Kernels;
 import io.tessera.core.kernel.MatMul;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.tensor.GgmlType;
@@ -55,6 +56,10 @@ public class MatMulBench {
     @Param({"model"})
     public String layout;
 
+    /** Which kernels multiply ({@code --kernels}): java, native or auto. */
+    @Param({"java", "native"})
+    public String kernels;
+
     private Parallel parallel;
     private Tensor w;
     private float[] x;
@@ -81,6 +86,7 @@ public class MatMulBench {
         x = RandomMatrix.activations(tokens * in, rnd);
         out = new float[tokens * rows];
         parallel = new Parallel(threads);
+        Kernels.use(Kernels.Mode.parse(kernels));
     }
 
     @TearDown

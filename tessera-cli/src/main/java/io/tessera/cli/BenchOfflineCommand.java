@@ -9,6 +9,7 @@ import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.forward.DecoderForward;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.ModelConfig;
+import io.tessera.core.kernel.Kernels;
 import io.tessera.core.model.LoadedModel;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -21,6 +22,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -66,6 +68,9 @@ final class BenchOfflineCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object on standard output instead of a table.")
     boolean json;
 
+    @Mixin
+    KernelOptions kernels;
+
     private static final int BLOCK = 16;
 
     @Override
@@ -79,6 +84,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
         KvCacheType kvType = KvCacheType.parse(kvCacheDtype);
         int kvBlocks = perSeqBlocks * maxBatch;
         // the serving engine's cache: off-heap, paged, half precision by default
+        kernels.apply();
         try (LoadedModel loaded = LoadedModel.open(model, tokenizer); Parallel parallel = new Parallel(nThreads);
                 PagedKvCache cache = new PagedKvCache(loaded.model().config(), kvType, kvBlocks, BLOCK)) {
             ModelConfig cfg = loaded.model().config();
@@ -123,6 +129,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
                 o.put("engine", "tessera");
                 o.put("model", model.toString());
                 o.put("threads", nThreads);
+                o.put("kernels", Kernels.name());
                 o.put("prompt_tokens", promptTokens);
                 o.put("gen_tokens", genTokens);
                 o.put("load_seconds", loaded.loadNanos() / 1e9);
@@ -149,6 +156,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
             } else {
                 System.out.printf("model        %s (%.2f GB)%n", model, weightBytes / 1e9);
                 System.out.printf("threads      %d%n", nThreads);
+                System.out.printf("kernels      %s%n", Kernels.name());
                 System.out.printf("load         %.2f s%n", loaded.loadNanos() / 1e9);
                 System.out.printf("prefill      %d tokens: %.1f tokens/s (time to first token %.0f ms), %.1f GFLOP/s%n",
                         promptTokens, prefillRate, prefillSeconds * 1e3, prefillGflops);

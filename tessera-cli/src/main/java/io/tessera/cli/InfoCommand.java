@@ -2,6 +2,9 @@ package io.tessera.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.tessera.core.kernel.Kernels;
+import io.tessera.core.kernel.NativeKernels;
+import io.tessera.core.kernel.NativeVariant;
 import io.tessera.core.model.AttentionOptions;
 import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.ModelInfo;
@@ -24,8 +27,13 @@ import picocli.CommandLine.Parameters;
                 + "the memory it needs. Reads only the header.")
 final class InfoCommand implements Callable<Integer> {
 
-    @Parameters(paramLabel = "PATH", description = "GGUF file, Hugging Face checkpoint directory or llama2.c checkpoint.")
+    @Parameters(paramLabel = "PATH", arity = "0..1",
+            description = "GGUF file, Hugging Face checkpoint directory or llama2.c checkpoint.")
     Path file;
+
+    @Option(names = "--system", description = "Show this machine instead: CPU features and the kernels Tessera "
+            + "would run (--kernels auto).")
+    boolean system;
 
     @Option(names = "--json", description = "Print one JSON object instead of text.")
     boolean json;
@@ -37,6 +45,12 @@ final class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (system) {
+            return system();
+        }
+        if (file == null) {
+            throw new IllegalArgumentException("info: give a model PATH, or --system");
+        }
         ModelInfo info = ModelInfo.read(file);
         ModelConfig c = info.config();
         long kvF16PerToken = c.kvBytesPerToken(2);
@@ -97,6 +111,38 @@ final class InfoCommand implements Callable<Integer> {
             System.out.printf("quantized       %s: matrices %s (%s)%n", WeightTypes.parse(quantize).name(),
                     Units.bytes(quantized.bytes()), q);
         }
+        return 0;
+    }
+
+    /** {@code --system}: the CPU's features as the native library reads them and the kernels auto picks. */
+    private int system() throws Exception {
+        NativeKernels best = Kernels.best();
+        String kernels = best != null ? best.toString() : "java";
+        String cpu = best != null ? best.cpu().toString() : "unknown (" + Kernels.unavailableReason() + ")";
+        List<String> variants = new ArrayList<>();
+        for (NativeVariant v : NativeVariant.values()) {
+            if (best != null && v.runsOn(best.cpu())) {
+                variants.add(v.id());
+            }
+        }
+        if (json) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+            o.put("processors", Runtime.getRuntime().availableProcessors());
+            o.put("cpu_features", best != null ? best.cpu().names() : List.of());
+            o.put("native_variants_runnable", variants);
+            o.put("kernels", kernels);
+            if (best == null) {
+                o.put("native_unavailable", Kernels.unavailableReason());
+            }
+            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(o));
+            return 0;
+        }
+        System.out.printf("os              %s %s, %d processors%n", System.getProperty("os.name"),
+                System.getProperty("os.arch"), Runtime.getRuntime().availableProcessors());
+        System.out.printf("cpu features    %s%n", cpu);
+        System.out.printf("native variants %s%n", variants.isEmpty() ? "none" : String.join(", ", variants));
+        System.out.printf("kernels         %s%s%n", kernels, best != null ? "" : " (" + Kernels.unavailableReason() + ")");
         return 0;
     }
 

@@ -3,6 +3,7 @@ package io.tessera.cli;
 import io.tessera.core.model.LoadedModel;
 import java.io.IOException;
 import java.nio.file.Path;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -32,6 +33,9 @@ final class ModelOptions {
             description = "Compute threads (default: all cores).")
     Integer threads;
 
+    @Mixin
+    KernelOptions kernels;
+
     int threads() {
         return threads == null ? Runtime.getRuntime().availableProcessors() : threads;
     }
@@ -54,7 +58,9 @@ final class ModelOptions {
         return p;
     }
 
+    /** Opens the model, after selecting the kernels that will run it. */
     LoadedModel open() throws IOException {
+        kernels.apply();
         return LoadedModel.open(model(), tokenizer);
     }
 

@@ -15,7 +15,7 @@ class BenchOfflineCommandTest {
     void jsonHasTheDocumentedFields() throws Exception {
         CliTest.Result r = CliTest.tessera("bench", "offline", "--model", TestModels.stories260K().toString(),
                 "--tokenizer", TestModels.tok512().toString(), "--prompt-tokens", "16", "--gen-tokens", "8",
-                "--batch", "1,3", "--threads", "2", "--repeat", "1", "--json");
+                "--batch", "1,3", "--threads", "2", "--repeat", "1", "--kernels", "java", "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode o = new ObjectMapper().readTree(r.out());
         assertTrue(o.get("prefill_tokens_per_s").asDouble() > 0, r.out());
@@ -23,6 +23,7 @@ class BenchOfflineCommandTest {
         assertTrue(o.get("decode_tokens_per_s_by_batch").get("3").asDouble() > 0, r.out());
         assertTrue(o.get("peak_rss_bytes").asLong() > 0, r.out());
         assertEquals(2, o.get("threads").asInt());
+        assertEquals("java", o.get("kernels").asText());
         // stories260K: 5 layers of 64×64 (Q, O), 64×32 (K, V) and 3 × 64×172 (feed-forward); vocabulary 512
         assertEquals(2.0 * 5 * (2 * 64 * 64 + 2 * 64 * 32 + 3 * 64 * 172), o.get("layer_flop_per_token").asDouble());
         assertEquals(2.0 * 512 * 64, o.get("head_flop_per_token").asDouble());

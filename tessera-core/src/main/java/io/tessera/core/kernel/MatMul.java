@@ -58,6 +58,8 @@ public final class MatMul {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
     /** The calling thread's rounded activations, grown on demand. */
     private static final ThreadLocal<Q8Activations> ROUNDED = ThreadLocal.withInitial(Q8Activations::new);
+    /** The calling thread's activations for the native kernels, grown on demand. */
+    private static final ThreadLocal<NativeActivations> NATIVE_INPUT = ThreadLocal.withInitial(NativeActivations::new);
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
@@ -75,6 +77,12 @@ public final class MatMul {
         if (x.length < (long) tokens * in || out.length < (long) tokens * rows) {
             throw new IllegalArgumentException("matmul " + w + ": buffers too small for " + tokens + " tokens");
         }
+        NativeKernels nk = nativeFor(w);
+        if (nk != null) {
+            NativeActivations a = nativeActivations(nk, x, tokens, in, w);
+            parallel.forRange(rows, ROW_GRAIN, (from, to) -> nk.rows(w, from, to, rows, a, tokens, out));
+            return;
+        }
         WeightKernel kernel = WeightKernel.of(w);
         MemorySegment seg = w.data();
         long rowBytes = w.rowBytes();
@@ -82,6 +90,37 @@ public final class MatMul {
         float[] xs = scaleIfNeeded(x, tokens, in, kernel);
         parallel.forRange(rows, ROW_GRAIN,
                 (from, to) -> rows(kernel, seg, rowBytes, in, rows, x, xq, xs, tokens, out, from, to));
+    }
+
+    /**
+     * The dispatch seam between the Java and the native kernels ({@link Kernels}): the native
+     * kernels in use when they multiply w, else null.
+     */
+    private static NativeKernels nativeFor(Tensor w) {
+        NativeKernels nk = Kernels.active();
+        return nk != null && NativeKernels.handles(w) ? nk : null;
+    }
+
+    /**
+     * k, or when a native kernel takes its matrix ({@code n} not null) a kernel that needs no other
+     * form of the activations: what {@link #roundIfNeeded} and {@link #scaleIfNeeded} look at.
+     */
+    private static WeightKernel javaOnly(WeightKernel k, NativeKernels n) {
+        return n == null ? k : F32Kernel.INSTANCE;
+    }
+
+    /** The calling thread's activations for the native kernels, prepared for the layouts of ws that run natively. */
+    private static NativeActivations nativeActivations(NativeKernels nk, float[] x, int tokens, int in, Tensor... ws) {
+        boolean[] layouts = new boolean[2];
+        for (Tensor w : ws) {
+            int layout = nativeFor(w) != null ? NativeKernels.layoutOf(w) : -1;
+            if (layout >= 0) {
+                layouts[layout] = true;
+            }
+        }
+        NativeActivations a = NATIVE_INPUT.get();
+        a.prepare(nk, x, tokens, in, layouts);
+        return a;
     }
 
     /**
@@ -109,14 +148,25 @@ public final class MatMul {
         if (x.length < (long) tokens * in) {
             throw new IllegalArgumentException("matmul: input too small for " + tokens + " tokens");
         }
-        Q8Activations xq = roundIfNeeded(x, tokens, in, kernels);
-        float[] xs = scaleIfNeeded(x, tokens, in, kernels);
+        NativeKernels[] nk = new NativeKernels[m];
+        WeightKernel[] javaKernels = new WeightKernel[m];
+        NativeKernels any = null;
+        for (int i = 0; i < m; i++) {
+            nk[i] = nativeFor(ws[i]);
+            javaKernels[i] = javaOnly(kernels[i], nk[i]);
+            any = nk[i] != null ? nk[i] : any;
+        }
+        NativeActivations na = any == null ? null : nativeActivations(any, x, tokens, in, ws);
+        Q8Activations xq = roundIfNeeded(x, tokens, in, javaKernels);
+        float[] xs = scaleIfNeeded(x, tokens, in, javaKernels);
         parallel.forRange(start[m], ROW_GRAIN, (from, to) -> {
             for (int i = 0; i < m; i++) {
                 int rows = Math.toIntExact(ws[i].rowCount());
                 int a = Math.max(from, start[i]) - start[i];
                 int b = Math.min(Math.min(to, start[i + 1]) - start[i], rows);
-                if (a < b) {
+                if (a < b && nk[i] != null) {
+                    nk[i].rows(ws[i], a, b, rows, na, tokens, outs[i]);
+                } else if (a < b) {
                     rows(kernels[i], ws[i].data(), ws[i].rowBytes(), in, rows, x, xq, xs, tokens, outs[i], a, b);
                 }
             }
@@ -139,11 +189,23 @@ public final class MatMul {
         }
         WeightKernel kg = WeightKernel.of(wGate);
         WeightKernel ku = WeightKernel.of(wUp);
-        Q8Activations xq = roundIfNeeded(x, tokens, in, kg, ku);
-        float[] xs = scaleIfNeeded(x, tokens, in, kg, ku);
+        NativeKernels ng = nativeFor(wGate);
+        NativeKernels nu = nativeFor(wUp);
+        NativeActivations na = ng != null || nu != null
+                ? nativeActivations(ng != null ? ng : nu, x, tokens, in, wGate, wUp) : null;
+        Q8Activations xq = roundIfNeeded(x, tokens, in, javaOnly(kg, ng), javaOnly(ku, nu));
+        float[] xs = scaleIfNeeded(x, tokens, in, javaOnly(kg, ng), javaOnly(ku, nu));
         parallel.forRange(rows, ROW_GRAIN, (from, to) -> {
-            rows(kg, wGate.data(), wGate.rowBytes(), in, rows, x, xq, xs, tokens, gate, from, to);
-            rows(ku, wUp.data(), wUp.rowBytes(), in, rows, x, xq, xs, tokens, up, from, to);
+            if (ng != null) {
+                ng.rows(wGate, from, to, rows, na, tokens, gate);
+            } else {
+                rows(kg, wGate.data(), wGate.rowBytes(), in, rows, x, xq, xs, tokens, gate, from, to);
+            }
+            if (nu != null) {
+                nu.rows(wUp, from, to, rows, na, tokens, up);
+            } else {
+                rows(ku, wUp.data(), wUp.rowBytes(), in, rows, x, xq, xs, tokens, up, from, to);
+            }
             for (int t = 0; t < tokens; t++) {
                 VectorMath.siluMul(gate, up, t * rows + from, to - from);
             }

@@ -1,0 +1,568 @@
+/*
+ * Tessera's native weight kernels, called from Java through the FFM API (io.tessera.core.kernel.NativeKernels).
+ *
+ * One source, compiled by build.sh into several variants that differ only in the instructions the
+ * compiler may use: generic (plain C), avx2 (AVX2, FMA, F16C) and avx512 (AVX-512 F/BW/VL and VNNI).
+ * Java picks the widest variant the CPU runs (tsr_cpu_features) and validates every size and
+ * offset before a call; these functions trust their arguments.
+ *
+ * Every function computes exactly what the Vector API kernels compute, bit for bit: integer block
+ * sums are exact whatever the instructions, and the float steps after them follow the Java
+ * kernels' fixed order (eight lanes, one lane per 32-value block or per eighth of a 32-value group,
+ * fma where Java fuses, separate multiply and add where Java rounds twice, lanes added as
+ * ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7))). So a token's result depends neither on its batch, nor on
+ * the band of rows a thread is given, nor on the variant. The build passes -ffp-contract=off so
+ * that the compiler fuses nothing Java does not.
+ *
+ * Weights are read with unaligned loads (memcpy in plain C): no alignment is required anywhere.
+ */
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
+#define TSR_AVX512 1
+#define TSR_VARIANT "avx512"
+#elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#define TSR_AVX2 1
+#define TSR_VARIANT "avx2"
+#else
+#define TSR_VARIANT "generic"
+#endif
+
+#if defined(TSR_AVX512) || defined(TSR_AVX2)
+#define TSR_SIMD 1
+#endif
+
+#define TSR_EXPORT __attribute__((visibility("default")))
+
+/* Changes whenever a signature or a layout below changes; Java refuses a library of another ABI. */
+#define TSR_ABI 1
+
+enum { CHUNK = 256, BLOCK = 32, Q8_CHUNK_BYTES = 272, Q4_CHUNK_BYTES = 144, HEADER_BYTES = 16 };
+
+/* Activation layouts of tsr_quantize: each matches one weight layout byte for byte. */
+enum { LAYOUT_Q8_0_LANES = 0, LAYOUT_Q4_0_LANES = 1 };
+
+/* CPU feature bits of tsr_cpu_features (Java's CpuFeatures names them in the same order). */
+enum {
+    F_AVX2 = 1 << 0, F_FMA = 1 << 1, F_F16C = 1 << 2, F_AVX512F = 1 << 3, F_AVX512BW = 1 << 4,
+    F_AVX512VL = 1 << 5, F_AVX512VNNI = 1 << 6, F_AVX512BF16 = 1 << 7, F_AVXVNNI = 1 << 8,
+    F_AMX_TILE = 1 << 9, F_AMX_INT8 = 1 << 10, F_AMX_BF16 = 1 << 11
+};
+
+TSR_EXPORT int32_t tsr_abi(void) { return TSR_ABI; }
+
+TSR_EXPORT const char *tsr_variant(void) { return TSR_VARIANT; }
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+static uint64_t xgetbv0(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t) hi << 32) | lo;
+}
+#endif
+
+/*
+ * The features of this CPU that the operating system has enabled: AVX state needs XCR0 bits 1-2,
+ * AVX-512 bits 5-7, AMX bits 17-18 (Linux also asks each process to request AMX state, which
+ * only an AMX kernel would do; the bits are reported for information).
+ */
+TSR_EXPORT uint64_t tsr_cpu_features(void) {
+    uint64_t f = 0;
+#if defined(__x86_64__)
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) {
+        return 0;
+    }
+    int osxsave = (c >> 27) & 1;
+    uint64_t xcr0 = osxsave ? xgetbv0() : 0;
+    int avx_os = (xcr0 & 6) == 6;
+    int avx512_os = avx_os && (xcr0 & 0xE0) == 0xE0;
+    int amx_os = (xcr0 & 0x60000) == 0x60000;
+    if (avx_os && ((c >> 12) & 1)) f |= F_FMA;
+    if (avx_os && ((c >> 29) & 1)) f |= F_F16C;
+    if (__get_cpuid_max(0, 0) >= 7) {
+        unsigned a7, b7, c7, d7;
+        __cpuid_count(7, 0, a7, b7, c7, d7);
+        if (avx_os && ((b7 >> 5) & 1)) f |= F_AVX2;
+        if (avx512_os && ((b7 >> 16) & 1)) f |= F_AVX512F;
+        if (avx512_os && ((b7 >> 30) & 1)) f |= F_AVX512BW;
+        if (avx512_os && ((b7 >> 31) & 1)) f |= F_AVX512VL;
+        if (avx512_os && ((c7 >> 11) & 1)) f |= F_AVX512VNNI;
+        if (amx_os && ((d7 >> 24) & 1)) f |= F_AMX_TILE;
+        if (amx_os && ((d7 >> 25) & 1)) f |= F_AMX_INT8;
+        if (amx_os && ((d7 >> 22) & 1)) f |= F_AMX_BF16;
+        if (a7 >= 1) {
+            unsigned a71, b71, c71, d71;
+            __cpuid_count(7, 1, a71, b71, c71, d71);
+            if (avx_os && ((a71 >> 4) & 1)) f |= F_AVXVNNI;
+            if (avx512_os && ((a71 >> 5) & 1)) f |= F_AVX512BF16;
+        }
+    }
+#endif
+    return f;
+}
+
+/* ---------------------------------------------------------------- scalar helpers */
+
+static inline uint16_t ld16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static inline float ldf(const uint8_t *p) { float v; memcpy(&v, p, 4); return v; }
+static inline float bits_to_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+static inline uint32_t float_to_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+
+/* IEEE half to float, exact for every half (as vcvtph2ps and Java's Float.float16ToFloat). */
+static inline float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t) (h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1F;
+    uint32_t man = h & 0x3FF;
+    if (exp == 0x1F) {
+        return bits_to_float(sign | 0x7F800000u | (man << 13));
+    }
+    if (exp == 0) {
+        /* zero or subnormal: man · 2^-24, exact in a float */
+        float v = (float) man * 0x1p-24f;
+        return sign ? -v : v;
+    }
+    return bits_to_float(sign | ((exp + 112) << 23) | (man << 13));
+}
+
+static inline float lanes8(const float *a) {
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+/* ---------------------------------------------------------------- activations */
+
+/* The smallest float of 7 significant bits that is at least v (Q8Activations.roundUp). */
+static inline float round_up_7(float v) {
+    uint32_t drop = (1u << (24 - 7)) - 1;
+    uint32_t bits = float_to_bits(v);
+    return bits_to_float((bits & drop) == 0 ? bits : (bits | drop) + 1);
+}
+
+/* Java's float-to-int conversion: truncation, saturating, NaN to 0 (a C cast of those is undefined). */
+static inline int32_t java_f2i(float v) {
+    if (v != v) return 0;
+    if (v >= 2147483648.0f) return INT32_MAX;
+    if (v <= -2147483648.0f) return INT32_MIN;
+    return (int32_t) v;
+}
+
+/* Where value v (0..255) of a 256-value chunk goes in an activation layout. */
+static inline int layout_pos(int layout, int v) {
+    int lane = v >> 4, s = v & 15;
+    if (layout == LAYOUT_Q8_0_LANES) {
+        /* vector s/2, byte 2·lane + s%2: the byte the Q8_0 lane layout gives that value */
+        return 32 * (s >> 1) + 2 * lane + (s & 1);
+    }
+    /* nibble vector i = s/4, nibble n = s%4: low nibbles (n even) and high nibbles (n odd) apart;
+     * vectors 2k and 2k+1 side by side so that one 512-bit load takes both */
+    int i = s >> 2, n = s & 3;
+    return 128 * (i >> 1) + 64 * (n & 1) + 32 * (i & 1) + 2 * lane + (n >> 1);
+}
+
+/*
+ * Rounds n floats (n a multiple of 256: whole rows of whole chunks) to 8-bit integers in blocks of
+ * 32, exactly as Q8Activations.quantize does: d = max|x| / 127 rounded up to 7 significant bits,
+ * q = x·(1/d) rounded half away from zero; scale[b] = d, sums[b] = d·Σq. The integers are written
+ * in the byte order of `layout`.
+ */
+TSR_EXPORT void tsr_quantize(const float *x, int64_t n, int32_t layout, int8_t *q, float *scale, float *sums) {
+    int8_t block[CHUNK];
+    for (int64_t c = 0; c < n; c += CHUNK) {
+        for (int b = 0; b < CHUNK / BLOCK; b++) {
+            const float *xb = x + c + b * BLOCK;
+            float m = 0;
+            for (int k = 0; k < BLOCK; k++) {
+                float a = fabsf(xb[k]);
+                m = (a > m || a != a) ? a : m;
+            }
+            float d = round_up_7(m / 127);
+            float id = d == 0 ? 0 : 1 / d;
+            uint32_t sum = 0; /* Java's int sum: wrapping, which signed C arithmetic may not do */
+            for (int k = 0; k < BLOCK; k++) {
+                float v = xb[k] * id;
+                int32_t r = java_f2i(v + copysignf(0.5f, v));
+                r = r > 127 ? 127 : r;
+                /* Java keeps the low 16 bits: r is in [-127, 127] except for -infinity, from a
+                 * subnormal block maximum, whose INT32_MIN becomes 0 (and still counts in the sum) */
+                block[b * BLOCK + k] = (int8_t) (r < -128 ? 0 : r);
+                sum += (uint32_t) r;
+            }
+            int64_t bi = (c >> 5) + b;
+            scale[bi] = d;
+            sums[bi] = d * (float) (int32_t) sum;
+        }
+        for (int v = 0; v < CHUNK; v++) {
+            q[c + layout_pos(layout, v)] = block[v];
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- integer block sums of one chunk */
+
+/*
+ * S[k] = Σ w·q over block k of a chunk, for a Q8_0 lane-order chunk's 256 weight bytes at w and the
+ * matching activation bytes at x (LAYOUT_Q8_0_LANES): byte p of any 32-byte vector is block p/4.
+ */
+#if defined(TSR_AVX512)
+static inline __m256i q8_sums(const uint8_t *w, const int8_t *x) {
+    __m512i acc = _mm512_setzero_si512();
+    for (int k = 0; k < 4; k++) {
+        __m512i wv = _mm512_loadu_si512(w + 64 * k);
+        __m512i xv = _mm512_loadu_si512(x + 64 * k);
+        __mmask64 neg = _mm512_movepi8_mask(wv);
+        /* |w|·(x with w's sign): u8 × s8, as vpdpbusd wants; |w| ≤ 128 and |x| ≤ 128, exact */
+        acc = _mm512_dpbusd_epi32(acc, _mm512_abs_epi8(wv), _mm512_mask_sub_epi8(xv, neg, _mm512_setzero_si512(), xv));
+    }
+    return _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
+}
+#elif defined(TSR_AVX2)
+static inline __m256i q8_sums(const uint8_t *w, const int8_t *x) {
+    __m256i acc = _mm256_setzero_si256();
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int k = 0; k < 8; k++) {
+        __m256i wv = _mm256_loadu_si256((const __m256i *) (w + 32 * k));
+        __m256i xv = _mm256_loadu_si256((const __m256i *) (x + 32 * k));
+        /* pairs of |w|·±x in 16 bits: at most 2·128·127 = 32512, no saturation */
+        __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(wv), _mm256_sign_epi8(xv, wv));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
+    }
+    return acc;
+}
+#else
+static inline void q8_sums(const uint8_t *w, const int8_t *x, int32_t *s) {
+    for (int k = 0; k < 8; k++) s[k] = 0;
+    for (int j = 0; j < 8; j++) {
+        for (int p = 0; p < 32; p++) {
+            s[p >> 2] += (int32_t) (int8_t) w[32 * j + p] * x[32 * j + p];
+        }
+    }
+}
+#endif
+
+/*
+ * S[k] = Σ nibble·q over block k, for a Q4_0 lane-order chunk's 128 nibble bytes at w and the
+ * activation bytes at x (LAYOUT_Q4_0_LANES).
+ */
+#if defined(TSR_AVX512)
+static inline __m256i q4_sums(const uint8_t *w, const int8_t *x) {
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    __m512i acc = _mm512_setzero_si512();
+    for (int k = 0; k < 2; k++) {
+        __m512i nv = _mm512_loadu_si512(w + 64 * k);
+        acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(nv, low), _mm512_loadu_si512(x + 128 * k));
+        acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(nv, 4), low), _mm512_loadu_si512(x + 128 * k + 64));
+    }
+    return _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
+}
+#elif defined(TSR_AVX2)
+static inline __m256i q4_sums(const uint8_t *w, const int8_t *x) {
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    __m256i p = _mm256_setzero_si256();
+    for (int i = 0; i < 4; i++) {
+        __m256i nv = _mm256_loadu_si256((const __m256i *) (w + 32 * i));
+        const int8_t *xi = x + 128 * (i >> 1) + 32 * (i & 1);
+        /* eight pair sums of nibble·x per 16-bit lane: at most 8·2·15·127 = 30480, exact */
+        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(nv, low), _mm256_loadu_si256((const __m256i *) xi)));
+        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(nv, 4), low),
+                _mm256_loadu_si256((const __m256i *) (xi + 64))));
+    }
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+#else
+static inline void q4_sums(const uint8_t *w, const int8_t *x, int32_t *s) {
+    for (int k = 0; k < 8; k++) s[k] = 0;
+    for (int i = 0; i < 4; i++) {
+        const int8_t *xi = x + 128 * (i >> 1) + 32 * (i & 1);
+        for (int p = 0; p < 32; p++) {
+            int b = w[32 * i + p];
+            s[p >> 2] += (b & 15) * xi[p] + (b >> 4) * xi[64 + p];
+        }
+    }
+}
+#endif
+
+/* ---------------------------------------------------------------- Q8_0 and Q4_0 in lane order */
+
+/*
+ * Rows [from, to) of a lane-order matrix (row r at w + r·row_bytes, in values a multiple of 256)
+ * against `tokens` rows of activations (q: in bytes per token in the type's layout; xs: in/32
+ * block scales per token; xm: the blocks' d·Σq, Q4_0 only) into out[t·out_stride + r].
+ *
+ * Per (row, token) eight float lanes, lane k for block k of every chunk, in ascending chunk order:
+ *   Q8_0: a = fma(S·dx, d, a)
+ *   Q4_0: a = fma(S·dx, d, a); a = fma(d·(−8), X, a)
+ * d the block's weight scale, dx its activation scale, X the activation block's d·Σq: the
+ * operations of Q8_0LanesKernel.dot and Q4_0LanesKernel.dot.
+ */
+#define TOKEN_TILE 4
+
+#if defined(TSR_SIMD)
+static inline __m256 chunk_scales(const uint8_t *chunk) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) chunk));
+}
+
+static inline float hsum8(__m256 v) {
+    float a[8];
+    _mm256_storeu_ps(a, v);
+    return lanes8(a);
+}
+
+/*
+ * One row × nt tokens from token t0: the chunk's weights and scales loaded once for all nt tokens.
+ * Called with constant nt (TOKEN_TILE, then 1 for the rest), so that the compiler keeps the nt
+ * accumulators in registers.
+ */
+static inline __attribute__((always_inline)) void lanes_tile(int q4, int nt, const uint8_t *row, int64_t chunks,
+        int64_t chunk_bytes, int32_t in, int32_t r, int32_t out_stride, const int8_t *q, const float *xs,
+        const float *xm, int64_t t0, float *out) {
+    __m256 acc[TOKEN_TILE];
+    for (int u = 0; u < nt; u++) acc[u] = _mm256_setzero_ps();
+    for (int64_t c = 0; c < chunks; c++) {
+        const uint8_t *chunk = row + c * chunk_bytes;
+        __m256 d = chunk_scales(chunk);
+        __m256 m = _mm256_mul_ps(d, _mm256_set1_ps(-8.0f));
+        for (int u = 0; u < nt; u++) {
+            int64_t t = t0 + u;
+            const int8_t *x = q + t * in + c * CHUNK;
+            int64_t b = (t * in + c * CHUNK) >> 5;
+            __m256i s = q4 ? q4_sums(chunk + HEADER_BYTES, x) : q8_sums(chunk + HEADER_BYTES, x);
+            __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_loadu_ps(xs + b));
+            acc[u] = _mm256_fmadd_ps(f, d, acc[u]);
+            if (q4) {
+                acc[u] = _mm256_fmadd_ps(m, _mm256_loadu_ps(xm + b), acc[u]);
+            }
+        }
+    }
+    for (int u = 0; u < nt; u++) {
+        out[(t0 + u) * out_stride + r] = hsum8(acc[u]);
+    }
+}
+
+static inline __attribute__((always_inline)) void lanes_rows(int q4, const uint8_t *w, int64_t row_bytes, int32_t in,
+        int32_t from, int32_t to, int32_t out_stride, const int8_t *q, const float *xs, const float *xm, int32_t tokens,
+        float *out) {
+    int64_t chunks = in / CHUNK;
+    int64_t chunk_bytes = q4 ? Q4_CHUNK_BYTES : Q8_CHUNK_BYTES;
+    for (int32_t r = from; r < to; r++) {
+        const uint8_t *row = w + r * row_bytes;
+        int64_t t = 0;
+        for (; t + TOKEN_TILE <= tokens; t += TOKEN_TILE) {
+            lanes_tile(q4, TOKEN_TILE, row, chunks, chunk_bytes, in, r, out_stride, q, xs, xm, t, out);
+        }
+        for (; t < tokens; t++) {
+            lanes_tile(q4, 1, row, chunks, chunk_bytes, in, r, out_stride, q, xs, xm, t, out);
+        }
+    }
+}
+#else
+static void lanes_rows(int q4, const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
+        int32_t out_stride, const int8_t *q, const float *xs, const float *xm, int32_t tokens, float *out) {
+    int64_t chunks = in / CHUNK;
+    int64_t chunk_bytes = q4 ? Q4_CHUNK_BYTES : Q8_CHUNK_BYTES;
+    for (int32_t r = from; r < to; r++) {
+        const uint8_t *row = w + r * row_bytes;
+        for (int64_t t = 0; t < tokens; t++) {
+            float acc[8] = {0};
+            for (int64_t c = 0; c < chunks; c++) {
+                const uint8_t *chunk = row + c * chunk_bytes;
+                const int8_t *x = q + t * in + c * CHUNK;
+                int64_t b = (t * in + c * CHUNK) >> 5;
+                int32_t s[8];
+                if (q4) {
+                    q4_sums(chunk + HEADER_BYTES, x, s);
+                } else {
+                    q8_sums(chunk + HEADER_BYTES, x, s);
+                }
+                for (int k = 0; k < 8; k++) {
+                    float d = half_to_float(ld16(chunk + 2 * k));
+                    acc[k] = fmaf((float) s[k] * xs[b + k], d, acc[k]);
+                    if (q4) {
+                        acc[k] = fmaf(d * -8.0f, xm[b + k], acc[k]);
+                    }
+                }
+            }
+            out[t * out_stride + r] = lanes8(acc);
+        }
+    }
+}
+#endif
+
+TSR_EXPORT void tsr_q8_0_lanes(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
+        int32_t out_stride, const int8_t *q, const float *xs, int32_t tokens, float *out) {
+    lanes_rows(0, w, row_bytes, in, from, to, out_stride, q, xs, 0, tokens, out);
+}
+
+TSR_EXPORT void tsr_q4_0_lanes(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
+        int32_t out_stride, const int8_t *q, const float *xs, const float *xm, int32_t tokens, float *out) {
+    lanes_rows(1, w, row_bytes, in, from, to, out_stride, q, xs, xm, tokens, out);
+}
+
+/* ---------------------------------------------------------------- float weights: F32, F16, BF16 */
+
+/*
+ * Rows [from, to) of a float-type matrix (row r at w + r·row_bytes, `in` values) against `tokens`
+ * float activation rows x (in floats each) into out[t·out_stride + r], in FloatDotKernel's order:
+ * per group of 32 values, four 8-lane vectors, g = fma(w1, x1, w0·x0) + fma(w3, x3, w2·x2) and
+ * a = a + g; then single 8-value vectors a = fma(w, x, a); lanes added in the fixed order; then
+ * the tail, sum = sum + w·x one value at a time.
+ */
+enum { T_F32 = 0, T_F16 = 1, T_BF16 = 2 };
+
+static inline float scalar_weight(int type, const uint8_t *row, int64_t i) {
+    switch (type) {
+        case T_F32: return ldf(row + 4 * i);
+        case T_F16: return half_to_float(ld16(row + 2 * i));
+        default: return bits_to_float((uint32_t) ld16(row + 2 * i) << 16);
+    }
+}
+
+#if defined(TSR_SIMD)
+static inline __m256 load8(int type, const uint8_t *row, int64_t i) {
+    switch (type) {
+        case T_F32: return _mm256_loadu_ps((const float *) (row + 4 * i));
+        case T_F16: return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (row + 2 * i)));
+        default: return _mm256_castsi256_ps(_mm256_slli_epi32(
+                _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *) (row + 2 * i))), 16));
+    }
+}
+
+/*
+ * Rows r0..r0+nr × tokens t0..t0+nt (constants, so that the compiler keeps the nr·nt accumulators in
+ * registers): each weight vector converted once for all nt tokens, each activation vector loaded
+ * once for all nr rows. Every (row, token) keeps its own accumulator and its own order.
+ */
+#if defined(TSR_AVX512)
+#define ROW_TILE 2 /* 2 × 4 accumulators, 8 weight vectors: AVX-512VL has 32 vector registers */
+#else
+#define ROW_TILE 1
+#endif
+
+static inline __attribute__((always_inline)) void float_tile(int type, int nr, int nt, const uint8_t *w,
+        int64_t row_bytes, int32_t in, int32_t r0, int32_t out_stride, const float *x, int64_t t0, float *out) {
+    int64_t groups = in & ~31;
+    int64_t vecs = in & ~7;
+    __m256 acc[ROW_TILE][TOKEN_TILE];
+    for (int k = 0; k < nr; k++)
+        for (int u = 0; u < nt; u++) acc[k][u] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i < groups; i += 32) {
+        __m256 w0[ROW_TILE], w1[ROW_TILE], w2[ROW_TILE], w3[ROW_TILE];
+        for (int k = 0; k < nr; k++) {
+            const uint8_t *row = w + (r0 + k) * row_bytes;
+            w0[k] = load8(type, row, i);
+            w1[k] = load8(type, row, i + 8);
+            w2[k] = load8(type, row, i + 16);
+            w3[k] = load8(type, row, i + 24);
+        }
+        for (int u = 0; u < nt; u++) {
+            const float *xi = x + (t0 + u) * in + i;
+            __m256 x0 = _mm256_loadu_ps(xi), x1 = _mm256_loadu_ps(xi + 8);
+            __m256 x2 = _mm256_loadu_ps(xi + 16), x3 = _mm256_loadu_ps(xi + 24);
+            for (int k = 0; k < nr; k++) {
+                __m256 s = _mm256_mul_ps(w0[k], x0);
+                __m256 v = _mm256_mul_ps(w2[k], x2);
+                s = _mm256_fmadd_ps(w1[k], x1, s);
+                v = _mm256_fmadd_ps(w3[k], x3, v);
+                acc[k][u] = _mm256_add_ps(acc[k][u], _mm256_add_ps(s, v));
+            }
+        }
+    }
+    for (; i < vecs; i += 8) {
+        for (int k = 0; k < nr; k++) {
+            __m256 w0 = load8(type, w + (r0 + k) * row_bytes, i);
+            for (int u = 0; u < nt; u++) {
+                acc[k][u] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + (t0 + u) * in + i), acc[k][u]);
+            }
+        }
+    }
+    for (int k = 0; k < nr; k++) {
+        const uint8_t *row = w + (r0 + k) * row_bytes;
+        for (int u = 0; u < nt; u++) {
+            const float *xt = x + (t0 + u) * in;
+            float sum = hsum8(acc[k][u]);
+            for (int64_t j = vecs; j < in; j++) {
+                sum += scalar_weight(type, row, j) * xt[j];
+            }
+            out[(t0 + u) * out_stride + r0 + k] = sum;
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void float_rows(int type, const uint8_t *w, int64_t row_bytes,
+        int32_t in, int32_t from, int32_t to, int32_t out_stride, const float *x, int32_t tokens, float *out) {
+    int32_t r = from;
+    for (; r + ROW_TILE <= to; r += ROW_TILE) {
+        int64_t t = 0;
+        for (; t + TOKEN_TILE <= tokens; t += TOKEN_TILE) {
+            float_tile(type, ROW_TILE, TOKEN_TILE, w, row_bytes, in, r, out_stride, x, t, out);
+        }
+        for (; t < tokens; t++) {
+            float_tile(type, ROW_TILE, 1, w, row_bytes, in, r, out_stride, x, t, out);
+        }
+    }
+    for (; r < to; r++) {
+        int64_t t = 0;
+        for (; t + TOKEN_TILE <= tokens; t += TOKEN_TILE) {
+            float_tile(type, 1, TOKEN_TILE, w, row_bytes, in, r, out_stride, x, t, out);
+        }
+        for (; t < tokens; t++) {
+            float_tile(type, 1, 1, w, row_bytes, in, r, out_stride, x, t, out);
+        }
+    }
+}
+#else
+static inline void float_rows(int type, const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
+        int32_t out_stride, const float *x, int32_t tokens, float *out) {
+    int64_t groups = in & ~31;
+    int64_t vecs = in & ~7;
+    for (int32_t r = from; r < to; r++) {
+        const uint8_t *row = w + r * row_bytes;
+        for (int64_t t = 0; t < tokens; t++) {
+            const float *xt = x + t * in;
+            float a[8] = {0};
+            int64_t i = 0;
+            for (; i < groups; i += 32) {
+                for (int l = 0; l < 8; l++) {
+                    float s = scalar_weight(type, row, i + l) * xt[i + l];
+                    float v = scalar_weight(type, row, i + 16 + l) * xt[i + 16 + l];
+                    s = fmaf(scalar_weight(type, row, i + 8 + l), xt[i + 8 + l], s);
+                    v = fmaf(scalar_weight(type, row, i + 24 + l), xt[i + 24 + l], v);
+                    a[l] = a[l] + (s + v);
+                }
+            }
+            for (; i < vecs; i += 8) {
+                for (int l = 0; l < 8; l++) {
+                    a[l] = fmaf(scalar_weight(type, row, i + l), xt[i + l], a[l]);
+                }
+            }
+            float sum = lanes8(a);
+            for (; i < in; i++) {
+                sum += scalar_weight(type, row, i) * xt[i];
+            }
+            out[t * out_stride + r] = sum;
+        }
+    }
+}
+#endif
+
+TSR_EXPORT void tsr_f32(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
+        int32_t out_stride, const float *x, int32_t tokens, float *out) {
+    float_rows(T_F32, w, row_bytes, in, from, to, out_stride, x, tokens, out);
+}
+
+TSR_EXPORT void tsr_f16(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
+        int32_t out_stride, const float *x, int32_t tokens, float *out) {
+    float_rows(T_F16, w, row_bytes, in, from, to, out_stride, x, tokens, out);
+}
+
+TSR_EXPORT void tsr_bf16(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
+        int32_t out_stride, const float *x, int32_t tokens, float *out) {
+    float_rows(T_BF16, w, row_bytes, in, from, to, out_stride, x, tokens, out);
+}

@@ -1,0 +1,274 @@
+package io.tessera.core.kernel;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import io.tessera.core.tensor.GgmlType;
+import io.tessera.core.tensor.Tensor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Locale;
+
+/**
+ * One variant of the native kernel library (src/main/c), loaded through the FFM API and called with
+ * {@link Linker.Option#critical critical} downcalls, so that the Java arrays of activations and
+ * outputs are passed in place and the weights' memory segments as they are: no copies, no JNI.
+ *
+ * <p>The C code trusts its arguments. Every public entry point here checks first, in Java, that
+ * each index and length lies inside the array or segment it names, so that no input reaches native
+ * code unchecked; the C code needs no alignment (it loads unaligned).
+ *
+ * <p>The native kernels compute the same bits as the Java kernels (see tessera_kernels.c): a model
+ * gives the same tokens and logits on either path, on any variant.
+ */
+public final class NativeKernels {
+
+    /** The library ABI this class calls; a library of another is refused. */
+    static final int ABI = 1;
+
+    /** Activation layouts of tsr_quantize (one per integer weight layout). */
+    static final int LAYOUT_Q8_0 = 0;
+    static final int LAYOUT_Q4_0 = 1;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final Linker.Option CRITICAL = Linker.Option.critical(true);
+    private static final FunctionDescriptor QUANTIZE =
+            FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+    private static final FunctionDescriptor FLOAT_ROWS = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT,
+            JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
+    private static final FunctionDescriptor Q8_ROWS = FLOAT_ROWS.insertArgumentLayouts(7, ADDRESS);
+    private static final FunctionDescriptor Q4_ROWS = Q8_ROWS.insertArgumentLayouts(8, ADDRESS);
+
+    private final NativeVariant variant;
+    private final Path file;
+    private final MethodHandle quantize;
+    private final MethodHandle q8_0;
+    private final MethodHandle q4_0;
+    private final MethodHandle f32;
+    private final MethodHandle f16;
+    private final MethodHandle bf16;
+    private final long features;
+
+    private NativeKernels(NativeVariant variant, Path file) {
+        this.variant = variant;
+        this.file = file;
+        SymbolLookup lib = SymbolLookup.libraryLookup(file, Arena.global());
+        int abi;
+        try {
+            abi = (int) LINKER.downcallHandle(find(lib, "tsr_abi"), FunctionDescriptor.of(JAVA_INT)).invokeExact();
+            features = (long) LINKER.downcallHandle(find(lib, "tsr_cpu_features"), FunctionDescriptor.of(JAVA_LONG))
+                    .invokeExact();
+        } catch (Throwable e) {
+            throw new IllegalStateException("calling " + file + " failed", e);
+        }
+        if (abi != ABI) {
+            throw new IllegalStateException(file + " has ABI " + abi + ", this Tessera calls ABI " + ABI);
+        }
+        quantize = LINKER.downcallHandle(find(lib, "tsr_quantize"), QUANTIZE, CRITICAL);
+        q8_0 = LINKER.downcallHandle(find(lib, "tsr_q8_0_lanes"), Q8_ROWS, CRITICAL);
+        q4_0 = LINKER.downcallHandle(find(lib, "tsr_q4_0_lanes"), Q4_ROWS, CRITICAL);
+        f32 = LINKER.downcallHandle(find(lib, "tsr_f32"), FLOAT_ROWS, CRITICAL);
+        f16 = LINKER.downcallHandle(find(lib, "tsr_f16"), FLOAT_ROWS, CRITICAL);
+        bf16 = LINKER.downcallHandle(find(lib, "tsr_bf16"), FLOAT_ROWS, CRITICAL);
+    }
+
+    private static MemorySegment find(SymbolLookup lib, String name) {
+        return lib.find(name).orElseThrow(() -> new IllegalStateException("native library lacks " + name));
+    }
+
+    /**
+     * Loads a variant from the classpath (target/classes or the jar, whose copy is extracted to a
+     * temporary file); throws with the reason when it cannot be loaded. It does not check that the
+     * CPU runs it: see {@link NativeVariant#runsOn}.
+     */
+    public static NativeKernels load(NativeVariant variant) {
+        String dir = "/native/" + platform() + "/";
+        URL url = NativeKernels.class.getResource(dir + "libtessera-" + variant.id() + ".so");
+        if (url == null) {
+            throw new IllegalStateException(unavailableReason(dir, variant));
+        }
+        return new NativeKernels(variant, localFile(url, variant));
+    }
+
+    /** Why the library is missing: the build's note, or that nothing was built for this platform. */
+    private static String unavailableReason(String dir, NativeVariant variant) {
+        try (InputStream in = NativeKernels.class.getResourceAsStream(dir + "UNAVAILABLE")) {
+            if (in != null) {
+                return "native library not built: " + new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
+            }
+        } catch (IOException e) {
+            // fall through to the generic reason
+        }
+        return "no " + variant.id() + " native library for " + platform() + " in this build";
+    }
+
+    private static Path localFile(URL url, NativeVariant variant) {
+        try {
+            if (url.getProtocol().equals("file")) {
+                return Path.of(url.toURI());
+            }
+            Path tmp = Files.createTempFile("libtessera-" + variant.id() + "-", ".so");
+            tmp.toFile().deleteOnExit();
+            try (InputStream in = url.openStream()) {
+                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+            }
+            return tmp;
+        } catch (IOException | URISyntaxException e) {
+            throw new IllegalStateException("cannot extract " + url + ": " + e.getMessage(), e);
+        }
+    }
+
+    static String platform() {
+        String os = System.getProperty("os.name").toLowerCase(Locale.ROOT).replace(" ", "");
+        String arch = System.getProperty("os.arch").toLowerCase(Locale.ROOT);
+        arch = switch (arch) {
+            case "amd64", "x86_64" -> "x86_64";
+            case "arm64", "aarch64" -> "aarch64";
+            default -> arch;
+        };
+        return os + "-" + arch;
+    }
+
+    public NativeVariant variant() {
+        return variant;
+    }
+
+    /** The CPU's features, as the library reads them. */
+    public CpuFeatures cpu() {
+        return new CpuFeatures(features);
+    }
+
+    Path file() {
+        return file;
+    }
+
+    /** Whether a native kernel multiplies this tensor; the others stay on the Java kernels. */
+    public static boolean handles(Tensor w) {
+        return switch (w.layout()) {
+            case LANES -> w.type() == GgmlType.Q8_0 || w.type() == GgmlType.Q4_0;
+            case GGML -> w.type() == GgmlType.F32 || w.type() == GgmlType.F16 || w.type() == GgmlType.BF16;
+        };
+    }
+
+    /** The activation layout a tensor's kernel takes, or -1 for float activations. */
+    static int layoutOf(Tensor w) {
+        if (w.layout() != Tensor.Layout.LANES) {
+            return -1;
+        }
+        return w.type() == GgmlType.Q8_0 ? LAYOUT_Q8_0 : LAYOUT_Q4_0;
+    }
+
+    /**
+     * Rounds the first n values of x (n a multiple of 256) to 8 bits per value in blocks of 32, as
+     * {@link Q8Activations#quantize} does, into q in the byte order of {@code layout}, with each
+     * block's scale and d·Σq.
+     */
+    void quantize(float[] x, int n, int layout, byte[] q, float[] scale, float[] sums) {
+        if (n < 0 || n % LanesKernel.CHUNK != 0 || n > x.length || n > q.length || n / 32 > scale.length
+                || n / 32 > sums.length) {
+            throw new IllegalArgumentException("quantize: " + n + " values do not fit the buffers (x " + x.length
+                    + ", q " + q.length + ", scales " + scale.length + ", sums " + sums.length + ") or are not whole chunks");
+        }
+        if (layout != LAYOUT_Q8_0 && layout != LAYOUT_Q4_0) {
+            throw new IllegalArgumentException("quantize: unknown layout " + layout);
+        }
+        try {
+            quantize.invokeExact(MemorySegment.ofArray(x), (long) n, layout, MemorySegment.ofArray(q),
+                    MemorySegment.ofArray(scale), MemorySegment.ofArray(sums));
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /**
+     * Rows [from, to) of w against {@code tokens} activation rows into {@code out[t·outStride + r]}:
+     * float activations {@code a.x} for the float types, {@code a}'s rounded ones for the integer
+     * lane layouts ({@link #handles}).
+     */
+    void rows(Tensor w, int from, int to, int outStride, NativeActivations a, int tokens, float[] out) {
+        int in = w.rowLength();
+        long rowCount = w.rowCount();
+        long rowBytes = w.rowBytes();
+        MemorySegment seg = w.data();
+        if (from < 0 || from > to || to > rowCount || to > outStride) {
+            throw new IllegalArgumentException("native " + w + ": rows [" + from + ", " + to + ") outside the matrix or the output stride " + outStride);
+        }
+        if (seg.byteSize() < rowCount * rowBytes || rowBytes != w.type().bytesFor(in)) {
+            throw new IllegalArgumentException("native " + w + ": data holds " + seg.byteSize() + " bytes, rows need " + rowCount * rowBytes);
+        }
+        if (tokens < 1 || tokens > a.tokens() || in != a.in()) {
+            throw new IllegalArgumentException("native " + w + ": " + tokens + " tokens of " + in
+                    + " values, activations hold " + a.tokens() + " of " + a.in());
+        }
+        if (from == to) {
+            return;
+        }
+        if ((long) (tokens - 1) * outStride + to > out.length) {
+            throw new IllegalArgumentException("native " + w + ": output of " + out.length + " floats too small for "
+                    + tokens + " tokens of stride " + outStride);
+        }
+        MemorySegment o = MemorySegment.ofArray(out);
+        try {
+            int layout = layoutOf(w);
+            if (layout < 0) {
+                MethodHandle h = switch (w.type()) {
+                    case F32 -> f32;
+                    case F16 -> f16;
+                    case BF16 -> bf16;
+                    default -> throw new IllegalArgumentException("no native kernel for " + w);
+                };
+                if ((long) tokens * in > a.x().length) {
+                    throw new IllegalArgumentException("native " + w + ": activations hold " + a.x().length + " floats");
+                }
+                h.invokeExact(seg, rowBytes, in, from, to, outStride, MemorySegment.ofArray(a.x()), tokens, o);
+            } else {
+                if (in % LanesKernel.CHUNK != 0) {
+                    throw new IllegalArgumentException("native " + w + ": rows of " + in + " values are not whole chunks");
+                }
+                byte[] rounded = a.rounded(layout);
+                long n = (long) tokens * in;
+                if (rounded.length < n || a.scale().length < n / 32 || a.sums().length < n / 32) {
+                    throw new IllegalArgumentException("native " + w + ": rounded activations hold fewer than " + n + " values");
+                }
+                MemorySegment q = MemorySegment.ofArray(rounded);
+                MemorySegment scale = MemorySegment.ofArray(a.scale());
+                if (layout == LAYOUT_Q8_0) {
+                    q8_0.invokeExact(seg, rowBytes, in, from, to, outStride, q, scale, tokens, o);
+                } else {
+                    q4_0.invokeExact(seg, rowBytes, in, from, to, outStride, q, scale, MemorySegment.ofArray(a.sums()),
+                            tokens, o);
+                }
+            }
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    private static RuntimeException rethrow(Throwable e) {
+        if (e instanceof RuntimeException r) {
+            throw r;
+        }
+        if (e instanceof Error err) {
+            throw err;
+        }
+        return new IllegalStateException(e);
+    }
+
+    @Override
+    public String toString() {
+        return "native " + variant.id();
+    }
+}

@@ -1,0 +1,118 @@
+/*
+ * The native kernels under AddressSanitizer and UBSan (tessera-core/src/test/c/sanitize.sh): each kernel
+ * runs on buffers of exactly the size Java's checks allow, in their own allocations, so that a read or
+ * write past any of them is reported; and every variant must give the generic variant's bits.
+ * The variant is chosen when this file is compiled (the same flags as build.sh); the generic results
+ * come from tessera_kernels.c compiled without them, linked in under the prefix ref_.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DECLARE(prefix) \
+    void prefix##tsr_quantize(const float *, int64_t, int32_t, int8_t *, float *, float *); \
+    void prefix##tsr_q8_0_lanes(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const int8_t *, const float *, int32_t, float *); \
+    void prefix##tsr_q4_0_lanes(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const int8_t *, const float *, const float *, int32_t, float *); \
+    void prefix##tsr_f32(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *); \
+    void prefix##tsr_f16(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *); \
+    void prefix##tsr_bf16(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *);
+DECLARE()
+DECLARE(ref_)
+
+static uint32_t seed = 12345;
+static uint32_t next(void) { seed = seed * 1664525u + 1013904223u; return seed >> 8; }
+static float gauss(void) { return ((float) (next() % 2001) - 1000) / 300.0f; }
+
+static int failures;
+
+static void same(const float *a, const float *b, int n, const char *what) {
+    if (memcmp(a, b, sizeof(float) * n) != 0) {
+        fprintf(stderr, "FAIL %s: differs from the generic variant\n", what);
+        failures++;
+    }
+}
+
+/* Finite halves only: random sign, exponent 1..29, mantissa. */
+static uint16_t half(void) { return (uint16_t) ((next() & 0x8000) | ((1 + next() % 29) << 10) | (next() & 0x3FF)); }
+
+static void lanes_case(int q4, int in, int rows, int tokens) {
+    int64_t chunk_bytes = q4 ? 144 : 272;
+    int64_t row_bytes = in / 256 * chunk_bytes;
+    uint8_t *w = malloc(row_bytes * rows);
+    for (int64_t i = 0; i < row_bytes * rows; i++) w[i] = (uint8_t) next();
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < in / 256; c++)
+            for (int k = 0; k < 8; k++) {
+                uint16_t h = (uint16_t) (half() & 0x3FFF); /* small scales */
+                memcpy(w + r * row_bytes + c * chunk_bytes + 2 * k, &h, 2);
+            }
+    int64_t n = (int64_t) tokens * in;
+    float *x = malloc(sizeof(float) * n);
+    for (int64_t i = 0; i < n; i++) x[i] = gauss();
+    int8_t *q = malloc(n), *rq = malloc(n);
+    float *s = malloc(sizeof(float) * n / 32), *m = malloc(sizeof(float) * n / 32);
+    float *rs = malloc(sizeof(float) * n / 32), *rm = malloc(sizeof(float) * n / 32);
+    tsr_quantize(x, n, q4, q, s, m);
+    ref_tsr_quantize(x, n, q4, rq, rs, rm);
+    if (memcmp(q, rq, n) || memcmp(s, rs, sizeof(float) * n / 32) || memcmp(m, rm, sizeof(float) * n / 32)) {
+        fprintf(stderr, "FAIL quantize layout %d\n", q4);
+        failures++;
+    }
+    float *out = malloc(sizeof(float) * tokens * rows), *ref = malloc(sizeof(float) * tokens * rows);
+    /* the last row band alone, then all rows: both must stay inside the buffers */
+    if (q4) {
+        tsr_q4_0_lanes(w, row_bytes, in, rows - 1, rows, rows, q, s, m, tokens, out);
+        tsr_q4_0_lanes(w, row_bytes, in, 0, rows, rows, q, s, m, tokens, out);
+        ref_tsr_q4_0_lanes(w, row_bytes, in, 0, rows, rows, q, s, m, tokens, ref);
+    } else {
+        tsr_q8_0_lanes(w, row_bytes, in, rows - 1, rows, rows, q, s, tokens, out);
+        tsr_q8_0_lanes(w, row_bytes, in, 0, rows, rows, q, s, tokens, out);
+        ref_tsr_q8_0_lanes(w, row_bytes, in, 0, rows, rows, q, s, tokens, ref);
+    }
+    char what[64];
+    snprintf(what, sizeof what, "%s in=%d rows=%d tokens=%d", q4 ? "q4_0" : "q8_0", in, rows, tokens);
+    same(out, ref, tokens * rows, what);
+    free(w); free(x); free(q); free(rq); free(s); free(m); free(rs); free(rm); free(out); free(ref);
+}
+
+static void float_case(int type, int in, int rows, int tokens) {
+    int64_t row_bytes = (int64_t) in * (type == 0 ? 4 : 2);
+    uint8_t *w = malloc(row_bytes * rows);
+    for (int64_t i = 0; i < (int64_t) in * rows; i++) {
+        if (type == 0) { float f = gauss(); memcpy(w + 4 * i, &f, 4); }
+        else if (type == 1) { uint16_t h = half(); memcpy(w + 2 * i, &h, 2); }
+        else { float f = gauss(); uint32_t u; memcpy(&u, &f, 4); uint16_t b = (uint16_t) (u >> 16); memcpy(w + 2 * i, &b, 2); }
+    }
+    float *x = malloc(sizeof(float) * tokens * in);
+    for (int64_t i = 0; i < (int64_t) tokens * in; i++) x[i] = gauss();
+    float *out = malloc(sizeof(float) * tokens * rows), *ref = malloc(sizeof(float) * tokens * rows);
+    void (*f)(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *) =
+            type == 0 ? tsr_f32 : type == 1 ? tsr_f16 : tsr_bf16;
+    void (*g)(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *) =
+            type == 0 ? ref_tsr_f32 : type == 1 ? ref_tsr_f16 : ref_tsr_bf16;
+    f(w, row_bytes, in, 0, rows, rows, x, tokens, out);
+    g(w, row_bytes, in, 0, rows, rows, x, tokens, ref);
+    char what[64];
+    snprintf(what, sizeof what, "%s in=%d rows=%d tokens=%d", type == 0 ? "f32" : type == 1 ? "f16" : "bf16", in, rows, tokens);
+    same(out, ref, tokens * rows, what);
+    free(w); free(x); free(out); free(ref);
+}
+
+int main(void) {
+    int lanes[][3] = {{256, 1, 1}, {512, 3, 5}, {2048, 5, 9}};
+    for (unsigned i = 0; i < sizeof lanes / sizeof lanes[0]; i++) {
+        lanes_case(0, lanes[i][0], lanes[i][1], lanes[i][2]);
+        lanes_case(1, lanes[i][0], lanes[i][1], lanes[i][2]);
+    }
+    int floats[][3] = {{1, 1, 1}, {7, 2, 3}, {33, 3, 5}, {264, 4, 6}, {1031, 2, 2}};
+    for (unsigned i = 0; i < sizeof floats / sizeof floats[0]; i++)
+        for (int t = 0; t < 3; t++)
+            float_case(t, floats[i][0], floats[i][1], floats[i][2]);
+    if (failures) {
+        fprintf(stderr, "%d failures\n", failures);
+        return 1;
+    }
+    printf("ok\n");
+    return 0;
+}
