@@ -66,6 +66,7 @@ final class ModelOptions {
 
     /** The model with its weights held as {@code quantize} says (quantized at load or as stored). */
     LoadedModel open(QuantizeOption quantize) throws IOException {
+        kernels.apply();
         return LoadedModel.open(model(), tokenizer, quantize.loadOptions(model()));
     }
 }
