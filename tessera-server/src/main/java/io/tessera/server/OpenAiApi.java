@@ -917,6 +917,9 @@ final class OpenAiApi {
                             }
                         }
                         ToolCallReply.putDelta(delta, pieces);
+                        if (delta.isEmpty() && finishName == null && o.logprobs().isEmpty()) {
+                            continue; // held back: it may be the start of a call
+                        }
                     } else if (!text.isEmpty()) {
                         delta.put("content", text);
                     }
