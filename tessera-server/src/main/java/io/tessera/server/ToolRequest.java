@@ -24,10 +24,13 @@ import java.util.regex.Pattern;
  * follow the function's schema (for {@code required}, any of the functions; with
  * {@code parallel_tool_calls} and the Hermes syntax, one or more calls). Their schemas must then
  * be in the structured-output subset ({@link io.tessera.core.structured.JsonGrammar}); with
- * {@code auto} a schema is only shown to the model.
+ * {@code auto} a schema is only shown to the model, whose reply is read for calls as written
+ * ({@code parallel_tool_calls} then has no effect); with {@code none} the tools are still shown
+ * (as vLLM does) and the reply is plain content.
  *
  * @param tools the functions as the chat template sees them ({@code [{"type": "function", "function":
  *     {...}}]}), or null without tools
+ * @param functions the request's {@code function} objects, in order
  * @param choice {@code none}, {@code auto}, {@code required}, or the name of the function to call
  * @param syntax how the model writes calls, or null without tools
  */
