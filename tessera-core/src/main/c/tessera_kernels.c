@@ -329,6 +329,8 @@ static inline void q6_decode(const uint8_t *chunk, __m256i wq[16]) {
     const __m256i m4 = _mm256_set1_epi16(0x000F);
     const __m256i m2 = _mm256_set1_epi16(0x0030);
     const __m256i bias = _mm256_set1_epi16(32);
+    /* unrolled, so that every shift count is a constant and wq stays in registers */
+#pragma GCC unroll 16
     for (int s = 0; s < 16; s++) {
         __m256i v = _mm256_loadu_si256((const __m256i *) (chunk + Q6_HEADER_BYTES + 32 * (s >> 2)));
         __m256i h = _mm256_loadu_si256((const __m256i *) (chunk + Q6_HIGH + 32 * (s >> 3)));
@@ -346,8 +348,10 @@ static inline void q6_decode(const uint8_t *chunk, __m256i wq[16]) {
  */
 static inline void q6_sums(const __m256i wq[16], const int8_t *x, __m256i *even, __m256i *odd) {
     __m256i half[2];
+#pragma GCC unroll 2
     for (int h = 0; h < 2; h++) {
         __m256i a = _mm256_setzero_si256();
+#pragma GCC unroll 8
         for (int s = 8 * h; s < 8 * h + 8; s++) {
             __m256i xv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (x + 16 * s)));
             a = _mm256_add_epi16(a, _mm256_mullo_epi16(wq[s], xv));
@@ -643,25 +647,36 @@ static inline __attribute__((always_inline)) void float_tile(int type, int nr, i
     }
 }
 
+/*
+ * Whole token tiles run ROW_TILE rows at a time; the tokens after the last whole tile (all of them
+ * in a one-token decode) run one row at a time, as one tile of 1 to 3 tokens. A row pair with one token streams two rows side by
+ * side (rows of a power-of-two size apart, so their loads contend for the same cache sets) with too
+ * little arithmetic to hide it: one row at a time streams faster. The order of the steps of each
+ * (row, token) is the same either way.
+ */
 static inline __attribute__((always_inline)) void float_rows(int type, const uint8_t *w, int64_t row_bytes,
         int32_t in, int32_t from, int32_t to, int32_t out_stride, const float *x, int32_t tokens, float *out) {
-    int32_t r = from;
-    for (; r + ROW_TILE <= to; r += ROW_TILE) {
-        int64_t t = 0;
-        for (; t + TOKEN_TILE <= tokens; t += TOKEN_TILE) {
-            float_tile(type, ROW_TILE, TOKEN_TILE, w, row_bytes, in, r, out_stride, x, t, out);
+    int64_t tiled = tokens - tokens % TOKEN_TILE;
+    if (tiled > 0) {
+        int32_t r = from;
+        for (; r + ROW_TILE <= to; r += ROW_TILE) {
+            for (int64_t t = 0; t < tiled; t += TOKEN_TILE) {
+                float_tile(type, ROW_TILE, TOKEN_TILE, w, row_bytes, in, r, out_stride, x, t, out);
+            }
         }
-        for (; t < tokens; t++) {
-            float_tile(type, ROW_TILE, 1, w, row_bytes, in, r, out_stride, x, t, out);
+        for (; r < to; r++) {
+            for (int64_t t = 0; t < tiled; t += TOKEN_TILE) {
+                float_tile(type, 1, TOKEN_TILE, w, row_bytes, in, r, out_stride, x, t, out);
+            }
         }
     }
-    for (; r < to; r++) {
-        int64_t t = 0;
-        for (; t + TOKEN_TILE <= tokens; t += TOKEN_TILE) {
-            float_tile(type, 1, TOKEN_TILE, w, row_bytes, in, r, out_stride, x, t, out);
-        }
-        for (; t < tokens; t++) {
-            float_tile(type, 1, 1, w, row_bytes, in, r, out_stride, x, t, out);
+    /* the rest (1 to TOKEN_TILE - 1 tokens) as one tile of a constant width per row */
+    for (int32_t r = from; r < to; r++) {
+        switch (tokens - tiled) {
+            case 1: float_tile(type, 1, 1, w, row_bytes, in, r, out_stride, x, tiled, out); break;
+            case 2: float_tile(type, 1, 2, w, row_bytes, in, r, out_stride, x, tiled, out); break;
+            case 3: float_tile(type, 1, 3, w, row_bytes, in, r, out_stride, x, tiled, out); break;
+            default: break;
         }
     }
 }
