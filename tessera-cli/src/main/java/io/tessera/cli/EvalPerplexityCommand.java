@@ -9,8 +9,10 @@ import io.tessera.core.forward.DecoderForward;
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.LoadedModel;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
@@ -71,7 +73,13 @@ final class EvalPerplexityCommand implements Callable<Integer> {
         if (batchTokens < 1) {
             throw new IllegalArgumentException("--batch-tokens must be positive, got " + batchTokens);
         }
-        String content = Files.readString(text, StandardCharsets.UTF_8);
+        String content;
+        try {
+            content = Files.readString(text, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read --text " + text + ": "
+                    + (e instanceof NoSuchFileException ? "no such file" : e.toString()));
+        }
         try (LoadedModel loaded = modelOptions.open();
                 LoadedModel baseLoaded = klBase == null ? null : LoadedModel.open(klBase, modelOptions.tokenizer);
                 Parallel parallel = new Parallel(modelOptions.threads())) {
