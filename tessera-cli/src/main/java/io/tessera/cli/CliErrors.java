@@ -12,7 +12,7 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
 
     @Override
     public int handleExecutionException(Exception ex, CommandLine cmd, CommandLine.ParseResult parseResult) {
-        StringBuilder msg = new StringBuilder("tessera ").append(cmd.getCommandName()).append(": ");
+        StringBuilder msg = new StringBuilder(cmd.getCommandSpec().qualifiedName()).append(": "); // "tessera eval perplexity: "
         Throwable t = ex;
         String last = null;
         while (t != null) {
