@@ -41,12 +41,17 @@
 #define TSR_EXPORT __attribute__((visibility("default")))
 
 /* Changes whenever a signature or a layout below changes; Java refuses a library of another ABI. */
-#define TSR_ABI 1
+#define TSR_ABI 2
 
 enum { CHUNK = 256, BLOCK = 32, Q8_CHUNK_BYTES = 272, Q4_CHUNK_BYTES = 144, HEADER_BYTES = 16 };
+/* Q6_K lane order (Q6KLanesKernel): d, 16 scales (even sub-blocks first), 128 bytes of low nibbles, 64 of high pairs. */
+enum { Q6_CHUNK_BYTES = 210, Q6_HEADER_BYTES = 18, Q6_HIGH = Q6_HEADER_BYTES + 128 };
 
-/* Activation layouts of tsr_quantize: each matches one weight layout byte for byte. */
-enum { LAYOUT_Q8_0_LANES = 0, LAYOUT_Q4_0_LANES = 1 };
+/* Activation layouts of tsr_quantize: each matches one weight layout byte for byte (Q4_K shares Q4_0's). */
+enum { LAYOUT_Q8_0_LANES = 0, LAYOUT_Q4_0_LANES = 1, LAYOUT_Q6_K_LANES = 2 };
+
+/* The lane-order weight types of lanes_rows. */
+enum { K_Q8_0 = 0, K_Q4_0 = 1, K_Q4_K = 2, K_Q6_K = 3 };
 
 /* CPU feature bits of tsr_cpu_features (Java's CpuFeatures names them in the same order). */
 enum {
@@ -156,6 +161,10 @@ static inline int32_t java_f2i(float v) {
 /* Where value v (0..255) of a 256-value chunk goes in an activation layout. */
 static inline int layout_pos(int layout, int v) {
     int lane = v >> 4, s = v & 15;
+    if (layout == LAYOUT_Q6_K_LANES) {
+        /* step s of lane L, as Q8Activations.lanes: one 16-byte row per step */
+        return 16 * s + lane;
+    }
     if (layout == LAYOUT_Q8_0_LANES) {
         /* vector s/2, byte 2·lane + s%2: the byte the Q8_0 lane layout gives that value */
         return 32 * (s >> 1) + 2 * lane + (s & 1);
@@ -288,18 +297,88 @@ static inline void q4_sums(const uint8_t *w, const int8_t *x, int32_t *s) {
 }
 #endif
 
-/* ---------------------------------------------------------------- Q8_0 and Q4_0 in lane order */
+/* ---------------------------------------------------------------- Q4_K's scales and Q6_K's sub-block sums */
+
+/*
+ * The eight 6-bit scales and the eight 6-bit mins of a Q4_K header at p (bytes 4-15), one per byte
+ * of a 64-bit word each, as Q4KLanesKernel.dot unpacks them.
+ */
+static inline void q4k_scales(const uint8_t *p, uint64_t *sc, uint64_t *mn) {
+    uint32_t b0, b1, b2;
+    memcpy(&b0, p + 4, 4);
+    memcpy(&b1, p + 8, 4);
+    memcpy(&b2, p + 12, 4);
+    *sc = (uint64_t) (b0 & 0x3F3F3F3Fu) | (uint64_t) ((b2 & 0x0F0F0F0Fu) | (b0 >> 2 & 0x30303030u)) << 32;
+    *mn = (uint64_t) (b1 & 0x3F3F3F3Fu) | (uint64_t) ((b2 >> 4 & 0x0F0F0F0Fu) | (b1 >> 2 & 0x30303030u)) << 32;
+}
+
+/* The 6-bit value of step s of lane L in a Q6_K lane-order chunk, minus 32. */
+static inline int q6_value(const uint8_t *chunk, int lane, int s) {
+    int low = ld16(chunk + Q6_HEADER_BYTES + 32 * (s >> 2) + 2 * lane) >> 4 * (s & 3) & 15;
+    int high = ld16(chunk + Q6_HIGH + 32 * (s >> 3) + 2 * lane) >> 2 * (s & 7) & 3;
+    return (low | high << 4) - 32;
+}
+
+#if defined(TSR_SIMD)
+/*
+ * The chunk's 16 steps as 16-bit q − 32 (step s of lane L in lane L of wq[s]), rebuilt from the low
+ * nibbles and high bit pairs with the shifts of Q6KLanesKernel.decodeLanes: once per chunk, for
+ * every token of a tile.
+ */
+static inline void q6_decode(const uint8_t *chunk, __m256i wq[16]) {
+    const __m256i m4 = _mm256_set1_epi16(0x000F);
+    const __m256i m2 = _mm256_set1_epi16(0x0030);
+    const __m256i bias = _mm256_set1_epi16(32);
+    /* unrolled, so that every shift count is a constant and wq stays in registers */
+#pragma GCC unroll 16
+    for (int s = 0; s < 16; s++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *) (chunk + Q6_HEADER_BYTES + 32 * (s >> 2)));
+        __m256i h = _mm256_loadu_si256((const __m256i *) (chunk + Q6_HIGH + 32 * (s >> 3)));
+        int k = s & 7; /* the pair's place in the high word: bits 2k, 2k + 1, moved to bits 4, 5 */
+        __m256i hp = k <= 2 ? _mm256_slli_epi16(h, 4 - 2 * k) : _mm256_srli_epi16(h, 2 * k - 4);
+        __m256i lo = _mm256_and_si256(_mm256_srli_epi16(v, 4 * (s & 3)), m4);
+        wq[s] = _mm256_sub_epi16(_mm256_or_si256(lo, _mm256_and_si256(hp, m2)), bias);
+    }
+}
+
+/*
+ * Σ (q − 32)·x per sub-block, even sub-blocks (2k in lane k) and odd ones apart, x in
+ * LAYOUT_Q6_K_LANES: steps 0-7 and 8-15 summed in two 16-bit accumulators as Java does
+ * (8 products of |q − 32| ≤ 32 and |x| ≤ 127: at most 32512, exact), then widened.
+ */
+static inline void q6_sums(const __m256i wq[16], const int8_t *x, __m256i *even, __m256i *odd) {
+    __m256i half[2];
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        __m256i a = _mm256_setzero_si256();
+#pragma GCC unroll 8
+        for (int s = 8 * h; s < 8 * h + 8; s++) {
+            __m256i xv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (x + 16 * s)));
+            a = _mm256_add_epi16(a, _mm256_mullo_epi16(wq[s], xv));
+        }
+        half[h] = a;
+    }
+    *even = _mm256_add_epi32(_mm256_srai_epi32(_mm256_slli_epi32(half[0], 16), 16),
+            _mm256_srai_epi32(_mm256_slli_epi32(half[1], 16), 16));
+    *odd = _mm256_add_epi32(_mm256_srai_epi32(half[0], 16), _mm256_srai_epi32(half[1], 16));
+}
+#endif
+
+/* ---------------------------------------------------------------- Q8_0, Q4_0, Q4_K and Q6_K in lane order */
 
 /*
  * Rows [from, to) of a lane-order matrix (row r at w + r·row_bytes, in values a multiple of 256)
  * against `tokens` rows of activations (q: in bytes per token in the type's layout; xs: in/32
- * block scales per token; xm: the blocks' d·Σq, Q4_0 only) into out[t·out_stride + r].
+ * block scales per token; xm: the blocks' d·Σq, Q4_0 and Q4_K only) into out[t·out_stride + r].
  *
  * Per (row, token) eight float lanes, lane k for block k of every chunk, in ascending chunk order:
  *   Q8_0: a = fma(S·dx, d, a)
  *   Q4_0: a = fma(S·dx, d, a); a = fma(d·(−8), X, a)
- * d the block's weight scale, dx its activation scale, X the activation block's d·Σq: the
- * operations of Q8_0LanesKernel.dot and Q4_0LanesKernel.dot.
+ *   Q4_K: a = fma(S·dx, sc·d, a); a = fma(mn·(−dmin), X, a)
+ *   Q6_K: a = fma(E·dx, sc_2k·d, a); a = fma(O·dx, sc_2k+1·d, a)
+ * S the block's integer sum, d its weight scale, dx its activation scale, X the activation
+ * block's d·Σq, E and O the integer sums of its even and odd 16-value sub-blocks: the operations
+ * of the LanesKernel dot products.
  */
 #define TOKEN_TILE 4
 
@@ -314,28 +393,58 @@ static inline float hsum8(__m256 v) {
     return lanes8(a);
 }
 
+/* Eight bytes (unsigned when `sign` is 0) as floats. */
+static inline __m256 bytes_to_floats(uint64_t bytes, int sign) {
+    __m128i b = _mm_cvtsi64_si128((long long) bytes);
+    return _mm256_cvtepi32_ps(sign ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b));
+}
+
 /*
  * One row × nt tokens from token t0: the chunk's weights and scales loaded once for all nt tokens.
- * Called with constant nt (TOKEN_TILE, then 1 for the rest), so that the compiler keeps the nt
- * accumulators in registers.
+ * Called with constant kind and nt (TOKEN_TILE, then 1 for the rest), so that the compiler keeps
+ * the nt accumulators in registers.
  */
-static inline __attribute__((always_inline)) void lanes_tile(int q4, int nt, const uint8_t *row, int64_t chunks,
+static inline __attribute__((always_inline)) void lanes_tile(int kind, int nt, const uint8_t *row, int64_t chunks,
         int64_t chunk_bytes, int32_t in, int32_t r, int32_t out_stride, const int8_t *q, const float *xs,
         const float *xm, int64_t t0, float *out) {
     __m256 acc[TOKEN_TILE];
     for (int u = 0; u < nt; u++) acc[u] = _mm256_setzero_ps();
     for (int64_t c = 0; c < chunks; c++) {
         const uint8_t *chunk = row + c * chunk_bytes;
-        __m256 d = chunk_scales(chunk);
-        __m256 m = _mm256_mul_ps(d, _mm256_set1_ps(-8.0f));
+        __m256 d, m = _mm256_setzero_ps();
+        __m256i wq[16];
+        if (kind == K_Q6_K) {
+            float d6 = half_to_float(ld16(chunk));
+            uint64_t se, so;
+            memcpy(&se, chunk + 2, 8);
+            memcpy(&so, chunk + 10, 8);
+            d = _mm256_mul_ps(bytes_to_floats(se, 1), _mm256_set1_ps(d6));
+            m = _mm256_mul_ps(bytes_to_floats(so, 1), _mm256_set1_ps(d6));
+            q6_decode(chunk, wq);
+        } else if (kind == K_Q4_K) {
+            uint64_t sc, mn;
+            q4k_scales(chunk, &sc, &mn);
+            d = _mm256_mul_ps(bytes_to_floats(sc, 0), _mm256_set1_ps(half_to_float(ld16(chunk))));
+            m = _mm256_mul_ps(bytes_to_floats(mn, 0), _mm256_set1_ps(-half_to_float(ld16(chunk + 2))));
+        } else {
+            d = chunk_scales(chunk);
+            m = _mm256_mul_ps(d, _mm256_set1_ps(-8.0f));
+        }
         for (int u = 0; u < nt; u++) {
             int64_t t = t0 + u;
             const int8_t *x = q + t * in + c * CHUNK;
             int64_t b = (t * in + c * CHUNK) >> 5;
-            __m256i s = q4 ? q4_sums(chunk + HEADER_BYTES, x) : q8_sums(chunk + HEADER_BYTES, x);
-            __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_loadu_ps(xs + b));
-            acc[u] = _mm256_fmadd_ps(f, d, acc[u]);
-            if (q4) {
+            __m256 dx = _mm256_loadu_ps(xs + b);
+            if (kind == K_Q6_K) {
+                __m256i even, odd;
+                q6_sums(wq, x, &even, &odd);
+                acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(even), dx), d, acc[u]);
+                acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(odd), dx), m, acc[u]);
+                continue;
+            }
+            __m256i s = kind == K_Q8_0 ? q8_sums(chunk + HEADER_BYTES, x) : q4_sums(chunk + HEADER_BYTES, x);
+            acc[u] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), dx), d, acc[u]);
+            if (kind != K_Q8_0) {
                 acc[u] = _mm256_fmadd_ps(m, _mm256_loadu_ps(xm + b), acc[u]);
             }
         }
@@ -345,27 +454,37 @@ static inline __attribute__((always_inline)) void lanes_tile(int q4, int nt, con
     }
 }
 
-static inline __attribute__((always_inline)) void lanes_rows(int q4, const uint8_t *w, int64_t row_bytes, int32_t in,
-        int32_t from, int32_t to, int32_t out_stride, const int8_t *q, const float *xs, const float *xm, int32_t tokens,
-        float *out) {
+static inline __attribute__((always_inline)) void lanes_rows(int kind, const uint8_t *w, int64_t row_bytes,
+        int32_t in, int32_t from, int32_t to, int32_t out_stride, const int8_t *q, const float *xs, const float *xm,
+        int32_t tokens, float *out) {
     int64_t chunks = in / CHUNK;
-    int64_t chunk_bytes = q4 ? Q4_CHUNK_BYTES : Q8_CHUNK_BYTES;
+    int64_t chunk_bytes = kind == K_Q8_0 ? Q8_CHUNK_BYTES : kind == K_Q6_K ? Q6_CHUNK_BYTES : Q4_CHUNK_BYTES;
     for (int32_t r = from; r < to; r++) {
         const uint8_t *row = w + r * row_bytes;
         int64_t t = 0;
         for (; t + TOKEN_TILE <= tokens; t += TOKEN_TILE) {
-            lanes_tile(q4, TOKEN_TILE, row, chunks, chunk_bytes, in, r, out_stride, q, xs, xm, t, out);
+            lanes_tile(kind, TOKEN_TILE, row, chunks, chunk_bytes, in, r, out_stride, q, xs, xm, t, out);
         }
         for (; t < tokens; t++) {
-            lanes_tile(q4, 1, row, chunks, chunk_bytes, in, r, out_stride, q, xs, xm, t, out);
+            lanes_tile(kind, 1, row, chunks, chunk_bytes, in, r, out_stride, q, xs, xm, t, out);
         }
     }
 }
 #else
-static void lanes_rows(int q4, const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
+/* Q6_K: the integer sums of the chunk's 16 sub-blocks, x in LAYOUT_Q6_K_LANES. */
+static inline void q6_sums(const uint8_t *chunk, const int8_t *x, int32_t *s) {
+    for (int lane = 0; lane < 16; lane++) {
+        s[lane] = 0;
+        for (int step = 0; step < 16; step++) {
+            s[lane] += q6_value(chunk, lane, step) * x[16 * step + lane];
+        }
+    }
+}
+
+static void lanes_rows(int kind, const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
         int32_t out_stride, const int8_t *q, const float *xs, const float *xm, int32_t tokens, float *out) {
     int64_t chunks = in / CHUNK;
-    int64_t chunk_bytes = q4 ? Q4_CHUNK_BYTES : Q8_CHUNK_BYTES;
+    int64_t chunk_bytes = kind == K_Q8_0 ? Q8_CHUNK_BYTES : kind == K_Q6_K ? Q6_CHUNK_BYTES : Q4_CHUNK_BYTES;
     for (int32_t r = from; r < to; r++) {
         const uint8_t *row = w + r * row_bytes;
         for (int64_t t = 0; t < tokens; t++) {
@@ -374,17 +493,38 @@ static void lanes_rows(int q4, const uint8_t *w, int64_t row_bytes, int32_t in, 
                 const uint8_t *chunk = row + c * chunk_bytes;
                 const int8_t *x = q + t * in + c * CHUNK;
                 int64_t b = (t * in + c * CHUNK) >> 5;
+                if (kind == K_Q6_K) {
+                    int32_t s[16];
+                    q6_sums(chunk, x, s);
+                    float d = half_to_float(ld16(chunk));
+                    for (int k = 0; k < 8; k++) {
+                        acc[k] = fmaf((float) s[2 * k] * xs[b + k], (float) (int8_t) chunk[2 + k] * d, acc[k]);
+                        acc[k] = fmaf((float) s[2 * k + 1] * xs[b + k], (float) (int8_t) chunk[10 + k] * d, acc[k]);
+                    }
+                    continue;
+                }
                 int32_t s[8];
-                if (q4) {
-                    q4_sums(chunk + HEADER_BYTES, x, s);
-                } else {
+                if (kind == K_Q8_0) {
                     q8_sums(chunk + HEADER_BYTES, x, s);
+                } else {
+                    q4_sums(chunk + HEADER_BYTES, x, s);
+                }
+                uint64_t sc = 0, mn = 0;
+                if (kind == K_Q4_K) {
+                    q4k_scales(chunk, &sc, &mn);
                 }
                 for (int k = 0; k < 8; k++) {
-                    float d = half_to_float(ld16(chunk + 2 * k));
+                    float d, m;
+                    if (kind == K_Q4_K) {
+                        d = (float) (sc >> 8 * k & 63) * half_to_float(ld16(chunk));
+                        m = (float) (mn >> 8 * k & 63) * -half_to_float(ld16(chunk + 2));
+                    } else {
+                        d = half_to_float(ld16(chunk + 2 * k));
+                        m = d * -8.0f;
+                    }
                     acc[k] = fmaf((float) s[k] * xs[b + k], d, acc[k]);
-                    if (q4) {
-                        acc[k] = fmaf(d * -8.0f, xm[b + k], acc[k]);
+                    if (kind != K_Q8_0) {
+                        acc[k] = fmaf(m, xm[b + k], acc[k]);
                     }
                 }
             }
@@ -396,12 +536,24 @@ static void lanes_rows(int q4, const uint8_t *w, int64_t row_bytes, int32_t in, 
 
 TSR_EXPORT void tsr_q8_0_lanes(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
         int32_t out_stride, const int8_t *q, const float *xs, int32_t tokens, float *out) {
-    lanes_rows(0, w, row_bytes, in, from, to, out_stride, q, xs, 0, tokens, out);
+    lanes_rows(K_Q8_0, w, row_bytes, in, from, to, out_stride, q, xs, 0, tokens, out);
 }
 
 TSR_EXPORT void tsr_q4_0_lanes(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
         int32_t out_stride, const int8_t *q, const float *xs, const float *xm, int32_t tokens, float *out) {
-    lanes_rows(1, w, row_bytes, in, from, to, out_stride, q, xs, xm, tokens, out);
+    lanes_rows(K_Q4_0, w, row_bytes, in, from, to, out_stride, q, xs, xm, tokens, out);
+}
+
+/* Q4_K in lane order: the nibbles as Q4_0's (activations in LAYOUT_Q4_0_LANES), scales and mins per block. */
+TSR_EXPORT void tsr_q4_k_lanes(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
+        int32_t out_stride, const int8_t *q, const float *xs, const float *xm, int32_t tokens, float *out) {
+    lanes_rows(K_Q4_K, w, row_bytes, in, from, to, out_stride, q, xs, xm, tokens, out);
+}
+
+/* Q6_K in lane order, activations in LAYOUT_Q6_K_LANES. */
+TSR_EXPORT void tsr_q6_k_lanes(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
+        int32_t out_stride, const int8_t *q, const float *xs, int32_t tokens, float *out) {
+    lanes_rows(K_Q6_K, w, row_bytes, in, from, to, out_stride, q, xs, 0, tokens, out);
 }
 
 /* ---------------------------------------------------------------- float weights: F32, F16, BF16 */
@@ -495,25 +647,36 @@ static inline __attribute__((always_inline)) void float_tile(int type, int nr, i
     }
 }
 
+/*
+ * Whole token tiles run ROW_TILE rows at a time; the tokens after the last whole tile (all of them
+ * in a one-token decode) run one row at a time, as one tile of 1 to 3 tokens. A row pair with one token streams two rows side by
+ * side (rows of a power-of-two size apart, so their loads contend for the same cache sets) with too
+ * little arithmetic to hide it: one row at a time streams faster. The order of the steps of each
+ * (row, token) is the same either way.
+ */
 static inline __attribute__((always_inline)) void float_rows(int type, const uint8_t *w, int64_t row_bytes,
         int32_t in, int32_t from, int32_t to, int32_t out_stride, const float *x, int32_t tokens, float *out) {
-    int32_t r = from;
-    for (; r + ROW_TILE <= to; r += ROW_TILE) {
-        int64_t t = 0;
-        for (; t + TOKEN_TILE <= tokens; t += TOKEN_TILE) {
-            float_tile(type, ROW_TILE, TOKEN_TILE, w, row_bytes, in, r, out_stride, x, t, out);
+    int64_t tiled = tokens - tokens % TOKEN_TILE;
+    if (tiled > 0) {
+        int32_t r = from;
+        for (; r + ROW_TILE <= to; r += ROW_TILE) {
+            for (int64_t t = 0; t < tiled; t += TOKEN_TILE) {
+                float_tile(type, ROW_TILE, TOKEN_TILE, w, row_bytes, in, r, out_stride, x, t, out);
+            }
         }
-        for (; t < tokens; t++) {
-            float_tile(type, ROW_TILE, 1, w, row_bytes, in, r, out_stride, x, t, out);
+        for (; r < to; r++) {
+            for (int64_t t = 0; t < tiled; t += TOKEN_TILE) {
+                float_tile(type, 1, TOKEN_TILE, w, row_bytes, in, r, out_stride, x, t, out);
+            }
         }
     }
-    for (; r < to; r++) {
-        int64_t t = 0;
-        for (; t + TOKEN_TILE <= tokens; t += TOKEN_TILE) {
-            float_tile(type, 1, TOKEN_TILE, w, row_bytes, in, r, out_stride, x, t, out);
-        }
-        for (; t < tokens; t++) {
-            float_tile(type, 1, 1, w, row_bytes, in, r, out_stride, x, t, out);
+    /* the rest (1 to TOKEN_TILE - 1 tokens) as one tile of a constant width per row */
+    for (int32_t r = from; r < to; r++) {
+        switch (tokens - tiled) {
+            case 1: float_tile(type, 1, 1, w, row_bytes, in, r, out_stride, x, tiled, out); break;
+            case 2: float_tile(type, 1, 2, w, row_bytes, in, r, out_stride, x, tiled, out); break;
+            case 3: float_tile(type, 1, 3, w, row_bytes, in, r, out_stride, x, tiled, out); break;
+            default: break;
         }
     }
 }

@@ -14,6 +14,8 @@
     void prefix##tsr_quantize(const float *, int64_t, int32_t, int8_t *, float *, float *); \
     void prefix##tsr_q8_0_lanes(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const int8_t *, const float *, int32_t, float *); \
     void prefix##tsr_q4_0_lanes(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const int8_t *, const float *, const float *, int32_t, float *); \
+    void prefix##tsr_q4_k_lanes(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const int8_t *, const float *, const float *, int32_t, float *); \
+    void prefix##tsr_q6_k_lanes(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const int8_t *, const float *, int32_t, float *); \
     void prefix##tsr_f32(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *); \
     void prefix##tsr_f16(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *); \
     void prefix##tsr_bf16(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *);
@@ -36,42 +38,53 @@ static void same(const float *a, const float *b, int n, const char *what) {
 /* Finite halves only: random sign, exponent 1..29, mantissa. */
 static uint16_t half(void) { return (uint16_t) ((next() & 0x8000) | ((1 + next() % 29) << 10) | (next() & 0x3FF)); }
 
-static void lanes_case(int q4, int in, int rows, int tokens) {
-    int64_t chunk_bytes = q4 ? 144 : 272;
+typedef void (*q8_fn)(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const int8_t *, const float *, int32_t, float *);
+typedef void (*q4_fn)(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const int8_t *, const float *, const float *, int32_t, float *);
+
+/* kind: 0 Q8_0, 1 Q4_0, 2 Q4_K, 3 Q6_K (random bytes in the lane layouts, small finite half scales). */
+static void lanes_case(int kind, int in, int rows, int tokens) {
+    static const char *names[] = {"q8_0", "q4_0", "q4_k", "q6_k"};
+    static const int chunk_sizes[] = {272, 144, 144, 210};
+    static const int halves[] = {8, 8, 2, 1}; /* half-precision scales at the start of a chunk */
+    static const int layouts[] = {0, 1, 1, 2};
+    int64_t chunk_bytes = chunk_sizes[kind];
     int64_t row_bytes = in / 256 * chunk_bytes;
     uint8_t *w = malloc(row_bytes * rows);
     for (int64_t i = 0; i < row_bytes * rows; i++) w[i] = (uint8_t) next();
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < in / 256; c++)
-            for (int k = 0; k < 8; k++) {
+            for (int k = 0; k < halves[kind]; k++) {
                 uint16_t h = (uint16_t) (half() & 0x3FFF); /* small scales */
                 memcpy(w + r * row_bytes + c * chunk_bytes + 2 * k, &h, 2);
             }
     int64_t n = (int64_t) tokens * in;
+    int layout = layouts[kind];
     float *x = malloc(sizeof(float) * n);
     for (int64_t i = 0; i < n; i++) x[i] = gauss();
     int8_t *q = malloc(n), *rq = malloc(n);
     float *s = malloc(sizeof(float) * n / 32), *m = malloc(sizeof(float) * n / 32);
     float *rs = malloc(sizeof(float) * n / 32), *rm = malloc(sizeof(float) * n / 32);
-    tsr_quantize(x, n, q4, q, s, m);
-    ref_tsr_quantize(x, n, q4, rq, rs, rm);
+    tsr_quantize(x, n, layout, q, s, m);
+    ref_tsr_quantize(x, n, layout, rq, rs, rm);
     if (memcmp(q, rq, n) || memcmp(s, rs, sizeof(float) * n / 32) || memcmp(m, rm, sizeof(float) * n / 32)) {
-        fprintf(stderr, "FAIL quantize layout %d\n", q4);
+        fprintf(stderr, "FAIL quantize layout %d\n", layout);
         failures++;
     }
     float *out = malloc(sizeof(float) * tokens * rows), *ref = malloc(sizeof(float) * tokens * rows);
     /* the last row band alone, then all rows: both must stay inside the buffers */
-    if (q4) {
-        tsr_q4_0_lanes(w, row_bytes, in, rows - 1, rows, rows, q, s, m, tokens, out);
-        tsr_q4_0_lanes(w, row_bytes, in, 0, rows, rows, q, s, m, tokens, out);
-        ref_tsr_q4_0_lanes(w, row_bytes, in, 0, rows, rows, q, s, m, tokens, ref);
+    if (kind == 1 || kind == 2) {
+        q4_fn f = kind == 1 ? tsr_q4_0_lanes : tsr_q4_k_lanes, g = kind == 1 ? ref_tsr_q4_0_lanes : ref_tsr_q4_k_lanes;
+        f(w, row_bytes, in, rows - 1, rows, rows, q, s, m, tokens, out);
+        f(w, row_bytes, in, 0, rows, rows, q, s, m, tokens, out);
+        g(w, row_bytes, in, 0, rows, rows, q, s, m, tokens, ref);
     } else {
-        tsr_q8_0_lanes(w, row_bytes, in, rows - 1, rows, rows, q, s, tokens, out);
-        tsr_q8_0_lanes(w, row_bytes, in, 0, rows, rows, q, s, tokens, out);
-        ref_tsr_q8_0_lanes(w, row_bytes, in, 0, rows, rows, q, s, tokens, ref);
+        q8_fn f = kind == 0 ? tsr_q8_0_lanes : tsr_q6_k_lanes, g = kind == 0 ? ref_tsr_q8_0_lanes : ref_tsr_q6_k_lanes;
+        f(w, row_bytes, in, rows - 1, rows, rows, q, s, tokens, out);
+        f(w, row_bytes, in, 0, rows, rows, q, s, tokens, out);
+        g(w, row_bytes, in, 0, rows, rows, q, s, tokens, ref);
     }
     char what[64];
-    snprintf(what, sizeof what, "%s in=%d rows=%d tokens=%d", q4 ? "q4_0" : "q8_0", in, rows, tokens);
+    snprintf(what, sizeof what, "%s in=%d rows=%d tokens=%d", names[kind], in, rows, tokens);
     same(out, ref, tokens * rows, what);
     free(w); free(x); free(q); free(rq); free(s); free(m); free(rs); free(rm); free(out); free(ref);
 }
@@ -102,8 +115,8 @@ static void float_case(int type, int in, int rows, int tokens) {
 int main(void) {
     int lanes[][3] = {{256, 1, 1}, {512, 3, 5}, {2048, 5, 9}};
     for (unsigned i = 0; i < sizeof lanes / sizeof lanes[0]; i++) {
-        lanes_case(0, lanes[i][0], lanes[i][1], lanes[i][2]);
-        lanes_case(1, lanes[i][0], lanes[i][1], lanes[i][2]);
+        for (int kind = 0; kind < 4; kind++)
+            lanes_case(kind, lanes[i][0], lanes[i][1], lanes[i][2]);
     }
     int floats[][3] = {{1, 1, 1}, {7, 2, 3}, {33, 3, 5}, {264, 4, 6}, {1031, 2, 2}};
     for (unsigned i = 0; i < sizeof floats / sizeof floats[0]; i++)

@@ -3,6 +3,7 @@ package io.tessera.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.tessera.core.forward.KvCacheType;
+import io.tessera.core.kernel.Kernels;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.Model;
@@ -75,6 +76,9 @@ final class BenchThroughputCommand implements Callable<Integer> {
     @Mixin
     ClusterOptions cluster;
 
+    @Mixin
+    KernelOptions kernels;
+
     @Option(names = "--json", description = "Print one JSON object on standard output (the report goes to stderr).")
     boolean json;
 
@@ -83,6 +87,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
         if (numPrompts < 1 || inputLen < 1 || outputLen < 1 || prefixLen < 0) {
             throw new IllegalArgumentException("--num-prompts, --input-len and --output-len must be at least 1");
         }
+        kernels.apply();
         PrintStream report = json ? System.err : System.out;
         KvCacheType kvType = engine.kvType();
         int nThreads = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
@@ -204,6 +209,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
         o.put("prefix_caching", !engine.noPrefixCaching);
         o.put("kv_cache_dtype", engine.kvCacheDtype);
         o.put("threads", threads == null ? Runtime.getRuntime().availableProcessors() : threads);
+        o.put("kernels", Kernels.name());
         o.put("elapsed_s", secs);
         o.put("requests_per_s", reqs.length / secs);
         o.put("output_tokens_per_s", output / secs);
@@ -226,8 +232,9 @@ final class BenchThroughputCommand implements Callable<Integer> {
     }
 
     private static void printReport(PrintStream out, Map<String, Object> o) {
-        out.printf(Locale.ROOT, "%d requests, %d prompt + %d output tokens in %.2f s%n", o.get("num_requests"),
-                o.get("prompt_tokens"), o.get("output_tokens"), (double) o.get("elapsed_s"));
+        out.printf(Locale.ROOT, "%d requests, %d prompt + %d output tokens in %.2f s (threads %d, kernels %s)%n",
+                o.get("num_requests"), o.get("prompt_tokens"), o.get("output_tokens"), (double) o.get("elapsed_s"),
+                o.get("threads"), o.get("kernels"));
         out.printf(Locale.ROOT, "throughput: %.2f requests/s, %.1f output tokens/s, %.1f total tokens/s, %.1f GFLOP/s%n",
                 o.get("requests_per_s"), o.get("output_tokens_per_s"), o.get("total_tokens_per_s"), o.get("gflops_per_s"));
         out.printf(Locale.ROOT, "time to first token: mean %.0f ms, p50 %.0f ms, p99 %.0f ms%n", o.get("ttft_mean_ms"),

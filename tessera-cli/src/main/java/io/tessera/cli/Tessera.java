@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 SynthCommand.class,
                 PlanCommand.class,
                 BenchCommand.class,
+                EvalCommand.class,
                 WorkerCommand.class,
                 RouterCommand.class,
         })

@@ -54,6 +54,20 @@ class KernelsCliTest {
         assertTrue(golden.text().substring(golden.prompt().length()).startsWith(texts[1].stripTrailing()), texts[1]);
     }
 
+    /** bench throughput names the kernels it ran, in its report and its JSON. */
+    @Test
+    void benchThroughputNamesTheKernels() throws Exception {
+        for (String kind : new String[] {"java", "native"}) {
+            CliTest.Result r = tessera("bench", "throughput", "--model", TestModels.stories260K().toString(),
+                    "--num-prompts", "2", "--input-len", "4", "--output-len", "4", "--kv-cache-memory", "8M",
+                    "--threads", "1", "--kernels", kind, "--json");
+            assertEquals(0, r.code(), r.err());
+            String name = kind.equals("java") ? "java" : "native " + Kernels.best().variant().id();
+            assertEquals(name, new ObjectMapper().readTree(r.out()).get("kernels").asText(), r.out());
+            assertTrue(r.err().contains("(threads 1, kernels " + name + ")"), r.err());
+        }
+    }
+
     @Test
     void anUnknownKernelChoiceIsRefusedByName() {
         CliTest.Result r = tessera("run", "--model", TestModels.stories260K().toString(), "--tokenizer",

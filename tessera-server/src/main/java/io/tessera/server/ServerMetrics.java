@@ -4,7 +4,9 @@ import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.core.metrics.Info;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.tessera.core.kernel.Kernels;
 import io.tessera.engine.Engine;
 import io.tessera.engine.EngineStats;
 import io.tessera.engine.kv.KvStats;
@@ -85,6 +87,10 @@ public final class ServerMetrics {
         CounterWithCallback.builder().name("tessera_engine_steps_total")
                 .help("Forward passes the engine ran.")
                 .callback(cb -> cb.call(engine.stats().steps())).register(registry);
+        // exposed as tessera_kernels_info; the kernels are chosen once, before the server starts
+        Info.builder().name("tessera_kernels")
+                .help("The weight kernels in use (label kernels: \"native avx512\", \"native avx2\", \"native generic\" or \"java\").")
+                .labelNames("kernels").register(registry).setLabelValues(Kernels.name());
     }
 
     public PrometheusRegistry registry() {

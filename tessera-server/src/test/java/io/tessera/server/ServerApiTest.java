@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tessera.core.kernel.Kernels;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
@@ -172,6 +173,7 @@ class ServerApiTest {
                 "tessera_prefix_cache_hit_rate", "tessera_preemptions_total")) {
             assertTrue(m.contains(name), name + " in\n" + m);
         }
+        assertTrue(m.contains("tessera_kernels_info{kernels=\"" + Kernels.name() + "\"} 1"), "kernels named in\n" + m);
         JsonNode stats = JSON.readTree(get("/stats").body());
         assertTrue(stats.has("requests_running") && stats.has("generation_tokens_per_s") && stats.has("kv_cache_usage"));
     }

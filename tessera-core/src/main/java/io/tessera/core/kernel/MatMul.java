@@ -111,7 +111,7 @@ public final class MatMul {
 
     /** The calling thread's activations for the native kernels, prepared for the layouts of ws that run natively. */
     private static NativeActivations nativeActivations(NativeKernels nk, float[] x, int tokens, int in, Tensor... ws) {
-        boolean[] layouts = new boolean[2];
+        boolean[] layouts = new boolean[NativeKernels.LAYOUTS];
         for (Tensor w : ws) {
             int layout = nativeFor(w) != null ? NativeKernels.layoutOf(w) : -1;
             if (layout >= 0) {

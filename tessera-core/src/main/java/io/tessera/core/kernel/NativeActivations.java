@@ -12,9 +12,9 @@ final class NativeActivations {
     private float[] x;
     private int tokens;
     private int in;
-    private final byte[][] rounded = new byte[2][0];
+    private final byte[][] rounded = new byte[NativeKernels.LAYOUTS][0];
     /** Which layouts hold this operation's activations. */
-    private final boolean[] ready = new boolean[2];
+    private final boolean[] ready = new boolean[NativeKernels.LAYOUTS];
     private float[] scale = new float[0];
     private float[] sums = new float[0];
 

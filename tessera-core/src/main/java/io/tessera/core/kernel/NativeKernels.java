@@ -37,11 +37,14 @@ import java.util.Locale;
 public final class NativeKernels {
 
     /** The library ABI this class calls; a library of another is refused. */
-    static final int ABI = 1;
+    static final int ABI = 2;
 
-    /** Activation layouts of tsr_quantize (one per integer weight layout). */
+    /** Activation layouts of tsr_quantize (one per integer weight layout; Q4_K shares Q4_0's). */
     static final int LAYOUT_Q8_0 = 0;
     static final int LAYOUT_Q4_0 = 1;
+    static final int LAYOUT_Q6_K = 2;
+    /** How many activation layouts there are. */
+    static final int LAYOUTS = 3;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final Linker.Option CRITICAL = Linker.Option.critical(true);
@@ -57,6 +60,8 @@ public final class NativeKernels {
     private final MethodHandle quantize;
     private final MethodHandle q8_0;
     private final MethodHandle q4_0;
+    private final MethodHandle q4_k;
+    private final MethodHandle q6_k;
     private final MethodHandle f32;
     private final MethodHandle f16;
     private final MethodHandle bf16;
@@ -80,6 +85,8 @@ public final class NativeKernels {
         quantize = LINKER.downcallHandle(find(lib, "tsr_quantize"), QUANTIZE, CRITICAL);
         q8_0 = LINKER.downcallHandle(find(lib, "tsr_q8_0_lanes"), Q8_ROWS, CRITICAL);
         q4_0 = LINKER.downcallHandle(find(lib, "tsr_q4_0_lanes"), Q4_ROWS, CRITICAL);
+        q4_k = LINKER.downcallHandle(find(lib, "tsr_q4_k_lanes"), Q4_ROWS, CRITICAL);
+        q6_k = LINKER.downcallHandle(find(lib, "tsr_q6_k_lanes"), Q8_ROWS, CRITICAL);
         f32 = LINKER.downcallHandle(find(lib, "tsr_f32"), FLOAT_ROWS, CRITICAL);
         f16 = LINKER.downcallHandle(find(lib, "tsr_f16"), FLOAT_ROWS, CRITICAL);
         bf16 = LINKER.downcallHandle(find(lib, "tsr_bf16"), FLOAT_ROWS, CRITICAL);
@@ -158,7 +165,10 @@ public final class NativeKernels {
     /** Whether a native kernel multiplies this tensor; the others stay on the Java kernels. */
     public static boolean handles(Tensor w) {
         return switch (w.layout()) {
-            case LANES -> w.type() == GgmlType.Q8_0 || w.type() == GgmlType.Q4_0;
+            case LANES -> switch (w.type()) {
+                case Q8_0, Q4_0, Q4_K, Q6_K -> true;
+                default -> false;
+            };
             case GGML -> w.type() == GgmlType.F32 || w.type() == GgmlType.F16 || w.type() == GgmlType.BF16;
         };
     }
@@ -168,7 +178,11 @@ public final class NativeKernels {
         if (w.layout() != Tensor.Layout.LANES) {
             return -1;
         }
-        return w.type() == GgmlType.Q8_0 ? LAYOUT_Q8_0 : LAYOUT_Q4_0;
+        return switch (w.type()) {
+            case Q8_0 -> LAYOUT_Q8_0;
+            case Q6_K -> LAYOUT_Q6_K;
+            default -> LAYOUT_Q4_0;
+        };
     }
 
     /**
@@ -182,7 +196,7 @@ public final class NativeKernels {
             throw new IllegalArgumentException("quantize: " + n + " values do not fit the buffers (x " + x.length
                     + ", q " + q.length + ", scales " + scale.length + ", sums " + sums.length + ") or are not whole chunks");
         }
-        if (layout != LAYOUT_Q8_0 && layout != LAYOUT_Q4_0) {
+        if (layout < 0 || layout >= LAYOUTS) {
             throw new IllegalArgumentException("quantize: unknown layout " + layout);
         }
         try {
@@ -245,11 +259,11 @@ public final class NativeKernels {
                 }
                 MemorySegment q = MemorySegment.ofArray(rounded);
                 MemorySegment scale = MemorySegment.ofArray(a.scale());
-                if (layout == LAYOUT_Q8_0) {
-                    q8_0.invokeExact(seg, rowBytes, in, from, to, outStride, q, scale, tokens, o);
-                } else {
-                    q4_0.invokeExact(seg, rowBytes, in, from, to, outStride, q, scale, MemorySegment.ofArray(a.sums()),
-                            tokens, o);
+                switch (w.type()) {
+                    case Q8_0 -> q8_0.invokeExact(seg, rowBytes, in, from, to, outStride, q, scale, tokens, o);
+                    case Q6_K -> q6_k.invokeExact(seg, rowBytes, in, from, to, outStride, q, scale, tokens, o);
+                    default -> (w.type() == GgmlType.Q4_K ? q4_k : q4_0).invokeExact(seg, rowBytes, in, from, to, outStride,
+                            q, scale, MemorySegment.ofArray(a.sums()), tokens, o);
                 }
             }
         } catch (Throwable e) {

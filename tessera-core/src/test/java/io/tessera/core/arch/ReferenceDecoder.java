@@ -16,21 +16,21 @@ import io.tessera.core.tensor.Tensor;
  * published definitions rather than from Tessera's blocks: the oracle the blocks are checked
  * against. Slow (every weight row is decoded for every token); for models of a few layers.
  */
-final class ReferenceDecoder {
+public final class ReferenceDecoder {
 
     private final Model model;
     private final ModelConfig c;
     /** The global rotation: inverse frequencies, then the magnitude ({@link #rotary}). */
     private final double[][] rotary;
 
-    ReferenceDecoder(Model model) {
+    public ReferenceDecoder(Model model) {
         this.model = model;
         this.c = model.config();
         this.rotary = rotary();
     }
 
     /** The logits at every position of {@code tokens}, run as one sequence from position 0. */
-    double[][] logits(int[] tokens) {
+    public double[][] logits(int[] tokens) {
         int n = tokens.length;
         double[][][] keys = new double[c.layers()][n][];
         double[][][] values = new double[c.layers()][n][];

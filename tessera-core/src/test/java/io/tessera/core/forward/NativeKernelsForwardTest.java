@@ -27,7 +27,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Whole models on the native kernels: the golden stories260K results, and the same logits, bit for
  * bit, as on the Java kernels for a batch mixing prefill and decode, in each weight type the native
- * library covers (the tiny-gqa shape's 256-wide rows are repacked into lane order for Q8_0 and Q4_0).
+ * library covers (the tiny-gqa shape's 256-wide rows are repacked into lane order for Q8_0, Q4_0, Q4_K
+ * and Q6_K; Q4_K_M mixes Q4_K and Q6_K matrices in one model, as llama.cpp's files do).
  */
 class NativeKernelsForwardTest {
 
@@ -61,7 +62,7 @@ class NativeKernelsForwardTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"Q8_0", "Q4_0", "F16", "BF16", "F32"})
+    @ValueSource(strings = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q4_K_M", "F16", "BF16", "F32"})
     void sameLogitsAsTheJavaKernels(String type) throws Exception {
         Path file = dir.resolve("tiny-" + type + ".gguf");
         SyntheticModel.write(file, ModelShape.named("tiny-gqa").withLayers(2), SyntheticVocabulary.generate(512, 4),

@@ -34,6 +34,9 @@ class NativeKernelsTest {
 
     static Parallel parallel;
 
+    /** The types whose native kernels take rounded activations, in lane order. */
+    static final List<GgmlType> INTEGER_TYPES = List.of(GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K);
+
     @BeforeAll
     static void start() {
         parallel = new Parallel(2);
@@ -60,7 +63,7 @@ class NativeKernelsTest {
     static Stream<Arguments> shapes() {
         List<Arguments> l = new ArrayList<>();
         for (NativeKernels k : variants()) {
-            for (GgmlType t : List.of(GgmlType.Q8_0, GgmlType.Q4_0)) {
+            for (GgmlType t : INTEGER_TYPES) {
                 for (int[] s : new int[][] {{256, 1, 1}, {512, 3, 2}, {768, 17, 5}, {2048, 9, 13}}) {
                     l.add(Arguments.of(k, t, s[0], s[1], s[2]));
                 }
@@ -99,7 +102,7 @@ class NativeKernelsTest {
         Q8Activations java = new Q8Activations();
         java.quantize(x, tokens, in, false, false);
         for (NativeKernels k : variants()) {
-            for (int layout : new int[] {NativeKernels.LAYOUT_Q8_0, NativeKernels.LAYOUT_Q4_0}) {
+            for (int layout = 0; layout < NativeKernels.LAYOUTS; layout++) {
                 byte[] q = new byte[tokens * in];
                 float[] scale = new float[tokens * in / 32];
                 float[] sums = new float[tokens * in / 32];
@@ -119,6 +122,9 @@ class NativeKernelsTest {
     private static int position(int layout, int v) {
         int lane = v / 16;
         int step = v % 16;
+        if (layout == NativeKernels.LAYOUT_Q6_K) {
+            return 16 * step + lane; // Q8Activations.lanes
+        }
         if (layout == NativeKernels.LAYOUT_Q8_0) {
             return 32 * (step / 2) + 2 * lane + step % 2;
         }
@@ -140,7 +146,7 @@ class NativeKernelsTest {
 
         // against float64: the weights as decoded, the activations as the kernel rounds them
         Q8Activations xq = new Q8Activations();
-        boolean rounded = in % 256 == 0 && (type == GgmlType.Q8_0 || type == GgmlType.Q4_0);
+        boolean rounded = INTEGER_TYPES.contains(type);
         if (rounded) {
             xq.quantize(x, tokens, in, false, false);
         }
@@ -181,9 +187,12 @@ class NativeKernelsTest {
         int in = 512;
         Tensor q8 = matrix(GgmlType.Q8_0, in, 40, rnd);
         Tensor q4 = matrix(GgmlType.Q4_0, in, 24, rnd);
-        Tensor q6 = WeightKernel.repackForKernels(quantized(GgmlType.Q6_K, in, 8, rnd), Arena.ofAuto()); // stays Java
+        Tensor q4k = matrix(GgmlType.Q4_K, in, 12, rnd);
+        Tensor q6k = matrix(GgmlType.Q6_K, in, 8, rnd);
+        Tensor q41 = quantized(GgmlType.Q4_1, in, 8, rnd); // stays Java
+        assertTrue(!NativeKernels.handles(q41), "Q4_1 has no native kernel yet");
         Tensor f16 = matrix(GgmlType.F16, in, 16, rnd);
-        Tensor[] ws = {q8, q4, q6, f16};
+        Tensor[] ws = {q8, q4, q4k, q6k, q41, f16};
         for (int tokens : new int[] {1, 2, 5}) {
             float[] x = activations(rnd, tokens * in);
             float[][][] outs = new float[2][ws.length][];
@@ -195,7 +204,9 @@ class NativeKernelsTest {
                     outs[m][i] = new float[tokens * (int) ws[i].rowCount()];
                 }
                 MatMul.matmul(parallel, ws, x, tokens, outs[m]);
-                MatMul.swiGlu(parallel, q4, matrix(GgmlType.Q4_0, in, 24, new Random(5)), x, tokens, gate[m], new float[tokens * 24]);
+                // a Q4_K gate beside a Q6_K up, as in a Q4_K_M file: two activation layouts in one operation
+                MatMul.swiGlu(parallel, matrix(GgmlType.Q4_K, in, 24, new Random(4)), matrix(GgmlType.Q6_K, in, 24, new Random(5)),
+                        x, tokens, gate[m], new float[tokens * 24]);
             }
             for (int i = 0; i < ws.length; i++) {
                 assertArrayEquals(outs[0][i], outs[1][i], ws[i] + " tokens " + tokens);
@@ -213,7 +224,7 @@ class NativeKernelsTest {
         Tensor w = matrix(GgmlType.Q8_0, 256, 4, rnd);
         float[] x = activations(rnd, 2 * 256);
         NativeActivations a = new NativeActivations();
-        a.prepare(k, x, 2, 256, new boolean[] {true, false});
+        a.prepare(k, x, 2, 256, new boolean[] {true, false, false});
         float[] out = new float[2 * 4];
         assertThrows(IllegalArgumentException.class, () -> k.rows(w, 0, 5, 4, a, 2, out), "rows past the matrix");
         assertThrows(IllegalArgumentException.class, () -> k.rows(w, 3, 2, 4, a, 2, out), "from after to");
@@ -229,8 +240,10 @@ class NativeKernelsTest {
                 "not whole chunks");
         assertThrows(IllegalArgumentException.class, () -> k.quantize(x, 512, 0, new byte[511], new float[16], new float[16]),
                 "rounded buffer too small");
-        assertThrows(IllegalArgumentException.class, () -> k.quantize(x, 512, 2, new byte[512], new float[16], new float[16]),
-                "unknown layout");
+        assertThrows(IllegalArgumentException.class,
+                () -> k.quantize(x, 512, NativeKernels.LAYOUTS, new byte[512], new float[16], new float[16]), "unknown layout");
+        Tensor q6 = matrix(GgmlType.Q6_K, 256, 4, rnd);
+        assertThrows(IllegalStateException.class, () -> k.rows(q6, 0, 4, 4, a, 2, out), "activations not rounded for Q6_K");
     }
 
     private static float[] javaProduct(Tensor w, float[] x, int tokens) {
@@ -253,7 +266,11 @@ class NativeKernelsTest {
     private static void nativeRows(NativeKernels k, Tensor w, float[] x, int tokens, int from, int to, float[] out) {
         NativeActivations a = new NativeActivations();
         int layout = NativeKernels.layoutOf(w);
-        a.prepare(k, x, tokens, w.rowLength(), new boolean[] {layout == 0, layout == 1});
+        boolean[] layouts = new boolean[NativeKernels.LAYOUTS];
+        if (layout >= 0) {
+            layouts[layout] = true;
+        }
+        a.prepare(k, x, tokens, w.rowLength(), layouts);
         k.rows(w, from, to, (int) w.rowCount(), a, tokens, out);
     }
 
@@ -270,7 +287,7 @@ class NativeKernelsTest {
     /** A matrix as the model loader leaves it: integer types repacked into lane order, float types as in the file. */
     static Tensor matrix(GgmlType type, int in, int rows, Random rnd) {
         Tensor t = quantized(type, in, rows, rnd);
-        if (type == GgmlType.Q8_0 || type == GgmlType.Q4_0) {
+        if (INTEGER_TYPES.contains(type)) {
             t = WeightKernel.repackForKernels(t, Arena.ofAuto());
             assertEquals(Tensor.Layout.LANES, t.layout());
         }

@@ -1,0 +1,56 @@
+package io.tessera.cli;
+
+import static io.tessera.cli.CliTest.tessera;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tessera.core.TestModels;
+import org.junit.jupiter.api.Test;
+
+/** {@code tessera eval perplexity} end to end on stories260K. */
+class EvalPerplexityCommandTest {
+
+    private static String text() {
+        return TestModels.repoRoot().resolve("tessera-bench/eval/tinystories-style.txt").toString();
+    }
+
+    @Test
+    void jsonReportsPerplexityAndNoDivergenceFromItself() throws Exception {
+        String model = TestModels.stories260K().toString();
+        CliTest.Result r = tessera("eval", "perplexity", "--model", model, "--tokenizer", TestModels.tok512().toString(),
+                "--text", text(), "--ctx", "128", "--kl-base", model, "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode o = new ObjectMapper().readTree(r.out());
+        assertEquals(128, o.get("ctx").asInt());
+        assertEquals(128, o.get("stride").asInt());
+        assertEquals(o.get("windows").asInt() * 63, o.get("scored_tokens").asInt(), "ctx - 1 - ctx/2 per window");
+        double ppl = o.get("perplexity").asDouble();
+        assertTrue(ppl > 1 && ppl < 20, "a trained model's perplexity on its own kind of text: " + ppl);
+        assertEquals(Math.exp(o.get("mean_nll").asDouble()), ppl, 1e-9 * ppl);
+        assertEquals(0.0, o.get("kl").get("max").asDouble(), 0.0);
+        assertEquals(1.0, o.get("kl").get("same_top_rate").asDouble(), 0.0);
+        assertTrue(r.err().contains("windows " + o.get("windows").asInt() + "/" + o.get("windows").asInt()),
+                "progress on stderr: " + r.err());
+    }
+
+    @Test
+    void badInputIsOneLineNamingTheCommandAndTheOption() {
+        String model = TestModels.stories260K().toString();
+        String tok = TestModels.tok512().toString();
+        CliTest.Result kv = tessera("eval", "perplexity", model, "--tokenizer", tok, "--text", text(),
+                "--kv-cache-dtype", "int3");
+        assertEquals(1, kv.code());
+        assertTrue(kv.err().strip().startsWith("tessera eval perplexity: unknown KV cache type 'int3'"), kv.err());
+        CliTest.Result missing = tessera("eval", "perplexity", model, "--tokenizer", tok, "--text", "no-such.txt");
+        assertTrue(missing.err().contains("tessera eval perplexity: cannot read --text no-such.txt: no such file"),
+                missing.err());
+        CliTest.Result ctx = tessera("eval", "perplexity", model, "--tokenizer", tok, "--text", text(), "--ctx",
+                "1024");
+        assertTrue(ctx.err().contains("exceeds the model's context length 512"), ctx.err());
+        CliTest.Result stride = tessera("eval", "perplexity", model, "--tokenizer", tok, "--text", text(),
+                "--ctx", "64", "--stride", "65");
+        assertTrue(stride.err().contains("--stride"), stride.err());
+    }
+}
