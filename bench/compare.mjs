@@ -9,19 +9,20 @@ import {tmpdir, cpus} from "node:os";
 import {join, basename} from "node:path";
 
 const args = process.argv.slice(2);
-const opt = {threads: String(cpus().length), "prompt-tokens": "128", "gen-tokens": "128", batch: "1,8,32", repeat: "2", rounds: "1",
+const opt = {threads: String(cpus().length), "input-len": "128", "output-len": "128", batch: "1,8,32", repeat: "2", rounds: "1",
     engines: "tessera,llamacpp,llamacpp_b4916", kernels: "auto"};
 const models = [];
 let jsonOut = null;
+const oldNames = {"--prompt-tokens": "--input-len", "--gen-tokens": "--output-len"};  // the names before 2026-12
 for (let i = 0; i < args.length; i++) {
-    const a = args[i];
+    const a = oldNames[args[i]] ?? args[i];
     if (a === "--json") jsonOut = args[++i];
     else if (a.startsWith("--") && a.slice(2) in opt) opt[a.slice(2)] = args[++i];
     else if (a.startsWith("--")) { console.error("unknown option " + a); process.exit(2); }
     else models.push(a);
 }
 if (models.length === 0) {
-    console.error("usage: bench/compare.sh [--threads N] [--prompt-tokens N] [--gen-tokens N] [--batch 1,8,32] [--repeat N] [--rounds N]"
+    console.error("usage: bench/compare.sh [--threads N] [--input-len N] [--output-len N] [--batch 1,8,32] [--repeat N] [--rounds N]"
         + " [--engines tessera,llamacpp,llamacpp_b4916] [--kernels auto|native|java[,...]] [--json FILE] MODEL.gguf...");
     process.exit(2);
 }
@@ -60,14 +61,14 @@ for (const model of models) {
         const of = rounds > 1 ? ` (round ${round} of ${rounds})` : "";
         for (const k of engines.has("tessera") ? kernels : []) {
             runs[tesseraKey(k)].push(run(`tessera --kernels ${k} on ${basename(model)}${of}`, join(root, "tessera"), ["bench", "offline", "--model", model,
-                "--threads", opt.threads, "--prompt-tokens", opt["prompt-tokens"], "--gen-tokens", opt["gen-tokens"], "--batch", opt.batch,
+                "--threads", opt.threads, "--input-len", opt["input-len"], "--output-len", opt["output-len"], "--batch", opt.batch,
                 "--repeat", opt.repeat, "--kernels", k, "--json"]));
         }
         if (engines.has("llamacpp")) runs.llamacpp.push(run(`llama.cpp (node-llama-cpp) on ${basename(model)}${of}`, "node", [join(root, "bench/llamacpp-node/bench.mjs"), model, opt.threads,
-            opt["prompt-tokens"], opt["gen-tokens"], opt.repeat]));
+            opt["input-len"], opt["output-len"], opt.repeat]));
         const kout = join(tmp, "kherud.json");
         if (engines.has("llamacpp_b4916")) runs.llamacpp_b4916.push(run(`llama.cpp b4916 (de.kherud:llama) on ${basename(model)}${of}`, java, [...jvm, `-Dout=${kout}`, "-cp", benchJar,
-            "io.tessera.bench.KherudLlamaBench", model, opt.threads, opt["prompt-tokens"], opt["gen-tokens"], opt.repeat], kout));
+            "io.tessera.bench.KherudLlamaBench", model, opt.threads, opt["input-len"], opt["output-len"], opt.repeat], kout));
     }
     results.push({model, size, runs, ...Object.fromEntries(Object.keys(runs).map(key => [key, summary(runs[key])]))});
 }
@@ -109,7 +110,7 @@ console.log(`\nMachine: ${cpus()[0]?.model ?? "?"}, ${opt.threads} threads; read
     + `float FMA peak ${f(machine?.fma_gflop_per_s)} GFLOP/s, 16-bit integer multiply-adds ${f(machine?.int16_gmac_per_s)} G/s `
     + `(measured now, bench MemoryProbe).`);
 console.log(`llama.cpp CPU variant loaded by node-llama-cpp: ${results.find(r => r.llamacpp)?.llamacpp.cpu_variant ?? "?"}.`);
-console.log(`Prompt ${opt["prompt-tokens"]} tokens, ${opt["gen-tokens"]} generated; best of ${opt.repeat} per process`
+console.log(`Prompt ${opt["input-len"]} tokens, ${opt["output-len"]} generated; best of ${opt.repeat} per process`
     + (rounds > 1 ? `; ${rounds} rounds taken in turn, numbers are medians over the rounds, ratios the median (range) of same-round ratios.\n` : ".\n"));
 // Prefill work is the same for every engine on the same file: each prompt token through every
 // layer's matrix products, the output head once (Tessera's count, from the model's shape).

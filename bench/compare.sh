@@ -5,7 +5,7 @@
 #   - llama.cpp b4916 (AVX2), as packaged in the de.kherud:llama 4.2.0 Maven artifact
 # plus the machine's memory bandwidth and FMA peak, and prints a Markdown table with the ratios.
 #
-# usage: bench/compare.sh [--threads N] [--prompt-tokens N] [--gen-tokens N] [--batch 1,8,32]
+# usage: bench/compare.sh [--threads N] [--input-len N] [--output-len N] [--batch 1,8,32]
 #                         [--repeat N] [--rounds N] [--engines tessera,llamacpp,llamacpp_b4916]
 #                         [--kernels native,java] [--json FILE] MODEL.gguf...
 # --kernels takes a list: Tessera then runs once per choice each round, and the ratios are the first

@@ -17,6 +17,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -48,14 +49,18 @@ final class BenchHttpCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object on standard output.")
     boolean json;
 
+    @Mixin
+    ApiKeyOption apiKey = new ApiKeyOption();
+
     @Override
     public Integer call() throws Exception {
         ObjectMapper om = new ObjectMapper();
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        String key = apiKey.key();
         if (modelName == null) {
             modelName = "default";
             try {
-                HttpResponse<String> m = http.send(HttpRequest.newBuilder(url.resolve("/v1/models"))
+                HttpResponse<String> m = http.send(authorized(HttpRequest.newBuilder(url.resolve("/v1/models")), key)
                         .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
                 JsonNode data = om.readTree(m.body()).path("data");
                 if (data.isArray() && !data.isEmpty()) {
@@ -80,7 +85,8 @@ final class BenchHttpCommand implements Callable<Integer> {
                                 "Request " + i + ": once upon a time", "max_tokens", maxTokens, "temperature", 0));
                         long t0 = System.nanoTime();
                         try {
-                            HttpResponse<String> r = http.send(HttpRequest.newBuilder(url.resolve("/v1/completions"))
+                            HttpResponse<String> r = http.send(authorized(
+                                    HttpRequest.newBuilder(url.resolve("/v1/completions")), key)
                                     .timeout(Duration.ofMinutes(10)).header("Content-Type", "application/json")
                                     .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                                     HttpResponse.BodyHandlers.ofString());
@@ -128,5 +134,9 @@ final class BenchHttpCommand implements Callable<Integer> {
                     o.get("completion_tokens_per_s"), o.get("latency_p50_ms"), o.get("latency_p99_ms"));
         }
         return errors == 0 ? 0 : 1;
+    }
+
+    private static HttpRequest.Builder authorized(HttpRequest.Builder rb, String key) {
+        return key == null ? rb : rb.header("Authorization", "Bearer " + key);
     }
 }

@@ -42,13 +42,20 @@ final class BenchOfflineCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "Tokenizer, for llama2.c checkpoints only.")
     Path tokenizer;
 
-    @Option(names = "--prompt-tokens", paramLabel = "N", defaultValue = "128",
+    @Option(names = "--input-len", paramLabel = "N", defaultValue = "128",
             description = "Prompt length for the prefill measurement (default: ${DEFAULT-VALUE}).")
     int promptTokens;
 
-    @Option(names = "--gen-tokens", paramLabel = "N", defaultValue = "128",
+    @Option(names = "--output-len", paramLabel = "N", defaultValue = "128",
             description = "Tokens generated per sequence in the decode measurements (default: ${DEFAULT-VALUE}).")
     int genTokens;
+
+    // the names before --input-len/--output-len (the other bench commands' names); kept for old scripts
+    @Option(names = "--prompt-tokens", hidden = true, paramLabel = "N", description = "Old name of --input-len.")
+    Integer promptTokensAlias;
+
+    @Option(names = "--gen-tokens", hidden = true, paramLabel = "N", description = "Old name of --output-len.")
+    Integer genTokensAlias;
 
     @Option(names = "--batch", paramLabel = "B[,B...]", split = ",", defaultValue = "1,8,32",
             description = "Decode batch sizes (default: ${DEFAULT-VALUE}).")
@@ -71,12 +78,26 @@ final class BenchOfflineCommand implements Callable<Integer> {
     @Mixin
     KernelOptions kernels;
 
+    /**
+     * One line on standard error per finished step, so that a run of minutes is not silent; the
+     * result itself goes to standard output.
+     */
+    private static void progress(String format, Object... args) {
+        System.err.println("tessera bench offline: " + String.format(Locale.ROOT, format, args));
+    }
+
     private static final int BLOCK = 16;
 
     @Override
     public Integer call() throws IOException {
+        if (promptTokensAlias != null) {
+            promptTokens = promptTokensAlias;
+        }
+        if (genTokensAlias != null) {
+            genTokens = genTokensAlias;
+        }
         if (promptTokens < 1 || genTokens < 1 || repeat < 1 || batches.stream().anyMatch(b -> b < 1)) {
-            throw new IllegalArgumentException("--prompt-tokens, --gen-tokens, --repeat and --batch must be positive");
+            throw new IllegalArgumentException("--input-len, --output-len, --repeat and --batch must be positive");
         }
         int nThreads = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         int maxBatch = batches.stream().mapToInt(Integer::intValue).max().orElse(1);
@@ -85,15 +106,17 @@ final class BenchOfflineCommand implements Callable<Integer> {
         int kvBlocks = perSeqBlocks * maxBatch;
         // the serving engine's cache: off-heap, paged, half precision by default
         kernels.apply();
+        long loadStart = System.nanoTime();
         try (LoadedModel loaded = LoadedModel.open(model, tokenizer); Parallel parallel = new Parallel(nThreads);
                 PagedKvCache cache = new PagedKvCache(loaded.model().config(), kvType, kvBlocks, BLOCK)) {
             ModelConfig cfg = loaded.model().config();
             if (Math.max(promptTokens, genTokens) > cfg.contextLength()) {
-                throw new IllegalArgumentException("--prompt-tokens/--gen-tokens exceed the model's context of "
+                throw new IllegalArgumentException("--input-len/--output-len exceed the model's context of "
                         + cfg.contextLength());
             }
             DecoderForward forward = new DecoderForward(loaded.model(), parallel);
             Random rnd = new Random(1);
+            progress("loaded %s in %.1f s; warming up", model.getFileName(), (System.nanoTime() - loadStart) / 1e9);
 
             // warm-up: every shape once, untimed
             prefill(forward, cache, cfg, rnd, Math.min(promptTokens, 32), perSeqBlocks);
@@ -103,13 +126,19 @@ final class BenchOfflineCommand implements Callable<Integer> {
 
             double prefillSeconds = Double.MAX_VALUE;
             for (int r = 0; r < repeat; r++) {
-                prefillSeconds = Math.min(prefillSeconds, prefill(forward, cache, cfg, rnd, promptTokens, perSeqBlocks));
+                double seconds = prefill(forward, cache, cfg, rnd, promptTokens, perSeqBlocks);
+                prefillSeconds = Math.min(prefillSeconds, seconds);
+                progress("prefill of %d tokens, run %d of %d: %.1f tokens/s", promptTokens, r + 1, repeat,
+                        promptTokens / seconds);
             }
             Map<Integer, Double> decodeRate = new LinkedHashMap<>();
             for (int b : batches) {
                 double best = Double.MAX_VALUE;
                 for (int r = 0; r < repeat; r++) {
-                    best = Math.min(best, decode(forward, cache, cfg, rnd, b, genTokens, perSeqBlocks));
+                    double seconds = decode(forward, cache, cfg, rnd, b, genTokens, perSeqBlocks);
+                    best = Math.min(best, seconds);
+                    progress("decode at batch %d, run %d of %d: %.1f tokens/s", b, r + 1, repeat,
+                            b * genTokens / seconds);
                 }
                 decodeRate.put(b, (double) b * genTokens / best);
             }

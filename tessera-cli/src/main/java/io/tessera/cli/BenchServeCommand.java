@@ -22,6 +22,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -46,8 +47,8 @@ final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "NAME", description = "Model id (default: the first of /v1/models).")
     String model;
 
-    @Option(names = "--api-key", paramLabel = "KEY", description = "Bearer key (default: $OPENAI_API_KEY, if set).")
-    String apiKey;
+    @Mixin
+    ApiKeyOption apiKey = new ApiKeyOption();
 
     @Option(names = "--num-prompts", defaultValue = "200", paramLabel = "N",
             description = "Requests to send (default: ${DEFAULT-VALUE}); with --duration, the cap is the duration.")
@@ -130,7 +131,7 @@ final class BenchServeCommand implements Callable<Integer> {
         }
         Map<String, Double> slo = parseGoodput();
         boolean chat = endpoint.contains("chat");
-        String key = apiKey != null ? apiKey : System.getenv("OPENAI_API_KEY");
+        String key = apiKey.key();
         URI base = URI.create(baseUrl);
         try (HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(10)).executor(Executors.newVirtualThreadPerTaskExecutor()).build()) {

@@ -1,6 +1,9 @@
 package io.tessera.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.cfg.EnumFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.tessera.core.kernel.Kernels;
 import io.tessera.core.kernel.NativeKernels;
@@ -43,6 +46,16 @@ final class InfoCommand implements Callable<Integer> {
                     + "would hold them): Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M, F16, BF16 or F32.")
     String quantize;
 
+    /**
+     * snake_case field names and lower-case enum values, like every other JSON Tessera writes (the
+     * model config is a record whose components are camelCase).
+     */
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(EnumFeature.WRITE_ENUMS_TO_LOWERCASE)
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .build();
+
     @Override
     public Integer call() throws Exception {
         if (system) {
@@ -77,7 +90,7 @@ final class InfoCommand implements Callable<Integer> {
                 o.put("quantized_matrix_bytes", quantized.bytes());
                 o.put("quantized_bytes_by_type", quantized.bytesByType());
             }
-            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(o));
+            System.out.println(JSON.writeValueAsString(o));
             return 0;
         }
         System.out.printf("file            %s (%s, %s)%n", file, info.format().name().toLowerCase(), Units.bytes(info.fileSize()));
@@ -135,7 +148,7 @@ final class InfoCommand implements Callable<Integer> {
             if (best == null) {
                 o.put("native_unavailable", Kernels.unavailableReason());
             }
-            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(o));
+            System.out.println(JSON.writeValueAsString(o));
             return 0;
         }
         System.out.printf("os              %s %s, %d processors%n", System.getProperty("os.name"),

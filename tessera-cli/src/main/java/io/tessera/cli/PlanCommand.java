@@ -61,9 +61,9 @@ public final class PlanCommand implements Callable<Integer> {
     int top;
     @Option(names = "--losers", defaultValue = "12", description = "losing layouts to list with their reasons (default ${DEFAULT-VALUE})")
     int losers;
-    @Option(names = "--max-batched-tokens", defaultValue = "2048")
+    @Option(names = "--max-batched-tokens", defaultValue = "2048", description = "tokens per step (default ${DEFAULT-VALUE})")
     int maxTokens;
-    @Option(names = "--max-seqs", defaultValue = "256")
+    @Option(names = "--max-seqs", defaultValue = "256", description = "sequences per step (default ${DEFAULT-VALUE})")
     int maxSeqs;
     @Mixin
     PlanSupport.WorkloadOptions load = new PlanSupport.WorkloadOptions();

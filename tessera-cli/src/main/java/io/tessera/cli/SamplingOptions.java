@@ -22,10 +22,12 @@ final class SamplingOptions {
     @Option(names = "--repetition-penalty", paramLabel = "R", defaultValue = "1", description = "1 = off.")
     float repetitionPenalty;
 
-    @Option(names = "--presence-penalty", paramLabel = "X", defaultValue = "0")
+    @Option(names = "--presence-penalty", paramLabel = "X", defaultValue = "0",
+            description = "Subtracted from the logit of every token already generated, 0 = off.")
     float presencePenalty;
 
-    @Option(names = "--frequency-penalty", paramLabel = "X", defaultValue = "0")
+    @Option(names = "--frequency-penalty", paramLabel = "X", defaultValue = "0",
+            description = "Subtracted from a token's logit once per time it was generated, 0 = off.")
     float frequencyPenalty;
 
     @Option(names = "--seed", paramLabel = "S", description = "Random seed, for reproducible sampling.")

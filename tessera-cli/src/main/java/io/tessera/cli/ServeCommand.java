@@ -2,8 +2,12 @@ package io.tessera.cli;
 
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.LoadedModel;
+import io.tessera.core.sampling.SamplingParams;
 import io.tessera.engine.Detokenizer;
 import io.tessera.engine.Engine;
+import io.tessera.engine.GenerateParams;
+import io.tessera.engine.GenerateRequest;
+import io.tessera.engine.RequestStream.Completion;
 import io.tessera.engine.executor.Executor;
 import io.tessera.server.ChatTemplate;
 import io.tessera.server.ServedModel;
@@ -157,6 +161,7 @@ final class ServeCommand implements Callable<Integer> {
             ServedModel served = ServedModel.of(name, loaded.tokenizer(), contextLength,
                     template != null ? template : loaded.chatTemplate());
             served.chatTemplate().probe().ifPresent(w -> System.err.println("tessera serve: warning: " + w));
+            warmUp(engine, loaded.model().config().vocabSize(), served.contextLength());
             TesseraServer server = new TesseraServer(engine, served, config).start();
             System.err.printf(Locale.ROOT, "tessera serve: %s (context %d, chat template: %s) on %s; %s%n", name,
                     served.contextLength(), template != null ? chatTemplate.toString()
@@ -177,6 +182,30 @@ final class ServeCommand implements Callable<Integer> {
             throw e;
         }
     }
+
+    /**
+     * Runs one short greedy generation before the server says it is ready, so that the JIT has compiled
+     * the prefill and decode paths (kernels, scheduler, sampler, detokenizer) and the first client's
+     * time to first token is not spent compiling them.
+     */
+    static void warmUp(Engine engine, int vocabSize, int contextLength) throws Exception {
+        int promptLength = Math.max(1, Math.min(WARM_UP_PROMPT, contextLength - WARM_UP_OUTPUT));
+        int[] prompt = new int[promptLength];
+        for (int i = 0; i < prompt.length; i++) {
+            prompt[i] = 1 + i % Math.max(1, vocabSize - 1);
+        }
+        long start = System.nanoTime();
+        GenerateParams params = new GenerateParams(SamplingParams.greedy(), WARM_UP_OUTPUT, 1, null, null, true, -1);
+        Completion done = engine.submit(new GenerateRequest("warm-up", prompt, params)).result().get();
+        if (done.error() != null) {
+            throw new IllegalStateException("the warm-up generation failed: " + done.error());
+        }
+        System.err.printf(Locale.ROOT, "tessera serve: warmed up (%d + %d tokens) in %.1f s%n", promptLength,
+                WARM_UP_OUTPUT, (System.nanoTime() - start) / 1e9);
+    }
+
+    private static final int WARM_UP_PROMPT = 32;
+    private static final int WARM_UP_OUTPUT = 4;
 
     /** The served context: the model's, or {@code --max-model-len} below it. */
     int contextLength(int modelContext) {

@@ -25,7 +25,8 @@ import picocli.CommandLine.Option;
 final class SynthCommand implements Callable<Integer> {
 
     @Option(names = "--shape", required = true, paramLabel = "NAME", completionCandidates = ShapeNames.class,
-            description = "Model shape: ${COMPLETION-CANDIDATES}.")
+            description = "Model shape: ${COMPLETION-CANDIDATES}. A name that is also a `tessera plan` "
+                    + "preset (llama-3.2-1b, llama-3.1-8b, llama-3-8b, llama-2-7b) is the same model there.")
     String shape;
 
     /** The catalog's shape names, so that the help lists every shape there is. */

@@ -25,9 +25,7 @@ import picocli.CommandLine.Command;
 public final class Tessera implements Runnable {
 
     public static void main(String[] args) {
-        int code = new CommandLine(new Tessera())
-                .setExecutionExceptionHandler(new CliErrors())
-                .execute(args);
+        int code = CliErrors.install(new CommandLine(new Tessera())).execute(args);
         System.exit(code);
     }
 
@@ -36,11 +34,20 @@ public final class Tessera implements Runnable {
         new CommandLine(this).usage(System.err);
     }
 
+    /** The version the build wrote into {@code version.properties}: Maven project version and git commit. */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
-        public String[] getVersion() {
-            String v = Tessera.class.getPackage().getImplementationVersion();
-            return new String[] {"tessera " + (v == null ? "dev" : v) + " (Java " + Runtime.version() + ")"};
+        public String[] getVersion() throws java.io.IOException {
+            java.util.Properties p = new java.util.Properties();
+            try (var in = Tessera.class.getResourceAsStream("version.properties")) {
+                if (in != null) {
+                    p.load(in);
+                }
+            }
+            String version = p.getProperty("version", "unknown");
+            String commit = p.getProperty("commit", "");
+            return new String[] {"tessera " + version + (commit.isBlank() ? "" : " (" + commit + ")")
+                    + ", Java " + Runtime.version()};
         }
     }
 }

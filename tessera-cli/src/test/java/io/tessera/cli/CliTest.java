@@ -42,7 +42,7 @@ class CliTest {
         try {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = new CommandLine(new Tessera()).setExecutionExceptionHandler(new CliErrors())
+            int code = CliErrors.install(new CommandLine(new Tessera()))
                     .setErr(new PrintWriter(cliErr, true)).execute(args);
             return new Result(code, out.toString(StandardCharsets.UTF_8),
                     err.toString(StandardCharsets.UTF_8) + cliErr);
@@ -90,7 +90,7 @@ class CliTest {
                 "-o", out.toString());
         assertEquals(0, r.code(), r.err());
         Result info = tessera("info", "--json", out.toString());
-        assertTrue(info.out().contains("\"vocabSize\" : 600"), info.out());
+        assertTrue(info.out().contains("\"vocab_size\" : 600"), info.out());
         Result run = tessera("run", "--model", out.toString(), "--prompt", "hello", "--max-tokens", "5", "--seed", "1");
         assertEquals(0, run.code(), run.err());
     }

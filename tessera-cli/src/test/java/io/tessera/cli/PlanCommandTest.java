@@ -15,7 +15,7 @@ class PlanCommandTest {
     private static String[] run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine cl = new CommandLine(new Tessera()).setExecutionExceptionHandler(new CliErrors());
+        CommandLine cl = CliErrors.install(new CommandLine(new Tessera()));
         cl.setOut(new PrintWriter(out));
         cl.setErr(new PrintWriter(err));
         int code = cl.execute(args);
@@ -47,7 +47,7 @@ class PlanCommandTest {
     @Test
     void searchRanksAndExplainsLosers() throws Exception {
         String[] r = run("plan", "--model", "qwen2.5-7b", "--gpu", "a10", "--max-gpus", "2", "--precisions", "fp32,int8",
-                "--mode", "colocated", "--prompt-len", "512", "--output-len", "64", "--requests", "40", "--json");
+                "--mode", "colocated", "--input-len", "512", "--output-len", "64", "--requests", "40", "--json");
         assertEquals("0", r[0], r[2]);
         JsonNode j = new ObjectMapper().readTree(r[1]);
         assertTrue(j.get("ranked").size() > 0);

@@ -84,6 +84,26 @@ class ServeCommandTest {
         assertTrue(e.getMessage().contains("--read-timeout"), e.getMessage());
     }
 
+    /** The JIT is warmed with one short generation before the server says where it listens. */
+    @Test
+    void warmsUpBeforeSayingItIsReady() throws Exception {
+        ServeCommand cmd = new ServeCommand();
+        new CommandLine(cmd).parseArgs("--model", TestModels.stories260K().toString(), "--tokenizer",
+                TestModels.tok512().toString(), "--port", "0", "--threads", "1", "--kv-cache-memory", "8M");
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try (ServeCommand.Running r = cmd.start()) {
+            assertEquals(4, r.engine().stats().generatedTokens());
+        } finally {
+            System.setErr(oldErr);
+        }
+        String log = err.toString(StandardCharsets.UTF_8);
+        int warm = log.indexOf("tessera serve: warmed up (32 + 4 tokens) in ");
+        int ready = log.indexOf("tessera serve: stories260K (context 512");
+        assertTrue(warm >= 0 && ready > warm, log);
+    }
+
     /** A model whose chat template fails an ordinary conversation gets a warning when it is loaded. */
     @Test
     void warnsAtLoadAboutARunawayChatTemplate(@TempDir Path dir) throws Exception {

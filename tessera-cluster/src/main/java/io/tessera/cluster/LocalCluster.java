@@ -85,6 +85,8 @@ public final class LocalCluster implements AutoCloseable {
         return c;
     }
 
+    private static final String INCUBATOR_WARNING = "WARNING: Using incubator modules: jdk.incubator.vector";
+
     private Spawned spawn(String listen) throws IOException {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         List<String> cmd = new ArrayList<>(List.of(java.toString(), "-Xmx" + heap, "-XX:+UseSerialGC",
@@ -92,7 +94,9 @@ public final class LocalCluster implements AutoCloseable {
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 WorkerMain.class.getName(), "--listen", listen, "--parent-pid",
                 Long.toString(ProcessHandle.current().pid())));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+        // one stream, copied to ours line by line below: the JVM's start-up warning for the Vector API
+        // module (no flag turns it off) is dropped there, as the tessera launcher drops its own
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put(ClusterToken.ENV, token);
         String ks = System.getProperty("tessera.cluster.tls.keystore");
         if (ks != null) {
@@ -108,7 +112,7 @@ public final class LocalCluster implements AutoCloseable {
                 while ((line = r.readLine()) != null) {
                     if (!address.isDone() && line.startsWith(WorkerMain.LISTENING)) {
                         address.complete(line.substring(WorkerMain.LISTENING.length()).trim());
-                    } else {
+                    } else if (!line.equals(INCUBATOR_WARNING)) {
                         System.err.println("[worker " + p.pid() + "] " + line);
                     }
                 }

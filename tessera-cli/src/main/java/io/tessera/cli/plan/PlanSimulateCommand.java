@@ -37,13 +37,13 @@ public final class PlanSimulateCommand implements Callable<Integer> {
     Path catalog;
     @Option(names = {"-p", "--precision"}, defaultValue = "bf16", description = "weights precision (default ${DEFAULT-VALUE})")
     String precision;
-    @Option(names = "--tp", defaultValue = "1")
+    @Option(names = "--tp", defaultValue = "1", description = "tensor-parallel degree")
     int tp;
-    @Option(names = "--pp", defaultValue = "1")
+    @Option(names = "--pp", defaultValue = "1", description = "pipeline stages")
     int pp;
     @Option(names = "--dp", defaultValue = "1", description = "colocated replicas")
     int dp;
-    @Option(names = "--ep", defaultValue = "1")
+    @Option(names = "--ep", defaultValue = "1", description = "expert parallelism (1, or equal to --tp)")
     int ep;
     @Option(names = "--pd", description = "disaggregate: P prefill and D decode instances, e.g. 1:2")
     String pd;
@@ -51,13 +51,13 @@ public final class PlanSimulateCommand implements Callable<Integer> {
     Integer decodeTp;
     @Option(names = "--decode-pp", description = "PP of decode instances (default --pp)")
     Integer decodePp;
-    @Option(names = "--ttft-slo", defaultValue = "1s")
+    @Option(names = "--ttft-slo", defaultValue = "1s", description = "time-to-first-token target (default ${DEFAULT-VALUE})")
     String ttftSlo;
-    @Option(names = "--tpot-slo", defaultValue = "50ms")
+    @Option(names = "--tpot-slo", defaultValue = "50ms", description = "time-per-output-token target (default ${DEFAULT-VALUE})")
     String tpotSlo;
-    @Option(names = "--max-batched-tokens", defaultValue = "2048")
+    @Option(names = "--max-batched-tokens", defaultValue = "2048", description = "tokens per step (default ${DEFAULT-VALUE})")
     int maxTokens;
-    @Option(names = "--max-seqs", defaultValue = "256")
+    @Option(names = "--max-seqs", defaultValue = "256", description = "sequences per step (default ${DEFAULT-VALUE})")
     int maxSeqs;
     @Mixin
     PlanSupport.WorkloadOptions load = new PlanSupport.WorkloadOptions();

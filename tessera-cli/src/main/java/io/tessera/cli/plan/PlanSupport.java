@@ -77,8 +77,11 @@ public final class PlanSupport {
         int concurrency;
         @Option(names = "--requests", defaultValue = "200", description = "requests per simulation (default ${DEFAULT-VALUE})")
         int requests;
-        @Option(names = "--prompt-len", defaultValue = "uniform:512:1536", description = "prompt tokens: N, uniform:A:B, normal:MEAN:SD, exp:MEAN (default ${DEFAULT-VALUE})")
+        @Option(names = "--input-len", defaultValue = "uniform:512:1536", description = "prompt tokens: N, uniform:A:B, normal:MEAN:SD, exp:MEAN (default ${DEFAULT-VALUE})")
         String prompt;
+        // the name before --input-len (the bench commands' name); kept for old scripts
+        @Option(names = "--prompt-len", hidden = true, description = "old name of --input-len")
+        String promptAlias;
         @Option(names = "--output-len", defaultValue = "uniform:64:448", description = "output tokens, same forms (default ${DEFAULT-VALUE})")
         String output;
         @Option(names = "--trace", description = "trace file: JSON lines {arrival, prompt_tokens, output_tokens} or CSV arrival,prompt,output")
@@ -90,7 +93,7 @@ public final class PlanSupport {
             if (trace != null) {
                 return Workload.trace(trace);
             }
-            LengthDist p = LengthDist.parse(prompt);
+            LengthDist p = LengthDist.parse(promptAlias != null ? promptAlias : prompt);
             LengthDist o = LengthDist.parse(output);
             if (concurrency > 0) {
                 return Workload.closed(concurrency, requests, p, o, seed);

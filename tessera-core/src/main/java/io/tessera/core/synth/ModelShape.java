@@ -26,6 +26,8 @@ public record ModelShape(String name, ModelConfig config, boolean tiedEmbeddings
         add("llama-3.2-3b", "llama", 3072, 8192, 28, 24, 8, 128, 128256, 131072, 500000f, 1e-5f, true);
         // meta-llama/Meta-Llama-3-8B: hidden 4096, intermediate 14336, 32 layers, 32/8 heads.
         add("llama-3-8b", "llama", 4096, 14336, 32, 32, 8, 128, 128256, 8192, 500000f, 1e-5f, false);
+        // meta-llama/Llama-3.1-8B: the same weights' shape with a 128k context; `tessera plan`'s preset name
+        add("llama-3.1-8b", "llama", 4096, 14336, 32, 32, 8, 128, 128256, 131072, 500000f, 1e-5f, false);
         // meta-llama/Llama-2-7b-hf
         add("llama-2-7b", "llama", 4096, 11008, 32, 32, 32, 128, 32000, 4096, 10000f, 1e-5f, false);
         // TinyLlama/TinyLlama-1.1B-Chat-v1.0: hidden 2048, intermediate 5632, 22 layers, 32/4 heads.
