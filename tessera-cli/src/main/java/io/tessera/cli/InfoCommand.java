@@ -8,6 +8,8 @@ import io.tessera.core.kernel.NativeVariant;
 import io.tessera.core.model.AttentionOptions;
 import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.ModelInfo;
+import io.tessera.core.model.QuantizedSize;
+import io.tessera.core.model.WeightTypes;
 import io.tessera.core.model.RopeScaling;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,6 +38,11 @@ final class InfoCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of text.")
     boolean json;
 
+    @Option(names = "--quantize", paramLabel = "TYPE",
+            description = "Also show what the weights take quantized to TYPE (as run/serve --quantize or convert --type "
+                    + "would hold them): Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M, F16, BF16 or F32.")
+    String quantize;
+
     @Override
     public Integer call() throws Exception {
         if (system) {
@@ -48,6 +55,10 @@ final class InfoCommand implements Callable<Integer> {
         ModelConfig c = info.config();
         long kvF16PerToken = c.kvBytesPerToken(2);
         long kvF32PerToken = c.kvBytesPerToken(4);
+        QuantizedSize.Summary quantized = null;
+        if (quantize != null) {
+            quantized = QuantizedSize.of(c, info.tiedOutput(), QuantizeOption.parse(quantize));
+        }
         if (json) {
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("file", file.toString());
@@ -61,6 +72,11 @@ final class InfoCommand implements Callable<Integer> {
             o.put("bytes_by_type", info.bytesByType());
             o.put("kv_cache_bytes_per_token_f16", kvF16PerToken);
             o.put("kv_cache_bytes_per_token_f32", kvF32PerToken);
+            if (quantized != null) {
+                o.put("quantize", WeightTypes.parse(quantize).name());
+                o.put("quantized_matrix_bytes", quantized.bytes());
+                o.put("quantized_bytes_by_type", quantized.bytesByType());
+            }
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(o));
             return 0;
         }
@@ -86,6 +102,15 @@ final class InfoCommand implements Callable<Integer> {
         System.out.printf("tensor types    %s%n", types);
         System.out.printf("memory          weights %s; KV cache per 1k tokens of context: %s in F16, %s in F32%n",
                 Units.bytes(info.weightBytes()), Units.bytes(kvF16PerToken * 1024), Units.bytes(kvF32PerToken * 1024));
+        if (quantized != null) {
+            StringBuilder q = new StringBuilder();
+            QuantizedSize.Summary summary = quantized;
+            summary.bytesByType().forEach((t, b) -> q.append(q.isEmpty() ? "" : ", ")
+                    .append(summary.matricesByType().get(t)).append(" × ").append(t).append(" (")
+                    .append(Units.bytes(b)).append(')'));
+            System.out.printf("quantized       %s: matrices %s (%s)%n", WeightTypes.parse(quantize).name(),
+                    Units.bytes(quantized.bytes()), q);
+        }
         return 0;
     }
 

@@ -63,4 +63,10 @@ final class ModelOptions {
         kernels.apply();
         return LoadedModel.open(model(), tokenizer);
     }
+
+    /** The model with its weights held as {@code quantize} says (quantized at load or as stored). */
+    LoadedModel open(QuantizeOption quantize) throws IOException {
+        kernels.apply();
+        return LoadedModel.open(model(), tokenizer, quantize.loadOptions(model()));
+    }
 }

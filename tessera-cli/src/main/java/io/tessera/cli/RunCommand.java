@@ -18,6 +18,9 @@ import picocli.CommandLine.Option;
 final class RunCommand implements Callable<Integer> {
 
     @Mixin
+    QuantizeOption quantize = new QuantizeOption();
+
+    @Mixin
     ModelOptions modelOptions;
 
     @Mixin
@@ -33,7 +36,8 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        try (LoadedModel loaded = modelOptions.open(); Parallel parallel = new Parallel(modelOptions.threads())) {
+        try (LoadedModel loaded = modelOptions.open(quantize);
+                Parallel parallel = new Parallel(modelOptions.threads())) {
             Generator generator = new Generator(new DecoderForward(loaded.model(), parallel), loaded.tokenizer());
             Generator.Result r = generator.generate(prompt, maxTokens, sampling.params(), piece -> {
                 out.print(piece);

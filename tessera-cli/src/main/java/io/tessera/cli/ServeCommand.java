@@ -35,6 +35,9 @@ import picocli.CommandLine.Option;
 final class ServeCommand implements Callable<Integer> {
 
     @Mixin
+    QuantizeOption quantize = new QuantizeOption();
+
+    @Mixin
     ModelOptions modelOptions;
 
     @Mixin
@@ -135,7 +138,12 @@ final class ServeCommand implements Callable<Integer> {
                 Duration.ofMillis((long) (shutdownGrace * 1000)), Duration.ofMillis((long) (readTimeout * 1000)),
                 allowedOrigins, maxPrompts);
         String template = chatTemplate == null ? null : readChatTemplate(chatTemplate);
-        LoadedModel loaded = modelOptions.open();
+        if (quantize.type != null && cluster.layout().distributed()) {
+            // the workers map the file themselves; they would run it unquantized
+            throw new IllegalArgumentException("--quantize applies to a model served in this process; with --tp/--pp "
+                    + "convert it first (tessera convert --type " + quantize.type + ") and serve the GGUF file");
+        }
+        LoadedModel loaded = modelOptions.open(quantize);
         Parallel parallel = null;
         Executor executor = null;
         Engine engine = null;

@@ -1,5 +1,6 @@
 package io.tessera.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,6 +8,8 @@ import io.tessera.core.GoldenCases;
 import io.tessera.core.TestModels;
 import io.tessera.core.model.GgufEdits;
 import io.tessera.core.model.Stories260K;
+import io.tessera.core.gguf.GgufFile;
+import io.tessera.core.model.LoadedModel;
 import io.tessera.core.tokenizer.GgufTokenizers;
 import io.tessera.core.tokenizer.SyntheticByteLevelTokenizer;
 import io.tessera.core.tokenizer.TokenizerJson;
@@ -154,16 +157,28 @@ class CliTest {
     }
 
     @Test
-    void convertRefusesAByteLevelVocabularyWithAClearError() throws Exception {
+    void convertRequantizesAByteLevelVocabularyKeepingItsTokenizer() throws Exception {
         Path tokenizerDir = Files.createDirectories(dir.resolve("tokenizer"));
         SyntheticByteLevelTokenizer.write(tokenizerDir, 512);
         var byteLevel = TokenizerJson.readDirectory(tokenizerDir);
         Path model = GgufEdits.rewrite(Stories260K.convert(dir, "F32"), dir.resolve("gpt2-vocab.gguf"),
                 w -> GgufTokenizers.writeBpe(byteLevel, "gpt2", w));
-        Result r = tessera("convert", "--model", model.toString(), "--type", "Q8_0", "-o",
-                dir.resolve("out.gguf").toString());
-        assertEquals(1, r.code(), r.err());
-        assertTrue(r.err().contains("byte-level (gpt2) vocabulary is not supported yet"), r.err());
-        assertTrue(!Files.exists(dir.resolve("out.gguf")));
+        Path out = dir.resolve("out.gguf");
+        Result r = tessera("convert", "--model", model.toString(), "--type", "Q8_0", "-o", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("convert: ") && r.err().contains("tensors"), "a progress line: " + r.err());
+        try (GgufFile in = GgufFile.open(model); GgufFile converted = GgufFile.open(out)) {
+            for (String key : in.metadata().keys()) {
+                if (key.startsWith("tokenizer.")) {
+                    assertEquals(String.valueOf(in.metadata().value(key)), String.valueOf(converted.metadata().value(key)),
+                            key + " is copied as it is");
+                }
+            }
+            assertEquals(7, converted.metadata().getInt("general.file_type"));
+        }
+        try (LoadedModel a = LoadedModel.open(model, null); LoadedModel b = LoadedModel.open(out, null)) {
+            String text = "Once upon a time, there was a little girl named Lily.";
+            assertArrayEquals(a.tokenizer().encode(text, true), b.tokenizer().encode(text, true));
+        }
     }
 }

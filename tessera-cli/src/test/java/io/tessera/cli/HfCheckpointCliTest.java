@@ -77,14 +77,92 @@ class HfCheckpointCliTest {
         Path ckpt = dir.resolve("llama");
         assertEquals(0, tessera("synth", "--format", "hf", "--shape", "tiny-gqa", "--type", "F32", "--layers", "1",
                 "-o", ckpt.toString()).code());
-        Result convert = tessera("convert", "--model", ckpt.toString(), "-o", dir.resolve("x.gguf").toString());
-        assertEquals(1, convert.code());
-        assertTrue(convert.err().contains("converting a Hugging Face checkpoint directory to GGUF is not supported yet"),
-                convert.err());
+        Result badType = tessera("run", "--model", ckpt.toString(), "--quantize", "Q9_9", "--prompt", "x");
+        assertEquals(1, badType.code());
+        assertTrue(badType.err().contains("--quantize 'Q9_9' is not a weight type (supported: F32, F16, BF16, Q8_0, "
+                + "Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M)"), badType.err());
+        Result badConvertType = tessera("convert", "--model", ckpt.toString(), "--type", "Q3_K", "-o",
+                dir.resolve("x.gguf").toString());
+        assertEquals(1, badConvertType.code());
+        assertTrue(badConvertType.err().contains("(supported: F32, F16, BF16, Q8_0"), badConvertType.err());
+        assertFalse(Files.exists(dir.resolve("x.gguf")));
+        Result llama2c = tessera("run", "--model", io.tessera.core.TestModels.stories260K().toString(), "--tokenizer",
+                io.tessera.core.TestModels.tok512().toString(), "--quantize", "Q8_0", "--prompt", "x");
+        assertEquals(1, llama2c.code());
+        assertTrue(llama2c.err().contains("convert a llama2.c checkpoint to GGUF with the type wanted instead"),
+                llama2c.err());
+        Result distributed = tessera("serve", "--model", ckpt.toString(), "--quantize", "Q8_0", "--tp", "2");
+        assertEquals(1, distributed.code());
+        assertTrue(distributed.err().contains("--quantize applies to a model served in this process"),
+                distributed.err());
 
         Path empty = Files.createDirectories(dir.resolve("empty"));
         Result notACheckpoint = tessera("info", empty.toString());
         assertEquals(1, notACheckpoint.code());
         assertTrue(notACheckpoint.err().contains("is a directory without config.json"), notACheckpoint.err());
+    }
+
+    /**
+     * A checkpoint converted to GGUF and the checkpoint itself generate the same text; quantized at
+     * load it generates what its Q8_0 conversion does (Qwen 3: the same bytes in the same order).
+     */
+    @Test
+    void convertedCheckpointAndQuantizeAtLoadGenerateAsTheCheckpoint() throws Exception {
+        Path ckpt = dir.resolve("qwen3");
+        assertEquals(0, tessera("synth", "--format", "hf", "--shape", "qwen3-0.6b", "--type", "BF16", "--layers", "1",
+                "--vocab-size", "600", "-o", ckpt.toString()).code());
+        Path f32 = dir.resolve("qwen3-f32.gguf");
+        Path q8 = dir.resolve("qwen3-q8.gguf");
+        Result convert = tessera("convert", "--model", ckpt.toString(), "--type", "F32", "-o", f32.toString());
+        assertEquals(0, convert.code(), convert.err());
+        assertTrue(convert.err().contains("convert: ") && convert.err().contains(" tensors"), convert.err());
+        assertEquals(0, tessera("convert", "--model", ckpt.toString(), "--type", "Q8_0", "-o", q8.toString()).code());
+
+        String fromCheckpoint = generated(run(ckpt));
+        assertEquals(fromCheckpoint, generated(run(f32)));
+        Result info = tessera("info", ckpt.toString(), "--quantize", "Q4_K_M");
+        assertEquals(0, info.code(), info.err());
+        assertTrue(info.out().contains("quantized       Q4_K_M: matrices "), info.out());
+        Result atLoad = run(ckpt, "--quantize", "Q8_0");
+        assertTrue(atLoad.err().contains("quantizing the weights to Q8_0"), atLoad.err());
+        assertEquals(generated(run(q8)), generated(atLoad));
+    }
+
+    /** serve --quantize: the checkpoint is quantized while loading and answers over HTTP. */
+    @Test
+    void serveQuantizesACheckpointAtLoad() throws Exception {
+        Path ckpt = dir.resolve("qwen3");
+        assertEquals(0, tessera("synth", "--format", "hf", "--shape", "qwen3-0.6b", "--type", "BF16", "--layers", "1",
+                "--vocab-size", "600", "-o", ckpt.toString()).code());
+        ServeCommand cmd = new ServeCommand();
+        new picocli.CommandLine(cmd).parseArgs(ckpt.toString(), "--quantize", "Q4_K_M", "--port", "0", "--threads", "1",
+                "--kv-cache-memory", "8M");
+        try (ServeCommand.Running r = cmd.start()) {
+            for (io.tessera.core.tensor.Tensor t : r.loaded().model().matrices()) {
+                assertTrue(t.type().quantized(), t.name() + " is " + t.type());
+            }
+            var http = java.net.http.HttpClient.newHttpClient();
+            var response = http.send(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create(r.server().baseUrl() + "/v1/completions"))
+                    .header("Content-Type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                            "{\"prompt\":\"the quick brown fox\",\"max_tokens\":4}")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, response.statusCode(), response.body());
+            assertTrue(response.body().contains("\"completion_tokens\":4"), response.body());
+        }
+    }
+
+    /** Eight greedy tokens of one prompt. */
+    private static Result run(Path model, String... extra) {
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("run", "--model", model.toString(),
+                "--prompt", "the quick brown fox", "--temperature", "0", "--max-tokens", "8"));
+        args.addAll(java.util.List.of(extra));
+        return tessera(args.toArray(String[]::new));
+    }
+
+    /** The generated text of a run (its stdout), which must have succeeded. */
+    private static String generated(Result r) {
+        assertEquals(0, r.code(), r.err());
+        return r.out();
     }
 }

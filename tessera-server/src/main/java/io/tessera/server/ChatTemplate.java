@@ -13,7 +13,8 @@ import java.util.Set;
 /**
  * Renders chat messages into a prompt with a Jinja chat template exactly as Hugging Face's
  * {@code apply_chat_template} does with Python's Jinja2 ({@link io.tessera.server.jinja}): variables
- * {@code messages} (each with {@code role} and {@code content}), {@code tools} and {@code documents}
+ * {@code messages} (each with {@code role} and {@code content}, assistant messages' {@code tool_calls}
+ * and tool messages' {@code tool_call_id}), {@code tools} (the request's, or None), {@code documents}
  * (None), {@code add_generation_prompt}, {@code bos_token}, {@code eos_token}, the request's own
  * variables ({@code chat_template_kwargs}), and the functions {@code raise_exception} and
  * {@code strftime_now}; blocks are trimmed ({@code trim_blocks}, {@code lstrip_blocks}).
@@ -110,9 +111,19 @@ public final class ChatTemplate {
      */
     public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt,
             boolean continueFinalMessage, Map<String, Object> variables) {
+        return render(messages, addGenerationPrompt, continueFinalMessage, variables, null);
+    }
+
+    /**
+     * Renders the prompt with tool definitions, as {@code apply_chat_template(tools=...)} does.
+     *
+     * @param tools the request's tools ({@code [{"type": "function", "function": {...}}]}) or null
+     */
+    public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt,
+            boolean continueFinalMessage, Map<String, Object> variables, List<Object> tools) {
         Map<String, Object> ctx = new HashMap<>(variables);
         ctx.put("messages", messages);
-        ctx.put("tools", null);
+        ctx.put("tools", tools);
         ctx.put("documents", null);
         ctx.put("add_generation_prompt", addGenerationPrompt);
         ctx.put("bos_token", bosToken);

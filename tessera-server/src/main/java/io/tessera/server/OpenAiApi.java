@@ -100,7 +100,7 @@ final class OpenAiApi {
 
     /** One parsed API request. */
     record Job(Kind kind, List<int[]> prompts, List<String> promptTexts, GenerateParams params, boolean stream,
-               boolean includeUsage, boolean echo, boolean logprobs, long arrivalNanos) {
+               boolean includeUsage, boolean echo, boolean logprobs, long arrivalNanos, ToolRequest tools) {
     }
 
     // ---------------------------------------------------------------- parsing
@@ -175,23 +175,14 @@ final class OpenAiApi {
         boolean stream = Fields.bool(body, "stream", false);
         boolean echo = Fields.bool(body, "echo", false);
         return new Job(Kind.COMPLETION, prompts, texts, params, stream, includeUsage(body, stream), echo, lp != null,
-                arrival);
+                arrival, ToolRequest.NONE);
     }
 
     Job parseChat(JsonNode body, long arrival) {
         RequestFields.check(body, Kind.CHAT);
         checkModel(body);
-        JsonNode tools = body.get("tools");
-        if (tools != null && !tools.isNull() && !(tools.isArray() && tools.isEmpty())) {
-            throw ApiException.badParam("tools", "tool calling is not supported by this server");
-        }
-        String toolChoice = body.path("tool_choice").isTextual() ? body.get("tool_choice").asText() : null;
-        if (Fields.present(body, "tool_choice") && !"none".equals(toolChoice) && !"auto".equals(toolChoice)) {
-            throw ApiException.badParam("tool_choice", "'tool_choice' other than \"none\" or \"auto\" is not"
-                    + " supported by this server (there are no tools)");
-        }
-        Fields.bool(body, "parallel_tool_calls", true); // without tools it has nothing to act on
-        String prompt = renderChat(body);
+        ToolRequest tools = toolRequest(body);
+        String prompt = renderChat(body, tools);
         int[] ids = encodeChat(prompt);
         boolean logprobs = Fields.bool(body, "logprobs", false);
         Integer top = Fields.integer(body, "top_logprobs", null);
@@ -205,13 +196,31 @@ final class OpenAiApi {
         String maxTokensField = Fields.present(body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
         Integer maxTokens = Fields.integer(body, maxTokensField, null);
         GenerateParams params = params(body, maxTokensField, maxTokens, logprobs ? (top == null ? 0 : top) : -1);
+        if (tools.forced()) {
+            if (params.constraint() != null) {
+                throw ApiException.badParam("tool_choice", "'tool_choice' " + tools.choice() + " constrains the reply"
+                        + " to tool calls, so it cannot be combined with " + params.constraint().description());
+            }
+            params = new GenerateParams(params.sampling(), params.maxTokens(), params.n(), params.stopTokenIds(),
+                    params.stop(), params.ignoreEos(), params.logprobs(), params.logitBias(),
+                    structured.compile("tool_choice", tools.languageKey(), tools::language));
+        }
         boolean stream = Fields.bool(body, "stream", false);
         return new Job(Kind.CHAT, List.of(ids), List.of(prompt), params, stream, includeUsage(body, stream), false,
-                logprobs, arrival);
+                logprobs, arrival, tools);
     }
 
-    /** The chat prompt as the model's template renders it (also for {@code /tokenize}). */
+    /** The request's tools, checked against the model's template. */
+    private ToolRequest toolRequest(JsonNode body) {
+        return ToolRequest.parse(body, model.chatTemplate().source());
+    }
+
+    /** The chat prompt as the model's template renders it (for {@code /tokenize}). */
     String renderChat(JsonNode body) {
+        return renderChat(body, toolRequest(body));
+    }
+
+    private String renderChat(JsonNode body, ToolRequest tools) {
         JsonNode msgs = body.get("messages");
         if (msgs == null || msgs.isNull()) {
             throw ApiException.badParam("messages", "'messages' is required");
@@ -223,6 +232,7 @@ final class OpenAiApi {
             throw ApiException.badParam("messages", "'messages' must not be empty");
         }
         List<Map<String, Object>> messages = new ArrayList<>();
+        List<String> callIds = new ArrayList<>();
         for (int i = 0; i < msgs.size(); i++) {
             JsonNode m = msgs.get(i);
             String where = "messages[" + i + "]";
@@ -244,6 +254,7 @@ final class OpenAiApi {
             if (m.hasNonNull("name") && m.get("name").isTextual()) {
                 msg.put("name", m.get("name").asText());
             }
+            toolFields(m, r, where, msg, callIds);
             messages.add(msg);
         }
         boolean continueFinal = Fields.bool(body, "continue_final_message", false);
@@ -253,7 +264,40 @@ final class OpenAiApi {
                     + " 'add_generation_prompt' cannot both be true");
         }
         Map<String, Object> variables = ChatTemplateKwargs.parse(body);
-        return model.chatTemplate().render(messages, addGenerationPrompt, continueFinal, variables);
+        return model.chatTemplate().render(messages, addGenerationPrompt, continueFinal, variables, tools.tools());
+    }
+
+    /**
+     * An assistant message's {@code tool_calls} and a tool message's {@code tool_call_id}, which
+     * must answer a call made earlier in the conversation.
+     */
+    private static void toolFields(JsonNode m, String role, String where, Map<String, Object> msg,
+            List<String> callIds) {
+        JsonNode calls = m.get("tool_calls");
+        if (calls != null && !calls.isNull()) {
+            if (!role.equals("assistant")) {
+                throw ApiException.badParam(where + ".tool_calls", "'" + where + ".tool_calls' is only allowed in"
+                        + " assistant messages");
+            }
+            if (!calls.isEmpty()) {
+                msg.put("tool_calls", ToolRequest.messageToolCalls(calls, where + ".tool_calls", callIds));
+            }
+        }
+        if (role.equals("tool")) {
+            String id = Fields.string(m, "tool_call_id", null);
+            if (id == null) {
+                throw ApiException.badParam(where + ".tool_call_id", "'" + where + ".tool_call_id' is required in"
+                        + " tool messages");
+            }
+            if (!callIds.contains(id)) {
+                throw ApiException.badParam(where + ".tool_call_id", "'" + where + ".tool_call_id' '" + id
+                        + "' answers no tool call of an earlier assistant message");
+            }
+            msg.put("tool_call_id", id);
+        } else if (Fields.present(m, "tool_call_id")) {
+            throw ApiException.badParam(where + ".tool_call_id", "'" + where + ".tool_call_id' is only allowed in"
+                    + " tool messages");
+        }
     }
 
     int[] encodeChat(String prompt) {
@@ -461,6 +505,8 @@ final class OpenAiApi {
         long lastNanos;
         boolean started;
         int textOffset;
+        /** Reads tool calls out of a streamed reply, when the request has tools. */
+        ToolCallParser toolCalls;
     }
 
     void run(Job job, io.javalin.http.Context ctx) throws IOException {
@@ -685,7 +731,17 @@ final class OpenAiApi {
             if (job.kind == Kind.CHAT) {
                 ObjectNode msg = ch.putObject("message");
                 msg.put("role", "assistant");
-                msg.put("content", c.text.toString());
+                ToolCallReply reply = job.tools.parsesCalls() ? ToolCallReply.read(job.tools, c.text.toString())
+                        : ToolCallReply.text(c.text.toString());
+                if (reply.calls().isEmpty()) {
+                    msg.put("content", reply.content());
+                } else {
+                    msg.put("content", reply.content().isBlank() ? null : reply.content());
+                    reply.putCalls(msg.putArray("tool_calls"));
+                    if (c.finish != null && c.finish.openAiName().equals("stop")) {
+                        ch.put("finish_reason", "tool_calls");
+                    }
+                }
                 msg.putNull("refusal");
                 if (job.logprobs) {
                     chatLogprobs(ch.putObject("logprobs"), c.logprobs, job.params.logprobs());
@@ -701,7 +757,9 @@ final class OpenAiApi {
                     ch.putNull("logprobs");
                 }
             }
-            ch.put("finish_reason", c.finish == null ? "abort" : c.finish.openAiName());
+            if (!ch.has("finish_reason")) {
+                ch.put("finish_reason", c.finish == null ? "abort" : c.finish.openAiName());
+            }
         }
         putUsage(root, col.usage());
         ctx.status(200).contentType("application/json").result(json.writeValueAsBytes(root));
@@ -844,9 +902,25 @@ final class OpenAiApi {
                 ObjectNode chunk = chunk(job, id, created);
                 ObjectNode ch = chunk.putArray("choices").addObject();
                 ch.put("index", ci);
+                String finishName = o.finishReason() == null ? null : o.finishReason().openAiName();
                 if (job.kind == Kind.CHAT) {
                     ObjectNode delta = ch.putObject("delta");
-                    if (!text.isEmpty()) {
+                    if (job.tools.parsesCalls()) {
+                        if (c.toolCalls == null) {
+                            c.toolCalls = new ToolCallParser(job.tools.syntax());
+                        }
+                        List<ToolCallParser.Piece> pieces = new ArrayList<>(c.toolCalls.feed(text));
+                        if (o.finishReason() != null) {
+                            pieces.addAll(c.toolCalls.finish());
+                            if (o.finishReason().openAiName().equals("stop") && c.toolCalls.calls() > 0) {
+                                finishName = "tool_calls";
+                            }
+                        }
+                        ToolCallReply.putDelta(delta, pieces);
+                        if (delta.isEmpty() && finishName == null && o.logprobs().isEmpty()) {
+                            continue; // held back: it may be the start of a call
+                        }
+                    } else if (!text.isEmpty()) {
                         delta.put("content", text);
                     }
                     if (job.logprobs && !o.logprobs().isEmpty()) {
@@ -864,8 +938,8 @@ final class OpenAiApi {
                     }
                 }
                 c.textOffset += text.length();
-                if (o.finishReason() != null) {
-                    ch.put("finish_reason", o.finishReason().openAiName());
+                if (finishName != null) {
+                    ch.put("finish_reason", finishName);
                 } else {
                     ch.putNull("finish_reason");
                 }

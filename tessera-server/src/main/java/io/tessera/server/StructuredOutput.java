@@ -203,6 +203,15 @@ final class StructuredOutput {
         }
     }
 
+    /**
+     * Compiles a language stated by another field (tool calling), cached by {@code key}.
+     *
+     * @throws ApiException 400 naming {@code field} if it is over the limits
+     */
+    TokenConstraint compile(String field, String key, Supplier<Rx> language) {
+        return compile(new Source(field, key, language));
+    }
+
     private TokenConstraint compile(Source source) {
         synchronized (cache) {
             TokenConstraint c = cache.get(source.key);

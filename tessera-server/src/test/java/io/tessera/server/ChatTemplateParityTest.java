@@ -94,6 +94,27 @@ class ChatTemplateParityTest {
                 Map.of("date_string", "06 Dec 2026", "custom_tools", List.of(tool), "tools_in_user_message", false)));
         list.add(new Conversation("builtin tools", withSystem, true, false,
                 Map.of("builtin_tools", List.of("brave_search", "code_interpreter", "wolfram_alpha"))));
+        // tool calling as the server passes it: tools, an assistant's tool_calls (arguments as a
+        // mapping), the tool's result, and the next answer
+        Map<String, Object> clock = new LinkedHashMap<>();
+        clock.put("type", "function");
+        clock.put("function", Map.of("name", "get_time", "description", "The time in a zone",
+                "parameters", Map.of("type", "object", "properties", Map.of("zone", Map.of("enum", List.of("UTC",
+                        "CET"))), "required", List.of("zone"))));
+        List<Object> tools = List.of(tool, clock);
+        Map<String, Object> callMessage = msg("assistant", "");
+        callMessage.put("tool_calls", List.of(Map.of("id", "call_1", "type", "function", "function",
+                Map.of("name", "get_weather", "arguments", Map.of("city", "Zürich")))));
+        Map<String, Object> result = msg("tool", "{\"temperature\": 21, \"sky\": \"clear\"}");
+        result.put("tool_call_id", "call_1");
+        List<Map<String, Object>> toolTurn = List.of(SYSTEM, msg("user", "Weather in Zürich?"), callMessage, result);
+        list.add(new Conversation("tools offered", withSystem, true, false, Map.of("tools", tools)));
+        list.add(new Conversation("tools, no system", single, true, false, Map.of("tools", tools)));
+        list.add(new Conversation("tool call and result", toolTurn, true, false, Map.of("tools", tools)));
+        List<Map<String, Object>> answered = new ArrayList<>(toolTurn);
+        answered.add(msg("assistant", "It is 21 degrees and clear."));
+        answered.add(msg("user", "And the time?"));
+        list.add(new Conversation("tool call, result, answer", answered, true, false, Map.of("tools", tools)));
         return list;
     }
 
@@ -152,8 +173,11 @@ class ChatTemplateParityTest {
                 String where = t.name() + " / " + c.name() + " (add_generation_prompt " + c.addGenerationPrompt() + ")";
                 String got;
                 try {
+                    Map<String, Object> variables = new LinkedHashMap<>(c.variables());
+                    @SuppressWarnings("unchecked")
+                    List<Object> tools = (List<Object>) variables.remove("tools");
                     got = template.render(c.messages(), c.addGenerationPrompt(), c.continueFinalMessage(),
-                            c.variables());
+                            variables, tools);
                 } catch (ApiException e) {
                     if (want.error() == null) {
                         mismatches.add(where + ": Jinja2 rendered " + quote(want.text()) + " but we failed: "

@@ -127,6 +127,12 @@ class RealTokenizerChatTest {
      */
     static Path checkpoint(String name, String shape, Path tokenizerDir, boolean tied, int[] steerTo,
             int tokenizerVocab, int bos, List<Integer> eos) throws Exception {
+        return checkpoint(dir, name, shape, tokenizerDir, tied, steerTo, tokenizerVocab, bos, eos);
+    }
+
+    /** As above, written under {@code dir}. */
+    static Path checkpoint(Path dir, String name, String shape, Path tokenizerDir, boolean tied, int[] steerTo,
+            int tokenizerVocab, int bos, List<Integer> eos) throws Exception {
         ModelConfig real = ModelShape.named(shape).config();
         ModelConfig tiny = new ModelConfig(real.architecture(), 64, 128, 2, 4, 2, 16, real.vocabSize(), 4096,
                 real.ropeTheta(), real.ropeStyle(), real.rmsEps(), real.ropeScaling(), real.attention(),

@@ -35,6 +35,20 @@ public final class GgufWriter {
     private final LinkedHashMap<String, GgufValue> metadata = new LinkedHashMap<>();
     private final List<PendingTensor> tensors = new ArrayList<>();
     private final Set<String> tensorNames = new HashSet<>();
+    private Progress progress = Progress.NONE;
+
+    /** Told after each tensor is written, so that a long write can report how far it got. */
+    @FunctionalInterface
+    public interface Progress {
+        Progress NONE = (done, count, name, bytesDone, bytesTotal) -> { };
+
+        /**
+         * @param done tensors written so far (1 .. count)
+         * @param name the tensor just written
+         * @param bytesDone tensor data bytes written so far, of {@code bytesTotal}
+         */
+        void tensorWritten(int done, int count, String name, long bytesDone, long bytesTotal);
+    }
 
     private record PendingTensor(String name, GgmlType type, long[] dims, RowSource rows, MemorySegment raw) {
         long rowCount() {
@@ -128,6 +142,16 @@ public final class GgufWriter {
         return this;
     }
 
+    /** Copies the keys of another file's metadata that start with {@code prefix}, with their types. */
+    public GgufWriter putAllStartingWith(GgufMetadata other, String prefix) {
+        other.entries().forEach((k, v) -> {
+            if (k.startsWith(prefix)) {
+                put(k, v.type(), v.value());
+            }
+        });
+        return this;
+    }
+
     /** Drops a key (e.g. when rewriting a file without it); absent keys are ignored. */
     public GgufWriter remove(String key) {
         metadata.remove(key);
@@ -152,6 +176,12 @@ public final class GgufWriter {
         if (value < min || value > max) {
             throw new IllegalArgumentException("key '" + key + "': " + value + " is outside " + min + ".." + max);
         }
+    }
+
+    /** Reports each tensor written to {@code listener} (none by default). */
+    public GgufWriter progress(Progress listener) {
+        this.progress = Objects.requireNonNull(listener, "listener");
+        return this;
     }
 
     // ---- tensors
@@ -253,9 +283,13 @@ public final class GgufWriter {
                 out.u64(offsets[i]);
             }
             long dataStart = GgufParser.alignUp(out.position(), alignment);
+            long total = tensors.stream().mapToLong(PendingTensor::byteSize).sum();
+            long written = 0;
             for (int i = 0; i < tensors.size(); i++) {
                 out.zerosTo(dataStart + offsets[i]);
                 writeTensor(out, tensors.get(i));
+                written += tensors.get(i).byteSize();
+                progress.tensorWritten(i + 1, tensors.size(), tensors.get(i).name(), written, total);
             }
             out.zerosTo(GgufParser.alignUp(out.position(), alignment));
         }

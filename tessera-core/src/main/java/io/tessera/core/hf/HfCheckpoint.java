@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tessera.core.format.ModelFormatException;
 import io.tessera.core.arch.TensorNames;
+import io.tessera.core.model.LoadOptions;
 import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelInfo;
 import io.tessera.core.model.ModelLoader;
@@ -54,6 +55,11 @@ public final class HfCheckpoint {
      * by name, as in GGUF files.
      */
     public static Model load(Path dir) throws IOException {
+        return load(dir, LoadOptions.AS_STORED);
+    }
+
+    /** As {@link #load(Path)}, the weights held as {@code options} say (e.g. quantized at load). */
+    public static Model load(Path dir, LoadOptions options) throws IOException {
         HfConfig cfg = config(dir);
         List<SafetensorsFile> files = new ArrayList<>();
         try {
@@ -76,7 +82,7 @@ public final class HfCheckpoint {
             }
             cfg = cfg.withNamesFound(byName.keySet());
             SafetensorsTensors tensors = new SafetensorsTensors(dir, byName, files, cfg);
-            Model model = cfg.family().bind(cfg.config(), tensors);
+            Model model = cfg.family().bind(cfg.config(), options.view(tensors, cfg.config()));
             List<String> unused = tensors.unused();
             if (!unused.isEmpty()) {
                 throw new ModelFormatException(dir, "tensor '" + unused.get(0) + "'", "not used by the "

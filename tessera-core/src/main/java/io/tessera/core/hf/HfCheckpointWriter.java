@@ -269,4 +269,15 @@ public final class HfCheckpointWriter {
         int half = headDim / 2;
         return head * headDim + 2L * (within % half) + within / half;
     }
+
+    /**
+     * The half-split row holding interleaved row {@code row}: the inverse of
+     * {@link #interleavedRow}, by which the GGUF converter puts a checkpoint's Q and K rows into
+     * llama.cpp's order.
+     */
+    static long halfSplitRow(long row, int headDim) {
+        long head = row / headDim;
+        int within = (int) (row % headDim);
+        return head * headDim + (long) (within % 2) * (headDim / 2) + within / 2;
+    }
 }

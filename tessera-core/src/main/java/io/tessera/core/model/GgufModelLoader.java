@@ -20,9 +20,14 @@ public final class GgufModelLoader {
     }
 
     public static Model load(Path file) throws IOException {
+        return load(file, LoadOptions.AS_STORED);
+    }
+
+    /** As {@link #load(Path)}, the weights held as {@code options} say (e.g. quantized at load). */
+    public static Model load(Path file, LoadOptions options) throws IOException {
         GgufFile gguf = GgufFile.open(file);
         try {
-            return load(gguf);
+            return load(gguf, options);
         } catch (IOException | RuntimeException e) {
             gguf.close();
             throw e;
@@ -39,10 +44,15 @@ public final class GgufModelLoader {
      * block the family did not bind is refused ({@link ModelValidation#checkTensorSet}).
      */
     public static Model load(GgufFile gguf) throws ModelFormatException {
+        return load(gguf, LoadOptions.AS_STORED);
+    }
+
+    /** As {@link #load(GgufFile)}, the weights held as {@code options} say. */
+    public static Model load(GgufFile gguf, LoadOptions options) throws ModelFormatException {
         Architecture family = GgufHyperparameters.architecture(gguf);
         ModelConfig cfg = config(gguf);
         GgufTensors tensors = new GgufTensors(gguf);
-        Model model = family.bind(cfg, tensors);
+        Model model = family.bind(cfg, options.view(tensors, cfg));
         ModelValidation.checkTensorSet(gguf, cfg.architecture(), cfg.layers(), tensors.used());
         return model;
     }

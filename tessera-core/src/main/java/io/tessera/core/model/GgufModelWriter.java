@@ -10,7 +10,7 @@ import io.tessera.core.gguf.GgufWriter;
 import io.tessera.core.kernel.MatMul;
 import io.tessera.core.tensor.GgmlType;
 import io.tessera.core.tensor.Tensor;
-import io.tessera.core.tokenizer.GgufVocabulary;
+import io.tessera.core.tokenizer.GgufTokenizerMetadata;
 import io.tessera.core.tokenizer.Vocabulary;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -47,8 +47,20 @@ public final class GgufModelWriter {
     public static void write(Path out, String modelName, ModelConfig cfg, boolean tiedOutput,
             float[] ropeFrequencyFactors, Vocabulary vocabulary, WeightTypes types, WeightSource source)
             throws IOException {
-        if (vocabulary.size() != cfg.vocabSize()) {
-            throw new IllegalArgumentException("the vocabulary has " + vocabulary.size() + " tokens, the model "
+        write(out, modelName, cfg, tiedOutput, ropeFrequencyFactors, GgufTokenizerMetadata.of(vocabulary), types, source,
+                GgufWriter.Progress.NONE);
+    }
+
+    /**
+     * The general form: the tokenizer is whatever {@code tokenizer} writes (a SentencePiece
+     * vocabulary, a byte-level BPE, or another file's {@code tokenizer.*} keys copied), and
+     * {@code progress} hears of each tensor written.
+     */
+    public static void write(Path out, String modelName, ModelConfig cfg, boolean tiedOutput,
+            float[] ropeFrequencyFactors, GgufTokenizerMetadata tokenizer, WeightTypes types, WeightSource source,
+            GgufWriter.Progress progress) throws IOException {
+        if (tokenizer.size() != cfg.vocabSize()) {
+            throw new IllegalArgumentException("the vocabulary has " + tokenizer.size() + " tokens, the model "
                     + cfg.vocabSize());
         }
         GgufWriter w = new GgufWriter();
@@ -57,11 +69,14 @@ public final class GgufModelWriter {
         w.putUInt32("general.file_type", types.fileType());
         w.putUInt32("general.quantization_version", 2);
         GgufHyperparameters.write(cfg, w);
-        GgufVocabulary.write(vocabulary, w);
+        tokenizer.write(w);
+        w.progress(progress);
 
         Adder add = new Adder(w, types, cfg.layers(), source);
         add.matrix(TOKEN_EMBEDDING, -1, cfg.vocabSize(), cfg.dim());
-        float[] ropeFreqs = ropeFrequencyFactors != null ? ropeFrequencyFactors
+        // longrope's factors are its own two tensors below, not rope_freqs
+        boolean longrope = cfg.ropeScaling().type() == RopeScaling.Type.LONGROPE;
+        float[] ropeFreqs = longrope ? null : ropeFrequencyFactors != null ? ropeFrequencyFactors
                 : cfg.ropeScaling().type() == RopeScaling.Type.LLAMA3
                         ? cfg.ropeScaling().frequencyFactors(cfg.attention().rotaryDim(cfg.headDim()), cfg.ropeTheta())
                         : null;
@@ -156,6 +171,10 @@ public final class GgufModelWriter {
         byName.put(TOKEN_EMBEDDING, model.tokenEmbedding());
         byName.put(OUTPUT_NORM, model.finalNorm());
         byName.put(OUTPUT, model.output());
+        if (model.config().ropeScaling().type() == RopeScaling.Type.LONGROPE) {
+            byName.put(ROPE_FACTORS_SHORT, model.ropeFrequencyFactors());
+            byName.put(ROPE_FACTORS_LONG, model.longContextRopeFactors());
+        }
         for (int l = 0; l < model.layers().size(); l++) {
             AttentionWeights a = model.layers().get(l).attention();
             FeedForwardWeights f = model.layers().get(l).feedForward();

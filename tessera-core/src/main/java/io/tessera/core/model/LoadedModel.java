@@ -60,6 +60,11 @@ public record LoadedModel(Model model, Tokenizer tokenizer, long loadNanos, Stri
      * (a llama2.c tokenizer) when given, else from the model file's own metadata.
      */
     public static LoadedModel open(Path modelFile, Path tokenizerFile) throws IOException {
+        return open(modelFile, tokenizerFile, LoadOptions.AS_STORED);
+    }
+
+    /** As {@link #open(Path, Path)}, the weights held as {@code options} say (e.g. quantized at load). */
+    public static LoadedModel open(Path modelFile, Path tokenizerFile, LoadOptions options) throws IOException {
         long start = System.nanoTime();
         Model model;
         Tokenizer tokenizer = null;
@@ -67,7 +72,7 @@ public record LoadedModel(Model model, Tokenizer tokenizer, long loadNanos, Stri
         List<Integer> endTokens = new ArrayList<>();
         ModelLoader.Format format = ModelLoader.detect(modelFile);
         if (format == ModelLoader.Format.HUGGING_FACE) {
-            return openCheckpoint(modelFile, tokenizerFile, start);
+            return openCheckpoint(modelFile, tokenizerFile, start, options);
         }
         if (format == ModelLoader.Format.GGUF) {
             GgufFile gguf = GgufFile.open(modelFile);
@@ -79,13 +84,13 @@ public record LoadedModel(Model model, Tokenizer tokenizer, long loadNanos, Stri
                 for (String key : List.of("tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id")) {
                     gguf.metadata().findInt(key).ifPresent(endTokens::add);
                 }
-                model = GgufModelLoader.load(gguf);
+                model = GgufModelLoader.load(gguf, options);
             } catch (IOException | RuntimeException e) {
                 gguf.close();
                 throw e;
             }
         } else {
-            model = Llama2cLoader.load(modelFile);
+            model = ModelLoader.load(modelFile, options);
             if (tokenizerFile == null) {
                 model.close();
                 throw new ModelFormatException(modelFile, "tokenizer",
@@ -120,8 +125,9 @@ public record LoadedModel(Model model, Tokenizer tokenizer, long loadNanos, Stri
      * The embedding may have more rows than the tokenizer has tokens: checkpoints pad it (Qwen's
      * 151936 rows for 151665 tokens).
      */
-    private static LoadedModel openCheckpoint(Path dir, Path tokenizerFile, long start) throws IOException {
-        Model model = HfCheckpoint.load(dir);
+    private static LoadedModel openCheckpoint(Path dir, Path tokenizerFile, long start, LoadOptions options)
+            throws IOException {
+        Model model = HfCheckpoint.load(dir, options);
         try {
             Tokenizer tokenizer = tokenizerFile != null ? Tokenizers.open(tokenizerFile) : TokenizerJson.readDirectory(dir);
             if (tokenizer.vocabSize() > model.config().vocabSize()) {

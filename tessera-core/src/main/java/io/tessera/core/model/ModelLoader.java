@@ -25,10 +25,23 @@ public final class ModelLoader {
     }
 
     public static Model load(Path file) throws IOException {
-        return switch (detect(file)) {
-            case GGUF -> GgufModelLoader.load(file);
+        return load(file, LoadOptions.AS_STORED);
+    }
+
+    /**
+     * As {@link #load(Path)}, the weights held as {@code options} say; quantizing at load applies
+     * to GGUF files and checkpoint directories (a llama2.c checkpoint is converted instead).
+     */
+    public static Model load(Path file, LoadOptions options) throws IOException {
+        Format format = detect(file);
+        if (format == Format.LLAMA2C && options.quantize() != null) {
+            throw new ModelFormatException(file, "--quantize", "applies to GGUF files and checkpoint directories; "
+                    + "convert a llama2.c checkpoint to GGUF with the type wanted instead");
+        }
+        return switch (format) {
+            case GGUF -> GgufModelLoader.load(file, options);
             case LLAMA2C -> Llama2cLoader.load(file);
-            case HUGGING_FACE -> HfCheckpoint.load(file);
+            case HUGGING_FACE -> HfCheckpoint.load(file, options);
         };
     }
 

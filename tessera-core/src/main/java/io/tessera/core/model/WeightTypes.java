@@ -11,15 +11,22 @@ import java.util.Locale;
  */
 public record WeightTypes(String name, GgmlType matrices, boolean q4kmMix, int fileType) {
 
+    /** The names {@link #parse} takes, for messages. */
+    public static final String NAMES = "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M";
+
     public static WeightTypes parse(String name) {
         String n = name.toUpperCase(Locale.ROOT);
         if (n.equals("Q4_K_M")) {
             return new WeightTypes("Q4_K_M", GgmlType.Q4_K, true, 15);
         }
-        GgmlType t = GgmlType.parse(n);
+        GgmlType t;
+        try {
+            t = GgmlType.parse(n);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown weight type '" + name + "' (supported: " + NAMES + ")");
+        }
         if (!t.supported()) {
-            throw new IllegalArgumentException("type " + t + " is not supported for writing (supported: F32, F16, BF16,"
-                    + " Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M)");
+            throw new IllegalArgumentException("type " + t + " is not supported for writing (supported: " + NAMES + ")");
         }
         // llama.cpp's llama_ftype numbering, stored as general.file_type.
         int fileType = switch (t) {

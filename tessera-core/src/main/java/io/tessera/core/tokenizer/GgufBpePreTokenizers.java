@@ -44,7 +44,7 @@ final class GgufBpePreTokenizers {
             case "qwen2", "deepseek-r1-qwen", "megrez" -> List.of(QWEN2);
             case "deepseek-v3" -> DEEPSEEK_V3;
             case "gpt-4o" -> List.of(GPT4O);
-            case "gpt2", "mpt", "olmo", "jais" -> List.of(GPT2);
+            case "gpt2", "gpt-2", "mpt", "olmo", "jais" -> List.of(GPT2);
             case "default" -> DEFAULT;
             default -> throw new IllegalArgumentException("tokenizer.ggml.pre '" + pre + "' is not a known "
                     + "pre-tokenizer (known: default, llama-bpe/llama3/llama-v3, qwen2, deepseek-v3, gpt-4o, gpt2 "

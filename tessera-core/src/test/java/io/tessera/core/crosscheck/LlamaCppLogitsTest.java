@@ -281,7 +281,7 @@ class LlamaCppLogitsTest {
     }
 
     /** max |a − b| over the row, relative to the row's largest |logit| (llama.cpp's row is {@code b}). */
-    private static double relativeDifference(float[] a, float[] b) {
+    static double relativeDifference(float[] a, float[] b) {
         double d = 0;
         for (int i = 0; i < a.length; i++) {
             d = Math.max(d, Math.abs(a[i] - b[i]));
@@ -298,7 +298,7 @@ class LlamaCppLogitsTest {
     }
 
     /** The greedy choice: the largest logit, the lowest id among equals (as logits.mjs chooses). */
-    private static int argmax(float[] a) {
+    static int argmax(float[] a) {
         int best = 0;
         for (int i = 1; i < a.length; i++) {
             if (a[i] > a[best]) {
