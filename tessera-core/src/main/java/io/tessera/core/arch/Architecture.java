@@ -2,6 +2,7 @@ package io.tessera.core.arch;
 
 import io.tessera.core.format.ModelFormatException;
 import io.tessera.core.gguf.GgufMetadata;
+import io.tessera.core.gguf.GgufWriter;
 import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelConfig;
 import java.util.List;
@@ -42,13 +43,23 @@ public interface Architecture {
     /**
      * Reads the GGUF keys of this family's own options into {@code configured} (what
      * {@link #configure} returned, with the rope scaling keys every family shares applied); the
-     * default reads none. {@link GgufHyperparameters#withWindowAndSoftcaps} reads the sliding window
-     * and soft-capping keys for a family whose models use them.
+     * default reads none. A family reads the sliding window and soft-capping keys only if its models
+     * use them, as llama.cpp does (some converters write a window the model does not apply: Qwen 2's
+     * {@code sliding_window} with {@code use_sliding_window} false).
      *
      * @param prefix {@code <general.architecture>.}
      */
     default ModelConfig readGguf(ModelConfig configured, GgufMetadata md, String prefix) throws ModelFormatException {
         return configured;
+    }
+
+    /**
+     * Writes the GGUF keys of this family's own options, the ones {@link #readGguf} reads beyond
+     * those every family shares; the default writes none.
+     *
+     * @param prefix {@code <general.architecture>.}
+     */
+    default void writeGguf(ModelConfig config, GgufWriter w, String prefix) {
     }
 
     /**

@@ -4,7 +4,6 @@ import io.tessera.core.format.ModelFormatException;
 import io.tessera.core.gguf.GgufFile;
 import io.tessera.core.gguf.GgufMetadata;
 import io.tessera.core.gguf.GgufWriter;
-import io.tessera.core.model.AttentionOptions;
 import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.ModelValidation;
 import io.tessera.core.model.RopeScaling;
@@ -74,22 +73,6 @@ public final class GgufHyperparameters {
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file, p + "*", e.getMessage());
         }
-    }
-
-    /**
-     * The sliding window and soft-capping keys ({@code attention.sliding_window},
-     * {@code attn_logit_softcapping}, {@code final_logit_softcapping}), for the families whose
-     * models use them: llama.cpp reads them only for those, and some converters write a window
-     * the model does not apply (Qwen 2's {@code sliding_window} with {@code use_sliding_window}
-     * false).
-     */
-    public static ModelConfig withWindowAndSoftcaps(ModelConfig cfg, GgufMetadata md, String p)
-            throws ModelFormatException {
-        AttentionOptions a = cfg.attention()
-                .withSlidingWindow(md.getInt(p + "attention.sliding_window", cfg.attention().slidingWindow()))
-                .withLogitSoftcap(md.getFloat(p + "attn_logit_softcapping", cfg.attention().logitSoftcap()));
-        return cfg.withAttention(a)
-                .withFinalLogitSoftcap(md.getFloat(p + "final_logit_softcapping", cfg.finalLogitSoftcap()));
     }
 
     /**
@@ -187,5 +170,6 @@ public final class GgufHyperparameters {
         if (cfg.finalLogitSoftcap() > 0) {
             w.putFloat32(a + ".final_logit_softcapping", cfg.finalLogitSoftcap());
         }
+        Architectures.forGguf(a).ifPresent(family -> family.writeGguf(cfg, w, a + "."));
     }
 }

@@ -45,9 +45,24 @@ public final class HfCheckpointWriter {
      */
     public static void write(Path dir, ModelConfig cfg, boolean tiedEmbeddings, SafetensorsDtype dtype,
             WeightSource source) throws IOException {
+        write(dir, cfg, tiedEmbeddings, dtype, source,
+                Architectures.named(cfg.architecture()).huggingFaceNames().get(0));
+    }
+
+    /**
+     * @param architecture the {@code architectures} entry, one of the family's Hugging Face names
+     *     ({@code MistralForCausalLM} for a Mistral checkpoint of the Llama family)
+     */
+    public static void write(Path dir, ModelConfig cfg, boolean tiedEmbeddings, SafetensorsDtype dtype,
+            WeightSource source, String architecture) throws IOException {
         Architecture family = Architectures.named(cfg.architecture());
+        if (!family.huggingFaceNames().contains(architecture)) {
+            throw new IllegalArgumentException("architecture '" + architecture + "' is not one of the "
+                    + family.name() + " family's " + family.huggingFaceNames());
+        }
         Files.createDirectories(dir);
-        JSON.writeValue(dir.resolve(HfCheckpoint.CONFIG).toFile(), config(family, cfg, tiedEmbeddings, dtype, source));
+        JSON.writeValue(dir.resolve(HfCheckpoint.CONFIG).toFile(),
+                config(family, architecture, cfg, tiedEmbeddings, dtype, source));
 
         boolean permuted = cfg.ropeStyle() == RopeStyle.INTERLEAVED;
         // Gemma's checkpoints store w for a norm that computes x · (1 + w)
@@ -106,11 +121,21 @@ public final class HfCheckpointWriter {
         JSON.writeValue(dir.resolve("generation_config.json").toFile(), g);
     }
 
-    private static ObjectNode config(Architecture family, ModelConfig cfg, boolean tied, SafetensorsDtype dtype,
-            WeightSource source) throws IOException {
+    private static ObjectNode config(Architecture family, String architecture, ModelConfig cfg, boolean tied,
+            SafetensorsDtype dtype, WeightSource source) throws IOException {
         ObjectNode c = JSON.createObjectNode();
-        c.putArray("architectures").add(family.huggingFaceNames().get(0));
-        c.put("model_type", cfg.architecture().equals("gemma3") ? "gemma3_text" : family.name());
+        c.putArray("architectures").add(architecture);
+        boolean mistral = architecture.equals("MistralForCausalLM");
+        c.put("model_type", cfg.architecture().equals("gemma3") ? "gemma3_text" : mistral ? "mistral" : family.name());
+        if (mistral) {
+            // Mistral 7B v0.1 says 4096, later versions null; the loader reads it as llama.cpp does: not at all
+            int window = cfg.attention().slidingWindow();
+            if (window > 0) {
+                c.put("sliding_window", window);
+            } else {
+                c.putNull("sliding_window");
+            }
+        }
         c.put("hidden_size", cfg.dim());
         c.put("intermediate_size", cfg.hiddenDim());
         c.put("num_hidden_layers", cfg.layers());
@@ -159,8 +184,14 @@ public final class HfCheckpointWriter {
             AttentionOptions o = cfg.attention();
             float scale = o.scoreScale(cfg.headDim());
             c.put("query_pre_attn_scalar", Math.round(1.0 / ((double) scale * scale)));
-            c.put("sliding_window", o.slidingWindow());
-            c.put("sliding_window_pattern", o.slidingWindowPattern());
+            if (o.slidingWindow() > 0) {
+                c.put("sliding_window", o.slidingWindow());
+                c.put("sliding_window_pattern", o.slidingWindowPattern());
+            } else {
+                // every layer global: transformers' way of saying so (the window then bounds no layer)
+                c.putNull("sliding_window");
+                c.put("sliding_window_pattern", 1);
+            }
             c.put("rope_local_base_freq", decimal(o.localRopeTheta()));
             c.put("hidden_activation", "gelu_pytorch_tanh");
             putCap(c, "attn_logit_softcapping", o.logitSoftcap());

@@ -7,6 +7,7 @@ import io.tessera.core.arch.Architecture;
 import io.tessera.core.arch.Architectures;
 import io.tessera.core.arch.TensorNames;
 import io.tessera.core.format.ModelFormatException;
+import io.tessera.core.model.AttentionOptions;
 import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.RopeScaling;
 import io.tessera.core.model.RopeStyle;
@@ -189,8 +190,9 @@ public record HfConfig(Architecture family, ModelConfig config, boolean tiedEmbe
      * {@code sliding_window} and which layers use it ({@code layer_types}, or every layer but each
      * {@code sliding_window_pattern}-th), {@code rope_local_base_freq} (the local layers' rotary
      * base; they take no rope scaling), {@code hidden_activation} (GELU's tanh form, the one
-     * supported), {@code attn_logit_softcapping} and {@code final_logit_softcapping} (null in
-     * Gemma 3).
+     * supported), {@code final_logit_softcapping} (null in Gemma 3) and
+     * {@code attn_logit_softcapping}, which must be null (Gemma 2's attention soft-capping: refused,
+     * since llama.cpp's Gemma 3 ignores it and its converter refuses it).
      */
     private static ModelConfig gemma3(Path file, JsonNode c, ModelConfig cfg) throws ModelFormatException {
         String act = c.path("hidden_activation").asText(c.path("hidden_act").asText("gelu_pytorch_tanh"));
@@ -198,13 +200,19 @@ public record HfConfig(Architecture family, ModelConfig config, boolean tiedEmbe
             throw new ModelFormatException(file, "hidden_activation", "'" + act
                     + "' is not supported (supported: gelu_pytorch_tanh)");
         }
-        int window = positiveInt(file, c, "sliding_window", null);
         int pattern = slidingWindowPattern(file, c, cfg.layers());
+        // with every layer global (pattern 1) no window is needed
+        int window = pattern == 1 && c.path("sliding_window").isNull() ? 0 : positiveInt(file, c, "sliding_window", null);
+        if (positiveFloat(file, c, "attn_logit_softcapping", 0f) > 0) {
+            // Gemma 2's; llama.cpp's converter refuses a Gemma 3 checkpoint that sets it and its
+            // Gemma 3 never caps the scores, so neither this checkpoint nor its GGUF would run as trained
+            throw new ModelFormatException(file, "attn_logit_softcapping", "is not supported for Gemma 3 (Gemma 2's"
+                    + " attention soft-capping; llama.cpp's Gemma 3 does not apply it either): set it to null");
+        }
         var a = cfg.attention()
                 .withSlidingWindow(window)
                 .withLocalLayers(pattern, positiveFloat(file, c, "rope_local_base_freq", 10000f))
-                .withScoreScale((float) (1.0 / Math.sqrt(positiveFloat(file, c, "query_pre_attn_scalar", 256f))))
-                .withLogitSoftcap(positiveFloat(file, c, "attn_logit_softcapping", 0f));
+                .withScoreScale((float) (1.0 / Math.sqrt(positiveFloat(file, c, "query_pre_attn_scalar", 256f))));
         return cfg.withAttention(a).withFinalLogitSoftcap(positiveFloat(file, c, "final_logit_softcapping", 0f));
     }
 
@@ -221,24 +229,20 @@ public record HfConfig(Architecture family, ModelConfig config, boolean tiedEmbe
         if (!types.isArray() || types.size() != layers) {
             throw new ModelFormatException(file, "layer_types", "must list one type per layer (" + layers + ")");
         }
-        int firstFull = -1;
+        boolean[] local = new boolean[layers];
         for (int l = 0; l < layers; l++) {
             String t = types.get(l).asText("");
             if (!t.equals("sliding_attention") && !t.equals("full_attention")) {
                 throw new ModelFormatException(file, "layer_types[" + l + "]", "'" + t
                         + "' is not sliding_attention or full_attention");
             }
-            if (firstFull < 0 && t.equals("full_attention")) {
-                firstFull = l;
-            }
+            local[l] = t.equals("sliding_attention");
         }
-        int pattern = firstFull < 0 ? 0 : firstFull + 1;
-        for (int l = 0; l < layers; l++) {
-            boolean full = pattern > 0 && (l + 1) % pattern == 0;
-            if (full != types.get(l).asText().equals("full_attention")) {
-                throw new ModelFormatException(file, "layer_types[" + l + "]", "full_attention layers must recur"
-                        + " with period " + pattern + " (Gemma 3's layout); layer " + l + " breaks it");
-            }
+        int pattern = AttentionOptions.patternOf(local);
+        int off = AttentionOptions.firstLayerOffPattern(local, pattern);
+        if (off >= 0) {
+            throw new ModelFormatException(file, "layer_types[" + off + "]", "full_attention layers must recur"
+                    + " with period " + pattern + " (Gemma 3's layout); layer " + off + " breaks it");
         }
         return pattern;
     }

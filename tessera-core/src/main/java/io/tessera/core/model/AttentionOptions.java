@@ -68,6 +68,33 @@ public record AttentionOptions(boolean qkvBias, boolean qkNorm, int slidingWindo
         return slidingWindow > 0 && (slidingWindowPattern == 0 || (layer + 1) % slidingWindowPattern != 0);
     }
 
+    /**
+     * The {@link #slidingWindowPattern} a list of per-layer flags (true: local) implies: 0 when every
+     * layer is local, else one more than the first global layer (1 when none is local). Whether the
+     * flags follow that period is {@link #firstLayerOffPattern}'s answer.
+     */
+    public static int patternOf(boolean[] local) {
+        for (int l = 0; l < local.length; l++) {
+            if (!local[l]) {
+                return l + 1;
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * The first layer whose flag (true: local) differs from what {@code pattern} makes it, as
+     * llama.cpp's {@code set_swa_pattern} expands a period; -1 when none does.
+     */
+    public static int firstLayerOffPattern(boolean[] local, int pattern) {
+        for (int l = 0; l < local.length; l++) {
+            if (local[l] != (pattern == 0 || (l + 1) % pattern != 0)) {
+                return l;
+            }
+        }
+        return -1;
+    }
+
     /** The window of layer {@code layer}: {@link #slidingWindow} in a local layer, 0 (all positions) in a global one. */
     public int windowOf(int layer) {
         return isLocal(layer) ? slidingWindow : 0;

@@ -6,6 +6,7 @@ import io.tessera.core.model.RopeScaling;
 import io.tessera.core.model.RopeStyle;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -18,6 +19,7 @@ import java.util.Map;
 public record ModelShape(String name, ModelConfig config, boolean tiedEmbeddings) {
 
     private static final Map<String, ModelShape> CATALOG = new LinkedHashMap<>();
+    private static final String MISTRAL = "MistralForCausalLM";
 
     static {
         // meta-llama/Llama-3.2-1B: hidden 2048, intermediate 8192, 16 layers, 32/8 heads, rope theta 500000.
@@ -124,6 +126,15 @@ public record ModelShape(String name, ModelConfig config, boolean tiedEmbeddings
     /** The same shape with fewer or more layers, for quick experiments at realistic widths. */
     public ModelShape withLayers(int layers) {
         return new ModelShape(name, config.withLayers(layers), tiedEmbeddings);
+    }
+
+    /**
+     * The {@code architectures} entry a checkpoint of this shape names: {@code MistralForCausalLM}
+     * for a Llama-family shape named after Mistral, else the family's first Hugging Face name.
+     */
+    public String huggingFaceArchitecture() {
+        List<String> names = Architectures.named(config.architecture()).huggingFaceNames();
+        return name.startsWith("mistral") && names.contains(MISTRAL) ? MISTRAL : names.get(0);
     }
 
     @Override

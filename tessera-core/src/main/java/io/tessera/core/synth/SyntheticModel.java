@@ -55,7 +55,8 @@ public final class SyntheticModel {
      */
     public static void writeCheckpoint(Path dir, ModelShape shape, SafetensorsDtype dtype, long seed)
             throws IOException {
-        HfCheckpointWriter.write(dir, shape.config(), shape.tiedEmbeddings(), dtype, weights(seed));
+        HfCheckpointWriter.write(dir, shape.config(), shape.tiedEmbeddings(), dtype, weights(seed),
+                shape.huggingFaceArchitecture());
         SyntheticByteLevelTokenizer.write(dir, shape.config().vocabSize());
         HfCheckpointWriter.writeGenerationConfig(dir, 0, List.of(1));
     }

@@ -413,14 +413,95 @@ class ArchitecturesTest {
         assertEquals((float) (1 / Math.sqrt(168)), c.attention().scoreScale(c.headDim()));
     }
 
+    /** llama.cpp's converter writes no window when a checkpoint's sliding_window_pattern is 1. */
     @Test
-    void gemma3FileWithoutItsSlidingWindowIsRefusedNamingTheKey() throws Exception {
+    void gemma3FileWithoutASlidingWindowRunsEveryLayerGlobal() throws Exception {
         ModelShape shape = new ModelShape("no-window", gemma3().withAttention(gemma3().attention().withSlidingWindow(0)),
                 true);
         Path file = dir.resolve("no-window.gguf");
         SyntheticModel.write(file, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 2);
-        ModelFormatException e = assertThrows(ModelFormatException.class, () -> ModelLoader.load(file));
-        assertTrue(e.getMessage().contains("gemma3.attention.sliding_window"), e.getMessage());
+        try (Model m = ModelLoader.load(file)) {
+            assertEquals(0, m.config().attention().slidingWindow());
+            for (int l = 0; l < m.config().layers(); l++) {
+                assertFalse(m.config().attention().isLocal(l), "layer " + l);
+            }
+        }
+    }
+
+    /**
+     * The local layers' period ({@code attention.sliding_window_pattern}, a number or one bool per
+     * layer) and rotary base ({@code rope.freq_base_swa}) come from the file; the attention
+     * soft-cap is not read for Gemma 3 (llama.cpp does not), the final one is.
+     */
+    @Test
+    void gemma3FileKeysSetTheLocalLayersAsLlamaCppReadsThem() throws Exception {
+        Path file = dir.resolve("gemma3-keys.gguf");
+        SyntheticModel.write(file, new ModelShape("g", gemma3(), true), SyntheticVocabulary.generate(VOCAB, 1),
+                WeightTypes.parse("F32"), 2);
+        boolean[] period3 = {true, true, false, true, true, false, true};
+        java.util.function.Consumer<io.tessera.core.gguf.GgufWriter> number =
+                w -> w.putUInt32("gemma3.attention.sliding_window_pattern", 3);
+        java.util.function.Consumer<io.tessera.core.gguf.GgufWriter> flags = w -> w.putArray(
+                "gemma3.attention.sliding_window_pattern", io.tessera.core.gguf.GgufArray.ofBool(period3));
+        for (var edit : java.util.List.of(number, flags)) {
+            Path edited = io.tessera.core.model.GgufEdits.rewrite(file, dir.resolve("edited.gguf"), edit.andThen(
+                    w -> w.putFloat32("gemma3.rope.freq_base_swa", 20000f)
+                            .putFloat32("gemma3.attn_logit_softcapping", 50f)
+                            .putFloat32("gemma3.final_logit_softcapping", 30f)));
+            try (Model m = ModelLoader.load(edited)) {
+                var a = m.config().attention();
+                assertEquals(3, a.slidingWindowPattern());
+                for (int l = 0; l < period3.length; l++) {
+                    assertEquals(period3[l], a.isLocal(l), "layer " + l);
+                }
+                assertEquals(20000f, a.localRopeTheta());
+                assertEquals(0f, a.logitSoftcap());
+                assertEquals(30f, m.config().finalLogitSoftcap());
+            }
+        }
+        try (Model m = ModelLoader.load(file)) {
+            // no keys: Gemma 3's every sixth layer global, local base 10000
+            assertEquals(6, m.config().attention().slidingWindowPattern());
+            assertEquals(10000f, m.config().attention().localRopeTheta());
+        }
+        Path allLocal = io.tessera.core.model.GgufEdits.rewrite(file, dir.resolve("all-local.gguf"),
+                w -> w.putUInt32("gemma3.attention.sliding_window_pattern", 0));
+        try (Model m = ModelLoader.load(allLocal)) {
+            for (int l = 0; l < period3.length; l++) {
+                assertTrue(m.config().attention().isLocal(l), "layer " + l);
+            }
+        }
+    }
+
+    @Test
+    void gemma3PatternKeysWithBadValuesAreRefusedNamingTheKey() throws Exception {
+        Path file = dir.resolve("gemma3-bad.gguf");
+        SyntheticModel.write(file, new ModelShape("g", gemma3(), true), SyntheticVocabulary.generate(VOCAB, 1),
+                WeightTypes.parse("F32"), 2);
+        String key = "gemma3.attention.sliding_window_pattern";
+        Object[][] cases = {
+            {key, (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>)
+                    w -> w.putArray(key, io.tessera.core.gguf.GgufArray.ofBool(true, false)), "one flag per layer (7)"},
+            // the first global layer (1) sets a period of 2, which layer 3 breaks
+            {key + "[3]", (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>)
+                    w -> w.putArray(key, io.tessera.core.gguf.GgufArray.ofBool(true, false, true, true, true, true,
+                            true)), "period 2"},
+            {key, (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>)
+                    w -> w.putStringArray(key, "a", "b", "c", "d", "e", "f", "g"), "bools or integers"},
+            {key, (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>)
+                    w -> w.putInt32(key, -2), "negative"},
+            {"gemma3.rope.freq_base_swa", (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>)
+                    w -> w.putFloat32("gemma3.rope.freq_base_swa", -1f), "positive finite"},
+        };
+        for (Object[] c : cases) {
+            @SuppressWarnings("unchecked")
+            var edit = (java.util.function.Consumer<io.tessera.core.gguf.GgufWriter>) c[1];
+            Path bad = io.tessera.core.model.GgufEdits.rewrite(file, dir.resolve("bad.gguf"), edit);
+            ModelFormatException e = assertThrows(ModelFormatException.class, () -> ModelLoader.load(bad).close(),
+                    (String) c[0]);
+            assertTrue(e.getMessage().contains((String) c[0]) && e.getMessage().contains((String) c[2]),
+                    e.getMessage());
+        }
     }
 
     @Test

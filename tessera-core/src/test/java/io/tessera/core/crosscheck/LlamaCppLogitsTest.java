@@ -89,8 +89,11 @@ class LlamaCppLogitsTest {
                 // Llama 3.2: rope scaling llama3 with its published factors, tied embeddings
                 shape("llama-3.2", "llama", 128, 8, 2, 16, 4, true, 500000f,
                         c -> c.withRope(c.ropeStyle(), RopeScaling.llama3(32f, 1f, 4f, 8192))),
-                // Mistral 7B v0.2+: Llama's layer, untied, rope base 1e6 (GGUF calls it llama too)
-                shape("mistral", "llama", 128, 8, 2, 16, 4, false, 1000000f, c -> c),
+                // Mistral 7B: Llama's layer, untied, rope base 1e6 (GGUF calls it llama too); its checkpoint
+                // says MistralForCausalLM with a sliding window (v0.1: 4096; here 8, inside the prompt) that
+                // both files carry and neither llama.cpp nor Tessera applies
+                shape("mistral", "llama", 128, 8, 2, 16, 4, false, 1000000f,
+                        c -> c.withAttention(c.attention().withSlidingWindow(8))),
                 // Qwen 2.5: Q/K/V biases, tied
                 shape("qwen2.5", "qwen2", 128, 8, 2, 16, 4, true, 1000000f, c -> c),
                 // Qwen 3: per-head Q/K norm, heads wider than dim / heads
@@ -106,6 +109,14 @@ class LlamaCppLogitsTest {
                 shape("gemma3-rope-linear", "gemma3", 128, 4, 2, 32, 7, true, 1000000f,
                         c -> c.withAttention(c.attention().withSlidingWindow(8))
                                 .withRope(c.ropeStyle(), RopeScaling.linear(8f))),
+                // Gemma 3 with every layer global: no window key, as llama.cpp's converter writes a
+                // checkpoint whose sliding_window_pattern is 1
+                shape("gemma3-global", "gemma3", 128, 4, 1, 32, 7, true, 1000000f, c -> c),
+                // Gemma 3 with its period and local rope base read from the file: layers 2 and 5 of 7
+                // global (attention.sliding_window_pattern 3), the local ones rotating with base 20000
+                // (rope.freq_base_swa)
+                shape("gemma3-pattern3", "gemma3", 128, 4, 1, 32, 7, true, 1000000f,
+                        c -> c.withAttention(c.attention().withSlidingWindow(8).withLocalLayers(3, 20000f))),
                 // Phi-3 mini: fused Q/K/V and gate/up, full multi-head attention, untied
                 shape("phi3", "phi3", 128, 8, 8, 16, 4, false, 10000f, c -> c));
     }

@@ -2,6 +2,7 @@ package io.tessera.core.hf;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,6 +17,7 @@ import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.LoadedModel;
 import io.tessera.core.model.Model;
+import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.ModelInfo;
 import io.tessera.core.model.ModelLoader;
 import io.tessera.core.model.RopeScaling;
@@ -74,6 +76,57 @@ class HfFamiliesTest {
                     fromHf.layers().get(0).feedForward().postNorm());
             assertEquals(fromGguf.config(), fromHf.config());
         }
+    }
+
+    /**
+     * A Mistral checkpoint says MistralForCausalLM with its sliding window (Mistral 7B v0.1: 4096);
+     * it runs as llama.cpp runs Mistral, as Llama with every layer seeing the whole context.
+     */
+    @Test
+    void mistralCheckpointNamesMistralAndItsWindowIsNotApplied() throws Exception {
+        ModelConfig tiny = ModelShape.named("tiny-gqa").config();
+        ModelShape shape = new ModelShape("mistral-tiny", tiny.withAttention(tiny.attention().withSlidingWindow(4)),
+                false).withLayers(2);
+        Path dir = tmp.resolve("mistral");
+        SyntheticModel.writeCheckpoint(dir, shape, SafetensorsDtype.F32, 3);
+        ObjectNode config = (ObjectNode) JSON.readTree(dir.resolve("config.json").toFile());
+        assertEquals("MistralForCausalLM", config.path("architectures").get(0).asText());
+        assertEquals("mistral", config.path("model_type").asText());
+        assertEquals(4, config.path("sliding_window").asInt());
+        Path unwindowed = tmp.resolve("mistral-null-window");
+        Files.createDirectories(unwindowed);
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                Files.copy(f, unwindowed.resolve(f.getFileName()));
+            }
+        }
+        config.putNull("sliding_window");
+        JSON.writeValue(unwindowed.resolve("config.json").toFile(), config);
+        int[] prompt = {5, 9, 2, 7, 300, 11, 4, 8, 100, 6}; // longer than the window
+        try (Model windowed = ModelLoader.load(dir); Model plain = ModelLoader.load(unwindowed);
+                Parallel p = new Parallel(2)) {
+            assertEquals("llama", windowed.config().architecture());
+            assertEquals(0, windowed.config().attention().slidingWindow());
+            assertArrayEquals(logits(plain, prompt, p), logits(windowed, prompt, p));
+        }
+    }
+
+    /** transformers says "every layer global" with sliding_window_pattern 1; no window is needed then. */
+    @Test
+    void gemma3CheckpointWithEveryLayerGlobalNeedsNoWindow() throws Exception {
+        ModelConfig g = ModelShape.named("tiny-gemma3").config();
+        ModelShape shape = new ModelShape("global", g.withAttention(g.attention().withSlidingWindow(0)), true);
+        Path dir = tmp.resolve("gemma-global");
+        SyntheticModel.writeCheckpoint(dir, shape, SafetensorsDtype.F32, 3);
+        ObjectNode config = (ObjectNode) JSON.readTree(dir.resolve("config.json").toFile());
+        assertTrue(config.path("sliding_window").isNull());
+        assertEquals(1, config.path("sliding_window_pattern").asInt());
+        try (Model m = ModelLoader.load(dir)) {
+            for (int l = 0; l < m.config().layers(); l++) {
+                assertFalse(m.config().attention().isLocal(l), "layer " + l);
+            }
+        }
+        refused(dir, c -> c.put("sliding_window_pattern", 6), "sliding_window", "missing");
     }
 
     @Test
@@ -168,6 +221,9 @@ class HfFamiliesTest {
             }
         }, "layer_types[1]", "'chunked_attention' is not");
         refused(gemma, c -> c.put("query_pre_attn_scalar", -1), "query_pre_attn_scalar", "positive finite");
+        // Gemma 2's attention soft-cap: llama.cpp's Gemma 3 never applies it, so it is refused, not ignored
+        refused(gemma, c -> c.put("attn_logit_softcapping", 50.0), "attn_logit_softcapping",
+                "not supported for Gemma 3");
         refused(phi, c -> c.put("partial_rotary_factor", 0.72), "partial_rotary_factor", "even rotary width");
         refused(phi, c -> c.put("partial_rotary_factor", 1.5), "partial_rotary_factor", "in (0, 1]");
         refused(phi, c -> ((ArrayNode) c.path("rope_scaling").path("short_factor")).remove(0),

@@ -16,6 +16,11 @@ import java.util.List;
  * Q and K rows of a Hugging Face checkpoint so that they are), a SwiGLU feed-forward. Llama 3.1+
  * files store their rope scaling as the {@code rope_freqs.weight} tensor. llama2.c checkpoints are
  * bound by this family too.
+ *
+ * <p>Mistral's sliding window (Mistral 7B v0.1's {@code sliding_window} of 4096 in
+ * {@code config.json}, {@code attention.sliding_window} in a GGUF file) is not applied: llama.cpp
+ * runs Mistral as {@code llama} and reads no window for it, so every layer attends to the whole
+ * context. The two differ from Hugging Face's Mistral 7B v0.1 only past 4096 positions.
  */
 public final class Llama implements Architecture {
 
