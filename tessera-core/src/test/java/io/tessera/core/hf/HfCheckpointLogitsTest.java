@@ -133,13 +133,13 @@ class HfCheckpointLogitsTest {
         }
     }
 
-    private static float[] logits(Model m, int[] prompt, Parallel p) {
+    static float[] logits(Model m, int[] prompt, Parallel p) {
         return new DecoderForward(m, p).forward(
                 ForwardBatch.single(new int[] {0, 1}, prompt, 0, ForwardBatch.Logits.ALL),
                 new F32KvCache(m.config(), 2, 16));
     }
 
-    private static double maxDifference(float[] a, float[] b) {
+    static double maxDifference(float[] a, float[] b) {
         double worst = 0;
         for (int i = 0; i < a.length; i++) {
             worst = Math.max(worst, Math.abs(a[i] - b[i]));
@@ -147,7 +147,7 @@ class HfCheckpointLogitsTest {
         return worst;
     }
 
-    private static double maxAbs(float[] a) {
+    static double maxAbs(float[] a) {
         double m = 0;
         for (float v : a) {
             m = Math.max(m, Math.abs(v));

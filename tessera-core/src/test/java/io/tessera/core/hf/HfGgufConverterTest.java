@@ -1,5 +1,8 @@
 package io.tessera.core.hf;
 
+import static io.tessera.core.hf.HfCheckpointLogitsTest.logits;
+import static io.tessera.core.hf.HfCheckpointLogitsTest.maxAbs;
+import static io.tessera.core.hf.HfCheckpointLogitsTest.maxDifference;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -7,9 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tessera.core.arch.Architectures;
-import io.tessera.core.forward.DecoderForward;
-import io.tessera.core.forward.F32KvCache;
-import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.gguf.GgufFile;
 import io.tessera.core.gguf.GgufMetadata;
 import io.tessera.core.gguf.GgufTensorInfo;
@@ -350,27 +350,5 @@ class HfGgufConverterTest {
         return Stream.of(
                 Arguments.of("llama", 128256, "llama-bpe", 128000, 128001, -1),
                 Arguments.of("qwen3", 151936, "qwen2", -1, 151645, 151643));
-    }
-
-    private static float[] logits(Model m, int[] prompt, Parallel p) {
-        return new DecoderForward(m, p).forward(
-                ForwardBatch.single(new int[] {0, 1}, prompt, 0, ForwardBatch.Logits.ALL),
-                new F32KvCache(m.config(), 2, 16));
-    }
-
-    private static double maxDifference(float[] a, float[] b) {
-        double worst = 0;
-        for (int i = 0; i < a.length; i++) {
-            worst = Math.max(worst, Math.abs(a[i] - b[i]));
-        }
-        return worst;
-    }
-
-    private static double maxAbs(float[] a) {
-        double m = 0;
-        for (float v : a) {
-            m = Math.max(m, Math.abs(v));
-        }
-        return m;
     }
 }

@@ -7,6 +7,7 @@ import io.tessera.server.jinja.Lexer.Type;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /** Jinja2's grammar (its parser's precedence and statement forms) over the {@link Lexer}'s tokens. */
 final class Parser {
@@ -298,7 +299,17 @@ final class Parser {
 
     /** An expression, or several separated by commas (a tuple). */
     private Expr tuple() {
-        Expr first = expression();
+        return tupleOf(this::expression);
+    }
+
+    /** The iterable of a for loop: no conditional expression ({@code if} starts the loop's filter). */
+    private Expr tupleNoCondition() {
+        return tupleOf(this::or);
+    }
+
+    /** One item, or several separated by commas (a tuple, a trailing comma allowed). */
+    private Expr tupleOf(Supplier<Expr> item) {
+        Expr first = item.get();
         if (!peek().isOp(",")) {
             return first;
         }
@@ -308,7 +319,7 @@ final class Parser {
             if (atTupleEnd()) {
                 break;
             }
-            items.add(expression());
+            items.add(item.get());
         }
         return new Ast.ListExpr(items, true);
     }
@@ -317,23 +328,6 @@ final class Parser {
         Type t = peek().type();
         return t == Type.VAR_END || t == Type.BLOCK_END || t == Type.EOF || peek().isOp(")")
                 || peek().isName("if");
-    }
-
-    /** The iterable of a for loop: no conditional expression ({@code if} starts the loop's filter). */
-    private Expr tupleNoCondition() {
-        Expr first = or();
-        if (!peek().isOp(",")) {
-            return first;
-        }
-        List<Expr> items = new ArrayList<>(List.of(first));
-        while (peek().isOp(",")) {
-            next();
-            if (atTupleEnd()) {
-                break;
-            }
-            items.add(or());
-        }
-        return new Ast.ListExpr(items, true);
     }
 
     Expr expression() {
