@@ -24,7 +24,7 @@ class LanesKernelTest {
     private static final double REL_TOL = 2e-6;
 
     /** A random matrix encoded with the reference codec, and its decoded floats. */
-    private static Tensor randomMatrix(GgmlType type, int in, int rows, Random rnd, float[][] ref) {
+    static Tensor randomMatrix(GgmlType type, int in, int rows, Random rnd, float[][] ref) {
         long rowBytes = type.bytesFor(in);
         // an odd offset: a mapped tensor may start anywhere
         MemorySegment seg = Arena.ofAuto().allocate(3 + rows * rowBytes, 1).asSlice(3);

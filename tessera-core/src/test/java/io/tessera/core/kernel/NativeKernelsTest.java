@@ -296,16 +296,6 @@ class NativeKernelsTest {
 
     /** Random rows encoded with the reference codec, at an odd address (a mapped tensor may start anywhere). */
     static Tensor quantized(GgmlType type, int in, int rows, Random rnd) {
-        long rowBytes = type.bytesFor(in);
-        MemorySegment seg = Arena.ofAuto().allocate(3 + rows * rowBytes, 1).asSlice(3);
-        QuantCodec codec = QuantCodec.of(type);
-        float[] src = new float[in];
-        for (int r = 0; r < rows; r++) {
-            for (int i = 0; i < in; i++) {
-                src[i] = (float) ((rnd.nextGaussian() + (i / 32 % 3 - 1) * 0.5) * 0.05 * (1 + i / 32 % 4 + r % 4));
-            }
-            codec.quantizeRow(src, 0, in, seg, r * rowBytes);
-        }
-        return new Tensor("w", type, new long[] {in, rows}, seg);
+        return LanesKernelTest.randomMatrix(type, in, rows, rnd, null);
     }
 }
