@@ -64,7 +64,7 @@ public final class ConstraintMaskBench {
                 "schema"), vocabulary, "schema");
         long t2 = System.nanoTime();
         System.out.printf("vocabulary %d tokens: trie built in %.1f ms; schema compiled (%d states) in %.1f ms%n",
-                vocab, (t1 - t0) / 1e6, constraint.dfa().size(), (t2 - t1) / 1e6);
+                vocab, (t1 - t0) / 1e6, constraint.automaton().size(), (t2 - t1) / 1e6);
 
         // the path, drawn once with the sampler and the mask, as the engine samples
         int end = tok.eos();
