@@ -20,6 +20,11 @@ import java.util.Set;
  * are computed on first use and kept, so walking the vocabulary's trie costs what it costs on a
  * {@link Dfa} once the states are known, and masks are cached per configuration as for a DFA.
  *
+ * <p>A call whose return state can only end its rule (a tail call, as in right recursion such as
+ * {@code list ::= item list | item}) pushes no frame: returning there would pop at once. So right
+ * recursion runs in constant stack, and an item with the empty stack is complete whichever
+ * rule it is in.
+ *
  * <p>Invariants: only states from which the rule's end can be reached (through rules that derive
  * some text) are kept, so every configuration reached can still be completed; left recursion is
  * refused at construction, so closure terminates. Budgets bound a hostile grammar or text: calls
@@ -47,6 +52,7 @@ public final class PushdownAutomaton implements ByteAutomaton {
     private final int[] representative;
     private final int[] distance;       // per automaton state: fewest bytes to its rule's end
     private final int[] ruleOfAccept;   // per automaton state: the rule it ends, or -1
+    private final boolean[] tail;       // per automaton state: it can only end its rule, reading nothing
 
     // stack frames; frame 0 is the empty stack
     private int[] frameReturn = new int[64];
@@ -76,6 +82,7 @@ public final class PushdownAutomaton implements ByteAutomaton {
             ruleOfAccept[nfa.ruleAccept[r]] = r;
         }
         this.distance = distances();
+        this.tail = tailStates();
         refuseLeftRecursion(ruleNames, field);
         if (distance[nfa.ruleStart[0]] >= UNREACHABLE) {
             throw new ConstraintException(field + ": the grammar admits no text at all (rule '" + ruleNames.get(0)
@@ -217,10 +224,10 @@ public final class PushdownAutomaton implements ByteAutomaton {
                 int rule = calls[i];
                 int ret = calls[i + 1];
                 if (distance[ret] >= UNREACHABLE || distance[nfa.ruleStart[rule]] >= UNREACHABLE
-                        || frameDepth[k] >= MAX_STACK_DEPTH) {
+                        || (!tail[ret] && frameDepth[k] >= MAX_STACK_DEPTH)) {
                     continue;
                 }
-                int pushed = frame(ret, k);
+                int pushed = tail[ret] ? k : frame(ret, k);
                 if (pushed < 0) {
                     return DEAD;
                 }
@@ -230,7 +237,7 @@ public final class PushdownAutomaton implements ByteAutomaton {
             }
             if (ruleOfAccept[s] >= 0) {
                 if (k == 0) {
-                    accepts |= ruleOfAccept[s] == 0;
+                    accepts = true; // the root's end, or a rule's that the root reached by tail calls
                 } else if (seen.add(item(frameReturn[k], frameParent[k]))) {
                     work.add(item(frameReturn[k], frameParent[k]));
                 }
@@ -288,6 +295,53 @@ public final class PushdownAutomaton implements ByteAutomaton {
         frameCost[f] = (int) Math.min(UNREACHABLE, (long) distance[ret] + frameCost[parent]);
         frameIds.put(key, f);
         return f;
+    }
+
+    /**
+     * States whose empty moves lead only to their rule's end: no byte, no call on the way (the
+     * least fixed point, found backwards from the ends along empty edges; linear in the edges).
+     */
+    private boolean[] tailStates() {
+        int n = nfa.size();
+        List<List<Integer>> into = new ArrayList<>(n);
+        for (int s = 0; s < n; s++) {
+            into.add(new ArrayList<>());
+        }
+        for (int s = 0; s < n; s++) {
+            for (int t : nfa.epsilons.get(s)) {
+                into.get(t).add(s);
+            }
+        }
+        boolean[] tail = new boolean[n];
+        ArrayDeque<Integer> work = new ArrayDeque<>();
+        for (int s = 0; s < n; s++) {
+            if (ruleOfAccept[s] >= 0 && isTail(s, tail)) {
+                tail[s] = true;
+                work.add(s);
+            }
+        }
+        while (!work.isEmpty()) {
+            for (int p : into.get(work.poll())) {
+                if (!tail[p] && isTail(p, tail)) {
+                    tail[p] = true;
+                    work.add(p);
+                }
+            }
+        }
+        return tail;
+    }
+
+    /** Reads nothing, and every empty move that can still end goes to a tail state. */
+    private boolean isTail(int s, boolean[] tail) {
+        if (nfa.byteSets.get(s).length > 0 || nfa.calls.get(s).length > 0) {
+            return false;
+        }
+        for (int t : nfa.epsilons.get(s)) {
+            if (distance[t] < UNREACHABLE && !tail[t]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

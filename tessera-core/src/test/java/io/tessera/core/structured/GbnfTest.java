@@ -185,11 +185,27 @@ class GbnfTest {
     @Test
     void nestingBeyondTheStackLimitIsCut() {
         ByteAutomaton json = compile(JSON_GRAMMAR).automaton();
-        int deep = 60;
+        int deep = 100;
         assertTrue(accepts(json, "[".repeat(deep) + "]".repeat(deep)));
-        // each array level costs two calls (value, array): past the limit the next '[' is refused
-        String tooDeep = "[".repeat(PushdownAutomaton.MAX_STACK_DEPTH);
-        assertFalse(accepts(json, tooDeep + "]".repeat(PushdownAutomaton.MAX_STACK_DEPTH)));
+        // each array level holds one frame (array's call of value; value's call of array is a tail
+        // call): past the limit the next '[' is refused
+        int tooDeep = PushdownAutomaton.MAX_STACK_DEPTH + 10;
+        assertFalse(accepts(json, "[".repeat(tooDeep) + "]".repeat(tooDeep)));
+    }
+
+    @Test
+    void rightRecursionRunsInConstantStack() {
+        ByteAutomaton letters = compile("root ::= chars\nchars ::= [a-z] chars | \"\"").automaton();
+        ByteAutomaton list = compile("root ::= \"(\" list \")\"\nlist ::= [0-9] (\",\" list)?").automaton();
+        String many = "x".repeat(5 * PushdownAutomaton.MAX_STACK_DEPTH);
+        assertTrue(accepts(letters, many));
+        assertTrue(accepts(letters, ""));
+        assertFalse(accepts(letters, many + "1"));
+        String items = "(" + "1,".repeat(5 * PushdownAutomaton.MAX_STACK_DEPTH) + "2)";
+        assertTrue(accepts(list, items));
+        assertFalse(accepts(list, "(1,)"));
+        assertFalse(accepts(list, "(1,2"));
+        assertTrue(list.size() < 50, "configurations do not grow with the length: " + list.size());
     }
 
     static void refused(String grammar, String expected) {
