@@ -5,6 +5,9 @@ import io.tessera.core.model.LoadedModel;
 import io.tessera.core.sampling.SamplingParams;
 import io.tessera.engine.Detokenizer;
 import io.tessera.engine.Engine;
+import io.tessera.engine.Pooling;
+import io.tessera.core.gguf.GgufFile;
+import io.tessera.core.model.ModelLoader;
 import io.tessera.engine.GenerateParams;
 import io.tessera.engine.GenerateRequest;
 import io.tessera.engine.RequestStream.Completion;
@@ -34,7 +37,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Serve a model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, "
-                + "/v1/models), with Prometheus /metrics and a web UI at /. The model is the first argument or "
+                + "/v1/embeddings, /v1/models, /version), with Prometheus /metrics and a web UI at /. The model is the first argument or "
                 + "-m/--model.")
 final class ServeCommand implements Callable<Integer> {
 
@@ -100,6 +103,13 @@ final class ServeCommand implements Callable<Integer> {
                     + "own; refused at startup if unreadable or not a valid template.")
     Path chatTemplate;
 
+    @Option(names = "--pooling", paramLabel = "mean|last",
+            description = "How /v1/embeddings pools the final hidden states (after the final norm) into one vector "
+                    + "per input: the mean over the tokens, or the last token's (default: the GGUF file's "
+                    + "<arch>.pooling_type when it has one, else last, as vLLM pools decoder models). Vectors are "
+                    + "returned at unit length.")
+    String pooling;
+
     @Option(names = "--max-model-len", paramLabel = "N",
             description = "Tokens of prompt and output together at most, below the model's context length "
                     + "(default: the model's context length); longer requests get 400.")
@@ -159,13 +169,14 @@ final class ServeCommand implements Callable<Integer> {
             String name = servedModelName != null ? servedModelName : defaultName();
             int contextLength = contextLength(loaded.model().config().contextLength());
             ServedModel served = ServedModel.of(name, loaded.tokenizer(), contextLength,
-                    template != null ? template : loaded.chatTemplate());
+                    template != null ? template : loaded.chatTemplate()).withPooling(pooling(modelOptions.model()));
             served.chatTemplate().probe().ifPresent(w -> System.err.println("tessera serve: warning: " + w));
             warmUp(engine, loaded.model().config().vocabSize(), served.contextLength());
             TesseraServer server = new TesseraServer(engine, served, config).start();
-            System.err.printf(Locale.ROOT, "tessera serve: %s (context %d, chat template: %s) on %s; %s%n", name,
-                    served.contextLength(), template != null ? chatTemplate.toString()
+            System.err.printf(Locale.ROOT, "tessera serve: %s (context %d, chat template: %s, embeddings: %s) on %s;"
+                    + " %s%n", name, served.contextLength(), template != null ? chatTemplate.toString()
                     : loaded.chatTemplate() == null ? "fallback" : "model's",
+                    engine.supportsEmbeddings() ? served.pooling().lowerName() + " pooling" : "none (--tp/--pp)",
                     server.baseUrl(), executor.describe());
             return new Running(server, engine, executor, parallel, loaded);
         } catch (Exception | Error e) {
@@ -206,6 +217,33 @@ final class ServeCommand implements Callable<Integer> {
 
     private static final int WARM_UP_PROMPT = 32;
     private static final int WARM_UP_OUTPUT = 4;
+
+    /**
+     * The embeddings' pooling: {@code --pooling}, else the GGUF file's {@code <arch>.pooling_type}
+     * (as llama.cpp reads it; a value Tessera does not pool by is warned about), else
+     * {@link Pooling#DEFAULT}.
+     */
+    Pooling pooling(Path model) throws IOException {
+        if (pooling != null) {
+            return Pooling.parse(pooling);
+        }
+        if (Files.isRegularFile(model) && ModelLoader.detect(model) == ModelLoader.Format.GGUF) {
+            try (GgufFile gguf = GgufFile.open(model)) {
+                String arch = gguf.metadata().getString("general.architecture", "");
+                var code = gguf.metadata().findLong(arch + ".pooling_type");
+                if (code.isPresent()) {
+                    try {
+                        return Pooling.ofLlamaCpp(code.getAsLong());
+                    } catch (IllegalArgumentException e) {
+                        // the model still generates; only its embeddings fall back
+                        System.err.println("tessera serve: warning: " + arch + ".pooling_type: " + e.getMessage()
+                                + "; /v1/embeddings pools by " + Pooling.DEFAULT.lowerName());
+                    }
+                }
+            }
+        }
+        return Pooling.DEFAULT;
+    }
 
     /** The served context: the model's, or {@code --max-model-len} below it. */
     int contextLength(int modelContext) {

@@ -38,6 +38,7 @@ public final class TesseraServer implements AutoCloseable {
     private final ServerMetrics metrics;
     private final Admission admission;
     private final OpenAiApi api;
+    private final EmbeddingsApi embeddings;
     private final PrometheusTextFormatWriter metricsWriter = PrometheusTextFormatWriter.create();
     private final long created = System.currentTimeMillis() / 1000;
     private Javalin app;
@@ -55,6 +56,7 @@ public final class TesseraServer implements AutoCloseable {
         this.metrics = new ServerMetrics(engine);
         this.admission = new Admission(config.maxPendingRequests());
         this.api = new OpenAiApi(engine, model, metrics, admission, json, config.maxPrompts());
+        this.embeddings = new EmbeddingsApi(engine, model, metrics, admission, json, api, config.maxPrompts());
         this.hostFilter = new HostFilter(config);
         this.cors = new Cors(config.allowedOrigins());
     }
@@ -77,6 +79,7 @@ public final class TesseraServer implements AutoCloseable {
         app.get("/v1/models/{id}", keyed(this::model));
         app.post("/v1/completions", keyedJson(ctx -> generate(ctx, false)));
         app.post("/v1/chat/completions", keyedJson(ctx -> generate(ctx, true)));
+        app.post("/v1/embeddings", keyedJson(this::embed));
         app.post("/tokenize", keyedJson(this::tokenize));
         app.post("/detokenize", keyedJson(this::detokenize));
         app.get("/", ctx -> resource(ctx, "index.html", "text/html; charset=utf-8"));
@@ -245,6 +248,12 @@ public final class TesseraServer implements AutoCloseable {
         api.run(job, ctx);
     }
 
+    private void embed(Context ctx) throws IOException {
+        long arrival = System.nanoTime();
+        JsonNode body = body(ctx);
+        embeddings.run(embeddings.parse(body, arrival), ctx, api.keepAliveMs);
+    }
+
     private void tokenize(Context ctx) throws JsonProcessingException {
         JsonNode body = body(ctx);
         api.checkModel(body);
@@ -376,6 +385,7 @@ public final class TesseraServer implements AutoCloseable {
         waitIdle(deadline);
         if (admission.pending() > 0) {
             api.abortAll();
+            embeddings.abortAll();
             waitIdle(System.nanoTime() + Duration.ofSeconds(5).toNanos());
         }
         closed = true;

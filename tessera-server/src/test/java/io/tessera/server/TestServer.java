@@ -68,6 +68,11 @@ final class TestServer implements AutoCloseable {
         }
 
         @Override
+        public boolean returnsHiddenStates() {
+            return inner.returnsHiddenStates();
+        }
+
+        @Override
         public ModelConfig modelConfig() {
             return inner.modelConfig();
         }
