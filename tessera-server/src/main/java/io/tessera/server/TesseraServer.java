@@ -73,6 +73,7 @@ public final class TesseraServer implements AutoCloseable {
         });
         app.before(this::guard);
         app.get("/health", this::health);
+        app.get("/version", this::version);
         app.get("/metrics", this::metrics);
         app.get("/stats", ctx -> ctx.json(metrics.live(admission.pending())));
         app.get("/v1/models", keyed(this::models));
@@ -215,6 +216,21 @@ public final class TesseraServer implements AutoCloseable {
         ctx.contentType(metricsWriter.getContentType()).result(buf.toByteArray());
     }
 
+    /** vLLM's {@code GET /version}, with the commit as {@code tessera --version} names it. */
+    private void version(Context ctx) throws JsonProcessingException {
+        BuildInfo b = BuildInfo.current();
+        ObjectNode root = json.createObjectNode();
+        root.put("version", b.version());
+        root.put("commit", b.commit());
+        ctx.contentType("application/json").result(json.writeValueAsBytes(root));
+    }
+
+    /**
+     * OpenAI's model object, with vLLM's {@code root}, {@code parent} and {@code max_model_len}, the
+     * endpoints the model serves ({@code capabilities}: completion and chat always, embeddings when
+     * the executor returns hidden states, tools when the chat template takes them) and, as
+     * llama.cpp's server, a {@code meta} of sizes.
+     */
     private ObjectNode modelCard() {
         ObjectNode m = json.createObjectNode();
         m.put("id", model.name());
@@ -224,6 +240,18 @@ public final class TesseraServer implements AutoCloseable {
         m.put("root", model.name());
         m.putNull("parent");
         m.put("max_model_len", model.contextLength());
+        ArrayNode caps = m.putArray("capabilities").add("completion").add("chat");
+        if (engine.supportsEmbeddings()) {
+            caps.add("embeddings");
+        }
+        if (ToolCallSyntax.of(model.chatTemplate().source()).isPresent()) {
+            caps.add("tools");
+        }
+        ObjectNode meta = m.putObject("meta");
+        meta.put("n_vocab", model.tokenizer().vocabSize());
+        meta.put("n_ctx", model.contextLength());
+        meta.put("n_embd", engine.hiddenSize());
+        meta.put("pooling", model.pooling().lowerName());
         return m;
     }
 
