@@ -13,6 +13,7 @@ import io.tessera.engine.GenerateRequest;
 import io.tessera.engine.RequestStream.Completion;
 import io.tessera.engine.executor.Executor;
 import io.tessera.server.ChatTemplate;
+import io.tessera.server.RequestLogging;
 import io.tessera.server.ServedModel;
 import io.tessera.server.ServerConfig;
 import io.tessera.server.TesseraServer;
@@ -103,6 +104,17 @@ final class ServeCommand implements Callable<Integer> {
                     + "own; refused at startup if unreadable or not a valid template.")
     Path chatTemplate;
 
+    @Option(names = "--no-access-log",
+            description = "Do not log a line per API request (method, path, status, duration, response id, "
+                    + "tokens, time to first token; never prompt text or keys) on the logger io.tessera.server.access.")
+    boolean noAccessLog;
+
+    @Option(names = "--log-stats-interval", defaultValue = "10", paramLabel = "SECONDS",
+            description = "How often to log the engine's throughput, running and waiting requests and KV cache "
+                    + "usage while it is busy (logger io.tessera.server.stats); 0 turns it off "
+                    + "(default: ${DEFAULT-VALUE}).")
+    double logStatsInterval;
+
     @Option(names = "--pooling", paramLabel = "mean|last",
             description = "How /v1/embeddings pools the final hidden states (after the final norm) into one vector "
                     + "per input: the mean over the tokens, or the last token's (default: the GGUF file's "
@@ -131,6 +143,10 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        // the server's own lines (access log, throughput) at info, with a timestamp; a -D given wins
+        setIfAbsent("org.slf4j.simpleLogger.log.io.tessera.server", "info");
+        setIfAbsent("org.slf4j.simpleLogger.showDateTime", "true");
+        setIfAbsent("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
         Running running = start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -142,7 +158,23 @@ final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
+    private static void setIfAbsent(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
+    }
+
+    /** The request and throughput logging the flags ask for. */
+    RequestLogging logging() {
+        if (!(logStatsInterval >= 0) || Double.isInfinite(logStatsInterval)) {
+            throw new IllegalArgumentException("--log-stats-interval must be 0 (off) or a positive number of seconds,"
+                    + " got " + logStatsInterval);
+        }
+        return new RequestLogging(!noAccessLog, Duration.ofMillis((long) (logStatsInterval * 1000)));
+    }
+
     Running start() throws Exception {
+        RequestLogging logging = logging();
         if (!(readTimeout > 0)) {
             throw new IllegalArgumentException("--read-timeout must be a positive number of seconds, got "
                     + readTimeout);
@@ -172,7 +204,7 @@ final class ServeCommand implements Callable<Integer> {
                     template != null ? template : loaded.chatTemplate()).withPooling(pooling(modelOptions.model()));
             served.chatTemplate().probe().ifPresent(w -> System.err.println("tessera serve: warning: " + w));
             warmUp(engine, loaded.model().config().vocabSize(), served.contextLength());
-            TesseraServer server = new TesseraServer(engine, served, config).start();
+            TesseraServer server = new TesseraServer(engine, served, config, logging).start();
             System.err.printf(Locale.ROOT, "tessera serve: %s (context %d, chat template: %s, embeddings: %s) on %s;"
                     + " %s%n", name, served.contextLength(), template != null ? chatTemplate.toString()
                     : loaded.chatTemplate() == null ? "fallback" : "model's",

@@ -126,6 +126,20 @@ class ServeCommandTest {
                 + " conversation, so chat requests will get 400 (the chat template exceeded its rendering"
                 + " limits"), log);
     }
+    @Test
+    void loggingFlags() {
+        ServeCommand on = new ServeCommand();
+        new CommandLine(on).parseArgs("--model", "m.gguf");
+        assertEquals(io.tessera.server.RequestLogging.defaults(), on.logging());
+        ServeCommand off = new ServeCommand();
+        new CommandLine(off).parseArgs("--model", "m.gguf", "--no-access-log", "--log-stats-interval", "0");
+        assertEquals(io.tessera.server.RequestLogging.off(), off.logging());
+        ServeCommand bad = new ServeCommand();
+        new CommandLine(bad).parseArgs("--model", "m.gguf", "--log-stats-interval", "-1");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, bad::logging);
+        assertTrue(e.getMessage().contains("--log-stats-interval"), e.getMessage());
+    }
+
     /** The embeddings' pooling: the GGUF file's pooling_type, overridden by --pooling; an unusable one is warned about. */
     @Test
     void poolingComesFromTheFileOrTheFlag(@TempDir Path dir) throws Exception {

@@ -176,6 +176,7 @@ final class EmbeddingsApi {
                     + " pending sequences; retry later.");
         }
         String id = "embd-" + UUID.randomUUID().toString().replace("-", "");
+        RequestRecord.of(ctx).id = id;
         List<String> ids = new ArrayList<>();
         List<CompletableFuture<Embedding>> futures = new ArrayList<>();
         try {
@@ -260,6 +261,7 @@ final class EmbeddingsApi {
         ObjectNode usage = root.putObject("usage");
         usage.put("prompt_tokens", tokens);
         usage.put("total_tokens", tokens);
+        RequestRecord.of(ctx).tokens(tokens, 0);
         metrics.promptTokens.inc(tokens);
         metrics.e2e.observe((System.nanoTime() - job.arrivalNanos()) / 1e9);
         metrics.requestSuccess.labelValues("stop").inc(done.size());

@@ -34,6 +34,9 @@ public final class TesseraServer implements AutoCloseable {
     private final Engine engine;
     private final ServedModel model;
     private final ServerConfig config;
+    private final RequestLogging logging;
+    private final AccessLog accessLog = new AccessLog();
+    private Thread statsLogger;
     private final ObjectMapper json = new ObjectMapper();
     private final ServerMetrics metrics;
     private final Admission admission;
@@ -49,10 +52,16 @@ public final class TesseraServer implements AutoCloseable {
     private volatile boolean draining;
     private volatile boolean closed;
 
+    /** A server that logs as {@link RequestLogging#defaults()} says. */
     public TesseraServer(Engine engine, ServedModel model, ServerConfig config) {
+        this(engine, model, config, RequestLogging.defaults());
+    }
+
+    public TesseraServer(Engine engine, ServedModel model, ServerConfig config, RequestLogging logging) {
         this.engine = engine;
         this.model = model;
         this.config = config;
+        this.logging = logging;
         this.metrics = new ServerMetrics(engine);
         this.admission = new Admission(config.maxPendingRequests());
         this.api = new OpenAiApi(engine, model, metrics, admission, json, config.maxPrompts());
@@ -72,6 +81,9 @@ public final class TesseraServer implements AutoCloseable {
             cfg.http.prefer405over404 = true;
         });
         app.before(this::guard);
+        if (logging.accessLog()) {
+            app.after(accessLog::log);
+        }
         app.get("/health", this::health);
         app.get("/version", this::version);
         app.get("/metrics", this::metrics);
@@ -104,6 +116,9 @@ public final class TesseraServer implements AutoCloseable {
         app.start(config.host(), config.port());
         reaper = new SlowRequestReaper(() -> List.of(app.jettyServer().server().getConnectors()),
                 config.readTimeout(), metrics.slowRequestsClosed::inc);
+        if (!logging.statsInterval().isZero()) {
+            statsLogger = Thread.ofVirtual().name("tessera-stats-log").start(this::logStats);
+        }
         sampler = Thread.ofVirtual().name("tessera-metrics-sampler").start(() -> {
             while (!closed) {
                 metrics.sample();
@@ -115,6 +130,32 @@ public final class TesseraServer implements AutoCloseable {
             }
         });
         return this;
+    }
+
+    /** Writes the throughput line every interval while the engine is busy, until the server closes. */
+    private void logStats() {
+        io.tessera.engine.EngineStats before = engine.stats();
+        long t0 = System.nanoTime();
+        while (!closed) {
+            try {
+                Thread.sleep(logging.statsInterval());
+            } catch (InterruptedException e) {
+                return;
+            }
+            io.tessera.engine.EngineStats now = engine.stats();
+            long t1 = System.nanoTime();
+            String line = ThroughputLog.line(before, now, (t1 - t0) / 1e9);
+            if (line != null) {
+                ThroughputLog.LOG.info(line);
+            }
+            before = now;
+            t0 = t1;
+        }
+    }
+
+    /** Where access log lines go instead of the logger (tests). */
+    void accessLogSink(java.util.function.Consumer<String> sink) {
+        accessLog.sink(sink);
     }
 
     /** Sets how long a stream may go without output before an SSE comment line is sent (tests). */
@@ -144,6 +185,7 @@ public final class TesseraServer implements AutoCloseable {
      * shutting down.
      */
     private void guard(Context ctx) {
+        RequestRecord.start(ctx);
         if (!hostFilter.allows(ctx.header("Host"))) {
             throw ApiException.forbidden("Host '" + ctx.header("Host") + "' is not allowed: this server has no API key"
                     + " and listens on loopback, so it answers only to localhost names (set an API key, or bind"
@@ -419,6 +461,9 @@ public final class TesseraServer implements AutoCloseable {
         closed = true;
         if (sampler != null) {
             sampler.interrupt();
+        }
+        if (statsLogger != null) {
+            statsLogger.interrupt();
         }
         if (reaper != null) {
             reaper.close();
