@@ -62,7 +62,7 @@ public final class TesseraServer implements AutoCloseable {
         this.model = model;
         this.config = config;
         this.logging = logging;
-        this.metrics = new ServerMetrics(engine);
+        this.metrics = new ServerMetrics(engine, model.name());
         this.admission = new Admission(config.maxPendingRequests());
         this.api = new OpenAiApi(engine, model, metrics, admission, json, config.maxPrompts());
         this.embeddings = new EmbeddingsApi(engine, model, metrics, admission, json, api, config.maxPrompts());
@@ -254,7 +254,7 @@ public final class TesseraServer implements AutoCloseable {
 
     private void metrics(Context ctx) throws IOException {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        metricsWriter.write(buf, metrics.registry().scrape());
+        metricsWriter.write(buf, metrics.scrape());
         ctx.contentType(metricsWriter.getContentType()).result(buf.toByteArray());
     }
 
