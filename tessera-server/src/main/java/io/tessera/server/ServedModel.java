@@ -33,4 +33,13 @@ public record ServedModel(String name, Tokenizer tokenizer, int contextLength, C
     public ServedModel withPooling(Pooling p) {
         return new ServedModel(name, tokenizer, contextLength, chatTemplate, p);
     }
+
+    /**
+     * The tokens of a rendered chat prompt: a model's own template writes its special tokens as text
+     * (parsed back into their ids, nothing added); the fallback template writes none, so BOS is added.
+     */
+    public int[] encodeChatPrompt(String rendered) {
+        return chatTemplate.isFallback() ? tokenizer.encode(rendered, true, false)
+                : tokenizer.encode(rendered, false, true);
+    }
 }
