@@ -198,9 +198,11 @@ final class EmbeddingsApi {
             }
             respond(job, ctx, done);
         } finally {
-            for (String rid : ids) {
-                engine.abort(rid); // no effect on finished requests
-                active.remove(rid);
+            for (int i = 0; i < ids.size(); i++) {
+                if (!futures.get(i).isDone()) {
+                    engine.abort(ids.get(i)); // the client left, or another input failed
+                }
+                active.remove(ids.get(i));
             }
             admission.release(k);
         }
