@@ -104,6 +104,39 @@ class ServeCommandTest {
         assertTrue(warm >= 0 && ready > warm, log);
     }
 
+    /**
+     * Without --kv-cache-memory the cache holds --max-seqs full contexts (stories260K: 512 tokens
+     * of 5 layers × 64 values × K and V in F16 = 640 B), not a quarter of the machine; a cache
+     * below one context is said at start.
+     */
+    @Test
+    void sizesTheKvCacheForTheSequencesItServes() throws Exception {
+        String log = startLog("--max-seqs", "3");
+        assertTrue(log.contains("tessera serve: KV cache 0.9 MiB f16, 1536 tokens (--max-seqs 3 × context 512)"),
+                log);
+        assertTrue(!log.contains("warning"), log);
+        String small = startLog("--kv-cache-memory", "160K");
+        assertTrue(small.contains("tessera serve: warning: the KV cache (0.2 MiB, --kv-cache-memory) holds 256 tokens,"
+                + " less than one full context of 512"), small);
+    }
+
+    private static String startLog(String... flags) throws Exception {
+        ServeCommand cmd = new ServeCommand();
+        List<String> args = new java.util.ArrayList<>(List.of("--model", TestModels.stories260K().toString(),
+                "--tokenizer", TestModels.tok512().toString(), "--port", "0", "--threads", "1"));
+        args.addAll(List.of(flags));
+        new CommandLine(cmd).parseArgs(args.toArray(String[]::new));
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try (ServeCommand.Running r = cmd.start()) {
+            assertTrue(r.server().baseUrl().startsWith("http://127.0.0.1:"));
+        } finally {
+            System.setErr(oldErr);
+        }
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
     /** A model whose chat template fails an ordinary conversation gets a warning when it is loaded. */
     @Test
     void warnsAtLoadAboutARunawayChatTemplate(@TempDir Path dir) throws Exception {
@@ -125,5 +158,62 @@ class ServeCommandTest {
         assertTrue(log.contains("tessera serve: warning: the model's chat template fails on a four-message"
                 + " conversation, so chat requests will get 400 (the chat template exceeded its rendering"
                 + " limits"), log);
+    }
+    @Test
+    void loggingFlags() {
+        ServeCommand on = new ServeCommand();
+        new CommandLine(on).parseArgs("--model", "m.gguf");
+        assertEquals(io.tessera.server.RequestLogging.defaults(), on.logging());
+        ServeCommand off = new ServeCommand();
+        new CommandLine(off).parseArgs("--model", "m.gguf", "--no-access-log", "--log-stats-interval", "0");
+        assertEquals(io.tessera.server.RequestLogging.off(), off.logging());
+        ServeCommand bad = new ServeCommand();
+        new CommandLine(bad).parseArgs("--model", "m.gguf", "--log-stats-interval", "-1");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, bad::logging);
+        assertTrue(e.getMessage().contains("--log-stats-interval"), e.getMessage());
+    }
+
+    /** The embeddings' pooling: the GGUF file's pooling_type, overridden by --pooling; an unusable one is warned about. */
+    @Test
+    void poolingComesFromTheFileOrTheFlag(@TempDir Path dir) throws Exception {
+        Path f32 = Stories260K.convert(dir, "F32");
+        Path mean = GgufEdits.rewrite(f32, dir.resolve("mean.gguf"), w -> w.putUInt32("llama.pooling_type", 1));
+        Path none = GgufEdits.rewrite(f32, dir.resolve("none.gguf"), w -> w.putUInt32("llama.pooling_type", 0));
+        assertEquals("mean", startupLine(mean));
+        assertEquals("last", startupLine(mean, "--pooling", "last"));
+        assertEquals("last", startupLine(f32));
+        assertEquals("last", startupLine(none));
+        ServeCommand bad = new ServeCommand();
+        new CommandLine(bad).parseArgs("--model", f32.toString(), "--pooling", "cls");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> bad.pooling(f32));
+        assertTrue(e.getMessage().contains("expected mean or last"), e.getMessage());
+    }
+
+    /** Starts serve on {@code model}, embeds one text, and returns the pooling its startup line names. */
+    private static String startupLine(Path model, String... flags) throws Exception {
+        ServeCommand cmd = new ServeCommand();
+        List<String> args = new java.util.ArrayList<>(List.of("--model", model.toString(), "--port", "0", "--threads",
+                "1", "--kv-cache-memory", "8M"));
+        args.addAll(List.of(flags));
+        new CommandLine(cmd).parseArgs(args.toArray(String[]::new));
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try (ServeCommand.Running r = cmd.start()) {
+            HttpResponse<String> e = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+                    r.server().baseUrl() + "/v1/embeddings")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"input\":\"a cat\"}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, e.statusCode(), e.body());
+        } finally {
+            System.setErr(oldErr);
+        }
+        String log = err.toString(StandardCharsets.UTF_8);
+        if (model.getFileName().toString().equals("none.gguf")) {
+            assertTrue(log.contains("warning: llama.pooling_type: pooling_type 0 (none"), log);
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("embeddings: (\\w+) pooling").matcher(log);
+        assertTrue(m.find(), log);
+        return m.group(1);
     }
 }

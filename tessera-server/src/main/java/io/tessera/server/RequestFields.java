@@ -21,6 +21,12 @@ final class RequestFields {
     private static final Set<String> CHAT = Set.of("messages", "max_completion_tokens", "logprobs", "top_logprobs",
             "add_generation_prompt", "continue_final_message", "chat_template_kwargs", "tools", "tool_choice",
             "parallel_tool_calls");
+    /** {@code /v1/embeddings}: OpenAI's fields ({@code user} is metadata). */
+    private static final Set<String> EMBEDDINGS = Set.of("model", "input", "encoding_format", "dimensions");
+    /** vLLM's embedding extensions that would change the vector, not implemented. */
+    private static final Set<String> EMBEDDINGS_REFUSED = Set.of("truncate_prompt_tokens", "add_special_tokens",
+            "normalize", "priority", "mm_processor_kwargs", "additional_data");
+
     /** Accepted and without effect on the output. */
     private static final Set<String> METADATA = Set.of("user", "store", "metadata", "service_tier",
             "prompt_cache_key", "safety_identifier", "prediction", "request_id");
@@ -39,13 +45,21 @@ final class RequestFields {
 
     /** Refuses a body with an unsupported or unknown field, naming the first one. */
     static void check(JsonNode body, OpenAiApi.Kind kind) {
-        Set<String> own = kind == OpenAiApi.Kind.CHAT ? CHAT : COMPLETION;
+        check(body, COMMON, kind == OpenAiApi.Kind.CHAT ? CHAT : COMPLETION, REFUSED);
+    }
+
+    /** The same for {@code /v1/embeddings}. */
+    static void checkEmbeddings(JsonNode body) {
+        check(body, EMBEDDINGS, Set.of(), EMBEDDINGS_REFUSED);
+    }
+
+    private static void check(JsonNode body, Set<String> common, Set<String> own, Set<String> refused) {
         for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
             String name = it.next();
-            if (COMMON.contains(name) || own.contains(name) || METADATA.contains(name)) {
+            if (common.contains(name) || own.contains(name) || METADATA.contains(name)) {
                 continue;
             }
-            if (REFUSED.contains(name)) {
+            if (refused.contains(name)) {
                 if (body.get(name).isNull()) {
                     continue; // null is how SDKs write "not given"
                 }

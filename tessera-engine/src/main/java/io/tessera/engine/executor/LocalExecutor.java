@@ -2,11 +2,11 @@ package io.tessera.engine.executor;
 
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.forward.DecoderForward;
+import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.forward.PagedKvCache;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.Model;
-import io.tessera.core.tensor.Tensor;
 
 /**
  * Runs the model in this process: {@link DecoderForward} over an off-heap {@link PagedKvCache} it owns.
@@ -42,27 +42,6 @@ public final class LocalExecutor implements Executor {
         return new LocalExecutor(model, parallel, type, blockSize, blocks);
     }
 
-    /**
-     * The KV budget when none is given: {@code fraction} of the physical memory left after the
-     * weights (mapped weights count as resident).
-     */
-    public static long defaultBudget(Model model, double fraction) {
-        long weights = 0;
-        for (Tensor t : model.matrices()) {
-            weights += t.data().byteSize();
-        }
-        long physical = physicalMemory();
-        return (long) (Math.max(0, physical - weights) * fraction);
-    }
-
-    static long physicalMemory() {
-        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
-                instanceof com.sun.management.OperatingSystemMXBean os) {
-            return os.getTotalMemorySize();
-        }
-        return Runtime.getRuntime().maxMemory();
-    }
-
     public Model model() {
         return model;
     }
@@ -96,8 +75,16 @@ public final class LocalExecutor implements Executor {
         for (int i = 0; i < input.copyFrom().length; i++) {
             cache.copyBlock(input.copyFrom()[i], input.copyTo()[i]);
         }
-        float[] logits = forward.forward(input.batch(), cache);
-        return new StepResult(logits, input.batch().logitCount(), model.config().vocabSize());
+        ForwardBatch batch = input.batch();
+        int dim = model.config().dim();
+        float[] hidden = batch.hiddenCount() == 0 ? null : new float[batch.hiddenCount() * dim];
+        float[] logits = forward.forward(batch, cache, null, hidden);
+        return new StepResult(logits, batch.logitCount(), model.config().vocabSize(), hidden, dim);
+    }
+
+    @Override
+    public boolean returnsHiddenStates() {
+        return true;
     }
 
     @Override
