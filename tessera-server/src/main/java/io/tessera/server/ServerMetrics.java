@@ -87,6 +87,7 @@ public final class ServerMetrics {
         CounterWithCallback.builder().name("tessera_engine_steps_total")
                 .help("Forward passes the engine ran.")
                 .callback(cb -> cb.call(engine.stats().steps())).register(registry);
+        KvOffloadMetrics.register(registry, engine);
         // exposed as tessera_kernels_info; the kernels are chosen once, before the server starts
         Info.builder().name("tessera_kernels")
                 .help("The weight kernels in use (label kernels: \"native avx512\", \"native avx2\", \"native generic\" or \"java\").")
