@@ -250,7 +250,8 @@ final class ServeCommand implements Callable<Integer> {
     Executor createExecutor(LoadedModel loaded, Parallel parallel) throws java.io.IOException {
         long budget = engineOptions.kvBudget(loaded.model());
         return io.tessera.cluster.ClusterExecutors.open(loaded.model(), modelOptions.model(), parallel,
-                engineOptions.kvType(), engineOptions.blockSize, budget, cluster.layout()).executor();
+                engineOptions.kvType(), engineOptions.blockSize, budget, cluster.layout(), engineOptions.kvOffload())
+                .executor();
     }
 
     private String defaultName() {
