@@ -41,7 +41,9 @@ import picocli.CommandLine.Option;
  * filler prompt that takes the whole pool (evicting the prefix to memory) and the prompt again; on
  * the disk engine cold, filler, and the prompt again (restored from disk). The cases alternate
  * within each round, so load on the machine falls on all of them alike. Each timed prompt is the
- * prefix plus fresh suffix tokens, generating one token.
+ * prefix plus fresh suffix tokens, generating one token. The filler is the same prompt every time:
+ * computed in the untimed warm-up round, it comes back from the tier afterwards, so evicting the
+ * prefix costs copies rather than another long prefill.
  */
 @Command(name = "kv-offload", mixinStandardHelpOptions = true,
         description = "Time to first token with a long shared prefix: computed cold, found in the KV pool, restored "
@@ -111,8 +113,8 @@ final class BenchKvOffloadCommand implements Callable<Integer> {
                         + " leaves no room for a filler prompt in the context of " + cfg.contextLength() + " tokens");
             }
             long blockBytes = PagedKvCache.bytes(cfg.layers(), cfg.kvDim(), type, 1, blockSize);
-            // room for the prefix and for the pool's blocks evicted while it is restored
-            long tierBlocks = 3L * prefixBlocks;
+            // room for the filler, this round's prefix and the last round's, which the tier drops first
+            long tierBlocks = 4L * pool;
             try (LocalExecutor memory = new LocalExecutor(m, parallel, type, blockSize, pool,
                     new KvOffloadConfig(tierBlocks * blockBytes, null, 0));
                     LocalExecutor disk = new LocalExecutor(m, parallel, type, blockSize, pool,
@@ -125,14 +127,14 @@ final class BenchKvOffloadCommand implements Callable<Integer> {
                 Bench onMemory = new Bench(memory);
                 Bench onDisk = new Bench(disk);
                 Random rnd = new Random(seed);
+                int[] filler = tokens(rnd, pool * blockSize);
                 Map<String, List<Double>> ttft = new LinkedHashMap<>();
                 for (String c : CASES) {
                     ttft.put(c, new ArrayList<>());
                 }
                 for (int r = 0; r <= rounds; r++) {
                     boolean warmUp = r == 0;
-                    int len = warmUp ? Math.min(prefixLen, 8 * blockSize) : prefixLen;
-                    double[] t = round(onMemory, onDisk, rnd, len, pool);
+                    double[] t = round(onMemory, onDisk, rnd, filler);
                     if (!warmUp) {
                         for (int i = 0; i < CASES.length; i++) {
                             ttft.get(CASES[i]).add(t[i]);
@@ -156,19 +158,19 @@ final class BenchKvOffloadCommand implements Callable<Integer> {
     }
 
     /** One round: cold, pool, memory and disk TTFTs in ms; checks each restore came from the intended tier. */
-    private double[] round(Bench onMemory, Bench onDisk, Random rnd, int len, int pool) {
-        int[] prefix = tokens(rnd, len);
+    private double[] round(Bench onMemory, Bench onDisk, Random rnd, int[] filler) {
+        int[] prefix = tokens(rnd, prefixLen);
         double cold = onMemory.ttft(prompt(prefix, rnd));
         double poolHit = onMemory.ttft(prompt(prefix, rnd));
-        onMemory.ttft(tokens(rnd, pool * blockSize));
+        onMemory.ttft(filler);
         long before = onMemory.hits("memory");
         double memoryHit = onMemory.ttft(prompt(prefix, rnd));
-        expect(onMemory.hits("memory") - before, len / blockSize, "memory");
+        expect(onMemory.hits("memory") - before, prefixLen / blockSize, "memory");
         double cold2 = onDisk.ttft(prompt(prefix, rnd));
-        onDisk.ttft(tokens(rnd, pool * blockSize));
+        onDisk.ttft(filler);
         before = onDisk.hits("disk");
         double diskHit = onDisk.ttft(prompt(prefix, rnd));
-        expect(onDisk.hits("disk") - before, len / blockSize, "disk");
+        expect(onDisk.hits("disk") - before, prefixLen / blockSize, "disk");
         return new double[] {(cold + cold2) / 2, poolHit, memoryHit, diskHit};
     }
 

@@ -298,7 +298,8 @@ class KvOffloadTest {
         Path file = Files.writeString(dir.resolve("a-file"), "x");
         RuntimeException notDir = assertThrows(RuntimeException.class,
                 () -> executor(new KvOffloadConfig(0, file, 1L << 20)));
-        assertTrue(notDir.getMessage().contains("KV offload directory"), notDir.getMessage());
+        assertTrue(notDir.getMessage().contains("KV offload directory " + file) && notDir.getMessage().contains("not a directory"),
+                notDir.getMessage());
     }
 
     @Test

@@ -67,6 +67,9 @@ final class DiskTier implements AutoCloseable {
         this.dir = dir;
         this.capacity = capacityBytes;
         this.contentBytes = contentBytes;
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new IOException("it is not a directory");
+        }
         Files.createDirectories(dir);
         this.lockChannel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock l;
