@@ -228,9 +228,11 @@ class KvOffloadTest {
     @Test
     @Timeout(60)
     void aTruncatedFileIsAMissAndThePrefixIsRecomputed(@TempDir Path dir) throws IOException {
-        damagedFilesAreAMiss(dir, f -> {
-            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
-                ch.truncate(ch.size() / 2);
+        damagedFilesAreAMiss(dir, files -> {
+            for (Path f : files) {
+                try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                    ch.truncate(ch.size() / 2);
+                }
             }
         });
     }
@@ -238,15 +240,32 @@ class KvOffloadTest {
     @Test
     @Timeout(60)
     void aFileWithAFlippedByteIsAMissAndThePrefixIsRecomputed(@TempDir Path dir) throws IOException {
-        damagedFilesAreAMiss(dir, f -> {
-            byte[] b = Files.readAllBytes(f);
-            b[b.length / 2] ^= 0x10; // inside the contents: only the checksum can tell
-            Files.write(f, b);
+        damagedFilesAreAMiss(dir, files -> {
+            for (Path f : files) {
+                byte[] b = Files.readAllBytes(f);
+                b[b.length / 2] ^= 0x10; // inside the contents: only the checksum can tell
+                Files.write(f, b);
+            }
+        });
+    }
+
+    @Test
+    @Timeout(60)
+    void aFileHoldingAnotherBlockIsAMissAndThePrefixIsRecomputed(@TempDir Path dir) throws IOException {
+        damagedFilesAreAMiss(dir, files -> {
+            // each file takes the next one's bytes: whole, well-formed files of another block
+            List<byte[]> bytes = new ArrayList<>();
+            for (Path f : files) {
+                bytes.add(Files.readAllBytes(f));
+            }
+            for (int i = 0; i < files.size(); i++) {
+                Files.write(files.get(i), bytes.get((i + 1) % files.size()));
+            }
         });
     }
 
     interface Damage {
-        void apply(Path file) throws IOException;
+        void apply(List<Path> files) throws IOException;
     }
 
     private void damagedFilesAreAMiss(Path dir, Damage damage) throws IOException {
@@ -254,9 +273,7 @@ class KvOffloadTest {
             Tiered t = new Tiered(ex);
             t.run("first", prompt);
             t.fill();
-            for (Path f : blockFiles(dir)) {
-                damage.apply(f);
-            }
+            damage.apply(blockFiles(dir));
             Run again = t.run("again", prompt);
             assertSameAsCold(again);
             KvTierStats disk = t.tier("disk");
