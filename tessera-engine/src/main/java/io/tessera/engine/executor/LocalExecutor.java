@@ -6,7 +6,6 @@ import io.tessera.core.forward.PagedKvCache;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.Model;
-import io.tessera.core.tensor.Tensor;
 import io.tessera.engine.kv.BlockContents;
 import io.tessera.engine.kv.KvOffload;
 import io.tessera.engine.kv.KvOffloadConfig;
@@ -81,27 +80,6 @@ public final class LocalExecutor implements Executor {
                     * blockSize + " bytes each)");
         }
         return new LocalExecutor(model, parallel, type, blockSize, blocks, offload);
-    }
-
-    /**
-     * The KV budget when none is given: {@code fraction} of the physical memory left after the
-     * weights (mapped weights count as resident).
-     */
-    public static long defaultBudget(Model model, double fraction) {
-        long weights = 0;
-        for (Tensor t : model.matrices()) {
-            weights += t.data().byteSize();
-        }
-        long physical = physicalMemory();
-        return (long) (Math.max(0, physical - weights) * fraction);
-    }
-
-    static long physicalMemory() {
-        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
-                instanceof com.sun.management.OperatingSystemMXBean os) {
-            return os.getTotalMemorySize();
-        }
-        return Runtime.getRuntime().maxMemory();
     }
 
     public Model model() {
