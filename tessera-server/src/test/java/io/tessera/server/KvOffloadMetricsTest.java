@@ -88,7 +88,7 @@ class KvOffloadMetricsTest {
     }
 
     private static double value(String metrics, String name, String tier) {
-        Matcher m = Pattern.compile("(?m)^" + name + "\\{tier=\"" + tier + "\"\\} (\\S+)$").matcher(metrics);
+        Matcher m = Pattern.compile("(?m)^" + name + "\\{[^}]*tier=\"" + tier + "\"[^}]*\\} (\\S+)$").matcher(metrics);
         assertTrue(m.find(), name + "{tier=\"" + tier + "\"} in\n" + metrics);
         return Double.parseDouble(m.group(1));
     }
