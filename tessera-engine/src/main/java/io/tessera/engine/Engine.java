@@ -2,6 +2,7 @@ package io.tessera.engine;
 
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.kv.KvStats;
+import io.tessera.engine.spec.SpeculativeStats;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -24,11 +25,13 @@ public final class Engine implements AutoCloseable {
     private final Thread thread;
     private volatile boolean closed;
     private volatile EngineStats stats;
+    private volatile SpeculativeStats speculative;
     private volatile Throwable crash;
 
     public Engine(Executor executor, EngineConfig config, Detokenizer detokenizer) {
         this.core = new EngineCore(executor, config, detokenizer);
         this.stats = core.stats();
+        this.speculative = core.speculativeStats();
         this.thread = Thread.ofPlatform().name("tessera-engine").daemon().unstarted(this::loop);
         thread.start();
     }
@@ -84,6 +87,11 @@ public final class Engine implements AutoCloseable {
         return stats;
     }
 
+    /** Speculative decoding counters as of the last step (thread-safe). */
+    public SpeculativeStats speculativeStats() {
+        return speculative;
+    }
+
     public KvStats kvStats() {
         return stats.kv();
     }
@@ -106,6 +114,7 @@ public final class Engine implements AutoCloseable {
                 }
                 core.step();
                 stats = core.stats();
+                speculative = core.speculativeStats();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

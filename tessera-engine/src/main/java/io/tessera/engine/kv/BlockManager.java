@@ -143,6 +143,23 @@ public final class BlockManager {
         }
     }
 
+    /**
+     * Releases a block that held only rejected speculative positions: with nothing in it worth
+     * keeping, it goes to the head of the free queue, handed out again before any cached block is
+     * evicted. A block that is shared or registered is released as usual.
+     */
+    public void releaseRejected(int block) {
+        if (refCount[block] != 1 || keyOf[block] != null) {
+            release(block);
+            return;
+        }
+        refCount[block] = 0;
+        used--;
+        storedTokens -= filled[block];
+        filled[block] = 0;
+        pushHead(block);
+    }
+
     /** Releases a sequence's blocks, last first, so that prefix tails are evicted before heads. */
     public void releaseAll(int[] table, int count) {
         for (int i = count - 1; i >= 0; i--) {
@@ -267,6 +284,19 @@ public final class BlockManager {
             head = b;
         }
         tail = b;
+        freeCount++;
+    }
+
+    private void pushHead(int b) {
+        inFree[b] = true;
+        prev[b] = NONE;
+        next[b] = head;
+        if (head != NONE) {
+            prev[head] = b;
+        } else {
+            tail = b;
+        }
+        head = b;
         freeCount++;
     }
 
