@@ -17,6 +17,7 @@ import io.tessera.cluster.DistributedExecutor;
 import io.tessera.cluster.ClusterExecutors;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.kv.KvStats;
+import io.tessera.engine.spec.SpeculativeStats;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -67,6 +68,11 @@ final class BenchThroughputCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     int prefixLen;
 
+    @Option(names = "--prompt-period", defaultValue = "0", paramLabel = "N",
+            description = "Each prompt's own tokens repeat a random passage of N tokens, a text to copy for "
+                    + "--speculative-method ngram (default: ${DEFAULT-VALUE}: no repetition).")
+    int promptPeriod;
+
     @Mixin
     EngineOptions engine;
 
@@ -86,6 +92,9 @@ final class BenchThroughputCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (numPrompts < 1 || inputLen < 1 || outputLen < 1 || prefixLen < 0) {
             throw new IllegalArgumentException("--num-prompts, --input-len and --output-len must be at least 1");
+        }
+        if (promptPeriod < 0) {
+            throw new IllegalArgumentException("--prompt-period must be 0 or more, got " + promptPeriod);
         }
         kernels.apply();
         PrintStream report = json ? System.err : System.out;
@@ -133,7 +142,8 @@ final class BenchThroughputCommand implements Callable<Integer> {
             int outLen = sampleLen(rnd, outputLen);
             int[] prompt = Arrays.copyOf(prefix, prefixLen + in);
             for (int j = prefixLen; j < prompt.length; j++) {
-                prompt[j] = 3 + rnd.nextInt(vocab - 3);
+                prompt[j] = promptPeriod > 0 && j - prefixLen >= promptPeriod ? prompt[j - promptPeriod]
+                        : 3 + rnd.nextInt(vocab - 3);
             }
             reqs[i] = new GenerateRequest("bench-" + i, prompt, GenerateParams.greedy(outLen).withIgnoreEos(true));
         }
@@ -162,7 +172,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
         }
     }
 
-    record Result(long nanos, long[] firstTokenNanos, int[] outputTokens, EngineStats stats) {
+    record Result(long nanos, long[] firstTokenNanos, int[] outputTokens, EngineStats stats, SpeculativeStats spec) {
     }
 
     private static Result run(Executor executor, EngineConfig config, GenerateRequest[] requests) {
@@ -182,7 +192,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
         while (core.hasWork()) {
             core.step();
         }
-        return new Result(System.nanoTime() - start, first, outputs, core.stats());
+        return new Result(System.nanoTime() - start, first, outputs, core.stats(), core.speculativeStats());
     }
 
     private Map<String, Object> summarize(ModelConfig cfg, Model m, Executor ex, Result r,
@@ -228,6 +238,19 @@ final class BenchThroughputCommand implements Callable<Integer> {
         o.put("kv_blocks_cached", kv.cachedBlocks());
         o.put("kv_waste_fraction_peak", kv.peakWasteFraction());
         o.put("prefix_cache_hit_rate", kv.hitRate());
+        o.put("prompt_period", promptPeriod);
+        SpeculativeStats spec = r.spec();
+        o.put("speculative_method", engine.speculativeMethod);
+        o.put("num_speculative_tokens", engine.config().speculative().numSpeculativeTokens());
+        o.put("spec_proposed_tokens", spec.proposedTokens());
+        o.put("spec_accepted_tokens", spec.acceptedTokens());
+        o.put("spec_acceptance_rate", spec.acceptanceRate());
+        double[] perPosition = new double[spec.proposedAt().length];
+        for (int i = 0; i < perPosition.length; i++) {
+            perPosition[i] = spec.acceptanceRateAt(i);
+        }
+        o.put("spec_acceptance_rate_per_position", perPosition);
+        o.put("spec_tokens_per_step", spec.tokensPerVerifyStep());
         return o;
     }
 
@@ -241,6 +264,12 @@ final class BenchThroughputCommand implements Callable<Integer> {
                 o.get("ttft_p50_ms"), o.get("ttft_p99_ms"));
         out.printf(Locale.ROOT, "steps %d (%d tokens), preemptions %d%n", o.get("steps"), o.get("batched_tokens"),
                 o.get("preemptions"));
+        if ((long) o.get("spec_proposed_tokens") > 0) {
+            out.printf(Locale.ROOT, "speculation %s k=%d: %d proposed, %d accepted (%.1f%%), %.2f tokens per verify"
+                            + " step%n", o.get("speculative_method"), o.get("num_speculative_tokens"),
+                    o.get("spec_proposed_tokens"), o.get("spec_accepted_tokens"),
+                    100 * (double) o.get("spec_acceptance_rate"), o.get("spec_tokens_per_step"));
+        }
         out.printf(Locale.ROOT, "KV: %d blocks of %d tokens (%s), peak %d used, %d cached at end; waste at peak %.2f%%;"
                         + " prefix cache hit rate %.1f%%%n",
                 o.get("kv_blocks_total"), o.get("kv_block_size"), Units.bytes((long) o.get("kv_cache_bytes")),

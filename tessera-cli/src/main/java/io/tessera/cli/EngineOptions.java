@@ -6,6 +6,7 @@ import io.tessera.engine.executor.LocalExecutor;
 import java.util.Locale;
 import io.tessera.engine.EngineConfig;
 import io.tessera.engine.scheduler.SchedulerConfig;
+import io.tessera.engine.spec.SpeculativeConfig;
 import picocli.CommandLine.Option;
 
 /** The serving engine's flags (scheduler limits, KV cache size and precision, prefix caching). */
@@ -40,6 +41,48 @@ final class EngineOptions {
     @Option(names = "--no-prefix-caching", description = "Do not reuse KV blocks of common prefixes.")
     boolean noPrefixCaching;
 
+    @Option(names = "--speculative-method", defaultValue = "none", paramLabel = "METHOD",
+            description = "Speculative decoding: none, or ngram (prompt lookup: proposes the tokens that followed "
+                    + "the latest earlier occurrence of the sequence's last n tokens; the model verifies them in the "
+                    + "same step; outputs keep the model's distribution) (default: ${DEFAULT-VALUE}).")
+    String speculativeMethod;
+
+    @Option(names = "--num-speculative-tokens", paramLabel = "K",
+            description = "Tokens proposed per sequence and step with --speculative-method (default: 4; at most "
+                    + SpeculativeConfig.MAX_SPECULATIVE_TOKENS + ").")
+    Integer numSpeculativeTokens;
+
+    @Option(names = "--prompt-lookup-min", defaultValue = "" + SpeculativeConfig.DEFAULT_PROMPT_LOOKUP_MIN,
+            paramLabel = "N", description = "Shortest n-gram the ngram method matches (default: ${DEFAULT-VALUE}).")
+    int promptLookupMin;
+
+    @Option(names = "--prompt-lookup-max", defaultValue = "" + SpeculativeConfig.DEFAULT_PROMPT_LOOKUP_MAX,
+            paramLabel = "N", description = "Longest n-gram the ngram method matches, tried first (default: "
+                    + "${DEFAULT-VALUE}).")
+    int promptLookupMax;
+
+    /** The speculative decoding settings the flags name. */
+    SpeculativeConfig speculative() {
+        switch (speculativeMethod.toLowerCase(Locale.ROOT)) {
+            case "none" -> {
+                if (numSpeculativeTokens != null) {
+                    throw new IllegalArgumentException("--num-speculative-tokens needs --speculative-method ngram");
+                }
+                return SpeculativeConfig.off();
+            }
+            case "ngram" -> {
+                int k = numSpeculativeTokens == null ? 4 : numSpeculativeTokens;
+                if (k < 1) {
+                    throw new IllegalArgumentException("--num-speculative-tokens must be at least 1 with "
+                            + "--speculative-method ngram, got " + k);
+                }
+                return new SpeculativeConfig(k, promptLookupMin, promptLookupMax);
+            }
+            default -> throw new IllegalArgumentException("--speculative-method: '" + speculativeMethod
+                    + "' is not a method; use none or ngram (a draft model is not supported yet)");
+        }
+    }
+
     /** KV cache bytes: --kv-cache-memory, else --kv-cache-fraction of what the weights leave. */
     long kvBudget(Model model) {
         return kvCacheMemory != null ? parseBytes("--kv-cache-memory", kvCacheMemory) : LocalExecutor.defaultBudget(model, kvCacheFraction);
@@ -50,7 +93,8 @@ final class EngineOptions {
     }
 
     EngineConfig config(int... eosTokenIds) {
-        return new EngineConfig(new SchedulerConfig(maxBatchedTokens, maxSeqs, 0.01), !noPrefixCaching, eosTokenIds);
+        return new EngineConfig(new SchedulerConfig(maxBatchedTokens, maxSeqs, 0.01), !noPrefixCaching, eosTokenIds,
+                speculative());
     }
 
     /** "2G", "512M", "1.5GiB", "100000" → bytes (binary multiples). */

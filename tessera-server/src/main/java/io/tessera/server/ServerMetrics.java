@@ -87,10 +87,42 @@ public final class ServerMetrics {
         CounterWithCallback.builder().name("tessera_engine_steps_total")
                 .help("Forward passes the engine ran.")
                 .callback(cb -> cb.call(engine.stats().steps())).register(registry);
+        registerSpeculative();
         // exposed as tessera_kernels_info; the kernels are chosen once, before the server starts
         Info.builder().name("tessera_kernels")
                 .help("The weight kernels in use (label kernels: \"native avx512\", \"native avx2\", \"native generic\" or \"java\").")
                 .labelNames("kernels").register(registry).setLabelValues(Kernels.name());
+    }
+
+    /** Speculative decoding counters (vLLM's spec_decode names), zero while speculation is off. */
+    private void registerSpeculative() {
+        CounterWithCallback.builder().name("tessera_spec_decode_num_drafts_total")
+                .help("Sequence-steps that verified proposed tokens.")
+                .callback(cb -> cb.call(engine.speculativeStats().verifySteps())).register(registry);
+        CounterWithCallback.builder().name("tessera_spec_decode_num_draft_tokens_total")
+                .help("Tokens proposed for verification.")
+                .callback(cb -> cb.call(engine.speculativeStats().proposedTokens())).register(registry);
+        CounterWithCallback.builder().name("tessera_spec_decode_num_accepted_tokens_total")
+                .help("Proposed tokens the model accepted.")
+                .callback(cb -> cb.call(engine.speculativeStats().acceptedTokens())).register(registry);
+        CounterWithCallback.builder().name("tessera_spec_decode_num_emitted_tokens_total")
+                .help("Tokens produced by verifying steps (accepted ones plus the model's own next token each).")
+                .callback(cb -> cb.call(engine.speculativeStats().emittedTokens())).register(registry);
+        CounterWithCallback.builder().name("tessera_spec_decode_num_accepted_tokens_per_pos")
+                .help("Accepted proposed tokens by position in the draft (0 = first).")
+                .labelNames("position")
+                .callback(cb -> {
+                    long[] at = engine.speculativeStats().acceptedAt();
+                    for (int i = 0; i < at.length; i++) {
+                        cb.call(at[i], Integer.toString(i));
+                    }
+                }).register(registry);
+        GaugeWithCallback.builder().name("tessera_spec_decode_acceptance_rate")
+                .help("Accepted over proposed tokens since start.")
+                .callback(cb -> cb.call(engine.speculativeStats().acceptanceRate())).register(registry);
+        GaugeWithCallback.builder().name("tessera_spec_decode_tokens_per_step")
+                .help("Mean tokens a verifying sequence-step produced since start (1 = no gain).")
+                .callback(cb -> cb.call(engine.speculativeStats().tokensPerVerifyStep())).register(registry);
     }
 
     public PrometheusRegistry registry() {
