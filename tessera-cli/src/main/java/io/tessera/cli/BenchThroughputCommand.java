@@ -108,12 +108,17 @@ final class BenchThroughputCommand implements Callable<Integer> {
                 Executor executor = opened.executor();
                 EngineConfig config = engine.config();
                 GenerateRequest[] requests = workload(cfg);
+                DraftModel draft = engine.speculativeModel == null ? null
+                        : engine.openDraft(targetTokenizer(), cfg.vocabSize(), parallel, executor.numBlocks());
                 report.printf(Locale.ROOT, "model %s: %s, %d layers, dim %d, vocab %d; %s%n", model.getFileName(),
                         cfg.architecture(), cfg.layers(), cfg.dim(), cfg.vocabSize(), executor.describe());
-                warmUp(executor, config, cfg);
+                warmUp(executor, config, draft);
                 ClusterReport.Snapshot before = executor instanceof DistributedExecutor d ? ClusterReport.snapshot(d)
                         : null;
-                Result r = run(executor, config, requests);
+                Result r = run(executor, config, requests, draft);
+                if (draft != null) {
+                    draft.close();
+                }
                 Map<String, Object> out = summarize(cfg, m, executor, r, requests);
                 if (before != null) {
                     ClusterReport.add(out, (DistributedExecutor) executor, cfg, r.stats(), r.nanos(), before);
@@ -127,6 +132,15 @@ final class BenchThroughputCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The model's tokenizer, to compare with a draft model's: only a GGUF file carries one. */
+    private io.tessera.core.tokenizer.Tokenizer targetTokenizer() throws java.io.IOException {
+        if (ModelLoader.detect(model) != ModelLoader.Format.GGUF) {
+            throw new IllegalArgumentException("--speculative-model: the model's tokenizer is compared with the "
+                    + "draft's, so the model must be a GGUF file; " + model + " is not");
+        }
+        return io.tessera.core.tokenizer.Tokenizers.open(model);
     }
 
     private GenerateRequest[] workload(ModelConfig cfg) {
@@ -160,8 +174,8 @@ final class BenchThroughputCommand implements Callable<Integer> {
     }
 
     /** A few short requests through a throwaway engine, so that the timed run is compiled code. */
-    private static void warmUp(Executor executor, EngineConfig config, ModelConfig cfg) {
-        EngineCore core = new EngineCore(executor, config.withPrefixCaching(false), null);
+    private static void warmUp(Executor executor, EngineConfig config, DraftModel draft) {
+        EngineCore core = new EngineCore(executor, config.withPrefixCaching(false), null, draft);
         for (int i = 0; i < 4; i++) {
             int[] p = new int[8 + i];
             Arrays.fill(p, 3 + i);
@@ -175,8 +189,8 @@ final class BenchThroughputCommand implements Callable<Integer> {
     record Result(long nanos, long[] firstTokenNanos, int[] outputTokens, EngineStats stats, SpeculativeStats spec) {
     }
 
-    private static Result run(Executor executor, EngineConfig config, GenerateRequest[] requests) {
-        EngineCore core = new EngineCore(executor, config, null);
+    private static Result run(Executor executor, EngineConfig config, GenerateRequest[] requests, DraftModel draft) {
+        EngineCore core = new EngineCore(executor, config, null, draft);
         long[] first = new long[requests.length];
         int[] outputs = new int[requests.length];
         long start = System.nanoTime();
@@ -240,7 +254,8 @@ final class BenchThroughputCommand implements Callable<Integer> {
         o.put("prefix_cache_hit_rate", kv.hitRate());
         o.put("prompt_period", promptPeriod);
         SpeculativeStats spec = r.spec();
-        o.put("speculative_method", engine.speculativeMethod);
+        o.put("speculative_method", engine.speculativeModel != null ? "draft" : engine.speculativeMethod);
+        o.put("speculative_model", engine.speculativeModel == null ? null : engine.speculativeModel.toString());
         o.put("num_speculative_tokens", engine.config().speculative().numSpeculativeTokens());
         o.put("spec_proposed_tokens", spec.proposedTokens());
         o.put("spec_accepted_tokens", spec.acceptedTokens());

@@ -42,9 +42,10 @@ final class EngineOptions {
     boolean noPrefixCaching;
 
     @Option(names = "--speculative-method", defaultValue = "none", paramLabel = "METHOD",
-            description = "Speculative decoding: none, or ngram (prompt lookup: proposes the tokens that followed "
-                    + "the latest earlier occurrence of the sequence's last n tokens; the model verifies them in the "
-                    + "same step; outputs keep the model's distribution) (default: ${DEFAULT-VALUE}).")
+            description = "Speculative decoding: none; ngram (prompt lookup: proposes the tokens that followed "
+                    + "the latest earlier occurrence of the sequence's last n tokens); or draft (a smaller model, "
+                    + "--speculative-model). The model verifies the proposals in the same step; outputs keep the "
+                    + "model's distribution (default: ${DEFAULT-VALUE}).")
     String speculativeMethod;
 
     @Option(names = "--num-speculative-tokens", paramLabel = "K",
@@ -61,9 +62,28 @@ final class EngineOptions {
                     + "${DEFAULT-VALUE}).")
     int promptLookupMax;
 
+    @Option(names = "--speculative-model", paramLabel = "FILE",
+            description = "A smaller GGUF model with the same tokenizer that proposes tokens (implies "
+                    + "--speculative-method draft); its own KV cache holds as many tokens as the model's.")
+    java.nio.file.Path speculativeModel;
+
     /** The speculative decoding settings the flags name. */
     SpeculativeConfig speculative() {
-        switch (speculativeMethod.toLowerCase(Locale.ROOT)) {
+        String method = speculativeMethod.toLowerCase(Locale.ROOT);
+        if (speculativeModel != null && method.equals("none")) {
+            method = "draft";
+        }
+        if (speculativeModel != null && !method.equals("draft")) {
+            throw new IllegalArgumentException("--speculative-model needs --speculative-method draft, not "
+                    + speculativeMethod);
+        }
+        switch (method) {
+            case "draft" -> {
+                if (speculativeModel == null) {
+                    throw new IllegalArgumentException("--speculative-method draft needs --speculative-model FILE");
+                }
+                return tokens(numSpeculativeTokens == null ? 4 : numSpeculativeTokens, "draft");
+            }
             case "none" -> {
                 if (numSpeculativeTokens != null) {
                     throw new IllegalArgumentException("--num-speculative-tokens needs --speculative-method ngram");
@@ -71,16 +91,29 @@ final class EngineOptions {
                 return SpeculativeConfig.off();
             }
             case "ngram" -> {
-                int k = numSpeculativeTokens == null ? 4 : numSpeculativeTokens;
-                if (k < 1) {
-                    throw new IllegalArgumentException("--num-speculative-tokens must be at least 1 with "
-                            + "--speculative-method ngram, got " + k);
-                }
-                return new SpeculativeConfig(k, promptLookupMin, promptLookupMax);
+                return tokens(numSpeculativeTokens == null ? 4 : numSpeculativeTokens, "ngram");
             }
             default -> throw new IllegalArgumentException("--speculative-method: '" + speculativeMethod
-                    + "' is not a method; use none or ngram (a draft model is not supported yet)");
+                    + "' is not a method; use none, ngram or draft");
         }
+    }
+
+    private SpeculativeConfig tokens(int k, String method) {
+        if (k < 1) {
+            throw new IllegalArgumentException("--num-speculative-tokens must be at least 1 with "
+                    + "--speculative-method " + method + ", got " + k);
+        }
+        return new SpeculativeConfig(k, promptLookupMin, promptLookupMax);
+    }
+
+    /**
+     * The draft model's proposer when --speculative-model is given, else null (prompt lookup or no
+     * speculation). Its cache holds {@code numBlocks} blocks, as many tokens as the model's.
+     */
+    DraftModel openDraft(io.tessera.core.tokenizer.Tokenizer target, int targetVocab,
+            io.tessera.core.kernel.Parallel parallel, int numBlocks) throws java.io.IOException {
+        return speculativeModel == null ? null
+                : DraftModel.open(speculativeModel, target, targetVocab, parallel, kvType(), blockSize, numBlocks);
     }
 
     /** KV cache bytes: --kv-cache-memory, else --kv-cache-fraction of what the weights leave. */

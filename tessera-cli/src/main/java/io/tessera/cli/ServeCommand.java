@@ -5,6 +5,7 @@ import io.tessera.core.model.LoadedModel;
 import io.tessera.core.sampling.SamplingParams;
 import io.tessera.engine.Detokenizer;
 import io.tessera.engine.Engine;
+import io.tessera.engine.EngineConfig;
 import io.tessera.engine.GenerateParams;
 import io.tessera.engine.GenerateRequest;
 import io.tessera.engine.RequestStream.Completion;
@@ -151,11 +152,14 @@ final class ServeCommand implements Callable<Integer> {
         Parallel parallel = null;
         Executor executor = null;
         Engine engine = null;
+        DraftModel draft = null;
         try {
             parallel = new Parallel(modelOptions.threads());
             executor = createExecutor(loaded, parallel);
-            engine = new Engine(executor, engineOptions.config(loaded.eosTokenIds()),
-                    Detokenizer.of(loaded.tokenizer()));
+            EngineConfig engineConfig = engineOptions.config(loaded.eosTokenIds());
+            draft = engineOptions.openDraft(loaded.tokenizer(), loaded.model().config().vocabSize(), parallel,
+                    executor.numBlocks());
+            engine = new Engine(executor, engineConfig, Detokenizer.of(loaded.tokenizer()), draft);
             String name = servedModelName != null ? servedModelName : defaultName();
             int contextLength = contextLength(loaded.model().config().contextLength());
             ServedModel served = ServedModel.of(name, loaded.tokenizer(), contextLength,
@@ -170,7 +174,9 @@ final class ServeCommand implements Callable<Integer> {
             return new Running(server, engine, executor, parallel, loaded);
         } catch (Exception | Error e) {
             if (engine != null) {
-                engine.close();
+                engine.close(); // closes the draft too
+            } else if (draft != null) {
+                draft.close();
             }
             if (executor != null) {
                 executor.close();

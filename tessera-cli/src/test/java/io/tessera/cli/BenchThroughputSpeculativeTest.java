@@ -37,7 +37,7 @@ class BenchThroughputSpeculativeTest {
         CliTest.Result r = CliTest.tessera("bench", "throughput", "--model", model, "--num-prompts", "1",
                 "--speculative-method", "eagle");
         assertTrue(r.code() != 0);
-        assertTrue(r.err().contains("--speculative-method: 'eagle' is not a method; use none or ngram"), r.err());
+        assertTrue(r.err().contains("--speculative-method: 'eagle' is not a method; use none, ngram or draft"), r.err());
         r = CliTest.tessera("bench", "throughput", "--model", model, "--num-prompts", "1",
                 "--num-speculative-tokens", "3");
         assertTrue(r.code() != 0);

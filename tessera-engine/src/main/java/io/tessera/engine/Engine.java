@@ -2,6 +2,7 @@ package io.tessera.engine;
 
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.kv.KvStats;
+import io.tessera.engine.spec.Drafter;
 import io.tessera.engine.spec.SpeculativeStats;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,10 +27,20 @@ public final class Engine implements AutoCloseable {
     private volatile boolean closed;
     private volatile EngineStats stats;
     private volatile SpeculativeStats speculative;
+    private final Drafter draft;
     private volatile Throwable crash;
 
     public Engine(Executor executor, EngineConfig config, Detokenizer detokenizer) {
-        this.core = new EngineCore(executor, config, detokenizer);
+        this(executor, config, detokenizer, null);
+    }
+
+    /**
+     * An engine whose speculation takes proposals from {@code draft} (null: prompt lookup); the
+     * engine closes it on {@link #close()} when it is {@link AutoCloseable}.
+     */
+    public Engine(Executor executor, EngineConfig config, Detokenizer detokenizer, Drafter draft) {
+        this.core = new EngineCore(executor, config, detokenizer, draft);
+        this.draft = draft;
         this.stats = core.stats();
         this.speculative = core.speculativeStats();
         this.thread = Thread.ofPlatform().name("tessera-engine").daemon().unstarted(this::loop);
@@ -166,6 +177,13 @@ public final class Engine implements AutoCloseable {
             thread.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (draft instanceof AutoCloseable c && !thread.isAlive()) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing the draft model failed", e);
+            }
         }
     }
 

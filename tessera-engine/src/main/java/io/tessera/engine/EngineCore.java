@@ -16,6 +16,7 @@ import io.tessera.engine.kv.KvStats;
 import io.tessera.engine.scheduler.ScheduledStep;
 import io.tessera.engine.scheduler.Scheduler;
 import io.tessera.engine.scheduler.Sequence;
+import io.tessera.engine.spec.Drafter;
 import io.tessera.engine.spec.NgramProposer;
 import io.tessera.engine.spec.SpeculativeConfig;
 import io.tessera.engine.spec.SpeculativeStats;
@@ -54,7 +55,7 @@ public final class EngineCore {
     private long batchedTokens;
     private long logitRows;
     private long cacheEpoch;
-    private final NgramProposer proposer;
+    private final Drafter proposer;
     private long verifySteps;
     private long proposedTokens;
     private long acceptedTokens;
@@ -67,6 +68,14 @@ public final class EngineCore {
      *     are rejected)
      */
     public EngineCore(Executor executor, EngineConfig config, Detokenizer detokenizer) {
+        this(executor, config, detokenizer, null);
+    }
+
+    /**
+     * @param draft where proposed tokens come from when speculation is on (a draft model); null for
+     *     prompt lookup with the configured n-gram lengths
+     */
+    public EngineCore(Executor executor, EngineConfig config, Detokenizer detokenizer, Drafter draft) {
         this.executor = executor;
         this.config = config;
         this.detokenizer = detokenizer;
@@ -75,7 +84,8 @@ public final class EngineCore {
         this.scheduler = new Scheduler(config.scheduler(), blocks);
         this.cacheEpoch = executor.cacheEpoch();
         SpeculativeConfig spec = config.speculative();
-        this.proposer = spec.enabled() ? new NgramProposer(spec.promptLookupMin(), spec.promptLookupMax()) : null;
+        this.proposer = !spec.enabled() ? null
+                : draft != null ? draft : new NgramProposer(spec.promptLookupMin(), spec.promptLookupMax());
         this.proposedAt = new long[spec.numSpeculativeTokens()];
         this.acceptedAt = new long[spec.numSpeculativeTokens()];
         if (proposer != null) {
@@ -411,6 +421,9 @@ public final class EngineCore {
         s.done = true;
         if (s.seq != null) {
             scheduler.finish(s.seq);
+            if (proposer != null) {
+                proposer.release(s.seq);
+            }
         }
         st.doneCount++;
         Usage usage = null;

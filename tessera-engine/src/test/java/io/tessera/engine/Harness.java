@@ -6,6 +6,7 @@ import io.tessera.core.model.Model;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.executor.LocalExecutor;
 import io.tessera.engine.scheduler.SchedulerConfig;
+import io.tessera.engine.spec.Drafter;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -32,8 +33,13 @@ final class Harness implements AutoCloseable {
 
     /** An engine over any executor; closing the harness closes the executor. */
     Harness(Executor executor, EngineConfig config, Detokenizer detok) {
+        this(executor, config, detok, null);
+    }
+
+    /** With proposals from {@code draft} when the configuration speculates. */
+    Harness(Executor executor, EngineConfig config, Detokenizer detok, Drafter draft) {
         this.executor = executor;
-        this.core = new EngineCore(executor, config, detok);
+        this.core = new EngineCore(executor, config, detok, draft);
     }
 
     static Harness of(Model model, Parallel parallel, int numBlocks, int maxBatchedTokens, int maxSeqs) {

@@ -2,6 +2,7 @@ package io.tessera.engine;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tessera.core.TestModels;
@@ -16,7 +17,10 @@ import io.tessera.core.structured.Constraints;
 import io.tessera.core.structured.TokenConstraint;
 import io.tessera.core.structured.TokenVocabulary;
 import io.tessera.engine.executor.LocalExecutor;
+import io.tessera.core.tokenizer.Llama2cTokenizerReader;
+import io.tessera.core.tokenizer.SentencePieceBpeTokenizer;
 import io.tessera.engine.scheduler.SchedulerConfig;
+import io.tessera.engine.spec.DraftModelProposer;
 import io.tessera.engine.spec.SpeculativeConfig;
 import io.tessera.engine.spec.SpeculativeStats;
 import java.util.ArrayList;
@@ -151,5 +155,59 @@ class SpeculativeBatchInvarianceTest {
         String text = runs.get(1).text.get("c").toString();
         assertTrue(text.matches("(12|34)+5?"), text);
         assertTrue(runs.get(1).core.speculativeStats().proposedTokens() > 0);
+    }
+
+    @Test
+    void draftModelOutputsAreThoseOfTheModelAlone() {
+        // the target itself as its draft (every greedy proposal accepted), and its first layers
+        Object[][] cases = {{stories.model(), stories.model(), 5}, {stories.model(), stories.model().firstLayers(2), 4},
+            {synthetic, synthetic.firstLayers(1), 3}};
+        for (Object[] c : cases) {
+            Model m = (Model) c[0];
+            Model draftModel = (Model) c[1];
+            int k = (int) c[2];
+            int vocab = m.config().vocabSize();
+            List<int[]> prompts = new ArrayList<>(List.of(TestModelsEngine.prompts(41, vocab, 5, 23, 12)));
+            prompts.add(periodic(42, vocab, 7, 30));
+            int max = 36;
+            EngineConfig config = new EngineConfig(new SchedulerConfig(64, 8, 0.01), true, new int[0],
+                    SpeculativeConfig.ngram(k));
+            try (DraftModelProposer draft = new DraftModelProposer(draftModel, parallel, KvCacheType.F32, 16, 40, vocab);
+                    Harness run = new Harness(new LocalExecutor(m, parallel, KvCacheType.F32, 16, 64), config, null,
+                            draft)) {
+                run.runToEnd(step -> {
+                    if (step == 0) {
+                        for (int i = 0; i < prompts.size(); i++) {
+                            run.add(new GenerateRequest("r" + i, prompts.get(i), GenerateParams.greedy(max)
+                                    .withN(i == 0 ? 2 : 1)));
+                        }
+                    }
+                });
+                String name = m.source() + " with a draft of " + draftModel.config().layers() + " layers";
+                for (int i = 0; i < prompts.size(); i++) {
+                    int[] alone = TestModelsEngine.greedyAlone(m, parallel, prompts.get(i), max);
+                    assertArrayEquals(alone, run.tokens("r" + i, 0), name + " request " + i);
+                }
+                assertArrayEquals(run.tokens("r0", 0), run.tokens("r0", 1), name + " second sample");
+                SpeculativeStats st = run.core.speculativeStats();
+                if (draftModel == m) {
+                    assertEquals(st.proposedTokens(), st.acceptedTokens(), name + ": " + st);
+                }
+                assertTrue(st.acceptedTokens() > 0, name + ": " + st);
+                assertEquals(0, draft.usedBlocks(), name + ": draft blocks left");
+                assertEquals(0, run.core.blocks().usedBlocks());
+            }
+        }
+    }
+
+    @Test
+    void aDraftWithAnotherTokenizerIsRefusedByName() throws Exception {
+        var other = new SentencePieceBpeTokenizer(Llama2cTokenizerReader.read(
+                TestModels.file("tokenizer-llama2-32k.bin")));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DraftModelProposer.requireSameTokenizer(stories.tokenizer(), other, "llama2-draft.gguf"));
+        assertEquals("--speculative-model llama2-draft.gguf does not share the model's tokenizer: its vocabulary has"
+                + " 32000 tokens, the model's 512", e.getMessage());
+        DraftModelProposer.requireSameTokenizer(stories.tokenizer(), stories.tokenizer(), "same");
     }
 }

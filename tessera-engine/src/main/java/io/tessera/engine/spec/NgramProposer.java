@@ -8,7 +8,7 @@ import io.tessera.engine.scheduler.Sequence;
  * {@code ngram} method). A deterministic draft: the same tokens always give the same proposal.
  * Costs O(length × n) per call; stateless, so one instance serves every sequence.
  */
-public final class NgramProposer {
+public final class NgramProposer implements Drafter {
 
     private static final int[] NONE = new int[0];
 
@@ -24,6 +24,7 @@ public final class NgramProposer {
     }
 
     /** Up to {@code k} proposed tokens to follow the sequence's tokens; empty when no n-gram recurs. */
+    @Override
     public int[] propose(Sequence seq, int k) {
         int len = seq.numTokens();
         if (k <= 0) {
