@@ -292,8 +292,8 @@ public final class Scheduler {
 
     /**
      * Tries to schedule a decoding sequence with a draft from the proposer, within {@code budget}
-     * tokens; false when there is no draft or no free blocks for it (the sequence then decodes
-     * its one token as without speculation).
+     * tokens; false when there is no draft or its blocks are not free with one block per running
+     * sequence to spare (the sequence then decodes its one token as without speculation).
      */
     private boolean scheduleWithDraft(Sequence seq, int budget, Map<Sequence, List<int[]>> copiesOf,
             Map<Sequence, int[]> drafts) {
@@ -307,6 +307,12 @@ public final class Scheduler {
         if (draft.length > budget - 1) {
             throw new IllegalStateException("the proposer gave " + draft.length + " tokens for room of "
                     + (budget - 1));
+        }
+        // the draft's own blocks leave one free block per running sequence, for their next tokens
+        int start = seq.numComputed();
+        int extra = blocksFor(start + 1 + draft.length) - Math.max(seq.numBlocks(), blocksFor(start + 1));
+        if (extra > 0 && blocks.freeBlocks() - extra < running.size()) {
+            return false;
         }
         List<int[]> cow = new ArrayList<>();
         if (!allocate(seq, 1 + draft.length, cow)) {

@@ -5,7 +5,10 @@ import io.tessera.engine.scheduler.Sequence;
 /**
  * Prompt lookup: proposes the tokens that followed the most recent earlier occurrence of the
  * sequence's last n tokens in its own prompt and output, trying the longest n first (vLLM's
- * {@code ngram} method). A deterministic draft: the same tokens always give the same proposal.
+ * {@code ngram} method). Where vLLM stops at the known tokens, the proposal goes on with the
+ * repetition the match implies (a match p tokens back proposes the last p tokens again, and again),
+ * so a short loop still gets k tokens. A deterministic draft: the same tokens always give the same
+ * proposal.
  * Costs O(length × n) per call; stateless, so one instance serves every sequence.
  */
 public final class NgramProposer implements Drafter {
@@ -23,7 +26,7 @@ public final class NgramProposer implements Drafter {
         this.maxN = maxN;
     }
 
-    /** Up to {@code k} proposed tokens to follow the sequence's tokens; empty when no n-gram recurs. */
+    /** {@code k} proposed tokens to follow the sequence's tokens; empty when no n-gram recurs. */
     @Override
     public int[] propose(Sequence seq, int k) {
         int len = seq.numTokens();
@@ -34,11 +37,14 @@ public final class NgramProposer implements Drafter {
             int suffix = len - n;
             for (int start = suffix - 1; start >= 0; start--) {
                 if (matches(seq, start, suffix, n)) {
+                    // the match says the text repeats with period len - from; past the end of the
+                    // known tokens the proposal goes on repeating them, so a loop of any length
+                    // (one token repeated included) is proposed k tokens ahead
                     int from = start + n;
-                    int count = Math.min(k, len - from);
-                    int[] out = new int[count];
-                    for (int i = 0; i < count; i++) {
-                        out[i] = seq.token(from + i);
+                    int period = len - from;
+                    int[] out = new int[k];
+                    for (int i = 0; i < k; i++) {
+                        out[i] = i < period ? seq.token(from + i) : out[i - period];
                     }
                     return out;
                 }
