@@ -110,8 +110,9 @@ final class BenchThroughputCommand implements Callable<Integer> {
                 Executor executor = opened.executor();
                 EngineConfig config = engine.config();
                 GenerateRequest[] requests = workload(cfg);
-                DraftModel draft = engine.speculativeModel == null ? null
-                        : engine.openDraft(targetTokenizer(), cfg.vocabSize(), parallel, executor.numBlocks());
+                DraftModel draft = engine.speculation.speculativeModel == null ? null
+                        : engine.speculation.openDraft(targetTokenizer(), cfg.vocabSize(), parallel, kvType,
+                                engine.blockSize, executor.numBlocks());
                 report.printf(Locale.ROOT, "model %s: %s, %d layers, dim %d, vocab %d; %s%n", model.getFileName(),
                         cfg.architecture(), cfg.layers(), cfg.dim(), cfg.vocabSize(), executor.describe());
                 warmUp(executor, config, draft);
@@ -256,8 +257,9 @@ final class BenchThroughputCommand implements Callable<Integer> {
         o.put("prefix_cache_hit_rate", kv.hitRate());
         o.put("prompt_period", promptPeriod);
         SpeculativeStats spec = r.spec();
-        o.put("speculative_method", engine.speculativeModel != null ? "draft" : engine.speculativeMethod);
-        o.put("speculative_model", engine.speculativeModel == null ? null : engine.speculativeModel.toString());
+        o.put("speculative_method", engine.speculation.method());
+        o.put("speculative_model", engine.speculation.speculativeModel == null ? null
+                : engine.speculation.speculativeModel.toString());
         o.put("num_speculative_tokens", engine.config().speculative().numSpeculativeTokens());
         o.put("spec_proposed_tokens", spec.proposedTokens());
         o.put("spec_accepted_tokens", spec.acceptedTokens());

@@ -6,7 +6,7 @@ import java.util.Locale;
 import io.tessera.engine.EngineConfig;
 import io.tessera.engine.kv.KvCacheBudget;
 import io.tessera.engine.scheduler.SchedulerConfig;
-import io.tessera.engine.spec.SpeculativeConfig;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The serving engine's flags (scheduler limits, KV cache size and precision, prefix caching). */
@@ -41,80 +41,8 @@ final class EngineOptions {
     @Option(names = "--no-prefix-caching", description = "Do not reuse KV blocks of common prefixes.")
     boolean noPrefixCaching;
 
-    @Option(names = "--speculative-method", defaultValue = "none", paramLabel = "METHOD",
-            description = "Speculative decoding: none; ngram (prompt lookup: proposes the tokens that followed "
-                    + "the latest earlier occurrence of the sequence's last n tokens); or draft (a smaller model, "
-                    + "--speculative-model). The model verifies the proposals in the same step; outputs keep the "
-                    + "model's distribution (default: ${DEFAULT-VALUE}).")
-    String speculativeMethod;
-
-    @Option(names = "--num-speculative-tokens", paramLabel = "K",
-            description = "Tokens proposed per sequence and step with --speculative-method (default: 4; at most "
-                    + SpeculativeConfig.MAX_SPECULATIVE_TOKENS + ").")
-    Integer numSpeculativeTokens;
-
-    @Option(names = "--prompt-lookup-min", defaultValue = "" + SpeculativeConfig.DEFAULT_PROMPT_LOOKUP_MIN,
-            paramLabel = "N", description = "Shortest n-gram the ngram method matches (default: ${DEFAULT-VALUE}).")
-    int promptLookupMin;
-
-    @Option(names = "--prompt-lookup-max", defaultValue = "" + SpeculativeConfig.DEFAULT_PROMPT_LOOKUP_MAX,
-            paramLabel = "N", description = "Longest n-gram the ngram method matches, tried first (default: "
-                    + "${DEFAULT-VALUE}).")
-    int promptLookupMax;
-
-    @Option(names = "--speculative-model", paramLabel = "FILE",
-            description = "A smaller GGUF model with the same tokenizer that proposes tokens (implies "
-                    + "--speculative-method draft); its own KV cache holds as many tokens as the model's.")
-    java.nio.file.Path speculativeModel;
-
-    /** The speculative decoding settings the flags name. */
-    SpeculativeConfig speculative() {
-        String method = speculativeMethod.toLowerCase(Locale.ROOT);
-        if (speculativeModel != null && method.equals("none")) {
-            method = "draft";
-        }
-        if (speculativeModel != null && !method.equals("draft")) {
-            throw new IllegalArgumentException("--speculative-model needs --speculative-method draft, not "
-                    + speculativeMethod);
-        }
-        switch (method) {
-            case "draft" -> {
-                if (speculativeModel == null) {
-                    throw new IllegalArgumentException("--speculative-method draft needs --speculative-model FILE");
-                }
-                return tokens(numSpeculativeTokens == null ? 4 : numSpeculativeTokens, "draft");
-            }
-            case "none" -> {
-                if (numSpeculativeTokens != null) {
-                    throw new IllegalArgumentException("--num-speculative-tokens needs --speculative-method ngram");
-                }
-                return SpeculativeConfig.off();
-            }
-            case "ngram" -> {
-                return tokens(numSpeculativeTokens == null ? 4 : numSpeculativeTokens, "ngram");
-            }
-            default -> throw new IllegalArgumentException("--speculative-method: '" + speculativeMethod
-                    + "' is not a method; use none, ngram or draft");
-        }
-    }
-
-    private SpeculativeConfig tokens(int k, String method) {
-        if (k < 1) {
-            throw new IllegalArgumentException("--num-speculative-tokens must be at least 1 with "
-                    + "--speculative-method " + method + ", got " + k);
-        }
-        return new SpeculativeConfig(k, promptLookupMin, promptLookupMax);
-    }
-
-    /**
-     * The draft model's proposer when --speculative-model is given, else null (prompt lookup or no
-     * speculation). Its cache holds {@code numBlocks} blocks, as many tokens as the model's.
-     */
-    DraftModel openDraft(io.tessera.core.tokenizer.Tokenizer target, int targetVocab,
-            io.tessera.core.kernel.Parallel parallel, int numBlocks) throws java.io.IOException {
-        return speculativeModel == null ? null
-                : DraftModel.open(speculativeModel, target, targetVocab, parallel, kvType(), blockSize, numBlocks);
-    }
+    @Mixin
+    SpeculativeOptions speculation = new SpeculativeOptions();
 
     /**
      * The KV cache size for sequences of at most {@code context} tokens; its warnings are printed on
@@ -134,7 +62,7 @@ final class EngineOptions {
 
     EngineConfig config(int... eosTokenIds) {
         return new EngineConfig(new SchedulerConfig(maxBatchedTokens, maxSeqs, 0.01), !noPrefixCaching, eosTokenIds,
-                speculative());
+                speculation.config());
     }
 
     /** "2G", "512M", "1.5GiB", "100000" → bytes (binary multiples). */

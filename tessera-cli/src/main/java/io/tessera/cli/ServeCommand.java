@@ -159,8 +159,8 @@ final class ServeCommand implements Callable<Integer> {
             int contextLength = contextLength(loaded.model().config().contextLength());
             executor = createExecutor(loaded, parallel, contextLength);
             EngineConfig engineConfig = engineOptions.config(loaded.eosTokenIds());
-            draft = engineOptions.openDraft(loaded.tokenizer(), loaded.model().config().vocabSize(), parallel,
-                    executor.numBlocks());
+            draft = engineOptions.speculation.openDraft(loaded.tokenizer(), loaded.model().config().vocabSize(),
+                    parallel, engineOptions.kvType(), engineOptions.blockSize, executor.numBlocks());
             engine = new Engine(executor, engineConfig, Detokenizer.of(loaded.tokenizer()), draft);
             String name = servedModelName != null ? servedModelName : defaultName();
             ServedModel served = ServedModel.of(name, loaded.tokenizer(), contextLength,

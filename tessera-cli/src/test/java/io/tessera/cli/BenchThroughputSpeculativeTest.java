@@ -51,4 +51,20 @@ class BenchThroughputSpeculativeTest {
         assertTrue(r.code() != 0);
         assertTrue(r.err().contains("--prompt-lookup-max (2) must be at least --prompt-lookup-min (3)"), r.err());
     }
+
+    @Test
+    void runGivesTheSameGreedyTextWithPromptLookup() {
+        String[] base = {"run", "--model", TestModels.stories260K().toString(), "--tokenizer",
+            TestModels.tok512().toString(), "--prompt", "Tom had a red ball. Tom had a red ball. Tom had a",
+            "--max-tokens", "48", "--temperature", "0", "--threads", "1"};
+        CliTest.Result plain = CliTest.tessera(base);
+        String[] withSpec = java.util.Arrays.copyOf(base, base.length + 4);
+        System.arraycopy(new String[] {"--speculative-method", "ngram", "--num-speculative-tokens", "3"}, 0, withSpec,
+                base.length, 4);
+        CliTest.Result spec = CliTest.tessera(withSpec);
+        assertEquals(0, plain.code(), plain.err());
+        assertEquals(0, spec.code(), spec.err());
+        assertEquals(plain.out(), spec.out());
+        assertTrue(spec.err().contains("speculation (ngram): "), spec.err());
+    }
 }
