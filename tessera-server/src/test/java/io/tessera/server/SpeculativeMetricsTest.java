@@ -53,7 +53,8 @@ class SpeculativeMetricsTest {
                 assertEquals(accepted / drafts, value(m, "tessera_spec_decode_acceptance_rate"), 1e-9);
                 assertTrue(value(m, "tessera_spec_decode_num_drafts_total") > 0, m);
                 assertTrue(value(m, "tessera_spec_decode_tokens_per_step") > 1, m);
-                assertTrue(m.contains("tessera_spec_decode_num_accepted_tokens_per_pos_total{position=\"0\"}"), m);
+                assertTrue(m.contains("tessera_spec_decode_num_accepted_tokens_per_pos_total"
+                        + "{model_name=\"stories260K\",position=\"0\"}"), m);
             } finally {
                 server.close();
             }
@@ -61,7 +62,7 @@ class SpeculativeMetricsTest {
     }
 
     static double value(String metrics, String name) {
-        Matcher x = Pattern.compile("(?m)^" + name + " (\\S+)$").matcher(metrics);
+        Matcher x = Pattern.compile("(?m)^" + name + "\\{model_name=\"stories260K\"} (\\S+)$").matcher(metrics);
         assertTrue(x.find(), name + " in\n" + metrics);
         return Double.parseDouble(x.group(1));
     }
