@@ -8,6 +8,7 @@ import java.util.Locale;
 import io.tessera.engine.EngineConfig;
 import io.tessera.engine.kv.KvCacheBudget;
 import io.tessera.engine.scheduler.SchedulerConfig;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The serving engine's flags (scheduler limits, KV cache size and precision, prefix caching). */
@@ -55,6 +56,8 @@ final class EngineOptions {
     @Option(names = "--kv-offload-disk", paramLabel = "BYTES",
             description = "Bytes the files in --kv-offload-dir may take together, e.g. 20G.")
     String kvOffloadDisk;
+    @Mixin
+    SpeculativeOptions speculation = new SpeculativeOptions();
 
     /**
      * The KV cache size for sequences of at most {@code context} tokens; its warnings are printed on
@@ -90,7 +93,8 @@ final class EngineOptions {
     }
 
     EngineConfig config(int... eosTokenIds) {
-        return new EngineConfig(new SchedulerConfig(maxBatchedTokens, maxSeqs, 0.01), !noPrefixCaching, eosTokenIds);
+        return new EngineConfig(new SchedulerConfig(maxBatchedTokens, maxSeqs, 0.01), !noPrefixCaching, eosTokenIds,
+                speculation.config());
     }
 
     /** "2G", "512M", "1.5GiB", "100000" → bytes (binary multiples). */

@@ -5,6 +5,7 @@ import io.tessera.core.model.LoadedModel;
 import io.tessera.core.sampling.SamplingParams;
 import io.tessera.engine.Detokenizer;
 import io.tessera.engine.Engine;
+import io.tessera.engine.EngineConfig;
 import io.tessera.engine.Pooling;
 import io.tessera.core.gguf.GgufFile;
 import io.tessera.core.model.ModelLoader;
@@ -194,12 +195,15 @@ final class ServeCommand implements Callable<Integer> {
         Parallel parallel = null;
         Executor executor = null;
         Engine engine = null;
+        DraftModel draft = null;
         try {
             parallel = new Parallel(modelOptions.threads());
             int contextLength = contextLength(loaded.model().config().contextLength());
             executor = createExecutor(loaded, parallel, contextLength);
-            engine = new Engine(executor, engineOptions.config(loaded.eosTokenIds()),
-                    Detokenizer.of(loaded.tokenizer()));
+            EngineConfig engineConfig = engineOptions.config(loaded.eosTokenIds());
+            draft = engineOptions.speculation.openDraft(loaded.tokenizer(), loaded.model().config().vocabSize(),
+                    parallel, engineOptions.kvType(), engineOptions.blockSize, executor.numBlocks());
+            engine = new Engine(executor, engineConfig, Detokenizer.of(loaded.tokenizer()), draft);
             String name = servedModelName != null ? servedModelName : defaultName();
             ServedModel served = ServedModel.of(name, loaded.tokenizer(), contextLength,
                     template != null ? template : loaded.chatTemplate()).withPooling(pooling(modelOptions.model()));
@@ -214,7 +218,9 @@ final class ServeCommand implements Callable<Integer> {
             return new Running(server, engine, executor, parallel, loaded);
         } catch (Exception | Error e) {
             if (engine != null) {
-                engine.close();
+                engine.close(); // closes the draft too
+            } else if (draft != null) {
+                draft.close();
             }
             if (executor != null) {
                 executor.close();

@@ -2,6 +2,8 @@ package io.tessera.engine;
 
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.kv.KvStats;
+import io.tessera.engine.spec.Drafter;
+import io.tessera.engine.spec.SpeculativeStats;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -25,11 +27,23 @@ public final class Engine implements AutoCloseable {
     private final Thread thread;
     private volatile boolean closed;
     private volatile EngineStats stats;
+    private volatile SpeculativeStats speculative;
+    private final Drafter draft;
     private volatile Throwable crash;
 
     public Engine(Executor executor, EngineConfig config, Detokenizer detokenizer) {
-        this.core = new EngineCore(executor, config, detokenizer);
+        this(executor, config, detokenizer, null);
+    }
+
+    /**
+     * An engine whose speculation takes proposals from {@code draft} (null: prompt lookup); the
+     * engine closes it on {@link #close()} when it is {@link AutoCloseable}.
+     */
+    public Engine(Executor executor, EngineConfig config, Detokenizer detokenizer, Drafter draft) {
+        this.core = new EngineCore(executor, config, detokenizer, draft);
+        this.draft = draft;
         this.stats = core.stats();
+        this.speculative = core.speculativeStats();
         this.thread = Thread.ofPlatform().name("tessera-engine").daemon().unstarted(this::loop);
         thread.start();
     }
@@ -124,6 +138,11 @@ public final class Engine implements AutoCloseable {
         return stats;
     }
 
+    /** Speculative decoding counters as of the last step (thread-safe). */
+    public SpeculativeStats speculativeStats() {
+        return speculative;
+    }
+
     public KvStats kvStats() {
         return stats.kv();
     }
@@ -146,6 +165,7 @@ public final class Engine implements AutoCloseable {
                 }
                 core.step();
                 stats = core.stats();
+                speculative = core.speculativeStats();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -197,6 +217,13 @@ public final class Engine implements AutoCloseable {
             thread.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (draft instanceof AutoCloseable c && !thread.isAlive()) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing the draft model failed", e);
+            }
         }
     }
 

@@ -16,6 +16,10 @@ import io.tessera.engine.kv.KvStats;
 import io.tessera.engine.scheduler.ScheduledStep;
 import io.tessera.engine.scheduler.Scheduler;
 import io.tessera.engine.scheduler.Sequence;
+import io.tessera.engine.spec.Drafter;
+import io.tessera.engine.spec.NgramProposer;
+import io.tessera.engine.spec.SpeculativeConfig;
+import io.tessera.engine.spec.SpeculativeStats;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -52,12 +56,27 @@ public final class EngineCore {
     private long batchedTokens;
     private long logitRows;
     private long cacheEpoch;
+    private final Drafter proposer;
+    private long verifySteps;
+    private long proposedTokens;
+    private long acceptedTokens;
+    private long verifyEmitted;
+    private final long[] proposedAt;
+    private final long[] acceptedAt;
 
     /**
      * @param detokenizer turns tokens into text; null to stream token ids only (then stop strings
      *     are rejected)
      */
     public EngineCore(Executor executor, EngineConfig config, Detokenizer detokenizer) {
+        this(executor, config, detokenizer, null);
+    }
+
+    /**
+     * @param draft where proposed tokens come from when speculation is on (a draft model); null for
+     *     prompt lookup with the configured n-gram lengths
+     */
+    public EngineCore(Executor executor, EngineConfig config, Detokenizer detokenizer, Drafter draft) {
         this.executor = executor;
         this.config = config;
         this.detokenizer = detokenizer;
@@ -68,6 +87,14 @@ public final class EngineCore {
         }
         this.scheduler = new Scheduler(config.scheduler(), blocks);
         this.cacheEpoch = executor.cacheEpoch();
+        SpeculativeConfig spec = config.speculative();
+        this.proposer = !spec.enabled() ? null
+                : draft != null ? draft : new NgramProposer(spec.promptLookupMin(), spec.promptLookupMax());
+        this.proposedAt = new long[spec.numSpeculativeTokens()];
+        this.acceptedAt = new long[spec.numSpeculativeTokens()];
+        if (proposer != null) {
+            scheduler.setDraftProposer(this::propose);
+        }
     }
 
     public EngineConfig config() {
@@ -297,13 +324,15 @@ public final class EngineCore {
             Sequence seq = c.sequence();
             int[] chunk = new int[c.length()];
             for (int i = 0; i < chunk.length; i++) {
-                chunk[i] = seq.token(c.start() + i);
+                chunk[i] = c.token(i);
             }
             if (seq.owner() instanceof EmbeddingJob job) {
                 b.add(seq.blockTable(), chunk, c.start(), ForwardBatch.Logits.NONE, job.hiddenWanted(c));
                 continue;
             }
-            b.add(seq.blockTable(), chunk, c.start(), c.sample() ? ForwardBatch.Logits.LAST : ForwardBatch.Logits.NONE);
+            ForwardBatch.Logits wanted = c.draftLength() > 0 ? ForwardBatch.Logits.ALL
+                    : c.sample() ? ForwardBatch.Logits.LAST : ForwardBatch.Logits.NONE;
+            b.add(seq.blockTable(), chunk, c.start(), wanted);
         }
         StepResult result;
         long t0 = System.nanoTime();
@@ -334,9 +363,14 @@ public final class EngineCore {
                 promptTokensComputed += c.length();
                 continue;
             }
-            promptTokensComputed += c.length() - 1;
+            promptTokensComputed += c.ownLength() - 1;
             Sequence seq = c.sequence();
             RequestState st = (RequestState) seq.owner();
+            if (c.draftLength() > 0) {
+                verifyDraft(st, st.samples[seq.sampleIndex()], c, result, row);
+                row += c.draftLength() + 1;
+                continue;
+            }
             int off = result.rowOffset(row++);
             List<Sequence> targets = new ArrayList<>();
             targets.add(seq);
@@ -355,17 +389,80 @@ public final class EngineCore {
         return true;
     }
 
+    /**
+     * The draft's tokens are verified in order against the target's logits at their positions (row
+     * i holds the logits after the sequence's last token and the first i proposed tokens): each
+     * emitted token is the target's own pick ({@link Sampler#verify}), so the run stops at the
+     * first disagreement, whose row gives the replacement, or after all were accepted, whose last
+     * row gives one token more. Stop conditions apply to every emitted token as in plain decoding.
+     */
+    private void verifyDraft(RequestState st, SampleState s, ScheduledStep.Chunk c, StepResult result, int firstRow) {
+        int draft = c.draftLength();
+        int accepted = 0;
+        int emitted = 0;
+        for (int i = 0; i <= draft && !s.done; i++) {
+            int proposal = i < draft ? c.draftToken(i) : -1;
+            int token = onToken(st, s, result.logits(), result.rowOffset(firstRow + i), result.vocabSize(), proposal);
+            if (token < 0) {
+                break;
+            }
+            emitted++;
+            if (token != proposal) {
+                break;
+            }
+            accepted++;
+            acceptedAt[i]++;
+        }
+        verifySteps++;
+        proposedTokens += draft;
+        acceptedTokens += accepted;
+        verifyEmitted += emitted;
+        for (int i = 0; i < draft; i++) {
+            proposedAt[i]++;
+        }
+        if (!s.done) {
+            scheduler.acceptDraft(s.seq, accepted);
+        }
+    }
+
+    /**
+     * Proposed tokens for a decoding sequence: none for an embedding or a request whose samples
+     * have not forked yet, and never more than its output still has room for minus the one token the target always
+     * adds, so a verify step never passes max tokens or the context.
+     */
+    private int[] propose(Sequence seq, int max) {
+        if (!(seq.owner() instanceof RequestState st)) {
+            return new int[0]; // an embedding's prompt: nothing is generated
+        }
+        SampleState s = st.samples[seq.sampleIndex()];
+        if (s.done || (st.samples.length > 1 && !st.forked)) {
+            return new int[0];
+        }
+        int room = st.maxTokens - seq.outputLength() - 1;
+        return proposer.propose(seq, Math.min(Math.min(max, room), config.speculative().numSpeculativeTokens()));
+    }
+
     private void onToken(RequestState st, SampleState s, float[] logits, int off, int vocab) {
+        onToken(st, s, logits, off, vocab, -1);
+    }
+
+    /**
+     * Picks the next token from one logits row (verifying {@code proposal} when it is not -1),
+     * appends and emits it; returns it, or -1 when no token could be picked (the sample ended).
+     */
+    private int onToken(RequestState st, SampleState s, float[] logits, int off, int vocab, int proposal) {
         GenerateParams p = st.request.params();
         Sequence seq = s.seq;
         if (s.cursor != null && !s.cursor.hasChoice()) {
             finishSample(st, s, FinishReason.ERROR, "", new int[0], List.of(), "no token of the vocabulary continues "
                     + p.constraint().description() + " here");
-            return;
+            return -1;
         }
         // the embedding's padding rows beyond the tokenizer's vocabulary are never sampled
         int sampleable = detokenizer == null ? vocab : Math.min(vocab, detokenizer.vocabularySize());
-        int token = s.sampler.sample(logits, off, sampleable, s.counts, s.processor);
+        int token = proposal >= 0 && proposal < sampleable
+                ? s.sampler.verify(logits, off, sampleable, s.counts, s.processor, proposal)
+                : s.sampler.sample(logits, off, sampleable, s.counts, s.processor);
         generatedTokens++;
         seq.append(token);
         if (s.counts != null) {
@@ -409,6 +506,7 @@ public final class EngineCore {
         } else {
             finishSample(st, s, reason, text, ids, lp, null);
         }
+        return token;
     }
 
     private void finishSample(RequestState st, SampleState s, FinishReason reason, String text, int[] ids,
@@ -420,6 +518,9 @@ public final class EngineCore {
         s.done = true;
         if (s.seq != null) {
             scheduler.finish(s.seq);
+            if (proposer != null) {
+                proposer.release(s.seq);
+            }
         }
         st.doneCount++;
         Usage usage = null;
@@ -457,6 +558,10 @@ public final class EngineCore {
                 }
             }
         }
+    }
+
+    public SpeculativeStats speculativeStats() {
+        return new SpeculativeStats(verifySteps, proposedTokens, acceptedTokens, verifyEmitted, proposedAt, acceptedAt);
     }
 
     public KvStats kvStats() {

@@ -163,6 +163,23 @@ public final class BlockManager {
         }
     }
 
+    /**
+     * Releases a block that held only rejected speculative positions: with nothing in it worth
+     * keeping, it goes to the head of the free queue, handed out again before any cached block is
+     * evicted. A block that is shared or registered is released as usual.
+     */
+    public void releaseRejected(int block) {
+        if (refCount[block] != 1 || keyOf[block] != null) {
+            release(block);
+            return;
+        }
+        refCount[block] = 0;
+        used--;
+        storedTokens -= filled[block];
+        filled[block] = 0;
+        pushHead(block);
+    }
+
     /** Releases a sequence's blocks, last first, so that prefix tails are evicted before heads. */
     public void releaseAll(int[] table, int count) {
         for (int i = count - 1; i >= 0; i--) {

@@ -41,6 +41,8 @@ public final class Scheduler {
     private int runningWidth;
     private long preemptions;
     private long blockCopies;
+    /** Proposes tokens for decoding sequences to verify (speculative decoding); null for none. */
+    private DraftProposer proposer;
 
     public Scheduler(SchedulerConfig config, BlockManager blocks) {
         this.config = config;
@@ -66,6 +68,11 @@ public final class Scheduler {
 
     public long preemptions() {
         return preemptions;
+    }
+
+    /** Makes decoding sequences carry proposed tokens from {@code proposer} (null: plain decoding). */
+    public void setDraftProposer(DraftProposer proposer) {
+        this.proposer = proposer;
     }
 
     /** Copy-on-write block copies ordered so far. */
@@ -138,6 +145,7 @@ public final class Scheduler {
         Map<Sequence, Integer> scheduled = new LinkedHashMap<>();
         List<int[]> copies = new ArrayList<>(); // {from, to}
         Map<Sequence, List<int[]>> copiesOf = new LinkedHashMap<>();
+        Map<Sequence, int[]> drafts = new LinkedHashMap<>();
         List<Sequence> preempted = new ArrayList<>();
 
         for (int pass = 0; pass < 2; pass++) {
@@ -154,6 +162,12 @@ public final class Scheduler {
                     break;
                 }
                 int n = Math.min(remaining, budget);
+                if (decodes && scheduleWithDraft(seq, budget, copiesOf, drafts)) {
+                    int given = 1 + drafts.get(seq).length;
+                    scheduled.put(seq, given);
+                    budget -= given;
+                    continue;
+                }
                 boolean placed = false;
                 while (true) {
                     List<int[]> cow = new ArrayList<>();
@@ -172,6 +186,7 @@ public final class Scheduler {
                         budget += given;
                     }
                     copiesOf.remove(victim);
+                    drafts.remove(victim);
                     preempt(victim, preempted);
                 }
                 if (placed) {
@@ -218,7 +233,9 @@ public final class Scheduler {
             Sequence seq = e.getKey();
             int start = seq.numComputed();
             int len = e.getValue();
-            chunks.add(new ScheduledStep.Chunk(seq, start, len, start + len == seq.numTokens()));
+            int[] draft = drafts.get(seq);
+            chunks.add(draft == null ? new ScheduledStep.Chunk(seq, start, len, start + len == seq.numTokens())
+                    : new ScheduledStep.Chunk(seq, start, len, true, draft));
         }
         for (List<int[]> c : copiesOf.values()) {
             copies.addAll(c);
@@ -244,20 +261,81 @@ public final class Scheduler {
             if (seq.status != Sequence.Status.RUNNING) {
                 continue;
             }
-            int end = c.start() + c.length();
-            seq.setComputed(end);
-            for (int b = c.start() / blockSize; b < seq.numBlocks() && b * blockSize < end; b++) {
-                blocks.setFilled(seq.block(b), Math.min(blockSize, end - b * blockSize));
-            }
-            if (blocks.prefixCaching()) {
-                int full = end / blockSize;
-                for (int b = seq.numRegistered(); b < full; b++) {
-                    blocks.register(seq.block(b), seq.blockHash(b), seq.parentHash(b), seq.tokensArray(), b * blockSize);
-                }
-                seq.setRegistered(Math.max(seq.numRegistered(), full));
-            }
+            // a draft's positions count only once verified (acceptDraft)
+            markComputed(seq, c.start(), c.start() + c.ownLength());
         }
         blocks.sample();
+    }
+
+    /**
+     * Records the verification of a decoding chunk's draft: the first {@code accepted} proposed
+     * tokens (now appended to the sequence, followed by the target's own next token) keep their
+     * keys and values; the rejected positions are forgotten, so the sequence's computed length
+     * shrinks back to them and the blocks that held only rejected positions are freed. Only
+     * accepted tokens ever reach the prefix cache: blocks are registered up to the computed length.
+     */
+    public void acceptDraft(Sequence seq, int accepted) {
+        if (seq.status != Sequence.Status.RUNNING) {
+            return; // finished inside the draft: its blocks are already released
+        }
+        int start = seq.numComputed();
+        if (accepted < 0 || start + accepted >= seq.numTokens()) {
+            throw new IllegalStateException(accepted + " accepted tokens do not fit " + seq);
+        }
+        markComputed(seq, start, start + accepted);
+        int keep = blocksFor(seq.numTokens());
+        for (int b = seq.numBlocks() - 1; b >= keep; b--) {
+            blocks.releaseRejected(seq.block(b));
+            seq.dropLastBlock();
+        }
+    }
+
+    /**
+     * Tries to schedule a decoding sequence with a draft from the proposer, within {@code budget}
+     * tokens; false when there is no draft or its blocks are not free with one block per running
+     * sequence to spare (the sequence then decodes its one token as without speculation).
+     */
+    private boolean scheduleWithDraft(Sequence seq, int budget, Map<Sequence, List<int[]>> copiesOf,
+            Map<Sequence, int[]> drafts) {
+        if (proposer == null || budget < 2) {
+            return false;
+        }
+        int[] draft = proposer.propose(seq, budget - 1);
+        if (draft.length == 0) {
+            return false;
+        }
+        if (draft.length > budget - 1) {
+            throw new IllegalStateException("the proposer gave " + draft.length + " tokens for room of "
+                    + (budget - 1));
+        }
+        // the draft's own blocks leave one free block per running sequence, for their next tokens
+        int start = seq.numComputed();
+        int extra = blocksFor(start + 1 + draft.length) - Math.max(seq.numBlocks(), blocksFor(start + 1));
+        if (extra > 0 && blocks.freeBlocks() - extra < running.size()) {
+            return false;
+        }
+        List<int[]> cow = new ArrayList<>();
+        if (!allocate(seq, 1 + draft.length, cow)) {
+            return false;
+        }
+        copiesOf.put(seq, cow);
+        drafts.put(seq, draft);
+        return true;
+    }
+
+    /** Tokens {@code [from, end)} of a sequence are in the cache; full blocks enter the prefix cache. */
+    private void markComputed(Sequence seq, int from, int end) {
+        seq.setComputed(end);
+        for (int b = from / blockSize; b < seq.numBlocks() && b * blockSize < end; b++) {
+            blocks.setFilled(seq.block(b), Math.min(blockSize, end - b * blockSize));
+        }
+        if (blocks.prefixCaching()) {
+            int full = end / blockSize;
+            for (int b = seq.numRegistered(); b < full; b++) {
+                blocks.register(seq.block(b), seq.blockHash(b), seq.parentHash(b), seq.tokensArray(), b * blockSize);
+            }
+            seq.setRegistered(Math.max(seq.numRegistered(), full));
+        }
     }
 
     /** Takes cached blocks for the longest cached prefix of a waiting sequence; returns the tokens found. */

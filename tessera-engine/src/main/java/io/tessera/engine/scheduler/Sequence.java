@@ -171,6 +171,15 @@ public final class Sequence {
         blocks[numBlocks++] = block;
     }
 
+    /** Forgets the last block of the table (the caller releases it). */
+    void dropLastBlock() {
+        if (numBlocks == 0) {
+            throw new IllegalStateException("no block to drop: " + this);
+        }
+        numBlocks--;
+        numRegistered = Math.min(numRegistered, numBlocks);
+    }
+
     int[] blocksArray() {
         return blocks;
     }
