@@ -4,7 +4,9 @@ import io.tessera.core.arch.gemma3.Gemma3;
 import io.tessera.core.arch.llama.Llama;
 import io.tessera.core.arch.phi3.Phi3;
 import io.tessera.core.arch.qwen2.Qwen2;
+import io.tessera.core.arch.qwen2.Qwen2Moe;
 import io.tessera.core.arch.qwen3.Qwen3;
+import io.tessera.core.arch.qwen3.Qwen3Moe;
 import java.util.List;
 import java.util.Optional;
 
@@ -15,7 +17,8 @@ import java.util.Optional;
  */
 public final class Architectures {
 
-    private static final List<Architecture> ALL = List.of(new Llama(), new Qwen2(), new Qwen3(), new Gemma3(), new Phi3());
+    private static final List<Architecture> ALL = List.of(new Llama(), new Qwen2(), new Qwen3(), new Gemma3(), new Phi3(),
+            new Qwen2Moe(), new Qwen3Moe());
 
     private Architectures() {
     }

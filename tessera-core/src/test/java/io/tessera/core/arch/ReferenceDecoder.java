@@ -3,13 +3,18 @@ package io.tessera.core.arch;
 import io.tessera.core.kernel.MatMul;
 import io.tessera.core.model.AttentionWeights;
 import io.tessera.core.model.DecoderLayer;
+import io.tessera.core.model.ExpertGating;
+import io.tessera.core.model.ExpertWeights;
 import io.tessera.core.model.FeedForwardKind;
 import io.tessera.core.model.FeedForwardWeights;
 import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.MoeOptions;
+import io.tessera.core.model.MoeWeights;
 import io.tessera.core.model.RopeScaling;
 import io.tessera.core.model.RopeStyle;
 import io.tessera.core.tensor.Tensor;
+import java.util.Arrays;
 
 /**
  * A plain, one-token-at-a-time forward pass in double precision, written from the families'
@@ -47,8 +52,10 @@ public final class ReferenceDecoder {
                 double[] a = attention(l, layer.attention(), rmsNorm(x, layer.attention().norm()), p, keys[l],
                         values[l]);
                 add(x, layer.attention().postNorm() == null ? a : rmsNorm(a, layer.attention().postNorm()));
-                double[] f = feedForward(layer.feedForward(), rmsNorm(x, layer.feedForward().norm()));
-                add(x, layer.feedForward().postNorm() == null ? f : rmsNorm(f, layer.feedForward().postNorm()));
+                double[] f = layer.moe() != null ? mixtureOfExperts(layer.moe(), rmsNorm(x, layer.moe().norm()))
+                        : feedForward(layer.feedForward(), rmsNorm(x, layer.feedForward().norm()));
+                float[] post = layer.feedForwardPostNorm();
+                add(x, post == null ? f : rmsNorm(f, post));
             }
             out[p] = matVec(model.output(), rmsNorm(x, model.finalNorm()));
             if (c.finalLogitSoftcap() > 0) {
@@ -115,6 +122,75 @@ public final class ReferenceDecoder {
             }
         }
         return matVec(w.wo(), att);
+    }
+
+    /**
+     * A mixture of experts as Mixtral's and Qwen MoE's Hugging Face code defines it: router
+     * probabilities (softmax over all experts, or each logit's sigmoid), the top k, their weights
+     * divided by their sum when the model renormalises, times the scale; the weighted sum of the
+     * chosen experts' SwiGLU outputs, plus the shared expert's times {@code sigmoid(h · gate)}.
+     */
+    private double[] mixtureOfExperts(MoeWeights w, double[] h) {
+        MoeOptions o = c.moe();
+        double[] p = matVec(w.router(), h);
+        if (o.gating() == ExpertGating.SOFTMAX) {
+            double max = Arrays.stream(p).max().orElseThrow();
+            double sum = 0;
+            for (int e = 0; e < p.length; e++) {
+                p[e] = Math.exp(p[e] - max);
+                sum += p[e];
+            }
+            for (int e = 0; e < p.length; e++) {
+                p[e] /= sum;
+            }
+        } else {
+            for (int e = 0; e < p.length; e++) {
+                p[e] = 1 / (1 + Math.exp(-p[e]));
+            }
+        }
+        Integer[] order = new Integer[p.length];
+        for (int e = 0; e < order.length; e++) {
+            order[e] = e;
+        }
+        Arrays.sort(order, (a, b) -> Double.compare(p[b], p[a]));
+        double chosenSum = 0;
+        for (int i = 0; i < o.expertsUsed(); i++) {
+            chosenSum += p[order[i]];
+        }
+        double[] out = new double[c.dim()];
+        for (int i = 0; i < o.expertsUsed(); i++) {
+            int e = order[i];
+            double weight = (o.normalizeTopK() ? p[e] / chosenSum : p[e]) * o.weightsScale();
+            ExpertWeights ex = w.experts().get(e);
+            double[] y = swiGlu(ex.gate(), ex.up(), ex.down(), h);
+            for (int j = 0; j < out.length; j++) {
+                out[j] += weight * y[j];
+            }
+        }
+        if (w.shared() != null) {
+            double gate = 1;
+            if (w.sharedGate() != null) {
+                double d = 0;
+                for (int j = 0; j < h.length; j++) {
+                    d += h[j] * w.sharedGate()[j];
+                }
+                gate = 1 / (1 + Math.exp(-d));
+            }
+            double[] y = swiGlu(w.shared().gate(), w.shared().up(), w.shared().down(), h);
+            for (int j = 0; j < out.length; j++) {
+                out[j] += gate * y[j];
+            }
+        }
+        return out;
+    }
+
+    private double[] swiGlu(Tensor gate, Tensor up, Tensor down, double[] h) {
+        double[] g = matVec(gate, h);
+        double[] u = matVec(up, h);
+        for (int i = 0; i < g.length; i++) {
+            g[i] = g[i] / (1 + Math.exp(-g[i])) * u[i];
+        }
+        return matVec(down, g);
     }
 
     private double[] feedForward(FeedForwardWeights w, double[] h) {
