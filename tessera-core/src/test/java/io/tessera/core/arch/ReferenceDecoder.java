@@ -34,13 +34,29 @@ public final class ReferenceDecoder {
         this.rotary = rotary();
     }
 
+    /**
+     * Per position of the last {@link #logits} run, the narrowest routing margin over its
+     * mixture-of-experts layers: {@code ln(p_k / p_k+1)} between the last expert chosen and the
+     * first one left out (infinite when every expert is used or the model has none). Where it is
+     * small, rounding elsewhere (8-bit activations) may choose the other expert.
+     */
+    private double[] routingMargins = new double[0];
+    private int position;
+
+    public double[] routingMargins() {
+        return routingMargins.clone();
+    }
+
     /** The logits at every position of {@code tokens}, run as one sequence from position 0. */
     public double[][] logits(int[] tokens) {
         int n = tokens.length;
+        routingMargins = new double[n];
+        Arrays.fill(routingMargins, Double.POSITIVE_INFINITY);
         double[][][] keys = new double[c.layers()][n][];
         double[][][] values = new double[c.layers()][n][];
         double[][] out = new double[n][];
         for (int p = 0; p < n; p++) {
+            position = p;
             double[] x = row(model.tokenEmbedding(), tokens[p]);
             if (c.embeddingScale() > 0) {
                 for (int i = 0; i < x.length; i++) {
@@ -153,6 +169,10 @@ public final class ReferenceDecoder {
             order[e] = e;
         }
         Arrays.sort(order, (a, b) -> Double.compare(p[b], p[a]));
+        if (o.expertsUsed() < p.length) {
+            routingMargins[position] = Math.min(routingMargins[position],
+                    Math.log(p[order[o.expertsUsed() - 1]] / p[order[o.expertsUsed()]]));
+        }
         double chosenSum = 0;
         for (int i = 0; i < o.expertsUsed(); i++) {
             chosenSum += p[order[i]];
