@@ -223,6 +223,20 @@ class ArchitecturesTest {
     }
 
     @Test
+    void mixtureOfExpertsFileCountsTotalAndActiveParameters() throws Exception {
+        ModelShape shape = ModelShape.named("tiny-moe");
+        Path file = dir.resolve("tiny-moe.gguf");
+        SyntheticModel.write(file, shape, SyntheticVocabulary.generate(shape.config().vocabSize(), 1),
+                WeightTypes.parse("Q8_0"), 4);
+        ModelInfo info = ModelInfo.read(file);
+        ModelConfig c = info.config();
+        assertEquals(shape.config().moe(), c.moe());
+        assertEquals(c.parameterCount(false), info.parameters(), "every tensor of the file, each expert counted");
+        // 6 of the 8 experts of each of the 2 layers are not multiplied by a token: 3 matrices of 64 × 128 each
+        assertEquals(info.parameters() - 2L * 6 * 3 * 64 * 128, info.activeParameters());
+    }
+
+    @Test
     void qwen3FileWithoutItsQkNormIsRefusedNamingTheTensor() throws Exception {
         ModelConfig qwen3 = config("qwen3", 64, 8, 4, 32);
         // written without the per-head norm weights the qwen3 family binds
