@@ -2,6 +2,7 @@ package io.tessera.core.arch;
 
 import io.tessera.core.arch.gemma3.Gemma3;
 import io.tessera.core.arch.llama.Llama;
+import io.tessera.core.arch.olmoe.Olmoe;
 import io.tessera.core.arch.phi3.Phi3;
 import io.tessera.core.arch.qwen2.Qwen2;
 import io.tessera.core.arch.qwen2.Qwen2Moe;
@@ -18,7 +19,7 @@ import java.util.Optional;
 public final class Architectures {
 
     private static final List<Architecture> ALL = List.of(new Llama(), new Qwen2(), new Qwen3(), new Gemma3(), new Phi3(),
-            new Qwen2Moe(), new Qwen3Moe());
+            new Qwen2Moe(), new Qwen3Moe(), new Olmoe());
 
     private Architectures() {
     }

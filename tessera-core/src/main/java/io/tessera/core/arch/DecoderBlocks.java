@@ -45,8 +45,8 @@ public final class DecoderBlocks {
                 o.qkvBias() ? t.vector(attnQBias(l), cfg.qDim()) : null,
                 o.qkvBias() ? t.vector(attnKBias(l), cfg.kvDim()) : null,
                 o.qkvBias() ? t.vector(attnVBias(l), cfg.kvDim()) : null,
-                o.qkNorm() ? t.vector(attnQNorm(l), cfg.headDim()) : null,
-                o.qkNorm() ? t.vector(attnKNorm(l), cfg.headDim()) : null,
+                o.qkNorm() ? t.vector(attnQNorm(l), o.qkNormWidth(cfg.headDim(), cfg.qDim())) : null,
+                o.qkNorm() ? t.vector(attnKNorm(l), o.qkNormWidth(cfg.headDim(), cfg.kvDim())) : null,
                 cfg.postNorms() ? t.vector(attnPostNorm(l), dim) : null);
     }
 

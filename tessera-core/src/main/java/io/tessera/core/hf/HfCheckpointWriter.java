@@ -87,8 +87,8 @@ public final class HfCheckpointWriter {
                 add.vector(attnVBias(l), cfg.kvDim());
             }
             if (cfg.attention().qkNorm()) {
-                add.vector(attnQNorm(l), cfg.headDim());
-                add.vector(attnKNorm(l), cfg.headDim());
+                add.vector(attnQNorm(l), cfg.attention().qkNormWidth(cfg.headDim(), cfg.qDim()));
+                add.vector(attnKNorm(l), cfg.attention().qkNormWidth(cfg.headDim(), cfg.kvDim()));
             }
             add.matrix(attnOutput(l), cfg.dim(), cfg.qDim(), 0);
             if (cfg.postNorms()) {

@@ -111,8 +111,8 @@ public final class GgufModelWriter {
                 add.vector(attnVBias(l), cfg.kvDim());
             }
             if (o.qkNorm()) {
-                add.vector(attnQNorm(l), cfg.headDim());
-                add.vector(attnKNorm(l), cfg.headDim());
+                add.vector(attnQNorm(l), o.qkNormWidth(cfg.headDim(), cfg.qDim()));
+                add.vector(attnKNorm(l), o.qkNormWidth(cfg.headDim(), cfg.kvDim()));
             }
             add.matrix(attnOutput(l), l, cfg.dim(), cfg.qDim());
             if (cfg.postNorms()) {

@@ -135,7 +135,7 @@ public record ModelConfig(
             perLayer += qDim() + 2L * kvDim();
         }
         if (attention.qkNorm()) {
-            perLayer += 2L * headDim;
+            perLayer += attention.qkNormWidth(headDim, qDim()) + attention.qkNormWidth(headDim, kvDim());
         }
         if (postNorms) {
             perLayer += 2L * dim;

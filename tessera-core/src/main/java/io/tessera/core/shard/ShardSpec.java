@@ -61,6 +61,10 @@ public record ShardSpec(int tpRank, int tpSize, int stage, int stages, int layer
             throw new IllegalArgumentException("tensor parallelism " + tpSize + " exceeds the FFN width "
                     + cfg.hiddenDim());
         }
+        if (tpSize > 1 && cfg.attention().qkNormOverProjection()) {
+            throw new IllegalArgumentException("tensor parallelism is not supported for a model whose Q/K norm spans"
+                    + " the whole projection (" + cfg.architecture() + "): a rank holds only its heads");
+        }
         if (cfg.moe().enabled() && cfg.moe().expertHiddenDim() < tpSize) {
             throw new IllegalArgumentException("tensor parallelism " + tpSize + " exceeds the experts' FFN width "
                     + cfg.moe().expertHiddenDim());

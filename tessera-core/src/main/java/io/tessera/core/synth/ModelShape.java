@@ -86,6 +86,10 @@ public record ModelShape(String name, ModelConfig config, boolean tiedEmbeddings
         // not renormalised, a gated shared expert of 5632
         add("qwen1.5-moe-a2.7b", "qwen2moe", 2048, 5632, 24, 16, 16, 128, 151936, 8192, 1000000f, 1e-6f, false);
         withExperts("qwen1.5-moe-a2.7b", MoeOptions.of(60, 4, 1408, false).withSharedExpert(5632, true));
+        // allenai/OLMoE-1B-7B-0924: hidden 2048, 16 layers, 16/16 heads of 128, 64 experts of 1024
+        // (intermediate_size), 8 per token, not renormalised, Q/K norm over the whole projection
+        add("olmoe-1b-7b", "olmoe", 2048, 1024, 16, 16, 16, 128, 50304, 4096, 10000f, 1e-5f, false);
+        withExperts("olmoe-1b-7b", MoeOptions.of(64, 8, 1024, false));
         // A few-megabyte Mixtral-style model (8 experts, 2 per token), for tests and quick checks.
         add("tiny-moe", "llama", 64, 128, 2, 4, 2, 16, 512, 1024, 10000f, 1e-5f, false);
         withExperts("tiny-moe", MoeOptions.of(8, 2, 128, true));

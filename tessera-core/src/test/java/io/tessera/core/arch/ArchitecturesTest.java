@@ -86,7 +86,9 @@ class ArchitecturesTest {
                         .withMoe(MoeOptions.of(6, 2, 48, false).withSharedExpert(80, true)), true),
                 // Qwen 3 MoE: 8 experts of 32, 3 per token, renormalised
                 new ModelShape("qwen3moe", config("qwen3moe", 64, 8, 4, 32).withMoe(MoeOptions.of(8, 3, 32, true)),
-                        false));
+                        false),
+                // OLMoE: Q/K norm over the whole projection, 6 experts of 96, 2 per token, not renormalised
+                new ModelShape("olmoe", config("olmoe", 64, 8, 4, 8).withMoe(MoeOptions.of(6, 2, 96, false)), false));
     }
 
     static ModelConfig phi3Longrope(ModelConfig c, int original) {

@@ -92,14 +92,18 @@ public final class ReferenceDecoder {
         double[] q = plus(matVec(w.wq(), h), w.bq());
         double[] k = plus(matVec(w.wk(), h), w.bk());
         double[] v = plus(matVec(w.wv(), h), w.bv());
+        if (w.qNorm() != null && c.attention().qkNormOverProjection()) {
+            normalizeSlice(q, 0, q.length, w.qNorm()); // OLMoE: the whole projection at once
+            normalizeSlice(k, 0, k.length, w.kNorm());
+        }
         for (int head = 0; head < c.heads(); head++) {
-            if (w.qNorm() != null) {
+            if (w.qNorm() != null && !c.attention().qkNormOverProjection()) {
                 normalizeSlice(q, head * hd, hd, w.qNorm());
             }
             rotate(q, head * hd, pos, ownBase);
         }
         for (int head = 0; head < c.kvHeads(); head++) {
-            if (w.kNorm() != null) {
+            if (w.kNorm() != null && !c.attention().qkNormOverProjection()) {
                 normalizeSlice(k, head * hd, hd, w.kNorm());
             }
             rotate(k, head * hd, pos, ownBase);

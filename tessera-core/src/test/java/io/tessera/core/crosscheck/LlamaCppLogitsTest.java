@@ -146,7 +146,10 @@ class LlamaCppLogitsTest {
                         c -> c.withMoe(MoeOptions.of(4, 2, 64, false).withSharedExpert(192, true))),
                 // Qwen 3 MoE: experts of 64, 2 per token, renormalised, per-head Q/K norm
                 shape("qwen3moe", "qwen3moe", 128, 8, 4, 32, 2, false, 1000000f,
-                        c -> c.withMoe(MoeOptions.of(4, 2, 64, true))));
+                        c -> c.withMoe(MoeOptions.of(4, 2, 64, true))),
+                // OLMoE: Q/K norm over the whole projection, experts of feed_forward_length, not renormalised
+                shape("olmoe", "olmoe", 128, 8, 8, 16, 2, false, 10000f,
+                        c -> c.withMoe(MoeOptions.of(4, 2, c.hiddenDim(), false))));
     }
 
     static Stream<Arguments> expertCases() {
