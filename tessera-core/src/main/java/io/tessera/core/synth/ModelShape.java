@@ -21,6 +21,7 @@ public record ModelShape(String name, ModelConfig config, boolean tiedEmbeddings
 
     private static final Map<String, ModelShape> CATALOG = new LinkedHashMap<>();
     private static final String MISTRAL = "MistralForCausalLM";
+    private static final String MIXTRAL = "MixtralForCausalLM";
 
     static {
         // meta-llama/Llama-3.2-1B: hidden 2048, intermediate 8192, 16 layers, 32/8 heads, rope theta 500000.
@@ -155,10 +156,14 @@ public record ModelShape(String name, ModelConfig config, boolean tiedEmbeddings
 
     /**
      * The {@code architectures} entry a checkpoint of this shape names: {@code MistralForCausalLM}
-     * for a Llama-family shape named after Mistral, else the family's first Hugging Face name.
+     * for a Llama-family shape named after Mistral, {@code MixtralForCausalLM} for one with experts,
+     * else the family's first Hugging Face name.
      */
     public String huggingFaceArchitecture() {
         List<String> names = Architectures.named(config.architecture()).huggingFaceNames();
+        if (config.moe().enabled() && names.contains(MIXTRAL)) {
+            return MIXTRAL;
+        }
         return name.startsWith("mistral") && names.contains(MISTRAL) ? MISTRAL : names.get(0);
     }
 

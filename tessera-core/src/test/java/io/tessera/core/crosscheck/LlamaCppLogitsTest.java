@@ -256,8 +256,7 @@ class LlamaCppLogitsTest {
     }
 
     private static boolean hasCheckpointForm(ModelShape shape) {
-        return !Architectures.named(shape.config().architecture()).huggingFaceNames().isEmpty()
-                && !shape.config().moe().enabled();
+        return !Architectures.named(shape.config().architecture()).huggingFaceNames().isEmpty();
     }
 
     /** Tessera's logits at every prompt position, its greedy tokens, and the logits that chose each. */

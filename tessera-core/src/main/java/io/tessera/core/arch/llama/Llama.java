@@ -43,7 +43,7 @@ public final class Llama implements Architecture {
 
     @Override
     public List<String> huggingFaceNames() {
-        return List.of("LlamaForCausalLM", "MistralForCausalLM");
+        return List.of("LlamaForCausalLM", "MistralForCausalLM", "MixtralForCausalLM");
     }
 
     @Override
