@@ -130,18 +130,7 @@ class ArchitecturesTest {
             float[] got = new DecoderForward(m, p).forward(
                     ForwardBatch.single(new int[] {0, 1, 2}, prompt, 0, ForwardBatch.Logits.ALL),
                     new F32KvCache(m.config(), 3, 16));
-            double[][] want = new ReferenceDecoder(m).logits(prompt);
-            double worst = 0;
-            double largest = 0;
-            for (int t = 0; t < prompt.length; t++) {
-                for (int v = 0; v < VOCAB; v++) {
-                    largest = Math.max(largest, Math.abs(want[t][v]));
-                    worst = Math.max(worst, Math.abs(want[t][v] - got[t * VOCAB + v]));
-                }
-            }
-            // float sums of a few hundred products against double ones: ~1e-6 relative per step
-            assertTrue(worst <= 1e-4 * Math.max(1, largest), shape.name() + ": logits differ by " + worst
-                    + " (largest " + largest + ")");
+            assertMatchesTheReference(shape.name(), m, prompt, got);
         }
     }
 
@@ -181,17 +170,24 @@ class ArchitecturesTest {
             float[] got = new DecoderForward(m, p).forward(
                     ForwardBatch.single(new int[] {0, 1}, prompt, 0, ForwardBatch.Logits.ALL),
                     new F32KvCache(m.config(), 2, 16));
-            double[][] want = new ReferenceDecoder(m).logits(prompt);
-            double worst = 0;
-            double largest = 0;
-            for (int t = 0; t < prompt.length; t++) {
-                for (int v = 0; v < VOCAB; v++) {
-                    largest = Math.max(largest, Math.abs(want[t][v]));
-                    worst = Math.max(worst, Math.abs(want[t][v] - got[t * VOCAB + v]));
-                }
-            }
-            assertTrue(worst <= 1e-4 * Math.max(1, largest), name + ": logits differ by " + worst);
+            assertMatchesTheReference(name, m, prompt, got);
         }
+    }
+
+    /** Tessera's logits {@code got} at every position of {@code prompt} against the reference decoder's. */
+    private static void assertMatchesTheReference(String name, Model m, int[] prompt, float[] got) {
+        double[][] want = new ReferenceDecoder(m).logits(prompt);
+        double worst = 0;
+        double largest = 0;
+        for (int t = 0; t < prompt.length; t++) {
+            for (int v = 0; v < VOCAB; v++) {
+                largest = Math.max(largest, Math.abs(want[t][v]));
+                worst = Math.max(worst, Math.abs(want[t][v] - got[t * VOCAB + v]));
+            }
+        }
+        // float sums of a few hundred products against double ones: ~1e-6 relative per step
+        assertTrue(worst <= 1e-4 * Math.max(1, largest), name + ": logits differ by " + worst + " (largest " + largest
+                + ")");
     }
 
     @ParameterizedTest(name = "{0}")
