@@ -9,7 +9,9 @@ import io.tessera.core.arch.Architecture;
 import io.tessera.core.arch.Architectures;
 import io.tessera.core.model.AttentionOptions;
 import io.tessera.core.model.GgufModelWriter.WeightSource;
+import io.tessera.core.model.ExpertGating;
 import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.MoeOptions;
 import io.tessera.core.model.RopeScaling;
 import io.tessera.core.model.RopeStyle;
 import io.tessera.core.safetensors.SafetensorsDtype;
@@ -87,21 +89,38 @@ public final class HfCheckpointWriter {
                 add.vector(attnVBias(l), cfg.kvDim());
             }
             if (cfg.attention().qkNorm()) {
-                add.vector(attnQNorm(l), cfg.headDim());
-                add.vector(attnKNorm(l), cfg.headDim());
+                add.vector(attnQNorm(l), cfg.attention().qkNormWidth(cfg.headDim(), cfg.qDim()));
+                add.vector(attnKNorm(l), cfg.attention().qkNormWidth(cfg.headDim(), cfg.kvDim()));
             }
             add.matrix(attnOutput(l), cfg.dim(), cfg.qDim(), 0);
             if (cfg.postNorms()) {
                 add.vector(attnPostNorm(l), cfg.dim());
             }
             add.vector(ffnNorm(l), cfg.dim());
-            if (family.fusedProjections()) {
+            MoeOptions moe = cfg.moe();
+            if (moe.sparse(l)) {
+                add.matrix(ffnGateInp(l), moe.experts(), cfg.dim(), 0);
+                for (int e = 0; e < moe.experts(); e++) {
+                    add.expert(ffnGateExpert(l, e), ffnGateExps(l), e, moe.expertHiddenDim(), cfg.dim());
+                    add.expert(ffnUpExpert(l, e), ffnUpExps(l), e, moe.expertHiddenDim(), cfg.dim());
+                    add.expert(ffnDownExpert(l, e), ffnDownExps(l), e, cfg.dim(), moe.expertHiddenDim());
+                }
+                if (moe.sharedHiddenDim() > 0) {
+                    add.matrix(ffnGateShared(l), moe.sharedHiddenDim(), cfg.dim(), 0);
+                    add.matrix(ffnUpShared(l), moe.sharedHiddenDim(), cfg.dim(), 0);
+                    add.matrix(ffnDownShared(l), cfg.dim(), moe.sharedHiddenDim(), 0);
+                }
+                if (moe.sharedExpertGate()) {
+                    add.matrix(ffnGateInpShared(l), 1, cfg.dim(), 0);
+                }
+            } else if (family.fusedProjections()) {
                 add.stacked(ffnUp(l), cfg.dim(), new String[] {ffnGate(l), ffnUp(l)}, cfg.hiddenDim(), cfg.hiddenDim());
+                add.matrix(ffnDown(l), cfg.dim(), cfg.hiddenDim(), 0);
             } else {
                 add.matrix(ffnGate(l), cfg.hiddenDim(), cfg.dim(), 0);
                 add.matrix(ffnUp(l), cfg.hiddenDim(), cfg.dim(), 0);
+                add.matrix(ffnDown(l), cfg.dim(), cfg.hiddenDim(), 0);
             }
-            add.matrix(ffnDown(l), cfg.dim(), cfg.hiddenDim(), 0);
             if (cfg.postNorms()) {
                 add.vector(ffnPostNorm(l), cfg.dim());
             }
@@ -199,6 +218,25 @@ public final class HfCheckpointWriter {
         } else {
             c.put("hidden_act", "silu");
         }
+        MoeOptions moe = cfg.moe();
+        if (moe.enabled()) {
+            if (moe.leadingDenseLayers() > 0 || moe.gating() != ExpertGating.SOFTMAX || moe.weightsScale() != 1f) {
+                throw new IllegalArgumentException("a checkpoint of this family has no key for leading dense layers,"
+                        + " sigmoid gating or an expert weights scale");
+            }
+            boolean mixtral = architecture.equals("MixtralForCausalLM");
+            c.put("model_type", mixtral ? "mixtral" : cfg.architecture().equals("olmoe") ? "olmoe"
+                    : cfg.architecture().replace("moe", "_moe"));
+            c.put(mixtral ? "num_local_experts" : "num_experts", moe.experts());
+            c.put("num_experts_per_tok", moe.expertsUsed());
+            if (!mixtral && !cfg.architecture().equals("olmoe")) {
+                c.put("moe_intermediate_size", moe.expertHiddenDim());
+            }
+            if (moe.sharedHiddenDim() > 0) {
+                c.put("shared_expert_intermediate_size", moe.sharedHiddenDim());
+            }
+            c.put("norm_topk_prob", moe.normalizeTopK());
+        }
         c.put("tie_word_embeddings", tied);
         c.put("attention_bias", cfg.attention().qkvBias());
         c.put("torch_dtype", switch (dtype) {
@@ -230,6 +268,15 @@ public final class HfCheckpointWriter {
             boolean reorder = permuted && rotaryHead > 0;
             w.add(names.name(name), dtype, new long[] {rows, cols},
                     (row, dst) -> source.row(name, reorder ? interleavedRow(row, rotaryHead) : row, dst, cols));
+        }
+
+        /**
+         * Expert {@code e}'s matrix under its own name, its rows those of its part of the stacked
+         * tensor of the weight source, so that the checkpoint holds the GGUF file's values.
+         */
+        void expert(String name, String stacked, int e, int rows, int cols) {
+            w.add(names.name(name), dtype, new long[] {rows, cols},
+                    (row, dst) -> source.row(stacked, (long) e * rows + row, dst, cols));
         }
 
         /** One matrix of the named parts' rows, stacked in order ({@code partRows[i]} rows of part i). */

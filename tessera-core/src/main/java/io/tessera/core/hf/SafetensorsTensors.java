@@ -80,7 +80,9 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
         }
         Located t = locate(name);
         long[] shape = t.info.shape();
-        if (shape.length != 1 || shape[0] != length) {
+        // a one-row matrix is a vector too: Qwen 2 MoE's shared_expert_gate is a Linear of one output
+        boolean oneRow = shape.length == 2 && shape[0] == 1 && shape[1] == length;
+        if (!oneRow && (shape.length != 1 || shape[0] != length)) {
             throw new ModelFormatException(t.file.path(), "tensor '" + t.info.name() + "'", "shape "
                     + Arrays.toString(shape) + " does not match config.json, expected [" + length + "]");
         }

@@ -87,7 +87,20 @@ public final class QuantizingTensorSource implements TensorSource {
 
     @Override
     public Tensor matrix(String name, int rows, int cols) throws ModelFormatException {
-        Tensor t = source.matrix(name, rows, cols);
+        return quantized(source.matrix(name, rows, cols), name, rows, cols);
+    }
+
+    /** Each expert's matrix of a stacked tensor, quantized as a matrix of its own under the stacked tensor's name. */
+    @Override
+    public List<Tensor> stackedMatrices(String name, int count, int rows, int cols) throws ModelFormatException {
+        List<Tensor> out = new ArrayList<>(count);
+        for (Tensor t : source.stackedMatrices(name, count, rows, cols)) {
+            out.add(quantized(t, name, rows, cols));
+        }
+        return out;
+    }
+
+    private Tensor quantized(Tensor t, String name, int rows, int cols) throws ModelFormatException {
         int layer = layerOf(name);
         GgmlType target = types.typeOf(name, layer, layers, cols);
         if (t.type() == target) {

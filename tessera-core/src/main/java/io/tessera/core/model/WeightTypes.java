@@ -7,7 +7,8 @@ import java.util.Locale;
  * Which tensor type each weight of a model is written in: one type for every matrix, or a mix as
  * llama.cpp's {@code Q4_K_M} (Q4_K, with Q6_K for the output head and for attn_v/ffn_down in the
  * layers that matter most). Norm weights and biases always stay F32. A matrix whose rows do not fill
- * whole blocks of the chosen type falls back to F16, as llama.cpp's quantizer does.
+ * whole blocks of the chosen type falls back to F16, as llama.cpp's quantizer does. A
+ * mixture-of-experts router ({@code ffn_gate_inp}) stays F32.
  */
 public record WeightTypes(String name, GgmlType matrices, boolean q4kmMix, int fileType) {
 
@@ -51,6 +52,10 @@ public record WeightTypes(String name, GgmlType matrices, boolean q4kmMix, int f
      * @param layers the model's block count
      */
     public GgmlType typeOf(String tensor, int layer, int layers, long rowLength) {
+        if (tensor.endsWith("ffn_gate_inp.weight")) {
+            // a mixture-of-experts router stays F32, as llama.cpp's quantizer keeps it: its logits choose the experts
+            return GgmlType.F32;
+        }
         GgmlType t = matrices;
         if (q4kmMix) {
             if (tensor.equals("output.weight")) {
