@@ -1,5 +1,6 @@
 package io.tessera.engine;
 
+import io.tessera.engine.connector.KvConnector;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.kv.KvStats;
 import java.util.ArrayList;
@@ -18,17 +19,28 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Engine implements AutoCloseable {
 
     private final EngineCore core;
+    private final KvConnector connector;
     private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
     private final Map<String, RequestStream> live = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
     private final Thread thread;
     private volatile boolean closed;
     private volatile EngineStats stats;
+    private volatile io.tessera.engine.connector.KvTransferStats transferStats;
     private volatile Throwable crash;
 
     public Engine(Executor executor, EngineConfig config, Detokenizer detokenizer) {
-        this.core = new EngineCore(executor, config, detokenizer);
+        this(executor, config, detokenizer, KvConnector.NONE);
+    }
+
+    /** @param connector KV transfer for prefill/decode disaggregation ({@link KvConnector#NONE}: none) */
+    public Engine(Executor executor, EngineConfig config, Detokenizer detokenizer, KvConnector connector) {
+        this.core = new EngineCore(executor, config, detokenizer, connector);
+        this.connector = connector;
+        // an event of the connector (a load done, a pin released) must reach an idle engine thread
+        connector.wakeup(() -> inbox.add(() -> { }));
         this.stats = core.stats();
+        this.transferStats = core.transferStats();
         this.thread = Thread.ofPlatform().name("tessera-engine").daemon().unstarted(this::loop);
         thread.start();
     }
@@ -84,6 +96,16 @@ public final class Engine implements AutoCloseable {
         return stats;
     }
 
+    /** KV transfer counters as of the last step (thread-safe). */
+    public io.tessera.engine.connector.KvTransferStats transferStats() {
+        return transferStats;
+    }
+
+    /** The KV connector this engine loads and keeps KV through ({@link KvConnector#NONE} when none). */
+    public KvConnector kvConnector() {
+        return connector;
+    }
+
     public KvStats kvStats() {
         return stats.kv();
     }
@@ -106,6 +128,7 @@ public final class Engine implements AutoCloseable {
                 }
                 core.step();
                 stats = core.stats();
+                transferStats = core.transferStats();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -166,8 +189,11 @@ public final class Engine implements AutoCloseable {
         inbox.add(() -> {
             try {
                 core.blocks().checkConsistency();
-                if (core.activeRequests() == 0 && core.blocks().usedBlocks() != 0) {
-                    throw new IllegalStateException(core.blocks().usedBlocks() + " blocks still in use with no request");
+                // blocks pinned for a KV transfer or held by an aborted load are accounted for by the scheduler
+                int held = core.scheduler().pinnedBlocks() + core.scheduler().loadingBlocks();
+                if (core.activeRequests() == 0 && core.blocks().usedBlocks() != held) {
+                    throw new IllegalStateException(core.blocks().usedBlocks() + " blocks still in use with no request ("
+                            + held + " held for KV transfers)");
                 }
                 done.complete(null);
             } catch (RuntimeException e) {

@@ -8,6 +8,8 @@ import io.tessera.core.sampling.Sampler;
 import io.tessera.core.sampling.SamplingParams;
 import io.tessera.core.sampling.TokenCounts;
 import io.tessera.core.structured.ConstraintCursor;
+import io.tessera.engine.connector.KvConnector;
+import io.tessera.engine.connector.KvTransferStats;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.executor.StepInput;
 import io.tessera.engine.executor.StepResult;
@@ -57,12 +59,20 @@ public final class EngineCore {
      *     are rejected)
      */
     public EngineCore(Executor executor, EngineConfig config, Detokenizer detokenizer) {
+        this(executor, config, detokenizer, KvConnector.NONE);
+    }
+
+    /**
+     * @param connector loads prompts' KV from elsewhere and keeps finished requests' KV for
+     *     elsewhere (prefill/decode disaggregation); {@link KvConnector#NONE} for neither
+     */
+    public EngineCore(Executor executor, EngineConfig config, Detokenizer detokenizer, KvConnector connector) {
         this.executor = executor;
         this.config = config;
         this.detokenizer = detokenizer;
         this.model = executor.modelConfig();
         this.blocks = new BlockManager(executor.numBlocks(), executor.blockSize(), config.prefixCaching());
-        this.scheduler = new Scheduler(config.scheduler(), blocks);
+        this.scheduler = new Scheduler(config.scheduler(), blocks, connector);
         this.cacheEpoch = executor.cacheEpoch();
     }
 
@@ -144,6 +154,7 @@ public final class EngineCore {
         RequestState st = new RequestState(request, sink, arrival, effectiveMaxTokens(request));
         int capacity = request.promptLength() + Math.min(st.maxTokens, 256) + 1;
         Sequence seq = new Sequence(arrival, 0, st, request.promptUnsafe(), capacity, request.params().n());
+        seq.kvTransfer(request.kvTransfer());
         st.samples[0].seq = seq;
         requests.put(request.id(), st);
         scheduler.add(seq);
@@ -324,7 +335,9 @@ public final class EngineCore {
         }
         s.done = true;
         if (s.seq != null) {
-            scheduler.finish(s.seq);
+            // a normal end of the first sample may leave the prompt's KV pinned for a decode instance
+            boolean normal = reason != FinishReason.ABORTED && reason != FinishReason.ERROR;
+            scheduler.finish(s.seq, normal && s.index == 0);
         }
         st.doneCount++;
         Usage usage = null;
@@ -358,6 +371,12 @@ public final class EngineCore {
                 }
             }
         }
+    }
+
+    public KvTransferStats transferStats() {
+        return new KvTransferStats(scheduler.remoteLoadedTokens(), scheduler.remoteLoadFailures(),
+                scheduler.loadingCount(), scheduler.loadingBlocks(), scheduler.pinnedBlocks(),
+                scheduler.connector().counters());
     }
 
     public KvStats kvStats() {
