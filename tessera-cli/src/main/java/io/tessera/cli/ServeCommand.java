@@ -8,6 +8,7 @@ import io.tessera.engine.Engine;
 import io.tessera.engine.GenerateParams;
 import io.tessera.engine.GenerateRequest;
 import io.tessera.engine.RequestStream.Completion;
+import io.tessera.engine.connector.KvConnector;
 import io.tessera.engine.executor.Executor;
 import io.tessera.server.ChatTemplate;
 import io.tessera.server.ServedModel;
@@ -49,6 +50,9 @@ final class ServeCommand implements Callable<Integer> {
 
     @Mixin
     ClusterOptions cluster;
+
+    @Mixin
+    KvTransferOptions kvTransfer = new KvTransferOptions();
 
     @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "ADDR",
             description = "Address to listen on (default: ${DEFAULT-VALUE}; 0.0.0.0 for every interface).")
@@ -106,12 +110,19 @@ final class ServeCommand implements Callable<Integer> {
     Integer maxModelLen;
 
     /** A started server with everything it runs on; closing it shuts down in order. */
-    record Running(TesseraServer server, Engine engine, Executor executor, Parallel parallel, LoadedModel loaded)
-            implements AutoCloseable {
+    record Running(TesseraServer server, Engine engine, Executor executor, Parallel parallel, LoadedModel loaded,
+            KvConnector connector) implements AutoCloseable {
         @Override
         public void close() {
             server.close();
             engine.close();
+            if (connector instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    System.err.println("tessera serve: closing the KV transfer failed: " + e.getMessage());
+                }
+            }
             executor.close();
             parallel.close();
             loaded.close();
@@ -151,11 +162,13 @@ final class ServeCommand implements Callable<Integer> {
         Parallel parallel = null;
         Executor executor = null;
         Engine engine = null;
+        KvConnector connector = KvConnector.NONE;
         try {
             parallel = new Parallel(modelOptions.threads());
             executor = createExecutor(loaded, parallel);
+            connector = kvTransfer.open(executor, host, cluster);
             engine = new Engine(executor, engineOptions.config(loaded.eosTokenIds()),
-                    Detokenizer.of(loaded.tokenizer()));
+                    Detokenizer.of(loaded.tokenizer()), connector);
             String name = servedModelName != null ? servedModelName : defaultName();
             int contextLength = contextLength(loaded.model().config().contextLength());
             ServedModel served = ServedModel.of(name, loaded.tokenizer(), contextLength,
@@ -167,10 +180,13 @@ final class ServeCommand implements Callable<Integer> {
                     served.contextLength(), template != null ? chatTemplate.toString()
                     : loaded.chatTemplate() == null ? "fallback" : "model's",
                     server.baseUrl(), executor.describe());
-            return new Running(server, engine, executor, parallel, loaded);
+            return new Running(server, engine, executor, parallel, loaded, connector);
         } catch (Exception | Error e) {
             if (engine != null) {
                 engine.close();
+            }
+            if (connector instanceof AutoCloseable c) {
+                c.close();
             }
             if (executor != null) {
                 executor.close();

@@ -87,6 +87,27 @@ public final class ServerMetrics {
         CounterWithCallback.builder().name("tessera_engine_steps_total")
                 .help("Forward passes the engine ran.")
                 .callback(cb -> cb.call(engine.stats().steps())).register(registry);
+        GaugeWithCallback.builder().name("tessera_kv_blocks_used")
+                .help("KV cache blocks in use (by requests, or held for KV transfers).")
+                .callback(cb -> cb.call(engine.kvStats().usedBlocks())).register(registry);
+        GaugeWithCallback.builder().name("tessera_kv_transfer_pinned_blocks")
+                .help("KV blocks of finished prefills kept until a decode instance pulls them or they time out.")
+                .callback(cb -> cb.call(engine.transferStats().pinnedBlocks())).register(registry);
+        GaugeWithCallback.builder().name("tessera_kv_transfer_loading_blocks")
+                .help("KV blocks held by loads from a prefill instance in flight.")
+                .callback(cb -> cb.call(engine.transferStats().loadingBlocks())).register(registry);
+        CounterWithCallback.builder().name("tessera_kv_transfer_loaded_tokens_total")
+                .help("Prompt tokens whose KV was loaded from a prefill instance instead of computed.")
+                .callback(cb -> cb.call(engine.transferStats().loadedTokens())).register(registry);
+        CounterWithCallback.builder().name("tessera_kv_transfer_load_failures_total")
+                .help("KV loads that failed (refused, connection lost, timed out); those prompts were computed here.")
+                .callback(cb -> cb.call(engine.transferStats().loadFailures())).register(registry);
+        GaugeWithCallback.builder().name("tessera_kv_transfer_connector")
+                .help("The KV connector's own counters (pulls served and refused, pins expired, loads done, failed "
+                        + "and timed out, bytes and tokens sent and received), by name.")
+                .labelNames("counter")
+                .callback(cb -> engine.kvConnector().counters().forEach((k, v) -> cb.call(v, k)))
+                .register(registry);
         // exposed as tessera_kernels_info; the kernels are chosen once, before the server starts
         Info.builder().name("tessera_kernels")
                 .help("The weight kernels in use (label kernels: \"native avx512\", \"native avx2\", \"native generic\" or \"java\").")

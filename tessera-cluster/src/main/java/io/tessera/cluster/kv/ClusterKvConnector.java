@@ -221,6 +221,19 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
     }
 
     @Override
+    public String refuses(KvTransfer transfer) {
+        if (transfer.role() == KvTransfer.Role.PRODUCE) {
+            return config.produce() ? null : "this server does not prefill for others (--kv-role decode)";
+        }
+        if (!config.consume()) {
+            return "this server does not decode for others (--kv-role prefill)";
+        }
+        String peer = transfer.remoteHost() + ":" + transfer.remotePort();
+        return config.peers().contains(peer) ? null : "the KV address " + peer + " is not one of this server's "
+                + "--kv-peers";
+    }
+
+    @Override
     public Map<String, Object> producerParams(String transferId) {
         if (listening == null) {
             return Map.of();

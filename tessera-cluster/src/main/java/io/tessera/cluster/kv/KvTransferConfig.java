@@ -11,9 +11,11 @@ import java.time.Duration;
  *     wildcard address)
  * @param timeout how long a pinned transfer waits to be pulled, and a pull may take, before it is given up
  * @param shaping an emulated link for the blocks sent (tests, benchmarks)
+ * @param peers the prefill instances' KV addresses (HOST:PORT) a consuming instance may pull from;
+ *     a request naming another address is refused, since connecting sends the cluster token there
  */
 public record KvTransferConfig(boolean produce, boolean consume, String listenHost, int listenPort,
-        String advertiseHost, Duration timeout, LinkShaping shaping) {
+        String advertiseHost, Duration timeout, LinkShaping shaping, java.util.Set<String> peers) {
 
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
 
@@ -28,5 +30,10 @@ public record KvTransferConfig(boolean produce, boolean consume, String listenHo
             throw new IllegalArgumentException("the KV transfer port must be 0..65535, got " + listenPort);
         }
         shaping = shaping == null ? LinkShaping.NONE : shaping;
+        peers = peers == null ? java.util.Set.of() : java.util.Set.copyOf(peers);
+        if (consume && peers.isEmpty()) {
+            throw new IllegalArgumentException("a decode instance needs the prefill instances' KV addresses it may "
+                    + "pull from (--kv-peers HOST:PORT,...)");
+        }
     }
 }

@@ -63,7 +63,7 @@ class KvTransferTest {
                 throws InterruptedException {
             LocalExecutor ex = new LocalExecutor(model, parallel, type, 16, 64);
             KvTransferConfig cfg = new KvTransferConfig(produce, !produce, "127.0.0.1", 0, "127.0.0.1", timeout,
-                    shaping);
+                    shaping, java.util.Set.of("127.0.0.1:1"));
             ClusterKvConnector c = new ClusterKvConnector(ex.kvBlocks(), 16, cfg, TOKEN, tls);
             return new Instance(ex, c, new Engine(ex, EngineConfig.defaults(), null, c));
         }

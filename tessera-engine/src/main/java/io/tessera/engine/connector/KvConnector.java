@@ -84,6 +84,15 @@ public interface KvConnector {
     /** The engine's wake-up, to be run after an event is queued (the engine thread may be idle). */
     void wakeup(Runnable wakeup);
 
+    /**
+     * Why this connector will not take a request's part in a transfer (this instance does not
+     * produce, or does not consume, or does not pull from that address), or null when it will. The
+     * server refuses such a request with a 400 naming the reason.
+     */
+    default String refuses(KvTransfer transfer) {
+        return "this server does not take part in KV transfer (see tessera serve --kv-role)";
+    }
+
     /** What a producing request's response tells the router (where to pull its KV from); empty if nothing. */
     default Map<String, Object> producerParams(String transferId) {
         return Map.of();
