@@ -166,21 +166,32 @@ class DisaggregationCliTest {
     }
 
     @Test
-    void aDecodeInstanceKilledWhilePullingGivesACleanErrorAndNoBlockStaysTaken() throws Exception {
+    void aTransferTimeoutMeansALocalPrefillAndADecodeInstanceKilledWhilePullingAnError() throws Exception {
         int kvPort = ServeProcess.freePort();
-        // the prefill instance waits 3 s before it sends a transfer's first block: time to kill the decode instance
+        // the prefill instance waits 3 s before it sends a transfer's first block; the decode instance
+        // waits 1 s for a transfer: it times out, or is killed meanwhile
         try (ServeProcess prefill = ServeProcess.start(dir, "prefill", ENV, model("--kv-role", "prefill",
                 "--kv-transfer-listen", "127.0.0.1:" + kvPort, "--kv-link-shaping", "1G,3000"));
                 ServeProcess decode = ServeProcess.start(dir, "decode", ENV, model("--kv-role", "decode",
-                        "--kv-peers", "127.0.0.1:" + kvPort));
+                        "--kv-peers", "127.0.0.1:" + kvPort, "--kv-transfer-timeout", "1"));
                 Router router = Router.disaggregated(List.of(URI.create(prefill.url())), List.of(URI.create(
                         decode.url())), RouterConfig.defaults(), 0)) {
             InetSocketAddress a = router.start("127.0.0.1", 0);
             String front = "http://127.0.0.1:" + a.getPort();
+            String body = "{\"prompt\":\"Once upon a time, in a big forest\",\"max_tokens\":16,\"temperature\":0}";
+            String alone = essence(post(prefill.url(), "/v1/completions", body).body());
+
+            HttpResponse<String> timedOut = post(front, "/v1/completions", body);
+            assertEquals(200, timedOut.statusCode(), timedOut.body());
+            assertEquals(alone, essence(timedOut.body()));
+            assertEquals(1, metric(decode.url(), "tessera_kv_transfer_load_failures_total"));
+            assertEquals(1, metric(decode.url(), "tessera_kv_transfer_connector{counter=\"loads_timed_out\"}"));
+            waitFor("the decode instance freed its blocks", noBlockTaken(decode.url()));
+            waitFor("the prefill instance released the late transfer", noBlockTaken(prefill.url()));
+
             CompletableFuture<HttpResponse<String>> pending = CompletableFuture.supplyAsync(() -> {
                 try {
-                    return post(front, "/v1/completions", "{\"prompt\":\"Once upon a time, in a big forest\","
-                            + "\"max_tokens\":16,\"temperature\":0}");
+                    return post(front, "/v1/completions", body.replace("forest", "town"));
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
@@ -192,7 +203,6 @@ class DisaggregationCliTest {
                     return false;
                 }
             });
-            assertTrue(metric(prefill.url(), "tessera_kv_transfer_pinned_blocks") > 0);
             decode.kill();
             HttpResponse<String> r = pending.get(60, java.util.concurrent.TimeUnit.SECONDS);
             assertEquals(503, r.statusCode(), r.body());

@@ -31,6 +31,8 @@ final class InMemoryKvConnector implements KvConnector, AutoCloseable {
     private final ConcurrentLinkedQueue<Event> events = new ConcurrentLinkedQueue<>();
     private final Map<Long, Boolean> cancelled = new ConcurrentHashMap<>();
     private volatile Runnable wakeup = () -> { };
+    /** Saves (and so pin releases) wait for this. */
+    volatile CountDownLatch holdPins = new CountDownLatch(0);
     /** Loads wait for this before writing anything. */
     volatile CountDownLatch loadGate = new CountDownLatch(0);
 
@@ -97,7 +99,13 @@ final class InMemoryKvConnector implements KvConnector, AutoCloseable {
 
     @Override
     public boolean requestFinished(KvTransfer transfer, int[] blockTable, int computedTokens, long pinId) {
+        CountDownLatch hold = holdPins;
         threads.execute(() -> {
+            try {
+                hold.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                return;
+            }
             int lb = io.blockLayerBytes();
             byte[][] blocks = new byte[blockTable.length][];
             for (int b = 0; b < blockTable.length; b++) {

@@ -199,6 +199,25 @@ class KvConnectorTest {
     }
 
     @Test
+    void pinsNeverHoldMoreThanHalfTheCache() throws Exception {
+        // 64 blocks: three prompts of 11 blocks each pin 33 > 32; the third is not pinned
+        int[][] prompts = TestModelsEngine.prompts(11, 512, 170, 170, 170);
+        CountDownLatch never = new CountDownLatch(1);
+        try (Side prefill = new Side(new ConcurrentHashMap<>(), 1000)) {
+            prefill.connector.holdPins = never;
+            for (int i = 0; i < prompts.length; i++) {
+                prefill.add("p" + i, prompts[i], 1, KvTransfer.produce("t" + i));
+            }
+            prefill.runUntil(() -> prefill.last.size() == prompts.length);
+            assertEquals(22, prefill.core.transferStats().pinnedBlocks());
+            assertEquals(22, prefill.core.blocks().usedBlocks());
+            never.countDown();
+            prefill.runUntil(() -> prefill.core.transferStats().pinnedBlocks() == 0);
+            assertEquals(0, prefill.core.blocks().usedBlocks());
+        }
+    }
+
+    @Test
     void abortedOrFailedProducersPinNothingAndNoConnectorChangesNothing() throws Exception {
         int[] prompt = TestModelsEngine.prompts(10, 512, 40)[0];
         try (Side prefill = new Side(new ConcurrentHashMap<>(), 1000)) {

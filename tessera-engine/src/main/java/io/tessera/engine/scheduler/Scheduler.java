@@ -53,6 +53,11 @@ public final class Scheduler {
     private long preemptions;
     private long blockCopies;
     private final KvConnector connector;
+    /**
+     * Pins never hold more than this share of the cache: finished prefills whose decode instance
+     * never pulls must not starve the requests this instance serves until their timeout.
+     */
+    static final double MAX_PINNED_FRACTION = 0.5;
     /** Loads in flight by id; a load whose sequence was aborted stays until reported, holding its blocks. */
     private final Map<Long, Load> loads = new HashMap<>();
     /** Running places taken by sequences waiting for remote KV. */
@@ -198,7 +203,8 @@ public final class Scheduler {
             waiting.remove(seq);
         }
         KvTransfer t = seq.kvTransfer();
-        if (offerToConnector && t != null && t.role() == KvTransfer.Role.PRODUCE && seq.numBlocks() > 0) {
+        if (offerToConnector && t != null && t.role() == KvTransfer.Role.PRODUCE && seq.numBlocks() > 0
+                && pinnedBlocks + seq.numBlocks() <= MAX_PINNED_FRACTION * blocks.numBlocks()) {
             long pin = nextTransferId++;
             int[] table = seq.blockTable();
             if (connector.requestFinished(t, table, seq.numComputed(), pin)) {
