@@ -74,6 +74,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *       (the router closes that connection, and the replica stops generating).</li>
  * </ul>
  *
+ * In the disaggregated mode ({@link #disaggregated}) the replicas are decode instances, and each
+ * generation request is first prefilled by a prefill instance ({@link Disaggregation}).
+ *
  * {@code GET /health} of the router itself lists the replicas with their state and load.
  */
 public final class Router implements AutoCloseable {
