@@ -27,9 +27,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Prefill/decode disaggregation with real {@code tessera serve} processes (stories260K) behind
  * {@code tessera router --prefill --decode}: the client sees the response one instance gives
- * (streamed and not, usage and logprobs); a killed prefill instance means a local prefill on the
- * decode instance; a decode instance killed while it pulls gives a clean error, and no block stays
- * taken on the prefill instance.
+ * (streamed and not, usage and logprobs); a prefill instance killed in the middle of a prompt, or a
+ * transfer slower than the decode instance's timeout, means a local prefill on the decode instance
+ * and the same answer; a decode instance killed while it pulls gives a clean error, and no block
+ * stays taken on the prefill instance.
  */
 class DisaggregationCliTest {
 
@@ -112,10 +113,11 @@ class DisaggregationCliTest {
     }
 
     @Test
-    void theClientSeesOneInstancesAnswerAndAKilledPrefillInstanceMeansALocalPrefill() throws Exception {
+    void theClientSeesOneInstancesAnswerAndAPrefillInstanceKilledMidPromptMeansALocalPrefill() throws Exception {
         int kvPort = ServeProcess.freePort();
+        // 4 tokens a step: a long prompt takes the prefill instance many steps, time to kill it mid-prompt
         try (ServeProcess prefill = ServeProcess.start(dir, "prefill", ENV, model("--kv-role", "prefill",
-                "--kv-transfer-listen", "127.0.0.1:" + kvPort));
+                "--kv-transfer-listen", "127.0.0.1:" + kvPort, "--max-batched-tokens", "4"));
                 ServeProcess decode = ServeProcess.start(dir, "decode", ENV, model("--kv-role", "decode",
                         "--kv-peers", "127.0.0.1:" + kvPort));
                 Router router = Router.disaggregated(List.of(URI.create(prefill.url())), List.of(URI.create(
@@ -155,10 +157,27 @@ class DisaggregationCliTest {
             assertEquals(400, bad.statusCode(), bad.body());
             assertTrue(bad.body().contains("kv_transfer_params") && bad.body().contains("--kv-peers"), bad.body());
 
+            String longPrompt = "{\"prompt\":\"" + "Once upon a time, there was a big dog. ".repeat(24)
+                    + "\",\"max_tokens\":12,\"temperature\":0}";
+            String longAlone = essence(post(decode.url(), "/v1/completions", longPrompt).body());
+            CompletableFuture<HttpResponse<String>> pending = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return post(front, "/v1/completions", longPrompt);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            waitFor("the prefill instance started the prompt", () -> {
+                try {
+                    return metric(prefill.url(), "tessera_requests_running") > 0;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
             prefill.kill();
-            r = post(front, "/v1/completions", completion);
+            r = pending.get(60, java.util.concurrent.TimeUnit.SECONDS);
             assertEquals(200, r.statusCode(), r.body());
-            assertEquals(alone, essence(r.body()));
+            assertEquals(longAlone, essence(r.body()));
             assertEquals(1L, ((Map<?, ?>) router.status().get("disaggregation"))
                     .get("prefilled_locally_no_prefill_instance"));
             waitFor("the decode instance freed its blocks", noBlockTaken(decode.url()));
