@@ -150,12 +150,41 @@ class DisaggregationCliTest {
             Map<String, Object> d = (Map<String, Object>) router.status().get("disaggregation");
             assertEquals(2L, d.get("disaggregated"));
 
-            // a request naming a KV address the decode instance does not pull from is refused, naming the field
-            HttpResponse<String> bad = post(decode.url(), "/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":2,"
-                    + "\"kv_transfer_params\":{\"do_remote_prefill\":true,\"transfer_id\":\"t\",\"remote_host\":"
-                    + "\"10.0.0.1\",\"remote_port\":9}}");
-            assertEquals(400, bad.statusCode(), bad.body());
-            assertTrue(bad.body().contains("kv_transfer_params") && bad.body().contains("--kv-peers"), bad.body());
+            // malformed or refused kv_transfer_params: a 400 naming the field, and nothing pinned or loaded
+            String ok = "\"do_remote_prefill\":true,\"transfer_id\":\"t\",\"remote_host\":\"127.0.0.1\",";
+            Map<String, String[]> hostile = new java.util.LinkedHashMap<>();
+            hostile.put("\"x\"", new String[] {decode.url(), "must be an object"});
+            hostile.put("{}", new String[] {decode.url(), "exactly one"});
+            hostile.put("{\"do_remote_prefill\":true,\"do_remote_decode\":true}", new String[] {decode.url(),
+                    "exactly one"});
+            hostile.put("{" + ok + "\"remote_port\":\"" + kvPort + "\"}", new String[] {decode.url(), "port"});
+            hostile.put("{" + ok + "\"remote_port\":70000}", new String[] {decode.url(), "port"});
+            hostile.put("{\"do_remote_prefill\":true,\"transfer_id\":\"a b\",\"remote_host\":\"127.0.0.1\","
+                    + "\"remote_port\":" + kvPort + "}", new String[] {decode.url(), "printable"});
+            hostile.put("{\"do_remote_prefill\":true,\"transfer_id\":\"" + "t".repeat(129) + "\",\"remote_host\":"
+                    + "\"127.0.0.1\",\"remote_port\":" + kvPort + "}", new String[] {decode.url(), "128"});
+            // naming an address outside --kv-peers: connecting would send the cluster token there
+            hostile.put("{\"do_remote_prefill\":true,\"transfer_id\":\"t\",\"remote_host\":\"10.0.0.1\","
+                    + "\"remote_port\":9}", new String[] {decode.url(), "--kv-peers"});
+            hostile.put("{\"do_remote_decode\":true}", new String[] {decode.url(), "does not prefill for others"});
+            hostile.put("{" + ok + "\"remote_port\":" + kvPort + "}", new String[] {prefill.url(),
+                    "does not decode for others"});
+            for (Map.Entry<String, String[]> h : hostile.entrySet()) {
+                HttpResponse<String> bad = post(h.getValue()[0], "/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":2,"
+                        + "\"kv_transfer_params\":" + h.getKey() + "}");
+                assertEquals(400, bad.statusCode(), h.getKey() + " -> " + bad.body());
+                assertTrue(bad.body().contains("kv_transfer_params") && bad.body().contains(h.getValue()[1]),
+                        h.getKey() + " -> " + bad.body());
+            }
+            HttpResponse<String> streamedPrefill = post(prefill.url(), "/v1/completions", "{\"prompt\":\"x\","
+                    + "\"stream\":true,\"kv_transfer_params\":{\"do_remote_decode\":true}}");
+            assertEquals(400, streamedPrefill.statusCode(), streamedPrefill.body());
+            HttpResponse<String> twoPrompts = post(prefill.url(), "/v1/completions", "{\"prompt\":[\"x\",\"y\"],"
+                    + "\"kv_transfer_params\":{\"do_remote_decode\":true}}");
+            assertEquals(400, twoPrompts.statusCode(), twoPrompts.body());
+            assertTrue(twoPrompts.body().contains("single prompt"), twoPrompts.body());
+            assertEquals(0, metric(prefill.url(), "tessera_kv_transfer_pinned_blocks"));
+            assertEquals(0, metric(decode.url(), "tessera_kv_transfer_load_failures_total"));
 
             String longPrompt = "{\"prompt\":\"" + "Once upon a time, there was a big dog. ".repeat(24)
                     + "\",\"max_tokens\":12,\"temperature\":0}";
