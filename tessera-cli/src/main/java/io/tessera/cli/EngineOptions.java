@@ -30,7 +30,7 @@ final class EngineOptions {
     double kvCacheFraction;
 
     @Option(names = "--kv-cache-dtype", defaultValue = "f16", paramLabel = "TYPE",
-            description = "KV cache precision: f32, f16 or bf16 (default: ${DEFAULT-VALUE}).")
+            description = "KV cache precision: f32, f16, bf16 or q8_0 (default: ${DEFAULT-VALUE}).")
     String kvCacheDtype;
 
     @Option(names = "--block-size", defaultValue = "16", paramLabel = "N",

@@ -55,11 +55,23 @@ class DisaggregationCliTest {
                 HttpResponse.BodyHandlers.ofString());
     }
 
-    private double metric(String base, String name) throws Exception {
+    /**
+     * A sample of {@code /metrics}: {@code name} or {@code name{label="v"}}; the sample's other labels
+     * (the model's name) may be anything.
+     */
+    private double metric(String base, String query) throws Exception {
         String m = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
-        Matcher x = Pattern.compile("(?m)^" + Pattern.quote(name) + " ([0-9.eE+-]+)$").matcher(m);
-        return x.find() ? Double.parseDouble(x.group(1)) : Double.NaN;
+        int brace = query.indexOf('{');
+        String name = brace < 0 ? query : query.substring(0, brace);
+        String label = brace < 0 ? "" : query.substring(brace + 1, query.length() - 1);
+        Matcher x = Pattern.compile("(?m)^" + Pattern.quote(name) + "(?:\\{([^}]*)\\})? ([0-9.eE+-]+)$").matcher(m);
+        while (x.find()) {
+            if (label.isEmpty() || (x.group(1) != null && x.group(1).contains(label))) {
+                return Double.parseDouble(x.group(2));
+            }
+        }
+        return Double.NaN;
     }
 
     private static void waitFor(String what, BooleanSupplier c) throws InterruptedException {

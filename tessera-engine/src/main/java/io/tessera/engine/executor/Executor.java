@@ -30,6 +30,14 @@ public interface Executor extends AutoCloseable {
     StepResult execute(StepInput input);
 
     /**
+     * Whether {@link #execute} returns the final hidden states a batch asks for (embeddings); an
+     * executor that cannot leaves them out, and the engine refuses embedding requests.
+     */
+    default boolean returnsHiddenStates() {
+        return false;
+    }
+
+    /**
      * Changes whenever the KV memory behind the executor was lost (a distributed executor whose
      * workers were re-planned after a failure). The engine then ends every request in flight with an
      * error and forgets its prefix cache, since no block holds what it held before.

@@ -2,6 +2,7 @@ package io.tessera.engine.executor;
 
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.forward.DecoderForward;
+import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.forward.PagedKvCache;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.ModelConfig;
@@ -74,8 +75,16 @@ public final class LocalExecutor implements Executor {
         for (int i = 0; i < input.copyFrom().length; i++) {
             cache.copyBlock(input.copyFrom()[i], input.copyTo()[i]);
         }
-        float[] logits = forward.forward(input.batch(), cache);
-        return new StepResult(logits, input.batch().logitCount(), model.config().vocabSize());
+        ForwardBatch batch = input.batch();
+        int dim = model.config().dim();
+        float[] hidden = batch.hiddenCount() == 0 ? null : new float[batch.hiddenCount() * dim];
+        float[] logits = forward.forward(batch, cache, null, hidden);
+        return new StepResult(logits, batch.logitCount(), model.config().vocabSize(), hidden, dim);
+    }
+
+    @Override
+    public boolean returnsHiddenStates() {
+        return true;
     }
 
     @Override

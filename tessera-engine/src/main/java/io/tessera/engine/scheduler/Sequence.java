@@ -39,6 +39,9 @@ public final class Sequence {
     /** The connector was asked for this sequence's KV once: a preempted or failed one computes it here. */
     boolean remoteAsked;
 
+    /** False when every token must go through the model (no cached prefix): a mean-pooled embedding. */
+    boolean reusesPrefix = true;
+
     /**
      * Running places this sequence takes: its request's sample count until it forks them (they are
      * admitted together, so that forking never passes the running limit), then 1.
@@ -88,6 +91,11 @@ public final class Sequence {
 
     public void kvTransfer(io.tessera.engine.connector.KvTransfer transfer) {
         this.kvTransfer = transfer;
+    }
+
+    /** Makes admission compute every token, taking no cached blocks for the prefix. Before it is added. */
+    public void computeEveryToken() {
+        reusesPrefix = false;
     }
 
     /** Order of arrival of the request (lower is older): scheduling and preemption priority. */
