@@ -75,6 +75,7 @@ class KvTransferTest {
 
         /** Waits until no block is taken (pins released, loads over); the pool must then be consistent. */
         void noBlockTaken() throws Exception {
+            waitFor(() -> connector.counters().get("pinned_transfers") == 0);
             waitFor(() -> engine.kvStats().usedBlocks() == 0 && engine.transferStats().pinnedBlocks() == 0
                     && engine.transferStats().loading() == 0);
             engine.checkBlocks();
@@ -180,8 +181,10 @@ class KvTransferTest {
     void aPinNobodyPullsIsReleasedAfterTheTimeout() throws Exception {
         try (Instance prefill = Instance.of(KvCacheType.F16, true, Duration.ofMillis(300), null, null)) {
             prefill.run("p", prompt(3, 50), 1, KvTransfer.produce("t"));
+            assertEquals(1, prefill.connector().counters().get("pinned_transfers"));
+            // the engine's counters are a snapshot of its last step: wait for the connector's own first
+            waitFor(() -> prefill.connector().counters().get("pins_expired") == 1);
             prefill.noBlockTaken();
-            assertEquals(1, prefill.connector().counters().get("pins_expired"));
         }
     }
 
