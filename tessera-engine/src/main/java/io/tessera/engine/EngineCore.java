@@ -8,6 +8,8 @@ import io.tessera.core.sampling.Sampler;
 import io.tessera.core.sampling.SamplingParams;
 import io.tessera.core.sampling.TokenCounts;
 import io.tessera.core.structured.ConstraintCursor;
+import io.tessera.engine.connector.KvConnector;
+import io.tessera.engine.connector.KvTransferStats;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.executor.StepInput;
 import io.tessera.engine.executor.StepResult;
@@ -69,14 +71,25 @@ public final class EngineCore {
      *     are rejected)
      */
     public EngineCore(Executor executor, EngineConfig config, Detokenizer detokenizer) {
-        this(executor, config, detokenizer, null);
+        this(executor, config, detokenizer, null, KvConnector.NONE);
+    }
+
+    public EngineCore(Executor executor, EngineConfig config, Detokenizer detokenizer, Drafter draft) {
+        this(executor, config, detokenizer, draft, KvConnector.NONE);
+    }
+
+    public EngineCore(Executor executor, EngineConfig config, Detokenizer detokenizer, KvConnector connector) {
+        this(executor, config, detokenizer, null, connector);
     }
 
     /**
      * @param draft where proposed tokens come from when speculation is on (a draft model); null for
      *     prompt lookup with the configured n-gram lengths
+     * @param connector loads prompts' KV from elsewhere and keeps finished requests' KV for
+     *     elsewhere (prefill/decode disaggregation); {@link KvConnector#NONE} for neither
      */
-    public EngineCore(Executor executor, EngineConfig config, Detokenizer detokenizer, Drafter draft) {
+    public EngineCore(Executor executor, EngineConfig config, Detokenizer detokenizer, Drafter draft,
+            KvConnector connector) {
         this.executor = executor;
         this.config = config;
         this.detokenizer = detokenizer;
@@ -85,7 +98,7 @@ public final class EngineCore {
         if (config.prefixCaching()) {
             blocks.offloadTo(executor.kvOffload());
         }
-        this.scheduler = new Scheduler(config.scheduler(), blocks);
+        this.scheduler = new Scheduler(config.scheduler(), blocks, connector);
         this.cacheEpoch = executor.cacheEpoch();
         SpeculativeConfig spec = config.speculative();
         this.proposer = !spec.enabled() ? null
@@ -240,6 +253,7 @@ public final class EngineCore {
         RequestState st = new RequestState(request, sink, arrival, effectiveMaxTokens(request));
         int capacity = request.promptLength() + Math.min(st.maxTokens, 256) + 1;
         Sequence seq = new Sequence(arrival, 0, st, request.promptUnsafe(), capacity, request.params().n());
+        seq.kvTransfer(request.kvTransfer());
         st.samples[0].seq = seq;
         requests.put(request.id(), st);
         scheduler.add(seq);
@@ -517,7 +531,9 @@ public final class EngineCore {
         }
         s.done = true;
         if (s.seq != null) {
-            scheduler.finish(s.seq);
+            // a normal end of the first sample may leave the prompt's KV pinned for a decode instance
+            boolean normal = reason != FinishReason.ABORTED && reason != FinishReason.ERROR;
+            scheduler.finish(s.seq, normal && s.index == 0);
             if (proposer != null) {
                 proposer.release(s.seq);
             }
@@ -562,6 +578,12 @@ public final class EngineCore {
 
     public SpeculativeStats speculativeStats() {
         return new SpeculativeStats(verifySteps, proposedTokens, acceptedTokens, verifyEmitted, proposedAt, acceptedAt);
+    }
+
+    public KvTransferStats transferStats() {
+        return new KvTransferStats(scheduler.remoteLoadedTokens(), scheduler.remoteLoadFailures(),
+                scheduler.loadingCount(), scheduler.loadingBlocks(), scheduler.pinnedBlocks(),
+                scheduler.connector().counters());
     }
 
     public KvStats kvStats() {

@@ -16,6 +16,7 @@ import io.tessera.engine.RequestOutput;
 import io.tessera.engine.RequestRejectedException;
 import io.tessera.engine.RequestStream;
 import io.tessera.engine.Usage;
+import io.tessera.engine.connector.KvTransfer;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -100,7 +101,8 @@ final class OpenAiApi {
 
     /** One parsed API request. */
     record Job(Kind kind, List<int[]> prompts, List<String> promptTexts, GenerateParams params, boolean stream,
-               boolean includeUsage, boolean echo, boolean logprobs, long arrivalNanos, ToolRequest tools) {
+               boolean includeUsage, boolean echo, boolean logprobs, long arrivalNanos, ToolRequest tools,
+               KvTransfer kvTransfer) {
     }
 
     // ---------------------------------------------------------------- parsing
@@ -175,7 +177,7 @@ final class OpenAiApi {
         boolean stream = Fields.bool(body, "stream", false);
         boolean echo = Fields.bool(body, "echo", false);
         return new Job(Kind.COMPLETION, prompts, texts, params, stream, includeUsage(body, stream), echo, lp != null,
-                arrival, ToolRequest.NONE);
+                arrival, ToolRequest.NONE, kvTransfer(body, prompts.size(), stream));
     }
 
     Job parseChat(JsonNode body, long arrival) {
@@ -207,7 +209,7 @@ final class OpenAiApi {
         }
         boolean stream = Fields.bool(body, "stream", false);
         return new Job(Kind.CHAT, List.of(ids), List.of(prompt), params, stream, includeUsage(body, stream), false,
-                logprobs, arrival, tools);
+                logprobs, arrival, tools, kvTransfer(body, 1, stream));
     }
 
     /** The request's tools, checked against the model's template. */
@@ -489,6 +491,19 @@ final class OpenAiApi {
         }
     }
 
+    /** The request's part in a prefill/decode exchange (one prompt; a prefill for others answers whole). */
+    private KvTransfer kvTransfer(JsonNode body, int prompts, boolean stream) {
+        KvTransfer t = KvTransferParams.parse(body, engine.kvConnector());
+        if (t != null && prompts != 1) {
+            throw ApiException.badParam("kv_transfer_params", "'kv_transfer_params' applies to a single prompt");
+        }
+        if (t != null && t.role() == KvTransfer.Role.PRODUCE && stream) {
+            throw ApiException.badParam("kv_transfer_params", "a prefill for a remote decode (do_remote_decode) "
+                    + "answers with one JSON response: 'stream' must be false");
+        }
+        return t;
+    }
+
     // ---------------------------------------------------------------- running
 
     /** An output delta of prompt {@code prompt}; {@code out == null} marks the end of that prompt's stream. */
@@ -530,7 +545,7 @@ final class OpenAiApi {
                         + what + ", " + max + " in the completion). Please reduce the length of the " + what
                         + " or completion.");
             }
-            requests.add(new GenerateRequest(id + "-" + i, p, job.params.withMaxTokens(max)));
+            requests.add(new GenerateRequest(id + "-" + i, p, job.params.withMaxTokens(max), job.kvTransfer));
         }
         if (engine.executorHealth() != null) {
             throw ApiException.modelUnavailable();
@@ -766,6 +781,11 @@ final class OpenAiApi {
             }
         }
         putUsage(root, col.usage());
+        if (job.kvTransfer != null && job.kvTransfer.role() == KvTransfer.Role.PRODUCE) {
+            // where the decode instance pulls this prompt's KV from
+            root.set("kv_transfer_params", json.valueToTree(engine.kvConnector().producerParams(
+                    job.kvTransfer.transferId())));
+        }
         ctx.status(200).contentType("application/json").result(json.writeValueAsBytes(root));
     }
 

@@ -16,7 +16,8 @@ final class RequestFields {
     private static final Set<String> COMMON = Set.of("model", "stream", "stream_options", "max_tokens", "n",
             "temperature", "top_p", "stop", "seed", "presence_penalty", "frequency_penalty", "logit_bias",
             "response_format", "top_k", "min_p", "repetition_penalty", "stop_token_ids", "ignore_eos", "guided_json",
-            "guided_regex", "guided_choice", "guided_grammar", "grammar", "structured_outputs");
+            "guided_regex", "guided_choice", "guided_grammar", "grammar", "structured_outputs",
+            "kv_transfer_params");
     private static final Set<String> COMPLETION = Set.of("prompt", "echo", "logprobs", "best_of");
     private static final Set<String> CHAT = Set.of("messages", "max_completion_tokens", "logprobs", "top_logprobs",
             "add_generation_prompt", "continue_final_message", "chat_template_kwargs", "tools", "tool_choice",

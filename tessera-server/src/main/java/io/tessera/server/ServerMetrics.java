@@ -120,6 +120,27 @@ public final class ServerMetrics {
                 .callback(cb -> cb.call(engine.stats().steps(), modelName)).register(registry);
         KvOffloadMetrics.register(registry, engine, modelName);
         registerSpeculative();
+        GaugeWithCallback.builder().name("tessera_kv_blocks_used")
+                .help("KV cache blocks in use (by requests, or held for KV transfers).").labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.kvStats().usedBlocks(), modelName)).register(registry);
+        GaugeWithCallback.builder().name("tessera_kv_transfer_pinned_blocks")
+                .help("KV blocks of finished prefills kept until a decode instance pulls them or they time out.").labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.transferStats().pinnedBlocks(), modelName)).register(registry);
+        GaugeWithCallback.builder().name("tessera_kv_transfer_loading_blocks")
+                .help("KV blocks held by loads from a prefill instance in flight.").labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.transferStats().loadingBlocks(), modelName)).register(registry);
+        CounterWithCallback.builder().name("tessera_kv_transfer_loaded_tokens_total")
+                .help("Prompt tokens whose KV was loaded from a prefill instance instead of computed.").labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.transferStats().loadedTokens(), modelName)).register(registry);
+        CounterWithCallback.builder().name("tessera_kv_transfer_load_failures_total")
+                .help("KV loads that failed (refused, connection lost, timed out); those prompts were computed here.").labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.transferStats().loadFailures(), modelName)).register(registry);
+        GaugeWithCallback.builder().name("tessera_kv_transfer_connector")
+                .help("The KV connector's own counters (pulls served and refused, pins expired, loads done, failed "
+                        + "and timed out, bytes and tokens sent and received), by name.")
+                .labelNames(MODEL_LABEL, "counter")
+                .callback(cb -> engine.kvConnector().counters().forEach((k, v) -> cb.call(v, modelName, k)))
+                .register(registry);
         // exposed as tessera_kernels_info; the kernels are chosen once, before the server starts
         Info.builder().name("tessera_kernels")
                 .help("The weight kernels in use (label kernels: \"native avx512\", \"native avx2\", \"native generic\" or \"java\").")

@@ -264,12 +264,40 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
     }
 
     private void checkBlockContents(int block, MemorySegment contents) {
-        if (block < 0 || block >= numBlocks) {
-            throw new IllegalArgumentException("block " + block + " outside 0.." + (numBlocks - 1));
-        }
+        checkBlock(block);
         if (contents.byteSize() < blockContentBytes()) {
             throw new IllegalArgumentException("a block's contents take " + blockContentBytes() + " bytes; the buffer has "
                     + contents.byteSize());
+        }
+    }
+
+    /** Bytes one block of one layer takes, keys and values together: what {@link #readBlockLayer} gives. */
+    public long blockLayerBytes() {
+        return 2 * blockBytes;
+    }
+
+    /**
+     * Copies one layer of one block, in the cache's own precision, keys then values, to
+     * {@code dst[off, off + blockLayerBytes())}: the unit a KV transfer moves.
+     */
+    public void readBlockLayer(int layer, int block, byte[] dst, int off) {
+        checkBlock(block);
+        MemorySegment.copy(keys[layer], ValueLayout.JAVA_BYTE, block * blockBytes, dst, off, (int) blockBytes);
+        MemorySegment.copy(values[layer], ValueLayout.JAVA_BYTE, block * blockBytes, dst, off + (int) blockBytes,
+                (int) blockBytes);
+    }
+
+    /** Writes one layer of one block as {@link #readBlockLayer} gave it (the same type and shape). */
+    public void writeBlockLayer(int layer, int block, byte[] src, int off) {
+        checkBlock(block);
+        MemorySegment.copy(src, off, keys[layer], ValueLayout.JAVA_BYTE, block * blockBytes, (int) blockBytes);
+        MemorySegment.copy(src, off + (int) blockBytes, values[layer], ValueLayout.JAVA_BYTE, block * blockBytes,
+                (int) blockBytes);
+    }
+
+    private void checkBlock(int block) {
+        if (block < 0 || block >= numBlocks) {
+            throw new IllegalArgumentException("block " + block + " outside 0.." + (numBlocks - 1));
         }
     }
 

@@ -64,6 +64,14 @@ public interface Executor extends AutoCloseable {
         return null;
     }
 
+    /**
+     * Block-level access to the KV cache for a KV connector (prefill/decode disaggregation), or
+     * null when this executor cannot give it (a distributed executor keeps the cache on its workers).
+     */
+    default KvBlockIo kvBlocks() {
+        return null;
+    }
+
     /** One line for logs and reports, e.g. "local, 2 threads, KV f16 1024 blocks × 16". */
     String describe();
 

@@ -134,6 +134,37 @@ public final class LocalExecutor implements Executor {
     }
 
     @Override
+    public KvBlockIo kvBlocks() {
+        return new KvBlockIo() {
+            @Override
+            public String layout() {
+                return cache.type().name().toLowerCase(java.util.Locale.ROOT) + " layers=" + cache.layers()
+                        + " kvDim=" + cache.kvDim() + " block=" + cache.blockSize();
+            }
+
+            @Override
+            public int layers() {
+                return cache.layers();
+            }
+
+            @Override
+            public int blockLayerBytes() {
+                return Math.toIntExact(cache.blockLayerBytes());
+            }
+
+            @Override
+            public void readBlockLayer(int layer, int block, byte[] dst, int offset) {
+                cache.readBlockLayer(layer, block, dst, offset);
+            }
+
+            @Override
+            public void writeBlockLayer(int layer, int block, byte[] src, int offset) {
+                cache.writeBlockLayer(layer, block, src, offset);
+            }
+        };
+    }
+
+    @Override
     public String describe() {
         return "local, " + threads + " threads, KV " + cache.type().name().toLowerCase(java.util.Locale.ROOT) + " "
                 + cache.numBlocks() + " blocks × " + cache.blockSize() + " tokens (" + cache.byteSize() / (1 << 20)
