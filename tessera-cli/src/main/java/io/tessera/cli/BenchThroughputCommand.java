@@ -93,7 +93,9 @@ final class BenchThroughputCommand implements Callable<Integer> {
         int nThreads = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         try (Model m = ModelLoader.load(model); Parallel parallel = new Parallel(nThreads)) {
             ModelConfig cfg = m.config();
-            long budget = engine.kvBudget(m);
+            int longest = prefixLen + (int) Math.ceil(inputLen * (1 + rangeRatio))
+                    + (int) Math.ceil(outputLen * (1 + rangeRatio));
+            long budget = engine.kvBudget(m, Math.min(longest, cfg.contextLength()), "tessera bench throughput").bytes();
             try (ClusterExecutors.Opened opened = ClusterExecutors.open(m, model, parallel, kvType, engine.blockSize, budget,
                     cluster.layout())) {
                 Executor executor = opened.executor();

@@ -2,9 +2,9 @@ package io.tessera.cli;
 
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.model.Model;
-import io.tessera.engine.executor.LocalExecutor;
 import java.util.Locale;
 import io.tessera.engine.EngineConfig;
+import io.tessera.engine.kv.KvCacheBudget;
 import io.tessera.engine.scheduler.SchedulerConfig;
 import picocli.CommandLine.Option;
 
@@ -20,13 +20,13 @@ final class EngineOptions {
     int maxBatchedTokens;
 
     @Option(names = "--kv-cache-memory", paramLabel = "BYTES",
-            description = "KV cache size, e.g. 2G or 512M (default: --kv-cache-fraction of the memory left after the "
-                    + "weights).")
+            description = "KV cache size, e.g. 2G or 512M (default: room for --max-seqs full contexts, at most "
+                    + "--kv-cache-fraction of the memory left after the weights).")
     String kvCacheMemory;
 
     @Option(names = "--kv-cache-fraction", defaultValue = "0.25", paramLabel = "F",
-            description = "Share of physical memory minus weights for the KV cache when --kv-cache-memory is not "
-                    + "given (default: ${DEFAULT-VALUE}).")
+            description = "Largest share of physical memory minus weights the KV cache takes when "
+                    + "--kv-cache-memory is not given (default: ${DEFAULT-VALUE}).")
     double kvCacheFraction;
 
     @Option(names = "--kv-cache-dtype", defaultValue = "f16", paramLabel = "TYPE",
@@ -40,9 +40,16 @@ final class EngineOptions {
     @Option(names = "--no-prefix-caching", description = "Do not reuse KV blocks of common prefixes.")
     boolean noPrefixCaching;
 
-    /** KV cache bytes: --kv-cache-memory, else --kv-cache-fraction of what the weights leave. */
-    long kvBudget(Model model) {
-        return kvCacheMemory != null ? parseBytes("--kv-cache-memory", kvCacheMemory) : LocalExecutor.defaultBudget(model, kvCacheFraction);
+    /**
+     * The KV cache size for sequences of at most {@code context} tokens; its warnings are printed on
+     * standard error under {@code command}'s name.
+     */
+    KvCacheBudget kvBudget(Model model, int context, String command) {
+        Long requested = kvCacheMemory == null ? null : parseBytes("--kv-cache-memory", kvCacheMemory);
+        KvCacheBudget budget = KvCacheBudget.forModel(model, kvType(), blockSize, requested, kvCacheFraction,
+                maxSeqs, context);
+        budget.warnings().forEach(w -> System.err.println(command + ": warning: " + w));
+        return budget;
     }
 
     KvCacheType kvType() {

@@ -9,6 +9,7 @@ import io.tessera.engine.GenerateParams;
 import io.tessera.engine.GenerateRequest;
 import io.tessera.engine.RequestStream.Completion;
 import io.tessera.engine.executor.Executor;
+import io.tessera.engine.kv.KvCacheBudget;
 import io.tessera.server.ChatTemplate;
 import io.tessera.server.ServedModel;
 import io.tessera.server.ServerConfig;
@@ -153,11 +154,11 @@ final class ServeCommand implements Callable<Integer> {
         Engine engine = null;
         try {
             parallel = new Parallel(modelOptions.threads());
-            executor = createExecutor(loaded, parallel);
+            int contextLength = contextLength(loaded.model().config().contextLength());
+            executor = createExecutor(loaded, parallel, contextLength);
             engine = new Engine(executor, engineOptions.config(loaded.eosTokenIds()),
                     Detokenizer.of(loaded.tokenizer()));
             String name = servedModelName != null ? servedModelName : defaultName();
-            int contextLength = contextLength(loaded.model().config().contextLength());
             ServedModel served = ServedModel.of(name, loaded.tokenizer(), contextLength,
                     template != null ? template : loaded.chatTemplate());
             served.chatTemplate().probe().ifPresent(w -> System.err.println("tessera serve: warning: " + w));
@@ -244,13 +245,14 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /**
-     * The one place the executor is built, over a KV cache of the configured size: in this process,
-     * or over worker processes with --tp/--pp (started here on loopback, or --workers).
+     * The one place the executor is built, over a KV cache sized for sequences of {@code contextLength}
+     * tokens: in this process, or over worker processes with --tp/--pp (started here on loopback, or --workers).
      */
-    Executor createExecutor(LoadedModel loaded, Parallel parallel) throws java.io.IOException {
-        long budget = engineOptions.kvBudget(loaded.model());
+    Executor createExecutor(LoadedModel loaded, Parallel parallel, int contextLength) throws java.io.IOException {
+        KvCacheBudget budget = engineOptions.kvBudget(loaded.model(), contextLength, "tessera serve");
+        System.err.println("tessera serve: KV cache " + budget.describe(engineOptions.kvType()));
         return io.tessera.cluster.ClusterExecutors.open(loaded.model(), modelOptions.model(), parallel,
-                engineOptions.kvType(), engineOptions.blockSize, budget, cluster.layout()).executor();
+                engineOptions.kvType(), engineOptions.blockSize, budget.bytes(), cluster.layout()).executor();
     }
 
     private String defaultName() {

@@ -22,7 +22,7 @@ final class TokenizeCommand implements Callable<Integer> {
 
     @Option(names = "--tokenizer", required = true, paramLabel = "PATH",
             description = "A GGUF file, a tokenizer.json (tokenizer_config.json beside it is read too), "
-                    + "or a model directory holding tokenizer.json.")
+                    + "a model directory holding tokenizer.json, or a llama2.c tokenizer file.")
     Path tokenizer;
 
     @ArgGroup(exclusive = true, multiplicity = "1")

@@ -64,6 +64,44 @@ class CliTest {
         assertTrue(r.err().contains("generated: 40 tokens"), r.err());
     }
 
+    /**
+     * A --chat conversation: each line is a turn over the whole history (the second turn takes the
+     * first's KV from the prefix cache), /reset forgets it, and a history that outgrows the context
+     * loses its oldest exchange instead of failing.
+     */
+    @Test
+    void chatAnswersEachLineOverTheConversation() throws Exception {
+        java.io.InputStream oldIn = System.in;
+        System.setIn(new java.io.ByteArrayInputStream(("Tell me a story\nWhat happened next?\n/reset\n"
+                + "Once upon a time\nAnd then?\nMore!\nThe end?\n/exit\nnot read\n").getBytes(StandardCharsets.UTF_8)));
+        Result r;
+        try {
+            r = tessera("run", "--model", TestModels.stories260K().toString(), "--tokenizer",
+                    TestModels.tok512().toString(), "--chat", "--system", "You tell stories.", "--temperature", "0",
+                    "--max-tokens", "150");
+        } finally {
+            System.setIn(oldIn);
+        }
+        assertEquals(0, r.code(), r.err());
+        java.util.List<String> turns = r.err().lines().filter(l -> l.contains(" prompt tokens, ")).toList();
+        assertEquals(6, turns.size(), r.err());
+        int[] second = promptAndCached(turns.get(1));
+        int[] afterReset = promptAndCached(turns.get(2));
+        assertTrue(second[1] > second[0] / 2, "the first exchange comes from the cache: " + turns.get(1));
+        assertTrue(afterReset[1] < afterReset[0] && afterReset[1] < second[1],
+                "after /reset only the system message is cached: " + turns.get(2));
+        assertTrue(r.err().contains("(conversation forgotten)"), r.err());
+        assertTrue(r.err().contains("its oldest exchange was dropped"), r.err());
+        assertTrue(!r.out().isBlank(), r.out());
+    }
+
+    private static int[] promptAndCached(String turn) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+) prompt tokens, (\\d+) from the cache")
+                .matcher(turn);
+        assertTrue(m.find(), turn);
+        return new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))};
+    }
+
     @Test
     void convertThenRunAndInfoOnTheGgufFile() throws Exception {
         Path gguf = dir.resolve("s.gguf");

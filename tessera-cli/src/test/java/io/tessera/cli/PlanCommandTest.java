@@ -36,6 +36,34 @@ class PlanCommandTest {
         assertEquals(65_536, j.get("per_device").get(0).get("kv_cache_bytes_per_token").asDouble(), 0);
     }
 
+    /** Calibration on a one-layer synthetic model: probes, timed rounds said on stderr, a fit saved as a catalog. */
+    @Test
+    void calibrateTimesStepsSaysItsRoundsAndSavesTheFit(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path model = dir.resolve("tiny.gguf");
+        String[] synth = run("synth", "--shape", "tiny-gqa", "--layers", "1", "--vocab-size", "300", "--type", "Q8_0",
+                "-o", model.toString());
+        assertEquals("0", synth[0], synth[2]);
+        // its context of 1024 is shorter than the fit's longest step: refused before minutes of timing
+        String[] short_ = run("plan", "calibrate", "--model-file", model.toString(), "--repeats", "1", "--threads", "1",
+                "--out", dir.resolve("never.json").toString());
+        assertEquals("1", short_[0]);
+        assertTrue(short_[2].contains("needs a context of 2048 tokens and the model has 1024"), short_[2]);
+        assertTrue(!short_[2].contains("round"), short_[2]);
+        model = dir.resolve("qwen3.gguf");
+        synth = run("synth", "--shape", "qwen3-0.6b", "--layers", "1", "--vocab-size", "300", "--type", "Q8_0",
+                "-o", model.toString());
+        assertEquals("0", synth[0], synth[2]);
+        java.nio.file.Path out = dir.resolve("cal.json");
+        String[] r = run("plan", "calibrate", "--model-file", model.toString(), "--repeats", "2", "--threads", "1",
+                "--out", out.toString());
+        assertEquals("0", r[0], r[2]);
+        assertTrue(r[2].contains("timed 8 steps, round 1 of 2") && r[2].contains("round 2 of 2"), r[2]);
+        assertTrue(r[1].contains("fitted: step overhead") && r[1].contains("saved " + out), r[1]);
+        JsonNode saved = new ObjectMapper().readTree(out.toFile());
+        assertEquals(8, saved.path("calibration").path("fit").size(), saved.toString());
+    }
+
     @Test
     void memoryRefusesWhatDoesNotFit() {
         String[] r = run("plan", "memory", "--model", "llama-3.1-405b", "--precision", "bf16", "--tp", "8", "--gpu", "h100");

@@ -104,6 +104,39 @@ class ServeCommandTest {
         assertTrue(warm >= 0 && ready > warm, log);
     }
 
+    /**
+     * Without --kv-cache-memory the cache holds --max-seqs full contexts (stories260K: 512 tokens
+     * of 5 layers × 64 values × K and V in F16 = 640 B), not a quarter of the machine; a cache
+     * below one context is said at start.
+     */
+    @Test
+    void sizesTheKvCacheForTheSequencesItServes() throws Exception {
+        String log = startLog("--max-seqs", "3");
+        assertTrue(log.contains("tessera serve: KV cache 0.9 MiB f16, 1536 tokens (--max-seqs 3 × context 512)"),
+                log);
+        assertTrue(!log.contains("warning"), log);
+        String small = startLog("--kv-cache-memory", "160K");
+        assertTrue(small.contains("tessera serve: warning: the KV cache (0.2 MiB, --kv-cache-memory) holds 256 tokens,"
+                + " less than one full context of 512"), small);
+    }
+
+    private static String startLog(String... flags) throws Exception {
+        ServeCommand cmd = new ServeCommand();
+        List<String> args = new java.util.ArrayList<>(List.of("--model", TestModels.stories260K().toString(),
+                "--tokenizer", TestModels.tok512().toString(), "--port", "0", "--threads", "1"));
+        args.addAll(List.of(flags));
+        new CommandLine(cmd).parseArgs(args.toArray(String[]::new));
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try (ServeCommand.Running r = cmd.start()) {
+            assertTrue(r.server().baseUrl().startsWith("http://127.0.0.1:"));
+        } finally {
+            System.setErr(oldErr);
+        }
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
     /** A model whose chat template fails an ordinary conversation gets a warning when it is loaded. */
     @Test
     void warnsAtLoadAboutARunawayChatTemplate(@TempDir Path dir) throws Exception {

@@ -46,6 +46,25 @@ class TokenizeCommandTest {
         assertEquals(tok.id("<|im_start|>"), ids[0], "the special-token string is one token");
     }
 
+    /** A llama2.c tokenizer file tokenizes as the model run with it does; a checkpoint is not mistaken for one. */
+    @Test
+    void llama2cTokenizerFileAndAClearErrorForAModelFile() throws Exception {
+        String text = "Once upon a time";
+        CliTest.Result r = tessera("tokenize", "--tokenizer", io.tessera.core.TestModels.tok512().toString(), "--text",
+                text);
+        assertEquals(0, r.code(), r.err());
+        int[] ids = Arrays.stream(r.out().trim().split(" ")).mapToInt(Integer::parseInt).toArray();
+        io.tessera.core.tokenizer.Tokenizer tok = new io.tessera.core.tokenizer.SentencePieceBpeTokenizer(
+                io.tessera.core.tokenizer.Llama2cTokenizerReader.read(io.tessera.core.TestModels.tok512()));
+        assertArrayEquals(tok.encode(text, true, true), ids);
+        assertEquals(1, ids[0], "BOS first");
+
+        CliTest.Result model = tessera("tokenize", "--tokenizer", io.tessera.core.TestModels.stories260K().toString(),
+                "--text", text);
+        assertEquals(1, model.code());
+        assertTrue(model.err().contains("neither a GGUF file, a tokenizer.json nor a llama2.c tokenizer"), model.err());
+    }
+
     @Test
     void noSpecialDropsTheBosButKeepsSpecialStringsInTheText() throws Exception {
         Path json = NpmTokenizers.llama2().resolve("tokenizer.json");

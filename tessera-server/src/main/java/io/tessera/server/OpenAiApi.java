@@ -302,8 +302,7 @@ final class OpenAiApi {
 
     int[] encodeChat(String prompt) {
         checkPromptChars(prompt, "messages");
-        Tokenizer tok = model.tokenizer();
-        return model.chatTemplate().isFallback() ? tok.encode(prompt, true, false) : tok.encode(prompt, false, true);
+        return model.encodeChatPrompt(prompt);
     }
 
     int[] encodePrompt(String text) {

@@ -22,4 +22,13 @@ public record ServedModel(String name, Tokenizer tokenizer, int contextLength, C
         String eos = tokenizer.eos() >= 0 ? tokenizer.piece(tokenizer.eos()) : "";
         return new ServedModel(name, tokenizer, contextLength, new ChatTemplate(template, bos, eos));
     }
+
+    /**
+     * The tokens of a rendered chat prompt: a model's own template writes its special tokens as text
+     * (parsed back into their ids, nothing added); the fallback template writes none, so BOS is added.
+     */
+    public int[] encodeChatPrompt(String rendered) {
+        return chatTemplate.isFallback() ? tokenizer.encode(rendered, true, false)
+                : tokenizer.encode(rendered, false, true);
+    }
 }

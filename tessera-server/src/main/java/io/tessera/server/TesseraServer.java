@@ -82,6 +82,8 @@ public final class TesseraServer implements AutoCloseable {
         app.get("/", ctx -> resource(ctx, "index.html", "text/html; charset=utf-8"));
         app.get("/ui/app.js", ctx -> resource(ctx, "app.js", "text/javascript; charset=utf-8"));
         app.get("/ui/style.css", ctx -> resource(ctx, "style.css", "text/css; charset=utf-8"));
+        app.get("/ui/favicon.svg", ctx -> resource(ctx, "favicon.svg", "image/svg+xml"));
+        app.get("/favicon.ico", ctx -> resource(ctx, "favicon.svg", "image/svg+xml"));
         app.exception(ApiException.class, (e, ctx) -> error(ctx, e));
         app.exception(Exception.class, (e, ctx) -> error(ctx, ApiException.internal(
                 e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()))));

@@ -111,5 +111,38 @@ class WebUiBrowserTest {
                 Double.parseDouble(d.findElement(By.id("stat-tps")).getText()) > 0);
         assertTrue(driver.findElement(By.id("stat-kv")).getText().matches("[\\d.]+ % of 512 blocks"),
                 driver.findElement(By.id("stat-kv")).getText());
+
+        // a reply of 480 tokens no longer fits beside the first exchange in the 512-token context:
+        // the oldest exchange is left out, said in a note, and the answer still comes
+        max.clear();
+        max.sendKeys("480");
+        driver.findElement(By.id("input")).sendKeys("What happened next?");
+        driver.findElement(By.id("send")).click();
+        wait.until(d -> d.findElements(By.cssSelector(".msg.assistant .text")).size() == 2
+                && d.findElement(By.id("send")).isEnabled());
+        String note = driver.findElement(By.cssSelector(".msg.note .text")).getText();
+        assertTrue(note.contains("left out to fit the model's context of 512 tokens"), note);
+        assertTrue(driver.findElements(By.cssSelector(".msg.error")).isEmpty(), "no error shown");
+        assertTrue(driver.findElement(By.id("gen-status")).getText().contains("tokens/s"),
+                driver.findElement(By.id("gen-status")).getText());
+    }
+
+    @Test
+    void apiKeyIsRememberedForTheSessionAndTheIconIsServed() {
+        driver.get(ts.url() + "/");
+        WebElement key = driver.findElement(By.id("api_key"));
+        key.clear();
+        key.sendKeys("sk-session-key");
+        // the change event fires when the field loses focus
+        driver.findElement(By.id("input")).click();
+        driver.navigate().refresh();
+        new WebDriverWait(driver, Duration.ofSeconds(20)).until(d ->
+                "sk-session-key".equals(d.findElement(By.id("api_key")).getAttribute("value")));
+        Object icon = ((org.openqa.selenium.JavascriptExecutor) driver).executeAsyncScript("""
+                const done = arguments[arguments.length - 1];
+                fetch('/favicon.ico').then(r => r.text().then(t => done(r.status + ' ' + r.headers.get('content-type')
+                    + ' ' + t.startsWith('<svg')))).catch(e => done(String(e)));
+                """);
+        assertEquals("200 image/svg+xml true", icon);
     }
 }

@@ -61,7 +61,10 @@ public final class CalibrationOptions {
                 EngineStepTimer.synthesize(file, shapeName, layers, null, tokenizer, type, 1);
             }
         }
-        return new EngineStepTimer(file, threadCount());
+        return new EngineStepTimer(file, threadCount()).withProgress(line -> {
+            err.println(line);
+            err.flush();
+        });
     }
 
     /** The built-in cpu-local entry with this machine's measured peaks. */

@@ -6,7 +6,6 @@ import io.tessera.core.forward.PagedKvCache;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.Model;
-import io.tessera.core.tensor.Tensor;
 
 /**
  * Runs the model in this process: {@link DecoderForward} over an off-heap {@link PagedKvCache} it owns.
@@ -40,27 +39,6 @@ public final class LocalExecutor implements Executor {
                     * blockSize + " bytes each)");
         }
         return new LocalExecutor(model, parallel, type, blockSize, blocks);
-    }
-
-    /**
-     * The KV budget when none is given: {@code fraction} of the physical memory left after the
-     * weights (mapped weights count as resident).
-     */
-    public static long defaultBudget(Model model, double fraction) {
-        long weights = 0;
-        for (Tensor t : model.matrices()) {
-            weights += t.data().byteSize();
-        }
-        long physical = physicalMemory();
-        return (long) (Math.max(0, physical - weights) * fraction);
-    }
-
-    static long physicalMemory() {
-        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
-                instanceof com.sun.management.OperatingSystemMXBean os) {
-            return os.getTotalMemorySize();
-        }
-        return Runtime.getRuntime().maxMemory();
     }
 
     public Model model() {

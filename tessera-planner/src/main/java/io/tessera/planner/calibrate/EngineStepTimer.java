@@ -39,9 +39,16 @@ public final class EngineStepTimer implements StepTimer {
     private final double weightBytes;
     private final KvCacheType kvType;
     private final Map<Integer, DecoderForward> byDepth = new HashMap<>();
+    private java.util.function.Consumer<String> progress = line -> { };
 
     public EngineStepTimer(Path modelFile, int threads) throws IOException {
         this(modelFile, threads, KvCacheType.F16);
+    }
+
+    /** Receives a line after each round of {@link #seconds(List, int)}, for commands that run for minutes. */
+    public EngineStepTimer withProgress(java.util.function.Consumer<String> sink) {
+        this.progress = sink;
+        return this;
     }
 
     /** A timer whose steps use an off-heap paged KV cache of {@code kvType}, as the serving engine does. */
@@ -149,6 +156,22 @@ public final class EngineStepTimer implements StepTimer {
         }
     }
 
+    /** Refuses, before anything is timed, a step whose sequences reach past the model's context. */
+    private void requireFits(StepPlan plan) {
+        int longest = 0;
+        for (int i = 0; i < plan.chunk().length; i++) {
+            longest = Math.max(longest, plan.cached()[i] + plan.chunk()[i]);
+        }
+        for (int ctx : plan.decodeContext()) {
+            longest = Math.max(longest, ctx);
+        }
+        int context = model.config().contextLength();
+        if (longest > context) {
+            throw new IllegalArgumentException("the step '" + plan.name() + "' needs a context of " + longest
+                    + " tokens and the model has " + context + ": time a model with a longer context");
+        }
+    }
+
     private Prepared prepare(StepPlan plan) {
         DecoderForward fwd = forwardFor(plan.layers());
         ModelConfig cfg = fwd.model().config();
@@ -187,6 +210,8 @@ public final class EngineStepTimer implements StepTimer {
 
     @Override
     public double[] seconds(List<StepPlan> plans, int repeats) {
+        plans.forEach(this::requireFits);
+        long start = System.nanoTime();
         List<Prepared> steps = new ArrayList<>();
         for (StepPlan p : plans) {
             Prepared s = prepare(p);
@@ -199,6 +224,8 @@ public final class EngineStepTimer implements StepTimer {
                 for (int i = 0; i < steps.size(); i++) {
                     runs[i][r] = steps.get(i).run();
                 }
+                progress.accept(String.format(java.util.Locale.ROOT, "timed %d steps, round %d of %d, %.0f s",
+                        steps.size(), r + 1, runs[0].length, (System.nanoTime() - start) / 1e9));
             }
         } finally {
             steps.forEach(p -> p.cache().close());

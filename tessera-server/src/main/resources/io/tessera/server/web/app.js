@@ -4,7 +4,9 @@
   const $ = (id) => document.getElementById(id);
   const history = [];
   let model = null;
+  let contextLength = 0;
   let controller = null;
+  const KEY_ITEM = "tessera.api_key";
 
   function headers() {
     const h = { "Content-Type": "application/json" };
@@ -34,6 +36,7 @@
       const j = await r.json();
       if (r.ok && j.data && j.data.length) {
         model = j.data[0].id;
+        contextLength = j.data[0].max_model_len || 0;
         $("model-name").textContent = model + " · context " + j.data[0].max_model_len;
       } else {
         $("model-name").textContent = (j.error && j.error.message) || "no model";
@@ -48,22 +51,71 @@
     return v === "" ? undefined : Number(v);
   }
 
-  async function send(text) {
-    if (!model) await loadModel();
-    history.push({ role: "user", content: text });
-    addMessage("user", text);
-    const out = addMessage("assistant", "");
+  function conversation() {
     const messages = [];
     const sys = $("system").value.trim();
     if (sys) messages.push({ role: "system", content: sys });
     messages.push(...history);
+    return messages;
+  }
+
+  // The conversation's length in tokens, as the server's chat template renders it.
+  async function promptTokens() {
+    const r = await fetch("/tokenize", {
+      method: "POST", headers: headers(), body: JSON.stringify({ model: model, messages: conversation() }),
+    });
+    const j = await r.json();
+    if (!r.ok) throw new Error((j.error && j.error.message) || ("HTTP " + r.status));
+    return j.count;
+  }
+
+  // Drops the oldest exchanges until the conversation and the reply's max tokens fit the context;
+  // returns the max tokens to ask for (fewer when even the newest message alone leaves less room).
+  async function fitToContext(maxTokens) {
+    if (!contextLength) return maxTokens;
+    let dropped = 0;
+    for (;;) {
+      const count = await promptTokens();
+      const wanted = maxTokens === undefined ? 1 : maxTokens;
+      if (count + wanted <= contextLength || history.length <= 1) {
+        if (dropped) addMessage("note", dropped + " earlier message" + (dropped > 1 ? "s were" : " was")
+          + " left out to fit the model's context of " + contextLength + " tokens");
+        if (count + wanted <= contextLength) return maxTokens;
+        if (count < contextLength) return contextLength - count;
+        throw new Error("this message alone takes " + count + " tokens, more than the model's context of "
+          + contextLength);
+      }
+      history.shift();
+      dropped++;
+      while (history.length > 1 && history[0].role !== "user") {
+        history.shift();
+        dropped++;
+      }
+    }
+  }
+
+  async function send(text) {
+    $("send").disabled = true;
+    if (!model) await loadModel();
+    history.push({ role: "user", content: text });
+    addMessage("user", text);
+    let maxTokens;
+    try {
+      maxTokens = await fitToContext(num("max_tokens"));
+    } catch (e) {
+      history.pop();
+      const err = addMessage("assistant", "Error: " + e.message);
+      err.parentElement.className = "msg error";
+      $("send").disabled = false;
+      return;
+    }
+    const out = addMessage("assistant", "");
     const req = {
-      model: model, messages: messages, stream: true, stream_options: { include_usage: true },
+      model: model, messages: conversation(), stream: true, stream_options: { include_usage: true },
       temperature: num("temperature"), top_p: num("top_p"), top_k: num("top_k"),
-      max_tokens: num("max_tokens"), seed: num("seed"),
+      max_tokens: maxTokens, seed: num("seed"),
     };
     controller = new AbortController();
-    $("send").disabled = true;
     $("stop").disabled = false;
     $("gen-status").textContent = "generating…";
     const started = performance.now();
@@ -142,7 +194,7 @@
   $("composer").addEventListener("submit", (e) => {
     e.preventDefault();
     const text = $("input").value.trim();
-    if (!text || controller) return;
+    if (!text || $("send").disabled) return;
     $("input").value = "";
     send(text);
   });
@@ -154,7 +206,13 @@
   });
   $("stop").addEventListener("click", () => controller && controller.abort());
   $("clear").addEventListener("click", () => { history.length = 0; $("messages").innerHTML = ""; });
-  $("api_key").addEventListener("change", loadModel);
+  // the key stays for this browser tab's session, never on disk
+  $("api_key").value = sessionStorage.getItem(KEY_ITEM) || "";
+  $("api_key").addEventListener("change", () => {
+    const key = $("api_key").value.trim();
+    if (key) sessionStorage.setItem(KEY_ITEM, key); else sessionStorage.removeItem(KEY_ITEM);
+    loadModel();
+  });
   loadModel();
   poll();
   setInterval(poll, 1000);

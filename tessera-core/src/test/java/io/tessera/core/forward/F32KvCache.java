@@ -2,7 +2,7 @@ package io.tessera.core.forward;
 
 import io.tessera.core.model.ModelConfig;
 
-/** A KV cache holding float32 values in heap arrays, one pair per layer. */
+/** A KV cache holding float32 values in heap arrays, one pair per layer: the tests' plain reference cache. */
 public final class F32KvCache implements KvCache {
 
     private final int blockSize;

@@ -14,9 +14,10 @@ import java.util.Arrays;
 import java.util.function.Consumer;
 
 /**
- * Generates text for one prompt: the single-request path, a batch of one through the same forward
- * pass the serving engine uses. The prompt is prefilled in chunks, then tokens are decoded one at a
- * time until the token limit, the context end, or an end token.
+ * Generates text for one prompt with no engine around it, the tests' plain reference: a batch of one
+ * through the same forward pass the serving engine uses, over a heap KV cache. The prompt is
+ * prefilled in chunks, then tokens are decoded one at a time until the token limit, the context end,
+ * or an end token. ({@code tessera run} goes through the engine.)
  */
 public final class Generator {
 
