@@ -575,12 +575,13 @@ enum { T_F32 = 0, T_F16 = 1, T_BF16 = 2, T_FP8 = 3 };
 #define FP8_BLOCK 64
 #define FP8_BLOCK_BYTES 68
 
+/* i is never negative: unsigned division is a shift */
 static inline float fp8_scale(const uint8_t *row, int64_t i) {
-    return ldf(row + (i / FP8_BLOCK) * FP8_BLOCK_BYTES) * 0x1p120f;
+    return ldf(row + ((uint64_t) i / FP8_BLOCK) * FP8_BLOCK_BYTES) * 0x1p120f;
 }
 
 static inline const uint8_t *fp8_codes(const uint8_t *row, int64_t i) {
-    return row + (i / FP8_BLOCK) * FP8_BLOCK_BYTES + 4 + i % FP8_BLOCK;
+    return row + ((uint64_t) i / FP8_BLOCK) * FP8_BLOCK_BYTES + 4 + (uint64_t) i % FP8_BLOCK;
 }
 
 static inline float scalar_weight(int type, const uint8_t *row, int64_t i) {
