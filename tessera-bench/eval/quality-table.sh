@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Regenerates the quality table: stories260K converted to each weight type, run with each KV cache
 # type, perplexity on tinystories-style.txt and KL divergence from the F32 file with an F32 cache;
-# then one synthetic large shape (random weights), KL divergence of each weight type from its F32 file.
+# then one synthetic large shape (random weights), KL divergence of each weight type from its F32 file,
+# and of each KV cache type from an F32 cache.
 # FP8 has no GGUF type: its rows are the F32 file quantized at load (--quantize FP8, E4M3 with one
 # scale per output channel, the bytes `convert --type FP8` writes).
 # Usage: tessera-bench/eval/quality-table.sh [MODELS_DIR] [WORK_DIR]
 #   MODELS_DIR holds stories260K.bin, tok512.bin, tokenizer-llama2-32k.bin (default: ../shared/models
 #   beside the repository); WORK_DIR receives the converted files (default: a temporary directory).
-# Prints two Markdown tables on standard output.
+# Prints three Markdown tables on standard output.
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
 models="${1:-$root/../shared/models}"
@@ -66,5 +67,17 @@ done
 for t in $at_load; do
   printf '| %s ' "$t"
   "$tessera" eval perplexity "$work/synth-F32.gguf" --quantize "$t" --text "$text" --ctx 128 --kv-cache-dtype f32 \
+    --kl-base "$work/synth-F32.gguf" --json 2>/dev/null | row
+done
+
+echo
+echo "$shape shape, $layers layers, F32 weights: each KV cache type (q8_0 needs heads of a multiple of 32 values,"
+echo "which stories260K's 8 are not); KL from the same file with an F32 KV cache"
+echo
+echo "| KV cache | perplexity | KL mean | KL p99 | KL max | same top token |"
+echo "| --- | --- | --- | --- | --- | --- |"
+for kv in f16 bf16 q8_0; do
+  printf '| %s ' "$kv"
+  "$tessera" eval perplexity "$work/synth-F32.gguf" --text "$text" --ctx 128 --kv-cache-dtype "$kv" \
     --kl-base "$work/synth-F32.gguf" --json 2>/dev/null | row
 done

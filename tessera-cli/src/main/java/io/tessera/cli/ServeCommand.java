@@ -5,12 +5,16 @@ import io.tessera.core.model.LoadedModel;
 import io.tessera.core.sampling.SamplingParams;
 import io.tessera.engine.Detokenizer;
 import io.tessera.engine.Engine;
+import io.tessera.engine.Pooling;
+import io.tessera.core.gguf.GgufFile;
+import io.tessera.core.model.ModelLoader;
 import io.tessera.engine.GenerateParams;
 import io.tessera.engine.GenerateRequest;
 import io.tessera.engine.RequestStream.Completion;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.kv.KvCacheBudget;
 import io.tessera.server.ChatTemplate;
+import io.tessera.server.RequestLogging;
 import io.tessera.server.ServedModel;
 import io.tessera.server.ServerConfig;
 import io.tessera.server.TesseraServer;
@@ -35,7 +39,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Serve a model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, "
-                + "/v1/models), with Prometheus /metrics and a web UI at /. The model is the first argument or "
+                + "/v1/embeddings, /v1/models, /version), with Prometheus /metrics and a web UI at /. The model is the first argument or "
                 + "-m/--model.")
 final class ServeCommand implements Callable<Integer> {
 
@@ -101,6 +105,24 @@ final class ServeCommand implements Callable<Integer> {
                     + "own; refused at startup if unreadable or not a valid template.")
     Path chatTemplate;
 
+    @Option(names = "--no-access-log",
+            description = "Do not log a line per API request (method, path, status, duration, response id, "
+                    + "tokens, time to first token; never prompt text or keys) on the logger io.tessera.server.access.")
+    boolean noAccessLog;
+
+    @Option(names = "--log-stats-interval", defaultValue = "10", paramLabel = "SECONDS",
+            description = "How often to log the engine's throughput, running and waiting requests and KV cache "
+                    + "usage while it is busy (logger io.tessera.server.stats); 0 turns it off "
+                    + "(default: ${DEFAULT-VALUE}).")
+    double logStatsInterval;
+
+    @Option(names = "--pooling", paramLabel = "mean|last",
+            description = "How /v1/embeddings pools the final hidden states (after the final norm) into one vector "
+                    + "per input: the mean over the tokens, or the last token's (default: the GGUF file's "
+                    + "<arch>.pooling_type when it has one, else last, as vLLM pools decoder models). Vectors are "
+                    + "returned at unit length.")
+    String pooling;
+
     @Option(names = "--max-model-len", paramLabel = "N",
             description = "Tokens of prompt and output together at most, below the model's context length "
                     + "(default: the model's context length); longer requests get 400.")
@@ -122,6 +144,10 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        // the server's own lines (access log, throughput) at info, with a timestamp; a -D given wins
+        setIfAbsent("org.slf4j.simpleLogger.log.io.tessera.server", "info");
+        setIfAbsent("org.slf4j.simpleLogger.showDateTime", "true");
+        setIfAbsent("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
         Running running = start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -133,7 +159,23 @@ final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
+    private static void setIfAbsent(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
+    }
+
+    /** The request and throughput logging the flags ask for. */
+    RequestLogging logging() {
+        if (!(logStatsInterval >= 0) || Double.isInfinite(logStatsInterval)) {
+            throw new IllegalArgumentException("--log-stats-interval must be 0 (off) or a positive number of seconds,"
+                    + " got " + logStatsInterval);
+        }
+        return new RequestLogging(!noAccessLog, Duration.ofMillis((long) (logStatsInterval * 1000)));
+    }
+
     Running start() throws Exception {
+        RequestLogging logging = logging();
         if (!(readTimeout > 0)) {
             throw new IllegalArgumentException("--read-timeout must be a positive number of seconds, got "
                     + readTimeout);
@@ -160,13 +202,14 @@ final class ServeCommand implements Callable<Integer> {
                     Detokenizer.of(loaded.tokenizer()));
             String name = servedModelName != null ? servedModelName : defaultName();
             ServedModel served = ServedModel.of(name, loaded.tokenizer(), contextLength,
-                    template != null ? template : loaded.chatTemplate());
+                    template != null ? template : loaded.chatTemplate()).withPooling(pooling(modelOptions.model()));
             served.chatTemplate().probe().ifPresent(w -> System.err.println("tessera serve: warning: " + w));
             warmUp(engine, loaded.model().config().vocabSize(), served.contextLength());
-            TesseraServer server = new TesseraServer(engine, served, config).start();
-            System.err.printf(Locale.ROOT, "tessera serve: %s (context %d, chat template: %s) on %s; %s%n", name,
-                    served.contextLength(), template != null ? chatTemplate.toString()
+            TesseraServer server = new TesseraServer(engine, served, config, logging).start();
+            System.err.printf(Locale.ROOT, "tessera serve: %s (context %d, chat template: %s, embeddings: %s) on %s;"
+                    + " %s%n", name, served.contextLength(), template != null ? chatTemplate.toString()
                     : loaded.chatTemplate() == null ? "fallback" : "model's",
+                    engine.supportsEmbeddings() ? served.pooling().lowerName() + " pooling" : "none (--tp/--pp)",
                     server.baseUrl(), executor.describe());
             return new Running(server, engine, executor, parallel, loaded);
         } catch (Exception | Error e) {
@@ -207,6 +250,33 @@ final class ServeCommand implements Callable<Integer> {
 
     private static final int WARM_UP_PROMPT = 32;
     private static final int WARM_UP_OUTPUT = 4;
+
+    /**
+     * The embeddings' pooling: {@code --pooling}, else the GGUF file's {@code <arch>.pooling_type}
+     * (as llama.cpp reads it; a value Tessera does not pool by is warned about), else
+     * {@link Pooling#DEFAULT}.
+     */
+    Pooling pooling(Path model) throws IOException {
+        if (pooling != null) {
+            return Pooling.parse(pooling);
+        }
+        if (Files.isRegularFile(model) && ModelLoader.detect(model) == ModelLoader.Format.GGUF) {
+            try (GgufFile gguf = GgufFile.open(model)) {
+                String arch = gguf.metadata().getString("general.architecture", "");
+                var code = gguf.metadata().findLong(arch + ".pooling_type");
+                if (code.isPresent()) {
+                    try {
+                        return Pooling.ofLlamaCpp(code.getAsLong());
+                    } catch (IllegalArgumentException e) {
+                        // the model still generates; only its embeddings fall back
+                        System.err.println("tessera serve: warning: " + arch + ".pooling_type: " + e.getMessage()
+                                + "; /v1/embeddings pools by " + Pooling.DEFAULT.lowerName());
+                    }
+                }
+            }
+        }
+        return Pooling.DEFAULT;
+    }
 
     /** The served context: the model's, or {@code --max-model-len} below it. */
     int contextLength(int modelContext) {
@@ -252,7 +322,8 @@ final class ServeCommand implements Callable<Integer> {
         KvCacheBudget budget = engineOptions.kvBudget(loaded.model(), contextLength, "tessera serve");
         System.err.println("tessera serve: KV cache " + budget.describe(engineOptions.kvType()));
         return io.tessera.cluster.ClusterExecutors.open(loaded.model(), modelOptions.model(), parallel,
-                engineOptions.kvType(), engineOptions.blockSize, budget.bytes(), cluster.layout()).executor();
+                engineOptions.kvType(), engineOptions.blockSize, budget.bytes(), cluster.layout(),
+                engineOptions.kvOffload()).executor();
     }
 
     private String defaultName() {

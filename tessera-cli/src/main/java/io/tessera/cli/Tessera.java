@@ -34,20 +34,11 @@ public final class Tessera implements Runnable {
         new CommandLine(this).usage(System.err);
     }
 
-    /** The version the build wrote into {@code version.properties}: Maven project version and git commit. */
+    /** The version the build wrote into the server's {@code version.properties}, and the Java runtime. */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
-        public String[] getVersion() throws java.io.IOException {
-            java.util.Properties p = new java.util.Properties();
-            try (var in = Tessera.class.getResourceAsStream("version.properties")) {
-                if (in != null) {
-                    p.load(in);
-                }
-            }
-            String version = p.getProperty("version", "unknown");
-            String commit = p.getProperty("commit", "");
-            return new String[] {"tessera " + version + (commit.isBlank() ? "" : " (" + commit + ")")
-                    + ", Java " + Runtime.version()};
+        public String[] getVersion() {
+            return new String[] {io.tessera.server.BuildInfo.current().line() + ", Java " + Runtime.version()};
         }
     }
 }

@@ -58,7 +58,7 @@ class RouterCommandTest {
     private static double aborted(HttpClient http, String base) throws Exception {
         String metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
-        Matcher m = Pattern.compile("tessera_request_success_total\\{finished_reason=\"abort\"} ([0-9.eE+]+)")
+        Matcher m = Pattern.compile("tessera_request_success_total\\{finished_reason=\"abort\"[^}]*} ([0-9.eE+]+)")
                 .matcher(metrics);
         return m.find() ? Double.parseDouble(m.group(1)) : 0;
     }

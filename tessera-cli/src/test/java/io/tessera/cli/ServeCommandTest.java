@@ -159,4 +159,61 @@ class ServeCommandTest {
                 + " conversation, so chat requests will get 400 (the chat template exceeded its rendering"
                 + " limits"), log);
     }
+    @Test
+    void loggingFlags() {
+        ServeCommand on = new ServeCommand();
+        new CommandLine(on).parseArgs("--model", "m.gguf");
+        assertEquals(io.tessera.server.RequestLogging.defaults(), on.logging());
+        ServeCommand off = new ServeCommand();
+        new CommandLine(off).parseArgs("--model", "m.gguf", "--no-access-log", "--log-stats-interval", "0");
+        assertEquals(io.tessera.server.RequestLogging.off(), off.logging());
+        ServeCommand bad = new ServeCommand();
+        new CommandLine(bad).parseArgs("--model", "m.gguf", "--log-stats-interval", "-1");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, bad::logging);
+        assertTrue(e.getMessage().contains("--log-stats-interval"), e.getMessage());
+    }
+
+    /** The embeddings' pooling: the GGUF file's pooling_type, overridden by --pooling; an unusable one is warned about. */
+    @Test
+    void poolingComesFromTheFileOrTheFlag(@TempDir Path dir) throws Exception {
+        Path f32 = Stories260K.convert(dir, "F32");
+        Path mean = GgufEdits.rewrite(f32, dir.resolve("mean.gguf"), w -> w.putUInt32("llama.pooling_type", 1));
+        Path none = GgufEdits.rewrite(f32, dir.resolve("none.gguf"), w -> w.putUInt32("llama.pooling_type", 0));
+        assertEquals("mean", startupLine(mean));
+        assertEquals("last", startupLine(mean, "--pooling", "last"));
+        assertEquals("last", startupLine(f32));
+        assertEquals("last", startupLine(none));
+        ServeCommand bad = new ServeCommand();
+        new CommandLine(bad).parseArgs("--model", f32.toString(), "--pooling", "cls");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> bad.pooling(f32));
+        assertTrue(e.getMessage().contains("expected mean or last"), e.getMessage());
+    }
+
+    /** Starts serve on {@code model}, embeds one text, and returns the pooling its startup line names. */
+    private static String startupLine(Path model, String... flags) throws Exception {
+        ServeCommand cmd = new ServeCommand();
+        List<String> args = new java.util.ArrayList<>(List.of("--model", model.toString(), "--port", "0", "--threads",
+                "1", "--kv-cache-memory", "8M"));
+        args.addAll(List.of(flags));
+        new CommandLine(cmd).parseArgs(args.toArray(String[]::new));
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try (ServeCommand.Running r = cmd.start()) {
+            HttpResponse<String> e = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+                    r.server().baseUrl() + "/v1/embeddings")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"input\":\"a cat\"}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, e.statusCode(), e.body());
+        } finally {
+            System.setErr(oldErr);
+        }
+        String log = err.toString(StandardCharsets.UTF_8);
+        if (model.getFileName().toString().equals("none.gguf")) {
+            assertTrue(log.contains("warning: llama.pooling_type: pooling_type 0 (none"), log);
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("embeddings: (\\w+) pooling").matcher(log);
+        assertTrue(m.find(), log);
+        return m.group(1);
+    }
 }

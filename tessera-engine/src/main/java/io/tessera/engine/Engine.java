@@ -5,6 +5,7 @@ import io.tessera.engine.kv.KvStats;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
@@ -67,6 +68,45 @@ public final class Engine implements AutoCloseable {
             inbox.add(this::drainClosed);
         }
         return stream;
+    }
+
+    /**
+     * Submits an embedding request: its input runs through the model with the other requests'
+     * prompts; the future gets the pooled vector, or fails with the reason (aborted, step failed,
+     * engine shut down). {@link #abort} with its id aborts it.
+     *
+     * @throws RequestRejectedException when it can never be served (too long, not in the vocabulary,
+     *     an executor without hidden states)
+     * @throws IllegalStateException when the engine is closed
+     */
+    public CompletableFuture<Embedding> embed(EmbeddingRequest request) {
+        if (closed) {
+            throw new IllegalStateException("the engine is shut down");
+        }
+        EmbeddingRequest r = request.id() != null ? request : request.withId("emb-" + ids.incrementAndGet());
+        core.validate(r);
+        CompletableFuture<Embedding> result = new CompletableFuture<>();
+        inbox.add(() -> {
+            try {
+                core.addEmbedding(r, result);
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        });
+        if (closed) {
+            inbox.add(this::drainClosed);
+        }
+        return result;
+    }
+
+    /** Values in a hidden state: the size of the vectors {@link #embed} returns. */
+    public int hiddenSize() {
+        return core.executor().modelConfig().dim();
+    }
+
+    /** Whether the executor returns hidden states, so that {@link #embed} can serve. */
+    public boolean supportsEmbeddings() {
+        return core.executor().returnsHiddenStates();
     }
 
     /** Aborts a request by id (no effect once it has finished). */

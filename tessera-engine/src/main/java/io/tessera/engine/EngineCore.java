@@ -41,6 +41,7 @@ public final class EngineCore {
     private final BlockManager blocks;
     private final Scheduler scheduler;
     private final Map<String, RequestState> requests = new LinkedHashMap<>();
+    private final Map<String, EmbeddingJob> embeddings = new LinkedHashMap<>();
     private long nextArrival;
     private long steps;
     private long promptTokensComputed;
@@ -62,6 +63,9 @@ public final class EngineCore {
         this.detokenizer = detokenizer;
         this.model = executor.modelConfig();
         this.blocks = new BlockManager(executor.numBlocks(), executor.blockSize(), config.prefixCaching());
+        if (config.prefixCaching()) {
+            blocks.offloadTo(executor.kvOffload());
+        }
         this.scheduler = new Scheduler(config.scheduler(), blocks);
         this.cacheEpoch = executor.cacheEpoch();
     }
@@ -128,6 +132,71 @@ public final class EngineCore {
     }
 
     /**
+     * Checks that an embedding request can be served; thread-safe.
+     *
+     * @throws RequestRejectedException naming the cause
+     */
+    public void validate(EmbeddingRequest r) {
+        if (!executor.returnsHiddenStates()) {
+            throw new RequestRejectedException("embeddings need the final hidden states, which this executor ("
+                    + executor.describe() + ") does not return");
+        }
+        int[] tokens = r.tokensUnsafe();
+        for (int t : tokens) {
+            if (t < 0 || t >= model.vocabSize()) {
+                throw new RequestRejectedException("input token " + t + " is outside the vocabulary (0.."
+                        + (model.vocabSize() - 1) + ")");
+            }
+        }
+        if (tokens.length > model.contextLength()) {
+            throw new RequestRejectedException("the input has " + tokens.length + " tokens; the model's context"
+                    + " length is " + model.contextLength());
+        }
+        int need = scheduler.blocksFor(tokens.length);
+        if (need > blocks.numBlocks()) {
+            throw new RequestRejectedException("the input (" + tokens.length + " tokens) needs " + need
+                    + " KV blocks of " + blocks.blockSize() + " tokens; the whole cache has " + blocks.numBlocks());
+        }
+    }
+
+    /**
+     * Adds an embedding request; {@code result} is completed on the stepping thread with the pooled
+     * vector, or exceptionally when the request fails or is aborted.
+     *
+     * @throws RequestRejectedException when it cannot be served or its id is in use
+     */
+    public void addEmbedding(EmbeddingRequest request, java.util.concurrent.CompletableFuture<Embedding> result) {
+        if (request.id() == null) {
+            request = request.withId("emb-" + nextArrival);
+        }
+        validate(request);
+        if (requests.containsKey(request.id()) || embeddings.containsKey(request.id())) {
+            throw new RequestRejectedException("request id '" + request.id() + "' is already in use");
+        }
+        EmbeddingJob job = new EmbeddingJob(request, result, model.dim());
+        int[] tokens = request.tokensUnsafe();
+        job.seq = new Sequence(nextArrival++, 0, job, tokens, tokens.length + 1, 1);
+        if (request.pooling() != Pooling.LAST) {
+            job.seq.computeEveryToken(); // a cached prefix has no hidden states to pool
+        }
+        embeddings.put(request.id(), job);
+        scheduler.add(job.seq);
+    }
+
+    /** Ends an embedding request: its sequence's blocks are freed; the vector, or the error, goes out. */
+    private void finishEmbedding(EmbeddingJob job, String error) {
+        scheduler.finish(job.seq);
+        embeddings.remove(job.request.id());
+        if (error == null) {
+            finished++;
+            job.result.complete(new Embedding(job.request.id(), job.vector(), job.request.tokensUnsafe().length));
+        } else {
+            aborted++;
+            job.result.completeExceptionally(new IllegalStateException(error));
+        }
+    }
+
+    /**
      * Adds a request; its deltas go to {@code sink}, called on the stepping thread.
      *
      * @throws RequestRejectedException when it cannot be served or its id is in use
@@ -151,6 +220,11 @@ public final class EngineCore {
 
     /** Aborts a request: frees all its blocks now; its samples end with ABORTED. */
     public boolean abort(String requestId) {
+        EmbeddingJob job = embeddings.get(requestId);
+        if (job != null) {
+            finishEmbedding(job, "aborted");
+            return true;
+        }
         RequestState st = requests.get(requestId);
         if (st == null) {
             return false;
@@ -165,6 +239,11 @@ public final class EngineCore {
 
     /** Ends every request that holds KV blocks with an error (requests still waiting go on). */
     private void failAll(String message) {
+        for (EmbeddingJob job : new ArrayList<>(embeddings.values())) {
+            if (job.seq.numComputed() > 0 || job.seq.blockTable().length > 0) {
+                finishEmbedding(job, message);
+            }
+        }
         for (RequestState st : new ArrayList<>(requests.values())) {
             boolean holdsKv = false;
             for (SampleState s : st.samples) {
@@ -186,6 +265,9 @@ public final class EngineCore {
         for (String id : new ArrayList<>(requests.keySet())) {
             abort(id);
         }
+        for (String id : new ArrayList<>(embeddings.keySet())) {
+            abort(id);
+        }
     }
 
     public boolean hasWork() {
@@ -193,7 +275,7 @@ public final class EngineCore {
     }
 
     public int activeRequests() {
-        return requests.size();
+        return requests.size() + embeddings.size();
     }
 
     /**
@@ -217,6 +299,10 @@ public final class EngineCore {
             for (int i = 0; i < chunk.length; i++) {
                 chunk[i] = seq.token(c.start() + i);
             }
+            if (seq.owner() instanceof EmbeddingJob job) {
+                b.add(seq.blockTable(), chunk, c.start(), ForwardBatch.Logits.NONE, job.hiddenWanted(c));
+                continue;
+            }
             b.add(seq.blockTable(), chunk, c.start(), c.sample() ? ForwardBatch.Logits.LAST : ForwardBatch.Logits.NONE);
         }
         StepResult result;
@@ -234,7 +320,16 @@ public final class EngineCore {
         logitRows += result.rows();
         scheduler.commit(step);
         int row = 0;
+        int hiddenRow = 0;
         for (ScheduledStep.Chunk c : step.chunks()) {
+            if (c.sequence().owner() instanceof EmbeddingJob job) {
+                promptTokensComputed += c.length();
+                hiddenRow = job.absorb(c, result, hiddenRow);
+                if (c.sample()) {
+                    finishEmbedding(job, null);
+                }
+                continue;
+            }
             if (!c.sample()) {
                 promptTokensComputed += c.length();
                 continue;
@@ -347,10 +442,14 @@ public final class EngineCore {
 
     private void failStep(ScheduledStep step, RuntimeException e) {
         Set<RequestState> hit = new LinkedHashSet<>();
-        for (ScheduledStep.Chunk c : step.chunks()) {
-            hit.add((RequestState) c.sequence().owner());
-        }
         String msg = "model step failed: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+        for (ScheduledStep.Chunk c : step.chunks()) {
+            if (c.sequence().owner() instanceof EmbeddingJob job) {
+                finishEmbedding(job, msg);
+            } else {
+                hit.add((RequestState) c.sequence().owner());
+            }
+        }
         for (RequestState st : hit) {
             for (SampleState s : st.samples) {
                 if (!s.done) {

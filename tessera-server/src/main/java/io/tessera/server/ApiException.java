@@ -68,6 +68,11 @@ public final class ApiException extends RuntimeException {
                 + "that runs it is down. Retry later.", null, "model_unavailable");
     }
 
+    /** The request is valid but this server, as configured, cannot serve it (501). */
+    public static ApiException notImplemented(String message) {
+        return new ApiException(501, "invalid_request_error", message, null, "not_implemented");
+    }
+
     public static ApiException internal(String message) {
         return new ApiException(500, "server_error", message, null, null);
     }

@@ -512,6 +512,7 @@ final class OpenAiApi {
         int ctxLen = model.contextLength();
         List<GenerateRequest> requests = new ArrayList<>();
         String id = (job.kind == Kind.CHAT ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
+        RequestRecord.of(ctx).id = id;
         for (int i = 0; i < job.prompts.size(); i++) {
             int[] p = job.prompts.get(i);
             int max = job.params.maxTokens();
@@ -596,6 +597,7 @@ final class OpenAiApi {
     /** Takes events, records latencies, accumulates choices; returns null at the end of all streams. */
     private final class Collector {
         final Job job;
+        final RequestRecord record;
         final int n;
         final Choice[] choices;
         final Usage[] usages;
@@ -603,8 +605,9 @@ final class OpenAiApi {
         long firstTokenNanos;
         String error;
 
-        Collector(Job job) {
+        Collector(Job job, RequestRecord record) {
             this.job = job;
+            this.record = record;
             this.n = job.params.n();
             this.choices = new Choice[job.prompts.size() * n];
             for (int i = 0; i < choices.length; i++) {
@@ -673,6 +676,8 @@ final class OpenAiApi {
 
         void finish() {
             Usage u = usage();
+            record.tokens(u.promptTokens(), u.completionTokens());
+            record.firstTokenNanos = firstTokenNanos;
             metrics.promptTokens.inc(u.promptTokens());
             metrics.generationTokens.inc(u.completionTokens());
             metrics.e2e.observe((System.nanoTime() - job.arrivalNanos) / 1e9);
@@ -685,7 +690,7 @@ final class OpenAiApi {
 
     private void jsonResponse(Job job, String id, io.javalin.http.Context ctx, List<RequestStream> streams,
             LinkedBlockingQueue<Event> events) throws IOException {
-        Collector col = new Collector(job);
+        Collector col = new Collector(job, RequestRecord.of(ctx));
         ClientProbe client = ClientProbe.of(ctx.req());
         long nextProbe = System.nanoTime() + keepAliveMs * 1_000_000;
         try {
@@ -852,7 +857,7 @@ final class OpenAiApi {
         res.setHeader("Cache-Control", "no-cache");
         res.setHeader("X-Accel-Buffering", "no");
         OutputStream out = res.getOutputStream();
-        Collector col = new Collector(job);
+        Collector col = new Collector(job, RequestRecord.of(ctx));
         long created = System.currentTimeMillis() / 1000;
         try {
             if (job.kind == Kind.CHAT) {

@@ -16,11 +16,17 @@ final class RequestFields {
     private static final Set<String> COMMON = Set.of("model", "stream", "stream_options", "max_tokens", "n",
             "temperature", "top_p", "stop", "seed", "presence_penalty", "frequency_penalty", "logit_bias",
             "response_format", "top_k", "min_p", "repetition_penalty", "stop_token_ids", "ignore_eos", "guided_json",
-            "guided_regex", "guided_choice", "structured_outputs");
+            "guided_regex", "guided_choice", "guided_grammar", "grammar", "structured_outputs");
     private static final Set<String> COMPLETION = Set.of("prompt", "echo", "logprobs", "best_of");
     private static final Set<String> CHAT = Set.of("messages", "max_completion_tokens", "logprobs", "top_logprobs",
             "add_generation_prompt", "continue_final_message", "chat_template_kwargs", "tools", "tool_choice",
             "parallel_tool_calls");
+    /** {@code /v1/embeddings}: OpenAI's fields ({@code user} is metadata). */
+    private static final Set<String> EMBEDDINGS = Set.of("model", "input", "encoding_format", "dimensions");
+    /** vLLM's embedding extensions that would change the vector, not implemented. */
+    private static final Set<String> EMBEDDINGS_REFUSED = Set.of("truncate_prompt_tokens", "add_special_tokens",
+            "normalize", "priority", "mm_processor_kwargs", "additional_data");
+
     /** Accepted and without effect on the output. */
     private static final Set<String> METADATA = Set.of("user", "store", "metadata", "service_tier",
             "prompt_cache_key", "safety_identifier", "prediction", "request_id");
@@ -29,7 +35,7 @@ final class RequestFields {
     private static final Set<String> REFUSED = Set.of(
             "suffix", "audio", "modalities", "reasoning_effort", "verbosity", "web_search_options", "functions",
             "function_call", "echo", "documents", "chat_template", "mm_processor_kwargs",
-            "guided_grammar", "guided_decoding_backend", "guided_whitespace_pattern", "min_tokens",
+            "guided_decoding_backend", "guided_whitespace_pattern", "min_tokens",
             "skip_special_tokens", "include_stop_str_in_output", "spaces_between_special_tokens",
             "truncate_prompt_tokens", "prompt_logprobs", "use_beam_search", "length_penalty", "bad_words",
             "allowed_token_ids", "return_tokens_as_token_ids", "priority");
@@ -39,13 +45,21 @@ final class RequestFields {
 
     /** Refuses a body with an unsupported or unknown field, naming the first one. */
     static void check(JsonNode body, OpenAiApi.Kind kind) {
-        Set<String> own = kind == OpenAiApi.Kind.CHAT ? CHAT : COMPLETION;
+        check(body, COMMON, kind == OpenAiApi.Kind.CHAT ? CHAT : COMPLETION, REFUSED);
+    }
+
+    /** The same for {@code /v1/embeddings}. */
+    static void checkEmbeddings(JsonNode body) {
+        check(body, EMBEDDINGS, Set.of(), EMBEDDINGS_REFUSED);
+    }
+
+    private static void check(JsonNode body, Set<String> common, Set<String> own, Set<String> refused) {
         for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
             String name = it.next();
-            if (COMMON.contains(name) || own.contains(name) || METADATA.contains(name)) {
+            if (common.contains(name) || own.contains(name) || METADATA.contains(name)) {
                 continue;
             }
-            if (REFUSED.contains(name)) {
+            if (refused.contains(name)) {
                 if (body.get(name).isNull()) {
                     continue; // null is how SDKs write "not given"
                 }

@@ -21,7 +21,8 @@ import java.util.List;
  *     byte; a connection that is slower is closed (slow clients must not hold connections)
  * @param allowedOrigins browser origins allowed to call the API cross-origin (CORS), {@code "*"}
  *     for any; empty for none (no CORS headers, preflights refused)
- * @param maxPrompts prompts one {@code /v1/completions} request may carry
+ * @param maxPrompts prompts one {@code /v1/completions} request, or inputs one {@code /v1/embeddings}
+ *     request, may carry
  */
 public record ServerConfig(String host, int port, String apiKey, int maxPendingRequests, long maxBodyBytes,
                            Duration shutdownGrace, Duration readTimeout, List<String> allowedOrigins,

@@ -4,7 +4,10 @@ import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
+import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.metrics.Info;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.tessera.core.kernel.Kernels;
 import io.tessera.engine.Engine;
@@ -18,7 +21,10 @@ import java.util.Map;
 /**
  * The server's Prometheus metrics (names in the README's Server section) and the live numbers of
  * the web UI. Latencies are observed by the request handlers; the engine's counters and gauges are
- * read from its stats at scrape time.
+ * read from its stats at scrape time. The request, token and engine metrics carry a
+ * {@code model_name} label (the served model's name, as vLLM labels its metrics), and
+ * {@link #scrape()} adds their vLLM names ({@link VllmMetricNames}) so that dashboards made for
+ * vLLM read Tessera.
  */
 public final class ServerMetrics {
 
@@ -27,36 +33,60 @@ public final class ServerMetrics {
     private static final double[] E2E_BUCKETS = {0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0,
         60.0, 120.0, 240.0, 480.0, 960.0};
 
+    /** The label every request, token and engine metric has. */
+    static final String MODEL_LABEL = "model_name";
+
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final Engine engine;
-    final Histogram ttft;
-    final Histogram itl;
-    final Histogram e2e;
-    final Counter promptTokens;
-    final Counter generationTokens;
-    final Counter requestSuccess;
+    private final String modelName;
+    final DistributionDataPoint ttft;
+    final DistributionDataPoint itl;
+    final DistributionDataPoint e2e;
+    final CounterDataPoint promptTokens;
+    final CounterDataPoint generationTokens;
+    final RequestSuccess requestSuccess;
     final Counter httpErrors;
     final Counter slowRequestsClosed;
     private final Deque<long[]> samples = new ArrayDeque<>();
 
-    public ServerMetrics(Engine engine) {
+    /** Finished requests by finish reason, for the served model. */
+    static final class RequestSuccess {
+        private final Counter counter;
+        private final String modelName;
+
+        RequestSuccess(Counter counter, String modelName) {
+            this.counter = counter;
+            this.modelName = modelName;
+        }
+
+        /** The count of one finish reason (stop, length, abort, error). */
+        CounterDataPoint labelValues(String finishedReason) {
+            return counter.labelValues(finishedReason, modelName);
+        }
+    }
+
+    /** The server's metrics; {@code modelName} is the {@code model_name} label. */
+    public ServerMetrics(Engine engine, String modelName) {
         this.engine = engine;
+        this.modelName = modelName;
         ttft = Histogram.builder().name("tessera_time_to_first_token_seconds")
-                .help("Time from a request's arrival to its first output token.")
-                .classicOnly().classicUpperBounds(LATENCY_BUCKETS).register(registry);
+                .help("Time from a request's arrival to its first output token.").labelNames(MODEL_LABEL)
+                .classicOnly().classicUpperBounds(LATENCY_BUCKETS).register(registry).labelValues(modelName);
         itl = Histogram.builder().name("tessera_inter_token_latency_seconds")
-                .help("Time between two consecutive output tokens of a sample.")
-                .classicOnly().classicUpperBounds(LATENCY_BUCKETS).register(registry);
+                .help("Time between two consecutive output tokens of a sample.").labelNames(MODEL_LABEL)
+                .classicOnly().classicUpperBounds(LATENCY_BUCKETS).register(registry).labelValues(modelName);
         e2e = Histogram.builder().name("tessera_e2e_request_latency_seconds")
-                .help("Time from a request's arrival to its last output.")
-                .classicOnly().classicUpperBounds(E2E_BUCKETS).register(registry);
+                .help("Time from a request's arrival to its last output.").labelNames(MODEL_LABEL)
+                .classicOnly().classicUpperBounds(E2E_BUCKETS).register(registry).labelValues(modelName);
         promptTokens = Counter.builder().name("tessera_prompt_tokens_total")
-                .help("Prompt tokens of finished requests.").register(registry);
+                .help("Prompt tokens of finished requests.").labelNames(MODEL_LABEL).register(registry)
+                .labelValues(modelName);
         generationTokens = Counter.builder().name("tessera_generation_tokens_total")
-                .help("Tokens generated for finished requests.").register(registry);
-        requestSuccess = Counter.builder().name("tessera_request_success_total")
+                .help("Tokens generated for finished requests.").labelNames(MODEL_LABEL).register(registry)
+                .labelValues(modelName);
+        requestSuccess = new RequestSuccess(Counter.builder().name("tessera_request_success_total")
                 .help("Requests finished, by finish reason (stop, length, abort, error).")
-                .labelNames("finished_reason").register(registry);
+                .labelNames("finished_reason", MODEL_LABEL).register(registry), modelName);
         httpErrors = Counter.builder().name("tessera_http_errors_total")
                 .help("API requests answered with an error, by HTTP status.")
                 .labelNames("status").register(registry);
@@ -64,29 +94,31 @@ public final class ServerMetrics {
                 .help("Connections closed because a request took longer than the read timeout to arrive.")
                 .register(registry);
         GaugeWithCallback.builder().name("tessera_requests_running")
-                .help("Requests in the engine's running batch.")
-                .callback(cb -> cb.call(engine.stats().running())).register(registry);
+                .help("Requests in the engine's running batch.").labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.stats().running(), modelName)).register(registry);
         GaugeWithCallback.builder().name("tessera_requests_waiting")
-                .help("Requests admitted and waiting for the running batch.")
-                .callback(cb -> cb.call(engine.stats().waiting())).register(registry);
+                .help("Requests admitted and waiting for the running batch.").labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.stats().waiting(), modelName)).register(registry);
         GaugeWithCallback.builder().name("tessera_kv_cache_usage_ratio")
-                .help("Share of KV cache blocks in use (1 = full).")
-                .callback(cb -> cb.call(kvUsage(engine.kvStats()))).register(registry);
+                .help("Share of KV cache blocks in use (1 = full).").labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(kvUsage(engine.kvStats()), modelName)).register(registry);
         GaugeWithCallback.builder().name("tessera_prefix_cache_hit_rate")
                 .help("Share of looked-up prompt tokens found in the prefix cache, since start.")
-                .callback(cb -> cb.call(engine.kvStats().hitRate())).register(registry);
+                .labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.kvStats().hitRate(), modelName)).register(registry);
         CounterWithCallback.builder().name("tessera_prefix_cache_queries_total")
-                .help("Prompt tokens looked up in the prefix cache.")
-                .callback(cb -> cb.call(engine.kvStats().prefixQueryTokens())).register(registry);
+                .help("Prompt tokens looked up in the prefix cache.").labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.kvStats().prefixQueryTokens(), modelName)).register(registry);
         CounterWithCallback.builder().name("tessera_prefix_cache_hits_total")
-                .help("Prompt tokens found in the prefix cache.")
-                .callback(cb -> cb.call(engine.kvStats().prefixHitTokens())).register(registry);
+                .help("Prompt tokens found in the prefix cache.").labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.kvStats().prefixHitTokens(), modelName)).register(registry);
         CounterWithCallback.builder().name("tessera_preemptions_total")
-                .help("Sequences preempted for lack of KV blocks (recomputed later).")
-                .callback(cb -> cb.call(engine.stats().preemptions())).register(registry);
+                .help("Sequences preempted for lack of KV blocks (recomputed later).").labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.stats().preemptions(), modelName)).register(registry);
         CounterWithCallback.builder().name("tessera_engine_steps_total")
-                .help("Forward passes the engine ran.")
-                .callback(cb -> cb.call(engine.stats().steps())).register(registry);
+                .help("Forward passes the engine ran.").labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.stats().steps(), modelName)).register(registry);
+        KvOffloadMetrics.register(registry, engine, modelName);
         // exposed as tessera_kernels_info; the kernels are chosen once, before the server starts
         Info.builder().name("tessera_kernels")
                 .help("The weight kernels in use (label kernels: \"native avx512\", \"native avx2\", \"native generic\" or \"java\").")
@@ -95,6 +127,11 @@ public final class ServerMetrics {
 
     public PrometheusRegistry registry() {
         return registry;
+    }
+
+    /** What {@code /metrics} exposes: every metric, then the vLLM names of those vLLM has. */
+    public MetricSnapshots scrape() {
+        return VllmMetricNames.withAliases(registry.scrape());
     }
 
     static double kvUsage(KvStats kv) {

@@ -34,10 +34,14 @@ public final class TesseraServer implements AutoCloseable {
     private final Engine engine;
     private final ServedModel model;
     private final ServerConfig config;
+    private final RequestLogging logging;
+    private final AccessLog accessLog = new AccessLog();
+    private Thread statsLogger;
     private final ObjectMapper json = new ObjectMapper();
     private final ServerMetrics metrics;
     private final Admission admission;
     private final OpenAiApi api;
+    private final EmbeddingsApi embeddings;
     private final PrometheusTextFormatWriter metricsWriter = PrometheusTextFormatWriter.create();
     private final long created = System.currentTimeMillis() / 1000;
     private Javalin app;
@@ -48,13 +52,20 @@ public final class TesseraServer implements AutoCloseable {
     private volatile boolean draining;
     private volatile boolean closed;
 
+    /** A server that logs as {@link RequestLogging#defaults()} says. */
     public TesseraServer(Engine engine, ServedModel model, ServerConfig config) {
+        this(engine, model, config, RequestLogging.defaults());
+    }
+
+    public TesseraServer(Engine engine, ServedModel model, ServerConfig config, RequestLogging logging) {
         this.engine = engine;
         this.model = model;
         this.config = config;
-        this.metrics = new ServerMetrics(engine);
+        this.logging = logging;
+        this.metrics = new ServerMetrics(engine, model.name());
         this.admission = new Admission(config.maxPendingRequests());
         this.api = new OpenAiApi(engine, model, metrics, admission, json, config.maxPrompts());
+        this.embeddings = new EmbeddingsApi(engine, model, metrics, admission, json, api, config.maxPrompts());
         this.hostFilter = new HostFilter(config);
         this.cors = new Cors(config.allowedOrigins());
     }
@@ -70,13 +81,18 @@ public final class TesseraServer implements AutoCloseable {
             cfg.http.prefer405over404 = true;
         });
         app.before(this::guard);
+        if (logging.accessLog()) {
+            app.after(accessLog::log);
+        }
         app.get("/health", this::health);
+        app.get("/version", this::version);
         app.get("/metrics", this::metrics);
         app.get("/stats", ctx -> ctx.json(metrics.live(admission.pending())));
         app.get("/v1/models", keyed(this::models));
         app.get("/v1/models/{id}", keyed(this::model));
         app.post("/v1/completions", keyedJson(ctx -> generate(ctx, false)));
         app.post("/v1/chat/completions", keyedJson(ctx -> generate(ctx, true)));
+        app.post("/v1/embeddings", keyedJson(this::embed));
         app.post("/tokenize", keyedJson(this::tokenize));
         app.post("/detokenize", keyedJson(this::detokenize));
         app.get("/", ctx -> resource(ctx, "index.html", "text/html; charset=utf-8"));
@@ -102,6 +118,9 @@ public final class TesseraServer implements AutoCloseable {
         app.start(config.host(), config.port());
         reaper = new SlowRequestReaper(() -> List.of(app.jettyServer().server().getConnectors()),
                 config.readTimeout(), metrics.slowRequestsClosed::inc);
+        if (!logging.statsInterval().isZero()) {
+            statsLogger = Thread.ofVirtual().name("tessera-stats-log").start(this::logStats);
+        }
         sampler = Thread.ofVirtual().name("tessera-metrics-sampler").start(() -> {
             while (!closed) {
                 metrics.sample();
@@ -113,6 +132,32 @@ public final class TesseraServer implements AutoCloseable {
             }
         });
         return this;
+    }
+
+    /** Writes the throughput line every interval while the engine is busy, until the server closes. */
+    private void logStats() {
+        io.tessera.engine.EngineStats before = engine.stats();
+        long t0 = System.nanoTime();
+        while (!closed) {
+            try {
+                Thread.sleep(logging.statsInterval());
+            } catch (InterruptedException e) {
+                return;
+            }
+            io.tessera.engine.EngineStats now = engine.stats();
+            long t1 = System.nanoTime();
+            String line = ThroughputLog.line(before, now, (t1 - t0) / 1e9);
+            if (line != null) {
+                ThroughputLog.LOG.info(line);
+            }
+            before = now;
+            t0 = t1;
+        }
+    }
+
+    /** Where access log lines go instead of the logger (tests). */
+    void accessLogSink(java.util.function.Consumer<String> sink) {
+        accessLog.sink(sink);
     }
 
     /** Sets how long a stream may go without output before an SSE comment line is sent (tests). */
@@ -142,6 +187,7 @@ public final class TesseraServer implements AutoCloseable {
      * shutting down.
      */
     private void guard(Context ctx) {
+        RequestRecord.start(ctx);
         if (!hostFilter.allows(ctx.header("Host"))) {
             throw ApiException.forbidden("Host '" + ctx.header("Host") + "' is not allowed: this server has no API key"
                     + " and listens on loopback, so it answers only to localhost names (set an API key, or bind"
@@ -210,10 +256,25 @@ public final class TesseraServer implements AutoCloseable {
 
     private void metrics(Context ctx) throws IOException {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        metricsWriter.write(buf, metrics.registry().scrape());
+        metricsWriter.write(buf, metrics.scrape());
         ctx.contentType(metricsWriter.getContentType()).result(buf.toByteArray());
     }
 
+    /** vLLM's {@code GET /version}, with the commit as {@code tessera --version} names it. */
+    private void version(Context ctx) throws JsonProcessingException {
+        BuildInfo b = BuildInfo.current();
+        ObjectNode root = json.createObjectNode();
+        root.put("version", b.version());
+        root.put("commit", b.commit());
+        ctx.contentType("application/json").result(json.writeValueAsBytes(root));
+    }
+
+    /**
+     * OpenAI's model object, with vLLM's {@code root}, {@code parent} and {@code max_model_len}, the
+     * endpoints the model serves ({@code capabilities}: completion and chat always, embeddings when
+     * the executor returns hidden states, tools when the chat template takes them) and, as
+     * llama.cpp's server, a {@code meta} of sizes.
+     */
     private ObjectNode modelCard() {
         ObjectNode m = json.createObjectNode();
         m.put("id", model.name());
@@ -223,6 +284,18 @@ public final class TesseraServer implements AutoCloseable {
         m.put("root", model.name());
         m.putNull("parent");
         m.put("max_model_len", model.contextLength());
+        ArrayNode caps = m.putArray("capabilities").add("completion").add("chat");
+        if (engine.supportsEmbeddings()) {
+            caps.add("embeddings");
+        }
+        if (ToolCallSyntax.of(model.chatTemplate().source()).isPresent()) {
+            caps.add("tools");
+        }
+        ObjectNode meta = m.putObject("meta");
+        meta.put("n_vocab", model.tokenizer().vocabSize());
+        meta.put("n_ctx", model.contextLength());
+        meta.put("n_embd", engine.hiddenSize());
+        meta.put("pooling", model.pooling().lowerName());
         return m;
     }
 
@@ -245,6 +318,12 @@ public final class TesseraServer implements AutoCloseable {
         JsonNode body = body(ctx);
         OpenAiApi.Job job = chat ? api.parseChat(body, arrival) : api.parseCompletion(body, arrival);
         api.run(job, ctx);
+    }
+
+    private void embed(Context ctx) throws IOException {
+        long arrival = System.nanoTime();
+        JsonNode body = body(ctx);
+        embeddings.run(embeddings.parse(body, arrival), ctx, api.keepAliveMs);
     }
 
     private void tokenize(Context ctx) throws JsonProcessingException {
@@ -378,11 +457,15 @@ public final class TesseraServer implements AutoCloseable {
         waitIdle(deadline);
         if (admission.pending() > 0) {
             api.abortAll();
+            embeddings.abortAll();
             waitIdle(System.nanoTime() + Duration.ofSeconds(5).toNanos());
         }
         closed = true;
         if (sampler != null) {
             sampler.interrupt();
+        }
+        if (statsLogger != null) {
+            statsLogger.interrupt();
         }
         if (reaper != null) {
             reaper.close();

@@ -40,6 +40,15 @@ final class TestServer implements AutoCloseable {
      * runs, however fast the machine.
      */
     TestServer(ServerConfig config, int maxSeqs, Duration stepDelay) throws IOException {
+        this(config, maxSeqs, stepDelay, RequestLogging.defaults());
+    }
+
+    /** Logging as {@code logging} says. */
+    TestServer(ServerConfig config, RequestLogging logging) throws IOException {
+        this(config, io.tessera.engine.scheduler.SchedulerConfig.DEFAULT_MAX_SEQS, Duration.ZERO, logging);
+    }
+
+    TestServer(ServerConfig config, int maxSeqs, Duration stepDelay, RequestLogging logging) throws IOException {
         loaded = LoadedModel.open(TestModels.stories260K(), TestModels.tok512());
         parallel = new Parallel(1);
         executor = new LocalExecutor(loaded.model(), parallel, KvCacheType.F32, 16, 512);
@@ -48,7 +57,7 @@ final class TestServer implements AutoCloseable {
                 ec.withScheduler(ec.scheduler().withMaxSeqs(maxSeqs)), Detokenizer.of(loaded.tokenizer()));
         ServedModel served = ServedModel.of(MODEL, loaded.tokenizer(), loaded.model().config().contextLength(),
                 loaded.chatTemplate());
-        server = new TesseraServer(engine, served, config).start();
+        server = new TesseraServer(engine, served, config, logging).start();
     }
 
     String url() {
@@ -65,6 +74,11 @@ final class TestServer implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
             return inner.execute(input);
+        }
+
+        @Override
+        public boolean returnsHiddenStates() {
+            return inner.returnsHiddenStates();
         }
 
         @Override

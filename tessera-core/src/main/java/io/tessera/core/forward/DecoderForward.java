@@ -112,6 +112,18 @@ public final class DecoderForward {
      *     the last stage's other ranks, null; on other stages, the activations for the next stage
      */
     public float[] forward(ForwardBatch batch, KvCache cache, float[] input) {
+        return forward(batch, cache, input, null);
+    }
+
+    /**
+     * Runs this shard's part of one step and, on the last stage, writes the final hidden state of
+     * each of the batch's {@link ForwardBatch#hiddenTokens() hidden tokens} into {@code hiddenOut}:
+     * row i (dim floats) for the i-th, after the final norm and before the output head, the vector
+     * llama.cpp's embeddings pool. Otherwise as {@link #forward(ForwardBatch, KvCache, float[])}.
+     *
+     * @param hiddenOut at least {@code batch.hiddenCount() × dim} floats; null when none are wanted
+     */
+    public float[] forward(ForwardBatch batch, KvCache cache, float[] input, float[] hiddenOut) {
         int n = batch.size();
         int dim = cfg.dim();
         int hd = cfg.headDim();
@@ -163,6 +175,13 @@ public final class DecoderForward {
 
         if (!spec.lastStage()) {
             return x;
+        }
+        if (hiddenOut != null) {
+            int[] wantedHidden = batch.hiddenTokens();
+            for (int i = 0; i < wantedHidden.length; i++) {
+                VectorMath.rmsNorm(hiddenOut, i * dim, x, wantedHidden[i] * dim, shard.model().finalNorm(), dim,
+                        cfg.rmsEps());
+            }
         }
         if (!shard.computesLogits()) {
             return null;

@@ -8,7 +8,9 @@ import java.util.List;
  * One step's input: a flattened, ragged batch. The tokens of several sequences are laid end to
  * end; each token has its position and its sequence, each sequence its block table into the KV
  * cache. A sequence contributes a prompt chunk (prefill) or a single token (decode). Logits are
- * computed only for the tokens listed in {@link #logitTokens()}, in that order.
+ * computed only for the tokens listed in {@link #logitTokens()}, in that order; the final hidden
+ * state (after the final norm, before the output head: what embeddings pool) only for those in
+ * {@link #hiddenTokens()}.
  */
 public final class ForwardBatch {
 
@@ -22,13 +24,16 @@ public final class ForwardBatch {
     private final int[] sequenceOf;
     private final int[][] blockTables;
     private final int[] logitTokens;
+    private final int[] hiddenTokens;
 
-    private ForwardBatch(int[] tokens, int[] positions, int[] sequenceOf, int[][] blockTables, int[] logitTokens) {
+    private ForwardBatch(int[] tokens, int[] positions, int[] sequenceOf, int[][] blockTables, int[] logitTokens,
+            int[] hiddenTokens) {
         this.tokens = tokens;
         this.positions = positions;
         this.sequenceOf = sequenceOf;
         this.blockTables = blockTables;
         this.logitTokens = logitTokens;
+        this.hiddenTokens = hiddenTokens;
     }
 
     public static Builder builder() {
@@ -73,6 +78,15 @@ public final class ForwardBatch {
         return logitTokens.length;
     }
 
+    /** Indices (into this batch) of the tokens whose final hidden state is returned, in output order. */
+    public int[] hiddenTokens() {
+        return hiddenTokens.clone();
+    }
+
+    public int hiddenCount() {
+        return hiddenTokens.length;
+    }
+
     /** The KV slot holding the given position of the given sequence. */
     public int slot(int sequence, int position, int blockSize) {
         int[] table = blockTables[sequence];
@@ -92,12 +106,22 @@ public final class ForwardBatch {
         private int size;
         private int[] logits = new int[4];
         private int logitCount;
+        private int[] hidden = new int[0];
+        private int hiddenCount;
 
         /**
          * Adds a chunk of one sequence: tokens fed at positions {@code startPosition ..}; the block
          * table must cover every position up to the chunk's last.
          */
         public Builder add(int[] blockTable, int[] chunk, int startPosition, Logits wanted) {
+            return add(blockTable, chunk, startPosition, wanted, Logits.NONE);
+        }
+
+        /**
+         * Adds a chunk whose tokens' final hidden states are wanted too ({@code hiddenWanted}
+         * selects them as {@code wanted} selects logits).
+         */
+        public Builder add(int[] blockTable, int[] chunk, int startPosition, Logits wanted, Logits hiddenWanted) {
             if (chunk.length == 0) {
                 throw new IllegalArgumentException("a sequence chunk needs at least one token");
             }
@@ -116,6 +140,12 @@ public final class ForwardBatch {
                         logits = Arrays.copyOf(logits, logits.length * 2);
                     }
                     logits[logitCount++] = size;
+                }
+                if (hiddenWanted == Logits.ALL || (hiddenWanted == Logits.LAST && i == chunk.length - 1)) {
+                    if (hiddenCount == hidden.length) {
+                        hidden = Arrays.copyOf(hidden, Math.max(4, hidden.length * 2));
+                    }
+                    hidden[hiddenCount++] = size;
                 }
                 size++;
             }
@@ -136,7 +166,8 @@ public final class ForwardBatch {
                 throw new IllegalStateException("empty batch");
             }
             return new ForwardBatch(Arrays.copyOf(tokens, size), Arrays.copyOf(positions, size),
-                    Arrays.copyOf(sequenceOf, size), tables.toArray(int[][]::new), Arrays.copyOf(logits, logitCount));
+                    Arrays.copyOf(sequenceOf, size), tables.toArray(int[][]::new), Arrays.copyOf(logits, logitCount),
+                    Arrays.copyOf(hidden, hiddenCount));
         }
     }
 }

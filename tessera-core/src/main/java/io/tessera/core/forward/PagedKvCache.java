@@ -3,6 +3,8 @@ package io.tessera.core.forward;
 import io.tessera.core.model.ModelConfig;
 import io.tessera.core.kernel.VectorMath;
 import io.tessera.core.quant.BFloat16;
+import io.tessera.core.quant.QuantCodec;
+import io.tessera.core.tensor.GgmlType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -29,6 +31,8 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
+    /** The Q8_0 cache's encoder: the weight format's, so a cached row holds what a Q8_0 tensor would. */
+    private static final QuantCodec Q8_0_CODEC = QuantCodec.of(GgmlType.Q8_0);
 
     private final KvCacheType type;
     private final int layers;
@@ -43,6 +47,7 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
 
     public PagedKvCache(ModelConfig config, KvCacheType type, int numBlocks, int blockSize) {
         this(config.layers(), config.kvDim(), type, numBlocks, blockSize);
+        type.requireHeadDim(config.headDim());
     }
 
     public PagedKvCache(int layers, int kvDim, KvCacheType type, int numBlocks, int blockSize) {
@@ -133,6 +138,7 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
                     seg.set(SHORT, base + 2L * i, BFloat16.fromFloat(x[off + i]));
                 }
             }
+            case Q8_0 -> Q8_0_CODEC.quantizeRow(x, off, kvDim, seg, base);
         }
     }
 
@@ -166,7 +172,16 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
                     bf16s(seg, at + 2L * i).intoArray(dst, dstOffset + i);
                 }
             }
-            default -> throw new AssertionError(type);
+            case Q8_0 -> {
+                // at is a block boundary: attention reads whole heads, and heads fill whole blocks
+                for (; i + 32 <= n; i += 32) {
+                    long block = at + 34L * (i / 32);
+                    float d = Float.float16ToFloat(seg.get(SHORT, block));
+                    for (int j = 0; j < 32; j += 8) {
+                        signedBytes(seg, block + 2 + j).mul(d).intoArray(dst, dstOffset + i + j);
+                    }
+                }
+            }
         }
         for (; i < n; i++) {
             dst[dstOffset + i] = load(seg, at, i);
@@ -200,6 +215,12 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
                 .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
+    /** Eight signed bytes widened to floats. */
+    private static FloatVector signedBytes(MemorySegment seg, long at) {
+        return (FloatVector) IntVector.fromMemorySegment(IntVector.SPECIES_64, seg, at, ORDER).reinterpretAsBytes()
+                .convertShape(VectorOperators.B2F, F, 0);
+    }
+
     /** Eight 16-bit values. */
     private static ShortVector shorts(MemorySegment seg, long at) {
         return IntVector.fromMemorySegment(IntVector.SPECIES_128, seg, at, ORDER).reinterpretAsShorts();
@@ -213,6 +234,42 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
         for (int l = 0; l < layers; l++) {
             MemorySegment.copy(keys[l], src * blockBytes, keys[l], dst * blockBytes, blockBytes);
             MemorySegment.copy(values[l], src * blockBytes, values[l], dst * blockBytes, blockBytes);
+        }
+    }
+
+    /**
+     * Bytes of one block's contents as {@link #readBlock} writes them: per layer the block's keys,
+     * then its values, in the cache's own precision.
+     */
+    public long blockContentBytes() {
+        return 2L * layers * blockBytes;
+    }
+
+    /** Copies every slot of {@code block}, all layers, into {@code dst} ({@link #blockContentBytes} bytes). */
+    public void readBlock(int block, MemorySegment dst) {
+        checkBlockContents(block, dst);
+        for (int l = 0; l < layers; l++) {
+            MemorySegment.copy(keys[l], block * blockBytes, dst, 2L * l * blockBytes, blockBytes);
+            MemorySegment.copy(values[l], block * blockBytes, dst, (2L * l + 1) * blockBytes, blockBytes);
+        }
+    }
+
+    /** Overwrites every slot of {@code block}, all layers, with contents {@link #readBlock} produced. */
+    public void writeBlock(int block, MemorySegment src) {
+        checkBlockContents(block, src);
+        for (int l = 0; l < layers; l++) {
+            MemorySegment.copy(src, 2L * l * blockBytes, keys[l], block * blockBytes, blockBytes);
+            MemorySegment.copy(src, (2L * l + 1) * blockBytes, values[l], block * blockBytes, blockBytes);
+        }
+    }
+
+    private void checkBlockContents(int block, MemorySegment contents) {
+        if (block < 0 || block >= numBlocks) {
+            throw new IllegalArgumentException("block " + block + " outside 0.." + (numBlocks - 1));
+        }
+        if (contents.byteSize() < blockContentBytes()) {
+            throw new IllegalArgumentException("a block's contents take " + blockContentBytes() + " bytes; the buffer has "
+                    + contents.byteSize());
         }
     }
 
@@ -230,6 +287,10 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
             case F32 -> seg.get(FLOAT, base + 4L * i);
             case F16 -> Float.float16ToFloat(seg.get(SHORT, base + 2L * i));
             case BF16 -> BFloat16.toFloat(seg.get(SHORT, base + 2L * i));
+            case Q8_0 -> {
+                long block = base + 34L * (i / 32);
+                yield Float.float16ToFloat(seg.get(SHORT, block)) * seg.get(ValueLayout.JAVA_BYTE, block + 2 + i % 32);
+            }
         };
     }
 

@@ -18,9 +18,10 @@ import org.junit.jupiter.api.Assumptions;
  * pins), driven by {@code bench/llamacpp-node/logits.mjs}: the logits at every position of a prompt
  * and a greedy continuation. node-llama-cpp is installed there with npm when missing (the directory
  * {@code bench/compare.sh} uses, so both share one install). A test using it is skipped, saying so,
- * only when node or npm is not on this machine; a failed install or run fails the test.
+ * only when node or npm is not on this machine; a failed install or run fails the test. Public for
+ * the engine's embedding cross-check ({@link #embeddings}).
  */
-final class LlamaCppNode {
+public final class LlamaCppNode {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long INSTALL_TIMEOUT_S = 600;
@@ -43,7 +44,7 @@ final class LlamaCppNode {
     }
 
     /** Finds node and npm (skipping the test when either is absent) and installs node-llama-cpp if needed. */
-    static synchronized LlamaCppNode install() throws IOException {
+    public static synchronized LlamaCppNode install() throws IOException {
         for (String tool : List.of("node", "npm")) {
             if (!onPath(tool)) {
                 System.err.println("*** SKIPPED: '" + tool + "' is not on this machine's PATH, so Tessera's logits"
@@ -81,6 +82,30 @@ final class LlamaCppNode {
         }
         return new Result(json.path("release").asText(), json.path("cpu_variant").asText(),
                 matrix(json.path("prompt_logits")), ints(json.path("generated")), matrix(json.path("generated_logits")));
+    }
+
+    /**
+     * llama.cpp's embedding of each input (token ids starting with BOS), evaluated alone, as
+     * {@code embedding.mjs} returns it: for a file without {@code <arch>.pooling_type}, the last
+     * token's final hidden state after the output norm, not normalised.
+     */
+    public float[][] embeddings(Path gguf, List<int[]> inputs, int threads) throws IOException {
+        String ids = inputs.stream().map(in -> Arrays.stream(in).mapToObj(Integer::toString)
+                .collect(Collectors.joining(","))).collect(Collectors.joining(";"));
+        String out = run(packageDir, List.of("node", packageDir.resolve("embedding.mjs").toString(), gguf.toString(),
+                ids, Integer.toString(threads)), RUN_TIMEOUT_S);
+        String line = out.lines().filter(l -> l.startsWith("{")).reduce((a, b) -> b)
+                .orElseThrow(() -> new IOException("embedding.mjs printed no JSON: " + tail(out)));
+        JsonNode json = JSON.readTree(line);
+        int[] lengths = ints(json.path("input_lengths"));
+        for (int i = 0; i < inputs.size(); i++) {
+            if (lengths.length != inputs.size() || lengths[i] != inputs.get(i).length) {
+                // node-llama-cpp added a BOS or EOS token: the two engines would embed different inputs
+                throw new IOException("llama.cpp evaluated " + Arrays.toString(lengths) + " tokens for inputs of "
+                        + inputs.stream().map(a -> a.length).toList());
+            }
+        }
+        return matrix(json.path("vectors"));
     }
 
     private static float[][] matrix(JsonNode rows) {

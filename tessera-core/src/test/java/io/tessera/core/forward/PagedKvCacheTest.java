@@ -24,12 +24,16 @@ class PagedKvCacheTest {
             v[i] = (float) rnd.nextGaussian();
         }
         for (KvCacheType type : KvCacheType.values()) {
+            if (type.blockValues() > 1) {
+                continue; // reads start on block boundaries: see q8_0CacheHoldsWhatAQ8_0TensorWould
+            }
             try (PagedKvCache cache = new PagedKvCache(2, 32, type, 4, 8)) {
                 cache.store(1, 13, k, 0, v, 0);
                 double tol = switch (type) {
                     case F32 -> 0;
                     case F16 -> 2e-3;
                     case BF16 -> 1e-2;
+                    case Q8_0 -> throw new AssertionError(type);
                 };
                 for (int i = 0; i < 32; i++) {
                     assertEquals(k[i], cache.key(1, 13, i), tol * Math.max(1, Math.abs(k[i])), type + " key " + i);
@@ -61,6 +65,81 @@ class PagedKvCacheTest {
                 assertEquals(2L * 2 * 4 * 8 * type.bytesPerVector(32), cache.byteSize());
                 assertThrows(IllegalArgumentException.class, () -> cache.copyBlock(0, 4));
             }
+        }
+    }
+
+    /**
+     * A Q8_0 cache row holds exactly the bytes the Q8_0 weight encoder writes (llama.cpp's q8_0
+     * cache), so each value is within half a step (amax/254) of what was stored; heads are read from
+     * block boundaries, whole blocks by vector, a partial block value by value.
+     */
+    @Test
+    void q8_0CacheHoldsWhatAQ8_0TensorWould() {
+        Random rnd = new Random(7);
+        float[] k = new float[64];
+        float[] v = new float[64];
+        for (int i = 0; i < 64; i++) {
+            k[i] = (float) rnd.nextGaussian();
+            v[i] = (float) rnd.nextGaussian() * 0.01f;
+        }
+        k[5] = 40; // an outlier coarsens its own block only
+        float[] expectedK = new float[64];
+        float[] expectedV = new float[64];
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            var codec = io.tessera.core.quant.QuantCodec.of(io.tessera.core.tensor.GgmlType.Q8_0);
+            var seg = arena.allocate(68);
+            codec.quantizeRow(k, 0, 64, seg, 0);
+            codec.dequantizeRow(seg, 0, expectedK, 0, 64);
+            codec.quantizeRow(v, 0, 64, seg, 0);
+            codec.dequantizeRow(seg, 0, expectedV, 0, 64);
+        }
+        try (PagedKvCache cache = new PagedKvCache(2, 64, KvCacheType.Q8_0, 4, 8)) {
+            assertEquals(2L * 2 * 4 * 8 * 68, cache.byteSize(), "34 bytes per 32 values");
+            cache.store(1, 13, k, 0, v, 0);
+            for (int i = 0; i < 64; i++) {
+                assertEquals(expectedK[i], cache.key(1, 13, i), "key " + i);
+                assertEquals(expectedV[i], cache.value(1, 13, i), "value " + i);
+                float stepK = (i < 32 ? 40f : maxAbs(k, 32, 64)) / 127;
+                // half a step, plus the scale's own rounding to float16 (a relative 2^-11)
+                assertEquals(k[i], cache.key(1, 13, i), stepK / 2 + Math.abs(k[i]) * 0x1p-11f,
+                        "key " + i + " within half a step");
+            }
+            float[] head = new float[33];
+            cache.readKey(1, 13, 32, head, 1, 32);
+            float[] partial = new float[40];
+            cache.readValue(1, 13, 0, partial, 0, 40);
+            for (int i = 0; i < 32; i++) {
+                assertEquals(expectedK[32 + i], head[1 + i], "second head's key " + i);
+            }
+            for (int i = 0; i < 40; i++) {
+                assertEquals(expectedV[i], partial[i], "value " + i + " (whole block, then one by one)");
+            }
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> cache.readKey(1, 13, 8, head, 0, 8));
+            assertTrue(e.getMessage().contains("not a whole number of blocks"), e.getMessage());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new PagedKvCache(1, 48, KvCacheType.Q8_0, 1, 1));
+        assertTrue(e.getMessage().contains("q8_0 KV cache stores blocks of 32 values; 48 values"), e.getMessage());
+        assertEquals(KvCacheType.Q8_0, KvCacheType.parse("q8_0"));
+    }
+
+    private static float maxAbs(float[] x, int from, int to) {
+        float m = 0;
+        for (int i = from; i < to; i++) {
+            m = Math.max(m, Math.abs(x[i]));
+        }
+        return m;
+    }
+
+    /** stories260K's heads of 8 values cannot hold Q8_0 blocks: refused naming the head dimension. */
+    @Test
+    void q8_0CacheRefusesHeadsThatDoNotFillBlocks() throws Exception {
+        try (Model model = Llama2cLoader.load(TestModels.stories260K())) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new PagedKvCache(model.config(), KvCacheType.Q8_0, 8, 16));
+            assertTrue(e.getMessage().contains("needs a head dimension that is a multiple of 32; this model's is 8"),
+                    e.getMessage());
         }
     }
 

@@ -1,6 +1,7 @@
 package io.tessera.engine.executor;
 
 import io.tessera.core.model.ModelConfig;
+import io.tessera.engine.kv.KvOffload;
 
 /**
  * Runs the model for the engine, one step at a time. The executor owns the KV cache memory (a
@@ -30,12 +31,29 @@ public interface Executor extends AutoCloseable {
     StepResult execute(StepInput input);
 
     /**
+     * Whether {@link #execute} returns the final hidden states a batch asks for (embeddings); an
+     * executor that cannot leaves them out, and the engine refuses embedding requests.
+     */
+    default boolean returnsHiddenStates() {
+        return false;
+    }
+
+    /**
      * Changes whenever the KV memory behind the executor was lost (a distributed executor whose
      * workers were re-planned after a failure). The engine then ends every request in flight with an
      * error and forgets its prefix cache, since no block holds what it held before.
      */
     default long cacheEpoch() {
         return 0;
+    }
+
+    /**
+     * The tiers below this executor's KV pool that keep evicted prefix blocks (they copy block
+     * contents out of the cache and back in), or null when it has none. The engine attaches them to
+     * its block manager when prefix caching is on.
+     */
+    default KvOffload kvOffload() {
+        return null;
     }
 
     /**

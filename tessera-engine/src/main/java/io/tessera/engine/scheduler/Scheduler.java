@@ -262,7 +262,7 @@ public final class Scheduler {
 
     /** Takes cached blocks for the longest cached prefix of a waiting sequence; returns the tokens found. */
     private int reuseCachedPrefix(Sequence seq) {
-        if (!blocks.prefixCaching() || seq.numBlocks() != 0) {
+        if (!blocks.prefixCaching() || seq.numBlocks() != 0 || !seq.reusesPrefix) {
             return seq.numComputed();
         }
         // The last token is always computed, so that its logits exist.

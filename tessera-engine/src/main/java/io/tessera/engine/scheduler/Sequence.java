@@ -31,6 +31,9 @@ public final class Sequence {
     int cachedPromptTokens = -1;
     int preemptions;
 
+    /** False when every token must go through the model (no cached prefix): a mean-pooled embedding. */
+    boolean reusesPrefix = true;
+
     /**
      * Running places this sequence takes: its request's sample count until it forks them (they are
      * admitted together, so that forking never passes the running limit), then 1.
@@ -72,6 +75,11 @@ public final class Sequence {
         this.cachedPromptTokens = parent.cachedPromptTokens;
         this.blockSizeForHashes = parent.blockSizeForHashes;
         this.width = 1;
+    }
+
+    /** Makes admission compute every token, taking no cached blocks for the prefix. Before it is added. */
+    public void computeEveryToken() {
+        reusesPrefix = false;
     }
 
     /** Order of arrival of the request (lower is older): scheduling and preemption priority. */
