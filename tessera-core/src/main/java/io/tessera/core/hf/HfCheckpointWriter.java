@@ -14,11 +14,13 @@ import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.MoeOptions;
 import io.tessera.core.model.RopeScaling;
 import io.tessera.core.model.RopeStyle;
+import io.tessera.core.quant.Fp8Codec;
 import io.tessera.core.safetensors.SafetensorsDtype;
 import io.tessera.core.safetensors.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -57,21 +59,35 @@ public final class HfCheckpointWriter {
      */
     public static void write(Path dir, ModelConfig cfg, boolean tiedEmbeddings, SafetensorsDtype dtype,
             WeightSource source, String architecture) throws IOException {
+        write(dir, cfg, tiedEmbeddings, dtype, null, source, architecture);
+    }
+
+    /**
+     * Writes the linear layers' matrices as FP8 E4M3 with scales of the given layout (see
+     * {@link Fp8Scales}), as FP8 checkpoints of that layout store them; the token embedding, the
+     * output head and matrices whose rows are not a multiple of 64 values (Tessera holds FP8 in
+     * blocks of 64) stay BF16 and are listed as not converted.
+     */
+    public static void writeFp8(Path dir, ModelConfig cfg, boolean tiedEmbeddings, Fp8Scales scales,
+            WeightSource source, String architecture) throws IOException {
+        write(dir, cfg, tiedEmbeddings, SafetensorsDtype.BF16, scales, source, architecture);
+    }
+
+    private static void write(Path dir, ModelConfig cfg, boolean tiedEmbeddings, SafetensorsDtype dtype,
+            Fp8Scales fp8, WeightSource source, String architecture) throws IOException {
         Architecture family = Architectures.named(cfg.architecture());
         if (!family.huggingFaceNames().contains(architecture)) {
             throw new IllegalArgumentException("architecture '" + architecture + "' is not one of the "
                     + family.name() + " family's " + family.huggingFaceNames());
         }
         Files.createDirectories(dir);
-        JSON.writeValue(dir.resolve(HfCheckpoint.CONFIG).toFile(),
-                config(family, architecture, cfg, tiedEmbeddings, dtype, source));
 
         boolean permuted = cfg.ropeStyle() == RopeStyle.INTERLEAVED;
         // Gemma's checkpoints store w for a norm that computes x · (1 + w)
         float normOffset = cfg.architecture().equals("gemma3") ? 1f : 0f;
         SafetensorsWriter w = new SafetensorsWriter();
         Adder add = new Adder(w, HfTensorNames.forFamily(cfg.architecture(), HfTensorNames.TEXT_PREFIX, "lm_head.weight"),
-                dtype, source, cfg.headDim(), permuted, normOffset);
+                dtype, fp8, new ArrayList<>(), source, cfg.headDim(), permuted, normOffset);
         add.matrix(TOKEN_EMBEDDING, cfg.vocabSize(), cfg.dim(), 0);
         for (int l = 0; l < cfg.layers(); l++) {
             add.vector(attnNorm(l), cfg.dim());
@@ -129,6 +145,11 @@ public final class HfCheckpointWriter {
         if (!tiedEmbeddings) {
             add.matrix(OUTPUT, cfg.vocabSize(), cfg.dim(), 0);
         }
+        ObjectNode config = config(family, architecture, cfg, tiedEmbeddings, dtype, source);
+        if (fp8 != null) {
+            config.set("quantization_config", fp8.quantizationConfig(JSON, add.notConverted()));
+        }
+        JSON.writeValue(dir.resolve(HfCheckpoint.CONFIG).toFile(), config);
         w.write(dir.resolve(HfCheckpoint.SINGLE_FILE));
     }
 
@@ -260,13 +281,18 @@ public final class HfCheckpointWriter {
         }
     }
 
-    private record Adder(SafetensorsWriter w, HfTensorNames names, SafetensorsDtype dtype, WeightSource source,
-            int headDim, boolean permuted, float normOffset) {
+    /**
+     * @param fp8 the scale layout of FP8 linear layers, or null to write every matrix in {@code dtype}
+     * @param notConverted Hugging Face module names of the linear layers left in {@code dtype}
+     */
+    private record Adder(SafetensorsWriter w, HfTensorNames names, SafetensorsDtype dtype, Fp8Scales fp8,
+            List<String> notConverted, WeightSource source, int headDim, boolean permuted, float normOffset) {
 
         /** @param rotaryHead the head width of a Q or K projection whose rows to reorder, or 0 */
-        void matrix(String name, int rows, int cols, int rotaryHead) {
+        void matrix(String name, int rows, int cols, int rotaryHead) throws IOException {
             boolean reorder = permuted && rotaryHead > 0;
-            w.add(names.name(name), dtype, new long[] {rows, cols},
+            boolean linear = !name.equals(TOKEN_EMBEDDING) && !name.equals(OUTPUT);
+            put(names.name(name), rows, cols, linear,
                     (row, dst) -> source.row(name, reorder ? interleavedRow(row, rotaryHead) : row, dst, cols));
         }
 
@@ -280,9 +306,9 @@ public final class HfCheckpointWriter {
         }
 
         /** One matrix of the named parts' rows, stacked in order ({@code partRows[i]} rows of part i). */
-        void stacked(String name, int cols, String[] parts, int... partRows) {
-            long rows = java.util.Arrays.stream(partRows).sum();
-            w.add(names.name(name), dtype, new long[] {rows, cols}, (row, dst) -> {
+        void stacked(String name, int cols, String[] parts, int... partRows) throws IOException {
+            int rows = java.util.Arrays.stream(partRows).sum();
+            put(names.name(name), rows, cols, true, (row, dst) -> {
                 int part = 0;
                 long r = row;
                 while (r >= partRows[part]) {
@@ -290,6 +316,24 @@ public final class HfCheckpointWriter {
                 }
                 source.row(parts[part], r, dst, cols);
             });
+        }
+
+        private void put(String hfName, int rows, int cols, boolean linear, SafetensorsWriter.Rows src)
+                throws IOException {
+            long[] shape = {rows, cols};
+            if (fp8 == null || !linear || cols % Fp8Codec.BLOCK != 0) {
+                if (fp8 != null && linear) {
+                    notConverted.add(hfName.substring(0, hfName.length() - ".weight".length()));
+                }
+                w.add(hfName, dtype, shape, src);
+                return;
+            }
+            Fp8Scales.Scales scales = fp8.of(hfName, rows, cols, src);
+            w.add(hfName, SafetensorsDtype.F8_E4M3, shape, (row, dst) -> {
+                src.row(row, dst);
+                scales.divide((int) row, dst);
+            });
+            w.add(hfName + fp8.suffix(), SafetensorsDtype.F32, scales.shape(), scales::row);
         }
 
         void vector(String name, int length) {

@@ -59,6 +59,7 @@ public final class GgufModelWriter {
     public static void write(Path out, String modelName, ModelConfig cfg, boolean tiedOutput,
             float[] ropeFrequencyFactors, GgufTokenizerMetadata tokenizer, WeightTypes types, WeightSource source,
             GgufWriter.Progress progress) throws IOException {
+        GgufWriter.checkInGguf(types.matrices(), out.toString());
         if (tokenizer.size() != cfg.vocabSize()) {
             throw new IllegalArgumentException("the vocabulary has " + tokenizer.size() + " tokens, the model "
                     + cfg.vocabSize());
