@@ -17,10 +17,13 @@ import io.tessera.cluster.DistributedExecutor;
 import io.tessera.cluster.ClusterExecutors;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.kv.KvStats;
+import io.tessera.engine.kv.KvTierStats;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
@@ -97,7 +100,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
                     + (int) Math.ceil(outputLen * (1 + rangeRatio));
             long budget = engine.kvBudget(m, Math.min(longest, cfg.contextLength()), "tessera bench throughput").bytes();
             try (ClusterExecutors.Opened opened = ClusterExecutors.open(m, model, parallel, kvType, engine.blockSize, budget,
-                    cluster.layout())) {
+                    cluster.layout(), engine.kvOffload())) {
                 Executor executor = opened.executor();
                 EngineConfig config = engine.config();
                 GenerateRequest[] requests = workload(cfg);
@@ -230,7 +233,29 @@ final class BenchThroughputCommand implements Callable<Integer> {
         o.put("kv_blocks_cached", kv.cachedBlocks());
         o.put("kv_waste_fraction_peak", kv.peakWasteFraction());
         o.put("prefix_cache_hit_rate", kv.hitRate());
+        o.put("kv_restored_blocks", kv.restoredBlocks());
+        o.put("kv_offload_tiers", offloadTiers(kv));
         return o;
+    }
+
+    /** Each offload tier's counters, as the JSON names them. */
+    private static List<Map<String, Object>> offloadTiers(KvStats kv) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (KvTierStats t : kv.offloadTiers()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("tier", t.tier());
+            m.put("hits", t.hits());
+            m.put("misses", t.misses());
+            m.put("hit_rate", t.hitRate());
+            m.put("capacity_bytes", t.capacityBytes());
+            m.put("stored_bytes", t.storedBytes());
+            m.put("written_bytes", t.writtenBytes());
+            m.put("read_bytes", t.readBytes());
+            m.put("corrupt", t.corrupt());
+            m.put("dropped", t.dropped());
+            out.add(m);
+        }
+        return out;
     }
 
     private static void printReport(PrintStream out, Map<String, Object> o) {
@@ -248,6 +273,13 @@ final class BenchThroughputCommand implements Callable<Integer> {
                 o.get("kv_blocks_total"), o.get("kv_block_size"), Units.bytes((long) o.get("kv_cache_bytes")),
                 o.get("kv_blocks_peak_used"), o.get("kv_blocks_cached"), 100 * (double) o.get("kv_waste_fraction_peak"),
                 100 * (double) o.get("prefix_cache_hit_rate"));
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> tiers = (List<Map<String, Object>>) o.get("kv_offload_tiers");
+        for (Map<String, Object> t : tiers) {
+            out.printf(Locale.ROOT, "KV offload %s: %d hits, %d misses, %s written, %s read back, %d corrupt, %d dropped%n",
+                    t.get("tier"), t.get("hits"), t.get("misses"), Units.bytes((long) t.get("written_bytes")),
+                    Units.bytes((long) t.get("read_bytes")), t.get("corrupt"), t.get("dropped"));
+        }
     }
 
 }

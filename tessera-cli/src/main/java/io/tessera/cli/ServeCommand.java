@@ -322,7 +322,8 @@ final class ServeCommand implements Callable<Integer> {
         KvCacheBudget budget = engineOptions.kvBudget(loaded.model(), contextLength, "tessera serve");
         System.err.println("tessera serve: KV cache " + budget.describe(engineOptions.kvType()));
         return io.tessera.cluster.ClusterExecutors.open(loaded.model(), modelOptions.model(), parallel,
-                engineOptions.kvType(), engineOptions.blockSize, budget.bytes(), cluster.layout()).executor();
+                engineOptions.kvType(), engineOptions.blockSize, budget.bytes(), cluster.layout(),
+                engineOptions.kvOffload()).executor();
     }
 
     private String defaultName() {

@@ -63,6 +63,9 @@ public final class EngineCore {
         this.detokenizer = detokenizer;
         this.model = executor.modelConfig();
         this.blocks = new BlockManager(executor.numBlocks(), executor.blockSize(), config.prefixCaching());
+        if (config.prefixCaching()) {
+            blocks.offloadTo(executor.kvOffload());
+        }
         this.scheduler = new Scheduler(config.scheduler(), blocks);
         this.cacheEpoch = executor.cacheEpoch();
     }

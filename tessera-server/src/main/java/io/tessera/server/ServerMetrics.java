@@ -118,6 +118,7 @@ public final class ServerMetrics {
         CounterWithCallback.builder().name("tessera_engine_steps_total")
                 .help("Forward passes the engine ran.").labelNames(MODEL_LABEL)
                 .callback(cb -> cb.call(engine.stats().steps(), modelName)).register(registry);
+        KvOffloadMetrics.register(registry, engine, modelName);
         // exposed as tessera_kernels_info; the kernels are chosen once, before the server starts
         Info.builder().name("tessera_kernels")
                 .help("The weight kernels in use (label kernels: \"native avx512\", \"native avx2\", \"native generic\" or \"java\").")

@@ -237,6 +237,42 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
         }
     }
 
+    /**
+     * Bytes of one block's contents as {@link #readBlock} writes them: per layer the block's keys,
+     * then its values, in the cache's own precision.
+     */
+    public long blockContentBytes() {
+        return 2L * layers * blockBytes;
+    }
+
+    /** Copies every slot of {@code block}, all layers, into {@code dst} ({@link #blockContentBytes} bytes). */
+    public void readBlock(int block, MemorySegment dst) {
+        checkBlockContents(block, dst);
+        for (int l = 0; l < layers; l++) {
+            MemorySegment.copy(keys[l], block * blockBytes, dst, 2L * l * blockBytes, blockBytes);
+            MemorySegment.copy(values[l], block * blockBytes, dst, (2L * l + 1) * blockBytes, blockBytes);
+        }
+    }
+
+    /** Overwrites every slot of {@code block}, all layers, with contents {@link #readBlock} produced. */
+    public void writeBlock(int block, MemorySegment src) {
+        checkBlockContents(block, src);
+        for (int l = 0; l < layers; l++) {
+            MemorySegment.copy(src, 2L * l * blockBytes, keys[l], block * blockBytes, blockBytes);
+            MemorySegment.copy(src, (2L * l + 1) * blockBytes, values[l], block * blockBytes, blockBytes);
+        }
+    }
+
+    private void checkBlockContents(int block, MemorySegment contents) {
+        if (block < 0 || block >= numBlocks) {
+            throw new IllegalArgumentException("block " + block + " outside 0.." + (numBlocks - 1));
+        }
+        if (contents.byteSize() < blockContentBytes()) {
+            throw new IllegalArgumentException("a block's contents take " + blockContentBytes() + " bytes; the buffer has "
+                    + contents.byteSize());
+        }
+    }
+
     /** Reads back one stored value as a float (for tests and debugging). */
     public float key(int layer, int slot, int i) {
         return load(keys[layer], slot * vectorBytes, i);

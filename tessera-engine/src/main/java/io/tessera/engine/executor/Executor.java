@@ -1,6 +1,7 @@
 package io.tessera.engine.executor;
 
 import io.tessera.core.model.ModelConfig;
+import io.tessera.engine.kv.KvOffload;
 
 /**
  * Runs the model for the engine, one step at a time. The executor owns the KV cache memory (a
@@ -44,6 +45,15 @@ public interface Executor extends AutoCloseable {
      */
     default long cacheEpoch() {
         return 0;
+    }
+
+    /**
+     * The tiers below this executor's KV pool that keep evicted prefix blocks (they copy block
+     * contents out of the cache and back in), or null when it has none. The engine attaches them to
+     * its block manager when prefix caching is on.
+     */
+    default KvOffload kvOffload() {
+        return null;
     }
 
     /**
