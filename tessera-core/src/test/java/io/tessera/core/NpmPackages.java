@@ -33,9 +33,10 @@ public final class NpmPackages {
         if (Files.isRegularFile(pkg.resolve(required))) {
             return pkg;
         }
+        Path work = null;
         try {
             Files.createDirectories(cacheDir());
-            Path work = Files.createTempDirectory(cacheDir(), "fetch-");
+            work = Files.createTempDirectory(cacheDir(), "fetch-");
             run(work, List.of("npm", "pack", name + "@" + version, "--silent", "--pack-destination", work.toString()));
             Path tarball;
             try (var files = Files.list(work)) {
@@ -59,6 +60,13 @@ public final class NpmPackages {
             deleteTree(work);
             return pkg;
         } catch (IOException e) {
+            if (work != null) {
+                try {
+                    deleteTree(work);
+                } catch (IOException ignored) {
+                    // a stray fetch- directory is harmless; the fetch's error is the one to report
+                }
+            }
             Assumptions.abort("cannot fetch " + name + "@" + version + " with npm (registry unreachable?): "
                     + e.getMessage());
             throw new AssertionError(e);
