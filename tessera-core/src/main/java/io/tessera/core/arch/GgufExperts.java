@@ -57,7 +57,14 @@ public final class GgufExperts {
                     + " is out of range (1.." + experts + ")");
         }
         String gatingKey = p + "expert_gating_func";
-        ExpertGating gating = md.contains(gatingKey) ? ExpertGating.ofGguf(md.getLong(gatingKey)) : ExpertGating.SOFTMAX;
+        ExpertGating gating = ExpertGating.SOFTMAX;
+        if (md.contains(gatingKey)) {
+            try {
+                gating = ExpertGating.ofGguf(md.getLong(gatingKey));
+            } catch (IllegalArgumentException e) {
+                throw new ModelFormatException(md.file(), "key '" + gatingKey + "'", e.getMessage());
+            }
+        }
         float scale = md.getFloat(p + "expert_weights_scale", 0f);
         MoeOptions moe = new MoeOptions((int) experts, (int) used,
                 positive(md, p + "expert_feed_forward_length", defaults.expertHiddenDim() > 0 ? defaults.expertHiddenDim()
