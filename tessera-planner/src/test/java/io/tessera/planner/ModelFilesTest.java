@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.tessera.planner.calibrate.EngineStepTimer;
+import io.tessera.planner.calibrate.ForwardStepTimer;
 import io.tessera.planner.model.ModelCatalog;
 import io.tessera.planner.model.ModelShape;
 import java.io.IOException;
@@ -23,7 +23,7 @@ class ModelFilesTest {
 
     @Test
     void readsTheShapeFromAGgufHeader() throws IOException {
-        Path f = EngineStepTimer.synthesize(dir.resolve("tiny.gguf"), "tiny-gqa", null, "f32", 1);
+        Path f = ForwardStepTimer.synthesize(dir.resolve("tiny.gguf"), "tiny-gqa", null, "f32", 1);
         ModelShape m = ModelCatalog.resolve(f.toString());
         assertEquals(256, m.hidden());
         assertEquals(4, m.layers());
