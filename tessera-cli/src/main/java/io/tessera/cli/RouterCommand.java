@@ -1,7 +1,7 @@
 package io.tessera.cli;
 
-import io.tessera.cluster.router.Router;
-import io.tessera.cluster.router.RouterConfig;
+import io.tessera.router.Router;
+import io.tessera.router.RouterConfig;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;

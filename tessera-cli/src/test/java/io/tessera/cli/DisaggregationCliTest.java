@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.tessera.cluster.router.Router;
-import io.tessera.cluster.router.RouterConfig;
+import io.tessera.router.Router;
+import io.tessera.router.RouterConfig;
 import io.tessera.core.TestModels;
 import java.net.InetSocketAddress;
 import java.net.URI;

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.tessera.cluster.router.Router;
-import io.tessera.cluster.router.RouterConfig;
+import io.tessera.router.Router;
+import io.tessera.router.RouterConfig;
 import io.tessera.core.TestModels;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;

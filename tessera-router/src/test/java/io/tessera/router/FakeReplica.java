@@ -1,4 +1,4 @@
-package io.tessera.cluster;
+package io.tessera.router;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;

@@ -1,4 +1,4 @@
-package io.tessera.cluster.router;
+package io.tessera.router;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.netty.bootstrap.ServerBootstrap;

@@ -1,4 +1,4 @@
-package io.tessera.cluster.router;
+package io.tessera.router;
 
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMessage;

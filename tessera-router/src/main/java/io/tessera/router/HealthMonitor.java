@@ -1,4 +1,4 @@
-package io.tessera.cluster.router;
+package io.tessera.router;
 
 import java.io.IOException;
 import java.net.ConnectException;

@@ -1,9 +1,8 @@
-package io.tessera.cluster;
+package io.tessera.router;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.tessera.cluster.router.RequestTarget;
 import java.net.URI;
 import org.junit.jupiter.api.Test;
 

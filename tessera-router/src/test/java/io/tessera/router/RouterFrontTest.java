@@ -1,4 +1,4 @@
-package io.tessera.cluster;
+package io.tessera.router;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
-import io.tessera.cluster.router.Replica;
-import io.tessera.cluster.router.Router;
-import io.tessera.cluster.router.RouterConfig;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;

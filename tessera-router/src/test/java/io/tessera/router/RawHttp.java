@@ -1,4 +1,4 @@
-package io.tessera.cluster;
+package io.tessera.router;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package io.tessera.cluster.router;
+package io.tessera.router;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

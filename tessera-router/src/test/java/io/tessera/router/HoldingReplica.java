@@ -1,4 +1,4 @@
-package io.tessera.cluster;
+package io.tessera.router;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;

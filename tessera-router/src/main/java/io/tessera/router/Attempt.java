@@ -1,4 +1,4 @@
-package io.tessera.cluster.router;
+package io.tessera.router;
 
 /**
  * One try of one client request at one replica, worked by one (virtual) thread, and cancellable

@@ -1,13 +1,10 @@
-package io.tessera.cluster;
+package io.tessera.router;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.tessera.cluster.router.Replica;
-import io.tessera.cluster.router.Router;
-import io.tessera.cluster.router.RouterConfig;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
