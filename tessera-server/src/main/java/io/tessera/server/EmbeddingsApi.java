@@ -36,18 +36,18 @@ final class EmbeddingsApi {
     private final ServerMetrics metrics;
     private final Admission admission;
     private final ObjectMapper json;
-    private final OpenAiApi api;
+    private final PromptEncoder encoder;
     private final int maxInputs;
     private final Set<String> active = ConcurrentHashMap.newKeySet();
 
     EmbeddingsApi(Engine engine, ServedModel model, ServerMetrics metrics, Admission admission, ObjectMapper json,
-            OpenAiApi api, int maxInputs) {
+            PromptEncoder encoder, int maxInputs) {
         this.engine = engine;
         this.model = model;
         this.metrics = metrics;
         this.admission = admission;
         this.json = json;
-        this.api = api;
+        this.encoder = encoder;
         this.maxInputs = maxInputs;
     }
 
@@ -57,7 +57,7 @@ final class EmbeddingsApi {
 
     Job parse(JsonNode body, long arrival) {
         RequestFields.checkEmbeddings(body);
-        api.checkModel(body);
+        RequestFields.checkModel(body, model);
         String format = Fields.string(body, "encoding_format", "float");
         if (!format.equals("float") && !format.equals("base64")) {
             throw ApiException.badParam("encoding_format", "'encoding_format' must be 'float' or 'base64', got '"
@@ -126,8 +126,7 @@ final class EmbeddingsApi {
         if (text.isEmpty()) {
             throw ApiException.badParam("input", "'" + where + "' must not be an empty string");
         }
-        api.checkPromptChars(text, "input");
-        return model.tokenizer().encode(text, true, false);
+        return encoder.encode(text, "input", true);
     }
 
     private int[] tokenIds(JsonNode arr, String where) {

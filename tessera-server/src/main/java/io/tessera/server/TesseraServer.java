@@ -40,7 +40,11 @@ public final class TesseraServer implements AutoCloseable {
     private final ObjectMapper json = new ObjectMapper();
     private final ServerMetrics metrics;
     private final Admission admission;
-    private final OpenAiApi api;
+    private final GenerationRunner generation;
+    private final CompletionsHandler completions;
+    private final ChatCompletionsHandler chatCompletions;
+    private final PromptEncoder encoder;
+    private final ChatPromptRenderer chatRenderer;
     private final EmbeddingsApi embeddings;
     private final PrometheusTextFormatWriter metricsWriter = PrometheusTextFormatWriter.create();
     private final long created = System.currentTimeMillis() / 1000;
@@ -64,8 +68,15 @@ public final class TesseraServer implements AutoCloseable {
         this.logging = logging;
         this.metrics = new ServerMetrics(engine, model.name());
         this.admission = new Admission(config.maxPendingRequests());
-        this.api = new OpenAiApi(engine, model, metrics, admission, json, config.maxPrompts());
-        this.embeddings = new EmbeddingsApi(engine, model, metrics, admission, json, api, config.maxPrompts());
+        this.encoder = new PromptEncoder(model);
+        this.chatRenderer = new ChatPromptRenderer(model);
+        StructuredOutput structured = new StructuredOutput(model.tokenizer());
+        GenerateParamsParser params = new GenerateParamsParser(engine, model, structured);
+        this.generation = new GenerationRunner(engine, model, metrics, admission, json);
+        this.completions = new CompletionsHandler(model, encoder, params, generation, config.maxPrompts());
+        this.chatCompletions = new ChatCompletionsHandler(model, chatRenderer, encoder, params, structured,
+                generation);
+        this.embeddings = new EmbeddingsApi(engine, model, metrics, admission, json, encoder, config.maxPrompts());
         this.hostFilter = new HostFilter(config);
         this.cors = new Cors(config.allowedOrigins());
     }
@@ -90,8 +101,8 @@ public final class TesseraServer implements AutoCloseable {
         app.get("/stats", ctx -> ctx.json(metrics.live(admission.pending())));
         app.get("/v1/models", keyed(this::models));
         app.get("/v1/models/{id}", keyed(this::model));
-        app.post("/v1/completions", keyedJson(ctx -> generate(ctx, false)));
-        app.post("/v1/chat/completions", keyedJson(ctx -> generate(ctx, true)));
+        app.post("/v1/completions", keyedJson(withBody(completions::handle)));
+        app.post("/v1/chat/completions", keyedJson(withBody(chatCompletions::handle)));
         app.post("/v1/embeddings", keyedJson(this::embed));
         app.post("/tokenize", keyedJson(this::tokenize));
         app.post("/detokenize", keyedJson(this::detokenize));
@@ -162,7 +173,7 @@ public final class TesseraServer implements AutoCloseable {
 
     /** Sets how long a stream may go without output before an SSE comment line is sent (tests). */
     TesseraServer keepAliveInterval(Duration d) {
-        api.keepAliveMs = Math.max(1, d.toMillis());
+        generation.keepAliveMs = Math.max(1, d.toMillis());
         return this;
     }
 
@@ -313,26 +324,19 @@ public final class TesseraServer implements AutoCloseable {
         ctx.contentType("application/json").result(json.writeValueAsBytes(modelCard()));
     }
 
-    private void generate(Context ctx, boolean chat) throws IOException {
-        long arrival = System.nanoTime();
-        JsonNode body = body(ctx);
-        OpenAiApi.Job job = chat ? api.parseChat(body, arrival) : api.parseCompletion(body, arrival);
-        api.run(job, ctx);
-    }
-
     private void embed(Context ctx) throws IOException {
         long arrival = System.nanoTime();
         JsonNode body = body(ctx);
-        embeddings.run(embeddings.parse(body, arrival), ctx, api.keepAliveMs);
+        embeddings.run(embeddings.parse(body, arrival), ctx, generation.keepAliveMs);
     }
 
     private void tokenize(Context ctx) throws JsonProcessingException {
         JsonNode body = body(ctx);
-        api.checkModel(body);
+        RequestFields.checkModel(body, model);
         int[] ids;
         String what;
         if (body.has("messages")) {
-            ids = api.encodeChat(api.renderChat(body));
+            ids = encoder.encodeChat(chatRenderer.render(body));
             what = "messages";
         } else {
             String prompt = Fields.string(body, "prompt", null);
@@ -340,8 +344,7 @@ public final class TesseraServer implements AutoCloseable {
                 throw ApiException.badParam("prompt", "'prompt' (a string) or 'messages' is required");
             }
             boolean special = Fields.bool(body, "add_special_tokens", true);
-            api.checkPromptChars(prompt, "prompt");
-            ids = model.tokenizer().encode(prompt, special, false);
+            ids = encoder.encode(prompt, "prompt", special);
             what = "prompt";
         }
         if (ids.length > model.contextLength()) {
@@ -360,7 +363,7 @@ public final class TesseraServer implements AutoCloseable {
 
     private void detokenize(Context ctx) throws JsonProcessingException {
         JsonNode body = body(ctx);
-        api.checkModel(body);
+        RequestFields.checkModel(body, model);
         if (!Fields.present(body, "tokens")) {
             throw ApiException.badParam("tokens", "'tokens' (an array of token ids) is required");
         }
@@ -378,6 +381,19 @@ public final class TesseraServer implements AutoCloseable {
         ObjectNode root = json.createObjectNode();
         root.put("prompt", model.tokenizer().decode(ids));
         ctx.contentType("application/json").result(json.writeValueAsBytes(root));
+    }
+
+    /** An endpoint taking the parsed JSON body and the time the request arrived (before its body was read). */
+    @FunctionalInterface
+    interface BodyHandler {
+        void handle(Context ctx, JsonNode body, long arrivalNanos) throws IOException;
+    }
+
+    private Handler withBody(BodyHandler h) {
+        return ctx -> {
+            long arrival = System.nanoTime();
+            h.handle(ctx, body(ctx), arrival);
+        };
     }
 
     /** The request body as a JSON object, within the size limit (413) and well formed (400). */
@@ -456,7 +472,7 @@ public final class TesseraServer implements AutoCloseable {
         long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
         waitIdle(deadline);
         if (admission.pending() > 0) {
-            api.abortAll();
+            generation.abortAll();
             embeddings.abortAll();
             waitIdle(System.nanoTime() + Duration.ofSeconds(5).toNanos());
         }
