@@ -43,9 +43,8 @@ public final class TesseraServer implements AutoCloseable {
     private final GenerationRunner generation;
     private final CompletionsHandler completions;
     private final ChatCompletionsHandler chatCompletions;
-    private final PromptEncoder encoder;
-    private final ChatPromptRenderer chatRenderer;
-    private final EmbeddingsApi embeddings;
+    private final TokenizeHandler tokenizer;
+    private final EmbeddingsHandler embeddings;
     private final PrometheusTextFormatWriter metricsWriter = PrometheusTextFormatWriter.create();
     private final long created = System.currentTimeMillis() / 1000;
     private Javalin app;
@@ -68,15 +67,17 @@ public final class TesseraServer implements AutoCloseable {
         this.logging = logging;
         this.metrics = new ServerMetrics(engine, model.name());
         this.admission = new Admission(config.maxPendingRequests());
-        this.encoder = new PromptEncoder(model);
-        this.chatRenderer = new ChatPromptRenderer(model);
+        PromptEncoder encoder = new PromptEncoder(model);
+        ChatPromptRenderer chatRenderer = new ChatPromptRenderer(model);
         StructuredOutput structured = new StructuredOutput(model.tokenizer());
         GenerateParamsParser params = new GenerateParamsParser(engine, model, structured);
         this.generation = new GenerationRunner(engine, model, metrics, admission, json);
         this.completions = new CompletionsHandler(model, encoder, params, generation, config.maxPrompts());
         this.chatCompletions = new ChatCompletionsHandler(model, chatRenderer, encoder, params, structured,
                 generation);
-        this.embeddings = new EmbeddingsApi(engine, model, metrics, admission, json, encoder, config.maxPrompts());
+        this.embeddings = new EmbeddingsHandler(engine, model, metrics, admission, json, encoder,
+                config.maxPrompts());
+        this.tokenizer = new TokenizeHandler(model, encoder, chatRenderer, json);
         this.hostFilter = new HostFilter(config);
         this.cors = new Cors(config.allowedOrigins());
     }
@@ -103,9 +104,9 @@ public final class TesseraServer implements AutoCloseable {
         app.get("/v1/models/{id}", keyed(this::model));
         app.post("/v1/completions", keyedJson(withBody(completions::handle)));
         app.post("/v1/chat/completions", keyedJson(withBody(chatCompletions::handle)));
-        app.post("/v1/embeddings", keyedJson(this::embed));
-        app.post("/tokenize", keyedJson(this::tokenize));
-        app.post("/detokenize", keyedJson(this::detokenize));
+        app.post("/v1/embeddings", keyedJson(withBody(embeddings::handle)));
+        app.post("/tokenize", keyedJson(withBody(tokenizer::tokenize)));
+        app.post("/detokenize", keyedJson(withBody(tokenizer::detokenize)));
         app.get("/", ctx -> resource(ctx, "index.html", "text/html; charset=utf-8"));
         app.get("/ui/app.js", ctx -> resource(ctx, "app.js", "text/javascript; charset=utf-8"));
         app.get("/ui/style.css", ctx -> resource(ctx, "style.css", "text/css; charset=utf-8"));
@@ -174,6 +175,7 @@ public final class TesseraServer implements AutoCloseable {
     /** Sets how long a stream may go without output before an SSE comment line is sent (tests). */
     TesseraServer keepAliveInterval(Duration d) {
         generation.keepAliveMs = Math.max(1, d.toMillis());
+        embeddings.keepAliveMs = generation.keepAliveMs;
         return this;
     }
 
@@ -322,65 +324,6 @@ public final class TesseraServer implements AutoCloseable {
             throw ApiException.notFound("The model '" + ctx.pathParam("id") + "' does not exist.", "model_not_found");
         }
         ctx.contentType("application/json").result(json.writeValueAsBytes(modelCard()));
-    }
-
-    private void embed(Context ctx) throws IOException {
-        long arrival = System.nanoTime();
-        JsonNode body = body(ctx);
-        embeddings.run(embeddings.parse(body, arrival), ctx, generation.keepAliveMs);
-    }
-
-    private void tokenize(Context ctx) throws JsonProcessingException {
-        JsonNode body = body(ctx);
-        RequestFields.checkModel(body, model);
-        int[] ids;
-        String what;
-        if (body.has("messages")) {
-            ids = encoder.encodeChat(chatRenderer.render(body));
-            what = "messages";
-        } else {
-            String prompt = Fields.string(body, "prompt", null);
-            if (prompt == null) {
-                throw ApiException.badParam("prompt", "'prompt' (a string) or 'messages' is required");
-            }
-            boolean special = Fields.bool(body, "add_special_tokens", true);
-            ids = encoder.encode(prompt, "prompt", special);
-            what = "prompt";
-        }
-        if (ids.length > model.contextLength()) {
-            throw ApiException.badParam(what, "This model's maximum context length is " + model.contextLength()
-                    + " tokens. However, your " + what + " resulted in " + ids.length + " tokens.");
-        }
-        ObjectNode root = json.createObjectNode();
-        root.put("count", ids.length);
-        root.put("max_model_len", model.contextLength());
-        ArrayNode t = root.putArray("tokens");
-        for (int id : ids) {
-            t.add(id);
-        }
-        ctx.contentType("application/json").result(json.writeValueAsBytes(root));
-    }
-
-    private void detokenize(Context ctx) throws JsonProcessingException {
-        JsonNode body = body(ctx);
-        RequestFields.checkModel(body, model);
-        if (!Fields.present(body, "tokens")) {
-            throw ApiException.badParam("tokens", "'tokens' (an array of token ids) is required");
-        }
-        int[] ids = Fields.intArray(body, "tokens");
-        if (ids.length > model.contextLength()) {
-            throw ApiException.badParam("tokens", "'tokens' has " + ids.length + " ids, more than this model's"
-                    + " maximum context length of " + model.contextLength() + " tokens");
-        }
-        int vocab = model.tokenizer().vocabSize();
-        for (int id : ids) {
-            if (id < 0 || id >= vocab) {
-                throw ApiException.badParam("tokens", "token id " + id + " is out of range for a vocabulary of " + vocab);
-            }
-        }
-        ObjectNode root = json.createObjectNode();
-        root.put("prompt", model.tokenizer().decode(ids));
-        ctx.contentType("application/json").result(json.writeValueAsBytes(root));
     }
 
     /** An endpoint taking the parsed JSON body and the time the request arrived (before its body was read). */

@@ -29,7 +29,11 @@ import java.util.concurrent.TimeoutException;
  * admission limit; its final hidden states are pooled as the served model says ({@link
  * ServedModel#pooling()}) and scaled to unit length, as OpenAI's embeddings are.
  */
-final class EmbeddingsApi {
+final class EmbeddingsHandler {
+
+    /** Milliseconds between checks that the client of a waiting request is still connected. */
+    volatile long keepAliveMs = 1000;
+
 
     private final Engine engine;
     private final ServedModel model;
@@ -40,7 +44,7 @@ final class EmbeddingsApi {
     private final int maxInputs;
     private final Set<String> active = ConcurrentHashMap.newKeySet();
 
-    EmbeddingsApi(Engine engine, ServedModel model, ServerMetrics metrics, Admission admission, ObjectMapper json,
+    EmbeddingsHandler(Engine engine, ServedModel model, ServerMetrics metrics, Admission admission, ObjectMapper json,
             PromptEncoder encoder, int maxInputs) {
         this.engine = engine;
         this.model = model;
@@ -55,7 +59,11 @@ final class EmbeddingsApi {
     record Job(List<int[]> inputs, boolean base64, long arrivalNanos) {
     }
 
-    Job parse(JsonNode body, long arrival) {
+    void handle(Context ctx, JsonNode body, long arrival) throws IOException {
+        run(parse(body, arrival), ctx);
+    }
+
+    private Job parse(JsonNode body, long arrival) {
         RequestFields.checkEmbeddings(body);
         RequestFields.checkModel(body, model);
         String format = Fields.string(body, "encoding_format", "float");
@@ -156,7 +164,7 @@ final class EmbeddingsApi {
     }
 
     /** Runs the job's inputs through the engine and writes the embeddings. */
-    void run(Job job, Context ctx, long keepAliveMs) throws IOException {
+    private void run(Job job, Context ctx) throws IOException {
         if (!engine.supportsEmbeddings()) {
             throw ApiException.notImplemented("Embeddings need the model's final hidden states, which this server's"
                     + " executor does not return (a model split over workers with --tp/--pp returns logits only);"
@@ -191,7 +199,7 @@ final class EmbeddingsApi {
                 ids.add(rid);
                 active.add(rid);
             }
-            List<Embedding> done = await(futures, ctx, keepAliveMs);
+            List<Embedding> done = await(futures, ctx);
             if (done == null) {
                 return; // the client left; the engine requests were aborted
             }
@@ -208,7 +216,7 @@ final class EmbeddingsApi {
     }
 
     /** Waits for every input's vector; null when the client left meanwhile. */
-    private List<Embedding> await(List<CompletableFuture<Embedding>> futures, Context ctx, long keepAliveMs) {
+    private List<Embedding> await(List<CompletableFuture<Embedding>> futures, Context ctx) {
         ClientProbe client = ClientProbe.of(ctx.req());
         List<Embedding> done = new ArrayList<>();
         for (CompletableFuture<Embedding> f : futures) {
