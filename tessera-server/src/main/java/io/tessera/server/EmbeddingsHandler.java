@@ -5,9 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.http.Context;
+import io.tessera.engine.ContextLengthExceededException;
 import io.tessera.engine.Embedding;
 import io.tessera.engine.EmbeddingRequest;
 import io.tessera.engine.Engine;
+import io.tessera.engine.GenerationLimits;
 import io.tessera.engine.RequestRejectedException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -37,6 +39,7 @@ final class EmbeddingsHandler {
 
     private final Engine engine;
     private final ServedModel model;
+    private final GenerationLimits limits;
     private final ServerMetrics metrics;
     private final Admission admission;
     private final ObjectMapper json;
@@ -44,10 +47,11 @@ final class EmbeddingsHandler {
     private final int maxInputs;
     private final Set<String> active = ConcurrentHashMap.newKeySet();
 
-    EmbeddingsHandler(Engine engine, ServedModel model, ServerMetrics metrics, Admission admission, ObjectMapper json,
-            PromptEncoder encoder, int maxInputs) {
+    EmbeddingsHandler(Engine engine, ServedModel model, GenerationLimits limits, ServerMetrics metrics,
+            Admission admission, ObjectMapper json, PromptEncoder encoder, int maxInputs) {
         this.engine = engine;
         this.model = model;
+        this.limits = limits;
         this.metrics = metrics;
         this.admission = admission;
         this.json = json;
@@ -79,11 +83,7 @@ final class EmbeddingsHandler {
         }
         List<int[]> inputs = inputs(body.get("input"));
         for (int i = 0; i < inputs.size(); i++) {
-            int[] ids = inputs.get(i);
-            if (ids.length > model.contextLength()) {
-                throw ApiException.badParam("input", "This model's maximum context length is " + model.contextLength()
-                        + " tokens, and input[" + i + "] has " + ids.length + " tokens. Please reduce its length.");
-            }
+            checkFits(inputs.get(i).length, "input[" + i + "]");
         }
         return new Job(inputs, format.equals("base64"), arrival);
     }
@@ -138,10 +138,8 @@ final class EmbeddingsHandler {
     }
 
     private int[] tokenIds(JsonNode arr, String where) {
-        if (arr.size() > model.contextLength()) {
-            throw ApiException.badParam("input", "This model's maximum context length is " + model.contextLength()
-                    + " tokens, and '" + where + "' has " + arr.size() + " tokens. Please reduce its length.");
-        }
+        // checked before reading the ids, so that a huge array is not copied first
+        checkFits(arr.size(), "'" + where + "'");
         int vocab = model.tokenizer().vocabSize();
         int[] ids = new int[arr.size()];
         for (int i = 0; i < ids.length; i++) {
@@ -156,6 +154,16 @@ final class EmbeddingsHandler {
             }
         }
         return ids;
+    }
+
+    /** The engine's context check on one input, named as {@code what} in the message. */
+    private void checkFits(int tokens, String what) {
+        try {
+            limits.checkInput(tokens);
+        } catch (ContextLengthExceededException e) {
+            throw ApiException.badParam("input", "This model's maximum context length is " + e.contextLength()
+                    + " tokens, and " + what + " has " + tokens + " tokens. Please reduce its length.");
+        }
     }
 
     private static ApiException inputType() {

@@ -3,8 +3,9 @@ package io.tessera.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tessera.core.sampling.LogitBias;
 import io.tessera.core.sampling.SamplingParams;
-import io.tessera.engine.Engine;
 import io.tessera.engine.GenerateParams;
+import io.tessera.engine.GenerationLimits;
+import io.tessera.engine.RequestRejectedException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,12 +16,12 @@ import java.util.Map;
  */
 final class GenerateParamsParser {
 
-    private final Engine engine;
+    private final GenerationLimits limits;
     private final ServedModel model;
     private final StructuredOutput structured;
 
-    GenerateParamsParser(Engine engine, ServedModel model, StructuredOutput structured) {
-        this.engine = engine;
+    GenerateParamsParser(GenerationLimits limits, ServedModel model, StructuredOutput structured) {
+        this.limits = limits;
         this.model = model;
         this.structured = structured;
     }
@@ -58,8 +59,10 @@ final class GenerateParamsParser {
         if (maxTokens != null && maxTokens < 1) {
             throw ApiException.badParam(maxTokensField, "'" + maxTokensField + "' must be at least 1, got " + maxTokens);
         }
-        int maxN = Math.min(GenerateParams.MAX_N, engine.config().scheduler().maxSeqs());
-        if (n < 1 || n > maxN) {
+        try {
+            limits.checkSamples(n);
+        } catch (RequestRejectedException e) {
+            int maxN = limits.maxSamples();
             throw ApiException.badParam("n", "'n' must be in 1.." + maxN + ", got " + n
                     + (n > maxN && maxN < GenerateParams.MAX_N ? " (this server runs at most " + maxN
                     + " sequences at once)" : ""));

@@ -2,7 +2,9 @@ package io.tessera.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.http.Context;
+import io.tessera.engine.ContextLengthExceededException;
 import io.tessera.engine.Engine;
+import io.tessera.engine.GenerationLimits;
 import io.tessera.engine.GenerateRequest;
 import io.tessera.engine.RequestOutput;
 import io.tessera.engine.RequestRejectedException;
@@ -29,16 +31,16 @@ final class GenerationRunner {
     volatile long keepAliveMs = 1000;
 
     private final Engine engine;
-    private final ServedModel model;
+    private final GenerationLimits limits;
     private final Admission admission;
     private final JsonResponseWriter jsonResponse;
     private final SseWriter sse;
     private final Set<RequestStream> active = ConcurrentHashMap.newKeySet();
 
-    GenerationRunner(Engine engine, ServedModel model, ServerMetrics metrics, Admission admission,
-            ObjectMapper json) {
+    GenerationRunner(Engine engine, ServedModel model, GenerationLimits limits, ServerMetrics metrics,
+            Admission admission, ObjectMapper json) {
         this.engine = engine;
-        this.model = model;
+        this.limits = limits;
         this.admission = admission;
         ChoiceJson choiceJson = new ChoiceJson(model.tokenizer());
         this.jsonResponse = new JsonResponseWriter(engine, model, metrics, json, choiceJson);
@@ -54,27 +56,17 @@ final class GenerationRunner {
 
     /** Runs the job and writes its answer; 400/429/503 before anything is written when it cannot run. */
     void run(GenerationJob job, Context ctx) throws IOException {
-        int ctxLen = model.contextLength();
         List<GenerateRequest> requests = new ArrayList<>();
         String id = (job.kind() == GenerationJob.Kind.CHAT ? "chatcmpl-" : "cmpl-")
                 + UUID.randomUUID().toString().replace("-", "");
         RequestRecord.of(ctx).id = id;
         for (int i = 0; i < job.prompts().size(); i++) {
             int[] p = job.prompts().get(i);
-            int max = job.params().maxTokens();
-            String what = job.promptField();
-            if (max == 0) {
-                if (p.length >= ctxLen) {
-                    throw ApiException.badParam(what, "This model's maximum context length is " + ctxLen
-                            + " tokens. However, your " + what + " resulted in " + p.length
-                            + " tokens. Please reduce the length of the " + what + ".");
-                }
-                max = ctxLen - p.length;
-            } else if (p.length + max > ctxLen) {
-                throw ApiException.badParam("max_tokens", "This model's maximum context length is " + ctxLen
-                        + " tokens. However, you requested " + (p.length + max) + " tokens (" + p.length + " in the "
-                        + what + ", " + max + " in the completion). Please reduce the length of the " + what
-                        + " or completion.");
+            int max;
+            try {
+                max = limits.maxTokens(p.length, job.params().maxTokens());
+            } catch (ContextLengthExceededException e) {
+                throw contextExceeded(e, job.promptField());
             }
             requests.add(new GenerateRequest(id + "-" + i, p, job.params().withMaxTokens(max)));
         }
@@ -122,6 +114,18 @@ final class GenerationRunner {
             }
             admission.release(k);
         }
+    }
+
+    /** The engine's context check as OpenAI words it, naming the prompt field or {@code max_tokens}. */
+    private static ApiException contextExceeded(ContextLengthExceededException e, String what) {
+        String limit = "This model's maximum context length is " + e.contextLength() + " tokens. However, ";
+        if (e.maxTokens() == 0) {
+            return ApiException.badParam(what, limit + "your " + what + " resulted in " + e.promptTokens()
+                    + " tokens. Please reduce the length of the " + what + ".");
+        }
+        return ApiException.badParam(e.param(), limit + "you requested " + (e.promptTokens() + e.maxTokens())
+                + " tokens (" + e.promptTokens() + " in the " + what + ", " + e.maxTokens() + " in the completion)."
+                + " Please reduce the length of the " + what + " or completion.");
     }
 
     /** Moves one stream's outputs to the job's queue, ending with an end (or failure) event. */

@@ -10,6 +10,7 @@ import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.tessera.engine.Engine;
+import io.tessera.engine.GenerationLimits;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -69,15 +70,17 @@ public final class TesseraServer implements AutoCloseable {
         this.admission = new Admission(config.maxPendingRequests());
         PromptEncoder encoder = new PromptEncoder(model);
         ChatPromptRenderer chatRenderer = new ChatPromptRenderer(model);
+        // the engine's limits with the context this server serves (--max-model-len may shorten the model's)
+        GenerationLimits limits = new GenerationLimits(model.contextLength(), engine.limits().maxSeqs());
         StructuredOutput structured = new StructuredOutput(model.tokenizer());
-        GenerateParamsParser params = new GenerateParamsParser(engine, model, structured);
-        this.generation = new GenerationRunner(engine, model, metrics, admission, json);
+        GenerateParamsParser params = new GenerateParamsParser(limits, model, structured);
+        this.generation = new GenerationRunner(engine, model, limits, metrics, admission, json);
         this.completions = new CompletionsHandler(model, encoder, params, generation, config.maxPrompts());
         this.chatCompletions = new ChatCompletionsHandler(model, chatRenderer, encoder, params, structured,
                 generation);
-        this.embeddings = new EmbeddingsHandler(engine, model, metrics, admission, json, encoder,
+        this.embeddings = new EmbeddingsHandler(engine, model, limits, metrics, admission, json, encoder,
                 config.maxPrompts());
-        this.tokenizer = new TokenizeHandler(model, encoder, chatRenderer, json);
+        this.tokenizer = new TokenizeHandler(model, limits, encoder, chatRenderer, json);
         this.hostFilter = new HostFilter(config);
         this.cors = new Cors(config.allowedOrigins());
     }

@@ -6,17 +6,22 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.http.Context;
+import io.tessera.engine.ContextLengthExceededException;
+import io.tessera.engine.GenerationLimits;
 
 /** vLLM's {@code /tokenize} and {@code /detokenize}, with the served model's tokenizer and chat template. */
 final class TokenizeHandler {
 
     private final ServedModel model;
+    private final GenerationLimits limits;
     private final PromptEncoder encoder;
     private final ChatPromptRenderer chatRenderer;
     private final ObjectMapper json;
 
-    TokenizeHandler(ServedModel model, PromptEncoder encoder, ChatPromptRenderer chatRenderer, ObjectMapper json) {
+    TokenizeHandler(ServedModel model, GenerationLimits limits, PromptEncoder encoder, ChatPromptRenderer chatRenderer,
+            ObjectMapper json) {
         this.model = model;
+        this.limits = limits;
         this.encoder = encoder;
         this.chatRenderer = chatRenderer;
         this.json = json;
@@ -39,8 +44,10 @@ final class TokenizeHandler {
             ids = encoder.encode(prompt, "prompt", special);
             what = "prompt";
         }
-        if (ids.length > model.contextLength()) {
-            throw ApiException.badParam(what, "This model's maximum context length is " + model.contextLength()
+        try {
+            limits.checkInput(ids.length);
+        } catch (ContextLengthExceededException e) {
+            throw ApiException.badParam(what, "This model's maximum context length is " + e.contextLength()
                     + " tokens. However, your " + what + " resulted in " + ids.length + " tokens.");
         }
         ObjectNode root = json.createObjectNode();
@@ -60,9 +67,11 @@ final class TokenizeHandler {
             throw ApiException.badParam("tokens", "'tokens' (an array of token ids) is required");
         }
         int[] ids = Fields.intArray(body, "tokens");
-        if (ids.length > model.contextLength()) {
+        try {
+            limits.checkInput(ids.length);
+        } catch (ContextLengthExceededException e) {
             throw ApiException.badParam("tokens", "'tokens' has " + ids.length + " ids, more than this model's"
-                    + " maximum context length of " + model.contextLength() + " tokens");
+                    + " maximum context length of " + e.contextLength() + " tokens");
         }
         int vocab = model.tokenizer().vocabSize();
         for (int id : ids) {
