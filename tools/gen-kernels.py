@@ -1,4 +1,4 @@
-# Writes the per-type weight kernels (tessera-core/.../kernel/{F32,F16,Bf16,Q8_0,Q4_0,Q4_1,Q4K,Q6K}Kernel.java)
+# Writes the per-type weight kernels (tessera-core/.../kernel/{F32,F16,Bf16,Fp8,Q8_0,Q4_0,Q4_1,Q4K,Q6K}Kernel.java)
 # from one template, so that decodeRow and dot of every type rebuild the weights with the same vector
 # operations, dot sums in the order WeightKernel documents, and the hot loops stay written out in
 # full. Edit here, run `python3 tools/gen-kernels.py`, then ./run-tests -pl tessera-core
@@ -249,6 +249,29 @@ float_kernel('Bf16Kernel', 'BF16', 2,
     '((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, @P, LE).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()',
     'Float.intBitsToFloat(w.get(I16, @P) << 16)',
     ' * BF16: bfloat16 weights, the upper half of a float, widened in registers by a shift.')
+
+
+
+def e4m3(p):
+    """Eight E4M3 codes to floats times 2^-120, with integer operations: the sign-extended byte shifted
+    left by 20 puts exponent and mantissa in a float's bits 20..26 and copies of the sign in bits
+    27..31; masking with 0x87F00000 keeps the sign in bit 31. The result is the code's value · 2^-120
+    (subnormal codes included: they land among the float subnormals), which the block's scale
+    multiplied by 2^120 turns into the exact value's rounding in one multiplication."""
+    return (f"((IntVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, {p}, LE)"
+            f".convertShape(VectorOperators.B2I, IntVector.SPECIES_256, 0)).lanewise(VectorOperators.LSHL, 20)"
+            f".and(0x87F00000).reinterpretAsFloats()")
+
+
+write('Fp8Kernel', dict(type='FP8', block=64, bytes=68,
+    doc=''' * FP8: blocks of 64 values, a float32 scale then 64 E4M3 codes (see {@code Fp8Codec}); value =
+ * scale · e4m3(q), rebuilt in registers by integer operations and one multiplication by
+ * scale · 2^120 (exact: the codes are never NaN and scales stay below 2^8, as loaders check).
+ * Rebuilding from bits beats looking the codes up in a 256-entry table: the Vector API has no
+ * byte-indexed table lookup, so a table means a gather of eight floats per vector.''',
+    check="checkBlocks(n, 64);",
+    setup="FloatVector d = FloatVector.broadcast(F, w.get(F32, p) * 0x1p120f);",
+    vecs=[(f"{e4m3(f'p + {4 + 8 * k}')}.mul(d)", 8 * k) for k in range(8)]))
 
 
 def load64(p):

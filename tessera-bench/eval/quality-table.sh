@@ -3,6 +3,8 @@
 # type, perplexity on tinystories-style.txt and KL divergence from the F32 file with an F32 cache;
 # then one synthetic large shape (random weights), KL divergence of each weight type from its F32 file,
 # and of each KV cache type from an F32 cache.
+# FP8 has no GGUF type: its rows are the F32 file quantized at load (--quantize FP8, E4M3 with one
+# scale per output channel, the bytes `convert --type FP8` writes).
 # Usage: tessera-bench/eval/quality-table.sh [MODELS_DIR] [WORK_DIR]
 #   MODELS_DIR holds stories260K.bin, tok512.bin, tokenizer-llama2-32k.bin (default: ../shared/models
 #   beside the repository); WORK_DIR receives the converted files (default: a temporary directory).
@@ -14,6 +16,7 @@ work="${2:-$(mktemp -d)}"
 text="$root/tessera-bench/eval/tinystories-style.txt"
 tessera="$root/tessera"
 types="F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q4_K_M"
+at_load="FP8"
 
 row() { # json -> "| ppl ± err | KL mean | KL p99 | KL max | same top |"
   python3 -c 'import json,sys; r=json.load(sys.stdin); k=r["kl"]
@@ -35,6 +38,13 @@ for t in $types; do
       --kl-base "$work/stories260K-F32.gguf" --json 2>/dev/null | row
   done
 done
+for t in $at_load; do
+  for kv in f32 f16 bf16; do
+    printf '| %s | %s ' "$t" "$kv"
+    "$tessera" eval perplexity "$work/stories260K-F32.gguf" --quantize "$t" --text "$text" --ctx 256 \
+      --kv-cache-dtype "$kv" --kl-base "$work/stories260K-F32.gguf" --json 2>/dev/null | row
+  done
+done
 
 shape="${SYNTH_SHAPE:-llama-3.2-1b}"
 layers="${SYNTH_LAYERS:-2}"
@@ -52,6 +62,11 @@ for t in $types; do
   [ "$t" = F32 ] && continue
   printf '| %s ' "$t"
   "$tessera" eval perplexity "$work/synth-$t.gguf" --text "$text" --ctx 128 --kv-cache-dtype f32 \
+    --kl-base "$work/synth-F32.gguf" --json 2>/dev/null | row
+done
+for t in $at_load; do
+  printf '| %s ' "$t"
+  "$tessera" eval perplexity "$work/synth-F32.gguf" --quantize "$t" --text "$text" --ctx 128 --kv-cache-dtype f32 \
     --kl-base "$work/synth-F32.gguf" --json 2>/dev/null | row
 done
 

@@ -41,7 +41,7 @@
 #define TSR_EXPORT __attribute__((visibility("default")))
 
 /* Changes whenever a signature or a layout below changes; Java refuses a library of another ABI. */
-#define TSR_ABI 2
+#define TSR_ABI 3
 
 enum { CHUNK = 256, BLOCK = 32, Q8_CHUNK_BYTES = 272, Q4_CHUNK_BYTES = 144, HEADER_BYTES = 16 };
 /* Q6_K lane order (Q6KLanesKernel): d, 16 scales (even sub-blocks first), 128 bytes of low nibbles, 64 of high pairs. */
@@ -556,7 +556,7 @@ TSR_EXPORT void tsr_q6_k_lanes(const uint8_t *w, int64_t row_bytes, int32_t in, 
     lanes_rows(K_Q6_K, w, row_bytes, in, from, to, out_stride, q, xs, 0, tokens, out);
 }
 
-/* ---------------------------------------------------------------- float weights: F32, F16, BF16 */
+/* ---------------------------------------------------------------- float weights: F32, F16, BF16, FP8 */
 
 /*
  * Rows [from, to) of a float-type matrix (row r at w + r·row_bytes, `in` values) against `tokens`
@@ -565,12 +565,33 @@ TSR_EXPORT void tsr_q6_k_lanes(const uint8_t *w, int64_t row_bytes, int32_t in, 
  * a = a + g; then single 8-value vectors a = fma(w, x, a); lanes added in the fixed order; then
  * the tail, sum = sum + w·x one value at a time.
  */
-enum { T_F32 = 0, T_F16 = 1, T_BF16 = 2 };
+enum { T_F32 = 0, T_F16 = 1, T_BF16 = 2, T_FP8 = 3 };
+
+/*
+ * FP8 (Tessera's GgmlType.FP8): blocks of 64 values, a float scale then 64 E4M3 codes. As Fp8Kernel:
+ * the sign-extended code shifted left by 20 and masked with 0x87F00000 is the code's value · 2^-120
+ * as float bits, multiplied by scale · 2^120 (exact: codes are never NaN, scales below 2^8).
+ */
+#define FP8_BLOCK 64
+#define FP8_BLOCK_BYTES 68
+
+/* i is never negative: unsigned division is a shift */
+static inline float fp8_scale(const uint8_t *row, int64_t i) {
+    return ldf(row + ((uint64_t) i / FP8_BLOCK) * FP8_BLOCK_BYTES) * 0x1p120f;
+}
+
+static inline const uint8_t *fp8_codes(const uint8_t *row, int64_t i) {
+    return row + ((uint64_t) i / FP8_BLOCK) * FP8_BLOCK_BYTES + 4 + (uint64_t) i % FP8_BLOCK;
+}
 
 static inline float scalar_weight(int type, const uint8_t *row, int64_t i) {
     switch (type) {
         case T_F32: return ldf(row + 4 * i);
         case T_F16: return half_to_float(ld16(row + 2 * i));
+        case T_FP8: {
+            uint32_t code = (uint32_t) (int32_t) (int8_t) *fp8_codes(row, i);
+            return bits_to_float((code << 20) & 0x87F00000u) * fp8_scale(row, i);
+        }
         default: return bits_to_float((uint32_t) ld16(row + 2 * i) << 16);
     }
 }
@@ -580,6 +601,12 @@ static inline __m256 load8(int type, const uint8_t *row, int64_t i) {
     switch (type) {
         case T_F32: return _mm256_loadu_ps((const float *) (row + 4 * i));
         case T_F16: return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (row + 2 * i)));
+        case T_FP8: {
+            __m256i code = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *) fp8_codes(row, i)));
+            __m256 v = _mm256_castsi256_ps(_mm256_and_si256(_mm256_slli_epi32(code, 20),
+                    _mm256_set1_epi32((int32_t) 0x87F00000u)));
+            return _mm256_mul_ps(v, _mm256_set1_ps(fp8_scale(row, i)));
+        }
         default: return _mm256_castsi256_ps(_mm256_slli_epi32(
                 _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *) (row + 2 * i))), 16));
     }
@@ -728,4 +755,9 @@ TSR_EXPORT void tsr_f16(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t
 TSR_EXPORT void tsr_bf16(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
         int32_t out_stride, const float *x, int32_t tokens, float *out) {
     float_rows(T_BF16, w, row_bytes, in, from, to, out_stride, x, tokens, out);
+}
+
+TSR_EXPORT void tsr_fp8(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
+        int32_t out_stride, const float *x, int32_t tokens, float *out) {
+    float_rows(T_FP8, w, row_bytes, in, from, to, out_stride, x, tokens, out);
 }

@@ -18,7 +18,8 @@
     void prefix##tsr_q6_k_lanes(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const int8_t *, const float *, int32_t, float *); \
     void prefix##tsr_f32(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *); \
     void prefix##tsr_f16(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *); \
-    void prefix##tsr_bf16(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *);
+    void prefix##tsr_bf16(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *); \
+    void prefix##tsr_fp8(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *);
 DECLARE()
 DECLARE(ref_)
 
@@ -112,6 +113,32 @@ static void float_case(int type, int in, int rows, int tokens) {
     free(w); free(x); free(out); free(ref);
 }
 
+/* FP8: blocks of 64 values, a float scale below 2^8 then 64 E4M3 codes (any but the NaN codes 0x7F, 0xFF). */
+static void fp8_case(int in, int rows, int tokens) {
+    int64_t row_bytes = (int64_t) in / 64 * 68;
+    uint8_t *w = malloc(row_bytes * rows);
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < in / 64; b++) {
+            uint8_t *p = w + r * row_bytes + b * 68;
+            float scale = (float) (next() % 1000) / 4096.0f;
+            memcpy(p, &scale, 4);
+            for (int j = 0; j < 64; j++) {
+                uint8_t c = (uint8_t) next();
+                p[4 + j] = (c & 0x7F) == 0x7F ? (uint8_t) (c & 0x80) : c;
+            }
+        }
+    float *x = malloc(sizeof(float) * tokens * in);
+    for (int64_t i = 0; i < (int64_t) tokens * in; i++) x[i] = gauss();
+    float *out = malloc(sizeof(float) * tokens * rows), *ref = malloc(sizeof(float) * tokens * rows);
+    tsr_fp8(w, row_bytes, in, rows - 1, rows, rows, x, tokens, out);
+    tsr_fp8(w, row_bytes, in, 0, rows, rows, x, tokens, out);
+    ref_tsr_fp8(w, row_bytes, in, 0, rows, rows, x, tokens, ref);
+    char what[64];
+    snprintf(what, sizeof what, "fp8 in=%d rows=%d tokens=%d", in, rows, tokens);
+    same(out, ref, tokens * rows, what);
+    free(w); free(x); free(out); free(ref);
+}
+
 int main(void) {
     int lanes[][3] = {{256, 1, 1}, {512, 3, 5}, {2048, 5, 9}};
     for (unsigned i = 0; i < sizeof lanes / sizeof lanes[0]; i++) {
@@ -122,6 +149,9 @@ int main(void) {
     for (unsigned i = 0; i < sizeof floats / sizeof floats[0]; i++)
         for (int t = 0; t < 3; t++)
             float_case(t, floats[i][0], floats[i][1], floats[i][2]);
+    int fp8[][3] = {{64, 1, 1}, {192, 3, 5}, {2048, 5, 9}};
+    for (unsigned i = 0; i < sizeof fp8 / sizeof fp8[0]; i++)
+        fp8_case(fp8[i][0], fp8[i][1], fp8[i][2]);
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);
         return 1;

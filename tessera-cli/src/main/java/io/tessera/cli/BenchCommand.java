@@ -8,6 +8,7 @@ import picocli.CommandLine.Command;
         description = "Benchmarks: measure what users see (tokens/s, time to first token, memory).",
         subcommands = {
                 BenchThroughputCommand.class,
+                BenchKvOffloadCommand.class,
                 BenchOfflineCommand.class,
                 BenchHttpCommand.class,
                 BenchServeCommand.class,

@@ -17,10 +17,14 @@ import io.tessera.cluster.DistributedExecutor;
 import io.tessera.cluster.ClusterExecutors;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.kv.KvStats;
+import io.tessera.engine.kv.KvTierStats;
+import io.tessera.engine.spec.SpeculativeStats;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
@@ -67,6 +71,11 @@ final class BenchThroughputCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     int prefixLen;
 
+    @Option(names = "--prompt-period", defaultValue = "0", paramLabel = "N",
+            description = "Each prompt's own tokens repeat a random passage of N tokens, a text to copy for "
+                    + "--speculative-method ngram (default: ${DEFAULT-VALUE}: no repetition).")
+    int promptPeriod;
+
     @Mixin
     EngineOptions engine;
 
@@ -87,6 +96,9 @@ final class BenchThroughputCommand implements Callable<Integer> {
         if (numPrompts < 1 || inputLen < 1 || outputLen < 1 || prefixLen < 0) {
             throw new IllegalArgumentException("--num-prompts, --input-len and --output-len must be at least 1");
         }
+        if (promptPeriod < 0) {
+            throw new IllegalArgumentException("--prompt-period must be 0 or more, got " + promptPeriod);
+        }
         kernels.apply();
         PrintStream report = json ? System.err : System.out;
         KvCacheType kvType = engine.kvType();
@@ -97,16 +109,22 @@ final class BenchThroughputCommand implements Callable<Integer> {
                     + (int) Math.ceil(outputLen * (1 + rangeRatio));
             long budget = engine.kvBudget(m, Math.min(longest, cfg.contextLength()), "tessera bench throughput").bytes();
             try (ClusterExecutors.Opened opened = ClusterExecutors.open(m, model, parallel, kvType, engine.blockSize, budget,
-                    cluster.layout())) {
+                    cluster.layout(), engine.kvOffload())) {
                 Executor executor = opened.executor();
                 EngineConfig config = engine.config();
                 GenerateRequest[] requests = workload(cfg);
+                DraftModel draft = engine.speculation.speculativeModel == null ? null
+                        : engine.speculation.openDraft(targetTokenizer(), cfg.vocabSize(), parallel, kvType,
+                                engine.blockSize, executor.numBlocks());
                 report.printf(Locale.ROOT, "model %s: %s, %d layers, dim %d, vocab %d; %s%n", model.getFileName(),
                         cfg.architecture(), cfg.layers(), cfg.dim(), cfg.vocabSize(), executor.describe());
-                warmUp(executor, config, cfg);
+                warmUp(executor, config, draft);
                 ClusterReport.Snapshot before = executor instanceof DistributedExecutor d ? ClusterReport.snapshot(d)
                         : null;
-                Result r = run(executor, config, requests);
+                Result r = run(executor, config, requests, draft);
+                if (draft != null) {
+                    draft.close();
+                }
                 Map<String, Object> out = summarize(cfg, m, executor, r, requests);
                 if (before != null) {
                     ClusterReport.add(out, (DistributedExecutor) executor, cfg, r.stats(), r.nanos(), before);
@@ -122,6 +140,15 @@ final class BenchThroughputCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The model's tokenizer, to compare with a draft model's: only a GGUF file carries one. */
+    private io.tessera.core.tokenizer.Tokenizer targetTokenizer() throws java.io.IOException {
+        if (ModelLoader.detect(model) != ModelLoader.Format.GGUF) {
+            throw new IllegalArgumentException("--speculative-model: the model's tokenizer is compared with the "
+                    + "draft's, so the model must be a GGUF file; " + model + " is not");
+        }
+        return io.tessera.core.tokenizer.Tokenizers.open(model);
+    }
+
     private GenerateRequest[] workload(ModelConfig cfg) {
         Random rnd = new Random(seed);
         int vocab = cfg.vocabSize();
@@ -135,7 +162,8 @@ final class BenchThroughputCommand implements Callable<Integer> {
             int outLen = sampleLen(rnd, outputLen);
             int[] prompt = Arrays.copyOf(prefix, prefixLen + in);
             for (int j = prefixLen; j < prompt.length; j++) {
-                prompt[j] = 3 + rnd.nextInt(vocab - 3);
+                prompt[j] = promptPeriod > 0 && j - prefixLen >= promptPeriod ? prompt[j - promptPeriod]
+                        : 3 + rnd.nextInt(vocab - 3);
             }
             reqs[i] = new GenerateRequest("bench-" + i, prompt, GenerateParams.greedy(outLen).withIgnoreEos(true));
         }
@@ -152,8 +180,8 @@ final class BenchThroughputCommand implements Callable<Integer> {
     }
 
     /** A few short requests through a throwaway engine, so that the timed run is compiled code. */
-    private static void warmUp(Executor executor, EngineConfig config, ModelConfig cfg) {
-        EngineCore core = new EngineCore(executor, config.withPrefixCaching(false), null);
+    private static void warmUp(Executor executor, EngineConfig config, DraftModel draft) {
+        EngineCore core = new EngineCore(executor, config.withPrefixCaching(false), null, draft);
         for (int i = 0; i < 4; i++) {
             int[] p = new int[8 + i];
             Arrays.fill(p, 3 + i);
@@ -164,11 +192,11 @@ final class BenchThroughputCommand implements Callable<Integer> {
         }
     }
 
-    record Result(long nanos, long[] firstTokenNanos, int[] outputTokens, EngineStats stats) {
+    record Result(long nanos, long[] firstTokenNanos, int[] outputTokens, EngineStats stats, SpeculativeStats spec) {
     }
 
-    private static Result run(Executor executor, EngineConfig config, GenerateRequest[] requests) {
-        EngineCore core = new EngineCore(executor, config, null);
+    private static Result run(Executor executor, EngineConfig config, GenerateRequest[] requests, DraftModel draft) {
+        EngineCore core = new EngineCore(executor, config, null, draft);
         long[] first = new long[requests.length];
         int[] outputs = new int[requests.length];
         long start = System.nanoTime();
@@ -184,7 +212,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
         while (core.hasWork()) {
             core.step();
         }
-        return new Result(System.nanoTime() - start, first, outputs, core.stats());
+        return new Result(System.nanoTime() - start, first, outputs, core.stats(), core.speculativeStats());
     }
 
     private Map<String, Object> summarize(ModelConfig cfg, Model m, Executor ex, Result r,
@@ -230,7 +258,44 @@ final class BenchThroughputCommand implements Callable<Integer> {
         o.put("kv_blocks_cached", kv.cachedBlocks());
         o.put("kv_waste_fraction_peak", kv.peakWasteFraction());
         o.put("prefix_cache_hit_rate", kv.hitRate());
+        o.put("kv_restored_blocks", kv.restoredBlocks());
+        o.put("kv_offload_tiers", offloadTiers(kv));
+        o.put("prompt_period", promptPeriod);
+        SpeculativeStats spec = r.spec();
+        o.put("speculative_method", engine.speculation.method());
+        o.put("speculative_model", engine.speculation.speculativeModel == null ? null
+                : engine.speculation.speculativeModel.toString());
+        o.put("num_speculative_tokens", engine.config().speculative().numSpeculativeTokens());
+        o.put("spec_proposed_tokens", spec.proposedTokens());
+        o.put("spec_accepted_tokens", spec.acceptedTokens());
+        o.put("spec_acceptance_rate", spec.acceptanceRate());
+        double[] perPosition = new double[spec.proposedAt().length];
+        for (int i = 0; i < perPosition.length; i++) {
+            perPosition[i] = spec.acceptanceRateAt(i);
+        }
+        o.put("spec_acceptance_rate_per_position", perPosition);
+        o.put("spec_tokens_per_step", spec.tokensPerVerifyStep());
         return o;
+    }
+
+    /** Each offload tier's counters, as the JSON names them. */
+    private static List<Map<String, Object>> offloadTiers(KvStats kv) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (KvTierStats t : kv.offloadTiers()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("tier", t.tier());
+            m.put("hits", t.hits());
+            m.put("misses", t.misses());
+            m.put("hit_rate", t.hitRate());
+            m.put("capacity_bytes", t.capacityBytes());
+            m.put("stored_bytes", t.storedBytes());
+            m.put("written_bytes", t.writtenBytes());
+            m.put("read_bytes", t.readBytes());
+            m.put("corrupt", t.corrupt());
+            m.put("dropped", t.dropped());
+            out.add(m);
+        }
+        return out;
     }
 
     private static void printReport(PrintStream out, Map<String, Object> o) {
@@ -243,11 +308,24 @@ final class BenchThroughputCommand implements Callable<Integer> {
                 o.get("ttft_p50_ms"), o.get("ttft_p99_ms"));
         out.printf(Locale.ROOT, "steps %d (%d tokens), preemptions %d%n", o.get("steps"), o.get("batched_tokens"),
                 o.get("preemptions"));
+        if ((long) o.get("spec_proposed_tokens") > 0) {
+            out.printf(Locale.ROOT, "speculation %s k=%d: %d proposed, %d accepted (%.1f%%), %.2f tokens per verify"
+                            + " step%n", o.get("speculative_method"), o.get("num_speculative_tokens"),
+                    o.get("spec_proposed_tokens"), o.get("spec_accepted_tokens"),
+                    100 * (double) o.get("spec_acceptance_rate"), o.get("spec_tokens_per_step"));
+        }
         out.printf(Locale.ROOT, "KV: %d blocks of %d tokens (%s), peak %d used, %d cached at end; waste at peak %.2f%%;"
                         + " prefix cache hit rate %.1f%%%n",
                 o.get("kv_blocks_total"), o.get("kv_block_size"), Units.bytes((long) o.get("kv_cache_bytes")),
                 o.get("kv_blocks_peak_used"), o.get("kv_blocks_cached"), 100 * (double) o.get("kv_waste_fraction_peak"),
                 100 * (double) o.get("prefix_cache_hit_rate"));
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> tiers = (List<Map<String, Object>>) o.get("kv_offload_tiers");
+        for (Map<String, Object> t : tiers) {
+            out.printf(Locale.ROOT, "KV offload %s: %d hits, %d misses, %s written, %s read back, %d corrupt, %d dropped%n",
+                    t.get("tier"), t.get("hits"), t.get("misses"), Units.bytes((long) t.get("written_bytes")),
+                    Units.bytes((long) t.get("read_bytes")), t.get("corrupt"), t.get("dropped"));
+        }
     }
 
 }

@@ -2,11 +2,14 @@ package io.tessera.cli;
 
 import io.tessera.core.gguf.GgufFile;
 import io.tessera.core.gguf.GgufWriter;
+import io.tessera.core.hf.Fp8Scales;
+import io.tessera.core.hf.HfFp8Converter;
 import io.tessera.core.hf.HfGgufConverter;
 import io.tessera.core.model.GgufModelWriter;
 import io.tessera.core.model.LoadedModel;
 import io.tessera.core.model.ModelLoader;
 import io.tessera.core.model.WeightTypes;
+import io.tessera.core.tensor.GgmlType;
 import io.tessera.core.tokenizer.GgufTokenizerMetadata;
 import io.tessera.core.tokenizer.SentencePieceBpeTokenizer;
 import java.nio.file.Files;
@@ -22,17 +25,28 @@ import picocli.CommandLine.Option;
                 + "as llama.cpp's convert_hf_to_gguf.py writes it: tensor names, keys, Llama's Q/K permutation, "
                 + "tokenizer), a GGUF file (re-quantized; its tokenizer metadata is copied as it is), or a llama2.c "
                 + "checkpoint with its tokenizer. Matrices whose rows do not fill whole blocks stay in F16, as "
-                + "llama.cpp does. A progress line is printed to stderr every few seconds.")
+                + "llama.cpp does. A progress line is printed to stderr every few seconds. GGUF has no FP8 type: "
+                + "--type FP8 writes a Hugging Face checkpoint directory instead (from a checkpoint directory, whose "
+                + "tokenizer files are copied): the linear layers in E4M3 with the scales of --fp8-scales, the "
+                + "embedding and output head in BF16.")
 final class ConvertCommand implements Callable<Integer> {
 
     @Mixin
     ModelOptions modelOptions;
 
     @Option(names = "--type", defaultValue = "F32", paramLabel = "TYPE",
-            description = "Weight type: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M (default: ${DEFAULT-VALUE}).")
+            description = "Weight type: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M, or FP8 (a checkpoint "
+                    + "directory, not GGUF) (default: ${DEFAULT-VALUE}).")
     String type;
 
-    @Option(names = {"--out", "-o"}, required = true, paramLabel = "FILE", description = "Output GGUF file.")
+    @Option(names = "--fp8-scales", defaultValue = "channel", paramLabel = "LAYOUT",
+            description = "With --type FP8: channel (one scale per output channel, weight_scale, compressed-tensors "
+                    + "as llm-compressor writes it) or block (one per 128 x 128 block, weight_scale_inv, "
+                    + "quant_method fp8 as DeepSeek-V3 and Qwen 3 FP8) (default: ${DEFAULT-VALUE}).")
+    String fp8Scales;
+
+    @Option(names = {"--out", "-o"}, required = true, paramLabel = "PATH",
+            description = "Output GGUF file (--type FP8: output checkpoint directory).")
     Path out;
 
     @Option(names = "--name", paramLabel = "NAME",
@@ -51,6 +65,18 @@ final class ConvertCommand implements Callable<Integer> {
         long start = System.nanoTime();
         GgufWriter.Progress progress = new ProgressLine("convert", start);
         ModelLoader.Format format = ModelLoader.detect(in);
+        if (types.matrices() == GgmlType.FP8) {
+            Fp8Scales scales = Fp8Scales.parse(fp8Scales);
+            if (format != ModelLoader.Format.HUGGING_FACE) {
+                throw new IllegalArgumentException("--type FP8 writes a Hugging Face checkpoint directory (GGUF has no "
+                        + "FP8 type) and takes one as input, whose tokenizer files it copies; to run a GGUF file in "
+                        + "FP8, quantize it at load: --quantize FP8");
+            }
+            HfFp8Converter.convert(in, out, scales);
+            System.err.printf("wrote %s (FP8, %s scales, %s) in %.1f s%n", out, fp8Scales,
+                    Units.bytes(Files.size(out.resolve("model.safetensors"))), (System.nanoTime() - start) / 1e9);
+            return 0;
+        }
         if (format == ModelLoader.Format.HUGGING_FACE) {
             if (modelOptions.tokenizer != null) {
                 throw new IllegalArgumentException("--tokenizer is not used when converting a checkpoint directory: "

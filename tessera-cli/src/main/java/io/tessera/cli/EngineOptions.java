@@ -2,10 +2,13 @@ package io.tessera.cli;
 
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.model.Model;
+import io.tessera.engine.kv.KvOffloadConfig;
+import java.nio.file.Path;
 import java.util.Locale;
 import io.tessera.engine.EngineConfig;
 import io.tessera.engine.kv.KvCacheBudget;
 import io.tessera.engine.scheduler.SchedulerConfig;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The serving engine's flags (scheduler limits, KV cache size and precision, prefix caching). */
@@ -40,6 +43,22 @@ final class EngineOptions {
     @Option(names = "--no-prefix-caching", description = "Do not reuse KV blocks of common prefixes.")
     boolean noPrefixCaching;
 
+    @Option(names = "--kv-offload-memory", paramLabel = "BYTES",
+            description = "Off-heap memory beyond the KV cache for evicted prefix blocks, e.g. 4G (tier 2); a later "
+                    + "prompt with the same prefix copies them back instead of recomputing them (default: none).")
+    String kvOffloadMemory;
+
+    @Option(names = "--kv-offload-dir", paramLabel = "DIR",
+            description = "Directory for evicted prefix blocks that do not fit in --kv-offload-memory (tier 3; needs "
+                    + "--kv-offload-disk). Its block files are deleted at start and at exit; one server per directory.")
+    Path kvOffloadDir;
+
+    @Option(names = "--kv-offload-disk", paramLabel = "BYTES",
+            description = "Bytes the files in --kv-offload-dir may take together, e.g. 20G.")
+    String kvOffloadDisk;
+    @Mixin
+    SpeculativeOptions speculation = new SpeculativeOptions();
+
     /**
      * The KV cache size for sequences of at most {@code context} tokens; its warnings are printed on
      * standard error under {@code command}'s name.
@@ -52,12 +71,30 @@ final class EngineOptions {
         return budget;
     }
 
+    /** The offload tiers the flags ask for (none by default). */
+    KvOffloadConfig kvOffload() {
+        long memory = kvOffloadMemory == null ? 0 : parseBytes("--kv-offload-memory", kvOffloadMemory);
+        if ((kvOffloadDir == null) != (kvOffloadDisk == null)) {
+            throw new IllegalArgumentException(kvOffloadDir == null
+                    ? "--kv-offload-disk needs --kv-offload-dir (the directory it bounds)"
+                    : "--kv-offload-dir needs --kv-offload-disk (the bound of its files' sizes, e.g. 20G)");
+        }
+        long disk = kvOffloadDisk == null ? 0 : parseBytes("--kv-offload-disk", kvOffloadDisk);
+        KvOffloadConfig config = new KvOffloadConfig(memory, kvOffloadDir, disk);
+        if (config.enabled() && noPrefixCaching) {
+            throw new IllegalArgumentException("--kv-offload-memory and --kv-offload-dir keep evicted prefix-cache "
+                    + "blocks; they cannot be used with --no-prefix-caching");
+        }
+        return config;
+    }
+
     KvCacheType kvType() {
         return KvCacheType.parse(kvCacheDtype);
     }
 
     EngineConfig config(int... eosTokenIds) {
-        return new EngineConfig(new SchedulerConfig(maxBatchedTokens, maxSeqs, 0.01), !noPrefixCaching, eosTokenIds);
+        return new EngineConfig(new SchedulerConfig(maxBatchedTokens, maxSeqs, 0.01), !noPrefixCaching, eosTokenIds,
+                speculation.config());
     }
 
     /** "2G", "512M", "1.5GiB", "100000" → bytes (binary multiples). */

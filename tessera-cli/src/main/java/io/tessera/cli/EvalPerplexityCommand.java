@@ -35,6 +35,10 @@ final class EvalPerplexityCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
+    /** The model's weights may be quantized at load (an FP8 or Q8_0 row of the quality table from the F32 file). */
+    @Mixin
+    QuantizeOption quantize = new QuantizeOption();
+
     @Option(names = "--text", required = true, paramLabel = "FILE", description = "The text to score (UTF-8).")
     Path text;
 
@@ -80,7 +84,7 @@ final class EvalPerplexityCommand implements Callable<Integer> {
             throw new IllegalArgumentException("cannot read --text " + text + ": "
                     + (e instanceof NoSuchFileException ? "no such file" : e.toString()));
         }
-        try (LoadedModel loaded = modelOptions.open();
+        try (LoadedModel loaded = modelOptions.open(quantize);
                 LoadedModel baseLoaded = klBase == null ? null : LoadedModel.open(klBase, modelOptions.tokenizer);
                 Parallel parallel = new Parallel(modelOptions.threads())) {
             int[] tokens = loaded.tokenizer().encode(content, true);

@@ -80,6 +80,7 @@ final class InfoCommand implements Callable<Integer> {
             o.put("config", c);
             o.put("tied_output", info.tiedOutput());
             o.put("parameters", info.parameters());
+            o.put("active_parameters", info.activeParameters());
             o.put("weights_bytes", info.weightBytes());
             o.put("tensors_by_type", info.tensorsByType());
             o.put("bytes_by_type", info.bytesByType());
@@ -99,6 +100,12 @@ final class InfoCommand implements Callable<Integer> {
         System.out.printf("layers          %d%n", c.layers());
         System.out.printf("embedding       %d%n", c.dim());
         System.out.printf("feed-forward    %d%n", c.hiddenDim());
+        if (c.moe().enabled()) {
+            System.out.printf("experts         %d of %d per token, %d wide%s; %s parameters active per token (%,d)%n",
+                    c.moe().expertsUsed(), c.moe().experts(), c.moe().expertHiddenDim(),
+                    c.moe().sharedHiddenDim() > 0 ? ", shared expert " + c.moe().sharedHiddenDim() : "",
+                    Units.count(info.activeParameters()), info.activeParameters());
+        }
         System.out.printf("heads           %d query, %d key/value (head dim %d)%n", c.heads(), c.kvHeads(), c.headDim());
         System.out.printf("vocabulary      %d%n", c.vocabSize());
         System.out.printf("context         %d%n", c.contextLength());

@@ -2,7 +2,7 @@ package io.tessera.cli;
 
 import io.tessera.cli.plan.CalibrationOptions;
 import io.tessera.planner.calibrate.Calibration;
-import io.tessera.planner.calibrate.EngineStepTimer;
+import io.tessera.planner.calibrate.ForwardStepTimer;
 import io.tessera.planner.catalog.Accelerator;
 import io.tessera.planner.catalog.Efficiency;
 import java.io.PrintWriter;
@@ -36,7 +36,7 @@ public final class PlanCalibrateCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         long t0 = System.nanoTime();
         Accelerator cpu = opts.probedCpuFor(o);
-        try (EngineStepTimer timer = opts.timerFor(modelFile, opts.shape(), spec.commandLine().getErr())) {
+        try (ForwardStepTimer timer = opts.timerFor(modelFile, opts.shape(), spec.commandLine().getErr())) {
             o.printf(Locale.ROOT, "model: %s, %d layers, %.1fM parameters, %.3f bytes/weight, %d threads%n",
                     timer.shape().name(), timer.shape().layers(), timer.shape().totalParams() / 1e6,
                     timer.weightBytesPerParam(), timer.threads());

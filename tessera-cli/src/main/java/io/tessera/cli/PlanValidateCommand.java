@@ -2,7 +2,7 @@ package io.tessera.cli;
 
 import io.tessera.cli.plan.CalibrationOptions;
 import io.tessera.planner.calibrate.Calibration;
-import io.tessera.planner.calibrate.EngineStepTimer;
+import io.tessera.planner.calibrate.ForwardStepTimer;
 import io.tessera.planner.catalog.Accelerator;
 import io.tessera.planner.catalog.AcceleratorCatalog;
 import java.io.PrintWriter;
@@ -73,7 +73,7 @@ public final class PlanValidateCommand implements Callable<Integer> {
         Map<String, Double> fitted = Calibration.fittedMillis(file);
         double drift = Double.NaN;
         for (int i = 0; i < files.size(); i++) {
-            try (EngineStepTimer timer = opts.timerFor(files.get(i), shapes.get(i), spec.commandLine().getErr())) {
+            try (ForwardStepTimer timer = opts.timerFor(files.get(i), shapes.get(i), spec.commandLine().getErr())) {
                 o.printf(Locale.ROOT, "%nmodel: %s, %d layers, %.1fM parameters, %d threads%n", timer.shape().name(),
                         timer.shape().layers(), timer.shape().totalParams() / 1e6, timer.threads());
                 o.flush();

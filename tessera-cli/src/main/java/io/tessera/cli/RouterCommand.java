@@ -10,18 +10,38 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code tessera router}: the data-parallel front of several {@code tessera serve} replicas. */
+/**
+ * {@code tessera router}: the data-parallel front of several {@code tessera serve} replicas, or the
+ * proxy of prefill/decode disaggregation over prefill and decode instances.
+ */
 @Command(name = "router", mixinStandardHelpOptions = true,
         description = "Route OpenAI API requests over several `tessera serve` replicas: fewest outstanding tokens "
                 + "first, the same prompt prefix to the replica that has it cached, health checks, retries on another "
-                + "replica when one fails. Requests go only to the replicas given here: a request target must be a "
-                + "plain path (/v1/...); anything else, malformed requests and bodies over --max-body-size are refused "
-                + "with a JSON error.")
+                + "replica when one fails. With --prefill and --decode instead of --replicas, each generation request "
+                + "is prefilled by a prefill instance (`serve --kv-role prefill`) and decoded by a decode instance "
+                + "(`serve --kv-role decode`), which pulls the prompt's KV and answers the client. Requests go only to "
+                + "the instances given here: a request target must be a plain path (/v1/...); anything else, "
+                + "malformed requests and bodies over --max-body-size are refused with a JSON error.")
 final class RouterCommand implements Callable<Integer> {
 
-    @Option(names = "--replicas", required = true, split = ",", paramLabel = "URL",
-            description = "Base URLs of the replicas, e.g. http://host1:8000,http://host2:8000.")
+    @Option(names = "--replicas", split = ",", paramLabel = "URL",
+            description = "Base URLs of the replicas, e.g. http://host1:8000,http://host2:8000 (data parallel).")
     List<URI> replicas;
+
+    @Option(names = "--prefill", split = ",", paramLabel = "URL",
+            description = "Base URLs of the prefill instances (disaggregated mode, with --decode).")
+    List<URI> prefill;
+
+    @Option(names = "--decode", split = ",", paramLabel = "URL",
+            description = "Base URLs of the decode instances (disaggregated mode, with --prefill); they answer the "
+                    + "clients.")
+    List<URI> decode;
+
+    @Option(names = "--local-prefill-below", defaultValue = "0", paramLabel = "TOKENS",
+            description = "Disaggregated mode: a prompt estimated below this many tokens (4 characters each) is "
+                    + "prefilled by the decode instance itself; counted in the router's /health (default: "
+                    + "${DEFAULT-VALUE}, every prompt goes to a prefill instance).")
+    long localPrefillBelow;
 
     @Option(names = "--listen", defaultValue = "127.0.0.1:8080", paramLabel = "HOST:PORT",
             description = "Address to listen on (default: ${DEFAULT-VALUE}).")
@@ -67,12 +87,30 @@ final class RouterCommand implements Callable<Integer> {
         if (colon < 0) {
             throw new IllegalArgumentException("--listen takes HOST:PORT, got '" + listen + "'");
         }
-        Router router = new Router(replicas, config());
+        Router router = router();
         InetSocketAddress a = router.start(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)));
         System.out.println("tessera router listening on http://" + a.getHostString() + ":" + a.getPort() + " over "
-                + replicas.size() + " replicas");
+                + (replicas != null ? replicas.size() + " replicas" : prefill.size() + " prefill and " + decode.size()
+                + " decode instances"));
         Thread.currentThread().join();
         return 0;
+    }
+
+    /** The data-parallel router over --replicas, or the disaggregated one over --prefill and --decode. */
+    Router router() {
+        boolean dp = replicas != null && !replicas.isEmpty();
+        boolean pd = prefill != null || decode != null;
+        if (dp == pd) {
+            throw new IllegalArgumentException("give either --replicas (data parallel) or --prefill and --decode "
+                    + "(disaggregated)");
+        }
+        if (dp) {
+            return new Router(replicas, config());
+        }
+        if (prefill == null || prefill.isEmpty() || decode == null || decode.isEmpty()) {
+            throw new IllegalArgumentException("the disaggregated mode needs both --prefill and --decode instances");
+        }
+        return Router.disaggregated(prefill, decode, config(), localPrefillBelow);
     }
 
     RouterConfig config() {

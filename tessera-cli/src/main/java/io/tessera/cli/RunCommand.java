@@ -44,6 +44,9 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     SamplingOptions sampling;
 
+    @Mixin
+    SpeculativeOptions speculation = new SpeculativeOptions();
+
     @Option(names = "--prompt", paramLabel = "TEXT",
             description = "The prompt (required without --chat; with it, the first user message).")
     String prompt;
@@ -97,10 +100,13 @@ final class RunCommand implements Callable<Integer> {
             // a llama2.c-style model ends a document with BOS, so run stops there as at EOS
             GenerateParams params = new GenerateParams(sampling.params(), maxTokens, 1,
                     tokenizer.bos() >= 0 ? new int[] {tokenizer.bos()} : null, null, false, -1);
+            EngineConfig engineConfig = EngineConfig.defaults(loaded.eosTokenIds())
+                    .withSpeculative(speculation.config());
             try (LocalExecutor executor = LocalExecutor.withBudget(loaded.model(), parallel, kvType, BLOCK_SIZE,
                     budget.bytes());
-                    Engine engine = new Engine(executor, EngineConfig.defaults(loaded.eosTokenIds()),
-                            Detokenizer.of(tokenizer))) {
+                    Engine engine = new Engine(executor, engineConfig, Detokenizer.of(tokenizer),
+                            speculation.openDraft(tokenizer, loaded.model().config().vocabSize(), parallel, kvType,
+                                    BLOCK_SIZE, executor.numBlocks()))) {
                 if (chat) {
                     ServedModel served = ServedModel.of("chat", tokenizer, context,
                             template != null ? template : loaded.chatTemplate());
@@ -120,6 +126,12 @@ final class RunCommand implements Callable<Integer> {
                                     + "tokens, %.1f tokens/s (%s, %d threads)%n", loaded.loadNanos() / 1e6,
                             g.usage().promptTokens(), g.promptTokensPerSecond(), g.usage().completionTokens(),
                             g.decodeTokensPerSecond(), g.sample().finishReason().openAiName(), parallel.threads());
+                    var spec = engine.speculativeStats();
+                    if (spec.proposedTokens() > 0) {
+                        System.err.printf(Locale.ROOT, "speculation (%s): %d of %d proposed tokens accepted, %.2f "
+                                + "tokens per verify step%n", speculation.method(), spec.acceptedTokens(),
+                                spec.proposedTokens(), spec.tokensPerVerifyStep());
+                    }
                 }
             }
         }

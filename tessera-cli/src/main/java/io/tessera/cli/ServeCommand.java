@@ -5,12 +5,14 @@ import io.tessera.core.model.LoadedModel;
 import io.tessera.core.sampling.SamplingParams;
 import io.tessera.engine.Detokenizer;
 import io.tessera.engine.Engine;
+import io.tessera.engine.EngineConfig;
 import io.tessera.engine.Pooling;
 import io.tessera.core.gguf.GgufFile;
 import io.tessera.core.model.ModelLoader;
 import io.tessera.engine.GenerateParams;
 import io.tessera.engine.GenerateRequest;
 import io.tessera.engine.RequestStream.Completion;
+import io.tessera.engine.connector.KvConnector;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.kv.KvCacheBudget;
 import io.tessera.server.ChatTemplate;
@@ -54,6 +56,9 @@ final class ServeCommand implements Callable<Integer> {
 
     @Mixin
     ClusterOptions cluster;
+
+    @Mixin
+    KvTransferOptions kvTransfer = new KvTransferOptions();
 
     @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "ADDR",
             description = "Address to listen on (default: ${DEFAULT-VALUE}; 0.0.0.0 for every interface).")
@@ -129,12 +134,19 @@ final class ServeCommand implements Callable<Integer> {
     Integer maxModelLen;
 
     /** A started server with everything it runs on; closing it shuts down in order. */
-    record Running(TesseraServer server, Engine engine, Executor executor, Parallel parallel, LoadedModel loaded)
-            implements AutoCloseable {
+    record Running(TesseraServer server, Engine engine, Executor executor, Parallel parallel, LoadedModel loaded,
+            KvConnector connector) implements AutoCloseable {
         @Override
         public void close() {
             server.close();
             engine.close();
+            if (connector instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    System.err.println("tessera serve: closing the KV transfer failed: " + e.getMessage());
+                }
+            }
             executor.close();
             parallel.close();
             loaded.close();
@@ -194,12 +206,17 @@ final class ServeCommand implements Callable<Integer> {
         Parallel parallel = null;
         Executor executor = null;
         Engine engine = null;
+        DraftModel draft = null;
+        KvConnector connector = KvConnector.NONE;
         try {
             parallel = new Parallel(modelOptions.threads());
             int contextLength = contextLength(loaded.model().config().contextLength());
             executor = createExecutor(loaded, parallel, contextLength);
-            engine = new Engine(executor, engineOptions.config(loaded.eosTokenIds()),
-                    Detokenizer.of(loaded.tokenizer()));
+            EngineConfig engineConfig = engineOptions.config(loaded.eosTokenIds());
+            draft = engineOptions.speculation.openDraft(loaded.tokenizer(), loaded.model().config().vocabSize(),
+                    parallel, engineOptions.kvType(), engineOptions.blockSize, executor.numBlocks());
+            connector = kvTransfer.open(executor, host, cluster);
+            engine = new Engine(executor, engineConfig, Detokenizer.of(loaded.tokenizer()), draft, connector);
             String name = servedModelName != null ? servedModelName : defaultName();
             ServedModel served = ServedModel.of(name, loaded.tokenizer(), contextLength,
                     template != null ? template : loaded.chatTemplate()).withPooling(pooling(modelOptions.model()));
@@ -211,10 +228,15 @@ final class ServeCommand implements Callable<Integer> {
                     : loaded.chatTemplate() == null ? "fallback" : "model's",
                     engine.supportsEmbeddings() ? served.pooling().lowerName() + " pooling" : "none (--tp/--pp)",
                     server.baseUrl(), executor.describe());
-            return new Running(server, engine, executor, parallel, loaded);
+            return new Running(server, engine, executor, parallel, loaded, connector);
         } catch (Exception | Error e) {
             if (engine != null) {
-                engine.close();
+                engine.close(); // closes the draft too
+            } else if (draft != null) {
+                draft.close();
+            }
+            if (connector instanceof AutoCloseable c) {
+                c.close();
             }
             if (executor != null) {
                 executor.close();
@@ -322,7 +344,8 @@ final class ServeCommand implements Callable<Integer> {
         KvCacheBudget budget = engineOptions.kvBudget(loaded.model(), contextLength, "tessera serve");
         System.err.println("tessera serve: KV cache " + budget.describe(engineOptions.kvType()));
         return io.tessera.cluster.ClusterExecutors.open(loaded.model(), modelOptions.model(), parallel,
-                engineOptions.kvType(), engineOptions.blockSize, budget.bytes(), cluster.layout()).executor();
+                engineOptions.kvType(), engineOptions.blockSize, budget.bytes(), cluster.layout(),
+                engineOptions.kvOffload()).executor();
     }
 
     private String defaultName() {

@@ -1,6 +1,7 @@
 package io.tessera.cli;
 
 import io.tessera.core.model.WeightTypes;
+import io.tessera.core.hf.Fp8Scales;
 import io.tessera.core.safetensors.SafetensorsDtype;
 import io.tessera.core.synth.ModelShape;
 import io.tessera.core.synth.SyntheticModel;
@@ -39,7 +40,8 @@ final class SynthCommand implements Callable<Integer> {
 
     @Option(names = "--type", paramLabel = "TYPE",
             description = "Weight type: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, or Q4_K_M (default: Q8_0; "
-                    + "BF16 for --format hf, which takes F32, F16 or BF16).")
+                    + "BF16 for --format hf, which takes F32, F16, BF16 or FP8: E4M3 linear layers with one scale "
+                    + "per output channel, compressed-tensors style).")
     String type;
 
     @Option(names = "--format", defaultValue = "gguf", paramLabel = "FORMAT",
@@ -93,15 +95,22 @@ final class SynthCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             dtype = null;
         }
-        if (dtype != SafetensorsDtype.F32 && dtype != SafetensorsDtype.F16 && dtype != SafetensorsDtype.BF16) {
-            throw new IllegalArgumentException("--type '" + type + "' cannot be written to a checkpoint (F32, F16, BF16)");
+        boolean fp8 = "FP8".equalsIgnoreCase(type);
+        if (!fp8 && dtype != SafetensorsDtype.F32 && dtype != SafetensorsDtype.F16 && dtype != SafetensorsDtype.BF16) {
+            throw new IllegalArgumentException("--type '" + type + "' cannot be written to a checkpoint (F32, F16, BF16, "
+                    + "FP8)");
         }
         if (vocabSize != null) {
             s = s.withVocabulary(vocabSize);
         }
         long start = System.nanoTime();
-        SyntheticModel.writeCheckpoint(out, s, dtype, seed);
-        System.err.printf("wrote %s: %s shape, %s checkpoint, vocabulary %d, %s in %.1f s%n", out, s.name(), dtype,
+        if (fp8) {
+            SyntheticModel.writeFp8Checkpoint(out, s, Fp8Scales.CHANNEL, seed);
+        } else {
+            SyntheticModel.writeCheckpoint(out, s, dtype, seed);
+        }
+        System.err.printf("wrote %s: %s shape, %s checkpoint, vocabulary %d, %s in %.1f s%n", out, s.name(),
+                fp8 ? "FP8" : dtype,
                 s.config().vocabSize(), Units.bytes(Files.size(out.resolve("model.safetensors"))),
                 (System.nanoTime() - start) / 1e9);
         return 0;

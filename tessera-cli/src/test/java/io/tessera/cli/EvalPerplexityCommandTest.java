@@ -35,6 +35,26 @@ class EvalPerplexityCommandTest {
                 "progress on stderr: " + r.err());
     }
 
+    /**
+     * --quantize FP8 scores the F32 file's weights rounded to E4M3: a small divergence from the F32
+     * file, not none, and the same verdict on most tokens.
+     */
+    @Test
+    void fp8QuantizedAtLoadDivergesLittleFromF32(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        String f32 = dir.resolve("stories260K-F32.gguf").toString();
+        CliTest.Result convert = tessera("convert", TestModels.stories260K().toString(), "--tokenizer",
+                TestModels.tok512().toString(), "--type", "F32", "-o", f32);
+        assertEquals(0, convert.code(), convert.err());
+        CliTest.Result r = tessera("eval", "perplexity", "--model", f32, "--quantize", "FP8", "--text", text(),
+                "--ctx", "128", "--kl-base", f32, "--json");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("quantizing the weights to FP8"), r.err());
+        JsonNode kl = new ObjectMapper().readTree(r.out()).get("kl");
+        assertTrue(kl.get("mean").asDouble() > 0 && kl.get("mean").asDouble() < 0.05, "KL mean " + kl);
+        assertTrue(kl.get("same_top_rate").asDouble() > 0.9, "same top token " + kl);
+    }
+
     @Test
     void badInputIsOneLineNamingTheCommandAndTheOption() {
         String model = TestModels.stories260K().toString();

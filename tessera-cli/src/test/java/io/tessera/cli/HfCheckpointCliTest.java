@@ -80,7 +80,7 @@ class HfCheckpointCliTest {
         Result badType = tessera("run", "--model", ckpt.toString(), "--quantize", "Q9_9", "--prompt", "x");
         assertEquals(1, badType.code());
         assertTrue(badType.err().contains("--quantize 'Q9_9' is not a weight type (supported: F32, F16, BF16, Q8_0, "
-                + "Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M)"), badType.err());
+                + "Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M, FP8)"), badType.err());
         Result badConvertType = tessera("convert", "--model", ckpt.toString(), "--type", "Q3_K", "-o",
                 dir.resolve("x.gguf").toString());
         assertEquals(1, badConvertType.code());
@@ -126,6 +126,50 @@ class HfCheckpointCliTest {
         Result atLoad = run(ckpt, "--quantize", "Q8_0");
         assertTrue(atLoad.err().contains("quantizing the weights to Q8_0"), atLoad.err());
         assertEquals(generated(run(q8)), generated(atLoad));
+    }
+
+    /**
+     * FP8 through the commands: synth and convert write FP8 checkpoint directories (channel and
+     * block scales) that info reads and run generates from; a GGUF output or input is refused with
+     * the reason; eval perplexity scores the F32 file quantized to FP8 at load against itself.
+     */
+    @Test
+    void fp8CheckpointsThroughTheCommands() throws Exception {
+        Path ckpt = dir.resolve("qwen3");
+        assertEquals(0, tessera("synth", "--format", "hf", "--shape", "qwen3-0.6b", "--type", "BF16", "--layers", "1",
+                "--vocab-size", "600", "-o", ckpt.toString()).code());
+        Path block = dir.resolve("qwen3-fp8-block");
+        Result convert = tessera("convert", "--model", ckpt.toString(), "--type", "FP8", "--fp8-scales", "block",
+                "-o", block.toString());
+        assertEquals(0, convert.code(), convert.err());
+        assertTrue(convert.err().contains("(FP8, block scales"), convert.err());
+        assertTrue(Files.readString(block.resolve("config.json")).contains("\"weight_block_size\""));
+        assertTrue(Files.isRegularFile(block.resolve("tokenizer.json")), "tokenizer copied");
+        Result info = tessera("info", block.toString());
+        assertEquals(0, info.code(), info.err());
+        assertTrue(info.out().contains("F8_E4M3"), info.out());
+        Result run = run(block);
+        assertTrue(run.err().contains("generated:"), run.err());
+
+        Path synth = dir.resolve("synth-fp8");
+        Result synthFp8 = tessera("synth", "--format", "hf", "--shape", "tiny-gqa", "--type", "FP8", "--layers", "1",
+                "-o", synth.toString());
+        assertEquals(0, synthFp8.code(), synthFp8.err());
+        assertTrue(Files.readString(synth.resolve("config.json")).contains("compressed-tensors"));
+
+        Path gguf = dir.resolve("qwen3-f32.gguf");
+        assertEquals(0, tessera("convert", "--model", ckpt.toString(), "--type", "F32", "-o", gguf.toString()).code());
+        Result fromGguf = tessera("convert", "--model", gguf.toString(), "--type", "FP8", "-o",
+                dir.resolve("x").toString());
+        assertEquals(1, fromGguf.code());
+        assertTrue(fromGguf.err().contains("GGUF has no FP8 type") && fromGguf.err().contains("--quantize FP8"),
+                fromGguf.err());
+        Result badScales = tessera("convert", "--model", ckpt.toString(), "--type", "FP8", "--fp8-scales", "row",
+                "-o", dir.resolve("y").toString());
+        assertEquals(1, badScales.code());
+        assertTrue(badScales.err().contains("unknown FP8 scale layout 'row' (supported: channel, block)"),
+                badScales.err());
+        assertFalse(Files.exists(dir.resolve("x")) || Files.exists(dir.resolve("y")));
     }
 
     /** serve --quantize: the checkpoint is quantized while loading and answers over HTTP. */

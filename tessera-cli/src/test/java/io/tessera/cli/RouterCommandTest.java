@@ -55,6 +55,25 @@ class RouterCommandTest {
         assertTrue(e.getMessage().contains("http://127.0.0.1:1/v1?x"), e.getMessage());
     }
 
+    @Test
+    void theDisaggregatedModeNeedsPrefillAndDecodeInstancesAndNotReplicas() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> parse("--replicas", "http://127.0.0.1:1", "--prefill", "http://127.0.0.1:2").router());
+        assertTrue(e.getMessage().contains("--replicas") && e.getMessage().contains("--prefill"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> parse("--prefill", "http://127.0.0.1:2").router());
+        assertTrue(e.getMessage().contains("--decode"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> parse().router());
+        assertTrue(e.getMessage().contains("--replicas"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> parse("--prefill", "http://127.0.0.1:2", "--decode",
+                "http://127.0.0.1:3", "--local-prefill-below", "-1").router());
+        assertTrue(e.getMessage().contains("--local-prefill-below"), e.getMessage());
+        try (Router r = parse("--prefill", "http://127.0.0.1:2", "--decode", "http://127.0.0.1:3,http://127.0.0.1:4")
+                .router()) {
+            assertEquals(2, r.replicas().size());
+            assertTrue(r.status().containsKey("disaggregation"), r.status().toString());
+        }
+    }
+
     private static double aborted(HttpClient http, String base) throws Exception {
         String metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString()).body();

@@ -7,6 +7,7 @@ import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.Model;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.executor.LocalExecutor;
+import io.tessera.engine.kv.KvOffloadConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -62,8 +63,22 @@ public final class ClusterExecutors {
     /** An executor whose KV cache (all workers together) takes about {@code budgetBytes}. */
     public static Opened open(Model model, Path modelFile, Parallel parallel, KvCacheType type, int blockSize,
             long budgetBytes, Layout layout) throws IOException {
+        return open(model, modelFile, parallel, type, blockSize, budgetBytes, layout, KvOffloadConfig.NONE);
+    }
+
+    /**
+     * The same with tiers below the KV cache for evicted prefix blocks. Only the local executor has
+     * them: across workers each would have to spill and restore its own shard of every block, which
+     * is not built, so a distributed layout with tiers is refused.
+     */
+    public static Opened open(Model model, Path modelFile, Parallel parallel, KvCacheType type, int blockSize,
+            long budgetBytes, Layout layout, KvOffloadConfig offload) throws IOException {
         if (!layout.distributed()) {
-            return new Opened(LocalExecutor.withBudget(model, parallel, type, blockSize, budgetBytes), null);
+            return new Opened(LocalExecutor.withBudget(model, parallel, type, blockSize, budgetBytes, offload), null);
+        }
+        if (offload.enabled()) {
+            throw new IllegalArgumentException("--kv-offload-memory and --kv-offload-dir work with the local executor "
+                    + "only, not with --tp, --pp or --workers (the KV cache then lives in the workers)");
         }
         for (int s = 0; s < layout.pp(); s++) {
             // a layout the model cannot take fails here, before any worker is started

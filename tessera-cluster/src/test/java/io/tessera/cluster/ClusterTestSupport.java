@@ -2,6 +2,7 @@ package io.tessera.cluster;
 
 import io.tessera.core.arch.Architectures;
 import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.MoeOptions;
 import io.tessera.core.model.RopeScaling;
 import io.tessera.core.model.RopeStyle;
 import io.tessera.core.synth.ModelShape;
@@ -56,6 +57,22 @@ final class ClusterTestSupport {
      * A Qwen3-style model (per-head Q/K RMSNorm, NeoX rotary, no biases, tied embeddings) whose 8
      * heads of 32 are wider than its embedding of 128, as in Qwen 3: FFN 344, 3 layers, vocab 512.
      */
+    /**
+     * A Qwen 2 MoE-style model in F32: 8 experts of 72 (36 and 18 per rank at tp 2 and 4), 2 per
+     * token, and a gated shared expert of 96.
+     */
+    static Path qwen2moe(Path dir) throws IOException {
+        Path p = dir.resolve("qwen2moe-small.gguf");
+        if (!Files.exists(p)) {
+            ModelConfig c = Architectures.named("qwen2moe").configure(new ModelConfig(
+                    "qwen2moe", 128, 344, 4, 8, 4, 16, 512, 512, 1000000f, RopeStyle.NEOX, 1e-6f));
+            ModelShape shape = new ModelShape("qwen2moe-small",
+                    c.withMoe(MoeOptions.of(8, 2, 72, false).withSharedExpert(96, true)), false);
+            SyntheticModel.write(p, shape, SyntheticVocabulary.generate(512, 8), WeightTypes.parse("F32"), 19);
+        }
+        return p;
+    }
+
     static Path qwen3(Path dir) throws IOException {
         Path p = dir.resolve("qwen3-small.gguf");
         if (!Files.exists(p)) {

@@ -152,10 +152,29 @@ class ParityTest {
         assertParity(ClusterTestSupport.phi3(dir), ClusterTestSupport.prompts(9, 512, 12, 6, 20), 16, 2, 2, 2);
     }
 
+    /** A mixture of experts over pipeline stages: each stage holds its layers' experts whole. */
+    @Test
+    void qwen2MoePipelineParallel() throws Exception {
+        assertParity(ClusterTestSupport.qwen2moe(dir), ClusterTestSupport.prompts(10, 512, 12, 5, 21), 16, 1, 2, 2);
+    }
+
+    /**
+     * A mixture of experts under tensor parallelism: each rank holds a slice of every expert's width
+     * (36 and 18 of 72) and the whole router, so all ranks route a token alike and the all-reduce
+     * adds up the experts' outputs.
+     */
+    @Test
+    void qwen2MoeLogitsOfOneStep() throws Exception {
+        assertLogitsOfOneStep(ClusterTestSupport.qwen2moe(dir));
+    }
+
     /** Logits of one mixed step: bit-identical under PP, within 1e-5 of the largest logit under TP. */
     @Test
     void logitsOfOneStep() throws Exception {
-        Path model = ClusterTestSupport.tinyGqa(dir, "Q8_0");
+        assertLogitsOfOneStep(ClusterTestSupport.tinyGqa(dir, "Q8_0"));
+    }
+
+    private static void assertLogitsOfOneStep(Path model) throws Exception {
         int[][] prompts = ClusterTestSupport.prompts(4, 512, 7, 20, 1);
         ForwardBatch.Builder b = ForwardBatch.builder();
         b.add(new int[] {0}, prompts[0], 0, ForwardBatch.Logits.ALL);

@@ -1,7 +1,10 @@
 package io.tessera.engine;
 
+import io.tessera.engine.connector.KvConnector;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.kv.KvStats;
+import io.tessera.engine.spec.Drafter;
+import io.tessera.engine.spec.SpeculativeStats;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,17 +22,48 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Engine implements AutoCloseable {
 
     private final EngineCore core;
+    private final KvConnector connector;
     private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
     private final Map<String, RequestStream> live = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
     private final Thread thread;
     private volatile boolean closed;
     private volatile EngineStats stats;
+    private volatile SpeculativeStats speculative;
+    private final Drafter draft;
+    private volatile io.tessera.engine.connector.KvTransferStats transferStats;
     private volatile Throwable crash;
 
     public Engine(Executor executor, EngineConfig config, Detokenizer detokenizer) {
-        this.core = new EngineCore(executor, config, detokenizer);
+        this(executor, config, detokenizer, null, KvConnector.NONE);
+    }
+
+    /** An engine whose speculation takes proposals from {@code draft} (null: prompt lookup). */
+    public Engine(Executor executor, EngineConfig config, Detokenizer detokenizer, Drafter draft) {
+        this(executor, config, detokenizer, draft, KvConnector.NONE);
+    }
+
+    /** An engine that loads and keeps KV through {@code connector} (prefill/decode disaggregation). */
+    public Engine(Executor executor, EngineConfig config, Detokenizer detokenizer, KvConnector connector) {
+        this(executor, config, detokenizer, null, connector);
+    }
+
+    /**
+     * An engine whose speculation takes proposals from {@code draft} (null: prompt lookup), and that
+     * loads and keeps KV through {@code connector} for prefill/decode disaggregation
+     * ({@link KvConnector#NONE}: none); the engine closes the draft on {@link #close()} when it is
+     * {@link AutoCloseable}.
+     */
+    public Engine(Executor executor, EngineConfig config, Detokenizer detokenizer, Drafter draft,
+            KvConnector connector) {
+        this.core = new EngineCore(executor, config, detokenizer, draft, connector);
+        this.draft = draft;
+        this.connector = connector;
+        // an event of the connector (a load done, a pin released) must reach an idle engine thread
+        connector.wakeup(() -> inbox.add(() -> { }));
         this.stats = core.stats();
+        this.speculative = core.speculativeStats();
+        this.transferStats = core.transferStats();
         this.thread = Thread.ofPlatform().name("tessera-engine").daemon().unstarted(this::loop);
         thread.start();
     }
@@ -124,6 +158,21 @@ public final class Engine implements AutoCloseable {
         return stats;
     }
 
+    /** Speculative decoding counters as of the last step (thread-safe). */
+    public SpeculativeStats speculativeStats() {
+        return speculative;
+    }
+
+    /** KV transfer counters as of the last step (thread-safe). */
+    public io.tessera.engine.connector.KvTransferStats transferStats() {
+        return transferStats;
+    }
+
+    /** The KV connector this engine loads and keeps KV through ({@link KvConnector#NONE} when none). */
+    public KvConnector kvConnector() {
+        return connector;
+    }
+
     public KvStats kvStats() {
         return stats.kv();
     }
@@ -151,6 +200,8 @@ public final class Engine implements AutoCloseable {
                 }
                 core.step();
                 stats = core.stats();
+                speculative = core.speculativeStats();
+                transferStats = core.transferStats();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -203,6 +254,13 @@ public final class Engine implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        if (draft instanceof AutoCloseable c && !thread.isAlive()) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing the draft model failed", e);
+            }
+        }
     }
 
     /** Checks the block pool (tests): consistent, and every block free when no request is live. */
@@ -211,8 +269,11 @@ public final class Engine implements AutoCloseable {
         inbox.add(() -> {
             try {
                 core.blocks().checkConsistency();
-                if (core.activeRequests() == 0 && core.blocks().usedBlocks() != 0) {
-                    throw new IllegalStateException(core.blocks().usedBlocks() + " blocks still in use with no request");
+                // blocks pinned for a KV transfer or held by an aborted load are accounted for by the scheduler
+                int held = core.scheduler().pinnedBlocks() + core.scheduler().loadingBlocks();
+                if (core.activeRequests() == 0 && core.blocks().usedBlocks() != held) {
+                    throw new IllegalStateException(core.blocks().usedBlocks() + " blocks still in use with no request ("
+                            + held + " held for KV transfers)");
                 }
                 done.complete(null);
             } catch (RuntimeException e) {

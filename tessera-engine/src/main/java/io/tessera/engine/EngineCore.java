@@ -8,6 +8,8 @@ import io.tessera.core.sampling.Sampler;
 import io.tessera.core.sampling.SamplingParams;
 import io.tessera.core.sampling.TokenCounts;
 import io.tessera.core.structured.ConstraintCursor;
+import io.tessera.engine.connector.KvConnector;
+import io.tessera.engine.connector.KvTransferStats;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.executor.StepInput;
 import io.tessera.engine.executor.StepResult;
@@ -16,6 +18,10 @@ import io.tessera.engine.kv.KvStats;
 import io.tessera.engine.scheduler.ScheduledStep;
 import io.tessera.engine.scheduler.Scheduler;
 import io.tessera.engine.scheduler.Sequence;
+import io.tessera.engine.spec.Drafter;
+import io.tessera.engine.spec.NgramProposer;
+import io.tessera.engine.spec.SpeculativeConfig;
+import io.tessera.engine.spec.SpeculativeStats;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -53,20 +59,57 @@ public final class EngineCore {
     private long batchedTokens;
     private long logitRows;
     private long cacheEpoch;
+    private final Drafter proposer;
+    private long verifySteps;
+    private long proposedTokens;
+    private long acceptedTokens;
+    private long verifyEmitted;
+    private final long[] proposedAt;
+    private final long[] acceptedAt;
 
     /**
      * @param detokenizer turns tokens into text; null to stream token ids only (then stop strings
      *     are rejected)
      */
     public EngineCore(Executor executor, EngineConfig config, Detokenizer detokenizer) {
+        this(executor, config, detokenizer, null, KvConnector.NONE);
+    }
+
+    public EngineCore(Executor executor, EngineConfig config, Detokenizer detokenizer, Drafter draft) {
+        this(executor, config, detokenizer, draft, KvConnector.NONE);
+    }
+
+    public EngineCore(Executor executor, EngineConfig config, Detokenizer detokenizer, KvConnector connector) {
+        this(executor, config, detokenizer, null, connector);
+    }
+
+    /**
+     * @param draft where proposed tokens come from when speculation is on (a draft model); null for
+     *     prompt lookup with the configured n-gram lengths
+     * @param connector loads prompts' KV from elsewhere and keeps finished requests' KV for
+     *     elsewhere (prefill/decode disaggregation); {@link KvConnector#NONE} for neither
+     */
+    public EngineCore(Executor executor, EngineConfig config, Detokenizer detokenizer, Drafter draft,
+            KvConnector connector) {
         this.executor = executor;
         this.config = config;
         this.detokenizer = detokenizer;
         this.model = executor.modelConfig();
         this.blocks = new BlockManager(executor.numBlocks(), executor.blockSize(), config.prefixCaching());
-        this.scheduler = new Scheduler(config.scheduler(), blocks);
+        if (config.prefixCaching()) {
+            blocks.offloadTo(executor.kvOffload());
+        }
+        this.scheduler = new Scheduler(config.scheduler(), blocks, connector);
         this.cacheEpoch = executor.cacheEpoch();
         this.limits = new GenerationLimits(model.contextLength(), config.scheduler().maxSeqs());
+        SpeculativeConfig spec = config.speculative();
+        this.proposer = !spec.enabled() ? null
+                : draft != null ? draft : new NgramProposer(spec.promptLookupMin(), spec.promptLookupMax());
+        this.proposedAt = new long[spec.numSpeculativeTokens()];
+        this.acceptedAt = new long[spec.numSpeculativeTokens()];
+        if (proposer != null) {
+            scheduler.setDraftProposer(this::propose);
+        }
     }
 
     public EngineConfig config() {
@@ -200,6 +243,7 @@ public final class EngineCore {
         RequestState st = new RequestState(request, sink, arrival, effectiveMaxTokens(request));
         int capacity = request.promptLength() + Math.min(st.maxTokens, 256) + 1;
         Sequence seq = new Sequence(arrival, 0, st, request.promptUnsafe(), capacity, request.params().n());
+        seq.kvTransfer(request.kvTransfer());
         st.samples[0].seq = seq;
         requests.put(request.id(), st);
         scheduler.add(seq);
@@ -284,13 +328,15 @@ public final class EngineCore {
             Sequence seq = c.sequence();
             int[] chunk = new int[c.length()];
             for (int i = 0; i < chunk.length; i++) {
-                chunk[i] = seq.token(c.start() + i);
+                chunk[i] = c.token(i);
             }
             if (seq.owner() instanceof EmbeddingJob job) {
                 b.add(seq.blockTable(), chunk, c.start(), ForwardBatch.Logits.NONE, job.hiddenWanted(c));
                 continue;
             }
-            b.add(seq.blockTable(), chunk, c.start(), c.sample() ? ForwardBatch.Logits.LAST : ForwardBatch.Logits.NONE);
+            ForwardBatch.Logits wanted = c.draftLength() > 0 ? ForwardBatch.Logits.ALL
+                    : c.sample() ? ForwardBatch.Logits.LAST : ForwardBatch.Logits.NONE;
+            b.add(seq.blockTable(), chunk, c.start(), wanted);
         }
         StepResult result;
         long t0 = System.nanoTime();
@@ -321,9 +367,14 @@ public final class EngineCore {
                 promptTokensComputed += c.length();
                 continue;
             }
-            promptTokensComputed += c.length() - 1;
+            promptTokensComputed += c.ownLength() - 1;
             Sequence seq = c.sequence();
             RequestState st = (RequestState) seq.owner();
+            if (c.draftLength() > 0) {
+                verifyDraft(st, st.samples[seq.sampleIndex()], c, result, row);
+                row += c.draftLength() + 1;
+                continue;
+            }
             int off = result.rowOffset(row++);
             List<Sequence> targets = new ArrayList<>();
             targets.add(seq);
@@ -342,17 +393,80 @@ public final class EngineCore {
         return true;
     }
 
+    /**
+     * The draft's tokens are verified in order against the target's logits at their positions (row
+     * i holds the logits after the sequence's last token and the first i proposed tokens): each
+     * emitted token is the target's own pick ({@link Sampler#verify}), so the run stops at the
+     * first disagreement, whose row gives the replacement, or after all were accepted, whose last
+     * row gives one token more. Stop conditions apply to every emitted token as in plain decoding.
+     */
+    private void verifyDraft(RequestState st, SampleState s, ScheduledStep.Chunk c, StepResult result, int firstRow) {
+        int draft = c.draftLength();
+        int accepted = 0;
+        int emitted = 0;
+        for (int i = 0; i <= draft && !s.done; i++) {
+            int proposal = i < draft ? c.draftToken(i) : -1;
+            int token = onToken(st, s, result.logits(), result.rowOffset(firstRow + i), result.vocabSize(), proposal);
+            if (token < 0) {
+                break;
+            }
+            emitted++;
+            if (token != proposal) {
+                break;
+            }
+            accepted++;
+            acceptedAt[i]++;
+        }
+        verifySteps++;
+        proposedTokens += draft;
+        acceptedTokens += accepted;
+        verifyEmitted += emitted;
+        for (int i = 0; i < draft; i++) {
+            proposedAt[i]++;
+        }
+        if (!s.done) {
+            scheduler.acceptDraft(s.seq, accepted);
+        }
+    }
+
+    /**
+     * Proposed tokens for a decoding sequence: none for an embedding or a request whose samples
+     * have not forked yet, and never more than its output still has room for minus the one token the target always
+     * adds, so a verify step never passes max tokens or the context.
+     */
+    private int[] propose(Sequence seq, int max) {
+        if (!(seq.owner() instanceof RequestState st)) {
+            return new int[0]; // an embedding's prompt: nothing is generated
+        }
+        SampleState s = st.samples[seq.sampleIndex()];
+        if (s.done || (st.samples.length > 1 && !st.forked)) {
+            return new int[0];
+        }
+        int room = st.maxTokens - seq.outputLength() - 1;
+        return proposer.propose(seq, Math.min(Math.min(max, room), config.speculative().numSpeculativeTokens()));
+    }
+
     private void onToken(RequestState st, SampleState s, float[] logits, int off, int vocab) {
+        onToken(st, s, logits, off, vocab, -1);
+    }
+
+    /**
+     * Picks the next token from one logits row (verifying {@code proposal} when it is not -1),
+     * appends and emits it; returns it, or -1 when no token could be picked (the sample ended).
+     */
+    private int onToken(RequestState st, SampleState s, float[] logits, int off, int vocab, int proposal) {
         GenerateParams p = st.request.params();
         Sequence seq = s.seq;
         if (s.cursor != null && !s.cursor.hasChoice()) {
             finishSample(st, s, FinishReason.ERROR, "", new int[0], List.of(), "no token of the vocabulary continues "
                     + p.constraint().description() + " here");
-            return;
+            return -1;
         }
         // the embedding's padding rows beyond the tokenizer's vocabulary are never sampled
         int sampleable = detokenizer == null ? vocab : Math.min(vocab, detokenizer.vocabularySize());
-        int token = s.sampler.sample(logits, off, sampleable, s.counts, s.processor);
+        int token = proposal >= 0 && proposal < sampleable
+                ? s.sampler.verify(logits, off, sampleable, s.counts, s.processor, proposal)
+                : s.sampler.sample(logits, off, sampleable, s.counts, s.processor);
         generatedTokens++;
         seq.append(token);
         if (s.counts != null) {
@@ -396,6 +510,7 @@ public final class EngineCore {
         } else {
             finishSample(st, s, reason, text, ids, lp, null);
         }
+        return token;
     }
 
     private void finishSample(RequestState st, SampleState s, FinishReason reason, String text, int[] ids,
@@ -406,7 +521,12 @@ public final class EngineCore {
         }
         s.done = true;
         if (s.seq != null) {
-            scheduler.finish(s.seq);
+            // a normal end of the first sample may leave the prompt's KV pinned for a decode instance
+            boolean normal = reason != FinishReason.ABORTED && reason != FinishReason.ERROR;
+            scheduler.finish(s.seq, normal && s.index == 0);
+            if (proposer != null) {
+                proposer.release(s.seq);
+            }
         }
         st.doneCount++;
         Usage usage = null;
@@ -444,6 +564,16 @@ public final class EngineCore {
                 }
             }
         }
+    }
+
+    public SpeculativeStats speculativeStats() {
+        return new SpeculativeStats(verifySteps, proposedTokens, acceptedTokens, verifyEmitted, proposedAt, acceptedAt);
+    }
+
+    public KvTransferStats transferStats() {
+        return new KvTransferStats(scheduler.remoteLoadedTokens(), scheduler.remoteLoadFailures(),
+                scheduler.loadingCount(), scheduler.loadingBlocks(), scheduler.pinnedBlocks(),
+                scheduler.connector().counters());
     }
 
     public KvStats kvStats() {

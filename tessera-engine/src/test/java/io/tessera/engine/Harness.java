@@ -3,8 +3,10 @@ package io.tessera.engine;
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.Model;
+import io.tessera.engine.executor.Executor;
 import io.tessera.engine.executor.LocalExecutor;
 import io.tessera.engine.scheduler.SchedulerConfig;
+import io.tessera.engine.spec.Drafter;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -14,18 +16,30 @@ import java.util.function.IntConsumer;
 /** Drives an {@link EngineCore} step by step for tests and collects each sample's tokens. */
 final class Harness implements AutoCloseable {
 
-    final LocalExecutor executor;
+    final Executor executor;
     final EngineCore core;
     final Map<String, List<List<Integer>>> tokens = new HashMap<>();
     final Map<String, RequestOutput> last = new HashMap<>();
     final Map<String, StringBuilder> text = new HashMap<>();
+    /** Every delta of every request, in order. */
+    final Map<String, List<RequestOutput>> outputs = new HashMap<>();
     int steps;
 
     Harness(Model model, Parallel parallel, KvCacheType type, int numBlocks, int maxBatchedTokens, int maxSeqs,
             boolean prefixCaching, Detokenizer detok, int... eos) {
-        executor = new LocalExecutor(model, parallel, type, 16, numBlocks);
-        core = new EngineCore(executor, new EngineConfig(new SchedulerConfig(maxBatchedTokens, maxSeqs, 0.01),
-                prefixCaching, eos), detok);
+        this(new LocalExecutor(model, parallel, type, 16, numBlocks),
+                new EngineConfig(new SchedulerConfig(maxBatchedTokens, maxSeqs, 0.01), prefixCaching, eos), detok);
+    }
+
+    /** An engine over any executor; closing the harness closes the executor. */
+    Harness(Executor executor, EngineConfig config, Detokenizer detok) {
+        this(executor, config, detok, null);
+    }
+
+    /** With proposals from {@code draft} when the configuration speculates. */
+    Harness(Executor executor, EngineConfig config, Detokenizer detok, Drafter draft) {
+        this.executor = executor;
+        this.core = new EngineCore(executor, config, detok, draft);
     }
 
     static Harness of(Model model, Parallel parallel, int numBlocks, int maxBatchedTokens, int maxSeqs) {
@@ -39,7 +53,10 @@ final class Harness implements AutoCloseable {
         }
         tokens.put(r.id(), per);
         text.put(r.id(), new StringBuilder());
+        List<RequestOutput> all = new ArrayList<>();
+        outputs.put(r.id(), all);
         core.add(r, out -> {
+            all.add(out);
             for (int t : out.tokenIds()) {
                 per.get(out.index()).add(t);
             }

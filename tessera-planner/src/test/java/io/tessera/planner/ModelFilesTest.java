@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.tessera.planner.calibrate.EngineStepTimer;
+import io.tessera.planner.calibrate.ForwardStepTimer;
 import io.tessera.planner.model.ModelCatalog;
 import io.tessera.planner.model.ModelShape;
 import java.io.IOException;
@@ -23,7 +23,7 @@ class ModelFilesTest {
 
     @Test
     void readsTheShapeFromAGgufHeader() throws IOException {
-        Path f = EngineStepTimer.synthesize(dir.resolve("tiny.gguf"), "tiny-gqa", null, "f32", 1);
+        Path f = ForwardStepTimer.synthesize(dir.resolve("tiny.gguf"), "tiny-gqa", null, "f32", 1);
         ModelShape m = ModelCatalog.resolve(f.toString());
         assertEquals(256, m.hidden());
         assertEquals(4, m.layers());
@@ -31,6 +31,34 @@ class ModelFilesTest {
         assertEquals(8, m.kvHeads());
         assertEquals(688, m.intermediate());
         assertFalse(m.tiedEmbeddings());
+    }
+
+    /**
+     * A mixture-of-experts file: the planner counts the parameters Tessera's own header reader
+     * counts, every expert in the total and the k used ones in the active count (which for the
+ * planner leaves out the embedding gather); a shared expert
+     * and experts narrower than the dense width (Qwen MoE) included.
+     */
+    @Test
+    void readsExpertsFromAGgufHeaderAsTheLoaderDoes() throws IOException {
+        var tiny = io.tessera.core.synth.ModelShape.named("tiny-moe");
+        var qwenLike = new io.tessera.core.synth.ModelShape("tiny-moe-shared", tiny.config().withMoe(
+                io.tessera.core.model.MoeOptions.of(8, 2, 32, false).withSharedExpert(128, true)), false);
+        for (var shape : java.util.List.of(tiny, qwenLike)) {
+            Path f = dir.resolve(shape.name() + ".gguf");
+            io.tessera.core.synth.SyntheticModel.write(f, shape, io.tessera.core.synth.SyntheticVocabulary.generate(
+                    512, 1), io.tessera.core.model.WeightTypes.parse("F32"), 1);
+            io.tessera.core.model.ModelInfo info = io.tessera.core.model.ModelInfo.read(f);
+            ModelShape m = ModelCatalog.resolve(f.toString());
+            assertEquals(8, m.experts(), shape.name());
+            assertEquals(2, m.expertsPerToken(), shape.name());
+            // the planner leaves out Qwen 2 MoE's one-row shared-expert gate (hidden values per layer)
+            long gate = shape.config().moe().sharedExpertGate() ? (long) m.layers() * m.hidden() : 0;
+            assertEquals(info.parameters(), m.totalParams() + gate, shape.name() + " total");
+            // and its active count leaves out the embedding table (a gather, not a product)
+            assertEquals(info.activeParameters() - (long) m.vocab() * m.hidden(), m.activeParams() + gate,
+                    shape.name() + " active");
+        }
     }
 
     @Test

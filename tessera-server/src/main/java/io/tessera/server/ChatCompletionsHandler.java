@@ -63,6 +63,7 @@ final class ChatCompletionsHandler {
         }
         boolean stream = Fields.bool(body, "stream", false);
         return new GenerationJob(GenerationJob.Kind.CHAT, List.of(ids), List.of(prompt), params, stream,
-                GenerateParamsParser.includeUsage(body, stream), false, logprobs, arrival, tools);
+                GenerateParamsParser.includeUsage(body, stream), false, logprobs, arrival, tools,
+                paramsParser.kvTransfer(body, 1, stream));
     }
 }

@@ -104,7 +104,8 @@ final class CompletionsHandler {
         boolean stream = Fields.bool(body, "stream", false);
         boolean echo = Fields.bool(body, "echo", false);
         return new GenerationJob(GenerationJob.Kind.COMPLETION, ids, texts, params, stream,
-                GenerateParamsParser.includeUsage(body, stream), echo, lp != null, arrival, ToolRequest.NONE);
+                GenerateParamsParser.includeUsage(body, stream), echo, lp != null, arrival, ToolRequest.NONE,
+                paramsParser.kvTransfer(body, ids.size(), stream));
     }
 
     private int[] tokenIds(JsonNode arr) {

@@ -6,24 +6,43 @@ import io.tessera.core.sampling.SamplingParams;
 import io.tessera.engine.GenerateParams;
 import io.tessera.engine.GenerationLimits;
 import io.tessera.engine.RequestRejectedException;
+import io.tessera.engine.connector.KvConnector;
+import io.tessera.engine.connector.KvTransfer;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * The request fields both generation endpoints share (sampling, stops, {@code n}, logit bias,
- * structured output, {@code stream_options}), checked and turned into {@link GenerateParams}.
+ * structured output, {@code stream_options}, {@code kv_transfer_params}), checked and turned into
+ * {@link GenerateParams} and the job's other parts.
  */
 final class GenerateParamsParser {
 
     private final GenerationLimits limits;
     private final ServedModel model;
     private final StructuredOutput structured;
+    private final KvConnector kvConnector;
 
-    GenerateParamsParser(GenerationLimits limits, ServedModel model, StructuredOutput structured) {
+    GenerateParamsParser(GenerationLimits limits, ServedModel model, StructuredOutput structured,
+            KvConnector kvConnector) {
         this.limits = limits;
         this.model = model;
         this.structured = structured;
+        this.kvConnector = kvConnector;
+    }
+
+    /** The request's part in a prefill/decode exchange (one prompt; a prefill for others answers whole). */
+    KvTransfer kvTransfer(JsonNode body, int prompts, boolean stream) {
+        KvTransfer t = KvTransferParams.parse(body, kvConnector);
+        if (t != null && prompts != 1) {
+            throw ApiException.badParam("kv_transfer_params", "'kv_transfer_params' applies to a single prompt");
+        }
+        if (t != null && t.role() == KvTransfer.Role.PRODUCE && stream) {
+            throw ApiException.badParam("kv_transfer_params", "a prefill for a remote decode (do_remote_decode) "
+                    + "answers with one JSON response: 'stream' must be false");
+        }
+        return t;
     }
 
     /** {@code stream_options.include_usage}; the options are only allowed on a streamed request. */
@@ -57,7 +76,8 @@ final class GenerateParamsParser {
         int[] stopIds = Fields.intArray(body, "stop_token_ids");
         boolean ignoreEos = Fields.bool(body, "ignore_eos", false);
         if (maxTokens != null && maxTokens < 1) {
-            throw ApiException.badParam(maxTokensField, "'" + maxTokensField + "' must be at least 1, got " + maxTokens);
+            throw ApiException.badParam(maxTokensField, "'" + maxTokensField + "' must be at least 1, got "
+                    + maxTokens);
         }
         try {
             limits.checkSamples(n);

@@ -68,7 +68,7 @@ final class GenerationRunner {
             } catch (ContextLengthExceededException e) {
                 throw contextExceeded(e, job.promptField());
             }
-            requests.add(new GenerateRequest(id + "-" + i, p, job.params().withMaxTokens(max)));
+            requests.add(new GenerateRequest(id + "-" + i, p, job.params().withMaxTokens(max), job.kvTransfer()));
         }
         if (engine.executorHealth() != null) {
             throw ApiException.modelUnavailable();

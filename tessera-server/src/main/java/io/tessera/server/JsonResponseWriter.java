@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.http.Context;
 import io.tessera.engine.Engine;
 import io.tessera.engine.RequestStream;
+import io.tessera.engine.connector.KvTransfer;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -111,13 +112,19 @@ final class JsonResponseWriter {
             }
         }
         ChoiceJson.putUsage(root, col.usage());
+        if (job.kvTransfer() != null && job.kvTransfer().role() == KvTransfer.Role.PRODUCE) {
+            // where the decode instance pulls this prompt's KV from
+            root.set("kv_transfer_params", json.valueToTree(engine.kvConnector().producerParams(
+                    job.kvTransfer().transferId())));
+        }
         ctx.status(200).contentType("application/json").result(json.writeValueAsBytes(root));
     }
 
     private ObjectNode header(GenerationJob job, String id) {
         ObjectNode root = json.createObjectNode();
         root.put("id", id);
-        root.put("object", job.kind() == GenerationJob.Kind.CHAT ? (job.stream() ? "chat.completion.chunk" : "chat.completion")
+        root.put("object", job.kind() == GenerationJob.Kind.CHAT
+                ? (job.stream() ? "chat.completion.chunk" : "chat.completion")
                 : "text_completion");
         root.put("created", System.currentTimeMillis() / 1000);
         root.put("model", model.name());

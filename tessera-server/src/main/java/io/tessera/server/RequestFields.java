@@ -16,7 +16,8 @@ final class RequestFields {
     private static final Set<String> COMMON = Set.of("model", "stream", "stream_options", "max_tokens", "n",
             "temperature", "top_p", "stop", "seed", "presence_penalty", "frequency_penalty", "logit_bias",
             "response_format", "top_k", "min_p", "repetition_penalty", "stop_token_ids", "ignore_eos", "guided_json",
-            "guided_regex", "guided_choice", "structured_outputs");
+            "guided_regex", "guided_choice", "guided_grammar", "grammar", "structured_outputs",
+            "kv_transfer_params");
     private static final Set<String> COMPLETION = Set.of("prompt", "echo", "logprobs", "best_of");
     private static final Set<String> CHAT = Set.of("messages", "max_completion_tokens", "logprobs", "top_logprobs",
             "add_generation_prompt", "continue_final_message", "chat_template_kwargs", "tools", "tool_choice",
@@ -35,7 +36,7 @@ final class RequestFields {
     private static final Set<String> REFUSED = Set.of(
             "suffix", "audio", "modalities", "reasoning_effort", "verbosity", "web_search_options", "functions",
             "function_call", "echo", "documents", "chat_template", "mm_processor_kwargs",
-            "guided_grammar", "guided_decoding_backend", "guided_whitespace_pattern", "min_tokens",
+            "guided_decoding_backend", "guided_whitespace_pattern", "min_tokens",
             "skip_special_tokens", "include_stop_str_in_output", "spaces_between_special_tokens",
             "truncate_prompt_tokens", "prompt_logprobs", "use_beam_search", "length_penalty", "bad_words",
             "allowed_token_ids", "return_tokens_as_token_ids", "priority");

@@ -118,10 +118,70 @@ public final class ServerMetrics {
         CounterWithCallback.builder().name("tessera_engine_steps_total")
                 .help("Forward passes the engine ran.").labelNames(MODEL_LABEL)
                 .callback(cb -> cb.call(engine.stats().steps(), modelName)).register(registry);
+        KvOffloadMetrics.register(registry, engine, modelName);
+        registerSpeculative();
+        GaugeWithCallback.builder().name("tessera_kv_blocks_used")
+                .help("KV cache blocks in use (by requests, or held for KV transfers).").labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.kvStats().usedBlocks(), modelName)).register(registry);
+        GaugeWithCallback.builder().name("tessera_kv_transfer_pinned_blocks")
+                .help("KV blocks of finished prefills kept until a decode instance pulls them or they time out.").labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.transferStats().pinnedBlocks(), modelName)).register(registry);
+        GaugeWithCallback.builder().name("tessera_kv_transfer_loading_blocks")
+                .help("KV blocks held by loads from a prefill instance in flight.").labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.transferStats().loadingBlocks(), modelName)).register(registry);
+        CounterWithCallback.builder().name("tessera_kv_transfer_loaded_tokens_total")
+                .help("Prompt tokens whose KV was loaded from a prefill instance instead of computed.").labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.transferStats().loadedTokens(), modelName)).register(registry);
+        CounterWithCallback.builder().name("tessera_kv_transfer_load_failures_total")
+                .help("KV loads that failed (refused, connection lost, timed out); those prompts were computed here.").labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.transferStats().loadFailures(), modelName)).register(registry);
+        GaugeWithCallback.builder().name("tessera_kv_transfer_connector")
+                .help("The KV connector's own counters (pulls served and refused, pins expired, loads done, failed "
+                        + "and timed out, bytes and tokens sent and received), by name.")
+                .labelNames(MODEL_LABEL, "counter")
+                .callback(cb -> engine.kvConnector().counters().forEach((k, v) -> cb.call(v, modelName, k)))
+                .register(registry);
         // exposed as tessera_kernels_info; the kernels are chosen once, before the server starts
         Info.builder().name("tessera_kernels")
                 .help("The weight kernels in use (label kernels: \"native avx512\", \"native avx2\", \"native generic\" or \"java\").")
                 .labelNames("kernels").register(registry).setLabelValues(Kernels.name());
+    }
+
+    /** Speculative decoding counters (vLLM's spec_decode names), zero while speculation is off. */
+    private void registerSpeculative() {
+        CounterWithCallback.builder().name("tessera_spec_decode_num_drafts_total")
+                .help("Sequence-steps that verified proposed tokens.")
+                .labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.speculativeStats().verifySteps(), modelName)).register(registry);
+        CounterWithCallback.builder().name("tessera_spec_decode_num_draft_tokens_total")
+                .help("Tokens proposed for verification.")
+                .labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.speculativeStats().proposedTokens(), modelName)).register(registry);
+        CounterWithCallback.builder().name("tessera_spec_decode_num_accepted_tokens_total")
+                .help("Proposed tokens the model accepted.")
+                .labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.speculativeStats().acceptedTokens(), modelName)).register(registry);
+        CounterWithCallback.builder().name("tessera_spec_decode_num_emitted_tokens_total")
+                .help("Tokens produced by verifying steps (accepted ones plus the model's own next token each).")
+                .labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.speculativeStats().emittedTokens(), modelName)).register(registry);
+        CounterWithCallback.builder().name("tessera_spec_decode_num_accepted_tokens_per_pos")
+                .help("Accepted proposed tokens by position in the draft (0 = first).")
+                .labelNames(MODEL_LABEL, "position")
+                .callback(cb -> {
+                    long[] at = engine.speculativeStats().acceptedAt();
+                    for (int i = 0; i < at.length; i++) {
+                        cb.call(at[i], modelName, Integer.toString(i));
+                    }
+                }).register(registry);
+        GaugeWithCallback.builder().name("tessera_spec_decode_acceptance_rate")
+                .help("Accepted over proposed tokens since start.")
+                .labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.speculativeStats().acceptanceRate(), modelName)).register(registry);
+        GaugeWithCallback.builder().name("tessera_spec_decode_tokens_per_step")
+                .help("Mean tokens a verifying sequence-step produced since start (1 = no gain).")
+                .labelNames(MODEL_LABEL)
+                .callback(cb -> cb.call(engine.speculativeStats().tokensPerVerifyStep(), modelName)).register(registry);
     }
 
     public PrometheusRegistry registry() {

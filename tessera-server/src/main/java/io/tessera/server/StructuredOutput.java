@@ -12,12 +12,15 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
  * A request's structured-output fields (OpenAI's {@code response_format}, vLLM's
- * {@code guided_json}, {@code guided_regex}, {@code guided_choice} and {@code structured_outputs})
- * compiled to one {@link TokenConstraint}, or null when it has none. At most one may be given.
+ * {@code guided_json}, {@code guided_regex}, {@code guided_choice}, {@code guided_grammar} and
+ * {@code structured_outputs}, llama.cpp's {@code grammar}) compiled to one {@link TokenConstraint},
+ * or null when it has none. At most one may be given. Grammars are GBNF, as llama.cpp's server
+ * takes them (vLLM's xgrammar backend reads the same notation).
  * Compiled constraints are kept by their source text (a few, least recently used first out), so
  * that a client repeating its schema pays the compile and the masks once.
  */
@@ -61,20 +64,30 @@ final class StructuredOutput {
         if (Fields.present(body, "guided_choice")) {
             sources.add(choice(body.get("guided_choice"), "guided_choice"));
         }
+        if (Fields.present(body, "guided_grammar")) {
+            sources.add(grammar(body.get("guided_grammar"), "guided_grammar"));
+        }
+        if (Fields.present(body, "grammar")) {
+            sources.add(grammar(body.get("grammar"), "grammar"));
+        }
         structuredOutputs(body, sources);
         if (sources.isEmpty()) {
             return null;
         }
         if (sources.size() > 1) {
             throw ApiException.badParam(sources.get(1).field, "only one of response_format (json_object or"
-                    + " json_schema), guided_json, guided_regex, guided_choice and structured_outputs may be given;"
+                    + " json_schema), guided_json, guided_regex, guided_choice, guided_grammar, grammar and"
+                    + " structured_outputs may be given;"
                     + " got '" + sources.get(0).field + "' and '" + sources.get(1).field + "'");
         }
         return compile(sources.get(0));
     }
 
-    /** How a constraint was stated: its field, a cache key, and how to build its language. */
-    private record Source(String field, String key, Supplier<Rx> language) {
+    /** How a constraint was stated: its field, a cache key, and how to compile it for the vocabulary. */
+    private record Source(String field, String key, Function<TokenVocabulary, TokenConstraint> compiler) {
+        static Source of(String field, String key, Supplier<Rx> language) {
+            return new Source(field, key, vocabulary -> Constraints.compile(language.get(), vocabulary, field));
+        }
     }
 
     private void responseFormat(JsonNode body, List<Source> sources) {
@@ -91,7 +104,7 @@ final class StructuredOutput {
             case "text" -> onlyKeys(rf, "response_format", "type");
             case "json_object" -> {
                 onlyKeys(rf, "response_format", "type");
-                sources.add(new Source("response_format", "json_object", Constraints::jsonObject));
+                sources.add(Source.of("response_format", "json_object", Constraints::jsonObject));
             }
             case "json_schema" -> {
                 onlyKeys(rf, "response_format", "type", "json_schema");
@@ -129,9 +142,10 @@ final class StructuredOutput {
                 case "json" -> sources.add(json(e.getValue(), field));
                 case "regex" -> sources.add(regex(e.getValue(), field));
                 case "choice" -> sources.add(choice(e.getValue(), field));
+                case "grammar" -> sources.add(grammar(e.getValue(), field));
                 case "json_object" -> {
                     if (Fields.bool(so, "json_object", false)) {
-                        sources.add(new Source(field, "json_object", Constraints::jsonObject));
+                        sources.add(Source.of(field, "json_object", Constraints::jsonObject));
                     }
                 }
                 default -> throw ApiException.badParam(field, "'" + field + "' is not supported by this server");
@@ -165,7 +179,7 @@ final class StructuredOutput {
         String text = schema.toString();
         checkLength(text, field);
         JsonNode s = schema;
-        return new Source(field, "json_schema:" + text, () -> Constraints.jsonSchema(s, field));
+        return Source.of(field, "json_schema:" + text, () -> Constraints.jsonSchema(s, field));
     }
 
     private static Source regex(JsonNode v, String field) {
@@ -173,7 +187,7 @@ final class StructuredOutput {
             throw Fields.wrongType(field, "a string", v);
         }
         checkLength(v.asText(), field);
-        return new Source(field, "regex:" + v.asText(), () -> Constraints.regex(v.asText(), field));
+        return Source.of(field, "regex:" + v.asText(), () -> Constraints.regex(v.asText(), field));
     }
 
     private static Source choice(JsonNode v, String field) {
@@ -193,7 +207,15 @@ final class StructuredOutput {
             throw ApiException.badParam(field, "'" + field + "' may have at most " + MAX_SOURCE_CHARS
                     + " characters in all, got " + chars);
         }
-        return new Source(field, "choice:" + v, () -> Constraints.choice(choices, field));
+        return Source.of(field, "choice:" + v, () -> Constraints.choice(choices, field));
+    }
+
+    private static Source grammar(JsonNode v, String field) {
+        if (!v.isTextual()) {
+            throw Fields.wrongType(field, "a string (a GBNF grammar)", v);
+        }
+        checkLength(v.asText(), field);
+        return new Source(field, "gbnf:" + v.asText(), vocabulary -> Constraints.grammar(v.asText(), vocabulary, field));
     }
 
     private static void checkLength(String text, String field) {
@@ -209,7 +231,7 @@ final class StructuredOutput {
      * @throws ApiException 400 naming {@code field} if it is over the limits
      */
     TokenConstraint compile(String field, String key, Supplier<Rx> language) {
-        return compile(new Source(field, key, language));
+        return compile(Source.of(field, key, language));
     }
 
     private TokenConstraint compile(Source source) {
@@ -221,7 +243,7 @@ final class StructuredOutput {
         }
         TokenConstraint c;
         try {
-            c = Constraints.compile(source.language.get(), vocabulary.get(), source.field);
+            c = source.compiler.apply(vocabulary.get());
         } catch (ConstraintException e) {
             throw ApiException.badParam(source.field, e.getMessage());
         }

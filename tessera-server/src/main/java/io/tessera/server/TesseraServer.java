@@ -73,7 +73,7 @@ public final class TesseraServer implements AutoCloseable {
         // the engine's limits with the context this server serves (--max-model-len may shorten the model's)
         GenerationLimits limits = new GenerationLimits(model.contextLength(), engine.limits().maxSeqs());
         StructuredOutput structured = new StructuredOutput(model.tokenizer());
-        GenerateParamsParser params = new GenerateParamsParser(limits, model, structured);
+        GenerateParamsParser params = new GenerateParamsParser(limits, model, structured, engine.kvConnector());
         this.generation = new GenerationRunner(engine, model, limits, metrics, admission, json);
         this.completions = new CompletionsHandler(model, encoder, params, generation, config.maxPrompts());
         this.chatCompletions = new ChatCompletionsHandler(model, chatRenderer, encoder, params, structured,

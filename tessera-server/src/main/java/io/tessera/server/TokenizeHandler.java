@@ -76,7 +76,8 @@ final class TokenizeHandler {
         int vocab = model.tokenizer().vocabSize();
         for (int id : ids) {
             if (id < 0 || id >= vocab) {
-                throw ApiException.badParam("tokens", "token id " + id + " is out of range for a vocabulary of " + vocab);
+                throw ApiException.badParam("tokens", "token id " + id + " is out of range for a vocabulary of "
+                        + vocab);
             }
         }
         ObjectNode root = json.createObjectNode();

@@ -235,7 +235,8 @@ class StructuredOutputTest {
             {"/v1/chat/completions", "{" + chat + ",\"__proto__\":{}}", "__proto__"},
             {"/v1/chat/completions", "{" + chat + ",\"reasoning_effort\":\"high\"}", "reasoning_effort"},
             {"/v1/chat/completions", "{" + chat + ",\"functions\":[{\"name\":\"f\"}]}", "functions"},
-            {"/v1/chat/completions", "{" + chat + ",\"guided_grammar\":\"root ::= x\"}", "guided_grammar"},
+            {"/v1/chat/completions", "{" + chat + ",\"guided_decoding_backend\":\"xgrammar\"}",
+                "guided_decoding_backend"},
             {"/v1/chat/completions", "{" + chat + ",\"min_tokens\":5}", "min_tokens"},
             {"/v1/chat/completions", "{" + chat + ",\"echo\":true}", "echo"},
             {"/v1/chat/completions", "{" + chat + ",\"tool_choice\":\"required\"}", "tool_choice"},
@@ -253,8 +254,8 @@ class StructuredOutputTest {
                 "response_format.x"},
             {"/v1/completions", "{\"prompt\":\"x\",\"response_format\":{\"type\":\"json_object\"},"
                 + "\"guided_regex\":\"a\"}", "guided_regex"},
-            {"/v1/completions", "{\"prompt\":\"x\",\"structured_outputs\":{\"grammar\":\"x\"}}",
-                "structured_outputs.grammar"},
+            {"/v1/completions", "{\"prompt\":\"x\",\"structured_outputs\":{\"structural_tag\":\"x\"}}",
+                "structured_outputs.structural_tag"},
         };
         for (String[] c : cases) {
             refused(c[0], c[1], c[2]);

@@ -68,9 +68,7 @@ class ToolCallingTest {
 
     @BeforeAll
     static void start() throws Exception {
-        qwen = RealTokenizerChatTest.serve("qwen3-tools", RealTokenizerChatTest.checkpoint(dir, "qwen3", "qwen3-0.6b",
-                NpmTokenizers.qwen3(), true, null, 0, RealTokenizerChatTest.QWEN_ENDOFTEXT,
-                List.of(RealTokenizerChatTest.QWEN_IM_END, RealTokenizerChatTest.QWEN_ENDOFTEXT)), null);
+        qwen = qwenWithTools(dir, "qwen3-tools");
         List<Integer> llamaEos = List.of(RealTokenizerChatTest.LLAMA_END_OF_TEXT, RealTokenizerChatTest.LLAMA_EOT);
         Path plain = RealTokenizerChatTest.checkpoint(dir, "llama3", "llama-3.2-1b", NpmTokenizers.llama3(), true,
                 null, 0, 128000, llamaEos);
@@ -82,6 +80,16 @@ class ToolCallingTest {
         config.put("chat_template", ChatTemplateParityTest.resource("llama3.1.jinja"));
         Files.writeString(withTools.resolve("tokenizer_config.json"), JSON.writeValueAsString(config));
         llama31 = RealTokenizerChatTest.serve("llama31-tools", withTools, llama3.loaded());
+    }
+
+    /**
+     * A synthetic Qwen-3-shaped model (random weights) with Qwen 3's real tokenizer and template,
+     * which takes tools, written under {@code dir} and served as {@code name}.
+     */
+    static RealTokenizerChatTest.Served qwenWithTools(Path dir, String name) throws Exception {
+        return RealTokenizerChatTest.serve(name, RealTokenizerChatTest.checkpoint(dir, "qwen3", "qwen3-0.6b",
+                NpmTokenizers.qwen3(), true, null, 0, RealTokenizerChatTest.QWEN_ENDOFTEXT,
+                List.of(RealTokenizerChatTest.QWEN_IM_END, RealTokenizerChatTest.QWEN_ENDOFTEXT)), null);
     }
 
     @AfterAll

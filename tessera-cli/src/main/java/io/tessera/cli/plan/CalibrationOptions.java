@@ -1,6 +1,6 @@
 package io.tessera.cli.plan;
 
-import io.tessera.planner.calibrate.EngineStepTimer;
+import io.tessera.planner.calibrate.ForwardStepTimer;
 import io.tessera.planner.calibrate.Probes;
 import io.tessera.planner.catalog.Accelerator;
 import io.tessera.planner.catalog.AcceleratorCatalog;
@@ -47,7 +47,7 @@ public final class CalibrationOptions {
     }
 
     /** A timer on {@code file}, or on a synthetic model of {@code shapeName} (written once, then reused) when null. */
-    public EngineStepTimer timerFor(Path file, String shapeName, PrintWriter err) throws IOException {
+    public ForwardStepTimer timerFor(Path file, String shapeName, PrintWriter err) throws IOException {
         if (file == null) {
             Path dir = Files.createDirectories(workDir != null ? workDir
                     : Path.of(System.getProperty("user.home"), ".tessera", "models"));
@@ -58,10 +58,10 @@ public final class CalibrationOptions {
                 err.printf(Locale.ROOT, "writing synthetic %s (%s layers, %s) to %s ...%n", shapeName,
                         layers == null ? "all" : layers, type, file);
                 err.flush();
-                EngineStepTimer.synthesize(file, shapeName, layers, null, tokenizer, type, 1);
+                ForwardStepTimer.synthesize(file, shapeName, layers, null, tokenizer, type, 1);
             }
         }
-        return new EngineStepTimer(file, threadCount()).withProgress(line -> {
+        return new ForwardStepTimer(file, threadCount()).withProgress(line -> {
             err.println(line);
             err.flush();
         });

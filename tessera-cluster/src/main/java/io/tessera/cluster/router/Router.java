@@ -74,6 +74,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *       (the router closes that connection, and the replica stops generating).</li>
  * </ul>
  *
+ * In the disaggregated mode ({@link #disaggregated}) the replicas are decode instances, and each
+ * generation request is first prefilled by a prefill instance ({@link Disaggregation}).
+ *
  * {@code GET /health} of the router itself lists the replicas with their state and load.
  */
 public final class Router implements AutoCloseable {
@@ -96,6 +99,8 @@ public final class Router implements AutoCloseable {
     private final EventLoopGroup group = new NioEventLoopGroup(1);
     private final ExecutorService proxies = Executors.newVirtualThreadPerTaskExecutor();
     private final HealthMonitor health;
+    /** The prefill instances of the disaggregated mode, or null in the data-parallel mode. */
+    private final Disaggregation disaggregation;
     private final AtomicLong routed = new AtomicLong();
     private final AtomicLong retried = new AtomicLong();
     private final AtomicLong prefixHits = new AtomicLong();
@@ -107,16 +112,43 @@ public final class Router implements AutoCloseable {
     }
 
     public Router(List<URI> replicaUrls, RouterConfig config) {
+        this(List.of(), replicaUrls, config, 0);
+    }
+
+    /**
+     * The disaggregated mode: each generation request is prefilled by one of {@code prefillUrls}
+     * (started with {@code --kv-role prefill}), then decoded by one of {@code decodeUrls} (with
+     * {@code --kv-role decode}), which pulls the prompt's KV and answers the client; a prompt
+     * estimated below {@code localPrefillBelowTokens} tokens is prefilled by the decode instance.
+     */
+    public static Router disaggregated(List<URI> prefillUrls, List<URI> decodeUrls, RouterConfig config,
+            long localPrefillBelowTokens) {
+        if (prefillUrls.isEmpty()) {
+            throw new IllegalArgumentException("the disaggregated router needs at least one prefill instance");
+        }
+        return new Router(prefillUrls, decodeUrls, config, localPrefillBelowTokens);
+    }
+
+    private Router(List<URI> prefillUrls, List<URI> replicaUrls, RouterConfig config, long localPrefillBelowTokens) {
         if (replicaUrls.isEmpty()) {
-            throw new IllegalArgumentException("the router needs at least one replica");
+            throw new IllegalArgumentException(prefillUrls.isEmpty() ? "the router needs at least one replica"
+                    : "the disaggregated router needs at least one decode instance");
         }
         for (URI u : replicaUrls) {
             replicas.add(new Replica(checkReplicaUrl(u)));
         }
+        List<Replica> prefill = new ArrayList<>();
+        for (URI u : prefillUrls) {
+            prefill.add(new Replica(checkReplicaUrl(u)));
+        }
         this.config = config;
         this.client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).version(HttpClient.Version.HTTP_1_1)
                 .followRedirects(HttpClient.Redirect.NEVER).executor(proxies).build();
-        this.health = new HealthMonitor(replicas, client, config, proxies);
+        List<Replica> all = new ArrayList<>(replicas);
+        all.addAll(prefill);
+        this.health = new HealthMonitor(all, client, config, proxies);
+        this.disaggregation = prefill.isEmpty() ? null
+                : new Disaggregation(prefill, localPrefillBelowTokens, client, config);
     }
 
     /** A replica is named by an http(s) URL with a host and nothing after the port but an optional '/'. */
@@ -155,12 +187,13 @@ public final class Router implements AutoCloseable {
         return (InetSocketAddress) server.localAddress();
     }
 
-    /** What routing decides for a request body: its token estimate and prefix key. */
-    record Shape(long tokens, int prefixKey, boolean stream) {
+    /** What routing decides for a request body: its token estimate (prompt and output), prompt estimate and prefix key. */
+    record Shape(long tokens, long promptTokens, int prefixKey, boolean stream) {
     }
 
     static Shape shape(byte[] body) {
         long tokens = 16;
+        long prompt = 0;
         int key = 0;
         boolean stream = false;
         try {
@@ -179,14 +212,15 @@ public final class Router implements AutoCloseable {
                     }
                 }
                 long max = j.path("max_tokens").asLong(j.path("max_completion_tokens").asLong(256));
-                tokens = text.length() / 4 + Math.max(1, max);
+                prompt = text.length() / 4;
+                tokens = prompt + Math.max(1, max);
                 key = text.substring(0, Math.min(PREFIX_CHARS, text.length())).hashCode();
                 stream = j.path("stream").asBoolean(false);
             }
         } catch (IOException e) {
             // not JSON: route by load alone; the replica answers the client's mistake
         }
-        return new Shape(tokens, key, stream);
+        return new Shape(tokens, prompt, key, stream);
     }
 
     /** The replica for a request, skipping those already tried; null when none is healthy. */
@@ -231,6 +265,23 @@ public final class Router implements AutoCloseable {
             rs.add(e);
         }
         m.put("replicas", rs);
+        if (disaggregation != null) {
+            List<Map<String, Object>> ps = new ArrayList<>();
+            for (Replica r : disaggregation.prefillReplicas()) {
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("url", r.base().toString());
+                e.put("healthy", r.healthy());
+                e.put("outstanding_tokens", r.outstandingTokens());
+                e.put("served", r.served());
+                e.put("failed", r.failed());
+                if (r.lastError() != null) {
+                    e.put("last_error", r.lastError());
+                }
+                ps.add(e);
+            }
+            m.put("prefill_replicas", ps);
+            m.put("disaggregation", disaggregation.status());
+        }
         return m;
     }
 
@@ -386,13 +437,23 @@ public final class Router implements AutoCloseable {
         }
     }
 
-    private void proxy(Request req) {
+    private void proxy(Request original) {
         List<Replica> tried = new ArrayList<>();
         String lastError = "no healthy replica";
         routed.incrementAndGet();
         ClientWatch watch = new ClientWatch();
-        req.ch().closeFuture().addListener(watch);
+        original.ch().closeFuture().addListener(watch);
+        Request req = original;
         try {
+            if (disaggregation != null) {
+                byte[] body = disaggregation.decodeBody(req.method(), req.target().path(), req.body(), req.headers(),
+                        req.shape().promptTokens(), watch::track);
+                if (body == null) {
+                    return; // the client left during the prefill
+                }
+                req = new Request(req.ch(), req.method(), req.target(), body, req.headers(), req.keepAlive(),
+                        req.shape());
+            }
             while (!watch.gone) {
                 Replica r = choose(req.shape(), tried);
                 if (r == null) {
@@ -415,7 +476,7 @@ public final class Router implements AutoCloseable {
                 lastError = r + ": " + failure;
             }
         } finally {
-            req.ch().closeFuture().removeListener(watch);
+            original.ch().closeFuture().removeListener(watch);
         }
     }
 

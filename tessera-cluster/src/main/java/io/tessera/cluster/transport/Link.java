@@ -21,6 +21,14 @@ public final class Link {
         channel.writeAndFlush(new Frame(type, node.id(), tag, payload));
     }
 
+    /**
+     * Sends a frame and waits until it is written to the socket: the sender's back-pressure, so a
+     * large transfer never queues whole in memory. False when the connection failed.
+     */
+    public boolean sendAndWait(MessageType type, long tag, byte[] payload) throws InterruptedException {
+        return channel.writeAndFlush(new Frame(type, node.id(), tag, payload)).await().isSuccess();
+    }
+
     /** Sends an ERROR with this message, then closes the connection once it is written. */
     public void refuse(long tag, String message) {
         channel.writeAndFlush(new Frame(MessageType.ERROR, node.id(), tag,

@@ -30,7 +30,13 @@ public enum MessageType {
     /** Coordinator → worker: drop the shard and cache (the coordinator is going away). */
     RELEASE(14),
     /** Coordinator → worker: give up every step with a tag up to this frame's tag (a worker was lost). */
-    ABORT(15);
+    ABORT(15),
+    /** Decode instance → prefill instance: send a request's pinned KV blocks (UTF-8 JSON: id, range, layout). */
+    KV_PULL(16),
+    /** Prefill → decode: one layer of one block, in the cache's precision: u32 layer, u32 block index, bytes. */
+    KV_BLOCK(17),
+    /** Prefill → decode: every block of the pull was sent (an ERROR with the pull's tag says it failed). */
+    KV_DONE(18);
 
     private static final MessageType[] BY_CODE = new MessageType[32];
 

@@ -2,9 +2,12 @@ package io.tessera.core.arch;
 
 import io.tessera.core.arch.gemma3.Gemma3;
 import io.tessera.core.arch.llama.Llama;
+import io.tessera.core.arch.olmoe.Olmoe;
 import io.tessera.core.arch.phi3.Phi3;
 import io.tessera.core.arch.qwen2.Qwen2;
+import io.tessera.core.arch.qwen2.Qwen2Moe;
 import io.tessera.core.arch.qwen3.Qwen3;
+import io.tessera.core.arch.qwen3.Qwen3Moe;
 import java.util.List;
 import java.util.Optional;
 
@@ -15,7 +18,8 @@ import java.util.Optional;
  */
 public final class Architectures {
 
-    private static final List<Architecture> ALL = List.of(new Llama(), new Qwen2(), new Qwen3(), new Gemma3(), new Phi3());
+    private static final List<Architecture> ALL = List.of(new Llama(), new Qwen2(), new Qwen3(), new Gemma3(), new Phi3(),
+            new Qwen2Moe(), new Qwen3Moe(), new Olmoe());
 
     private Architectures() {
     }

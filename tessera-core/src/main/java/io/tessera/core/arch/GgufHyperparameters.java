@@ -170,6 +170,7 @@ public final class GgufHyperparameters {
         if (cfg.finalLogitSoftcap() > 0) {
             w.putFloat32(a + ".final_logit_softcapping", cfg.finalLogitSoftcap());
         }
+        GgufExperts.write(cfg, w);
         Architectures.forGguf(a).ifPresent(family -> family.writeGguf(cfg, w, a + "."));
     }
 }

@@ -5,8 +5,10 @@ import io.tessera.core.gguf.GgufFile;
 import io.tessera.core.kernel.MatMul;
 import io.tessera.core.tensor.Tensor;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -40,6 +42,22 @@ public record GgufTensors(GgufFile gguf, Set<String> used) implements TensorSour
                     + " does not match the metadata, expected [" + cols + ", " + rows + "]");
         }
         return t;
+    }
+
+    @Override
+    public List<Tensor> stackedMatrices(String name, int count, int rows, int cols) throws ModelFormatException {
+        used.add(name);
+        Tensor t = gguf.tensor(name);
+        long[] d = t.dims();
+        if (d.length != 3 || d[0] != cols || d[1] != rows || d[2] != count) {
+            throw new ModelFormatException(gguf.path(), "tensor '" + name + "'", "shape " + Arrays.toString(d)
+                    + " does not match the metadata, expected [" + cols + ", " + rows + ", " + count + "]");
+        }
+        List<Tensor> out = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            out.add(t.stackedMatrix(i));
+        }
+        return out;
     }
 
     @Override

@@ -93,4 +93,54 @@ public final class TensorNames {
     public static String ffnDown(int layer) {
         return block(layer, "ffn_down.weight");
     }
+
+    /** A mixture-of-experts layer's router: one row of {@code dim} weights per expert. */
+    public static String ffnGateInp(int layer) {
+        return block(layer, "ffn_gate_inp.weight");
+    }
+
+    /** Every expert's gate projection stacked in one 3-D tensor, {@code {dim, expertHidden, experts}}. */
+    public static String ffnGateExps(int layer) {
+        return block(layer, "ffn_gate_exps.weight");
+    }
+
+    public static String ffnUpExps(int layer) {
+        return block(layer, "ffn_up_exps.weight");
+    }
+
+    /** Every expert's down projection, {@code {expertHidden, dim, experts}}. */
+    public static String ffnDownExps(int layer) {
+        return block(layer, "ffn_down_exps.weight");
+    }
+
+    /** Expert {@code expert}'s gate projection in the older one-tensor-per-expert layout (early Mixtral files). */
+    public static String ffnGateExpert(int layer, int expert) {
+        return block(layer, "ffn_gate." + expert + ".weight");
+    }
+
+    public static String ffnUpExpert(int layer, int expert) {
+        return block(layer, "ffn_up." + expert + ".weight");
+    }
+
+    public static String ffnDownExpert(int layer, int expert) {
+        return block(layer, "ffn_down." + expert + ".weight");
+    }
+
+    /** The shared expert of a mixture-of-experts layer (Qwen 2 MoE). */
+    public static String ffnGateShared(int layer) {
+        return block(layer, "ffn_gate_shexp.weight");
+    }
+
+    public static String ffnUpShared(int layer) {
+        return block(layer, "ffn_up_shexp.weight");
+    }
+
+    public static String ffnDownShared(int layer) {
+        return block(layer, "ffn_down_shexp.weight");
+    }
+
+    /** Qwen 2 MoE: the shared expert's gate, {@code dim} weights giving one logit per token. */
+    public static String ffnGateInpShared(int layer) {
+        return block(layer, "ffn_gate_inp_shexp.weight");
+    }
 }

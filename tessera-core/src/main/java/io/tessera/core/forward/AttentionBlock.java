@@ -93,7 +93,11 @@ final class AttentionBlock {
         addBias(q, w.bq(), n);
         addBias(k, w.bk(), n);
         addBias(b.v, w.bv(), n);
-        if (w.qNorm() != null) {
+        if (w.qNorm() != null && cfg.attention().qkNormOverProjection()) {
+            // OLMoE: each token's whole projection at once (a single rank holds it: see ShardSpec.check)
+            normalizeRows(q, n, qDim, w.qNorm());
+            normalizeRows(k, n, kvDim, w.kNorm());
+        } else if (w.qNorm() != null) {
             normalizeHeads(q, n * heads, w.qNorm());
             normalizeHeads(k, n * kvHeads, w.kNorm());
         }
@@ -115,6 +119,13 @@ final class AttentionBlock {
         }
         for (int t = 0; t < n; t++) {
             VectorMath.axpy(rows, t * bias.length, 1f, bias, 0, bias.length);
+        }
+    }
+
+    /** RMSNorm of each of the {@code count} consecutive rows of {@code width} values of {@code x}, in place. */
+    private void normalizeRows(float[] x, int count, int width, float[] weight) {
+        for (int i = 0; i < count; i++) {
+            VectorMath.rmsNorm(x, i * width, x, i * width, weight, width, cfg.rmsEps());
         }
     }
 

@@ -27,7 +27,8 @@ import io.tessera.core.shard.ShardSpec;
  *   (x *= embedding scale: Gemma)
  *   per local layer:
  *     p = attention block(x) (this rank's heads, see AttentionBlock);  allReduce(p);  (p = rmsnorm(p));  x += p
- *     p = feed-forward block(x) (this rank's FFN columns);             allReduce(p);  (p = rmsnorm(p));  x += p
+ *     p = feed-forward block(x) (this rank's FFN columns,
+ *         or the mixture of experts: see MoeFeedForwardBlock);        allReduce(p);  (p = rmsnorm(p));  x += p
  *   logits = rmsnorm(x[wanted]) · Wout     (last stage, rank 0)   else x goes to the next stage
  * </pre>
  *
@@ -46,6 +47,8 @@ public final class DecoderForward {
     private final Collectives collectives;
     private final AttentionBlock attention;
     private final FeedForwardBlock feedForward;
+    /** The mixture-of-experts block of a model with experts, else null. */
+    private final MoeFeedForwardBlock moe;
     private final int heads;
     private final int kvHeads;
     private final int hidden;
@@ -70,6 +73,7 @@ public final class DecoderForward {
         this.attention = new AttentionBlock(cfg, shard.model().rotaryFactors(), parallel, heads, spec.headFrom(cfg),
                 kvHeads, spec.kvHeadFrom(cfg));
         this.feedForward = new FeedForwardBlock(cfg, parallel);
+        this.moe = cfg.moe().enabled() ? new MoeFeedForwardBlock(cfg, parallel) : null;
     }
 
     public Model model() {
@@ -167,9 +171,13 @@ public final class DecoderForward {
             allReduce(b.proj, n * dim);
             normalizeRows(b.proj, n, layer.attention().postNorm());
             VectorMath.add(x, b.proj, n * dim);
-            feedForward.run(layer.feedForward(), x, n, b);
+            if (layer.moe() != null) {
+                moe.run(layer.moe(), x, n, b);
+            } else {
+                feedForward.run(layer.feedForward(), x, n, b);
+            }
             allReduce(b.proj, n * dim);
-            normalizeRows(b.proj, n, layer.feedForward().postNorm());
+            normalizeRows(b.proj, n, layer.feedForwardPostNorm());
             VectorMath.add(x, b.proj, n * dim);
         }
 

@@ -237,6 +237,70 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
         }
     }
 
+    /**
+     * Bytes of one block's contents as {@link #readBlock} writes them: per layer the block's keys,
+     * then its values, in the cache's own precision.
+     */
+    public long blockContentBytes() {
+        return 2L * layers * blockBytes;
+    }
+
+    /** Copies every slot of {@code block}, all layers, into {@code dst} ({@link #blockContentBytes} bytes). */
+    public void readBlock(int block, MemorySegment dst) {
+        checkBlockContents(block, dst);
+        for (int l = 0; l < layers; l++) {
+            MemorySegment.copy(keys[l], block * blockBytes, dst, 2L * l * blockBytes, blockBytes);
+            MemorySegment.copy(values[l], block * blockBytes, dst, (2L * l + 1) * blockBytes, blockBytes);
+        }
+    }
+
+    /** Overwrites every slot of {@code block}, all layers, with contents {@link #readBlock} produced. */
+    public void writeBlock(int block, MemorySegment src) {
+        checkBlockContents(block, src);
+        for (int l = 0; l < layers; l++) {
+            MemorySegment.copy(src, 2L * l * blockBytes, keys[l], block * blockBytes, blockBytes);
+            MemorySegment.copy(src, (2L * l + 1) * blockBytes, values[l], block * blockBytes, blockBytes);
+        }
+    }
+
+    private void checkBlockContents(int block, MemorySegment contents) {
+        checkBlock(block);
+        if (contents.byteSize() < blockContentBytes()) {
+            throw new IllegalArgumentException("a block's contents take " + blockContentBytes() + " bytes; the buffer has "
+                    + contents.byteSize());
+        }
+    }
+
+    /** Bytes one block of one layer takes, keys and values together: what {@link #readBlockLayer} gives. */
+    public long blockLayerBytes() {
+        return 2 * blockBytes;
+    }
+
+    /**
+     * Copies one layer of one block, in the cache's own precision, keys then values, to
+     * {@code dst[off, off + blockLayerBytes())}: the unit a KV transfer moves.
+     */
+    public void readBlockLayer(int layer, int block, byte[] dst, int off) {
+        checkBlock(block);
+        MemorySegment.copy(keys[layer], ValueLayout.JAVA_BYTE, block * blockBytes, dst, off, (int) blockBytes);
+        MemorySegment.copy(values[layer], ValueLayout.JAVA_BYTE, block * blockBytes, dst, off + (int) blockBytes,
+                (int) blockBytes);
+    }
+
+    /** Writes one layer of one block as {@link #readBlockLayer} gave it (the same type and shape). */
+    public void writeBlockLayer(int layer, int block, byte[] src, int off) {
+        checkBlock(block);
+        MemorySegment.copy(src, off, keys[layer], ValueLayout.JAVA_BYTE, block * blockBytes, (int) blockBytes);
+        MemorySegment.copy(src, off + (int) blockBytes, values[layer], ValueLayout.JAVA_BYTE, block * blockBytes,
+                (int) blockBytes);
+    }
+
+    private void checkBlock(int block) {
+        if (block < 0 || block >= numBlocks) {
+            throw new IllegalArgumentException("block " + block + " outside 0.." + (numBlocks - 1));
+        }
+    }
+
     /** Reads back one stored value as a float (for tests and debugging). */
     public float key(int layer, int slot, int i) {
         return load(keys[layer], slot * vectorBytes, i);

@@ -209,8 +209,21 @@ public final class GgufWriter {
         return this;
     }
 
+    /**
+     * Refuses a type GGUF does not define: there is no FP8 tensor type in GGUF, and a file naming
+     * an id of Tessera's own would be misread by llama.cpp (as another type, or refused).
+     */
+    public static void checkInGguf(GgmlType type, String what) {
+        if (!type.inGguf()) {
+            throw new IllegalArgumentException(what + ": GGUF has no " + type + " tensor type, and llama.cpp "
+                    + "would misread a file that claimed one; write " + type + " weights as a Hugging Face "
+                    + "safetensors directory instead (convert --type " + type + " --out DIR)");
+        }
+    }
+
     private void checkTensor(String name, GgmlType type, long[] dims) {
         Objects.requireNonNull(name, "name");
+        checkInGguf(type, "tensor '" + name + "'");
         if (dims.length < 1 || dims.length > GgufParser.MAX_DIMS) {
             throw new IllegalArgumentException("tensor '" + name + "': " + dims.length + " dimensions, expected 1 to "
                     + GgufParser.MAX_DIMS);

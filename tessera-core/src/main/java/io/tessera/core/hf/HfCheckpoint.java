@@ -61,7 +61,9 @@ public final class HfCheckpoint {
     /** As {@link #load(Path)}, the weights held as {@code options} say (e.g. quantized at load). */
     public static Model load(Path dir, LoadOptions options) throws IOException {
         HfConfig cfg = config(dir);
+        HfQuantization quantization = HfQuantization.read(dir.resolve(CONFIG));
         List<SafetensorsFile> files = new ArrayList<>();
+        SafetensorsTensors tensors = null;
         try {
             Map<String, SafetensorsFile> byName = new HashMap<>();
             for (Path p : weightFiles(dir)) {
@@ -81,7 +83,7 @@ public final class HfCheckpoint {
                 }
             }
             cfg = cfg.withNamesFound(byName.keySet());
-            SafetensorsTensors tensors = new SafetensorsTensors(dir, byName, files, cfg);
+            tensors = new SafetensorsTensors(dir, byName, files, cfg, quantization);
             Model model = cfg.family().bind(cfg.config(), options.view(tensors, cfg.config()));
             List<String> unused = tensors.unused();
             if (!unused.isEmpty()) {
@@ -92,6 +94,9 @@ public final class HfCheckpoint {
             return model;
         } catch (IOException | RuntimeException e) {
             files.forEach(SafetensorsFile::close);
+            if (tensors != null) {
+                tensors.arena().close();
+            }
             throw e;
         }
     }

@@ -9,14 +9,18 @@ import io.tessera.core.arch.Architecture;
 import io.tessera.core.arch.Architectures;
 import io.tessera.core.model.AttentionOptions;
 import io.tessera.core.model.GgufModelWriter.WeightSource;
+import io.tessera.core.model.ExpertGating;
 import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.MoeOptions;
 import io.tessera.core.model.RopeScaling;
 import io.tessera.core.model.RopeStyle;
+import io.tessera.core.quant.Fp8Codec;
 import io.tessera.core.safetensors.SafetensorsDtype;
 import io.tessera.core.safetensors.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -55,21 +59,35 @@ public final class HfCheckpointWriter {
      */
     public static void write(Path dir, ModelConfig cfg, boolean tiedEmbeddings, SafetensorsDtype dtype,
             WeightSource source, String architecture) throws IOException {
+        write(dir, cfg, tiedEmbeddings, dtype, null, source, architecture);
+    }
+
+    /**
+     * Writes the linear layers' matrices as FP8 E4M3 with scales of the given layout (see
+     * {@link Fp8Scales}), as FP8 checkpoints of that layout store them; the token embedding, the
+     * output head and matrices whose rows are not a multiple of 64 values (Tessera holds FP8 in
+     * blocks of 64) stay BF16 and are listed as not converted.
+     */
+    public static void writeFp8(Path dir, ModelConfig cfg, boolean tiedEmbeddings, Fp8Scales scales,
+            WeightSource source, String architecture) throws IOException {
+        write(dir, cfg, tiedEmbeddings, SafetensorsDtype.BF16, scales, source, architecture);
+    }
+
+    private static void write(Path dir, ModelConfig cfg, boolean tiedEmbeddings, SafetensorsDtype dtype,
+            Fp8Scales fp8, WeightSource source, String architecture) throws IOException {
         Architecture family = Architectures.named(cfg.architecture());
         if (!family.huggingFaceNames().contains(architecture)) {
             throw new IllegalArgumentException("architecture '" + architecture + "' is not one of the "
                     + family.name() + " family's " + family.huggingFaceNames());
         }
         Files.createDirectories(dir);
-        JSON.writeValue(dir.resolve(HfCheckpoint.CONFIG).toFile(),
-                config(family, architecture, cfg, tiedEmbeddings, dtype, source));
 
         boolean permuted = cfg.ropeStyle() == RopeStyle.INTERLEAVED;
         // Gemma's checkpoints store w for a norm that computes x · (1 + w)
         float normOffset = cfg.architecture().equals("gemma3") ? 1f : 0f;
         SafetensorsWriter w = new SafetensorsWriter();
         Adder add = new Adder(w, HfTensorNames.forFamily(cfg.architecture(), HfTensorNames.TEXT_PREFIX, "lm_head.weight"),
-                dtype, source, cfg.headDim(), permuted, normOffset);
+                dtype, fp8, new ArrayList<>(), source, cfg.headDim(), permuted, normOffset);
         add.matrix(TOKEN_EMBEDDING, cfg.vocabSize(), cfg.dim(), 0);
         for (int l = 0; l < cfg.layers(); l++) {
             add.vector(attnNorm(l), cfg.dim());
@@ -87,21 +105,38 @@ public final class HfCheckpointWriter {
                 add.vector(attnVBias(l), cfg.kvDim());
             }
             if (cfg.attention().qkNorm()) {
-                add.vector(attnQNorm(l), cfg.headDim());
-                add.vector(attnKNorm(l), cfg.headDim());
+                add.vector(attnQNorm(l), cfg.attention().qkNormWidth(cfg.headDim(), cfg.qDim()));
+                add.vector(attnKNorm(l), cfg.attention().qkNormWidth(cfg.headDim(), cfg.kvDim()));
             }
             add.matrix(attnOutput(l), cfg.dim(), cfg.qDim(), 0);
             if (cfg.postNorms()) {
                 add.vector(attnPostNorm(l), cfg.dim());
             }
             add.vector(ffnNorm(l), cfg.dim());
-            if (family.fusedProjections()) {
+            MoeOptions moe = cfg.moe();
+            if (moe.sparse(l)) {
+                add.matrix(ffnGateInp(l), moe.experts(), cfg.dim(), 0);
+                for (int e = 0; e < moe.experts(); e++) {
+                    add.expert(ffnGateExpert(l, e), ffnGateExps(l), e, moe.expertHiddenDim(), cfg.dim());
+                    add.expert(ffnUpExpert(l, e), ffnUpExps(l), e, moe.expertHiddenDim(), cfg.dim());
+                    add.expert(ffnDownExpert(l, e), ffnDownExps(l), e, cfg.dim(), moe.expertHiddenDim());
+                }
+                if (moe.sharedHiddenDim() > 0) {
+                    add.matrix(ffnGateShared(l), moe.sharedHiddenDim(), cfg.dim(), 0);
+                    add.matrix(ffnUpShared(l), moe.sharedHiddenDim(), cfg.dim(), 0);
+                    add.matrix(ffnDownShared(l), cfg.dim(), moe.sharedHiddenDim(), 0);
+                }
+                if (moe.sharedExpertGate()) {
+                    add.matrix(ffnGateInpShared(l), 1, cfg.dim(), 0);
+                }
+            } else if (family.fusedProjections()) {
                 add.stacked(ffnUp(l), cfg.dim(), new String[] {ffnGate(l), ffnUp(l)}, cfg.hiddenDim(), cfg.hiddenDim());
+                add.matrix(ffnDown(l), cfg.dim(), cfg.hiddenDim(), 0);
             } else {
                 add.matrix(ffnGate(l), cfg.hiddenDim(), cfg.dim(), 0);
                 add.matrix(ffnUp(l), cfg.hiddenDim(), cfg.dim(), 0);
+                add.matrix(ffnDown(l), cfg.dim(), cfg.hiddenDim(), 0);
             }
-            add.matrix(ffnDown(l), cfg.dim(), cfg.hiddenDim(), 0);
             if (cfg.postNorms()) {
                 add.vector(ffnPostNorm(l), cfg.dim());
             }
@@ -110,6 +145,11 @@ public final class HfCheckpointWriter {
         if (!tiedEmbeddings) {
             add.matrix(OUTPUT, cfg.vocabSize(), cfg.dim(), 0);
         }
+        ObjectNode config = config(family, architecture, cfg, tiedEmbeddings, dtype, source);
+        if (fp8 != null) {
+            config.set("quantization_config", fp8.quantizationConfig(JSON, add.notConverted()));
+        }
+        JSON.writeValue(dir.resolve(HfCheckpoint.CONFIG).toFile(), config);
         w.write(dir.resolve(HfCheckpoint.SINGLE_FILE));
     }
 
@@ -199,6 +239,25 @@ public final class HfCheckpointWriter {
         } else {
             c.put("hidden_act", "silu");
         }
+        MoeOptions moe = cfg.moe();
+        if (moe.enabled()) {
+            if (moe.leadingDenseLayers() > 0 || moe.gating() != ExpertGating.SOFTMAX || moe.weightsScale() != 1f) {
+                throw new IllegalArgumentException("a checkpoint of this family has no key for leading dense layers,"
+                        + " sigmoid gating or an expert weights scale");
+            }
+            boolean mixtral = architecture.equals("MixtralForCausalLM");
+            c.put("model_type", mixtral ? "mixtral" : cfg.architecture().equals("olmoe") ? "olmoe"
+                    : cfg.architecture().replace("moe", "_moe"));
+            c.put(mixtral ? "num_local_experts" : "num_experts", moe.experts());
+            c.put("num_experts_per_tok", moe.expertsUsed());
+            if (!mixtral && !cfg.architecture().equals("olmoe")) {
+                c.put("moe_intermediate_size", moe.expertHiddenDim());
+            }
+            if (moe.sharedHiddenDim() > 0) {
+                c.put("shared_expert_intermediate_size", moe.sharedHiddenDim());
+            }
+            c.put("norm_topk_prob", moe.normalizeTopK());
+        }
         c.put("tie_word_embeddings", tied);
         c.put("attention_bias", cfg.attention().qkvBias());
         c.put("torch_dtype", switch (dtype) {
@@ -222,20 +281,34 @@ public final class HfCheckpointWriter {
         }
     }
 
-    private record Adder(SafetensorsWriter w, HfTensorNames names, SafetensorsDtype dtype, WeightSource source,
-            int headDim, boolean permuted, float normOffset) {
+    /**
+     * @param fp8 the scale layout of FP8 linear layers, or null to write every matrix in {@code dtype}
+     * @param notConverted Hugging Face module names of the linear layers left in {@code dtype}
+     */
+    private record Adder(SafetensorsWriter w, HfTensorNames names, SafetensorsDtype dtype, Fp8Scales fp8,
+            List<String> notConverted, WeightSource source, int headDim, boolean permuted, float normOffset) {
 
         /** @param rotaryHead the head width of a Q or K projection whose rows to reorder, or 0 */
-        void matrix(String name, int rows, int cols, int rotaryHead) {
+        void matrix(String name, int rows, int cols, int rotaryHead) throws IOException {
             boolean reorder = permuted && rotaryHead > 0;
-            w.add(names.name(name), dtype, new long[] {rows, cols},
+            boolean linear = !name.equals(TOKEN_EMBEDDING) && !name.equals(OUTPUT);
+            put(names.name(name), rows, cols, linear,
                     (row, dst) -> source.row(name, reorder ? interleavedRow(row, rotaryHead) : row, dst, cols));
         }
 
+        /**
+         * Expert {@code e}'s matrix under its own name, its rows those of its part of the stacked
+         * tensor of the weight source, so that the checkpoint holds the GGUF file's values.
+         */
+        void expert(String name, String stacked, int e, int rows, int cols) {
+            w.add(names.name(name), dtype, new long[] {rows, cols},
+                    (row, dst) -> source.row(stacked, (long) e * rows + row, dst, cols));
+        }
+
         /** One matrix of the named parts' rows, stacked in order ({@code partRows[i]} rows of part i). */
-        void stacked(String name, int cols, String[] parts, int... partRows) {
-            long rows = java.util.Arrays.stream(partRows).sum();
-            w.add(names.name(name), dtype, new long[] {rows, cols}, (row, dst) -> {
+        void stacked(String name, int cols, String[] parts, int... partRows) throws IOException {
+            int rows = java.util.Arrays.stream(partRows).sum();
+            put(names.name(name), rows, cols, true, (row, dst) -> {
                 int part = 0;
                 long r = row;
                 while (r >= partRows[part]) {
@@ -243,6 +316,24 @@ public final class HfCheckpointWriter {
                 }
                 source.row(parts[part], r, dst, cols);
             });
+        }
+
+        private void put(String hfName, int rows, int cols, boolean linear, SafetensorsWriter.Rows src)
+                throws IOException {
+            long[] shape = {rows, cols};
+            if (fp8 == null || !linear || cols % Fp8Codec.BLOCK != 0) {
+                if (fp8 != null && linear) {
+                    notConverted.add(hfName.substring(0, hfName.length() - ".weight".length()));
+                }
+                w.add(hfName, dtype, shape, src);
+                return;
+            }
+            Fp8Scales.Scales scales = fp8.of(hfName, rows, cols, src);
+            w.add(hfName, SafetensorsDtype.F8_E4M3, shape, (row, dst) -> {
+                src.row(row, dst);
+                scales.divide((int) row, dst);
+            });
+            w.add(hfName + fp8.suffix(), SafetensorsDtype.F32, scales.shape(), scales::row);
         }
 
         void vector(String name, int length) {

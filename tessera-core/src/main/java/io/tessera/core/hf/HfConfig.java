@@ -9,6 +9,7 @@ import io.tessera.core.arch.TensorNames;
 import io.tessera.core.format.ModelFormatException;
 import io.tessera.core.model.AttentionOptions;
 import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.MoeOptions;
 import io.tessera.core.model.RopeScaling;
 import io.tessera.core.model.RopeStyle;
 import java.io.IOException;
@@ -136,6 +137,7 @@ public record HfConfig(Architecture family, ModelConfig config, boolean tiedEmbe
                 normOffset = 1f;
                 tiedDefault = true;
             }
+            cfg = experts(file, c, arch, cfg);
             // a multimodal checkpoint may say it beside text_config
             boolean tied = (root.has("tie_word_embeddings") ? root : c).path("tie_word_embeddings")
                     .asBoolean(tiedDefault);
@@ -164,6 +166,43 @@ public record HfConfig(Architecture family, ModelConfig config, boolean tiedEmbe
     }
 
     /** The defaults of transformers' {@code Gemma3TextConfig}, under the keys the file gives. */
+    /**
+     * A mixture-of-experts checkpoint's experts, as llama.cpp's converter and model read them:
+     * {@code num_local_experts} (Mixtral) or {@code num_experts}, {@code num_experts_per_tok}, each
+     * expert {@code moe_intermediate_size} (Qwen MoE) or {@code intermediate_size} wide, Qwen 2 MoE's
+     * gated shared expert of {@code shared_expert_intermediate_size}. llama.cpp fixes the
+     * renormalisation per family (Mixtral and Qwen 3 MoE do, Qwen 2 MoE and OLMoE do not) and runs
+     * every layer sparse, so a {@code norm_topk_prob}, {@code mlp_only_layers} or
+     * {@code decoder_sparse_step} saying otherwise is refused naming the key.
+     */
+    private static ModelConfig experts(Path file, JsonNode c, String arch, ModelConfig cfg)
+            throws ModelFormatException {
+        boolean expertFamily = arch.equals("qwen2moe") || arch.equals("qwen3moe") || arch.equals("olmoe");
+        String countKey = c.has("num_local_experts") ? "num_local_experts" : "num_experts";
+        if (!expertFamily && !(arch.equals("llama") && c.has(countKey))) {
+            return cfg;
+        }
+        int experts = positiveInt(file, c, countKey, null);
+        int used = positiveInt(file, c, "num_experts_per_tok", null);
+        int hidden = positiveInt(file, c, "moe_intermediate_size", cfg.hiddenDim());
+        boolean normalize = arch.equals("llama") || arch.equals("qwen3moe");
+        JsonNode norm = c.path("norm_topk_prob");
+        if (norm.isBoolean() && norm.asBoolean() != normalize) {
+            throw new ModelFormatException(file, "norm_topk_prob", "is " + norm.asBoolean() + "; llama.cpp's " + arch
+                    + (normalize ? " always renormalises" : " never renormalises") + " the chosen experts' weights");
+        }
+        if (c.path("mlp_only_layers").size() > 0 || c.path("decoder_sparse_step").asInt(1) != 1) {
+            throw new ModelFormatException(file, c.path("mlp_only_layers").size() > 0 ? "mlp_only_layers"
+                    : "decoder_sparse_step", "dense layers among the sparse ones are not supported (llama.cpp runs"
+                    + " every layer with experts)");
+        }
+        MoeOptions moe = MoeOptions.of(experts, used, hidden, normalize);
+        if (arch.equals("qwen2moe")) {
+            moe = moe.withSharedExpert(positiveInt(file, c, "shared_expert_intermediate_size", null), true);
+        }
+        return cfg.withMoe(moe);
+    }
+
     private static JsonNode withGemma3Defaults(JsonNode given) {
         ObjectNode c = JSON.createObjectNode();
         c.put("vocab_size", 262208);

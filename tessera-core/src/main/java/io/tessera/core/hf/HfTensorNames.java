@@ -12,7 +12,9 @@ import java.util.regex.Pattern;
  * Mistral, Qwen 2 and Qwen 3 checkpoints use the common names ({@link #of}); Gemma 3 names its
  * four norms of a layer after their place, and Phi-3 stores fused {@code qkv_proj} and
  * {@code gate_up_proj} matrices. A multimodal checkpoint keeps its language model under a prefix
- * of its own ({@link #forFamily}).
+ * of its own ({@link #forFamily}). A mixture-of-experts checkpoint stores one tensor per expert
+ * ({@code block_sparse_moe.experts.N.w1} in Mixtral, {@code mlp.experts.N.gate_proj} in Qwen MoE and
+ * OLMoE), named here by llama.cpp's one-tensor-per-expert names ({@code ffn_gate.N}).
  */
 public final class HfTensorNames {
 
@@ -47,14 +49,39 @@ public final class HfTensorNames {
             "attn_qkv.weight", "self_attn.qkv_proj.weight",
             "ffn_up.weight", "mlp.gate_up_proj.weight");
 
-    private static final HfTensorNames COMMON = new HfTensorNames(LAYER, TEXT_PREFIX, "lm_head.weight");
+    /** Mixtral: the router and the experts (w1 gate, w3 up, w2 down) under block_sparse_moe. */
+    private static final Map<String, String> MIXTRAL = Map.of("ffn_gate_inp.weight", "block_sparse_moe.gate.weight");
+    private static final Map<String, String> MIXTRAL_EXPERTS = Map.of(
+            "gate", "block_sparse_moe.experts.%d.w1.weight",
+            "up", "block_sparse_moe.experts.%d.w3.weight",
+            "down", "block_sparse_moe.experts.%d.w2.weight");
+
+    /** Qwen 2/3 MoE and OLMoE: the router, the experts and Qwen 2 MoE's shared expert and its gate under mlp. */
+    private static final Map<String, String> MLP_MOE = Map.of(
+            "ffn_gate_inp.weight", "mlp.gate.weight",
+            "ffn_gate_shexp.weight", "mlp.shared_expert.gate_proj.weight",
+            "ffn_up_shexp.weight", "mlp.shared_expert.up_proj.weight",
+            "ffn_down_shexp.weight", "mlp.shared_expert.down_proj.weight",
+            "ffn_gate_inp_shexp.weight", "mlp.shared_expert_gate.weight");
+    private static final Map<String, String> MLP_EXPERTS = Map.of(
+            "gate", "mlp.experts.%d.gate_proj.weight",
+            "up", "mlp.experts.%d.up_proj.weight",
+            "down", "mlp.experts.%d.down_proj.weight");
+
+    /** llama.cpp's one-tensor-per-expert names, which a checkpoint's experts are bound by. */
+    private static final Pattern EXPERT = Pattern.compile("ffn_(gate|up|down)\\.(\\d+)\\.weight");
+
+    private static final HfTensorNames COMMON = new HfTensorNames(LAYER, MIXTRAL_EXPERTS, TEXT_PREFIX, "lm_head.weight");
 
     private final Map<String, String> layer;
+    /** An expert's gate, up and down projection names, with %d for the expert. */
+    private final Map<String, String> experts;
     private final String prefix;
     private final String head;
 
-    private HfTensorNames(Map<String, String> layer, String prefix, String head) {
+    private HfTensorNames(Map<String, String> layer, Map<String, String> experts, String prefix, String head) {
         this.layer = layer;
+        this.experts = experts;
         this.prefix = prefix;
         this.head = head;
     }
@@ -71,11 +98,14 @@ public final class HfTensorNames {
         Map<String, String> own = switch (ggufArchitecture) {
             case "gemma3" -> GEMMA3;
             case "phi3" -> PHI3;
+            case "llama" -> MIXTRAL;
+            case "qwen2moe", "qwen3moe", "olmoe" -> MLP_MOE;
             default -> Map.of();
         };
         Map<String, String> layer = new HashMap<>(LAYER);
         layer.putAll(own);
-        return new HfTensorNames(Map.copyOf(layer), prefix, head);
+        return new HfTensorNames(Map.copyOf(layer), ggufArchitecture.equals("llama") ? MIXTRAL_EXPERTS : MLP_EXPERTS,
+                prefix, head);
     }
 
     /** The checkpoint's name of a GGUF tensor name, or null when checkpoints have no such tensor. */
@@ -95,6 +125,10 @@ public final class HfTensorNames {
             return null;
         }
         String part = layer.get(m.group(2));
+        Matcher expert = EXPERT.matcher(m.group(2));
+        if (part == null && expert.matches()) {
+            part = String.format(java.util.Locale.ROOT, experts.get(expert.group(1)), Integer.parseInt(expert.group(2)));
+        }
         return part == null ? null : prefix + "layers." + m.group(1) + "." + part;
     }
 

@@ -4,11 +4,13 @@ import io.tessera.core.arch.TensorNames;
 import io.tessera.core.arch.TensorSource;
 import io.tessera.core.format.ModelFormatException;
 import io.tessera.core.kernel.MatMul;
+import io.tessera.core.safetensors.SafetensorsDtype;
 import io.tessera.core.safetensors.SafetensorsFile;
 import io.tessera.core.safetensors.SafetensorsTensorInfo;
 import io.tessera.core.tensor.GgmlType;
 import io.tessera.core.tensor.Tensor;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -29,15 +31,26 @@ import java.util.Set;
  * of its norm weights (Gemma's {@code 1 + w}, added to the copied norm vectors only) and the
  * vectors it gives itself (longrope's factor lists).
  *
+ * <p>FP8 E4M3 matrices (with {@code weight_scale} or {@code weight_scale_inv}, see
+ * {@link HfQuantization}) are the exception: their codes and scales are rearranged once into
+ * {@link GgmlType#FP8} blocks in memory of their own ({@link Fp8Weights}), and the mapped pages
+ * released.
+ *
  * @param config the checkpoint's configuration (tied embeddings, names, norm offset, generated vectors)
+ * @param quantization what {@code quantization_config} says (FP8 scale blocks)
  * @param used checkpoint names of the tensors bound so far
+ * @param arena holds the FP8 matrices
  */
 record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, List<SafetensorsFile> files,
-        HfConfig config, Set<String> used) implements TensorSource {
+        HfConfig config, HfQuantization quantization, Set<String> used, Arena arena) implements TensorSource {
+
+    /** Scales of static activation and KV-cache quantization, which Tessera does not use. */
+    private static final List<String> UNUSED_SCALES = List.of(".input_scale", ".k_scale", ".v_scale",
+            ".output_scale");
 
     SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, List<SafetensorsFile> files,
-            HfConfig config) {
-        this(directory, byName, files, config, new HashSet<>());
+            HfConfig config, HfQuantization quantization) {
+        this(directory, byName, files, config, quantization, new HashSet<>(), Arena.ofShared());
     }
 
     @Override
@@ -65,7 +78,24 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
             throw new ModelFormatException(t.file.path(), "tensor '" + t.info.name() + "'", "shape "
                     + Arrays.toString(shape) + " does not match config.json, expected [" + rows + ", " + cols + "]");
         }
+        if (t.info.dtype() == SafetensorsDtype.F8_E4M3) {
+            Located scale = scaleOf(t.info.name());
+            return Fp8Weights.pack(name, t.file, t.info, scale.file, scale.info, quantization, rows, cols, arena);
+        }
         return t.tensor(name, new long[] {cols, rows});
+    }
+
+    /** The scale of an FP8 weight: {@code <name>_scale_inv} (fine-grained FP8) or {@code <name>_scale}. */
+    private Located scaleOf(String weight) throws ModelFormatException {
+        for (String suffix : new String[] {"_scale_inv", "_scale"}) {
+            SafetensorsFile file = byName.get(weight + suffix);
+            if (file != null) {
+                used.add(weight + suffix);
+                return new Located(file, file.tensor(weight + suffix));
+            }
+        }
+        throw new ModelFormatException(directory, "tensor '" + weight + "'", "is FP8 (F8_E4M3) but neither '"
+                + weight + "_scale_inv' nor '" + weight + "_scale' is in the checkpoint");
     }
 
     @Override
@@ -80,7 +110,9 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
         }
         Located t = locate(name);
         long[] shape = t.info.shape();
-        if (shape.length != 1 || shape[0] != length) {
+        // a one-row matrix is a vector too: Qwen 2 MoE's shared_expert_gate is a Linear of one output
+        boolean oneRow = shape.length == 2 && shape[0] == 1 && shape[1] == length;
+        if (!oneRow && (shape.length != 1 || shape[0] != length)) {
             throw new ModelFormatException(t.file.path(), "tensor '" + t.info.name() + "'", "shape "
                     + Arrays.toString(shape) + " does not match config.json, expected [" + length + "]");
         }
@@ -103,13 +135,17 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
         return byName.keySet().stream()
                 .filter(n -> !used.contains(n) && !n.endsWith(".rotary_emb.inv_freq")
                         && !(config.tiedEmbeddings() && n.equals(head))
+                        && !(quantization.quantized() && UNUSED_SCALES.stream().anyMatch(n::endsWith))
                         && config.ignoredPrefixes().stream().noneMatch(n::startsWith))
                 .sorted().toList();
     }
 
     @Override
     public AutoCloseable resources() {
-        return () -> files.forEach(SafetensorsFile::close);
+        return () -> {
+            files.forEach(SafetensorsFile::close);
+            arena.close();
+        };
     }
 
     private Located locate(String ggufName) throws ModelFormatException {
@@ -130,8 +166,11 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
                 case F32 -> GgmlType.F32;
                 case F16 -> GgmlType.F16;
                 case BF16 -> GgmlType.BF16;
+                case F8_E5M2 -> throw new ModelFormatException(file.path(), "tensor '" + info.name() + "'", "dtype "
+                        + "F8_E5M2 is not supported for weights (FP8 weights are read in E4M3, F8_E4M3)");
                 default -> throw new ModelFormatException(file.path(), "tensor '" + info.name() + "'", "dtype "
-                        + info.dtype() + " is not supported (supported: F32, F16, BF16)");
+                        + info.dtype() + " is not supported (supported: F32, F16, BF16, and F8_E4M3 matrices "
+                        + "with their scales)");
             };
             try {
                 return new Tensor(ggufName, type, dims, file.tensorData(info.name()));

@@ -37,7 +37,7 @@ import java.util.Locale;
 public final class NativeKernels {
 
     /** The library ABI this class calls; a library of another is refused. */
-    static final int ABI = 2;
+    static final int ABI = 3;
 
     /** Activation layouts of tsr_quantize (one per integer weight layout; Q4_K shares Q4_0's). */
     static final int LAYOUT_Q8_0 = 0;
@@ -65,6 +65,7 @@ public final class NativeKernels {
     private final MethodHandle f32;
     private final MethodHandle f16;
     private final MethodHandle bf16;
+    private final MethodHandle fp8;
     private final long features;
 
     private NativeKernels(NativeVariant variant, Path file) {
@@ -90,6 +91,7 @@ public final class NativeKernels {
         f32 = LINKER.downcallHandle(find(lib, "tsr_f32"), FLOAT_ROWS, CRITICAL);
         f16 = LINKER.downcallHandle(find(lib, "tsr_f16"), FLOAT_ROWS, CRITICAL);
         bf16 = LINKER.downcallHandle(find(lib, "tsr_bf16"), FLOAT_ROWS, CRITICAL);
+        fp8 = LINKER.downcallHandle(find(lib, "tsr_fp8"), FLOAT_ROWS, CRITICAL);
     }
 
     private static MemorySegment find(SymbolLookup lib, String name) {
@@ -169,7 +171,8 @@ public final class NativeKernels {
                 case Q8_0, Q4_0, Q4_K, Q6_K -> true;
                 default -> false;
             };
-            case GGML -> w.type() == GgmlType.F32 || w.type() == GgmlType.F16 || w.type() == GgmlType.BF16;
+            case GGML -> w.type() == GgmlType.F32 || w.type() == GgmlType.F16 || w.type() == GgmlType.BF16
+                    || w.type() == GgmlType.FP8;
         };
     }
 
@@ -242,6 +245,7 @@ public final class NativeKernels {
                     case F32 -> f32;
                     case F16 -> f16;
                     case BF16 -> bf16;
+                    case FP8 -> fp8;
                     default -> throw new IllegalArgumentException("no native kernel for " + w);
                 };
                 if ((long) tokens * in > a.x().length) {

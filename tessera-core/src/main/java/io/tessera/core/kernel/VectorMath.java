@@ -120,6 +120,11 @@ public final class VectorMath {
         }
     }
 
+    /** The logistic function {@code 1 / (1 + e^-x)}, with this class's exp. */
+    public static float sigmoid(float x) {
+        return 1f / (1f + exp(-x));
+    }
+
     /** x[i] = cap · tanh(x[i] / cap) over [off, off+n): logit soft-capping. */
     public static void softcap(float[] x, int off, int n, float cap) {
         float inv = 1f / cap;

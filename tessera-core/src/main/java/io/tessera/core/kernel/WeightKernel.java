@@ -66,6 +66,7 @@ public abstract class WeightKernel {
             case F32 -> F32Kernel.INSTANCE;
             case F16 -> F16Kernel.INSTANCE;
             case BF16 -> Bf16Kernel.INSTANCE;
+            case FP8 -> Fp8Kernel.INSTANCE;
             case Q8_0 -> Q8_0Kernel.INSTANCE;
             case Q4_0 -> Q4_0Kernel.INSTANCE;
             case Q4_1 -> Q4_1Kernel.INSTANCE;

@@ -19,9 +19,12 @@ package io.tessera.core.model;
  * @param rotaryDim how many leading dimensions of each head the rotary embedding turns (Hugging
  *     Face's {@code head_dim · partial_rotary_factor}, GGUF's {@code rope.dimension_count}: 96 of
  *     128 in Phi-4-mini); 0 for the whole head
+ * @param qkNormOverProjection with {@code qkNorm}: each token's whole query and whole key projection
+ *     is RMS-normalised at once, with weights of the projection's width, rather than head by head
+ *     (OLMoE)
  */
 public record AttentionOptions(boolean qkvBias, boolean qkNorm, int slidingWindow, int slidingWindowPattern,
-        float localRopeTheta, float scoreScale, float logitSoftcap, int rotaryDim) {
+        float localRopeTheta, float scoreScale, float logitSoftcap, int rotaryDim, boolean qkNormOverProjection) {
 
     /** Plain attention, as in Llama. */
     public static final AttentionOptions NONE = new AttentionOptions(false, false, 0, 0f);
@@ -50,6 +53,13 @@ public record AttentionOptions(boolean qkvBias, boolean qkNorm, int slidingWindo
             throw new IllegalArgumentException("rotary dimension count must be 0 (whole head) or positive and even, got "
                     + rotaryDim);
         }
+    }
+
+    /** Options normalising Q and K head by head (when at all). */
+    public AttentionOptions(boolean qkvBias, boolean qkNorm, int slidingWindow, int slidingWindowPattern,
+            float localRopeTheta, float scoreScale, float logitSoftcap, int rotaryDim) {
+        this(qkvBias, qkNorm, slidingWindow, slidingWindowPattern, localRopeTheta, scoreScale, logitSoftcap, rotaryDim,
+                false);
     }
 
     /** Options rotating the whole head. */
@@ -107,33 +117,45 @@ public record AttentionOptions(boolean qkvBias, boolean qkNorm, int slidingWindo
 
     public AttentionOptions withQkvBias(boolean on) {
         return new AttentionOptions(on, qkNorm, slidingWindow, slidingWindowPattern, localRopeTheta, scoreScale,
-                logitSoftcap, rotaryDim);
+                logitSoftcap, rotaryDim, qkNormOverProjection);
+    }
+
+    /** Q/K norm over each token's whole projection (OLMoE) rather than per head. */
+    public AttentionOptions withQkNormOverProjection() {
+        return new AttentionOptions(qkvBias, true, slidingWindow, slidingWindowPattern, localRopeTheta, scoreScale,
+                logitSoftcap, rotaryDim, true);
+    }
+
+    /** The width of the Q (or K) norm weights: a head's, or the whole projection's ({@code projection} values). */
+    public int qkNormWidth(int headDim, int projection) {
+        return qkNormOverProjection ? projection : headDim;
     }
 
     public AttentionOptions withQkNorm(boolean on) {
         return new AttentionOptions(qkvBias, on, slidingWindow, slidingWindowPattern, localRopeTheta, scoreScale,
-                logitSoftcap, rotaryDim);
+                logitSoftcap, rotaryDim, qkNormOverProjection);
     }
 
     public AttentionOptions withSlidingWindow(int window) {
         return new AttentionOptions(qkvBias, qkNorm, window, slidingWindowPattern, localRopeTheta, scoreScale,
-                logitSoftcap, rotaryDim);
+                logitSoftcap, rotaryDim, qkNormOverProjection);
     }
 
     /** Local layers with their own rotary base: every layer but each {@code pattern}-th, rotated with {@code theta}. */
     public AttentionOptions withLocalLayers(int pattern, float theta) {
-        return new AttentionOptions(qkvBias, qkNorm, slidingWindow, pattern, theta, scoreScale, logitSoftcap, rotaryDim);
+        return new AttentionOptions(qkvBias, qkNorm, slidingWindow, pattern, theta, scoreScale, logitSoftcap, rotaryDim,
+                qkNormOverProjection);
     }
 
     public AttentionOptions withScoreScale(float scale) {
         return new AttentionOptions(qkvBias, qkNorm, slidingWindow, slidingWindowPattern, localRopeTheta, scale,
-                logitSoftcap, rotaryDim);
+                logitSoftcap, rotaryDim, qkNormOverProjection);
     }
 
     /** Rotary embedding on the first {@code dim} dimensions of each head only (0: the whole head). */
     public AttentionOptions withRotaryDim(int dim) {
         return new AttentionOptions(qkvBias, qkNorm, slidingWindow, slidingWindowPattern, localRopeTheta, scoreScale,
-                logitSoftcap, dim);
+                logitSoftcap, dim, qkNormOverProjection);
     }
 
     /** The rotated width of a head of {@code headDim}. */
@@ -143,6 +165,6 @@ public record AttentionOptions(boolean qkvBias, boolean qkNorm, int slidingWindo
 
     public AttentionOptions withLogitSoftcap(float cap) {
         return new AttentionOptions(qkvBias, qkNorm, slidingWindow, slidingWindowPattern, localRopeTheta, scoreScale,
-                cap, rotaryDim);
+                cap, rotaryDim, qkNormOverProjection);
     }
 }

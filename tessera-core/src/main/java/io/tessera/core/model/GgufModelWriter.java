@@ -59,6 +59,7 @@ public final class GgufModelWriter {
     public static void write(Path out, String modelName, ModelConfig cfg, boolean tiedOutput,
             float[] ropeFrequencyFactors, GgufTokenizerMetadata tokenizer, WeightTypes types, WeightSource source,
             GgufWriter.Progress progress) throws IOException {
+        GgufWriter.checkInGguf(types.matrices(), out.toString());
         if (tokenizer.size() != cfg.vocabSize()) {
             throw new IllegalArgumentException("the vocabulary has " + tokenizer.size() + " tokens, the model "
                     + cfg.vocabSize());
@@ -111,15 +112,29 @@ public final class GgufModelWriter {
                 add.vector(attnVBias(l), cfg.kvDim());
             }
             if (o.qkNorm()) {
-                add.vector(attnQNorm(l), cfg.headDim());
-                add.vector(attnKNorm(l), cfg.headDim());
+                add.vector(attnQNorm(l), o.qkNormWidth(cfg.headDim(), cfg.qDim()));
+                add.vector(attnKNorm(l), o.qkNormWidth(cfg.headDim(), cfg.kvDim()));
             }
             add.matrix(attnOutput(l), l, cfg.dim(), cfg.qDim());
             if (cfg.postNorms()) {
                 add.vector(attnPostNorm(l), cfg.dim());
             }
             add.vector(ffnNorm(l), cfg.dim());
-            if (fused) {
+            MoeOptions moe = cfg.moe();
+            if (moe.sparse(l)) {
+                add.matrix(ffnGateInp(l), l, moe.experts(), cfg.dim());
+                add.experts(ffnGateExps(l), l, moe.experts(), moe.expertHiddenDim(), cfg.dim());
+                add.experts(ffnDownExps(l), l, moe.experts(), cfg.dim(), moe.expertHiddenDim());
+                add.experts(ffnUpExps(l), l, moe.experts(), moe.expertHiddenDim(), cfg.dim());
+                if (moe.sharedExpertGate()) {
+                    add.vector(ffnGateInpShared(l), cfg.dim());
+                }
+                if (moe.sharedHiddenDim() > 0) {
+                    add.matrix(ffnGateShared(l), l, moe.sharedHiddenDim(), cfg.dim());
+                    add.matrix(ffnDownShared(l), l, cfg.dim(), moe.sharedHiddenDim());
+                    add.matrix(ffnUpShared(l), l, moe.sharedHiddenDim(), cfg.dim());
+                }
+            } else if (fused) {
                 add.matrix(ffnDown(l), l, cfg.dim(), cfg.hiddenDim());
                 add.stacked(ffnUp(l), l, cfg.dim(), new String[] {ffnGate(l), ffnUp(l)}, cfg.hiddenDim(),
                         cfg.hiddenDim());
@@ -144,6 +159,12 @@ public final class GgufModelWriter {
         void matrix(String name, int layer, int rows, int cols) {
             GgmlType t = types.typeOf(name, layer, layers, cols);
             w.addTensor(name, t, new long[] {cols, rows}, (row, dst) -> source.row(name, row, dst, cols));
+        }
+
+        /** {@code count} matrices of {@code rows} × {@code cols} stacked in one 3-D tensor (experts), rows numbered across them. */
+        void experts(String name, int layer, int count, int rows, int cols) {
+            GgmlType t = types.typeOf(name, layer, layers, cols);
+            w.addTensor(name, t, new long[] {cols, rows, count}, (row, dst) -> source.row(name, row, dst, cols));
         }
 
         /** One matrix of the named parts' rows, stacked in order ({@code partRows[i]} rows of part i). */
@@ -177,7 +198,7 @@ public final class GgufModelWriter {
         }
         for (int l = 0; l < model.layers().size(); l++) {
             AttentionWeights a = model.layers().get(l).attention();
-            FeedForwardWeights f = model.layers().get(l).feedForward();
+            DecoderLayer layer = model.layers().get(l);
             byName.put(attnNorm(l), a.norm());
             byName.put(attnQ(l), a.wq());
             byName.put(attnK(l), a.wk());
@@ -189,22 +210,45 @@ public final class GgufModelWriter {
             putIfPresent(byName, attnQNorm(l), a.qNorm());
             putIfPresent(byName, attnKNorm(l), a.kNorm());
             putIfPresent(byName, attnPostNorm(l), a.postNorm());
-            byName.put(ffnNorm(l), f.norm());
-            putIfPresent(byName, ffnPostNorm(l), f.postNorm());
-            byName.put(ffnGate(l), f.gate());
-            byName.put(ffnDown(l), f.down());
-            byName.put(ffnUp(l), f.up());
+            putIfPresent(byName, ffnPostNorm(l), layer.feedForwardPostNorm());
+            if (layer.moe() != null) {
+                putExperts(byName, l, layer.moe());
+            } else {
+                FeedForwardWeights f = layer.feedForward();
+                byName.put(ffnNorm(l), f.norm());
+                byName.put(ffnGate(l), f.gate());
+                byName.put(ffnDown(l), f.down());
+                byName.put(ffnUp(l), f.up());
+            }
         }
         return (tensor, row, dst, n) -> {
             Object w = byName.get(tensor);
             if (w instanceof Tensor t) {
                 MatMul.row(t, row, dst, 0);
+            } else if (w instanceof Tensor[] stacked) {
+                long rows = stacked[0].rowCount();
+                MatMul.row(stacked[(int) (row / rows)], row % rows, dst, 0);
             } else if (w instanceof float[] v) {
                 System.arraycopy(v, 0, dst, 0, n);
             } else {
                 throw new IllegalArgumentException("the model has no tensor '" + tensor + "'");
             }
         };
+    }
+
+    /** A mixture-of-experts block by its GGUF names: each stacked tensor as its experts' matrices in order. */
+    private static void putExperts(Map<String, Object> byName, int l, MoeWeights m) {
+        byName.put(ffnNorm(l), m.norm());
+        byName.put(ffnGateInp(l), m.router());
+        byName.put(ffnGateExps(l), m.experts().stream().map(ExpertWeights::gate).toArray(Tensor[]::new));
+        byName.put(ffnUpExps(l), m.experts().stream().map(ExpertWeights::up).toArray(Tensor[]::new));
+        byName.put(ffnDownExps(l), m.experts().stream().map(ExpertWeights::down).toArray(Tensor[]::new));
+        if (m.shared() != null) {
+            byName.put(ffnGateShared(l), m.shared().gate());
+            byName.put(ffnUpShared(l), m.shared().up());
+            byName.put(ffnDownShared(l), m.shared().down());
+        }
+        putIfPresent(byName, ffnGateInpShared(l), m.sharedGate());
     }
 
     private static void putIfPresent(Map<String, Object> map, String name, float[] v) {

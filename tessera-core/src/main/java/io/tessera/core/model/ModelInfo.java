@@ -19,6 +19,14 @@ import java.util.TreeMap;
 public record ModelInfo(Path file, ModelLoader.Format format, long fileSize, ModelConfig config, long parameters,
         long weightBytes, Map<String, Integer> tensorsByType, Map<String, Long> bytesByType, boolean tiedOutput) {
 
+    /**
+     * Parameters one token's computation uses: of a mixture-of-experts model, every weight but the
+     * experts a token is not routed to ({@link ModelConfig#activeParameterCount}); of a dense model, all.
+     */
+    public long activeParameters() {
+        return parameters - (config.parameterCount(tiedOutput) - config.activeParameterCount(tiedOutput));
+    }
+
     public static ModelInfo read(Path file) throws IOException {
         ModelLoader.Format format = ModelLoader.detect(file);
         if (format == ModelLoader.Format.HUGGING_FACE) {

@@ -87,7 +87,20 @@ public final class QuantizingTensorSource implements TensorSource {
 
     @Override
     public Tensor matrix(String name, int rows, int cols) throws ModelFormatException {
-        Tensor t = source.matrix(name, rows, cols);
+        return quantized(source.matrix(name, rows, cols), name, rows, cols);
+    }
+
+    /** Each expert's matrix of a stacked tensor, quantized as a matrix of its own under the stacked tensor's name. */
+    @Override
+    public List<Tensor> stackedMatrices(String name, int count, int rows, int cols) throws ModelFormatException {
+        List<Tensor> out = new ArrayList<>(count);
+        for (Tensor t : source.stackedMatrices(name, count, rows, cols)) {
+            out.add(quantized(t, name, rows, cols));
+        }
+        return out;
+    }
+
+    private Tensor quantized(Tensor t, String name, int rows, int cols) throws ModelFormatException {
         int layer = layerOf(name);
         GgmlType target = types.typeOf(name, layer, layers, cols);
         if (t.type() == target) {
@@ -102,11 +115,22 @@ public final class QuantizingTensorSource implements TensorSource {
         Arena plain = Arena.ofShared();
         MemorySegment quantized = plain.allocate(rowBytes * rows, 64);
         // rows are independent and each is encoded the same way on any thread
-        IntStream.range(0, rows).parallel().forEach(r -> {
-            float[] row = new float[cols];
-            MatMul.row(t, r, row, 0);
-            codec.quantizeRow(row, 0, cols, quantized, r * rowBytes);
-        });
+        try {
+            IntStream.range(0, rows).parallel().forEach(r -> {
+                float[] row = new float[cols];
+                MatMul.row(t, r, row, 0);
+                try {
+                    codec.quantizeRow(row, 0, cols, quantized, r * rowBytes);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("row " + r + ": " + e.getMessage(), e);
+                }
+            });
+        } catch (IllegalArgumentException e) {
+            plain.close();
+            // a value the type cannot hold (FP8: non-finite weights, or magnitudes past 448 · 2^8)
+            throw new ModelFormatException(source.path(), "tensor '" + name + "'", "cannot be quantized to "
+                    + target + ": " + e.getMessage(), e);
+        }
         if (t.data().isMapped()) {
             t.data().unload();
         }

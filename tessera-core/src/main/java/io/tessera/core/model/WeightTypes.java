@@ -7,12 +7,15 @@ import java.util.Locale;
  * Which tensor type each weight of a model is written in: one type for every matrix, or a mix as
  * llama.cpp's {@code Q4_K_M} (Q4_K, with Q6_K for the output head and for attn_v/ffn_down in the
  * layers that matter most). Norm weights and biases always stay F32. A matrix whose rows do not fill
- * whole blocks of the chosen type falls back to F16, as llama.cpp's quantizer does.
+ * whole blocks of the chosen type falls back to F16, as llama.cpp's quantizer does (FP8's blocks
+ * are 64 values). FP8 ({@link GgmlType#FP8}) quantizes at load and writes Hugging Face directories;
+ * it has no GGUF {@link #fileType} (-1). A mixture-of-experts router ({@code ffn_gate_inp}) stays
+ * F32.
  */
 public record WeightTypes(String name, GgmlType matrices, boolean q4kmMix, int fileType) {
 
     /** The names {@link #parse} takes, for messages. */
-    public static final String NAMES = "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M";
+    public static final String NAMES = "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M, FP8";
 
     public static WeightTypes parse(String name) {
         String n = name.toUpperCase(Locale.ROOT);
@@ -28,8 +31,9 @@ public record WeightTypes(String name, GgmlType matrices, boolean q4kmMix, int f
         if (!t.supported()) {
             throw new IllegalArgumentException("type " + t + " is not supported for writing (supported: " + NAMES + ")");
         }
-        // llama.cpp's llama_ftype numbering, stored as general.file_type.
+        // llama.cpp's llama_ftype numbering, stored as general.file_type; FP8 has none (not a GGUF type)
         int fileType = switch (t) {
+            case FP8 -> -1;
             case F32 -> 0;
             case F16 -> 1;
             case Q4_0 -> 2;
@@ -51,6 +55,10 @@ public record WeightTypes(String name, GgmlType matrices, boolean q4kmMix, int f
      * @param layers the model's block count
      */
     public GgmlType typeOf(String tensor, int layer, int layers, long rowLength) {
+        if (tensor.endsWith("ffn_gate_inp.weight")) {
+            // a mixture-of-experts router stays F32, as llama.cpp's quantizer keeps it: its logits choose the experts
+            return GgmlType.F32;
+        }
         GgmlType t = matrices;
         if (q4kmMix) {
             if (tensor.equals("output.weight")) {

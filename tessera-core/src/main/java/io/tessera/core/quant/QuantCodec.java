@@ -11,7 +11,10 @@ import java.util.List;
  */
 public interface QuantCodec {
 
-    /** The types that have a codec, in the order error messages list them. */
+    /**
+     * The GGUF types that have a codec, in the order error messages list them ({@link GgmlType#FP8},
+     * Tessera's own in-memory type, has one too).
+     */
     List<GgmlType> SUPPORTED = List.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0,
             GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q4_K, GgmlType.Q6_K);
 
@@ -40,6 +43,7 @@ public interface QuantCodec {
             case Q4_1 -> Q4_1Codec.INSTANCE;
             case Q4_K -> Q4_KCodec.INSTANCE;
             case Q6_K -> Q6_KCodec.INSTANCE;
+            case FP8 -> Fp8Codec.INSTANCE;
             default -> throw new IllegalArgumentException("no codec for tensor type " + type + " (supported: "
                     + supportedNames() + ")");
         };

@@ -1,6 +1,7 @@
 package io.tessera.core.safetensors;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tessera.core.quant.Float8;
 import io.tessera.core.quant.QuantCodec;
 import io.tessera.core.tensor.GgmlType;
 import java.io.IOException;
@@ -19,7 +20,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes a safetensors file of F32, F16 or BF16 tensors, encoding each row as it is produced so
+ * Writes a safetensors file of F32, F16, BF16 or F8_E4M3 tensors, encoding each row as it is produced so
  * that a large checkpoint streams to disk. The header is padded with spaces to a multiple of 8
  * bytes, as Hugging Face's writer does, so the data section starts aligned. The file is written
  * as {@code <name>.partial} and moved into place when complete.
@@ -39,9 +40,14 @@ public final class SafetensorsWriter {
 
     private final List<Entry> entries = new ArrayList<>();
 
-    /** Adds a tensor of {@code shape} (row-major, outermost first); rows are its last dimension. */
+    /**
+     * Adds a tensor of {@code shape} (row-major, outermost first); rows are its last dimension. An
+     * F8_E4M3 tensor's rows are given already divided by their scales, and each value is rounded to
+     * E4M3 ({@link Float8#floatToE4m3}: nearest even, saturating at ±448).
+     */
     public void add(String name, SafetensorsDtype dtype, long[] shape, Rows rows) {
-        if (dtype != SafetensorsDtype.F32 && dtype != SafetensorsDtype.F16 && dtype != SafetensorsDtype.BF16) {
+        if (dtype != SafetensorsDtype.F32 && dtype != SafetensorsDtype.F16 && dtype != SafetensorsDtype.BF16
+                && dtype != SafetensorsDtype.F8_E4M3) {
             throw new IllegalArgumentException("tensor '" + name + "': writing " + dtype + " is not supported");
         }
         entries.add(new Entry(name, dtype, shape.clone(), rows));
@@ -80,13 +86,20 @@ public final class SafetensorsWriter {
                 for (int i = 0; i < e.shape.length - 1; i++) {
                     rows *= e.shape[i];
                 }
-                QuantCodec codec = QuantCodec.of(GgmlType.valueOf(e.dtype.name()));
+                boolean fp8 = e.dtype == SafetensorsDtype.F8_E4M3;
+                QuantCodec codec = fp8 ? null : QuantCodec.of(GgmlType.valueOf(e.dtype.name()));
                 float[] values = new float[rowLength];
                 byte[] bytes = new byte[rowLength * e.dtype.bytes()];
                 MemorySegment seg = MemorySegment.ofArray(bytes);
                 for (long r = 0; r < rows; r++) {
                     e.rows.row(r, values);
-                    codec.quantizeRow(values, 0, rowLength, seg, 0);
+                    if (fp8) {
+                        for (int i = 0; i < rowLength; i++) {
+                            bytes[i] = Float8.floatToE4m3(values[i]);
+                        }
+                    } else {
+                        codec.quantizeRow(values, 0, rowLength, seg, 0);
+                    }
                     writeFully(ch, ByteBuffer.wrap(bytes));
                 }
             }

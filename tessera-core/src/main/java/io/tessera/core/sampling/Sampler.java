@@ -54,7 +54,38 @@ public final class Sampler {
         if (params.isGreedy()) {
             return argmax(logits, 0, vocabSize);
         }
-        return draw(vocabSize);
+        return draw(vocabSize, -1);
+    }
+
+    /**
+     * Verifies a proposed token (speculative decoding with a deterministic draft: the draft's
+     * distribution puts all its mass on {@code proposal}). Returns {@code proposal} with probability
+     * p(proposal) under this sampler's distribution (after penalties, {@code processor},
+     * temperature, top-k, top-p, min-p), else a draw from that distribution with the proposal
+     * removed and the rest renormalised, so the returned token is distributed exactly as
+     * {@link #sample} would draw it (Leviathan et al. / Chen et al., with q one-hot). Greedy returns
+     * the argmax, which is the proposal exactly when the proposal is what greedy decoding picks.
+     *
+     * <p>Each call draws one or two numbers from the random stream (the acceptance test, then the
+     * replacement on rejection), where {@link #sample} draws one.
+     */
+    public int verify(float[] source, int offset, int vocabSize, TokenCounts history, LogitsProcessor processor,
+            int proposal) {
+        if (proposal < 0 || proposal >= vocabSize) {
+            throw new IllegalArgumentException("proposed token " + proposal + " is outside [0, " + vocabSize + ")");
+        }
+        if (vocabSize <= 0 || offset < 0 || offset + vocabSize > source.length) {
+            throw new IllegalArgumentException("logits range [" + offset + ", " + offset + vocabSize
+                    + ") does not fit an array of " + source.length);
+        }
+        prepare(source, offset, vocabSize, history);
+        if (processor != null) {
+            processor.process(logits, vocabSize);
+        }
+        if (params.isGreedy()) {
+            return argmax(logits, 0, vocabSize);
+        }
+        return draw(vocabSize, proposal);
     }
 
     /** Log-probabilities of the last call's penalized logits, before temperature and truncation. */
@@ -110,7 +141,11 @@ public final class Sampler {
         return best;
     }
 
-    private int draw(int n) {
+    /**
+     * Draws from the truncated, renormalised distribution. With a {@code proposal} (else -1): first
+     * accepts it with its probability, and on rejection draws from the rest renormalised.
+     */
+    private int draw(int n, int proposal) {
         float invT = 1f / params.temperature();
         int k = params.topK() > 0 ? Math.min(params.topK(), n) : n;
         float topP = params.topP();
@@ -155,13 +190,34 @@ public final class Sampler {
                 break; // the rest are smaller still
             }
         }
+        if (proposal >= 0) {
+            double proposed = 0;
+            for (int i = 0; i < m; i++) {
+                if (kept[i] == proposal) {
+                    proposed = (float) Math.exp((logits[proposal] - max) * invT); // as total adds it
+                    break;
+                }
+            }
+            if (random.nextDouble() * total < proposed) {
+                return proposal;
+            }
+            total -= proposed;
+            if (!(total > 0)) {
+                return proposal; // only rounding can leave nothing else to draw
+            }
+        }
         double r = random.nextDouble() * total;
         double cumulative = 0;
+        int lastKept = -1;
         for (int i = 0; i < m; i++) {
+            if (kept[i] == proposal) {
+                continue;
+            }
+            lastKept = kept[i];
             cumulative += Math.exp((logits[kept[i]] - max) * invT);
             if (r < cumulative) return kept[i];
         }
-        return kept[m - 1]; // rounding left r at the very top
+        return lastKept; // rounding left r at the very top
     }
 
     /** Top-p over the sorted top-k in kept[0, count): the shortest prefix reaching p of their mass. */

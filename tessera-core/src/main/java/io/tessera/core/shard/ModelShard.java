@@ -4,9 +4,12 @@ import io.tessera.core.kernel.MatMul;
 import io.tessera.core.kernel.WeightKernel;
 import io.tessera.core.model.AttentionWeights;
 import io.tessera.core.model.DecoderLayer;
+import io.tessera.core.model.ExpertWeights;
 import io.tessera.core.model.FeedForwardWeights;
 import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.Model;
+import io.tessera.core.model.MoeOptions;
+import io.tessera.core.model.MoeWeights;
 import io.tessera.core.tensor.GgmlType;
 import io.tessera.core.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -32,6 +35,9 @@ import java.util.List;
  *       Q8_0 blocks of 32 over an FFN range of 344), the slice is decoded to an F32 copy instead
  *       — exact, since a decoded value is the same float the full matrix would use, at 4 bytes
  *       per value for that slice.</li>
+ *   <li>A mixture-of-experts block is split the same way inside each expert (and the shared
+ *       expert): gate and up by rows, down by columns of the expert's width; the router is kept
+ *       whole, so every rank routes a token to the same experts.</li>
  *   <li>The token embedding is kept on the first stage, the final norm and output head on the
  *       last stage's rank 0 only (the head is replicated, not vocabulary-parallel: rank 0 alone
  *       computes the logits rows, so no gather of logits is needed).</li>
@@ -78,7 +84,6 @@ public final class ModelShard implements AutoCloseable {
                 DecoderLayer w = model.layers().get(l);
                 if (spec.tpSize() > 1) {
                     AttentionWeights a = w.attention();
-                    FeedForwardWeights f = w.feedForward();
                     // per-head Q/K norm weights are one head wide, post-block norms act on the
                     // all-reduced output: every rank keeps them whole
                     w = new DecoderLayer(
@@ -86,8 +91,8 @@ public final class ModelShard implements AutoCloseable {
                                     rows(a.wv(), kvFrom, kvLen), columns(a.wo(), qFrom, qLen),
                                     slice(a.bq(), qFrom, qLen), slice(a.bk(), kvFrom, kvLen),
                                     slice(a.bv(), kvFrom, kvLen), a.qNorm(), a.kNorm(), a.postNorm()),
-                            new FeedForwardWeights(f.norm(), rows(f.gate(), hFrom, hLen), rows(f.up(), hFrom, hLen),
-                                    columns(f.down(), hFrom, hLen), f.postNorm()));
+                            w.feedForward() == null ? null : feedForwardSlice(w.feedForward(), hFrom, hLen),
+                            w.moe() == null ? null : expertSlices(w.moe()));
                 }
                 out.add(w.mapMatrices(this::repack));
             }
@@ -166,6 +171,33 @@ public final class ModelShard implements AutoCloseable {
             b += output.type().bytesFor(output.elementCount());
         }
         return b;
+    }
+
+    private FeedForwardWeights feedForwardSlice(FeedForwardWeights f, int from, int count) {
+        return new FeedForwardWeights(f.norm(), rows(f.gate(), from, count), rows(f.up(), from, count),
+                columns(f.down(), from, count), f.postNorm());
+    }
+
+    /**
+     * A mixture-of-experts block on this rank: each expert (and the shared expert) split as a dense
+     * block is, over its own width; the router and the shared expert's gate whole, so every rank
+     * routes each token the same way and its partial sums add up to the whole block's output.
+     */
+    private MoeWeights expertSlices(MoeWeights m) {
+        MoeOptions o = model.config().moe();
+        int from = spec.rangeFrom(o.expertHiddenDim());
+        int count = spec.rangeCount(o.expertHiddenDim());
+        List<ExpertWeights> experts = new ArrayList<>(m.experts().size());
+        for (ExpertWeights e : m.experts()) {
+            experts.add(expertSlice(e, from, count));
+        }
+        ExpertWeights shared = m.shared() == null ? null : expertSlice(m.shared(),
+                spec.rangeFrom(o.sharedHiddenDim()), spec.rangeCount(o.sharedHiddenDim()));
+        return new MoeWeights(m.norm(), m.router(), experts, shared, m.sharedGate(), m.postNorm());
+    }
+
+    private ExpertWeights expertSlice(ExpertWeights e, int from, int count) {
+        return new ExpertWeights(rows(e.gate(), from, count), rows(e.up(), from, count), columns(e.down(), from, count));
     }
 
     /** Rows {@code [from, from+count)} of a matrix: a slice of the same bytes. */

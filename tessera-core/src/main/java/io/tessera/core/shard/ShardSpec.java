@@ -61,6 +61,14 @@ public record ShardSpec(int tpRank, int tpSize, int stage, int stages, int layer
             throw new IllegalArgumentException("tensor parallelism " + tpSize + " exceeds the FFN width "
                     + cfg.hiddenDim());
         }
+        if (tpSize > 1 && cfg.attention().qkNormOverProjection()) {
+            throw new IllegalArgumentException("tensor parallelism is not supported for a model whose Q/K norm spans"
+                    + " the whole projection (" + cfg.architecture() + "): a rank holds only its heads");
+        }
+        if (cfg.moe().enabled() && cfg.moe().expertHiddenDim() < tpSize) {
+            throw new IllegalArgumentException("tensor parallelism " + tpSize + " exceeds the experts' FFN width "
+                    + cfg.moe().expertHiddenDim());
+        }
     }
 
     public int headsPerRank(ModelConfig cfg) {
@@ -80,11 +88,21 @@ public record ShardSpec(int tpRank, int tpSize, int stage, int stages, int layer
     }
 
     public int hiddenFrom(ModelConfig cfg) {
-        return start(cfg.hiddenDim(), tpRank);
+        return rangeFrom(cfg.hiddenDim());
     }
 
     public int hiddenCount(ModelConfig cfg) {
-        return start(cfg.hiddenDim(), tpRank + 1) - start(cfg.hiddenDim(), tpRank);
+        return rangeCount(cfg.hiddenDim());
+    }
+
+    /** Where this rank's part of a feed-forward width of {@code n} starts (an expert's, the shared expert's). */
+    public int rangeFrom(int n) {
+        return start(n, tpRank);
+    }
+
+    /** How much of a feed-forward width of {@code n} this rank computes. */
+    public int rangeCount(int n) {
+        return start(n, tpRank + 1) - start(n, tpRank);
     }
 
     private int start(int n, int rank) {

@@ -19,17 +19,17 @@ public final class ConstraintCursor implements LogitsProcessor {
         this.constraint = constraint;
         this.endTokens = endTokens.clone();
         this.saved = new float[endTokens.length];
-        this.state = constraint.dfa().start();
+        this.state = constraint.automaton().start();
     }
 
     /** Whether the text so far is in the language (an end token may come now). */
     public boolean accepting() {
-        return constraint.dfa().accepting(state);
+        return constraint.automaton().accepting(state);
     }
 
     /** Whether the text is complete and nothing can follow it: the sequence is done. */
     public boolean complete() {
-        return accepting() && !constraint.dfa().canContinue(state);
+        return accepting() && !constraint.automaton().canContinue(state);
     }
 
     /** Whether some token may come next (false: the vocabulary cannot continue the text). */
@@ -85,8 +85,8 @@ public final class ConstraintCursor implements LogitsProcessor {
         int length = vocabulary.length(token);
         int s = state;
         for (int i = 0; i < length; i++) {
-            s = constraint.dfa().next(s, vocabulary.byteAt(token, i));
-            if (s == Dfa.DEAD) {
+            s = constraint.automaton().next(s, vocabulary.byteAt(token, i));
+            if (s == ByteAutomaton.DEAD) {
                 throw new IllegalStateException("token " + token + " does not continue " + constraint.description());
             }
         }

@@ -7,8 +7,9 @@ import java.util.List;
 /**
  * The ways to state a constraint on generated text, each compiled to a {@link TokenConstraint}
  * over a vocabulary within fixed limits: a JSON schema, any JSON object, a regular expression, a
- * list of choices. Compiling costs at most the limits' worth of automaton states, whatever the
- * input.
+ * list of choices, a GBNF grammar. Compiling costs at most the limits' worth of automaton states,
+ * whatever the input; a grammar with recursive rules is a {@link PushdownAutomaton} whose states
+ * are built as texts reach them, within its own budgets.
  */
 public final class Constraints {
     /** States the intermediate (Thompson) automaton may have. */
@@ -50,6 +51,23 @@ public final class Constraints {
             options.add(Rx.literal(c));
         }
         return new Rx.Alt(options);
+    }
+
+    /**
+     * Compiles a GBNF grammar (llama.cpp's format, start rule {@code root}) for a vocabulary;
+     * {@code field} names the request field in messages.
+     *
+     * @throws ConstraintException naming the syntax error, the undefined or left-recursive rule,
+     *     or the limit exceeded
+     */
+    public static TokenConstraint grammar(String gbnf, TokenVocabulary vocabulary, String field) {
+        try {
+            ByteAutomaton automaton = GbnfCompiler.compile(Gbnf.parse(gbnf, field), field, MAX_NFA_STATES,
+                    MAX_DFA_STATES);
+            return new TokenConstraint(automaton, vocabulary, field);
+        } catch (ConstraintException e) {
+            throw e.getMessage().startsWith(field) ? e : new ConstraintException(field + ": " + e.getMessage());
+        }
     }
 
     /**

@@ -15,15 +15,14 @@ import java.util.Map;
  * state can still reach acceptance, so a walk that stays inside the automaton can always be
  * completed. Immutable and thread-safe.
  */
-public final class Dfa {
-    /** No transition: the byte leaves the language. */
-    public static final int DEAD = -1;
+public final class Dfa implements ByteAutomaton {
 
     private final int[] byteClass = new int[256];
     private final int classes;
     private final int[] next;          // [state * classes + class] -> state or DEAD
     private final boolean[] accepting;
     private final boolean[] hasNext;
+    private volatile int[] distances;
 
     private Dfa(int classes, int[] byteClass, int[] next, boolean[] accepting) {
         this.classes = classes;
@@ -39,25 +38,56 @@ public final class Dfa {
     }
 
     /** The start state is 0. */
+    @Override
     public int start() {
         return 0;
     }
 
+    @Override
     public int size() {
         return accepting.length;
     }
 
+    @Override
     public int next(int state, int b) {
         return next[state * classes + byteClass[b & 0xFF]];
     }
 
+    @Override
     public boolean accepting(int state) {
         return accepting[state];
     }
 
-    /** Whether some byte continues from the state. */
+    @Override
     public boolean canContinue(int state) {
         return hasNext[state];
+    }
+
+    @Override
+    public int minBytesToAccept(int state) {
+        int[] d = distances;
+        if (d == null) {
+            d = new int[size()];
+            java.util.Arrays.fill(d, Integer.MAX_VALUE);
+            for (boolean changed = true; changed; ) {
+                changed = false;
+                for (int s = 0; s < d.length; s++) {
+                    int best = accepting[s] ? 0 : d[s];
+                    for (int c = 0; c < classes; c++) {
+                        int t = next[s * classes + c];
+                        if (t != DEAD && d[t] != Integer.MAX_VALUE && d[t] + 1 < best) {
+                            best = d[t] + 1;
+                        }
+                    }
+                    if (best < d[s]) {
+                        d[s] = best;
+                        changed = true;
+                    }
+                }
+            }
+            distances = d;
+        }
+        return d[state];
     }
 
     /** Whether the bytes are in the language. */
@@ -204,7 +234,7 @@ public final class Dfa {
     }
 
     /** Partitions the bytes by which edge sets hold them; returns the number of classes. */
-    private static int byteClasses(Nfa nfa, int[] byteClass) {
+    static int byteClasses(Nfa nfa, int[] byteClass) {
         Map<Rx.Bytes, Boolean> seen = new IdentityHashMap<>();
         Map<Rx.Bytes, Boolean> distinct = new HashMap<>();
         for (Rx.Bytes[] sets : nfa.byteSets) {

@@ -12,23 +12,43 @@ import java.util.List;
  * <p>Invariant: a construct may add edges leaving the state it is entered from, but only a fresh
  * state of its own is ever the target of a loop's back edge, so sharing an entry state between
  * the options of an alternation cannot let one option run into another's loop.
+ *
+ * <p>A grammar's automaton ({@link #ofRules}) holds one such automaton per rule, each with its own
+ * start and final state, and call edges for {@link Rx.Call}: from a state, enter a rule's start
+ * and, once at its final state, continue at the call's return state.
  */
 final class Nfa {
     final List<Rx.Bytes[]> byteSets = new ArrayList<>(); // per state: its byte edges' sets
     final List<int[]> byteTargets = new ArrayList<>();   // per state: their targets
     final List<int[]> epsilons = new ArrayList<>();      // per state: empty-edge targets
+    final List<int[]> calls = new ArrayList<>();         // per state: (rule, return state) pairs
+    final int[] ruleStart;
+    final int[] ruleAccept;
     final int start;
     final int accept;
     private final int maxStates;
+    private final boolean grammar;
 
-    private Nfa(Rx rx, int maxStates) {
+    private Nfa(List<Rx> rules, int maxStates, boolean grammar) {
         this.maxStates = maxStates;
-        this.start = newState();
-        this.accept = build(rx, start);
+        this.grammar = grammar;
+        this.ruleStart = new int[rules.size()];
+        this.ruleAccept = new int[rules.size()];
+        for (int r = 0; r < rules.size(); r++) {
+            ruleStart[r] = newState();
+            ruleAccept[r] = build(rules.get(r), ruleStart[r]);
+        }
+        this.start = ruleStart[0];
+        this.accept = ruleAccept[0];
     }
 
     static Nfa of(Rx rx, int maxStates) {
-        return new Nfa(rx, maxStates);
+        return new Nfa(List.of(rx), maxStates, false);
+    }
+
+    /** The automata of a grammar's rules, rule 0 first; {@link Rx.Call}s become call edges. */
+    static Nfa ofRules(List<Rx> rules, int maxStates) {
+        return new Nfa(rules, maxStates, true);
     }
 
     int size() {
@@ -43,6 +63,7 @@ final class Nfa {
         byteSets.add(new Rx.Bytes[0]);
         byteTargets.add(new int[0]);
         epsilons.add(new int[0]);
+        calls.add(new int[0]);
         return epsilons.size() - 1;
     }
 
@@ -115,6 +136,18 @@ final class Nfa {
                 yield out;
             }
             case Rx.Members m -> members(m, in);
+            case Rx.Call c -> {
+                if (!grammar || c.rule() < 0 || c.rule() >= ruleStart.length) {
+                    throw new IllegalArgumentException("a rule reference outside its grammar: " + c);
+                }
+                int out = newState();
+                int[] e = calls.get(in);
+                int[] n = java.util.Arrays.copyOf(e, e.length + 2);
+                n[e.length] = c.rule();
+                n[e.length + 1] = out;
+                calls.set(in, n);
+                yield out;
+            }
         };
     }
 

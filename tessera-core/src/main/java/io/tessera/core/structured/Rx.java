@@ -72,6 +72,13 @@ public sealed interface Rx {
         }
     }
 
+    /**
+     * A reference to rule {@code rule} of a grammar ({@link Gbnf}): the text of that rule here.
+     * Only a grammar's rules hold it, and only {@link PushdownAutomaton} follows it.
+     */
+    record Call(int rule) implements Rx {
+    }
+
     /** A member of {@link Members}: its whole text ({@code "key": value}) and whether it must appear. */
     record Member(Rx text, boolean required) {
     }

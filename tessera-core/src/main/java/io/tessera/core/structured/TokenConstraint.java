@@ -1,7 +1,8 @@
 package io.tessera.core.structured;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * A compiled constraint on generated text: an automaton over bytes and, per automaton state, the
@@ -14,21 +15,20 @@ public final class TokenConstraint {
     /** Ints of masks kept per constraint at most (a mask holds the allowed or the refused ids, whichever are fewer). */
     static final long MASK_BUDGET_INTS = 4L << 20;
 
-    private final Dfa dfa;
+    private final ByteAutomaton automaton;
     private final TokenVocabulary vocabulary;
     private final String description;
-    private final AtomicReferenceArray<Mask> masks;
+    private final Map<Integer, Mask> masks = new ConcurrentHashMap<>();
     private final AtomicLong keptInts = new AtomicLong();
 
-    public TokenConstraint(Dfa dfa, TokenVocabulary vocabulary, String description) {
-        this.dfa = dfa;
+    public TokenConstraint(ByteAutomaton automaton, TokenVocabulary vocabulary, String description) {
+        this.automaton = automaton;
         this.vocabulary = vocabulary;
         this.description = description;
-        this.masks = new AtomicReferenceArray<>(dfa.size());
     }
 
-    public Dfa dfa() {
-        return dfa;
+    public ByteAutomaton automaton() {
+        return automaton;
     }
 
     public TokenVocabulary vocabulary() {
@@ -58,7 +58,11 @@ public final class TokenConstraint {
         }
         m = compute(state);
         if (keptInts.addAndGet(m.ids().length) <= MASK_BUDGET_INTS) {
-            masks.compareAndSet(state, null, m);
+            Mask raced = masks.putIfAbsent(state, m);
+            if (raced != null) {
+                keptInts.addAndGet(-m.ids().length);
+                return raced;
+            }
         } else {
             keptInts.addAndGet(-m.ids().length);
         }
@@ -68,7 +72,7 @@ public final class TokenConstraint {
     private Mask compute(int state) {
         int n = vocabulary.size();
         long[] allowed = new long[(n + 63) >>> 6];
-        vocabulary.allowedTokens(dfa, state, allowed);
+        vocabulary.allowedTokens(automaton, state, allowed);
         int count = 0;
         for (long w : allowed) {
             count += Long.bitCount(w);

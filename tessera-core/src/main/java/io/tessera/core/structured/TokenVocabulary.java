@@ -122,14 +122,14 @@ public final class TokenVocabulary {
      * Sets in {@code allowed} every token whose bytes walk from {@code state} to a live state of
      * the automaton.
      */
-    void allowedTokens(Dfa dfa, int state, long[] allowed) {
+    void allowedTokens(ByteAutomaton automaton, int state, long[] allowed) {
         int[] stateAt = new int[maxDepth + 1];
         stateAt[0] = state;
         int n = 1;
         int nodes = label.length;
         while (n < nodes) {
-            int s = dfa.next(stateAt[depth[n] - 1], label[n]);
-            if (s == Dfa.DEAD) {
+            int s = automaton.next(stateAt[depth[n] - 1], label[n]);
+            if (s == ByteAutomaton.DEAD) {
                 n = subtreeEnd[n];
                 continue;
             }

@@ -2,6 +2,7 @@ package io.tessera.core.synth;
 
 import io.tessera.core.arch.Architectures;
 import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.MoeOptions;
 import io.tessera.core.model.RopeScaling;
 import io.tessera.core.model.RopeStyle;
 import java.util.Arrays;
@@ -20,6 +21,7 @@ public record ModelShape(String name, ModelConfig config, boolean tiedEmbeddings
 
     private static final Map<String, ModelShape> CATALOG = new LinkedHashMap<>();
     private static final String MISTRAL = "MistralForCausalLM";
+    private static final String MIXTRAL = "MixtralForCausalLM";
 
     static {
         // meta-llama/Llama-3.2-1B: hidden 2048, intermediate 8192, 16 layers, 32/8 heads, rope theta 500000.
@@ -73,6 +75,30 @@ public record ModelShape(String name, ModelConfig config, boolean tiedEmbeddings
         add("tiny-phi4", "phi3", 64, 128, 2, 4, 2, 32, 512, 1024, 10000f, 1e-5f, true);
         withRotaryDim("tiny-phi4", 24);
         withRopeScaling("tiny-phi4", longrope(1024, 64));
+        // mistralai/Mixtral-8x7B-v0.1: Mistral 7B's layer with 8 experts of 14336, 2 per token
+        // (num_local_experts, num_experts_per_tok), rope theta 1e6; GGUF calls it llama
+        add("mixtral-8x7b", "llama", 4096, 14336, 32, 32, 8, 128, 32000, 32768, 1000000f, 1e-5f, false);
+        withExperts("mixtral-8x7b", MoeOptions.of(8, 2, 14336, true));
+        // Qwen/Qwen3-30B-A3B: hidden 2048, 48 layers, 32/4 heads of 128, 128 experts of 768
+        // (moe_intermediate_size), 8 per token, norm_topk_prob, untied
+        add("qwen3-30b-a3b", "qwen3moe", 2048, 6144, 48, 32, 4, 128, 151936, 40960, 1000000f, 1e-6f, false);
+        withExperts("qwen3-30b-a3b", MoeOptions.of(128, 8, 768, true));
+        // Qwen/Qwen1.5-MoE-A2.7B: hidden 2048, 24 layers, 16/16 heads, 60 experts of 1408, 4 per token,
+        // not renormalised, a gated shared expert of 5632
+        add("qwen1.5-moe-a2.7b", "qwen2moe", 2048, 5632, 24, 16, 16, 128, 151936, 8192, 1000000f, 1e-6f, false);
+        withExperts("qwen1.5-moe-a2.7b", MoeOptions.of(60, 4, 1408, false).withSharedExpert(5632, true));
+        // allenai/OLMoE-1B-7B-0924: hidden 2048, 16 layers, 16/16 heads of 128, 64 experts of 1024
+        // (intermediate_size), 8 per token, not renormalised, Q/K norm over the whole projection
+        add("olmoe-1b-7b", "olmoe", 2048, 1024, 16, 16, 16, 128, 50304, 4096, 10000f, 1e-5f, false);
+        withExperts("olmoe-1b-7b", MoeOptions.of(64, 8, 1024, false));
+        // A few-megabyte Mixtral-style model (8 experts, 2 per token), for tests and quick checks.
+        add("tiny-moe", "llama", 64, 128, 2, 4, 2, 16, 512, 1024, 10000f, 1e-5f, false);
+        withExperts("tiny-moe", MoeOptions.of(8, 2, 128, true));
+    }
+
+    private static void withExperts(String name, MoeOptions moe) {
+        ModelShape s = CATALOG.get(name);
+        CATALOG.put(name, new ModelShape(name, s.config.withMoe(moe), s.tiedEmbeddings));
     }
 
     private static RopeScaling longrope(int context, int original) {
@@ -130,10 +156,14 @@ public record ModelShape(String name, ModelConfig config, boolean tiedEmbeddings
 
     /**
      * The {@code architectures} entry a checkpoint of this shape names: {@code MistralForCausalLM}
-     * for a Llama-family shape named after Mistral, else the family's first Hugging Face name.
+     * for a Llama-family shape named after Mistral, {@code MixtralForCausalLM} for one with experts,
+     * else the family's first Hugging Face name.
      */
     public String huggingFaceArchitecture() {
         List<String> names = Architectures.named(config.architecture()).huggingFaceNames();
+        if (config.moe().enabled() && names.contains(MIXTRAL)) {
+            return MIXTRAL;
+        }
         return name.startsWith("mistral") && names.contains(MISTRAL) ? MISTRAL : names.get(0);
     }
 

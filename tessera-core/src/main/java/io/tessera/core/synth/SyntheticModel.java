@@ -1,6 +1,7 @@
 package io.tessera.core.synth;
 
 import io.tessera.core.arch.TensorNames;
+import io.tessera.core.hf.Fp8Scales;
 import io.tessera.core.hf.HfCheckpointWriter;
 import io.tessera.core.model.GgufModelWriter;
 import io.tessera.core.model.WeightTypes;
@@ -56,6 +57,17 @@ public final class SyntheticModel {
     public static void writeCheckpoint(Path dir, ModelShape shape, SafetensorsDtype dtype, long seed)
             throws IOException {
         HfCheckpointWriter.write(dir, shape.config(), shape.tiedEmbeddings(), dtype, weights(seed),
+                shape.huggingFaceArchitecture());
+        SyntheticByteLevelTokenizer.write(dir, shape.config().vocabSize());
+        HfCheckpointWriter.writeGenerationConfig(dir, 0, List.of(1));
+    }
+
+    /**
+     * As {@link #writeCheckpoint}, the linear layers in FP8 E4M3 with scales of {@code scales}
+     * ({@link HfCheckpointWriter#writeFp8}).
+     */
+    public static void writeFp8Checkpoint(Path dir, ModelShape shape, Fp8Scales scales, long seed) throws IOException {
+        HfCheckpointWriter.writeFp8(dir, shape.config(), shape.tiedEmbeddings(), scales, weights(seed),
                 shape.huggingFaceArchitecture());
         SyntheticByteLevelTokenizer.write(dir, shape.config().vocabSize());
         HfCheckpointWriter.writeGenerationConfig(dir, 0, List.of(1));

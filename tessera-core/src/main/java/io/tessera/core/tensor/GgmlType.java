@@ -5,6 +5,10 @@ package io.tessera.core.tensor;
  * blocks: {@link #blockSize()} values take {@link #typeSize()} bytes. Only the types Tessera can
  * compute with are {@link #supported()}; the others are listed so that a file using them gets a
  * clear "unsupported tensor type Q5_K" instead of "unknown type 13".
+ *
+ * <p>{@link #FP8} is Tessera's own: GGUF defines no FP8 type, so it has no GGUF id ({@link #inGguf}
+ * is false), no GGUF file can name it and the GGUF writer refuses it. It is how FP8 weights (read
+ * from a Hugging Face FP8 checkpoint, or quantized at load) are held in memory.
  */
 public enum GgmlType {
     F32(0, 1, 4, true),
@@ -39,13 +43,21 @@ public enum GgmlType {
     IQ1_M(29, 256, 32 + 16 + 8, false),
     BF16(30, 1, 2, true),
     TQ1_0(34, 256, 2 + 4 * 13, false),
-    TQ2_0(35, 256, 2 + 64, false);
+    TQ2_0(35, 256, 2 + 64, false),
+    /**
+     * FP8 E4M3 weights, blocks of 64 values: a float32 scale, then 64 E4M3 bytes; value = scale ·
+     * e4m3(q). One scale per 64 columns of a row holds every scale layout Hugging Face checkpoints
+     * use (per tensor, per output channel, 128 × 128 blocks) exactly. Not a GGUF type.
+     */
+    FP8(-1, 64, 4 + 64, true);
 
     private static final GgmlType[] BY_ID = new GgmlType[64];
 
     static {
         for (GgmlType t : values()) {
-            BY_ID[t.id] = t;
+            if (t.inGguf()) {
+                BY_ID[t.id] = t;
+            }
         }
     }
 
@@ -61,9 +73,17 @@ public enum GgmlType {
         this.supported = supported;
     }
 
-    /** The numeric id used in GGUF tensor infos and {@code general.file_type}-style fields. */
+    /**
+     * The numeric id used in GGUF tensor infos and {@code general.file_type}-style fields; -1 for a
+     * type GGUF does not define ({@link #FP8}).
+     */
     public int id() {
         return id;
+    }
+
+    /** Whether GGUF defines this type, so that a GGUF file can hold it. */
+    public boolean inGguf() {
+        return id >= 0;
     }
 
     /** Number of values in one block (1 for plain float and integer types). */
@@ -85,7 +105,7 @@ public enum GgmlType {
         return blockSize > 1;
     }
 
-    /** The type with this id, or null when the id is unknown. */
+    /** The GGUF type with this id, or null when the id is unknown. */
     public static GgmlType byId(int id) {
         return id >= 0 && id < BY_ID.length ? BY_ID[id] : null;
     }

@@ -64,6 +64,19 @@ public record Tensor(String name, GgmlType type, long[] dims, MemorySegment data
         return type.bytesFor(dims[0]);
     }
 
+    /**
+     * Matrix {@code i} of a 3-D tensor of GGML dims {@code {cols, rows, count}} (stacked experts):
+     * a {@code {cols, rows}} view of its bytes, named {@code name[i]}.
+     */
+    public Tensor stackedMatrix(int i) {
+        if (dims.length != 3 || i < 0 || i >= dims[2]) {
+            throw new IllegalArgumentException(this + " has no matrix " + i);
+        }
+        long bytes = Math.multiplyExact(rowBytes(), dims[1]);
+        return new Tensor(name + "[" + i + "]", type, new long[] {dims[0], dims[1]},
+                data.asSlice(Math.multiplyExact(bytes, (long) i), bytes), layout);
+    }
+
     @Override
     public String toString() {
         return name + " " + type + (layout == Layout.GGML ? "" : "/" + layout) + " " + Arrays.toString(dims);

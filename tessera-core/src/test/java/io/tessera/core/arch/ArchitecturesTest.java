@@ -15,12 +15,14 @@ import io.tessera.core.forward.ForwardBatch;
 import io.tessera.core.gguf.GgufFile;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.AttentionWeights;
+import io.tessera.core.model.ExpertGating;
 import io.tessera.core.model.FeedForwardKind;
 import io.tessera.core.model.LoadedModel;
 import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.ModelInfo;
 import io.tessera.core.model.ModelLoader;
+import io.tessera.core.model.MoeOptions;
 import io.tessera.core.model.RopeScaling;
 import io.tessera.core.model.RopeStyle;
 import io.tessera.core.model.WeightTypes;
@@ -76,7 +78,17 @@ class ArchitecturesTest {
                 // YaRN over an original context of 4096: pairs 0-5 keep their frequency, 12-15 are
                 // divided by 4, a ramp in between (heads of 32, base 10000)
                 new ModelShape("qwen3-yarn", yarn(config("qwen3", 64, 8, 4, 32)), true),
-                new ModelShape("qwen2-yarn", yarn(config("qwen2", 64, 8, 2, 32)), false));
+                new ModelShape("qwen2-yarn", yarn(config("qwen2", 64, 8, 2, 32)), false),
+                // Mixtral: llama with 4 experts of 96, 2 per token, renormalised
+                new ModelShape("mixtral", config("llama", 64, 8, 2, 8).withMoe(MoeOptions.of(4, 2, 96, true)), false),
+                // Qwen 2 MoE: 6 experts of 48, 2 per token, not renormalised, a gated shared expert of 80
+                new ModelShape("qwen2moe", config("qwen2moe", 64, 8, 2, 8)
+                        .withMoe(MoeOptions.of(6, 2, 48, false).withSharedExpert(80, true)), true),
+                // Qwen 3 MoE: 8 experts of 32, 3 per token, renormalised
+                new ModelShape("qwen3moe", config("qwen3moe", 64, 8, 4, 32).withMoe(MoeOptions.of(8, 3, 32, true)),
+                        false),
+                // OLMoE: Q/K norm over the whole projection, 6 experts of 96, 2 per token, not renormalised
+                new ModelShape("olmoe", config("olmoe", 64, 8, 4, 8).withMoe(MoeOptions.of(6, 2, 96, false)), false));
     }
 
     static ModelConfig phi3Longrope(ModelConfig c, int original) {
@@ -118,18 +130,7 @@ class ArchitecturesTest {
             float[] got = new DecoderForward(m, p).forward(
                     ForwardBatch.single(new int[] {0, 1, 2}, prompt, 0, ForwardBatch.Logits.ALL),
                     new F32KvCache(m.config(), 3, 16));
-            double[][] want = new ReferenceDecoder(m).logits(prompt);
-            double worst = 0;
-            double largest = 0;
-            for (int t = 0; t < prompt.length; t++) {
-                for (int v = 0; v < VOCAB; v++) {
-                    largest = Math.max(largest, Math.abs(want[t][v]));
-                    worst = Math.max(worst, Math.abs(want[t][v] - got[t * VOCAB + v]));
-                }
-            }
-            // float sums of a few hundred products against double ones: ~1e-6 relative per step
-            assertTrue(worst <= 1e-4 * Math.max(1, largest), shape.name() + ": logits differ by " + worst
-                    + " (largest " + largest + ")");
+            assertMatchesTheReference(shape.name(), m, prompt, got);
         }
     }
 
@@ -142,6 +143,51 @@ class ArchitecturesTest {
                 Arguments.of("attention soft-cap 0.5",
                         (UnaryOperator<ModelConfig>) c -> c.withAttention(c.attention().withLogitSoftcap(0.5f))),
                 Arguments.of("final soft-cap 2", (UnaryOperator<ModelConfig>) c -> c.withFinalLogitSoftcap(2f)));
+    }
+
+    /** The mixture-of-experts options no family fixes, each on a Mixtral-style model, against the reference. */
+    static Stream<Arguments> expertOptions() {
+        return Stream.of(
+                Arguments.of("sigmoid gating", (UnaryOperator<MoeOptions>) o -> o.withGating(ExpertGating.SIGMOID)),
+                Arguments.of("weights scale 2.5", (UnaryOperator<MoeOptions>) o -> o.withWeightsScale(2.5f)),
+                Arguments.of("not renormalised", (UnaryOperator<MoeOptions>) o -> o.withNormalizeTopK(false)),
+                Arguments.of("ungated shared expert", (UnaryOperator<MoeOptions>) o -> o.withSharedExpert(40, false)),
+                Arguments.of("leading dense layer", (UnaryOperator<MoeOptions>) o -> o.withLeadingDenseLayers(1)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("expertOptions")
+    void expertOptionSurvivesGgufAndMatchesTheReference(String name, UnaryOperator<MoeOptions> option)
+            throws Exception {
+        ModelConfig base = config("llama", 64, 8, 2, 8);
+        ModelShape shape = new ModelShape("moe-option", base.withMoe(option.apply(MoeOptions.of(4, 2, 96, true))),
+                false);
+        Path file = dir.resolve("moe-option.gguf");
+        SyntheticModel.write(file, shape, SyntheticVocabulary.generate(VOCAB, 1), WeightTypes.parse("F32"), 9);
+        int[] prompt = new Random(3).ints(24, 0, VOCAB).toArray();
+        try (Model m = ModelLoader.load(file); Parallel p = new Parallel(2)) {
+            assertEquals(shape.config(), m.config(), name + ": the configuration survives the round trip through GGUF");
+            float[] got = new DecoderForward(m, p).forward(
+                    ForwardBatch.single(new int[] {0, 1}, prompt, 0, ForwardBatch.Logits.ALL),
+                    new F32KvCache(m.config(), 2, 16));
+            assertMatchesTheReference(name, m, prompt, got);
+        }
+    }
+
+    /** Tessera's logits {@code got} at every position of {@code prompt} against the reference decoder's. */
+    private static void assertMatchesTheReference(String name, Model m, int[] prompt, float[] got) {
+        double[][] want = new ReferenceDecoder(m).logits(prompt);
+        double worst = 0;
+        double largest = 0;
+        for (int t = 0; t < prompt.length; t++) {
+            for (int v = 0; v < VOCAB; v++) {
+                largest = Math.max(largest, Math.abs(want[t][v]));
+                worst = Math.max(worst, Math.abs(want[t][v] - got[t * VOCAB + v]));
+            }
+        }
+        // float sums of a few hundred products against double ones: ~1e-6 relative per step
+        assertTrue(worst <= 1e-4 * Math.max(1, largest), name + ": logits differ by " + worst + " (largest " + largest
+                + ")");
     }
 
     @ParameterizedTest(name = "{0}")
@@ -172,6 +218,20 @@ class ArchitecturesTest {
             assertTrue(effect > 1e-2 * largest, name + " changes the logits (by " + effect + ")");
             assertTrue(worst <= 1e-4 * Math.max(1, largest), name + ": logits differ by " + worst);
         }
+    }
+
+    @Test
+    void mixtureOfExpertsFileCountsTotalAndActiveParameters() throws Exception {
+        ModelShape shape = ModelShape.named("tiny-moe");
+        Path file = dir.resolve("tiny-moe.gguf");
+        SyntheticModel.write(file, shape, SyntheticVocabulary.generate(shape.config().vocabSize(), 1),
+                WeightTypes.parse("Q8_0"), 4);
+        ModelInfo info = ModelInfo.read(file);
+        ModelConfig c = info.config();
+        assertEquals(shape.config().moe(), c.moe());
+        assertEquals(c.parameterCount(false), info.parameters(), "every tensor of the file, each expert counted");
+        // 6 of the 8 experts of each of the 2 layers are not multiplied by a token: 3 matrices of 64 × 128 each
+        assertEquals(info.parameters() - 2L * 6 * 3 * 64 * 128, info.activeParameters());
     }
 
     @Test

@@ -3,13 +3,18 @@ package io.tessera.core.arch;
 import io.tessera.core.kernel.MatMul;
 import io.tessera.core.model.AttentionWeights;
 import io.tessera.core.model.DecoderLayer;
+import io.tessera.core.model.ExpertGating;
+import io.tessera.core.model.ExpertWeights;
 import io.tessera.core.model.FeedForwardKind;
 import io.tessera.core.model.FeedForwardWeights;
 import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.MoeOptions;
+import io.tessera.core.model.MoeWeights;
 import io.tessera.core.model.RopeScaling;
 import io.tessera.core.model.RopeStyle;
 import io.tessera.core.tensor.Tensor;
+import java.util.Arrays;
 
 /**
  * A plain, one-token-at-a-time forward pass in double precision, written from the families'
@@ -29,13 +34,29 @@ public final class ReferenceDecoder {
         this.rotary = rotary();
     }
 
+    /**
+     * Per position of the last {@link #logits} run, the narrowest routing margin over its
+     * mixture-of-experts layers: {@code ln(p_k / p_k+1)} between the last expert chosen and the
+     * first one left out (infinite when every expert is used or the model has none). Where it is
+     * small, rounding elsewhere (8-bit activations) may choose the other expert.
+     */
+    private double[] routingMargins = new double[0];
+    private int position;
+
+    public double[] routingMargins() {
+        return routingMargins.clone();
+    }
+
     /** The logits at every position of {@code tokens}, run as one sequence from position 0. */
     public double[][] logits(int[] tokens) {
         int n = tokens.length;
+        routingMargins = new double[n];
+        Arrays.fill(routingMargins, Double.POSITIVE_INFINITY);
         double[][][] keys = new double[c.layers()][n][];
         double[][][] values = new double[c.layers()][n][];
         double[][] out = new double[n][];
         for (int p = 0; p < n; p++) {
+            position = p;
             double[] x = row(model.tokenEmbedding(), tokens[p]);
             if (c.embeddingScale() > 0) {
                 for (int i = 0; i < x.length; i++) {
@@ -47,8 +68,10 @@ public final class ReferenceDecoder {
                 double[] a = attention(l, layer.attention(), rmsNorm(x, layer.attention().norm()), p, keys[l],
                         values[l]);
                 add(x, layer.attention().postNorm() == null ? a : rmsNorm(a, layer.attention().postNorm()));
-                double[] f = feedForward(layer.feedForward(), rmsNorm(x, layer.feedForward().norm()));
-                add(x, layer.feedForward().postNorm() == null ? f : rmsNorm(f, layer.feedForward().postNorm()));
+                double[] f = layer.moe() != null ? mixtureOfExperts(layer.moe(), rmsNorm(x, layer.moe().norm()))
+                        : feedForward(layer.feedForward(), rmsNorm(x, layer.feedForward().norm()));
+                float[] post = layer.feedForwardPostNorm();
+                add(x, post == null ? f : rmsNorm(f, post));
             }
             out[p] = matVec(model.output(), rmsNorm(x, model.finalNorm()));
             if (c.finalLogitSoftcap() > 0) {
@@ -69,14 +92,18 @@ public final class ReferenceDecoder {
         double[] q = plus(matVec(w.wq(), h), w.bq());
         double[] k = plus(matVec(w.wk(), h), w.bk());
         double[] v = plus(matVec(w.wv(), h), w.bv());
+        if (w.qNorm() != null && c.attention().qkNormOverProjection()) {
+            normalizeSlice(q, 0, q.length, w.qNorm()); // OLMoE: the whole projection at once
+            normalizeSlice(k, 0, k.length, w.kNorm());
+        }
         for (int head = 0; head < c.heads(); head++) {
-            if (w.qNorm() != null) {
+            if (w.qNorm() != null && !c.attention().qkNormOverProjection()) {
                 normalizeSlice(q, head * hd, hd, w.qNorm());
             }
             rotate(q, head * hd, pos, ownBase);
         }
         for (int head = 0; head < c.kvHeads(); head++) {
-            if (w.kNorm() != null) {
+            if (w.kNorm() != null && !c.attention().qkNormOverProjection()) {
                 normalizeSlice(k, head * hd, hd, w.kNorm());
             }
             rotate(k, head * hd, pos, ownBase);
@@ -115,6 +142,79 @@ public final class ReferenceDecoder {
             }
         }
         return matVec(w.wo(), att);
+    }
+
+    /**
+     * A mixture of experts as Mixtral's and Qwen MoE's Hugging Face code defines it: router
+     * probabilities (softmax over all experts, or each logit's sigmoid), the top k, their weights
+     * divided by their sum when the model renormalises, times the scale; the weighted sum of the
+     * chosen experts' SwiGLU outputs, plus the shared expert's times {@code sigmoid(h · gate)}.
+     */
+    private double[] mixtureOfExperts(MoeWeights w, double[] h) {
+        MoeOptions o = c.moe();
+        double[] p = matVec(w.router(), h);
+        if (o.gating() == ExpertGating.SOFTMAX) {
+            double max = Arrays.stream(p).max().orElseThrow();
+            double sum = 0;
+            for (int e = 0; e < p.length; e++) {
+                p[e] = Math.exp(p[e] - max);
+                sum += p[e];
+            }
+            for (int e = 0; e < p.length; e++) {
+                p[e] /= sum;
+            }
+        } else {
+            for (int e = 0; e < p.length; e++) {
+                p[e] = 1 / (1 + Math.exp(-p[e]));
+            }
+        }
+        Integer[] order = new Integer[p.length];
+        for (int e = 0; e < order.length; e++) {
+            order[e] = e;
+        }
+        Arrays.sort(order, (a, b) -> Double.compare(p[b], p[a]));
+        if (o.expertsUsed() < p.length) {
+            routingMargins[position] = Math.min(routingMargins[position],
+                    Math.log(p[order[o.expertsUsed() - 1]] / p[order[o.expertsUsed()]]));
+        }
+        double chosenSum = 0;
+        for (int i = 0; i < o.expertsUsed(); i++) {
+            chosenSum += p[order[i]];
+        }
+        double[] out = new double[c.dim()];
+        for (int i = 0; i < o.expertsUsed(); i++) {
+            int e = order[i];
+            double weight = (o.normalizeTopK() ? p[e] / chosenSum : p[e]) * o.weightsScale();
+            ExpertWeights ex = w.experts().get(e);
+            double[] y = swiGlu(ex.gate(), ex.up(), ex.down(), h);
+            for (int j = 0; j < out.length; j++) {
+                out[j] += weight * y[j];
+            }
+        }
+        if (w.shared() != null) {
+            double gate = 1;
+            if (w.sharedGate() != null) {
+                double d = 0;
+                for (int j = 0; j < h.length; j++) {
+                    d += h[j] * w.sharedGate()[j];
+                }
+                gate = 1 / (1 + Math.exp(-d));
+            }
+            double[] y = swiGlu(w.shared().gate(), w.shared().up(), w.shared().down(), h);
+            for (int j = 0; j < out.length; j++) {
+                out[j] += gate * y[j];
+            }
+        }
+        return out;
+    }
+
+    private double[] swiGlu(Tensor gate, Tensor up, Tensor down, double[] h) {
+        double[] g = matVec(gate, h);
+        double[] u = matVec(up, h);
+        for (int i = 0; i < g.length; i++) {
+            g[i] = g[i] / (1 + Math.exp(-g[i])) * u[i];
+        }
+        return matVec(down, g);
     }
 
     private double[] feedForward(FeedForwardWeights w, double[] h) {

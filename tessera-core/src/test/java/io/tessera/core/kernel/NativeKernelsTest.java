@@ -73,6 +73,9 @@ class NativeKernelsTest {
                     l.add(Arguments.of(k, t, s[0], s[1], s[2]));
                 }
             }
+            for (int[] s : new int[][] {{64, 1, 1}, {128, 3, 2}, {192, 17, 5}, {2048, 9, 13}}) {
+                l.add(Arguments.of(k, GgmlType.FP8, s[0], s[1], s[2]));
+            }
         }
         return l.stream();
     }
@@ -192,7 +195,8 @@ class NativeKernelsTest {
         Tensor q41 = quantized(GgmlType.Q4_1, in, 8, rnd); // stays Java
         assertTrue(!NativeKernels.handles(q41), "Q4_1 has no native kernel yet");
         Tensor f16 = matrix(GgmlType.F16, in, 16, rnd);
-        Tensor[] ws = {q8, q4, q4k, q6k, q41, f16};
+        Tensor fp8 = matrix(GgmlType.FP8, in, 16, rnd);
+        Tensor[] ws = {q8, q4, q4k, q6k, q41, f16, fp8};
         for (int tokens : new int[] {1, 2, 5}) {
             float[] x = activations(rnd, tokens * in);
             float[][][] outs = new float[2][ws.length][];

@@ -39,6 +39,9 @@ class WeightKernelTest {
         for (int n : new int[] {32, 64, 96, 1024, 2080}) {
             b.add(Arguments.of(GgmlType.Q4_1, n));
         }
+        for (int n : new int[] {64, 128, 192, 2048, 4160}) {
+            b.add(Arguments.of(GgmlType.FP8, n));
+        }
         return b.build();
     }
 
@@ -193,7 +196,7 @@ class WeightKernelTest {
 
     static Stream<GgmlType> types() {
         return Stream.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1,
-                GgmlType.Q4_K, GgmlType.Q6_K);
+                GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.FP8);
     }
 
     /** A token's outputs do not depend on the batch it shares, the tiling, or the thread count. */
@@ -300,6 +303,41 @@ class WeightKernelTest {
             assertEquals(Float.floatToRawIntBits(plain), Float.floatToRawIntBits(scaled), "n=" + n);
             x[rnd.nextInt(n)] = rnd.nextBoolean() ? F16Kernel.SCALABLE : Float.NaN;
             assertFalse(F16Kernel.scaleActivations(x, n, xs), "refused, n=" + n);
+        }
+    }
+
+    /**
+     * The FP8 kernel rebuilds every finite E4M3 code (subnormals and signed zeros included) with
+     * scales from subnormal floats to just under {@link io.tessera.core.quant.Fp8Codec#MAX_SCALE} as
+     * the same floats as the scalar codec, {@code e4m3(q) · scale} rounded once.
+     */
+    @Test
+    void fp8DecodeIsTheCodecsBitsForEveryCodeAndScale() {
+        float[] scales = {0f, Float.MIN_VALUE, 3 * Float.MIN_VALUE, 1e-40f, Float.MIN_NORMAL, 1.7e-5f, 0.0123f, 1f,
+                3.3f, Math.nextDown(io.tessera.core.quant.Fp8Codec.MAX_SCALE)};
+        int n = 256;
+        long rowBytes = GgmlType.FP8.bytesFor(n);
+        MemorySegment seg = Arena.ofAuto().allocate(1 + rowBytes, 1);
+        QuantCodec codec = QuantCodec.of(GgmlType.FP8);
+        for (float scale : scales) {
+            for (int b = 0; b < n / 64; b++) {
+                long p = 1 + b * 68L;
+                seg.set(WeightKernel.F32, p, scale);
+                for (int j = 0; j < 64; j++) {
+                    int code = b * 64 + j;
+                    // the two NaN codes never occur in a weight: put the zeros there instead
+                    seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, p + 4 + j,
+                            (byte) ((code & 0x7F) == 0x7F ? code & 0x80 : code));
+                }
+            }
+            float[] want = new float[n];
+            float[] got = new float[n];
+            codec.dequantizeRow(seg, 1, want, 0, n);
+            WeightKernel.of(GgmlType.FP8).decodeRow(seg, 1, got, 0, n);
+            for (int i = 0; i < n; i++) {
+                assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]),
+                        "code " + i + " scale " + scale + ": " + want[i] + " vs " + got[i]);
+            }
         }
     }
 

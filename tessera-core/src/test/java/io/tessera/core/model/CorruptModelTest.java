@@ -54,7 +54,7 @@ class CorruptModelTest {
                 .write(f);
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> ModelLoader.load(f));
         assertEquals("gemma.gguf: general.architecture: architecture 'gemma' is not supported (supported: llama,"
-                + " mistral, qwen2, qwen3, gemma3, phi3)", e.getMessage());
+                + " mistral, qwen2, qwen3, gemma3, phi3, qwen2moe, qwen3moe, olmoe)", e.getMessage());
     }
 
     @Test

@@ -29,7 +29,6 @@ final class ConstrainedWalk {
         Sampler sampler = new Sampler(SamplingParams.ofTemperature(1.0f, seed));
         SplittableRandom random = new SplittableRandom(seed);
         float[] logits = new float[n];
-        int[] distance = distances(c.dfa());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (int step = 0; step < freeSteps + 400; step++) {
             if (cursor.complete()) {
@@ -43,7 +42,7 @@ final class ConstrainedWalk {
                 logits[endToken] += 4; // end when allowed, now and then
                 token = sampler.sample(logits, 0, n, null, cursor);
             } else {
-                token = steer(cursor, c, distance, endToken, logits);
+                token = steer(cursor, c, endToken, logits);
             }
             if (token == endToken) {
                 return new ConstrainedWalk(out.toString(StandardCharsets.UTF_8), true);
@@ -54,7 +53,7 @@ final class ConstrainedWalk {
         return new ConstrainedWalk(out.toString(StandardCharsets.UTF_8), false);
     }
 
-    private static int steer(ConstraintCursor cursor, TokenConstraint c, int[] distance, int endToken, float[] logits) {
+    private static int steer(ConstraintCursor cursor, TokenConstraint c, int endToken, float[] logits) {
         Arrays.fill(logits, 0f);
         cursor.process(logits, logits.length);
         if (logits[endToken] == 0f) {
@@ -67,8 +66,8 @@ final class ConstrainedWalk {
                 continue;
             }
             int s = walk(c, cursor.state(), id);
-            if (s >= 0 && distance[s] < bestDistance) {
-                bestDistance = distance[s];
+            if (s >= 0 && c.automaton().minBytesToAccept(s) < bestDistance) {
+                bestDistance = c.automaton().minBytesToAccept(s);
                 best = id;
             }
         }
@@ -78,36 +77,11 @@ final class ConstrainedWalk {
     private static int walk(TokenConstraint c, int state, int token) {
         int s = state;
         for (byte b : c.vocabulary().bytes(token)) {
-            s = c.dfa().next(s, b);
-            if (s == Dfa.DEAD) {
+            s = c.automaton().next(s, b);
+            if (s == ByteAutomaton.DEAD) {
                 return -1;
             }
         }
         return s;
-    }
-
-    /** Bytes from each state to acceptance at least. */
-    static int[] distances(Dfa dfa) {
-        int[] d = new int[dfa.size()];
-        Arrays.fill(d, Integer.MAX_VALUE / 2);
-        for (int s = 0; s < d.length; s++) {
-            if (dfa.accepting(s)) {
-                d[s] = 0;
-            }
-        }
-        boolean changed = true;
-        while (changed) {
-            changed = false;
-            for (int s = 0; s < d.length; s++) {
-                for (int b = 0; b < 256; b++) {
-                    int t = dfa.next(s, b);
-                    if (t != Dfa.DEAD && d[t] + 1 < d[s]) {
-                        d[s] = d[t] + 1;
-                        changed = true;
-                    }
-                }
-            }
-        }
-        return d;
     }
 }

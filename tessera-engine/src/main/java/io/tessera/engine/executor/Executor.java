@@ -1,6 +1,7 @@
 package io.tessera.engine.executor;
 
 import io.tessera.core.model.ModelConfig;
+import io.tessera.engine.kv.KvOffload;
 
 /**
  * Runs the model for the engine, one step at a time. The executor owns the KV cache memory (a
@@ -47,10 +48,27 @@ public interface Executor extends AutoCloseable {
     }
 
     /**
+     * The tiers below this executor's KV pool that keep evicted prefix blocks (they copy block
+     * contents out of the cache and back in), or null when it has none. The engine attaches them to
+     * its block manager when prefix caching is on.
+     */
+    default KvOffload kvOffload() {
+        return null;
+    }
+
+    /**
      * Null while the executor can run steps; else why not (e.g. "cluster degraded: worker 1 ... lost"),
      * for the server's {@code /health}.
      */
     default String health() {
+        return null;
+    }
+
+    /**
+     * Block-level access to the KV cache for a KV connector (prefill/decode disaggregation), or
+     * null when this executor cannot give it (a distributed executor keeps the cache on its workers).
+     */
+    default KvBlockIo kvBlocks() {
         return null;
     }
 

@@ -7,10 +7,14 @@ import io.tessera.core.forward.PagedKvCache;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.Model;
+import io.tessera.engine.kv.BlockContents;
+import io.tessera.engine.kv.KvOffload;
+import io.tessera.engine.kv.KvOffloadConfig;
+import java.lang.foreign.MemorySegment;
 
 /**
  * Runs the model in this process: {@link DecoderForward} over an off-heap {@link PagedKvCache} it owns.
- * Closing it frees the cache (not the model, which the caller owns).
+ * Closing it frees the cache and its offload tiers (not the model, which the caller owns).
  */
 public final class LocalExecutor implements Executor {
 
@@ -18,12 +22,43 @@ public final class LocalExecutor implements Executor {
     private final DecoderForward forward;
     private final PagedKvCache cache;
     private final int threads;
+    private final KvOffload offload;
 
     public LocalExecutor(Model model, Parallel parallel, KvCacheType type, int blockSize, int numBlocks) {
+        this(model, parallel, type, blockSize, numBlocks, KvOffloadConfig.NONE);
+    }
+
+    /** With tiers below the cache for evicted prefix blocks, as {@code offload} asks. */
+    public LocalExecutor(Model model, Parallel parallel, KvCacheType type, int blockSize, int numBlocks,
+            KvOffloadConfig offload) {
         this.model = model;
         this.forward = new DecoderForward(model, parallel);
         this.cache = new PagedKvCache(model.config(), type, numBlocks, blockSize);
         this.threads = parallel.threads();
+        try {
+            this.offload = KvOffload.open(offload, new CacheBlocks(cache));
+        } catch (RuntimeException e) {
+            cache.close();
+            throw e;
+        }
+    }
+
+    /** The block contents of the cache, for the offload tiers. */
+    private record CacheBlocks(PagedKvCache cache) implements BlockContents {
+        @Override
+        public long bytes() {
+            return cache.blockContentBytes();
+        }
+
+        @Override
+        public void read(int block, MemorySegment dst) {
+            cache.readBlock(block, dst);
+        }
+
+        @Override
+        public void write(int block, MemorySegment src) {
+            cache.writeBlock(block, src);
+        }
     }
 
     /**
@@ -33,13 +68,19 @@ public final class LocalExecutor implements Executor {
      */
     public static LocalExecutor withBudget(Model model, Parallel parallel, KvCacheType type, int blockSize,
             long budgetBytes) {
+        return withBudget(model, parallel, type, blockSize, budgetBytes, KvOffloadConfig.NONE);
+    }
+
+    /** The same with offload tiers below the cache. */
+    public static LocalExecutor withBudget(Model model, Parallel parallel, KvCacheType type, int blockSize,
+            long budgetBytes, KvOffloadConfig offload) {
         int blocks = PagedKvCache.blocksForBudget(model.config(), type, blockSize, budgetBytes);
         if (blocks < 1) {
             throw new IllegalArgumentException("a KV cache budget of " + budgetBytes + " bytes holds no block of "
                     + blockSize + " tokens (" + type.bytesPerToken(model.config().layers(), model.config().kvDim())
                     * blockSize + " bytes each)");
         }
-        return new LocalExecutor(model, parallel, type, blockSize, blocks);
+        return new LocalExecutor(model, parallel, type, blockSize, blocks, offload);
     }
 
     public Model model() {
@@ -88,14 +129,56 @@ public final class LocalExecutor implements Executor {
     }
 
     @Override
+    public KvOffload kvOffload() {
+        return offload;
+    }
+
+    @Override
+    public KvBlockIo kvBlocks() {
+        return new KvBlockIo() {
+            @Override
+            public String layout() {
+                return cache.type().name().toLowerCase(java.util.Locale.ROOT) + " layers=" + cache.layers()
+                        + " kvDim=" + cache.kvDim() + " block=" + cache.blockSize();
+            }
+
+            @Override
+            public int layers() {
+                return cache.layers();
+            }
+
+            @Override
+            public int blockLayerBytes() {
+                return Math.toIntExact(cache.blockLayerBytes());
+            }
+
+            @Override
+            public void readBlockLayer(int layer, int block, byte[] dst, int offset) {
+                cache.readBlockLayer(layer, block, dst, offset);
+            }
+
+            @Override
+            public void writeBlockLayer(int layer, int block, byte[] src, int offset) {
+                cache.writeBlockLayer(layer, block, src, offset);
+            }
+        };
+    }
+
+    @Override
     public String describe() {
         return "local, " + threads + " threads, KV " + cache.type().name().toLowerCase(java.util.Locale.ROOT) + " "
                 + cache.numBlocks() + " blocks × " + cache.blockSize() + " tokens (" + cache.byteSize() / (1 << 20)
-                + " MiB)";
+                + " MiB)" + (offload == null ? "" : "; " + offload.describe());
     }
 
     @Override
     public void close() {
-        cache.close();
+        try {
+            if (offload != null) {
+                offload.close();
+            }
+        } finally {
+            cache.close();
+        }
     }
 }

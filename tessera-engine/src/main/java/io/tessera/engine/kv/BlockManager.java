@@ -2,6 +2,7 @@ package io.tessera.engine.kv;
 
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -13,6 +14,9 @@ import java.util.Map;
  * <p>Free blocks (reference count 0) wait in one LRU queue; those that are registered keep their
  * contents and stay findable until the queue hands them out again (eviction). Freed sequences push
  * their blocks last block first, so the tail of a prefix is evicted before its head.
+ *
+ * <p>With {@link KvOffload} tiers attached, an evicted block's contents are kept there, and a
+ * lookup that misses the pool takes a free block and has the contents copied back into it.
  *
  * <p>Not thread-safe: owned by the scheduler's thread.
  */
@@ -34,12 +38,14 @@ public final class BlockManager {
     private int tail = NONE;
     private int freeCount;
     private final Map<BlockKey, Integer> cached = new HashMap<>();
+    private KvOffload offload;
 
     private int used;
     private long storedTokens;
     private long queryTokens;
     private long hitTokens;
     private long evictions;
+    private long restoredBlocks;
     private int peakUsed;
     private double peakWaste;
 
@@ -74,6 +80,17 @@ public final class BlockManager {
         return prefixCaching;
     }
 
+    /**
+     * Keeps evicted cached blocks in {@code tiers} (null: forget them) and looks there when the
+     * pool misses. Only with prefix caching: the tiers hold prefix-cache blocks.
+     */
+    public void offloadTo(KvOffload tiers) {
+        if (tiers != null && !prefixCaching) {
+            throw new IllegalStateException("KV offload tiers hold prefix-cache blocks; prefix caching is off");
+        }
+        this.offload = tiers;
+    }
+
     /** Blocks that can be handed out now (free, cached or not). */
     public int freeBlocks() {
         return freeCount;
@@ -95,6 +112,9 @@ public final class BlockManager {
         int b = head;
         unlink(b);
         if (keyOf[b] != null) {
+            if (offload != null) {
+                offload.offload(b, keyOf[b]); // before the new owner writes anything into it
+            }
             cached.remove(keyOf[b], b);
             keyOf[b] = null;
             evictions++;
@@ -143,6 +163,23 @@ public final class BlockManager {
         }
     }
 
+    /**
+     * Releases a block that held only rejected speculative positions: with nothing in it worth
+     * keeping, it goes to the head of the free queue, handed out again before any cached block is
+     * evicted. A block that is shared or registered is released as usual.
+     */
+    public void releaseRejected(int block) {
+        if (refCount[block] != 1 || keyOf[block] != null) {
+            release(block);
+            return;
+        }
+        refCount[block] = 0;
+        used--;
+        storedTokens -= filled[block];
+        filled[block] = 0;
+        pushHead(block);
+    }
+
     /** Releases a sequence's blocks, last first, so that prefix tails are evicted before heads. */
     public void releaseAll(int[] table, int count) {
         for (int i = count - 1; i >= 0; i--) {
@@ -152,15 +189,17 @@ public final class BlockManager {
 
     /**
      * Looks a full block up in the prefix cache; on a hit takes a reference to it and returns its
-     * id, else returns -1. Counts toward the hit rate when {@code count} is set.
+     * id, else returns -1. When the pool misses and an offload tier holds the block, a free block is
+     * taken, the contents are copied back into it, and it is registered and returned.
      */
     public int lookup(long hash, long parentHash, int[] tokens, int from) {
         if (!prefixCaching) {
             return NONE;
         }
-        Integer b = cached.get(new BlockKey(hash, parentHash, Arrays.copyOfRange(tokens, from, from + blockSize)));
+        BlockKey key = new BlockKey(hash, parentHash, Arrays.copyOfRange(tokens, from, from + blockSize));
+        Integer b = cached.get(key);
         if (b == null) {
-            return NONE;
+            return restore(key);
         }
         if (refCount[b] == 0) {
             unlink(b);
@@ -170,6 +209,31 @@ public final class BlockManager {
         }
         refCount[b]++;
         return b;
+    }
+
+    /** A block from the offload tiers in a fresh block of the pool, registered; -1 when none. */
+    private int restore(BlockKey key) {
+        if (offload == null || freeCount == 0 || !offload.contains(key)) {
+            return NONE;
+        }
+        int b = allocate(); // may evict another block into the tiers
+        if (!offload.restore(key, b)) {
+            returnUnused(b);
+            return NONE;
+        }
+        setFilled(b, blockSize);
+        keyOf[b] = key;
+        cached.put(key, b);
+        restoredBlocks++;
+        return b;
+    }
+
+    /** Gives back a block just allocated and never written: it is handed out first again. */
+    private void returnUnused(int b) {
+        refCount[b] = 0;
+        filled[b] = 0;
+        used--;
+        pushHead(b);
     }
 
     /** Records a prefix-cache query of {@code tokens} tokens of which {@code hits} were found. */
@@ -222,7 +286,8 @@ public final class BlockManager {
 
     public KvStats stats() {
         return new KvStats(numBlocks, blockSize, used, cached.size(), freeCount, (long) used * blockSize, storedTokens,
-                queryTokens, hitTokens, evictions, peakUsed, peakWaste);
+                queryTokens, hitTokens, evictions, peakUsed, peakWaste, restoredBlocks,
+                offload == null ? List.of() : offload.stats());
     }
 
     /** Checks internal invariants (tests): counts agree with the arrays. */
@@ -270,6 +335,19 @@ public final class BlockManager {
         freeCount++;
     }
 
+    private void pushHead(int b) {
+        inFree[b] = true;
+        prev[b] = NONE;
+        next[b] = head;
+        if (head != NONE) {
+            prev[head] = b;
+        } else {
+            tail = b;
+        }
+        head = b;
+        freeCount++;
+    }
+
     private void unlink(int b) {
         if (!inFree[b]) {
             throw new IllegalStateException("block " + b + " is not free");
@@ -292,7 +370,7 @@ public final class BlockManager {
      * Identity of a cached block: the chained hash plus, to rule out collisions between blocks, the
      * parent's hash and the block's own tokens (compared in full).
      */
-    private record BlockKey(long hash, long parentHash, int[] tokens) {
+    record BlockKey(long hash, long parentHash, int[] tokens) {
         @Override
         public boolean equals(Object o) {
             return o instanceof BlockKey k && k.hash == hash && k.parentHash == parentHash

@@ -1,5 +1,7 @@
 package io.tessera.engine.kv;
 
+import java.util.List;
+
 /**
  * A snapshot of the KV block pool.
  *
@@ -12,6 +14,8 @@ package io.tessera.engine.kv;
  * @param prefixHitTokens of those, tokens found
  * @param peakUsedBlocks most blocks in use at once
  * @param peakWasteFraction share of unused slots among allocated ones, at the peak
+ * @param restoredBlocks blocks brought back from the offload tiers instead of being recomputed
+ * @param offloadTiers the tiers below the pool (memory, then disk; empty when there are none)
  */
 public record KvStats(
         int totalBlocks,
@@ -25,7 +29,9 @@ public record KvStats(
         long prefixHitTokens,
         long evictions,
         int peakUsedBlocks,
-        double peakWasteFraction) {
+        double peakWasteFraction,
+        long restoredBlocks,
+        List<KvTierStats> offloadTiers) {
 
     public double hitRate() {
         return prefixQueryTokens == 0 ? 0 : (double) prefixHitTokens / prefixQueryTokens;

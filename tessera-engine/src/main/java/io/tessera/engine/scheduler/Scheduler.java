@@ -1,7 +1,10 @@
 package io.tessera.engine.scheduler;
 
+import io.tessera.engine.connector.KvConnector;
+import io.tessera.engine.connector.KvTransfer;
 import io.tessera.engine.kv.BlockManager;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -25,6 +28,14 @@ import java.util.TreeSet;
  * with all its tokens, to be recomputed later. Its output so far is kept, so it continues exactly
  * where it stopped. No new sequence is admitted in a step that preempted.
  *
+ * <p>With a {@link KvConnector}, a waiting sequence whose prompt KV was computed elsewhere is
+ * admitted by allocating blocks for the tokens the connector can load and starting the load: it
+ * waits for the remote KV ({@link Sequence.Status#WAITING_FOR_REMOTE_KV}, taking its running places
+ * and holding its blocks), then runs from the first token not loaded. A failed load sends it back
+ * to waiting, to be computed here. A finished sequence may leave its blocks pinned for the
+ * connector to send. Loads and pins hold references to their blocks until the connector reports
+ * them finished, so no block it may still touch is handed out again.
+ *
  * <p>Not thread-safe: the engine drives it from one thread.
  */
 public final class Scheduler {
@@ -41,11 +52,80 @@ public final class Scheduler {
     private int runningWidth;
     private long preemptions;
     private long blockCopies;
+    /** Proposes tokens for decoding sequences to verify (speculative decoding); null for none. */
+    private DraftProposer proposer;
+    private final KvConnector connector;
+    /**
+     * Pins never hold more than this share of the cache: finished prefills whose decode instance
+     * never pulls must not starve the requests this instance serves until their timeout.
+     */
+    static final double MAX_PINNED_FRACTION = 0.5;
+    /** Loads in flight by id; a load whose sequence was aborted stays until reported, holding its blocks. */
+    private final Map<Long, Load> loads = new HashMap<>();
+    /** Running places taken by sequences waiting for remote KV. */
+    private int loadingWidth;
+    /** Blocks kept for the connector after their sequence finished, by pin id. */
+    private final Map<Long, int[]> pins = new HashMap<>();
+    private long nextTransferId;
+    private long remoteLoadedTokens;
+    private long remoteLoadFailures;
+    private int pinnedBlocks;
+
+    /** A load in flight: its sequence (null once aborted), the blocks it holds and the tokens it brings. */
+    private static final class Load {
+        Sequence seq;
+        final int[] table;
+        final int toToken;
+
+        Load(Sequence seq, int[] table, int toToken) {
+            this.seq = seq;
+            this.table = table;
+            this.toToken = toToken;
+        }
+    }
 
     public Scheduler(SchedulerConfig config, BlockManager blocks) {
+        this(config, blocks, KvConnector.NONE);
+    }
+
+    public Scheduler(SchedulerConfig config, BlockManager blocks, KvConnector connector) {
         this.config = config;
         this.blocks = blocks;
         this.blockSize = blocks.blockSize();
+        this.connector = connector;
+    }
+
+    public KvConnector connector() {
+        return connector;
+    }
+
+    /** Sequences waiting for remote KV (aborted loads not yet reported included). */
+    public int loadingCount() {
+        return loads.size();
+    }
+
+    /** Blocks pinned for the connector after their sequence finished. */
+    public int pinnedBlocks() {
+        return pinnedBlocks;
+    }
+
+    /** Blocks held by loads in flight, their sequence aborted or not. */
+    public int loadingBlocks() {
+        int n = 0;
+        for (Load l : loads.values()) {
+            n += l.table.length;
+        }
+        return n;
+    }
+
+    /** Prompt tokens whose KV was loaded from elsewhere instead of computed. */
+    public long remoteLoadedTokens() {
+        return remoteLoadedTokens;
+    }
+
+    /** Loads that failed (their sequences were computed here instead). */
+    public long remoteLoadFailures() {
+        return remoteLoadFailures;
     }
 
     public SchedulerConfig config() {
@@ -66,6 +146,11 @@ public final class Scheduler {
 
     public long preemptions() {
         return preemptions;
+    }
+
+    /** Makes decoding sequences carry proposed tokens from {@code proposer} (null: plain decoding). */
+    public void setDraftProposer(DraftProposer proposer) {
+        this.proposer = proposer;
     }
 
     /** Copy-on-write block copies ordered so far. */
@@ -93,7 +178,30 @@ public final class Scheduler {
 
     /** Removes a sequence (finished or aborted) and releases its blocks at once. */
     public void finish(Sequence seq) {
+        finish(seq, false);
+    }
+
+    /**
+     * Removes a sequence (finished or aborted) and releases its blocks, except those the connector
+     * keeps: with {@code offerToConnector} (a normal finish of a sequence that produces KV for
+     * elsewhere) the connector may pin them until it has sent them. A sequence waiting for remote
+     * KV leaves its blocks with its load until the connector reports the load over.
+     */
+    public void finish(Sequence seq, boolean offerToConnector) {
         if (seq.status == Sequence.Status.FINISHED) {
+            return;
+        }
+        if (seq.status == Sequence.Status.WAITING_FOR_REMOTE_KV) {
+            for (Map.Entry<Long, Load> e : loads.entrySet()) {
+                if (e.getValue().seq == seq) {
+                    e.getValue().seq = null;
+                    loadingWidth -= seq.width;
+                    connector.cancelLoad(e.getKey());
+                    break;
+                }
+            }
+            seq.clearBlocks();
+            seq.status = Sequence.Status.FINISHED;
             return;
         }
         if (seq.status == Sequence.Status.RUNNING) {
@@ -101,9 +209,72 @@ public final class Scheduler {
         } else {
             waiting.remove(seq);
         }
+        KvTransfer t = seq.kvTransfer();
+        if (offerToConnector && t != null && t.role() == KvTransfer.Role.PRODUCE && seq.numBlocks() > 0
+                && pinnedBlocks + seq.numBlocks() <= MAX_PINNED_FRACTION * blocks.numBlocks()) {
+            long pin = nextTransferId++;
+            int[] table = seq.blockTable();
+            if (connector.requestFinished(t, table, seq.numComputed(), pin)) {
+                for (int b : table) {
+                    blocks.share(b);
+                }
+                pins.put(pin, table);
+                pinnedBlocks += table.length;
+            }
+        }
         blocks.releaseAll(seq.blocksArray(), seq.numBlocks());
         seq.clearBlocks();
         seq.status = Sequence.Status.FINISHED;
+    }
+
+    /** Applies what the connector reported: finished loads join the running sequences, released pins free. */
+    private void drainConnector() {
+        connector.drainEvents(ev -> {
+            switch (ev.kind()) {
+                case RELEASED -> {
+                    int[] table = pins.remove(ev.id());
+                    if (table != null) {
+                        pinnedBlocks -= table.length;
+                        blocks.releaseAll(table, table.length);
+                    }
+                }
+                case LOADED, LOAD_FAILED -> {
+                    Load load = loads.remove(ev.id());
+                    if (load == null) {
+                        return;
+                    }
+                    Sequence seq = load.seq;
+                    if (seq == null) {
+                        blocks.releaseAll(load.table, load.table.length); // aborted while loading
+                        return;
+                    }
+                    loadingWidth -= seq.width;
+                    if (ev.kind() == io.tessera.engine.connector.KvConnector.Event.Kind.LOADED) {
+                        loaded(seq, load.toToken);
+                    } else {
+                        remoteLoadFailures++;
+                        blocks.releaseAll(seq.blocksArray(), seq.numBlocks());
+                        seq.clearBlocks();
+                        seq.setComputed(0);
+                        seq.status = Sequence.Status.WAITING;
+                        waiting.add(seq);
+                    }
+                }
+            }
+        });
+    }
+
+    /** A load finished: its tokens are in the cache, full blocks enter the prefix cache, the sequence runs. */
+    private void loaded(Sequence seq, int toToken) {
+        int from = seq.numComputed();
+        remoteLoadedTokens += toToken - from;
+        seq.setComputed(toToken);
+        for (int b = from / blockSize; b < seq.numBlocks() && b * blockSize < toToken; b++) {
+            blocks.setFilled(seq.block(b), Math.min(blockSize, toToken - b * blockSize));
+        }
+        registerFull(seq, toToken);
+        seq.status = Sequence.Status.RUNNING;
+        insertRunning(seq);
     }
 
     /**
@@ -134,10 +305,12 @@ public final class Scheduler {
     }
 
     public ScheduledStep schedule() {
+        drainConnector();
         int budget = config.maxBatchedTokens();
         Map<Sequence, Integer> scheduled = new LinkedHashMap<>();
         List<int[]> copies = new ArrayList<>(); // {from, to}
         Map<Sequence, List<int[]>> copiesOf = new LinkedHashMap<>();
+        Map<Sequence, int[]> drafts = new LinkedHashMap<>();
         List<Sequence> preempted = new ArrayList<>();
 
         for (int pass = 0; pass < 2; pass++) {
@@ -154,6 +327,12 @@ public final class Scheduler {
                     break;
                 }
                 int n = Math.min(remaining, budget);
+                if (decodes && scheduleWithDraft(seq, budget, copiesOf, drafts)) {
+                    int given = 1 + drafts.get(seq).length;
+                    scheduled.put(seq, given);
+                    budget -= given;
+                    continue;
+                }
                 boolean placed = false;
                 while (true) {
                     List<int[]> cow = new ArrayList<>();
@@ -172,6 +351,7 @@ public final class Scheduler {
                         budget += given;
                     }
                     copiesOf.remove(victim);
+                    drafts.remove(victim);
                     preempt(victim, preempted);
                 }
                 if (placed) {
@@ -183,12 +363,19 @@ public final class Scheduler {
 
         if (preempted.isEmpty()) {
             int watermark = (int) Math.ceil(config.admitWatermark() * blocks.numBlocks());
-            while (!waiting.isEmpty() && budget > 0 && runningWidth < config.maxSeqs()) {
+            while (!waiting.isEmpty() && budget > 0 && runningWidth + loadingWidth < config.maxSeqs()) {
                 Sequence seq = waiting.first();
-                if (runningWidth + seq.width > config.maxSeqs()) {
+                if (runningWidth + loadingWidth + seq.width > config.maxSeqs()) {
                     break; // first come first served: its samples wait for room together
                 }
                 int hits = reuseCachedPrefix(seq);
+                int remote = remoteTokens(seq, hits);
+                if (remote > 0) {
+                    if (!startLoad(seq, hits, remote, watermark)) {
+                        break;
+                    }
+                    continue;
+                }
                 int n = Math.min(seq.numTokens() - seq.numComputed(), budget);
                 int needed = blocksFor(seq.numComputed() + n) - seq.numBlocks();
                 boolean fits = running.isEmpty() ? needed <= blocks.freeBlocks()
@@ -218,7 +405,9 @@ public final class Scheduler {
             Sequence seq = e.getKey();
             int start = seq.numComputed();
             int len = e.getValue();
-            chunks.add(new ScheduledStep.Chunk(seq, start, len, start + len == seq.numTokens()));
+            int[] draft = drafts.get(seq);
+            chunks.add(draft == null ? new ScheduledStep.Chunk(seq, start, len, start + len == seq.numTokens())
+                    : new ScheduledStep.Chunk(seq, start, len, true, draft));
         }
         for (List<int[]> c : copiesOf.values()) {
             copies.addAll(c);
@@ -244,20 +433,135 @@ public final class Scheduler {
             if (seq.status != Sequence.Status.RUNNING) {
                 continue;
             }
-            int end = c.start() + c.length();
-            seq.setComputed(end);
-            for (int b = c.start() / blockSize; b < seq.numBlocks() && b * blockSize < end; b++) {
-                blocks.setFilled(seq.block(b), Math.min(blockSize, end - b * blockSize));
-            }
-            if (blocks.prefixCaching()) {
-                int full = end / blockSize;
-                for (int b = seq.numRegistered(); b < full; b++) {
-                    blocks.register(seq.block(b), seq.blockHash(b), seq.parentHash(b), seq.tokensArray(), b * blockSize);
-                }
-                seq.setRegistered(Math.max(seq.numRegistered(), full));
-            }
+            // a draft's positions count only once verified (acceptDraft)
+            markComputed(seq, c.start(), c.start() + c.ownLength());
         }
         blocks.sample();
+    }
+
+    /**
+     * Records the verification of a decoding chunk's draft: the first {@code accepted} proposed
+     * tokens (now appended to the sequence, followed by the target's own next token) keep their
+     * keys and values; the rejected positions are forgotten, so the sequence's computed length
+     * shrinks back to them and the blocks that held only rejected positions are freed. Only
+     * accepted tokens ever reach the prefix cache: blocks are registered up to the computed length.
+     */
+    public void acceptDraft(Sequence seq, int accepted) {
+        if (seq.status != Sequence.Status.RUNNING) {
+            return; // finished inside the draft: its blocks are already released
+        }
+        int start = seq.numComputed();
+        if (accepted < 0 || start + accepted >= seq.numTokens()) {
+            throw new IllegalStateException(accepted + " accepted tokens do not fit " + seq);
+        }
+        markComputed(seq, start, start + accepted);
+        int keep = blocksFor(seq.numTokens());
+        for (int b = seq.numBlocks() - 1; b >= keep; b--) {
+            blocks.releaseRejected(seq.block(b));
+            seq.dropLastBlock();
+        }
+    }
+
+    /**
+     * Tries to schedule a decoding sequence with a draft from the proposer, within {@code budget}
+     * tokens; false when there is no draft or its blocks are not free with one block per running
+     * sequence to spare (the sequence then decodes its one token as without speculation).
+     */
+    private boolean scheduleWithDraft(Sequence seq, int budget, Map<Sequence, List<int[]>> copiesOf,
+            Map<Sequence, int[]> drafts) {
+        if (proposer == null || budget < 2) {
+            return false;
+        }
+        int[] draft = proposer.propose(seq, budget - 1);
+        if (draft.length == 0) {
+            return false;
+        }
+        if (draft.length > budget - 1) {
+            throw new IllegalStateException("the proposer gave " + draft.length + " tokens for room of "
+                    + (budget - 1));
+        }
+        // the draft's own blocks leave one free block per running sequence, for their next tokens
+        int start = seq.numComputed();
+        int extra = blocksFor(start + 1 + draft.length) - Math.max(seq.numBlocks(), blocksFor(start + 1));
+        if (extra > 0 && blocks.freeBlocks() - extra < running.size()) {
+            return false;
+        }
+        List<int[]> cow = new ArrayList<>();
+        if (!allocate(seq, 1 + draft.length, cow)) {
+            return false;
+        }
+        copiesOf.put(seq, cow);
+        drafts.put(seq, draft);
+        return true;
+    }
+
+    /** Tokens {@code [from, end)} of a sequence are in the cache; full blocks enter the prefix cache. */
+    private void markComputed(Sequence seq, int from, int end) {
+        seq.setComputed(end);
+        for (int b = from / blockSize; b < seq.numBlocks() && b * blockSize < end; b++) {
+            blocks.setFilled(seq.block(b), Math.min(blockSize, end - b * blockSize));
+        }
+        registerFull(seq, end);
+    }
+
+    /** Registers the sequence's blocks that are full of computed tokens in the prefix cache. */
+    private void registerFull(Sequence seq, int computed) {
+        if (blocks.prefixCaching()) {
+            int full = computed / blockSize;
+            for (int b = seq.numRegistered(); b < full; b++) {
+                blocks.register(seq.block(b), seq.blockHash(b), seq.parentHash(b), seq.tokensArray(), b * blockSize);
+            }
+            seq.setRegistered(Math.max(seq.numRegistered(), full));
+        }
+    }
+
+    /** Tokens the connector can load for a waiting sequence beyond its local hits; asked once per sequence. */
+    private int remoteTokens(Sequence seq, int hits) {
+        KvTransfer t = seq.kvTransfer();
+        if (t == null || t.role() != KvTransfer.Role.CONSUME || seq.remoteAsked) {
+            return 0;
+        }
+        seq.remoteAsked = true;
+        int n = connector.loadableTokens(t, seq.promptLength(), hits);
+        if (n <= hits) {
+            return 0;
+        }
+        if (n >= seq.promptLength()) {
+            throw new IllegalStateException("a KV connector offered " + n + " tokens of a " + seq.promptLength()
+                    + "-token prompt; the last prompt token must be computed here");
+        }
+        return n;
+    }
+
+    /**
+     * Admits a waiting sequence by loading tokens {@code [hits, remote)} from elsewhere into fresh
+     * blocks. False when the blocks are not free (the sequence stays first in line, asking no more).
+     */
+    private boolean startLoad(Sequence seq, int hits, int remote, int watermark) {
+        int needed = blocksFor(remote) - seq.numBlocks();
+        boolean fits = running.isEmpty() ? needed <= blocks.freeBlocks() : needed + watermark <= blocks.freeBlocks();
+        if (!fits) {
+            seq.remoteAsked = false; // ask again when there is room
+            blocks.releaseAll(seq.blocksArray(), seq.numBlocks());
+            seq.clearBlocks();
+            seq.setComputed(0);
+            return false;
+        }
+        for (int i = 0; i < needed; i++) {
+            seq.addBlock(blocks.allocate());
+        }
+        waiting.pollFirst();
+        if (seq.cachedPromptTokens < 0) {
+            seq.cachedPromptTokens = Math.min(hits, seq.promptLength());
+            blocks.countQuery(seq.promptLength(), seq.cachedPromptTokens);
+        }
+        seq.status = Sequence.Status.WAITING_FOR_REMOTE_KV;
+        loadingWidth += seq.width;
+        long id = nextTransferId++;
+        int[] table = seq.blockTable();
+        loads.put(id, new Load(seq, table, remote));
+        connector.startLoad(id, seq.kvTransfer(), table, hits, remote);
+        return true;
     }
 
     /** Takes cached blocks for the longest cached prefix of a waiting sequence; returns the tokens found. */

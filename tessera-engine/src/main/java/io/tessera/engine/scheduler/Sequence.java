@@ -12,7 +12,11 @@ import java.util.Arrays;
 public final class Sequence {
 
     public enum Status {
-        WAITING, RUNNING, FINISHED
+        WAITING,
+        /** Admitted, its blocks allocated, while a KV connector loads its prompt's KV from elsewhere. */
+        WAITING_FOR_REMOTE_KV,
+        RUNNING,
+        FINISHED
     }
 
     private final long arrival;
@@ -30,6 +34,10 @@ public final class Sequence {
     Status status = Status.WAITING;
     int cachedPromptTokens = -1;
     int preemptions;
+    /** Its part in a prefill/decode exchange (set by the engine before it is queued), or null. */
+    private io.tessera.engine.connector.KvTransfer kvTransfer;
+    /** The connector was asked for this sequence's KV once: a preempted or failed one computes it here. */
+    boolean remoteAsked;
 
     /** False when every token must go through the model (no cached prefix): a mean-pooled embedding. */
     boolean reusesPrefix = true;
@@ -75,6 +83,14 @@ public final class Sequence {
         this.cachedPromptTokens = parent.cachedPromptTokens;
         this.blockSizeForHashes = parent.blockSizeForHashes;
         this.width = 1;
+    }
+
+    public io.tessera.engine.connector.KvTransfer kvTransfer() {
+        return kvTransfer;
+    }
+
+    public void kvTransfer(io.tessera.engine.connector.KvTransfer transfer) {
+        this.kvTransfer = transfer;
     }
 
     /** Makes admission compute every token, taking no cached blocks for the prefix. Before it is added. */
@@ -169,6 +185,15 @@ public final class Sequence {
             blocks = Arrays.copyOf(blocks, blocks.length * 2);
         }
         blocks[numBlocks++] = block;
+    }
+
+    /** Forgets the last block of the table (the caller releases it). */
+    void dropLastBlock() {
+        if (numBlocks == 0) {
+            throw new IllegalStateException("no block to drop: " + this);
+        }
+        numBlocks--;
+        numRegistered = Math.min(numRegistered, numBlocks);
     }
 
     int[] blocksArray() {

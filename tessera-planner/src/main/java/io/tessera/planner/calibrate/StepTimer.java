@@ -4,7 +4,7 @@ import io.tessera.planner.model.ModelShape;
 
 /**
  * Measures real engine steps on this machine, for calibration and validation. The planner only
- * needs this interface; {@link EngineStepTimer} implements it with Tessera's own forward pass.
+ * needs this interface; {@link ForwardStepTimer} implements it with Tessera's own forward pass.
  */
 public interface StepTimer extends AutoCloseable {
 
@@ -22,7 +22,7 @@ public interface StepTimer extends AutoCloseable {
 
     /**
      * Median wall-clock seconds of the step over {@code repeats} runs after one warm-up (runs
-     * preempted by other processes may be left out, see {@link EngineStepTimer}).
+     * preempted by other processes may be left out, see {@link ForwardStepTimer}).
      */
     double seconds(StepPlan plan, int repeats);
 

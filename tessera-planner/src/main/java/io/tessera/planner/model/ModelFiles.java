@@ -4,6 +4,7 @@ import io.tessera.core.gguf.GgufFile;
 import io.tessera.core.gguf.GgufMetadata;
 import io.tessera.core.model.GgufModelLoader;
 import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.MoeOptions;
 import io.tessera.core.safetensors.SafetensorsFile;
 import io.tessera.core.safetensors.SafetensorsTensorInfo;
 import java.io.IOException;
@@ -68,22 +69,25 @@ public final class ModelFiles {
     }
 
     /**
-     * Reads the shape from a GGUF header (the Llama-family keys Tessera loads, plus
-     * {@code <arch>.expert_count} and {@code expert_used_count} for Mixtral-style MoE).
+     * Reads the shape from a GGUF header as Tessera's loader reads it (the family's keys, experts
+     * included: their width, a shared expert counted as that many experts' worth of width, the
+     * leading dense layers).
      */
     static ModelShape fromGguf(Path path) throws IOException {
         try (GgufFile f = GgufFile.open(path)) {
             ModelConfig c = GgufModelLoader.config(f);
             GgufMetadata md = f.metadata();
-            String arch = c.architecture();
-            int experts = md.getInt(arch + ".expert_count", 0);
-            int used = experts > 0 ? md.getInt(arch + ".expert_used_count", 2) : 0;
+            MoeOptions moe = c.moe();
+            int experts = moe.experts();
+            int width = experts > 0 ? moe.expertHiddenDim() : 0;
+            int shared = experts > 0 && moe.sharedHiddenDim() > 0
+                    ? Math.max(1, Math.round((float) moe.sharedHiddenDim() / width)) : 0;
             boolean tied = f.tensorInfo("output.weight").isEmpty();
             boolean bias = f.tensorInfo("blk.0.attn_q.bias").isPresent();
             String name = md.getString("general.name", path.getFileName().toString()).toLowerCase(Locale.ROOT).replace(' ', '-');
             return new ModelShape(name, c.dim(), c.layers(), c.heads(), c.kvHeads(), c.headDim(), c.hiddenDim(),
-                    c.vocabSize(), tied, true, bias, c.contextLength(), experts, used, 0, experts > 0 ? c.hiddenDim() : 0,
-                    0, 0, 0, 0, 0, 0, 0);
+                    c.vocabSize(), tied, true, bias, c.contextLength(), experts, moe.expertsUsed(), shared, width,
+                    experts > 0 ? moe.leadingDenseLayers() : 0, 0, 0, 0, 0, 0, 0);
         }
     }
 

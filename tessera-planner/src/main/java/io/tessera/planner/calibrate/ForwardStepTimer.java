@@ -28,7 +28,7 @@ import java.util.Map;
  * then the median of several timed forward calls. The cache contents are whatever the allocation
  * holds; timing does not depend on them.
  */
-public final class EngineStepTimer implements StepTimer {
+public final class ForwardStepTimer implements StepTimer {
 
     private static final int BLOCK = 16;
 
@@ -41,18 +41,18 @@ public final class EngineStepTimer implements StepTimer {
     private final Map<Integer, DecoderForward> byDepth = new HashMap<>();
     private java.util.function.Consumer<String> progress = line -> { };
 
-    public EngineStepTimer(Path modelFile, int threads) throws IOException {
+    public ForwardStepTimer(Path modelFile, int threads) throws IOException {
         this(modelFile, threads, KvCacheType.F16);
     }
 
     /** Receives a line after each round of {@link #seconds(List, int)}, for commands that run for minutes. */
-    public EngineStepTimer withProgress(java.util.function.Consumer<String> sink) {
+    public ForwardStepTimer withProgress(java.util.function.Consumer<String> sink) {
         this.progress = sink;
         return this;
     }
 
     /** A timer whose steps use an off-heap paged KV cache of {@code kvType}, as the serving engine does. */
-    public EngineStepTimer(Path modelFile, int threads, KvCacheType kvType) throws IOException {
+    public ForwardStepTimer(Path modelFile, int threads, KvCacheType kvType) throws IOException {
         this.kvType = kvType;
         this.model = ModelLoader.load(modelFile);
         this.parallel = new Parallel(threads);

@@ -1,0 +1,26 @@
+package io.tessera.engine.executor;
+
+/**
+ * The executor half of a KV connector: one layer of one block of the executor's KV cache, keys then
+ * values, in the cache's own precision, read out or written in. A connector saves a finished
+ * request's blocks layer by layer through it and loads another instance's blocks into freshly
+ * allocated ones. Blocks it touches are pinned or freshly allocated by the scheduler, so the forward
+ * pass never reads or writes them at the same time; calls may come from any thread.
+ */
+public interface KvBlockIo {
+
+    /**
+     * What must match between two caches for their blocks to be exchanged as bytes, e.g.
+     * "f16 layers=5 kvDim=64 block=16".
+     */
+    String layout();
+
+    int layers();
+
+    /** Bytes of one layer of one block, keys and values together. */
+    int blockLayerBytes();
+
+    void readBlockLayer(int layer, int block, byte[] dst, int offset);
+
+    void writeBlockLayer(int layer, int block, byte[] src, int offset);
+}
