@@ -14,7 +14,7 @@ import io.tessera.engine.EngineStats;
 import io.tessera.engine.GenerateParams;
 import io.tessera.engine.GenerateRequest;
 import io.tessera.cluster.DistributedExecutor;
-import io.tessera.cluster.ClusterExecutors;
+import io.tessera.cluster.ExecutorFactory;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.kv.KvStats;
 import io.tessera.engine.kv.KvTierStats;
@@ -108,7 +108,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
             int longest = prefixLen + (int) Math.ceil(inputLen * (1 + rangeRatio))
                     + (int) Math.ceil(outputLen * (1 + rangeRatio));
             long budget = engine.kvBudget(m, Math.min(longest, cfg.contextLength()), "tessera bench throughput").bytes();
-            try (ClusterExecutors.Opened opened = ClusterExecutors.open(m, model, parallel, kvType, engine.blockSize, budget,
+            try (ExecutorFactory.Opened opened = ExecutorFactory.open(m, model, parallel, kvType, engine.blockSize, budget,
                     cluster.layout(), engine.kvOffload())) {
                 Executor executor = opened.executor();
                 EngineConfig config = engine.config();

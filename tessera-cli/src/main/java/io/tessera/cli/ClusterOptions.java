@@ -1,6 +1,6 @@
 package io.tessera.cli;
 
-import io.tessera.cluster.ClusterExecutors;
+import io.tessera.cluster.ExecutorFactory;
 import io.tessera.cluster.transport.ClusterToken;
 import io.tessera.cluster.transport.Wire;
 import java.util.List;
@@ -37,7 +37,7 @@ final class ClusterOptions {
                     + "ignored).")
     java.nio.file.Path tokenFile;
 
-    @Option(names = "--worker-restarts", defaultValue = "" + ClusterExecutors.DEFAULT_WORKER_RESTARTS, paramLabel = "N",
+    @Option(names = "--worker-restarts", defaultValue = "" + ExecutorFactory.DEFAULT_WORKER_RESTARTS, paramLabel = "N",
             description = "Restarts in a row of a local worker (started by --tp/--pp without --workers) that died, "
                     + "1 s, 2 s, 4 s ... apart; 0 never restarts (default: ${DEFAULT-VALUE}).")
     int workerRestarts;
@@ -63,7 +63,7 @@ final class ClusterOptions {
             description = "-Xmx of locally started workers (default: ${DEFAULT-VALUE}).")
     String workerHeap;
 
-    ClusterExecutors.Layout layout() throws java.io.IOException {
+    ExecutorFactory.Layout layout() throws java.io.IOException {
         String fileToken = null;
         if (tlsKeystore != null) {
             System.setProperty("tessera.cluster.tls.keystore", tlsKeystore.toAbsolutePath().toString());
@@ -106,7 +106,7 @@ final class ClusterOptions {
                 t = ClusterToken.require(fileToken, "the cluster file " + clusterFile);
             }
         }
-        return new ClusterExecutors.Layout(tp, pp, workers == null ? List.of() : workers, t, microBatches, Wire.parse(wire),
+        return new ExecutorFactory.Layout(tp, pp, workers == null ? List.of() : workers, t, microBatches, Wire.parse(wire),
                 workerThreads, workerHeap, workerRestarts);
     }
 }

@@ -9,7 +9,7 @@ import io.tessera.planner.catalog.Accelerator;
 import io.tessera.planner.memory.MemoryModel;
 import io.tessera.planner.memory.Precision;
 import io.tessera.planner.model.ModelCatalog;
-import io.tessera.planner.model.ModelShape;
+import io.tessera.planner.model.ModelSpec;
 import io.tessera.planner.search.Search;
 import io.tessera.planner.sim.Workload;
 import java.nio.file.Path;
@@ -76,7 +76,7 @@ public final class PlanCommand implements Callable<Integer> {
             new CommandLine(this).usage(spec.commandLine().getErr());
             return 2;
         }
-        ModelShape m = ModelCatalog.resolve(model);
+        ModelSpec m = ModelCatalog.resolve(model);
         boolean byCost = rank.equalsIgnoreCase("cost");
         if (!byCost && !rank.equalsIgnoreCase("goodput")) {
             throw new IllegalArgumentException("--rank must be goodput or cost");

@@ -343,7 +343,7 @@ final class ServeCommand implements Callable<Integer> {
     Executor createExecutor(LoadedModel loaded, Parallel parallel, int contextLength) throws java.io.IOException {
         KvCacheBudget budget = engineOptions.kvBudget(loaded.model(), contextLength, "tessera serve");
         System.err.println("tessera serve: KV cache " + budget.describe(engineOptions.kvType()));
-        return io.tessera.cluster.ClusterExecutors.open(loaded.model(), modelOptions.model(), parallel,
+        return io.tessera.cluster.ExecutorFactory.open(loaded.model(), modelOptions.model(), parallel,
                 engineOptions.kvType(), engineOptions.blockSize, budget.bytes(), cluster.layout(),
                 engineOptions.kvOffload()).executor();
     }

@@ -125,7 +125,7 @@ final class SynthCommand implements Callable<Integer> {
         }
         WeightTypes types = WeightTypes.parse(type == null ? "Q8_0" : type);
         long start = System.nanoTime();
-        SyntheticModel.write(out, s, vocab, types, seed);
+        SyntheticModel.write(out, s, vocab, types, seed, new ProgressLine("synth", start));
         System.err.printf("wrote %s: %s shape, %s, vocabulary %d, %s in %.1f s%n", out, s.name(), types.name(),
                 vocab.size(), Units.bytes(Files.size(out)), (System.nanoTime() - start) / 1e9);
         return 0;

@@ -127,6 +127,7 @@ class CliTest {
         Result r = tessera("synth", "--shape", "tiny-gqa", "--type", "Q4_0", "--vocab-size", "600", "--layers", "2",
                 "-o", out.toString());
         assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().matches("(?s).*synth: (\\d+)/\\1 tensors, .*"), "the last progress line: " + r.err());
         Result info = tessera("info", "--json", out.toString());
         assertTrue(info.out().contains("\"vocab_size\" : 600"), info.out());
         Result run = tessera("run", "--model", out.toString(), "--prompt", "hello", "--max-tokens", "5", "--seed", "1");

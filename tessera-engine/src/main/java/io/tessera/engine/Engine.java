@@ -231,12 +231,12 @@ public final class Engine implements AutoCloseable {
         live.clear();
     }
 
-    /** The engine thread's fatal error, if it died. */
     /** Null while the executor is healthy, else why it is not (read from any thread). */
     public String executorHealth() {
         return core.executor().health();
     }
 
+    /** The engine thread's fatal error if it died, else null. */
     public Throwable crash() {
         return crash;
     }

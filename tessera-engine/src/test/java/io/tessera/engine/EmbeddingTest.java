@@ -1,5 +1,6 @@
 package io.tessera.engine;
 
+import io.tessera.engine.executor.ForwardingExecutor;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -14,8 +15,6 @@ import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelConfig;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.executor.LocalExecutor;
-import io.tessera.engine.executor.StepInput;
-import io.tessera.engine.executor.StepResult;
 import io.tessera.engine.scheduler.SchedulerConfig;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -235,39 +234,19 @@ class EmbeddingTest {
     }
 
     /** An executor that returns logits only, as a distributed one does. */
-    private record LogitsOnly(Executor inner) implements Executor {
-        @Override
-        public StepResult execute(StepInput input) {
-            return inner.execute(input);
+    private static final class LogitsOnly extends ForwardingExecutor {
+        LogitsOnly(Executor inner) {
+            super(inner);
         }
 
         @Override
-        public ModelConfig modelConfig() {
-            return inner.modelConfig();
-        }
-
-        @Override
-        public int blockSize() {
-            return inner.blockSize();
-        }
-
-        @Override
-        public int numBlocks() {
-            return inner.numBlocks();
-        }
-
-        @Override
-        public long blockBytes() {
-            return inner.blockBytes();
+        public boolean returnsHiddenStates() {
+            return false;
         }
 
         @Override
         public String describe() {
             return "logits only";
-        }
-
-        @Override
-        public void close() {
         }
     }
 }

@@ -12,13 +12,13 @@ import io.tessera.planner.memory.Layout;
 import io.tessera.planner.memory.MemoryModel;
 import io.tessera.planner.memory.Precision;
 import io.tessera.planner.model.ModelCatalog;
-import io.tessera.planner.model.ModelShape;
+import io.tessera.planner.model.ModelSpec;
 import java.io.IOException;
 import org.junit.jupiter.api.Test;
 
 class MemoryModelTest {
 
-    static ModelShape model(String name) throws IOException {
+    static ModelSpec model(String name) throws IOException {
         return ModelCatalog.resolve(name);
     }
 
@@ -31,7 +31,7 @@ class MemoryModelTest {
     /** The seed's worked example: a 6B fp16 model is 12 GB; on an A10 (600 GB/s) 0.02 s a token, 0.01 s over TP 2. */
     @Test
     void seedExampleSixBillionFp16OnA10() throws IOException {
-        ModelShape m = model("6b");
+        ModelSpec m = model("6b");
         Accelerator a10 = AcceleratorCatalog.builtin().get("A10");
         assertEquals(6_000_000_000L, m.totalParams());
         assertEquals(12e9, MemoryModel.weightsBytes(m, Precision.FP16), 0);
@@ -45,7 +45,7 @@ class MemoryModelTest {
 
     @Test
     void llama31_8bHandComputed() throws IOException {
-        ModelShape m = model("llama-3.1-8b");
+        ModelSpec m = model("llama-3.1-8b");
         // embedding 128256*4096 twice (untied) + 32 * (41,943,040 attention + 176,160,768 FFN + 8,192 norms) + 4,096
         assertEquals(8_030_261_248L, m.totalParams());
         MemoryModel.Report r = report("llama-3.1-8b", Precision.BF16, 1, 1, null);
@@ -68,7 +68,7 @@ class MemoryModelTest {
         assertEquals(327_680, r.kvBytesPerToken(), 0); // 2 * 80 * 8 * 128 * 2
         assertEquals(40_960, r.devices().getFirst().kvBytesPerToken(), 0); // one kv head per rank
         // TP 16 over 8 kv heads replicates them: still one head per rank
-        ModelShape m = model("llama-3.1-70b");
+        ModelSpec m = model("llama-3.1-70b");
         MemoryModel.Report r16 = MemoryModel.report(m, Precision.BF16, Precision.BF16, Layout.of(16, 1), null, 1,
                 MemoryModel.Limits.DEFAULT);
         assertEquals(40_960, r16.devices().getFirst().kvBytesPerToken(), 0);
@@ -76,11 +76,11 @@ class MemoryModelTest {
 
     @Test
     void moeCountsAllExpertsAndMlaCachesTheLatent() throws IOException {
-        ModelShape mix = model("mixtral-8x7b");
+        ModelSpec mix = model("mixtral-8x7b");
         assertEquals(46_702_792_704L, mix.totalParams());
         assertEquals(12_748_853_248L, mix.activeParams()); // head counted, embedding gather not
         assertEquals(2.0 * 32 * 8 * 128 * 2, MemoryModel.kvBytesPerToken(mix, Precision.BF16), 0);
-        ModelShape ds = model("deepseek-v3");
+        ModelSpec ds = model("deepseek-v3");
         assertEquals(671_026_404_352L, ds.totalParams());
         assertEquals(61.0 * (512 + 64) * 2, MemoryModel.kvBytesPerToken(ds, Precision.BF16), 0);
         // the latent is replicated over TP ranks
@@ -103,7 +103,7 @@ class MemoryModelTest {
 
     @Test
     void rejectsInvalidLayouts() throws IOException {
-        ModelShape m = model("qwen2.5-7b");
+        ModelSpec m = model("qwen2.5-7b");
         assertThrows(IllegalArgumentException.class, () -> MemoryModel.report(m, Precision.BF16, Precision.BF16,
                 Layout.of(8, 1), null, 1, MemoryModel.Limits.DEFAULT)); // 28 heads
         assertThrows(IllegalArgumentException.class, () -> ModelCatalog.resolve("no-such-model"));

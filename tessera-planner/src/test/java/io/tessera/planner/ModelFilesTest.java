@@ -6,7 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tessera.planner.calibrate.ForwardStepTimer;
 import io.tessera.planner.model.ModelCatalog;
-import io.tessera.planner.model.ModelShape;
+import io.tessera.core.synth.ModelShape;
+import io.tessera.planner.model.ModelSpec;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -24,7 +25,7 @@ class ModelFilesTest {
     @Test
     void readsTheShapeFromAGgufHeader() throws IOException {
         Path f = ForwardStepTimer.synthesize(dir.resolve("tiny.gguf"), "tiny-gqa", null, "f32", 1);
-        ModelShape m = ModelCatalog.resolve(f.toString());
+        ModelSpec m = ModelCatalog.resolve(f.toString());
         assertEquals(256, m.hidden());
         assertEquals(4, m.layers());
         assertEquals(32, m.heads());
@@ -41,15 +42,15 @@ class ModelFilesTest {
      */
     @Test
     void readsExpertsFromAGgufHeaderAsTheLoaderDoes() throws IOException {
-        var tiny = io.tessera.core.synth.ModelShape.named("tiny-moe");
-        var qwenLike = new io.tessera.core.synth.ModelShape("tiny-moe-shared", tiny.config().withMoe(
+        var tiny = ModelShape.named("tiny-moe");
+        var qwenLike = new ModelShape("tiny-moe-shared", tiny.config().withMoe(
                 io.tessera.core.model.MoeOptions.of(8, 2, 32, false).withSharedExpert(128, true)), false);
         for (var shape : java.util.List.of(tiny, qwenLike)) {
             Path f = dir.resolve(shape.name() + ".gguf");
             io.tessera.core.synth.SyntheticModel.write(f, shape, io.tessera.core.synth.SyntheticVocabulary.generate(
                     512, 1), io.tessera.core.model.WeightTypes.parse("F32"), 1);
             io.tessera.core.model.ModelInfo info = io.tessera.core.model.ModelInfo.read(f);
-            ModelShape m = ModelCatalog.resolve(f.toString());
+            ModelSpec m = ModelCatalog.resolve(f.toString());
             assertEquals(8, m.experts(), shape.name());
             assertEquals(2, m.expertsPerToken(), shape.name());
             // the planner leaves out Qwen 2 MoE's one-row shared-expert gate (hidden values per layer)
@@ -84,14 +85,14 @@ class ModelFilesTest {
         try (var ch = java.nio.channels.FileChannel.open(st, java.nio.file.StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.wrap(new byte[] {0}), 8 + hb.length + off - 1);
         }
-        ModelShape guessed = ModelCatalog.resolve(st.toString());
+        ModelSpec guessed = ModelCatalog.resolve(st.toString());
         assertEquals(256, guessed.hidden());
         assertEquals(2, guessed.layers());
         assertEquals(1000, guessed.vocab());
         assertEquals(512, guessed.intermediate());
         Files.writeString(dir.resolve("config.json"), "{\"model_type\":\"llama\",\"hidden_size\":256,\"num_hidden_layers\":2,"
                 + "\"num_attention_heads\":4,\"num_key_value_heads\":2,\"intermediate_size\":512,\"vocab_size\":1000}");
-        ModelShape m = ModelCatalog.resolve(st.toString());
+        ModelSpec m = ModelCatalog.resolve(st.toString());
         assertEquals(4, m.heads());
         assertEquals(2, m.kvHeads());
         assertEquals(64, m.headDim());

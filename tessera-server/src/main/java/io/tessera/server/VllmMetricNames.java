@@ -35,7 +35,12 @@ final class VllmMetricNames {
             Map.entry("tessera_time_to_first_token_seconds", List.of("vllm:time_to_first_token_seconds")),
             Map.entry("tessera_inter_token_latency_seconds", List.of("vllm:inter_token_latency_seconds",
                     "vllm:time_per_output_token_seconds")),
-            Map.entry("tessera_e2e_request_latency_seconds", List.of("vllm:e2e_request_latency_seconds")));
+            Map.entry("tessera_e2e_request_latency_seconds", List.of("vllm:e2e_request_latency_seconds")),
+            Map.entry("tessera_spec_decode_num_drafts", List.of("vllm:spec_decode_num_drafts")),
+            Map.entry("tessera_spec_decode_num_draft_tokens", List.of("vllm:spec_decode_num_draft_tokens")),
+            Map.entry("tessera_spec_decode_num_accepted_tokens", List.of("vllm:spec_decode_num_accepted_tokens")),
+            Map.entry("tessera_spec_decode_num_accepted_tokens_per_pos",
+                    List.of("vllm:spec_decode_num_accepted_tokens_per_pos")));
 
     private VllmMetricNames() {
     }

@@ -1,5 +1,6 @@
 package io.tessera.server;
 
+import io.tessera.engine.executor.ForwardingExecutor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,7 +16,6 @@ import io.tessera.core.TestModels;
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.LoadedModel;
-import io.tessera.core.model.ModelConfig;
 import io.tessera.engine.Detokenizer;
 import io.tessera.engine.EmbeddingRequest;
 import io.tessera.engine.Engine;
@@ -23,8 +23,6 @@ import io.tessera.engine.EngineConfig;
 import io.tessera.engine.Pooling;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.executor.LocalExecutor;
-import io.tessera.engine.executor.StepInput;
-import io.tessera.engine.executor.StepResult;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -227,39 +225,19 @@ class EmbeddingsApiTest {
     }
 
     /** Logits only, as the distributed executor. */
-    private record LogitsOnly(Executor inner) implements Executor {
-        @Override
-        public StepResult execute(StepInput input) {
-            return inner.execute(input);
+    private static final class LogitsOnly extends ForwardingExecutor {
+        LogitsOnly(Executor inner) {
+            super(inner);
         }
 
         @Override
-        public ModelConfig modelConfig() {
-            return inner.modelConfig();
-        }
-
-        @Override
-        public int blockSize() {
-            return inner.blockSize();
-        }
-
-        @Override
-        public int numBlocks() {
-            return inner.numBlocks();
-        }
-
-        @Override
-        public long blockBytes() {
-            return inner.blockBytes();
+        public boolean returnsHiddenStates() {
+            return false;
         }
 
         @Override
         public String describe() {
             return "logits only";
-        }
-
-        @Override
-        public void close() {
         }
     }
 }

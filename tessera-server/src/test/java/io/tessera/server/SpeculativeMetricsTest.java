@@ -55,6 +55,13 @@ class SpeculativeMetricsTest {
                 assertTrue(value(m, "tessera_spec_decode_tokens_per_step") > 1, m);
                 assertTrue(m.contains("tessera_spec_decode_num_accepted_tokens_per_pos_total"
                         + "{model_name=\"stories260K\",position=\"0\"}"), m);
+                // vLLM's names for the same counters, for dashboards written for vLLM
+                assertEquals(drafts, value(m, "vllm:spec_decode_num_draft_tokens_total"), 0);
+                assertEquals(accepted, value(m, "vllm:spec_decode_num_accepted_tokens_total"), 0);
+                assertEquals(value(m, "tessera_spec_decode_num_drafts_total"),
+                        value(m, "vllm:spec_decode_num_drafts_total"), 0);
+                assertTrue(m.contains("vllm:spec_decode_num_accepted_tokens_per_pos_total"
+                        + "{model_name=\"stories260K\",position=\"0\"}"), m);
             } finally {
                 server.close();
             }

@@ -1,10 +1,10 @@
 package io.tessera.server;
 
+import io.tessera.engine.executor.ForwardingExecutor;
 import io.tessera.core.TestModels;
 import io.tessera.core.forward.KvCacheType;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.LoadedModel;
-import io.tessera.core.model.ModelConfig;
 import io.tessera.engine.Detokenizer;
 import io.tessera.engine.Engine;
 import io.tessera.engine.EngineConfig;
@@ -65,7 +65,14 @@ final class TestServer implements AutoCloseable {
     }
 
     /** An executor whose steps take at least a given time. */
-    private record SlowExecutor(Executor inner, Duration delay) implements Executor {
+    private static final class SlowExecutor extends ForwardingExecutor {
+        private final Duration delay;
+
+        SlowExecutor(Executor inner, Duration delay) {
+            super(inner);
+            this.delay = delay;
+        }
+
         @Override
         public StepResult execute(StepInput input) {
             try {
@@ -74,41 +81,6 @@ final class TestServer implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
             return inner.execute(input);
-        }
-
-        @Override
-        public boolean returnsHiddenStates() {
-            return inner.returnsHiddenStates();
-        }
-
-        @Override
-        public ModelConfig modelConfig() {
-            return inner.modelConfig();
-        }
-
-        @Override
-        public int blockSize() {
-            return inner.blockSize();
-        }
-
-        @Override
-        public int numBlocks() {
-            return inner.numBlocks();
-        }
-
-        @Override
-        public long blockBytes() {
-            return inner.blockBytes();
-        }
-
-        @Override
-        public String describe() {
-            return inner.describe();
-        }
-
-        @Override
-        public void close() {
-            // the wrapped executor is closed by its owner
         }
     }
 

@@ -3,7 +3,7 @@ package io.tessera.cli.plan;
 import io.tessera.planner.catalog.Accelerator;
 import io.tessera.planner.catalog.AcceleratorCatalog;
 import io.tessera.planner.model.ModelCatalog;
-import io.tessera.planner.model.ModelShape;
+import io.tessera.planner.model.ModelSpec;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -61,7 +61,7 @@ public final class PlanCatalogCommands {
             out.printf(Locale.ROOT, "%-15s %9s %9s %7s %6s %6s %8s %-9s %s%n", "name", "params B", "active B", "layers",
                     "heads", "kv", "hidden", "kind", "source");
             for (ModelCatalog.Preset p : all) {
-                ModelShape m = p.shape();
+                ModelSpec m = p.shape();
                 String kind = m.isMla() ? "MoE+MLA" : m.isMoe() ? "MoE" : "dense";
                 out.printf(Locale.ROOT, "%-15s %9.2f %9.2f %7d %6d %6d %8d %-9s %s%n", p.name(), m.totalParams() / 1e9,
                         m.activeParams() / 1e9, m.layers(), m.heads(), m.isMla() ? 1 : m.kvHeads(), m.hidden(), kind, p.source());

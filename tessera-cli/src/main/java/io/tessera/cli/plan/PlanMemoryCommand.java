@@ -5,7 +5,7 @@ import io.tessera.planner.memory.Layout;
 import io.tessera.planner.memory.MemoryModel;
 import io.tessera.planner.memory.Precision;
 import io.tessera.planner.model.ModelCatalog;
-import io.tessera.planner.model.ModelShape;
+import io.tessera.planner.model.ModelSpec;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -50,7 +50,7 @@ public final class PlanMemoryCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ModelShape m = ModelCatalog.resolve(model);
+        ModelSpec m = ModelCatalog.resolve(model);
         Precision p = Precision.parse(precision);
         Precision kv = kvPrecision == null ? p.defaultKvPrecision() : Precision.parse(kvPrecision);
         Accelerator a = gpu == null ? null : PlanSupport.accelerator(gpu, catalog);

@@ -5,7 +5,7 @@ import io.tessera.planner.memory.Layout;
 import io.tessera.planner.memory.MemoryModel;
 import io.tessera.planner.memory.Precision;
 import io.tessera.planner.model.ModelCatalog;
-import io.tessera.planner.model.ModelShape;
+import io.tessera.planner.model.ModelSpec;
 import io.tessera.planner.sim.Deployment;
 import io.tessera.planner.sim.SimResult;
 import io.tessera.planner.sim.Workload;
@@ -66,7 +66,7 @@ public final class PlanSimulateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ModelShape m = ModelCatalog.resolve(model);
+        ModelSpec m = ModelCatalog.resolve(model);
         Accelerator a = PlanSupport.accelerator(gpu, catalog);
         Precision p = Precision.parse(precision);
         MemoryModel.Limits limits = new MemoryModel.Limits(maxTokens, maxSeqs);

@@ -253,36 +253,32 @@ public final class Router implements AutoCloseable {
         m.put("prefix_affinity_hits", prefixHits.get());
         List<Map<String, Object>> rs = new ArrayList<>();
         for (Replica r : replicas) {
-            Map<String, Object> e = new LinkedHashMap<>();
-            e.put("url", r.base().toString());
-            e.put("healthy", r.healthy());
-            e.put("outstanding_tokens", r.outstandingTokens());
-            e.put("served", r.served());
-            e.put("failed", r.failed());
-            if (r.lastError() != null) {
-                e.put("last_error", r.lastError());
-            }
-            rs.add(e);
+            rs.add(status(r));
         }
         m.put("replicas", rs);
         if (disaggregation != null) {
             List<Map<String, Object>> ps = new ArrayList<>();
             for (Replica r : disaggregation.prefillReplicas()) {
-                Map<String, Object> e = new LinkedHashMap<>();
-                e.put("url", r.base().toString());
-                e.put("healthy", r.healthy());
-                e.put("outstanding_tokens", r.outstandingTokens());
-                e.put("served", r.served());
-                e.put("failed", r.failed());
-                if (r.lastError() != null) {
-                    e.put("last_error", r.lastError());
-                }
-                ps.add(e);
+                ps.add(status(r));
             }
             m.put("prefill_replicas", ps);
             m.put("disaggregation", disaggregation.status());
         }
         return m;
+    }
+
+    /** One replica's line of {@code /health}. */
+    private static Map<String, Object> status(Replica r) {
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("url", r.base().toString());
+        e.put("healthy", r.healthy());
+        e.put("outstanding_tokens", r.outstandingTokens());
+        e.put("served", r.served());
+        e.put("failed", r.failed());
+        if (r.lastError() != null) {
+            e.put("last_error", r.lastError());
+        }
+        return e;
     }
 
     /** The client headers a replica gets; everything else (Host, Connection, framing) is the router's own. */

@@ -191,7 +191,7 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
     // The cache is read only through IntVector loads, which no weight kernel uses: the Vector API's
     // load code is shared by all callers of one vector class, and reading the cache's native
     // segments with the same class the kernels use on mapped weight segments made that code see two
-    // segment classes and compile the F16 weight kernel's loads worse (F16 decode 9.8 -> 7.7 tok/s).
+    // segment classes and compile the F16 weight kernel's loads worse (F16 decode was slower).
 
     /** Eight floats. */
     private static FloatVector floats(MemorySegment seg, long at) {

@@ -165,7 +165,6 @@ public record HfConfig(Architecture family, ModelConfig config, boolean tiedEmbe
         return this;
     }
 
-    /** The defaults of transformers' {@code Gemma3TextConfig}, under the keys the file gives. */
     /**
      * A mixture-of-experts checkpoint's experts, as llama.cpp's converter and model read them:
      * {@code num_local_experts} (Mixtral) or {@code num_experts}, {@code num_experts_per_tok}, each
@@ -203,6 +202,7 @@ public record HfConfig(Architecture family, ModelConfig config, boolean tiedEmbe
         return cfg.withMoe(moe);
     }
 
+    /** The defaults of transformers' {@code Gemma3TextConfig}, under the keys the file gives. */
     private static JsonNode withGemma3Defaults(JsonNode given) {
         ObjectNode c = JSON.createObjectNode();
         c.put("vocab_size", 262208);

@@ -53,9 +53,7 @@ final class F16Kernel extends FloatDotKernel {
     /**
      * {@link #dot} with the activations given as x·2^112 ({@link #scaleActivations}) and the weights
      * left as their shifted half bits, w·2^-112: each product is the same real number, so the result
-     * is the same bits, with one vector multiplication fewer per 8 weights. Measured on Zen 3 against
-     * {@link #dot}, one thread, 2048 columns: 1.2-1.4× in cache, 1.05-1.15× from memory; decode of
-     * the 1B F16 model, two threads, seven alternations: 0.99-1.23× tokens/s (median 1.04×).
+     * is the same bits, with one vector multiplication fewer per 8 weights.
      */
     float dotScaled(MemorySegment w, long off, float[] x, int xOff, int n) {
         FloatVector a = FloatVector.zero(F);

@@ -17,10 +17,9 @@ import java.lang.foreign.MemorySegment;
  * tokens share its batch, on the tiling, or on the thread count. Tests check this bit for bit.
  *
  * <p>Why this order: one row's dot product then carries a single dependent add per 32 values, so
- * decoding a row is not bound by the latency of its multiply-adds (measured on Zen 3, Q8_0 from
- * memory, one thread: 9.3-9.5 GB/s, against 6.3-7.0 for a plain per-lane multiply-add chain over two
- * rows), and a 2-row × 2-token register tile of the matrix kernel still reaches about 51 GFLOP/s per
- * core with its operands in cache (the plain chain's best tile: 52).
+ * decoding a row is not bound by the latency of its multiply-adds (as a plain per-lane multiply-add
+ * chain is), while a 2-row × 2-token register tile of the matrix kernel runs about as fast as the
+ * plain chain's best tile.
  */
 abstract class FloatDotKernel extends WeightKernel {
 

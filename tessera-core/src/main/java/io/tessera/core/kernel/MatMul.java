@@ -22,16 +22,14 @@ import jdk.incubator.vector.VectorSpecies;
  * once per two rows); partial sums wait in a per-thread accumulator array between panels. Decoding
  * costs once per band, shared by all tokens. Integer kernels ({@link Q8DotKernel}) decode panels of
  * 16-bit integers (32 KB) and block scales instead and use 2-row × 3-token tiles of 16-bit
- * multiplies ({@link #intTile2x3}): 16-bit multiply-adds run at about twice the rate of float
- * FMAs on Zen 3, and two rows × three tokens of them fit the registers; they replaced 1 × 4 tiles of
- * float multiply-adds on integer-valued floats (same-process A/B, two threads, 64-128 tokens:
- * Q4_0 1.27-1.42×, Q4_K 1.14-1.20×, Q6_K, whose halves each need their own sums, 0.83-0.87×).
+ * multiplies ({@link #intTile2x3}): a vector holds twice as many 16-bit products as float ones,
+ * and two rows × three tokens of them fit the registers; they replaced 1 × 4 tiles of float
+ * multiply-adds on integer-valued floats.
  * Q8_0, Q4_0, Q4_K and Q6_K matrices repacked into lane order at load ({@link LanesKernel}) have their own path,
  * {@link #laneRows}: whole 256-value chunks summed in 16-bit lanes, two rows × two tokens at a time.
- * Long inner loops mattered more than L1 residency when this was tuned (MatMulBench, one Zen 3
- * core, Q8_0, 32-128 tokens, an earlier 4 × 2 tile): 16-row × 256-value panels reached 37 GFLOP/s,
- * 4 × 4096 panels 50-57; keeping 64 rows of partial sums to reuse 512-value activation slices from
- * L2 gained nothing. With the present 2 × 2 tile one core reaches 35-40 GFLOP/s at 32 tokens.
+ * Long inner loops matter more than L1 residency here, hence few rows of long panels: 4-row ×
+ * 4096-value panels beat 16-row × 256-value ones, and keeping 64 rows of partial sums to reuse
+ * 512-value activation slices from L2 gained nothing.
  * The blocking never changes a result: every (row, token) sum follows the one order of its kernel
  * ({@link FloatDotKernel}, {@link Q8DotKernel}), so a token's output does not depend on the rest of
  * its batch.
@@ -46,9 +44,8 @@ public final class MatMul {
     static final int KC = 4096;
     /**
      * Fewest tokens for which an integer kernel decodes panels: below, each token takes its own
-     * {@link Q8DotKernel#dot} over the row (the same bits). Same-process A/B, two threads: for 2
-     * tokens panels were 0.67-0.83× of that on Q4_0 and Q4_K, for 3 tokens 1.12-1.59× (one 2 × 3
-     * tile row).
+     * {@link Q8DotKernel#dot} over the row (the same bits). Decoding a panel pays off once a token
+     * tile of 2 × 3 is full: for 2 tokens the per-token dot products were faster on Q4_0 and Q4_K.
      */
     static final int Q8_PANEL_MIN_TOKENS = 3;
     /** Weight scales per panel row for the integer kernels: room for two per 32-value block. */
@@ -346,7 +343,7 @@ public final class MatMul {
      * Rows w, w+ws of the panel × tokens x0, x0+xs, over kg values (whole groups of 32) in the group
      * order of {@link WeightKernel}: the two tokens' activations are held in 8 registers, each weight
      * vector is loaded once for both tokens. The strides are parameters on purpose: with the panel
-     * stride as a compile-time constant C2 compiled a similar loop a third slower.
+     * stride as a compile-time constant C2 compiled a similar loop slower.
      */
     private static void tile2x2(float[] p, int w, int ws, float[] x, int x0, int xs, int kg, float[] acc, int a,
             int as) {
@@ -490,8 +487,8 @@ public final class MatMul {
      * {@code ms[r · tokens + t]}, in the order {@link Q8DotKernel#hasMins} prescribes, eight tokens
      * a vector. x holds the activation sums by groups of eight tokens ({@link
      * Q8Activations#sumsByGroup}); a group's sums (nb × 8 floats) are read once per band from L2
-     * and then from L1 for each row (one row at a time, they were read from L2 per row: 8% of a
-     * Q4_K_M prefill).
+     * and then from L1 for each row (one row at a time, they were read from L2 per row, a visible
+     * share of a Q4_K_M prefill).
      */
     private static float[] minSums(float[] m, int nr, int nb, float[] x, int tokens, float[] ms) {
         int t = 0;
@@ -745,9 +742,7 @@ public final class MatMul {
      * with the chunk's eight block scales s, then {@code fma(m, X, a)} with their offsets m. The
      * inner loop runs a constant 16 steps from j = 0, the chunk's offsets added once; written from
      * k to k + 256 it kept range checks around every chunk, with the offsets spilled to the stack
-     * (the constant trip count: 1.4× for one row × one token, 2× for one row × two, in a one-core
-     * micro-benchmark at 64 tokens; two rows then 1.08-1.19× in the full product, from half the
-     * activation loads). C2 (JDK 25) does not unroll the 16 steps in full: it peels one, unrolls
+     * (the constant trip count avoids both; two rows at a time then halve the activation loads). C2 (JDK 25) does not unroll the 16 steps in full: it peels one, unrolls
      * a main loop four times and leaves a post-loop, with one 16-bit sum spilled; the bench
      * module's {@code TileProbe} measures this shape against a flat loop. Written out step by step,
      * wider tiles had all their loads hoisted and spilled. A band's odd last row is passed as both

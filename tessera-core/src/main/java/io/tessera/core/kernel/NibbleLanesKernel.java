@@ -30,9 +30,7 @@ import jdk.incubator.vector.VectorOperators;
  * ({@link Q8Activations#nibbleSteps}: x0, x1 − 16·x0, x2 − 16·x1, x3 − 16·x2), whose sum is
  * n0·x0 + n1·x1 + n2·x2 + n3·x3 modulo 2^16; every partial sum is wrong by multiples of 2^16 only,
  * and the lane's final sum, which fits in a short, comes out exact. That is three shifts per word
- * in place of three shifts and three masks: the same bits, one token 1.17-1.35× (Q4_0) and
- * 1.13-1.24× (Q4_K) in KernelAB (8192 × 2048 from memory and 256 × 2048 in cache, one and two
- * threads).
+ * in place of three shifts and three masks, for the same bits.
  * Both types' dot products write this chunk sum out: a shared helper would return a vector, and
  * in methods this large C2 may leave such a call uninlined and box it.
  *

@@ -15,9 +15,7 @@ import jdk.incubator.vector.VectorOperators;
  * mins, {@link Q4KKernel#scales}); a value of block j is {@code d·sc_j·q − dmin·min_j}. The file
  * keeps each 64 values' two blocks in the low and high nibbles of the same 32 bytes; here they
  * are spread over lanes like Q4_0's, so the dot product is the same: 16 steps of 16-bit sums,
- * then the eight blocks scaled as one vector. With {@link Q6KLanesKernel}, decoding one token of
- * the 1.1B Q4_K_M model (bench offline, two threads, alternating with the file layout): 1.36-1.87×
- * as many tokens/s, prefill 1.06-1.29×.
+ * then the eight blocks scaled as one vector.
  */
 final class Q4KLanesKernel extends NibbleLanesKernel {
 

@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorOperators;
  * values l, l+32, l+64, l+96 come from ql[l] low, ql[l+32] low, ql[l] high, ql[l+32] high, with
  * qh[l] bits 0-1, 2-3, 4-5, 6-7 on top. Values are rebuilt in ascending order, a quarter (32
  * values) per loop turn: written out for all eight quarters the method grew past what C2 compiles
- * well and ran boxed, a hundred times slower.
+ * well and ran with its vectors boxed.
  *
  * <p>Products take the integer path of {@link Q8DotKernel}, two scales per 32-value block (see
  * {@link #scalesPerBlock}). {@link #decodeRow} rebuilds the floats d·sc·(q − 32) for row look-ups.

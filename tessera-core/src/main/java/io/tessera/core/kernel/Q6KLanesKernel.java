@@ -23,9 +23,8 @@ import jdk.incubator.vector.VectorOperators;
  * exact). The int view then gives the even lanes (sign-extended low halves) and the odd lanes
  * (high halves); as sub-blocks 2b and 2b + 1 both lie in activation block b, each half is scaled
  * as one vector: {@code a = fma(S·d_x, d·sc, a)}. The file-layout kernel ({@link Q6KKernel}) pays a
- * byte-to-short conversion, a pair sum, a conversion and a broadcast per 16 values. A 2048 × 2048
- * matrix times one token, one thread, same process: 1.7-1.9× the file layout's speed; 64 tokens
- * 0.8-1.3× (noisy host).
+ * byte-to-short conversion, a pair sum, a conversion and a broadcast per 16 values, which the lane
+ * order avoids.
  */
 final class Q6KLanesKernel extends LanesKernel {
 

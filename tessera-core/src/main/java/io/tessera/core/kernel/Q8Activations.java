@@ -14,8 +14,8 @@ import jdk.incubator.vector.VectorSpecies;
  * {@value #SCALE_BITS} significant bits and q is {@code x·(1/d)} rounded to an integer, halves away
  * from zero (±½ added, then truncated, eight lanes at a time), so {@code |q| ≤ 127} and
  * {@code |x − d·q| ≤ d/2} (plus a float rounding when that sum is inexact). Rounding is vectorised
- * because it runs on the calling thread before the matrix product's threads start: in scalar code
- * it took 7% of a 64-token product with one thread.
+ * because it runs on the calling thread before the matrix product's threads start, so its time is
+ * not shared among them.
  *
  * <p>The scale was given few bits for an earlier matrix tile that summed the exact floats d·q; the
  * present tiles repeat the dot product's own operations and would give the same bits without it.

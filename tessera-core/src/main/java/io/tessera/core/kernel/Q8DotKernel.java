@@ -19,9 +19,9 @@ import jdk.incubator.vector.VectorSpecies;
  * vectors of 16 shorts, multiplies them with the activations and adds the two, then adds neighbouring
  * 16-bit lanes into eight 32-bit lanes: {@code (v + (v << 16)) >> 16} on the int view, exact while
  * their sum fits 16 bits, which it does for 4- and 6-bit weights; Q8_0's four products need each half
- * sign-extended on its own, and the matrix tiles always do that (the same exact sums). Against
- * rebuilding each weight as a float: about two thirds of the instructions (measured on Zen 3, one
- * thread, from memory: Q4_0 5.3-5.4 GB/s against 3.9; Q8_0 12.5 against 9.1).
+ * sign-extended on its own, and the matrix tiles always do that (the same exact sums). This takes
+ * fewer instructions per weight than rebuilding each weight as a float, so a row from memory is
+ * read faster.
  *
  * <p><b>One summation order.</b> Int lane l of a block holds the values 2l, 2l+1, 2l+16 and 2l+17.
  * Matrix products ({@link MatMul}) decode a band of rows with {@link #decodeShorts} into a panel of

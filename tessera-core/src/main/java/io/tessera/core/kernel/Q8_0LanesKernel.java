@@ -20,10 +20,10 @@ import jdk.incubator.vector.VectorOperators;
  * pair of steps is then added, as ints, to a sum per block: the int view's low halves
  * (sign-extended) and high halves are lanes 2b and 2b + 1, both of block b. A chunk's eight block
  * sums (at most 32 · 128 · 127, exact in a float) are scaled as one vector:
- * {@code a = fma(S·d_x, d, a)}. Loading 16 bytes per step and widening them instead took twice the
- * loads and, on memory segments, a bounds check each, which made decode no faster than the float
- * kernel. Decoding one token of the 1B Q8_0 model (bench offline, two threads, alternating with the
- * float kernel of the file layout): 1.42-1.71× as many tokens/s; prefill 0.93-0.97×.
+ * {@code a = fma(S·d_x, d, a)}. Loading 16 bytes per step and widening them instead takes twice the
+ * loads and, on memory segments, a bounds check each, which left decode no faster than the float
+ * kernel. The layout is for one-token products (decode); matrix products of many tokens gain
+ * nothing from it.
  */
 final class Q8_0LanesKernel extends LanesKernel {
 

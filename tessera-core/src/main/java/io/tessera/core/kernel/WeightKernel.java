@@ -44,8 +44,7 @@ public abstract class WeightKernel {
     /**
      * A weight matrix in the layout its kernels run fastest on: Q8_0, Q4_0, Q4_K and Q6_K matrices whose
      * rows are a multiple of 256 values are repacked into {@code arena} ({@link LanesKernel}: same
-     * size;
-     * a mapped source's pages are released); other tensors are returned as they are.
+     * size; a mapped source's pages are released); other tensors are returned as they are.
      */
     public static Tensor repackForKernels(Tensor t, Arena arena) {
         Tensor r = repackColumns(t, 0, t.rowLength(), t.name(), arena);

@@ -43,18 +43,20 @@ public final class Sampler {
      * token it sets to negative infinity is never picked, greedy or not, unless all are.
      */
     public int sample(float[] source, int offset, int vocabSize, TokenCounts history, LogitsProcessor processor) {
+        process(source, offset, vocabSize, history, processor);
+        return params.isGreedy() ? argmax(logits, 0, vocabSize) : draw(vocabSize, -1);
+    }
+
+    /** The penalized logits of {@code source[offset, offset + vocabSize)}, then {@code processor}'s changes. */
+    private void process(float[] source, int offset, int vocabSize, TokenCounts history, LogitsProcessor processor) {
         if (vocabSize <= 0 || offset < 0 || offset + vocabSize > source.length) {
-            throw new IllegalArgumentException("logits range [" + offset + ", " + offset + vocabSize
+            throw new IllegalArgumentException("logits range [" + offset + ", " + (offset + vocabSize)
                     + ") does not fit an array of " + source.length);
         }
         prepare(source, offset, vocabSize, history);
         if (processor != null) {
             processor.process(logits, vocabSize);
         }
-        if (params.isGreedy()) {
-            return argmax(logits, 0, vocabSize);
-        }
-        return draw(vocabSize, -1);
     }
 
     /**
@@ -74,18 +76,8 @@ public final class Sampler {
         if (proposal < 0 || proposal >= vocabSize) {
             throw new IllegalArgumentException("proposed token " + proposal + " is outside [0, " + vocabSize + ")");
         }
-        if (vocabSize <= 0 || offset < 0 || offset + vocabSize > source.length) {
-            throw new IllegalArgumentException("logits range [" + offset + ", " + offset + vocabSize
-                    + ") does not fit an array of " + source.length);
-        }
-        prepare(source, offset, vocabSize, history);
-        if (processor != null) {
-            processor.process(logits, vocabSize);
-        }
-        if (params.isGreedy()) {
-            return argmax(logits, 0, vocabSize);
-        }
-        return draw(vocabSize, proposal);
+        process(source, offset, vocabSize, history, processor);
+        return params.isGreedy() ? argmax(logits, 0, vocabSize) : draw(vocabSize, proposal);
     }
 
     /** Log-probabilities of the last call's penalized logits, before temperature and truncation. */

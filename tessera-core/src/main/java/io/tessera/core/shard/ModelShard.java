@@ -42,9 +42,10 @@ import java.util.List;
  *       last stage's rank 0 only (the head is replicated, not vocabulary-parallel: rank 0 alone
  *       computes the logits rows, so no gather of logits is needed).</li>
  *   <li>Matrices are then put in the layout their kernels run fastest on
- *       ({@link WeightKernel#repackForKernels}): Q4_0 and Q4_K matrices with rows of a multiple of 256
- *       values are repacked (same size; their mapped pages are released), column slices directly
- *       from the mapping.</li>
+ *       ({@link WeightKernel#repackForKernels}, which names the types that have such a layout):
+ *       a matrix of such a type whose rows, or column slice, are whole 256-value chunks is
+ *       repacked (same size; its mapped pages are released), column slices directly from the
+ *       mapping; every other matrix keeps the file's layout.</li>
  * </ul>
  *
  * Closing the shard frees the column copies and closes the model; repacked matrices are freed

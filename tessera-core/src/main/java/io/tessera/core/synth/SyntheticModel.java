@@ -1,11 +1,13 @@
 package io.tessera.core.synth;
 
 import io.tessera.core.arch.TensorNames;
+import io.tessera.core.gguf.GgufWriter;
 import io.tessera.core.hf.Fp8Scales;
 import io.tessera.core.hf.HfCheckpointWriter;
 import io.tessera.core.model.GgufModelWriter;
 import io.tessera.core.model.WeightTypes;
 import io.tessera.core.safetensors.SafetensorsDtype;
+import io.tessera.core.tokenizer.GgufTokenizerMetadata;
 import io.tessera.core.tokenizer.SyntheticByteLevelTokenizer;
 import io.tessera.core.tokenizer.Vocabulary;
 import java.io.IOException;
@@ -29,11 +31,17 @@ public final class SyntheticModel {
      */
     public static void write(Path out, ModelShape shape, Vocabulary vocabulary, WeightTypes types, long seed)
             throws IOException {
+        write(out, shape, vocabulary, types, seed, GgufWriter.Progress.NONE);
+    }
+
+    /** As {@link #write(Path, ModelShape, Vocabulary, WeightTypes, long)}, telling {@code progress} of each tensor. */
+    public static void write(Path out, ModelShape shape, Vocabulary vocabulary, WeightTypes types, long seed,
+            GgufWriter.Progress progress) throws IOException {
         ModelShape s = shape.config().vocabSize() == vocabulary.size() ? shape : shape.withVocabulary(vocabulary.size());
         Vocabulary v = SyntheticVocabulary.withControlPieces(vocabulary,
                 piecesLlamaCppRequires(shape.config().architecture()));
-        GgufModelWriter.write(out, "synthetic " + shape.name(), s.config(), s.tiedEmbeddings(), v, types,
-                weights(seed));
+        GgufModelWriter.write(out, "synthetic " + shape.name(), s.config(), s.tiedEmbeddings(), null,
+                GgufTokenizerMetadata.of(v), types, weights(seed), progress);
     }
 
     /**

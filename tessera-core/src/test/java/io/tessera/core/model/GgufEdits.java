@@ -1,5 +1,9 @@
 package io.tessera.core.model;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tessera.core.format.ModelFormatException;
 import io.tessera.core.gguf.GgufFile;
 import io.tessera.core.gguf.GgufTensorInfo;
 import io.tessera.core.gguf.GgufWriter;
@@ -28,5 +32,17 @@ public final class GgufEdits {
             w.write(dst);
         }
         return dst;
+    }
+
+    /**
+     * Loads {@code name}.gguf in {@code dir}, a copy of {@code good} with {@code edit} applied, and
+     * returns the message of the error that refuses it (which must name the file first).
+     */
+    public static String refusal(Path good, Path dir, String name, Consumer<GgufWriter> edit) throws IOException {
+        Path bad = rewrite(good, dir.resolve(name + ".gguf"), edit);
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> LoadedModel.open(bad, null).close(),
+                name + " must be refused");
+        assertTrue(e.getMessage().startsWith(name + ".gguf: "), e.getMessage());
+        return e.getMessage();
     }
 }

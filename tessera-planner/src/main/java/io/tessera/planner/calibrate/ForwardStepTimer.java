@@ -12,7 +12,8 @@ import io.tessera.core.model.WeightTypes;
 import io.tessera.core.synth.SyntheticModel;
 import io.tessera.core.synth.SyntheticVocabulary;
 import io.tessera.core.tensor.Tensor;
-import io.tessera.planner.model.ModelShape;
+import io.tessera.core.synth.ModelShape;
+import io.tessera.planner.model.ModelSpec;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,7 +36,7 @@ public final class ForwardStepTimer implements StepTimer {
     private final Model model;
     private final DecoderForward forward;
     private final Parallel parallel;
-    private final ModelShape shape;
+    private final ModelSpec shape;
     private final double weightBytes;
     private final KvCacheType kvType;
     private final Map<Integer, DecoderForward> byDepth = new HashMap<>();
@@ -58,7 +59,7 @@ public final class ForwardStepTimer implements StepTimer {
         this.parallel = new Parallel(threads);
         this.forward = new DecoderForward(model, parallel);
         ModelConfig c = model.config();
-        this.shape = new ModelShape(modelFile.getFileName().toString(), c.dim(), c.layers(), c.heads(), c.kvHeads(),
+        this.shape = new ModelSpec(modelFile.getFileName().toString(), c.dim(), c.layers(), c.heads(), c.kvHeads(),
                 c.headDim(), c.hiddenDim(), c.vocabSize(), model.tiedOutput(), true, c.attention().qkvBias(),
                 c.contextLength(), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
         double bytes = 0;
@@ -87,7 +88,7 @@ public final class ForwardStepTimer implements StepTimer {
     /** As above, the vocabulary taken from a llama2.c tokenizer file when {@code tokenizer} is not null. */
     public static Path synthesize(Path out, String shapeName, Integer layers, Integer vocab, Path tokenizer, String type,
                                   long seed) throws IOException {
-        io.tessera.core.synth.ModelShape s = io.tessera.core.synth.ModelShape.named(shapeName);
+        ModelShape s = ModelShape.named(shapeName);
         if (layers != null) {
             s = s.withLayers(layers);
         }
@@ -106,7 +107,7 @@ public final class ForwardStepTimer implements StepTimer {
     }
 
     @Override
-    public ModelShape shape() {
+    public ModelSpec shape() {
         return shape;
     }
 

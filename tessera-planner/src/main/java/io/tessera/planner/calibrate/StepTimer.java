@@ -1,6 +1,6 @@
 package io.tessera.planner.calibrate;
 
-import io.tessera.planner.model.ModelShape;
+import io.tessera.planner.model.ModelSpec;
 
 /**
  * Measures real engine steps on this machine, for calibration and validation. The planner only
@@ -9,7 +9,7 @@ import io.tessera.planner.model.ModelShape;
 public interface StepTimer extends AutoCloseable {
 
     /** The shape of the model being timed, in the planner's terms. */
-    ModelShape shape();
+    ModelSpec shape();
 
     /** Bytes per weight as stored (e.g. 34/32 for Q8_0), averaged over the matrices. */
     double weightBytesPerParam();

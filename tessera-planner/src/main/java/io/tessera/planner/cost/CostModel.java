@@ -5,7 +5,7 @@ import io.tessera.planner.catalog.Efficiency;
 import io.tessera.planner.memory.Layout;
 import io.tessera.planner.memory.MemoryModel;
 import io.tessera.planner.memory.Precision;
-import io.tessera.planner.model.ModelShape;
+import io.tessera.planner.model.ModelSpec;
 
 /**
  * Step time of one replica for any batch of prefill chunks and decodes. Each operator is a
@@ -23,7 +23,7 @@ public final class CostModel implements StepCost {
                             double head, double overhead, double total) {
     }
 
-    private final ModelShape m;
+    private final ModelSpec m;
     private final Precision p;
     private final Precision kv;
     private final Accelerator acc;
@@ -55,7 +55,7 @@ public final class CostModel implements StepCost {
     private final double stepOverhead;
     private final double opOverhead;
 
-    public CostModel(ModelShape m, Precision p, Precision kv, Accelerator acc, Layout l) {
+    public CostModel(ModelSpec m, Precision p, Precision kv, Accelerator acc, Layout l) {
         this(m, p, kv, acc, l, p.bytesPerParam(), kv.bytesPerParam());
     }
 
@@ -63,7 +63,7 @@ public final class CostModel implements StepCost {
      * A cost model with exact storage sizes instead of the precisions' round figures, e.g. 34/32
      * bytes per weight for GGUF Q8_0 and 4 bytes per KV value for an fp32 cache.
      */
-    public CostModel(ModelShape m, Precision p, Precision kv, Accelerator acc, Layout l, double weightBytes,
+    public CostModel(ModelSpec m, Precision p, Precision kv, Accelerator acc, Layout l, double weightBytes,
                      double kvBytes) {
         this.m = m;
         this.p = p;
@@ -115,7 +115,7 @@ public final class CostModel implements StepCost {
         this.opOverhead = eff.opOverheadUs() * 1e-6;
     }
 
-    public ModelShape model() {
+    public ModelSpec model() {
         return m;
     }
 
@@ -136,7 +136,7 @@ public final class CostModel implements StepCost {
     }
 
     /** The rule-of-thumb bound: seconds to read every device's weights once, stage after stage. */
-    public static double weightReadSeconds(ModelShape m, Precision p, Accelerator acc, Layout l) {
+    public static double weightReadSeconds(ModelSpec m, Precision p, Accelerator acc, Layout l) {
         double s = 0;
         for (int stage = 0; stage < l.pp(); stage++) {
             s += MemoryModel.deviceParams(m, l, stage) * p.bytesPerParam() / acc.bandwidthBytesPerSecond();

@@ -1,6 +1,6 @@
 package io.tessera.planner.memory;
 
-import io.tessera.planner.model.ModelShape;
+import io.tessera.planner.model.ModelSpec;
 
 /**
  * A parallel layout: tensor parallel degree {@code tp} (one node's devices split each layer),
@@ -34,7 +34,7 @@ public record Layout(int tp, int pp, int dp, int ep) {
     }
 
     /** Checks the layout against a model; returns null when it is valid, else the reason. */
-    public String invalidFor(ModelShape m) {
+    public String invalidFor(ModelSpec m) {
         if (m.heads() % tp != 0) {
             return "tp " + tp + " does not divide " + m.heads() + " attention heads";
         }

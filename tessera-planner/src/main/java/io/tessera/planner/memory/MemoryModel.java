@@ -1,7 +1,7 @@
 package io.tessera.planner.memory;
 
 import io.tessera.planner.catalog.Accelerator;
-import io.tessera.planner.model.ModelShape;
+import io.tessera.planner.model.ModelSpec;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -34,7 +34,7 @@ public final class MemoryModel {
     }
 
     /** The whole answer. */
-    public record Report(ModelShape model, Precision precision, Precision kvPrecision, Layout layout,
+    public record Report(ModelSpec model, Precision precision, Precision kvPrecision, Layout layout,
                          Accelerator accelerator, int seqLen, double weightsBytes, double kvBytesPerToken,
                          List<Device> devices) {
 
@@ -72,12 +72,12 @@ public final class MemoryModel {
     }
 
     /** Total weight bytes of the model at this precision. */
-    public static double weightsBytes(ModelShape m, Precision p) {
+    public static double weightsBytes(ModelSpec m, Precision p) {
         return m.totalParams() * p.bytesPerParam();
     }
 
     /** KV cache bytes per token of the whole model (all layers, no parallelism). */
-    public static double kvBytesPerToken(ModelShape m, Precision kv) {
+    public static double kvBytesPerToken(ModelSpec m, Precision kv) {
         return (double) m.layers() * m.kvValuesPerTokenPerLayer() * kv.bytesPerParam();
     }
 
@@ -89,7 +89,7 @@ public final class MemoryModel {
     }
 
     /** Parameters one device of stage {@code stage} holds. */
-    public static double deviceParams(ModelShape m, Layout l, int stage) {
+    public static double deviceParams(ModelSpec m, Layout l, int stage) {
         int tp = l.tp();
         int pp = l.pp();
         if (m.paramOverride() > 0) {
@@ -120,7 +120,7 @@ public final class MemoryModel {
     }
 
     /** KV values (not bytes) per token one device of this stage keeps. */
-    public static double deviceKvValuesPerToken(ModelShape m, Layout l, int stage) {
+    public static double deviceKvValuesPerToken(ModelSpec m, Layout l, int stage) {
         int layers = stageStart(m.layers(), l.pp(), stage + 1) - stageStart(m.layers(), l.pp(), stage);
         double perLayer;
         if (m.isMla()) {
@@ -133,7 +133,7 @@ public final class MemoryModel {
     }
 
     /** Activation and workspace bytes of one device for a step of {@code limits} tokens (16-bit activations). */
-    public static double activationBytes(ModelShape m, Layout l, int stage, Limits limits) {
+    public static double activationBytes(ModelSpec m, Layout l, int stage, Limits limits) {
         int tp = l.tp();
         double t = limits.maxBatchedTokens();
         double qkv = (double) (m.heads() + 2 * m.kvHeads()) * m.qkHeadDim() / tp;
@@ -152,7 +152,7 @@ public final class MemoryModel {
      * times the engine's memory utilization; a layout fits when weights, activations and the KV
      * cache of one {@code seqLen}-token sequence fit in it.
      */
-    public static Report report(ModelShape m, Precision p, Precision kv, Layout l, Accelerator acc, int seqLen,
+    public static Report report(ModelSpec m, Precision p, Precision kv, Layout l, Accelerator acc, int seqLen,
                                 Limits limits) {
         String bad = l.invalidFor(m);
         if (bad != null) {

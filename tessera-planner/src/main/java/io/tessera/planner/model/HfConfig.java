@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Locale;
 import java.util.Set;
 
-/** Maps the fields of a Hugging Face config.json (several families' spellings) to a {@link ModelShape}. */
+/** Maps the fields of a Hugging Face config.json (several families' spellings) to a {@link ModelSpec}. */
 final class HfConfig {
 
     /** Families whose feed-forward is two matrices with a plain activation rather than SwiGLU. */
@@ -14,7 +14,7 @@ final class HfConfig {
     private HfConfig() {
     }
 
-    static ModelShape parse(String name, JsonNode c) {
+    static ModelSpec parse(String name, JsonNode c) {
         if (c == null || !c.isObject()) {
             throw new IllegalArgumentException(name + ": config is not a JSON object");
         }
@@ -50,7 +50,7 @@ final class HfConfig {
         if (kvLora > 0) {
             headDim = vDim;
         }
-        return new ModelShape(name, hidden, layers, heads, kvHeads, headDim, inter, vocab, tied, gated, qkvBias, maxCtx,
+        return new ModelSpec(name, hidden, layers, heads, kvHeads, headDim, inter, vocab, tied, gated, qkvBias, maxCtx,
                 experts, perTok, shared, moeInter, dense, qLora, kvLora, nope, rope, vDim, 0);
     }
 }

@@ -16,7 +16,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Resolves a {@code --model} argument to a {@link ModelShape}: a preset name ({@code llama-3.1-8b}),
+ * Resolves a {@code --model} argument to a {@link ModelSpec}: a preset name ({@code llama-3.1-8b}),
  * a bare parameter count ({@code 6b}, {@code 6e9}) for rule-of-thumb questions, or a path to a
  * Hugging Face {@code config.json}, a safetensors file, a GGUF file, or a directory holding them.
  */
@@ -27,7 +27,7 @@ public final class ModelCatalog {
             Pattern.CASE_INSENSITIVE);
 
     /** A preset: its shape and the source of its numbers. */
-    public record Preset(String name, List<String> aliases, String source, String check, ModelShape shape) {
+    public record Preset(String name, List<String> aliases, String source, String check, ModelSpec shape) {
     }
 
     private static volatile Map<String, Preset> presets;
@@ -47,7 +47,7 @@ public final class ModelCatalog {
                 root.path("models").fields().forEachRemaining(e -> {
                     List<String> aliases = new ArrayList<>();
                     e.getValue().path("aliases").forEach(a -> aliases.add(a.asText().toLowerCase(Locale.ROOT)));
-                    ModelShape shape = HfConfig.parse(e.getKey(), e.getValue().get("config"));
+                    ModelSpec shape = HfConfig.parse(e.getKey(), e.getValue().get("config"));
                     m.put(e.getKey(), new Preset(e.getKey(), aliases, e.getValue().path("source").asText(),
                             e.getValue().path("check").asText(), shape));
                 });
@@ -77,7 +77,7 @@ public final class ModelCatalog {
     }
 
     /** Resolves a {@code --model} argument (see the class comment). */
-    public static ModelShape resolve(String spec) throws IOException {
+    public static ModelSpec resolve(String spec) throws IOException {
         Preset p = preset(spec);
         if (p != null) {
             return p.shape();
@@ -90,7 +90,7 @@ public final class ModelCatalog {
         if (m.matches()) {
             double count = m.group(3) != null ? Double.parseDouble(m.group(3))
                     : Double.parseDouble(m.group(1)) * (m.group(2).equalsIgnoreCase("b") ? 1e9 : 1e6);
-            return ModelShape.generic(Math.round(count));
+            return ModelSpec.generic(Math.round(count));
         }
         List<String> names = new ArrayList<>(presets().keySet());
         names.sort(null);
@@ -99,7 +99,7 @@ public final class ModelCatalog {
     }
 
     /** Reads a shape from a Hugging Face config.json file. */
-    public static ModelShape fromConfigJson(Path file) throws IOException {
+    public static ModelSpec fromConfigJson(Path file) throws IOException {
         JsonNode n;
         try {
             n = JSON.readTree(Files.readAllBytes(file));

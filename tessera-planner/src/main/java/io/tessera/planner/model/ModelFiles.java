@@ -28,7 +28,7 @@ public final class ModelFiles {
     private ModelFiles() {
     }
 
-    public static ModelShape read(Path path) throws IOException {
+    public static ModelSpec read(Path path) throws IOException {
         if (Files.isDirectory(path)) {
             Path config = path.resolve("config.json");
             if (Files.isRegularFile(config)) {
@@ -53,7 +53,7 @@ public final class ModelFiles {
         if (n.endsWith(".safetensors")) {
             Path dir = path.toAbsolutePath().getParent();
             Path config = dir.resolve("config.json");
-            ModelShape hint = Files.isRegularFile(config) ? ModelCatalog.fromConfigJson(config) : null;
+            ModelSpec hint = Files.isRegularFile(config) ? ModelCatalog.fromConfigJson(config) : null;
             return fromSafetensors(List.of(path), hint);
         }
         if (n.endsWith(".gguf")) {
@@ -73,7 +73,7 @@ public final class ModelFiles {
      * included: their width, a shared expert counted as that many experts' worth of width, the
      * leading dense layers).
      */
-    static ModelShape fromGguf(Path path) throws IOException {
+    static ModelSpec fromGguf(Path path) throws IOException {
         try (GgufFile f = GgufFile.open(path)) {
             ModelConfig c = GgufModelLoader.config(f);
             GgufMetadata md = f.metadata();
@@ -85,7 +85,7 @@ public final class ModelFiles {
             boolean tied = f.tensorInfo("output.weight").isEmpty();
             boolean bias = f.tensorInfo("blk.0.attn_q.bias").isPresent();
             String name = md.getString("general.name", path.getFileName().toString()).toLowerCase(Locale.ROOT).replace(' ', '-');
-            return new ModelShape(name, c.dim(), c.layers(), c.heads(), c.kvHeads(), c.headDim(), c.hiddenDim(),
+            return new ModelSpec(name, c.dim(), c.layers(), c.heads(), c.kvHeads(), c.headDim(), c.hiddenDim(),
                     c.vocabSize(), tied, true, bias, c.contextLength(), experts, moe.expertsUsed(), shared, width,
                     experts > 0 ? moe.leadingDenseLayers() : 0, 0, 0, 0, 0, 0, 0);
         }
@@ -97,7 +97,7 @@ public final class ModelFiles {
      * config.json beside the file) supplies them when present; otherwise a head dimension of 128
      * (64 when 128 does not divide) is assumed.
      */
-    public static ModelShape fromSafetensors(List<Path> files, ModelShape hint) throws IOException {
+    public static ModelSpec fromSafetensors(List<Path> files, ModelSpec hint) throws IOException {
         Map<String, long[]> shapes = new HashMap<>();
         for (Path f : files) {
             try (SafetensorsFile sf = SafetensorsFile.open(f)) {
@@ -168,7 +168,7 @@ public final class ModelFiles {
         String name = hint != null ? hint.name() : files.getFirst().getFileName().toString().replaceAll("(-\\d+-of-\\d+)?\\.safetensors$", "");
         int maxCtx = hint != null ? hint.maxContext() : 4096;
         int dense = experts > 0 ? Math.min(firstMoe, layers) : 0;
-        return new ModelShape(name, hidden, layers, heads, kvHeads, headDim, inter, vocab, tied, gated, bias, maxCtx,
+        return new ModelSpec(name, hidden, layers, heads, kvHeads, headDim, inter, vocab, tied, gated, bias, maxCtx,
                 experts, perTok, 0, moeInter, dense, 0, 0, 0, 0, 0, 0);
     }
 

@@ -7,7 +7,7 @@ import io.tessera.planner.cost.StepCost;
 import io.tessera.planner.memory.Layout;
 import io.tessera.planner.memory.MemoryModel;
 import io.tessera.planner.memory.Precision;
-import io.tessera.planner.model.ModelShape;
+import io.tessera.planner.model.ModelSpec;
 import io.tessera.planner.sim.Deployment;
 import io.tessera.planner.sim.SimResult;
 import io.tessera.planner.sim.Simulator;
@@ -41,7 +41,7 @@ public final class Search {
      * What to search. The workload gives the request lengths (its own rate is not used);
      * {@code targetRate} is the load to carry, 0 for "the most goodput per device".
      */
-    public record Spec(ModelShape model, Accelerator accelerator, int maxDevices, double ttftSlo, double tpotSlo,
+    public record Spec(ModelSpec model, Accelerator accelerator, int maxDevices, double ttftSlo, double tpotSlo,
                        Workload workload, double targetRate, List<Precision> precisions, boolean colocated, boolean disaggregated,
                        double attainment, MemoryModel.Limits limits, int top, int simRequests) {
     }

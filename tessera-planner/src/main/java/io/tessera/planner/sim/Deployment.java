@@ -5,7 +5,7 @@ import io.tessera.planner.cost.CostModel;
 import io.tessera.planner.memory.Layout;
 import io.tessera.planner.memory.MemoryModel;
 import io.tessera.planner.memory.Precision;
-import io.tessera.planner.model.ModelShape;
+import io.tessera.planner.model.ModelSpec;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -15,16 +15,16 @@ import java.util.List;
  * {@code layout} and {@code decode} instances of {@code decodeLayout} with the KV cache handed over
  * between them.
  */
-public record Deployment(ModelShape model, Precision precision, Precision kvPrecision, Accelerator accelerator,
+public record Deployment(ModelSpec model, Precision precision, Precision kvPrecision, Accelerator accelerator,
                          Layout layout, int replicas, Layout decodeLayout, int prefill, int decode,
                          MemoryModel.Limits limits, int blockSize) {
 
-    public static Deployment colocated(ModelShape m, Precision p, Accelerator a, Layout l, int replicas,
+    public static Deployment colocated(ModelSpec m, Precision p, Accelerator a, Layout l, int replicas,
                                        MemoryModel.Limits limits) {
         return new Deployment(m, p, p.defaultKvPrecision(), a, l, replicas, null, 0, 0, limits, 16);
     }
 
-    public static Deployment disaggregated(ModelShape m, Precision p, Accelerator a, Layout prefillLayout, int prefill,
+    public static Deployment disaggregated(ModelSpec m, Precision p, Accelerator a, Layout prefillLayout, int prefill,
                                            Layout decodeLayout, int decode, MemoryModel.Limits limits) {
         return new Deployment(m, p, p.defaultKvPrecision(), a, prefillLayout, 0, decodeLayout, prefill, decode, limits, 16);
     }

@@ -11,7 +11,7 @@ import io.tessera.planner.cost.CostModel;
 import io.tessera.planner.memory.Layout;
 import io.tessera.planner.memory.Precision;
 import io.tessera.planner.model.ModelCatalog;
-import io.tessera.planner.model.ModelShape;
+import io.tessera.planner.model.ModelSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +24,7 @@ class CalibrationFitTest {
     static final Accelerator CPU = AcceleratorCatalog.builtin().get("cpu-local");
 
     /** A machine whose steps follow the cost model exactly with known factors. */
-    record ModelTimer(ModelShape shape, Accelerator truth, double opSeconds) implements StepTimer {
+    record ModelTimer(ModelSpec shape, Accelerator truth, double opSeconds) implements StepTimer {
         @Override
         public double weightBytesPerParam() {
             return 34.0 / 32;
@@ -58,7 +58,7 @@ class CalibrationFitTest {
 
     @Test
     void fitRecoversTheFactorsOfAMachineThatFollowsTheModel() throws IOException {
-        ModelShape m = ModelCatalog.resolve("llama-3.2-1b");
+        ModelSpec m = ModelCatalog.resolve("llama-3.2-1b");
         ModelTimer timer = new ModelTimer(m, truth(), 20e-6);
         Calibration.Result r = Calibration.calibrate(timer, CPU, 1);
         Efficiency e = r.accelerator().efficiency();
@@ -83,7 +83,7 @@ class CalibrationFitTest {
     void termsWeightedByInverseFactorsAreTheStepTime() throws IOException {
         Accelerator a = truth();
         Efficiency e = a.efficiency();
-        ModelShape m = ModelCatalog.resolve("llama-3.2-1b");
+        ModelSpec m = ModelCatalog.resolve("llama-3.2-1b");
         CostModel unit = new CostModel(m, Precision.FP32, Precision.FP32,
                 a.withEfficiency(new Efficiency(1, 1, 1, 1, 1, 0, 0, 0, 0.8, 1)), Layout.of(1, 1), 34.0 / 32, 4);
         CostModel c = new CostModel(m, Precision.FP32, Precision.FP32, a, Layout.of(1, 1), 34.0 / 32, 4);
@@ -103,7 +103,7 @@ class CalibrationFitTest {
     /** The plain roofline (overlap 1) takes the slower of compute and memory, overlap 0 their sum. */
     @Test
     void overlapBlendsMaxAndSum() throws IOException {
-        ModelShape m = ModelCatalog.resolve("llama-3.1-8b");
+        ModelSpec m = ModelCatalog.resolve("llama-3.1-8b");
         Accelerator h100 = AcceleratorCatalog.builtin().get("h100");
         Batch b = Batch.decodes(64, 2000);
         double max = new CostModel(m, Precision.BF16, Precision.BF16, h100, Layout.of(1, 1)).seconds(b);

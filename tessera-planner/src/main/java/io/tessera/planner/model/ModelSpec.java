@@ -1,7 +1,8 @@
 package io.tessera.planner.model;
 
 /**
- * The shape of a decoder-only transformer, as much as memory and cost need: dimensions, attention
+ * The planner's description of a decoder-only transformer (core's {@code synth.ModelShape} is the
+ * shape a synthetic model file is written in), as much as memory and cost need: dimensions, attention
  * kind (multi-head / grouped-query, or DeepSeek's multi-head latent attention), feed-forward kind
  * (dense, gated or not, or mixture-of-experts).
  *
@@ -30,13 +31,13 @@ package io.tessera.planner.model;
  * @param paramOverride when positive, the total parameter count to use instead of the shape's
  *     (for "a 6B model" questions); the shape then only serves the KV cache and FLOP estimates
  */
-public record ModelShape(String name, int hidden, int layers, int heads, int kvHeads, int headDim, int intermediate,
+public record ModelSpec(String name, int hidden, int layers, int heads, int kvHeads, int headDim, int intermediate,
                          int vocab, boolean tiedEmbeddings, boolean gatedFfn, boolean qkvBias, int maxContext,
                          int experts, int expertsPerToken, int sharedExperts, int moeIntermediate, int denseLayers,
                          int qLoraRank, int kvLoraRank, int qkNopeHeadDim, int qkRopeHeadDim, int vHeadDim,
                          long paramOverride) {
 
-    public ModelShape {
+    public ModelSpec {
         if (hidden <= 0 || layers <= 0 || heads <= 0 || kvHeads <= 0 || headDim <= 0 || vocab <= 0) {
             throw new IllegalArgumentException("model " + name + ": hidden, layers, heads, kv_heads, head_dim and vocab must be positive");
         }
@@ -52,9 +53,9 @@ public record ModelShape(String name, int hidden, int layers, int heads, int kvH
     }
 
     /** A dense Llama-style model (SwiGLU, RMSNorm, rotary, no biases). */
-    public static ModelShape llama(String name, int hidden, int layers, int heads, int kvHeads, int intermediate,
+    public static ModelSpec llama(String name, int hidden, int layers, int heads, int kvHeads, int intermediate,
                                    int vocab, boolean tied, int maxContext) {
-        return new ModelShape(name, hidden, layers, heads, kvHeads, hidden / heads, intermediate, vocab, tied, true,
+        return new ModelSpec(name, hidden, layers, heads, kvHeads, hidden / heads, intermediate, vocab, tied, true,
                 false, maxContext, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     }
 
@@ -63,12 +64,12 @@ public record ModelShape(String name, int hidden, int layers, int heads, int kvH
      * weights count {@code params}; the shape (for the KV cache and FLOPs) follows the usual aspect
      * of Llama-like models, hidden = 128 x layers and 12 x layers x hidden^2 parameters, hidden rounded to a multiple of 512.
      */
-    public static ModelShape generic(long params) {
+    public static ModelSpec generic(long params) {
         int hidden = (int) Math.max(256, Math.round(Math.cbrt(params * 128.0 / 12.0) / 512.0) * 512);
         int layers = Math.max(1, hidden / 128);
         int heads = hidden / 128;
         String name = formatParams(params);
-        return new ModelShape(name, hidden, layers, heads, heads, 128, 4 * hidden, 32000, false, false, false, 4096,
+        return new ModelSpec(name, hidden, layers, heads, heads, 128, 4 * hidden, 32000, false, false, false, 4096,
                 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, params);
     }
 
@@ -211,15 +212,15 @@ public record ModelShape(String name, int hidden, int layers, int heads, int kvH
         return isMla() ? qkNopeHeadDim + qkRopeHeadDim : headDim;
     }
 
-    public ModelShape withName(String n) {
-        return new ModelShape(n, hidden, layers, heads, kvHeads, headDim, intermediate, vocab, tiedEmbeddings,
+    public ModelSpec withName(String n) {
+        return new ModelSpec(n, hidden, layers, heads, kvHeads, headDim, intermediate, vocab, tiedEmbeddings,
                 gatedFfn, qkvBias, maxContext, experts, expertsPerToken, sharedExperts, moeIntermediate, denseLayers,
                 qLoraRank, kvLoraRank, qkNopeHeadDim, qkRopeHeadDim, vHeadDim, paramOverride);
     }
 
     /** The same model with its first {@code n} layers only (a calibration varies the depth this way). */
-    public ModelShape withLayers(int n) {
-        return new ModelShape(name, hidden, n, heads, kvHeads, headDim, intermediate, vocab, tiedEmbeddings,
+    public ModelSpec withLayers(int n) {
+        return new ModelSpec(name, hidden, n, heads, kvHeads, headDim, intermediate, vocab, tiedEmbeddings,
                 gatedFfn, qkvBias, maxContext, experts, expertsPerToken, sharedExperts, moeIntermediate,
                 Math.min(denseLayers, n), qLoraRank, kvLoraRank, qkNopeHeadDim, qkRopeHeadDim, vHeadDim, paramOverride);
     }

@@ -17,7 +17,7 @@ import java.util.List;
  * {@link DistributedExecutor} over the given workers, or over worker processes started here on
  * loopback when none are given. Used by {@code tessera bench throughput} (and {@code serve}).
  */
-public final class ClusterExecutors {
+public final class ExecutorFactory {
 
     /** Restarts of a local worker in a row before it is left dead. */
     public static final int DEFAULT_WORKER_RESTARTS = 5;
@@ -57,7 +57,7 @@ public final class ClusterExecutors {
         }
     }
 
-    private ClusterExecutors() {
+    private ExecutorFactory() {
     }
 
     /** An executor whose KV cache (all workers together) takes about {@code budgetBytes}. */
