@@ -177,6 +177,11 @@ public final class Engine implements AutoCloseable {
         return stats.kv();
     }
 
+    /** The context and sample limits every request is checked against on submission. */
+    public GenerationLimits limits() {
+        return core.limits();
+    }
+
     /** Requests submitted and not yet finished. */
     public int liveRequests() {
         return live.size();

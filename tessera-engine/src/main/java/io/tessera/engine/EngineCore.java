@@ -46,6 +46,7 @@ public final class EngineCore {
     private final ModelConfig model;
     private final BlockManager blocks;
     private final Scheduler scheduler;
+    private final GenerationLimits limits;
     private final Map<String, RequestState> requests = new LinkedHashMap<>();
     private final Map<String, EmbeddingJob> embeddings = new LinkedHashMap<>();
     private long nextArrival;
@@ -100,6 +101,7 @@ public final class EngineCore {
         }
         this.scheduler = new Scheduler(config.scheduler(), blocks, connector);
         this.cacheEpoch = executor.cacheEpoch();
+        this.limits = new GenerationLimits(model.contextLength(), config.scheduler().maxSeqs());
         SpeculativeConfig spec = config.speculative();
         this.proposer = !spec.enabled() ? null
                 : draft != null ? draft : new NgramProposer(spec.promptLookupMin(), spec.promptLookupMax());
@@ -126,10 +128,14 @@ public final class EngineCore {
         return scheduler;
     }
 
+    /** The context and sample limits requests are checked against. */
+    public GenerationLimits limits() {
+        return limits;
+    }
+
     /** Tokens a request may generate per sample at most: its max tokens, or up to the context length. */
     public int effectiveMaxTokens(GenerateRequest r) {
-        int room = model.contextLength() - r.promptLength();
-        return r.params().maxTokens() == 0 ? room : r.params().maxTokens();
+        return limits.maxTokens(r.promptLength(), r.params().maxTokens());
     }
 
     /**
@@ -139,33 +145,20 @@ public final class EngineCore {
      */
     public void validate(GenerateRequest r) {
         int len = r.promptLength();
-        int ctx = model.contextLength();
         for (int t : r.promptUnsafe()) {
             if (t < 0 || t >= model.vocabSize()) {
                 throw new RequestRejectedException("prompt token " + t + " is outside the vocabulary (0.."
                         + (model.vocabSize() - 1) + ")");
             }
         }
-        if (len >= ctx) {
-            throw new RequestRejectedException("the prompt has " + len + " tokens; the model's context length is "
-                    + ctx + " and at least one token must be generated");
-        }
         int max = effectiveMaxTokens(r);
-        if (len + max > ctx) {
-            throw new RequestRejectedException("prompt (" + len + " tokens) + max tokens (" + max
-                    + ") exceeds the context length " + ctx);
-        }
         // The last sampled token is never fed back, so prompt + max - 1 tokens are cached at most.
         int need = scheduler.blocksFor(len + max - 1);
         if (need > blocks.numBlocks()) {
             throw new RequestRejectedException("prompt (" + len + " tokens) + max tokens (" + max + ") needs " + need
                     + " KV blocks of " + blocks.blockSize() + " tokens; the whole cache has " + blocks.numBlocks());
         }
-        int maxSeqs = config.scheduler().maxSeqs();
-        if (r.params().n() > maxSeqs) {
-            throw new RequestRejectedException("n = " + r.params().n() + " samples cannot run together: the running"
-                    + " limit is " + maxSeqs + " sequences");
-        }
+        limits.checkSamples(r.params().n());
         if (!r.params().stop().isEmpty() && detokenizer == null) {
             throw new RequestRejectedException("stop strings need a tokenizer; this engine has none");
         }
@@ -188,10 +181,7 @@ public final class EngineCore {
                         + (model.vocabSize() - 1) + ")");
             }
         }
-        if (tokens.length > model.contextLength()) {
-            throw new RequestRejectedException("the input has " + tokens.length + " tokens; the model's context"
-                    + " length is " + model.contextLength());
-        }
+        limits.checkInput(tokens.length);
         int need = scheduler.blocksFor(tokens.length);
         if (need > blocks.numBlocks()) {
             throw new RequestRejectedException("the input (" + tokens.length + " tokens) needs " + need

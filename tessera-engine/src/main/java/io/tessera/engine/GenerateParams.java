@@ -13,7 +13,8 @@ import java.util.Objects;
  * @param sampling how tokens are picked (temperature, top-k/p, penalties, seed). With a seed, a
  *     sample's tokens depend only on the seed, its index and the logits, never on the batch it ran in
  * @param maxTokens tokens to generate at most per sample; 0 for up to the context length
- * @param n parallel samples of the prompt (they share the prompt's KV blocks)
+ * @param n parallel samples of the prompt (they share the prompt's KV blocks); at most {@value #MAX_N}
+ *     and what the scheduler runs at once, as {@link GenerationLimits#checkSamples} checks
  * @param stopTokenIds tokens that end a sample (not included in its output); at most
  *     {@value #MAX_STOP_TOKEN_IDS}
  * @param stop strings that end a sample, found across token boundaries, not included in its text;
@@ -53,7 +54,8 @@ public record GenerateParams(
         Arrays.sort(stopTokenIds);
         stop = stop == null ? List.of() : List.copyOf(stop);
         check(maxTokens >= 0, "max_tokens must not be negative, got " + maxTokens);
-        check(n >= 1 && n <= MAX_N, "n must be in 1.." + MAX_N + ", got " + n);
+        // the upper bound (MAX_N, and what runs at once) is GenerationLimits', checked on submission
+        check(n >= 1, "n must be at least 1, got " + n);
         check(logprobs >= -1 && logprobs <= MAX_LOGPROBS, "logprobs must be in 0.." + MAX_LOGPROBS + ", got "
                 + logprobs);
         check(stop.size() <= MAX_STOP_STRINGS, "stop may hold at most " + MAX_STOP_STRINGS + " strings, got "

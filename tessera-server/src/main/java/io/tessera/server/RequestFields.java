@@ -45,8 +45,17 @@ final class RequestFields {
     }
 
     /** Refuses a body with an unsupported or unknown field, naming the first one. */
-    static void check(JsonNode body, OpenAiApi.Kind kind) {
-        check(body, COMMON, kind == OpenAiApi.Kind.CHAT ? CHAT : COMPLETION, REFUSED);
+    static void check(JsonNode body, GenerationJob.Kind kind) {
+        check(body, COMMON, kind == GenerationJob.Kind.CHAT ? CHAT : COMPLETION, REFUSED);
+    }
+
+    /** Refuses a request for another model than the one served (404, as OpenAI answers). */
+    static void checkModel(JsonNode body, ServedModel model) {
+        String name = Fields.string(body, "model", null);
+        if (name != null && !name.equals(model.name())) {
+            throw ApiException.notFound("The model '" + name + "' does not exist. This server serves '" + model.name()
+                    + "'.", "model_not_found");
+        }
     }
 
     /** The same for {@code /v1/embeddings}. */

@@ -10,6 +10,7 @@ import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.tessera.engine.Engine;
+import io.tessera.engine.GenerationLimits;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -40,8 +41,11 @@ public final class TesseraServer implements AutoCloseable {
     private final ObjectMapper json = new ObjectMapper();
     private final ServerMetrics metrics;
     private final Admission admission;
-    private final OpenAiApi api;
-    private final EmbeddingsApi embeddings;
+    private final GenerationRunner generation;
+    private final CompletionsHandler completions;
+    private final ChatCompletionsHandler chatCompletions;
+    private final TokenizeHandler tokenizer;
+    private final EmbeddingsHandler embeddings;
     private final PrometheusTextFormatWriter metricsWriter = PrometheusTextFormatWriter.create();
     private final long created = System.currentTimeMillis() / 1000;
     private Javalin app;
@@ -64,8 +68,19 @@ public final class TesseraServer implements AutoCloseable {
         this.logging = logging;
         this.metrics = new ServerMetrics(engine, model.name());
         this.admission = new Admission(config.maxPendingRequests());
-        this.api = new OpenAiApi(engine, model, metrics, admission, json, config.maxPrompts());
-        this.embeddings = new EmbeddingsApi(engine, model, metrics, admission, json, api, config.maxPrompts());
+        PromptEncoder encoder = new PromptEncoder(model);
+        ChatPromptRenderer chatRenderer = new ChatPromptRenderer(model);
+        // the engine's limits with the context this server serves (--max-model-len may shorten the model's)
+        GenerationLimits limits = new GenerationLimits(model.contextLength(), engine.limits().maxSeqs());
+        StructuredOutput structured = new StructuredOutput(model.tokenizer());
+        GenerateParamsParser params = new GenerateParamsParser(limits, model, structured, engine.kvConnector());
+        this.generation = new GenerationRunner(engine, model, limits, metrics, admission, json);
+        this.completions = new CompletionsHandler(model, encoder, params, generation, config.maxPrompts());
+        this.chatCompletions = new ChatCompletionsHandler(model, chatRenderer, encoder, params, structured,
+                generation);
+        this.embeddings = new EmbeddingsHandler(engine, model, limits, metrics, admission, json, encoder,
+                config.maxPrompts());
+        this.tokenizer = new TokenizeHandler(model, limits, encoder, chatRenderer, json);
         this.hostFilter = new HostFilter(config);
         this.cors = new Cors(config.allowedOrigins());
     }
@@ -90,11 +105,11 @@ public final class TesseraServer implements AutoCloseable {
         app.get("/stats", ctx -> ctx.json(metrics.live(admission.pending())));
         app.get("/v1/models", keyed(this::models));
         app.get("/v1/models/{id}", keyed(this::model));
-        app.post("/v1/completions", keyedJson(ctx -> generate(ctx, false)));
-        app.post("/v1/chat/completions", keyedJson(ctx -> generate(ctx, true)));
-        app.post("/v1/embeddings", keyedJson(this::embed));
-        app.post("/tokenize", keyedJson(this::tokenize));
-        app.post("/detokenize", keyedJson(this::detokenize));
+        app.post("/v1/completions", keyedJson(withBody(completions::handle)));
+        app.post("/v1/chat/completions", keyedJson(withBody(chatCompletions::handle)));
+        app.post("/v1/embeddings", keyedJson(withBody(embeddings::handle)));
+        app.post("/tokenize", keyedJson(withBody(tokenizer::tokenize)));
+        app.post("/detokenize", keyedJson(withBody(tokenizer::detokenize)));
         app.get("/", ctx -> resource(ctx, "index.html", "text/html; charset=utf-8"));
         app.get("/ui/app.js", ctx -> resource(ctx, "app.js", "text/javascript; charset=utf-8"));
         app.get("/ui/style.css", ctx -> resource(ctx, "style.css", "text/css; charset=utf-8"));
@@ -162,7 +177,8 @@ public final class TesseraServer implements AutoCloseable {
 
     /** Sets how long a stream may go without output before an SSE comment line is sent (tests). */
     TesseraServer keepAliveInterval(Duration d) {
-        api.keepAliveMs = Math.max(1, d.toMillis());
+        generation.keepAliveMs = Math.max(1, d.toMillis());
+        embeddings.keepAliveMs = generation.keepAliveMs;
         return this;
     }
 
@@ -313,71 +329,17 @@ public final class TesseraServer implements AutoCloseable {
         ctx.contentType("application/json").result(json.writeValueAsBytes(modelCard()));
     }
 
-    private void generate(Context ctx, boolean chat) throws IOException {
-        long arrival = System.nanoTime();
-        JsonNode body = body(ctx);
-        OpenAiApi.Job job = chat ? api.parseChat(body, arrival) : api.parseCompletion(body, arrival);
-        api.run(job, ctx);
+    /** An endpoint taking the parsed JSON body and the time the request arrived (before its body was read). */
+    @FunctionalInterface
+    interface BodyHandler {
+        void handle(Context ctx, JsonNode body, long arrivalNanos) throws IOException;
     }
 
-    private void embed(Context ctx) throws IOException {
-        long arrival = System.nanoTime();
-        JsonNode body = body(ctx);
-        embeddings.run(embeddings.parse(body, arrival), ctx, api.keepAliveMs);
-    }
-
-    private void tokenize(Context ctx) throws JsonProcessingException {
-        JsonNode body = body(ctx);
-        api.checkModel(body);
-        int[] ids;
-        String what;
-        if (body.has("messages")) {
-            ids = api.encodeChat(api.renderChat(body));
-            what = "messages";
-        } else {
-            String prompt = Fields.string(body, "prompt", null);
-            if (prompt == null) {
-                throw ApiException.badParam("prompt", "'prompt' (a string) or 'messages' is required");
-            }
-            boolean special = Fields.bool(body, "add_special_tokens", true);
-            api.checkPromptChars(prompt, "prompt");
-            ids = model.tokenizer().encode(prompt, special, false);
-            what = "prompt";
-        }
-        if (ids.length > model.contextLength()) {
-            throw ApiException.badParam(what, "This model's maximum context length is " + model.contextLength()
-                    + " tokens. However, your " + what + " resulted in " + ids.length + " tokens.");
-        }
-        ObjectNode root = json.createObjectNode();
-        root.put("count", ids.length);
-        root.put("max_model_len", model.contextLength());
-        ArrayNode t = root.putArray("tokens");
-        for (int id : ids) {
-            t.add(id);
-        }
-        ctx.contentType("application/json").result(json.writeValueAsBytes(root));
-    }
-
-    private void detokenize(Context ctx) throws JsonProcessingException {
-        JsonNode body = body(ctx);
-        api.checkModel(body);
-        if (!Fields.present(body, "tokens")) {
-            throw ApiException.badParam("tokens", "'tokens' (an array of token ids) is required");
-        }
-        int[] ids = Fields.intArray(body, "tokens");
-        if (ids.length > model.contextLength()) {
-            throw ApiException.badParam("tokens", "'tokens' has " + ids.length + " ids, more than this model's"
-                    + " maximum context length of " + model.contextLength() + " tokens");
-        }
-        int vocab = model.tokenizer().vocabSize();
-        for (int id : ids) {
-            if (id < 0 || id >= vocab) {
-                throw ApiException.badParam("tokens", "token id " + id + " is out of range for a vocabulary of " + vocab);
-            }
-        }
-        ObjectNode root = json.createObjectNode();
-        root.put("prompt", model.tokenizer().decode(ids));
-        ctx.contentType("application/json").result(json.writeValueAsBytes(root));
+    private Handler withBody(BodyHandler h) {
+        return ctx -> {
+            long arrival = System.nanoTime();
+            h.handle(ctx, body(ctx), arrival);
+        };
     }
 
     /** The request body as a JSON object, within the size limit (413) and well formed (400). */
@@ -456,7 +418,7 @@ public final class TesseraServer implements AutoCloseable {
         long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
         waitIdle(deadline);
         if (admission.pending() > 0) {
-            api.abortAll();
+            generation.abortAll();
             embeddings.abortAll();
             waitIdle(System.nanoTime() + Duration.ofSeconds(5).toNanos());
         }

@@ -68,7 +68,7 @@ class EmbeddingsApiTest {
     /** The engine's LAST-pooled vector of these tokens, at unit length: what the API must return. */
     static float[] expected(int[] ids) throws Exception {
         float[] v = ts.engine.embed(new EmbeddingRequest(null, ids, Pooling.LAST)).get(30, TimeUnit.SECONDS).vector();
-        return EmbeddingsApi.unit(v);
+        return EmbeddingsHandler.unit(v);
     }
 
     static float[] floats(List<Float> list) {

@@ -5,9 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.http.Context;
+import io.tessera.engine.ContextLengthExceededException;
 import io.tessera.engine.Embedding;
 import io.tessera.engine.EmbeddingRequest;
 import io.tessera.engine.Engine;
+import io.tessera.engine.GenerationLimits;
 import io.tessera.engine.RequestRejectedException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -29,25 +31,31 @@ import java.util.concurrent.TimeoutException;
  * admission limit; its final hidden states are pooled as the served model says ({@link
  * ServedModel#pooling()}) and scaled to unit length, as OpenAI's embeddings are.
  */
-final class EmbeddingsApi {
+final class EmbeddingsHandler {
+
+    /** Milliseconds between checks that the client of a waiting request is still connected. */
+    volatile long keepAliveMs = 1000;
+
 
     private final Engine engine;
     private final ServedModel model;
+    private final GenerationLimits limits;
     private final ServerMetrics metrics;
     private final Admission admission;
     private final ObjectMapper json;
-    private final OpenAiApi api;
+    private final PromptEncoder encoder;
     private final int maxInputs;
     private final Set<String> active = ConcurrentHashMap.newKeySet();
 
-    EmbeddingsApi(Engine engine, ServedModel model, ServerMetrics metrics, Admission admission, ObjectMapper json,
-            OpenAiApi api, int maxInputs) {
+    EmbeddingsHandler(Engine engine, ServedModel model, GenerationLimits limits, ServerMetrics metrics,
+            Admission admission, ObjectMapper json, PromptEncoder encoder, int maxInputs) {
         this.engine = engine;
         this.model = model;
+        this.limits = limits;
         this.metrics = metrics;
         this.admission = admission;
         this.json = json;
-        this.api = api;
+        this.encoder = encoder;
         this.maxInputs = maxInputs;
     }
 
@@ -55,9 +63,13 @@ final class EmbeddingsApi {
     record Job(List<int[]> inputs, boolean base64, long arrivalNanos) {
     }
 
-    Job parse(JsonNode body, long arrival) {
+    void handle(Context ctx, JsonNode body, long arrival) throws IOException {
+        run(parse(body, arrival), ctx);
+    }
+
+    private Job parse(JsonNode body, long arrival) {
         RequestFields.checkEmbeddings(body);
-        api.checkModel(body);
+        RequestFields.checkModel(body, model);
         String format = Fields.string(body, "encoding_format", "float");
         if (!format.equals("float") && !format.equals("base64")) {
             throw ApiException.badParam("encoding_format", "'encoding_format' must be 'float' or 'base64', got '"
@@ -71,11 +83,7 @@ final class EmbeddingsApi {
         }
         List<int[]> inputs = inputs(body.get("input"));
         for (int i = 0; i < inputs.size(); i++) {
-            int[] ids = inputs.get(i);
-            if (ids.length > model.contextLength()) {
-                throw ApiException.badParam("input", "This model's maximum context length is " + model.contextLength()
-                        + " tokens, and input[" + i + "] has " + ids.length + " tokens. Please reduce its length.");
-            }
+            checkFits(inputs.get(i).length, "input[" + i + "]");
         }
         return new Job(inputs, format.equals("base64"), arrival);
     }
@@ -126,15 +134,12 @@ final class EmbeddingsApi {
         if (text.isEmpty()) {
             throw ApiException.badParam("input", "'" + where + "' must not be an empty string");
         }
-        api.checkPromptChars(text, "input");
-        return model.tokenizer().encode(text, true, false);
+        return encoder.encode(text, "input", true);
     }
 
     private int[] tokenIds(JsonNode arr, String where) {
-        if (arr.size() > model.contextLength()) {
-            throw ApiException.badParam("input", "This model's maximum context length is " + model.contextLength()
-                    + " tokens, and '" + where + "' has " + arr.size() + " tokens. Please reduce its length.");
-        }
+        // checked before reading the ids, so that a huge array is not copied first
+        checkFits(arr.size(), "'" + where + "'");
         int vocab = model.tokenizer().vocabSize();
         int[] ids = new int[arr.size()];
         for (int i = 0; i < ids.length; i++) {
@@ -151,13 +156,23 @@ final class EmbeddingsApi {
         return ids;
     }
 
+    /** The engine's context check on one input, named as {@code what} in the message. */
+    private void checkFits(int tokens, String what) {
+        try {
+            limits.checkInput(tokens);
+        } catch (ContextLengthExceededException e) {
+            throw ApiException.badParam("input", "This model's maximum context length is " + e.contextLength()
+                    + " tokens, and " + what + " has " + tokens + " tokens. Please reduce its length.");
+        }
+    }
+
     private static ApiException inputType() {
         return ApiException.badParam("input", "'input' must be a string, an array of strings, an array of token ids"
                 + " or an array of arrays of token ids");
     }
 
     /** Runs the job's inputs through the engine and writes the embeddings. */
-    void run(Job job, Context ctx, long keepAliveMs) throws IOException {
+    private void run(Job job, Context ctx) throws IOException {
         if (!engine.supportsEmbeddings()) {
             throw ApiException.notImplemented("Embeddings need the model's final hidden states, which this server's"
                     + " executor does not return (a model split over workers with --tp/--pp returns logits only);"
@@ -192,7 +207,7 @@ final class EmbeddingsApi {
                 ids.add(rid);
                 active.add(rid);
             }
-            List<Embedding> done = await(futures, ctx, keepAliveMs);
+            List<Embedding> done = await(futures, ctx);
             if (done == null) {
                 return; // the client left; the engine requests were aborted
             }
@@ -209,7 +224,7 @@ final class EmbeddingsApi {
     }
 
     /** Waits for every input's vector; null when the client left meanwhile. */
-    private List<Embedding> await(List<CompletableFuture<Embedding>> futures, Context ctx, long keepAliveMs) {
+    private List<Embedding> await(List<CompletableFuture<Embedding>> futures, Context ctx) {
         ClientProbe client = ClientProbe.of(ctx.req());
         List<Embedding> done = new ArrayList<>();
         for (CompletableFuture<Embedding> f : futures) {
