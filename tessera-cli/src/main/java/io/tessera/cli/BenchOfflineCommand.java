@@ -143,7 +143,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
                 decodeRate.put(b, (double) b * genTokens / best);
             }
             long weightBytes = Files.size(model);
-            long kvBytes = PagedKvCache.bytes(cfg.layers(), cfg.kvDim(), kvType, kvBlocks, BLOCK);
+            long kvBytes = PagedKvCache.bytes(cfg, kvType, kvBlocks, BLOCK);
             long rss = peakRss();
             double prefillRate = promptTokens / prefillSeconds;
             // matrix-product work: every token through each layer's projections; the output head

@@ -64,6 +64,11 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
         }
     }
 
+    /** Bytes a cache of the whole model takes. */
+    public static long bytes(ModelConfig config, KvCacheType type, int numBlocks, int blockSize) {
+        return type.bytesPerToken(config.layers(), config.kvHeads(), config.headDim()) * blockSize * numBlocks;
+    }
+
     /** How many blocks fit in a memory budget. */
     public static int blocksForBudget(ModelConfig config, KvCacheType type, int blockSize, long budgetBytes) {
         long perBlock = type.bytesPerToken(config.layers(), config.kvHeads(), config.headDim()) * blockSize;
