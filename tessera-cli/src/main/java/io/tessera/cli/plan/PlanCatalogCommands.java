@@ -33,7 +33,7 @@ public final class PlanCatalogCommands {
         @Override
         public Integer call() throws Exception {
             PrintWriter out = spec.commandLine().getOut();
-            AcceleratorCatalog c = catalog == null ? AcceleratorCatalog.builtin() : AcceleratorCatalog.load(catalog);
+            AcceleratorCatalog c = AcceleratorCatalog.open(catalog);
             out.printf(Locale.ROOT, "%-12s %7s %8s %8s %8s %8s %-22s %8s %8s %6s%n", "name", "mem GB", "GB/s", "bf16 TF",
                     "fp8 TF", "int8 TOP", "intra-node link", "GB/s/dir", "net GB/s", "$/hour");
             for (Accelerator a : c.all()) {

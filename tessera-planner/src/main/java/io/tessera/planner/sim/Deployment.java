@@ -29,6 +29,35 @@ public record Deployment(ModelSpec model, Precision precision, Precision kvPreci
         return new Deployment(m, p, p.defaultKvPrecision(), a, prefillLayout, 0, decodeLayout, prefill, decode, limits, 16);
     }
 
+    /** Parses a "P:D" instance ratio (e.g. 1:2), both at least 1; {@code what} names the option in errors. */
+    public static int[] parseRatio(String what, String s) {
+        String[] f = s.trim().split(":");
+        try {
+            if (f.length == 2) {
+                int p = Integer.parseInt(f[0].trim());
+                int d = Integer.parseInt(f[1].trim());
+                if (p >= 1 && d >= 1) {
+                    return new int[] {p, d};
+                }
+            }
+        } catch (NumberFormatException e) {
+            // refused below with the form it wants
+        }
+        throw new IllegalArgumentException(what + " wants P:D with both at least 1, e.g. 1:2, not '" + s + "'");
+    }
+
+    /** Refuses a deployment whose instances cannot hold the workload's longest request (capped at the model's context). */
+    public void requireFits(Workload w) {
+        for (Layout l : isDisaggregated() ? new Layout[] {layout, decodeLayout} : new Layout[] {layout}) {
+            MemoryModel.Report r = memory(l, Math.min(w.maxSequence(), model.maxContext()));
+            if (!r.fits()) {
+                throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                        "%s %s does not fit on %s: %.2f GB short per device", model.name(), l.label(), accelerator.name(),
+                        r.shortfallBytes() / 1e9));
+            }
+        }
+    }
+
     public boolean isDisaggregated() {
         return decodeLayout != null;
     }
