@@ -63,6 +63,8 @@ public final class PlanJson {
         m.put("tp", r.layout().tp());
         m.put("pp", r.layout().pp());
         m.put("ep", r.layout().ep());
+        m.put("attention_groups", r.layout().attentionGroups());
+        m.put("devices", r.layout().devicesPerReplica());
         m.put("weights_bytes", r.weightsBytes());
         m.put("kv_cache_bytes_per_token", r.kvBytesPerToken());
         if (r.accelerator() != null) {
@@ -78,8 +80,12 @@ public final class PlanJson {
             Map<String, Object> x = new LinkedHashMap<>();
             x.put("stage", d.stage());
             x.put("layers", List.of(d.firstLayer(), d.lastLayerExclusive()));
-            x.put("devices", r.layout().tp());
+            x.put("devices", r.layout().devicesPerReplica() / r.layout().pp());
             x.put("weights_bytes", d.weightsBytes());
+            if (r.model().isMoe()) {
+                x.put("routed_experts_per_layer", d.routedExperts());
+                x.put("expert_weights_bytes", d.expertWeightsBytes());
+            }
             x.put("kv_cache_bytes_per_token", d.kvBytesPerToken());
             x.put("activation_bytes", d.activationBytes());
             if (r.accelerator() != null) {

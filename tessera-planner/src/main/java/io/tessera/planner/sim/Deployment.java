@@ -80,11 +80,17 @@ public record Deployment(ModelSpec model, Precision precision, Precision kvPreci
 
     /** Seconds per token of KV cache to move from a prefill to a decode instance. */
     public double transferSecondsPerToken() {
-        double bytesPerDevice = MemoryModel.kvBytesPerToken(model, kvPrecision) / layout.devicesPerReplica();
+        // a sequence's KV lives on its attention group's devices, all of which send their part at once
+        double bytesPerDevice = MemoryModel.kvBytesPerToken(model, kvPrecision) / layout.kvShards();
         int span = devices();
         return bytesPerDevice / accelerator.linkBytesPerSecond(span);
     }
 
+    /**
+     * The simulator's settings. The engine limits are per attention group (each group schedules
+     * its own sequences, as vLLM's and SGLang's data-parallel attention ranks do; see
+     * {@link Simulator.LaneGroup}).
+     */
     public Simulator.Config config(double ttftSlo, double tpotSlo) {
         Simulator.Config c = new Simulator.Config(limits.maxBatchedTokens(), limits.maxSeqs(), blockSize, 0, 0, ttftSlo, tpotSlo);
         return isDisaggregated() ? c.withTransfer(transferSecondsPerToken(), accelerator.linkLatencyUs() * 1e-6) : c;
@@ -95,10 +101,13 @@ public record Deployment(ModelSpec model, Precision precision, Precision kvPreci
         CostModel c = new CostModel(model, precision, kvPrecision, accelerator, layout);
         if (isDisaggregated()) {
             CostModel d = new CostModel(model, precision, kvPrecision, accelerator, decodeLayout);
-            groups.add(new Simulator.LaneGroup(Simulator.Role.PREFILL, prefill * layout.pp(), c, blocksPerLane(layout)));
-            groups.add(new Simulator.LaneGroup(Simulator.Role.DECODE, decode * decodeLayout.pp(), d, blocksPerLane(decodeLayout)));
+            groups.add(new Simulator.LaneGroup(Simulator.Role.PREFILL, prefill * layout.pp(), c, blocksPerLane(layout),
+                    layout.attentionGroups()));
+            groups.add(new Simulator.LaneGroup(Simulator.Role.DECODE, decode * decodeLayout.pp(), d, blocksPerLane(decodeLayout),
+                    decodeLayout.attentionGroups()));
         } else {
-            groups.add(new Simulator.LaneGroup(Simulator.Role.COLOCATED, replicas * layout.pp(), c, blocksPerLane(layout)));
+            groups.add(new Simulator.LaneGroup(Simulator.Role.COLOCATED, replicas * layout.pp(), c, blocksPerLane(layout),
+                    layout.attentionGroups()));
         }
         return new Simulator(config(ttftSlo, tpotSlo), groups);
     }
