@@ -118,6 +118,21 @@ class PlanCommandTest {
         assertTrue(j.get("ttft_s").get("p99").asDouble() >= j.get("ttft_s").get("p50").asDouble());
     }
 
+    /** An expert-parallel deployment simulates as one instance of pp x ep devices. */
+    @Test
+    void simulateExpertParallel() throws Exception {
+        String[] r = run("plan", "simulate", "--model", "mixtral-8x7b", "--gpu", "h100", "--tp", "2", "--ep", "8", "--rate", "4",
+                "--requests", "30", "--input-len", "256", "--output-len", "16", "--json");
+        assertEquals("0", r[0], r[2]);
+        JsonNode j = new ObjectMapper().readTree(r[1]);
+        assertEquals("bf16 TP2 PP1 EP8", j.get("deployment").asText());
+        assertEquals(8, j.get("devices").asInt());
+        assertEquals(30, j.get("completed").asInt());
+        String[] bad = run("plan", "simulate", "--model", "mixtral-8x7b", "--ep", "16", "--rate", "1");
+        assertEquals("1", bad[0]);
+        assertTrue(bad[2].contains("ep 16 does not divide 8 experts"), bad[2]);
+    }
+
     @Test
     void rankByCostMergesAcceleratorsCheapestFirst() throws Exception {
         String[] r = run("plan", "--model", "llama-3.1-8b", "--gpu", "a10,h100", "--rank", "cost", "--max-gpus", "2",
