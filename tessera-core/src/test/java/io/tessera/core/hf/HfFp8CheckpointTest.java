@@ -266,6 +266,23 @@ class HfFp8CheckpointTest {
             return new Raw(SafetensorsDtype.F8_E5M2, t.shape(), codes);
         });
         assertMessage(fp8, "'model.layers.0.mlp.gate_proj.weight': holds a NaN or infinite code at row 2, column 9");
+        // an E5M2 block whose largest code is already in E4M3's top binade keeps its scale, which must be below 2^8
+        fp8 = dir.resolve("e5m2-scale");
+        writeFp8(f32, fp8, Layout.CHANNEL, c -> { });
+        rewrite(fp8, (name, t) -> {
+            if (name.equals("model.layers.0.mlp.gate_proj.weight")) {
+                return new Raw(SafetensorsDtype.F8_E5M2, t.shape(), e5m2Within16Binades(t.bytes()));
+            }
+            if (name.equals("model.layers.0.mlp.gate_proj.weight_scale")) {
+                byte[] scales = t.bytes().clone();
+                java.nio.ByteBuffer.wrap(scales).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(4 * 3, 300f);
+                return new Raw(t.dtype(), t.shape(), scales);
+            }
+            return t;
+        });
+        assertMessage(fp8, "'model.layers.0.mlp.gate_proj.weight_scale': the scale of row 3");
+        assertMessage(fp8, "(300.0) times the power of two that brings its E5M2 codes into E4M3's range is not below "
+                + "256.0");
         fp8 = dir.resolve("bad-shape");
         writeFp8(f32, fp8, Layout.CHANNEL, c -> { });
         rewrite(fp8, (name, t) -> name.equals("model.layers.0.mlp.gate_proj.weight_scale")
