@@ -20,11 +20,12 @@ final class PrefixFetchHints {
 
     /**
      * The body to send {@code chosen} with a hint to fetch from {@code holder}, or null when no hint
-     * applies (not a generation request, not a JSON object, a replica without a KV address).
+     * applies (not a generation request, not a JSON object, a holder without a KV address).
      */
     byte[] withHint(String method, String path, byte[] body, Replica holder, Replica chosen) {
+        // the chosen replica needs no KV address of its own to fetch (only --kv-peers naming the holder)
         if (!method.equals("POST") || !Disaggregation.GENERATION.contains(path) || holder.kvAddress() == null
-                || chosen.kvAddress() == null || holder == chosen) {
+                || holder == chosen) {
             return null;
         }
         try {
