@@ -62,7 +62,7 @@ public final class Scheduler {
      * Pins never hold more than this share of the cache: finished prefills whose decode instance
      * never pulls must not starve the requests this instance serves until their timeout.
      */
-    static final double MAX_PINNED_FRACTION = 0.5;
+    public static final double MAX_PINNED_FRACTION = 0.5;
     /** Loads in flight by id; a load whose sequence was aborted stays until reported, holding its blocks. */
     private final Map<Long, Load> loads = new HashMap<>();
     /** Running places taken by sequences waiting for remote KV. */
