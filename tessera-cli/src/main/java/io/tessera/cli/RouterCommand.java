@@ -114,7 +114,12 @@ final class RouterCommand implements Callable<Integer> {
         }
         if (dp) {
             Router r = new Router(replicas, config());
-            return replicaKv == null ? r : r.peerPrefixFetch(replicaKv);
+            try {
+                return replicaKv == null ? r : r.peerPrefixFetch(replicaKv);
+            } catch (RuntimeException e) {
+                r.close(); // its health checks already run
+                throw e;
+            }
         }
         if (replicaKv != null) {
             throw new IllegalArgumentException("--replica-kv applies to the data-parallel mode (--replicas)");
