@@ -140,7 +140,7 @@ static void fp8_case(int in, int rows, int tokens) {
 }
 
 int main(void) {
-    int lanes[][3] = {{256, 1, 1}, {512, 3, 5}, {2048, 5, 9}};
+    int lanes[][3] = {{256, 1, 1}, {512, 3, 5}, {2048, 5, 9}, {256, 6, 8}, {16640, 7, 4}};
     for (unsigned i = 0; i < sizeof lanes / sizeof lanes[0]; i++) {
         for (int kind = 0; kind < 4; kind++)
             lanes_case(kind, lanes[i][0], lanes[i][1], lanes[i][2]);

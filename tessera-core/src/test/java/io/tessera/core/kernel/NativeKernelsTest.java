@@ -64,7 +64,8 @@ class NativeKernelsTest {
         List<Arguments> l = new ArrayList<>();
         for (NativeKernels k : variants()) {
             for (GgmlType t : INTEGER_TYPES) {
-                for (int[] s : new int[][] {{256, 1, 1}, {512, 3, 2}, {768, 17, 5}, {2048, 9, 13}}) {
+                for (int[] s : new int[][] {{256, 1, 1}, {512, 3, 2}, {768, 17, 5}, {2048, 9, 13}, {256, 6, 8},
+                        {16640, 6, 4}}) {
                     l.add(Arguments.of(k, t, s[0], s[1], s[2]));
                 }
             }
