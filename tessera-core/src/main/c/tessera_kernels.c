@@ -41,7 +41,7 @@
 #define TSR_EXPORT __attribute__((visibility("default")))
 
 /* Changes whenever a signature or a layout below changes; Java refuses a library of another ABI. */
-#define TSR_ABI 3
+#define TSR_ABI 4
 
 enum { CHUNK = 256, BLOCK = 32, Q8_CHUNK_BYTES = 272, Q4_CHUNK_BYTES = 144, HEADER_BYTES = 16 };
 /* Q6_K lane order (Q6KLanesKernel): d, 16 scales (even sub-blocks first), 128 bytes of low nibbles, 64 of high pairs. */
@@ -748,7 +748,7 @@ TSR_EXPORT void tsr_q6_k_lanes(const uint8_t *w, int64_t row_bytes, int32_t in, 
  * a = a + g; then single 8-value vectors a = fma(w, x, a); lanes added in the fixed order; then
  * the tail, sum = sum + w·x one value at a time.
  */
-enum { T_F32 = 0, T_F16 = 1, T_BF16 = 2, T_FP8 = 3 };
+enum { T_F32 = 0, T_F16 = 1, T_BF16 = 2, T_FP8 = 3, T_Q4_1 = 4 };
 
 /*
  * FP8 (Tessera's GgmlType.FP8): blocks of 64 values, a float scale then 64 E4M3 codes. As Fp8Kernel:
@@ -767,10 +767,29 @@ static inline const uint8_t *fp8_codes(const uint8_t *row, int64_t i) {
     return row + ((uint64_t) i / FP8_BLOCK) * FP8_BLOCK_BYTES + 4 + (uint64_t) i % FP8_BLOCK;
 }
 
+/*
+ * Q4_1 in the file's layout: blocks of 32 values, half d, half m, then 16 bytes of nibbles (value j
+ * the low nibble of byte j, value 16 + j its high nibble). As Q4_1Kernel, a weight is fma(q, d, m):
+ * the float kernels' order over these rebuilt floats (rows are whole blocks: no tail).
+ */
+#define Q4_1_BLOCK_BYTES 20
+
+static inline const uint8_t *q4_1_block(const uint8_t *row, int64_t i) {
+    return row + ((uint64_t) i / 32) * Q4_1_BLOCK_BYTES;
+}
+
+static inline float q4_1_weight(const uint8_t *row, int64_t i) {
+    const uint8_t *b = q4_1_block(row, i);
+    uint64_t j = (uint64_t) i % 32;
+    int q = j < 16 ? b[4 + j] & 15 : b[4 + j - 16] >> 4;
+    return fmaf((float) q, half_to_float(ld16(b)), half_to_float(ld16(b + 2)));
+}
+
 static inline float scalar_weight(int type, const uint8_t *row, int64_t i) {
     switch (type) {
         case T_F32: return ldf(row + 4 * i);
         case T_F16: return half_to_float(ld16(row + 2 * i));
+        case T_Q4_1: return q4_1_weight(row, i);
         case T_FP8: {
             uint32_t code = (uint32_t) (int32_t) (int8_t) *fp8_codes(row, i);
             return bits_to_float((code << 20) & 0x87F00000u) * fp8_scale(row, i);
@@ -784,6 +803,15 @@ static inline __m256 load8(int type, const uint8_t *row, int64_t i) {
     switch (type) {
         case T_F32: return _mm256_loadu_ps((const float *) (row + 4 * i));
         case T_F16: return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (row + 2 * i)));
+        case T_Q4_1: {
+            /* i is a multiple of 8: the low (values 0-15) or high (16-31) nibbles of 8 bytes */
+            const uint8_t *b = q4_1_block(row, i);
+            uint64_t j = (uint64_t) i % 32;
+            __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (b + 4 + j % 16)));
+            v = _mm256_and_si256(j < 16 ? v : _mm256_srli_epi32(v, 4), _mm256_set1_epi32(15));
+            return _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_set1_ps(half_to_float(ld16(b))),
+                    _mm256_set1_ps(half_to_float(ld16(b + 2))));
+        }
         case T_FP8: {
             __m256i code = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *) fp8_codes(row, i)));
             __m256 v = _mm256_castsi256_ps(_mm256_and_si256(_mm256_slli_epi32(code, 20),
@@ -938,6 +966,12 @@ TSR_EXPORT void tsr_f16(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t
 TSR_EXPORT void tsr_bf16(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
         int32_t out_stride, const float *x, int32_t tokens, float *out) {
     float_rows(T_BF16, w, row_bytes, in, from, to, out_stride, x, tokens, out);
+}
+
+/* Q4_1 in the file's layout (in a multiple of 32), float activations. */
+TSR_EXPORT void tsr_q4_1(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
+        int32_t out_stride, const float *x, int32_t tokens, float *out) {
+    float_rows(T_Q4_1, w, row_bytes, in, from, to, out_stride, x, tokens, out);
 }
 
 TSR_EXPORT void tsr_fp8(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,

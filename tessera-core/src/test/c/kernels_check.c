@@ -19,7 +19,8 @@
     void prefix##tsr_f32(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *); \
     void prefix##tsr_f16(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *); \
     void prefix##tsr_bf16(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *); \
-    void prefix##tsr_fp8(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *);
+    void prefix##tsr_fp8(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *); \
+    void prefix##tsr_q4_1(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *);
 DECLARE()
 DECLARE(ref_)
 
@@ -139,6 +140,29 @@ static void fp8_case(int in, int rows, int tokens) {
     free(w); free(x); free(out); free(ref);
 }
 
+/* Q4_1: blocks of 32 values, half d and half m (finite, small) then 16 bytes of nibbles. */
+static void q4_1_case(int in, int rows, int tokens) {
+    int64_t row_bytes = (int64_t) in / 32 * 20;
+    uint8_t *w = malloc(row_bytes * rows);
+    for (int64_t i = 0; i < row_bytes * rows; i++) w[i] = (uint8_t) next();
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < in / 32; b++)
+            for (int k = 0; k < 2; k++) {
+                uint16_t h = (uint16_t) (half() & 0xBFFF);
+                memcpy(w + r * row_bytes + b * 20 + 2 * k, &h, 2);
+            }
+    float *x = malloc(sizeof(float) * tokens * in);
+    for (int64_t i = 0; i < (int64_t) tokens * in; i++) x[i] = gauss();
+    float *out = malloc(sizeof(float) * tokens * rows), *ref = malloc(sizeof(float) * tokens * rows);
+    tsr_q4_1(w, row_bytes, in, rows - 1, rows, rows, x, tokens, out);
+    tsr_q4_1(w, row_bytes, in, 0, rows, rows, x, tokens, out);
+    ref_tsr_q4_1(w, row_bytes, in, 0, rows, rows, x, tokens, ref);
+    char what[64];
+    snprintf(what, sizeof what, "q4_1 in=%d rows=%d tokens=%d", in, rows, tokens);
+    same(out, ref, tokens * rows, what);
+    free(w); free(x); free(out); free(ref);
+}
+
 int main(void) {
     int lanes[][3] = {{256, 1, 1}, {512, 3, 5}, {2048, 5, 9}, {256, 6, 8}, {16640, 7, 4}};
     for (unsigned i = 0; i < sizeof lanes / sizeof lanes[0]; i++) {
@@ -152,6 +176,9 @@ int main(void) {
     int fp8[][3] = {{64, 1, 1}, {192, 3, 5}, {2048, 5, 9}};
     for (unsigned i = 0; i < sizeof fp8 / sizeof fp8[0]; i++)
         fp8_case(fp8[i][0], fp8[i][1], fp8[i][2]);
+    int q41[][3] = {{32, 1, 1}, {96, 3, 5}, {2048, 5, 9}};
+    for (unsigned i = 0; i < sizeof q41 / sizeof q41[0]; i++)
+        q4_1_case(q41[i][0], q41[i][1], q41[i][2]);
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);
         return 1;

@@ -37,7 +37,7 @@ import java.util.Locale;
 public final class NativeKernels {
 
     /** The library ABI this class calls; a library of another is refused. */
-    static final int ABI = 3;
+    static final int ABI = 4;
 
     /** Activation layouts of tsr_quantize (one per integer weight layout; Q4_K shares Q4_0's). */
     static final int LAYOUT_Q8_0 = 0;
@@ -66,6 +66,7 @@ public final class NativeKernels {
     private final MethodHandle f16;
     private final MethodHandle bf16;
     private final MethodHandle fp8;
+    private final MethodHandle q4_1;
     private final long features;
 
     private NativeKernels(NativeVariant variant, Path file) {
@@ -92,6 +93,7 @@ public final class NativeKernels {
         f16 = LINKER.downcallHandle(find(lib, "tsr_f16"), FLOAT_ROWS, CRITICAL);
         bf16 = LINKER.downcallHandle(find(lib, "tsr_bf16"), FLOAT_ROWS, CRITICAL);
         fp8 = LINKER.downcallHandle(find(lib, "tsr_fp8"), FLOAT_ROWS, CRITICAL);
+        q4_1 = LINKER.downcallHandle(find(lib, "tsr_q4_1"), FLOAT_ROWS, CRITICAL);
     }
 
     private static MemorySegment find(SymbolLookup lib, String name) {
@@ -171,8 +173,10 @@ public final class NativeKernels {
                 case Q8_0, Q4_0, Q4_K, Q6_K -> true;
                 default -> false;
             };
-            case GGML -> w.type() == GgmlType.F32 || w.type() == GgmlType.F16 || w.type() == GgmlType.BF16
-                    || w.type() == GgmlType.FP8;
+            case GGML -> switch (w.type()) {
+                case F32, F16, BF16, FP8, Q4_1 -> true;
+                default -> false;
+            };
         };
     }
 
@@ -223,6 +227,10 @@ public final class NativeKernels {
         if (from < 0 || from > to || to > rowCount || to > outStride) {
             throw new IllegalArgumentException("native " + w + ": rows [" + from + ", " + to + ") outside the matrix or the output stride " + outStride);
         }
+        if (in % w.type().blockSize() != 0) {
+            throw new IllegalArgumentException("native " + w + ": rows of " + in + " values are not whole blocks of "
+                    + w.type().blockSize());
+        }
         if (seg.byteSize() < rowCount * rowBytes || rowBytes != w.type().bytesFor(in)) {
             throw new IllegalArgumentException("native " + w + ": data holds " + seg.byteSize() + " bytes, rows need " + rowCount * rowBytes);
         }
@@ -246,6 +254,7 @@ public final class NativeKernels {
                     case F16 -> f16;
                     case BF16 -> bf16;
                     case FP8 -> fp8;
+                    case Q4_1 -> q4_1;
                     default -> throw new IllegalArgumentException("no native kernel for " + w);
                 };
                 if ((long) tokens * in > a.x().length) {
