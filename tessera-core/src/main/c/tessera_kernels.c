@@ -41,7 +41,7 @@
 #define TSR_EXPORT __attribute__((visibility("default")))
 
 /* Changes whenever a signature or a layout below changes; Java refuses a library of another ABI. */
-#define TSR_ABI 4
+#define TSR_ABI 5
 
 enum { CHUNK = 256, BLOCK = 32, Q8_CHUNK_BYTES = 272, Q4_CHUNK_BYTES = 144, HEADER_BYTES = 16 };
 /* Q6_K lane order (Q6KLanesKernel): d, 16 scales (even sub-blocks first), 128 bytes of low nibbles, 64 of high pairs. */
@@ -977,4 +977,114 @@ TSR_EXPORT void tsr_q4_1(const uint8_t *w, int64_t row_bytes, int32_t in, int32_
 TSR_EXPORT void tsr_fp8(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
         int32_t out_stride, const float *x, int32_t tokens, float *out) {
     float_rows(T_FP8, w, row_bytes, in, from, to, out_stride, x, tokens, out);
+}
+
+/* ---------------------------------------------------------------- attention over the paged KV cache */
+
+/*
+ * One attention unit (a KV head × a run of tokens of one sequence), as AttentionBlock's Java loops
+ * compute it: the cache rows are F32, F16 or BF16 (T_F32, T_F16, T_BF16: widened exactly), position
+ * j in [from, len) at slot slots[j − from], its head's values at rows + slot·row_bytes + off.
+ * Token u < nt sees positions lo[u]..hi[u]; its nh query heads start at q + qo[u] (head h at
+ * h·hd) and its outputs at out + qo[u] likewise; its scores are scores[(u·nh + h)·len + j].
+ *
+ * Scores: VectorMath.dot's order (an 8-lane fma chain over whole vectors, the lanes added one
+ * after another from 0f, then the tail product by product), times scale. Values: VectorMath.axpy's
+ * (out = fma(v, p, out) per value, the tail out += p·v), positions in ascending order for each
+ * (token, head). Each (token, head) thus takes the Java operations in the Java order, whatever its
+ * unit or batch. The softmax between the two runs in Java.
+ */
+static inline int attn_sees(const int32_t *lo, const int32_t *hi, int u, int64_t j) {
+    return j >= lo[u] && j <= hi[u];
+}
+
+static inline float attn_dot(int type, const uint8_t *row, const float *q, int32_t hd) {
+    int32_t vecs = hd & ~7;
+    float sum = 0.0f;
+    if (hd >= 8) {
+#if defined(TSR_SIMD)
+        __m256 acc = _mm256_setzero_ps();
+        for (int32_t i = 0; i < vecs; i += 8) {
+            acc = _mm256_fmadd_ps(load8(type, row, i), _mm256_loadu_ps(q + i), acc);
+        }
+        float a[8];
+        _mm256_storeu_ps(a, acc);
+#else
+        float a[8] = {0};
+        for (int32_t i = 0; i < vecs; i += 8) {
+            for (int l = 0; l < 8; l++) a[l] = fmaf(scalar_weight(type, row, i + l), q[i + l], a[l]);
+        }
+#endif
+        sum = 0.0f + a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
+    }
+    for (int32_t i = vecs; i < hd; i++) {
+        sum += scalar_weight(type, row, i) * q[i];
+    }
+    return sum;
+}
+
+static inline void attn_axpy(int type, const uint8_t *row, float p, float *o, int32_t hd) {
+    int32_t vecs = hd & ~7;
+#if defined(TSR_SIMD)
+    __m256 pv = _mm256_set1_ps(p);
+    for (int32_t i = 0; i < vecs; i += 8) {
+        _mm256_storeu_ps(o + i, _mm256_fmadd_ps(load8(type, row, i), pv, _mm256_loadu_ps(o + i)));
+    }
+#else
+    for (int32_t i = 0; i < vecs; i++) {
+        o[i] = fmaf(scalar_weight(type, row, i), p, o[i]);
+    }
+#endif
+    for (int32_t i = vecs; i < hd; i++) {
+        o[i] += p * scalar_weight(type, row, i);
+    }
+}
+
+static inline __attribute__((always_inline)) void attn_scores(int type, const uint8_t *rows, int64_t row_bytes,
+        int64_t off, const int32_t *slots, int32_t from, int32_t len, int32_t hd, const float *q, const int32_t *qo,
+        const int32_t *lo, const int32_t *hi, int32_t nt, int32_t nh, float scale, float *scores) {
+    for (int64_t j = from; j < len; j++) {
+        const uint8_t *row = rows + (int64_t) slots[j - from] * row_bytes + off;
+        for (int u = 0; u < nt; u++) {
+            if (!attn_sees(lo, hi, u, j)) continue;
+            for (int h = 0; h < nh; h++) {
+                scores[((int64_t) u * nh + h) * len + j] = attn_dot(type, row, q + qo[u] + (int64_t) h * hd, hd) * scale;
+            }
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void attn_values(int type, const uint8_t *rows, int64_t row_bytes,
+        int64_t off, const int32_t *slots, int32_t from, int32_t len, int32_t hd, const float *p, const int32_t *qo,
+        const int32_t *lo, const int32_t *hi, int32_t nt, int32_t nh, float *out) {
+    for (int64_t j = from; j < len; j++) {
+        const uint8_t *row = rows + (int64_t) slots[j - from] * row_bytes + off;
+        for (int u = 0; u < nt; u++) {
+            if (!attn_sees(lo, hi, u, j)) continue;
+            for (int h = 0; h < nh; h++) {
+                attn_axpy(type, row, p[((int64_t) u * nh + h) * len + j], out + qo[u] + (int64_t) h * hd, hd);
+            }
+        }
+    }
+}
+
+/* type: 0 F32, 1 F16, 2 BF16 (the cache's row type; T_F32, T_F16, T_BF16). */
+TSR_EXPORT void tsr_attn_scores(const uint8_t *rows, int64_t row_bytes, int32_t type, int64_t off, const int32_t *slots,
+        int32_t from, int32_t len, int32_t hd, const float *q, const int32_t *qo, const int32_t *lo, const int32_t *hi,
+        int32_t nt, int32_t nh, float scale, float *scores) {
+    switch (type) {
+        case T_F32: attn_scores(T_F32, rows, row_bytes, off, slots, from, len, hd, q, qo, lo, hi, nt, nh, scale, scores); break;
+        case T_F16: attn_scores(T_F16, rows, row_bytes, off, slots, from, len, hd, q, qo, lo, hi, nt, nh, scale, scores); break;
+        default: attn_scores(T_BF16, rows, row_bytes, off, slots, from, len, hd, q, qo, lo, hi, nt, nh, scale, scores); break;
+    }
+}
+
+TSR_EXPORT void tsr_attn_values(const uint8_t *rows, int64_t row_bytes, int32_t type, int64_t off, const int32_t *slots,
+        int32_t from, int32_t len, int32_t hd, const float *p, const int32_t *qo, const int32_t *lo, const int32_t *hi,
+        int32_t nt, int32_t nh, float *out) {
+    switch (type) {
+        case T_F32: attn_values(T_F32, rows, row_bytes, off, slots, from, len, hd, p, qo, lo, hi, nt, nh, out); break;
+        case T_F16: attn_values(T_F16, rows, row_bytes, off, slots, from, len, hd, p, qo, lo, hi, nt, nh, out); break;
+        default: attn_values(T_BF16, rows, row_bytes, off, slots, from, len, hd, p, qo, lo, hi, nt, nh, out); break;
+    }
 }
