@@ -50,28 +50,24 @@ public interface ArrivalProcess {
         if (!(rate > 0)) {
             throw new IllegalArgumentException("--request-rate must be positive or inf, got " + rate);
         }
+        // the parameters are checked even where the rate makes them moot, so a sweep fails before it starts
+        if (kind == Kind.GAMMA && !(burstiness > 0 && burstiness < Double.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException("--burstiness must be a positive number, got " + burstiness);
+        }
+        if (kind == Kind.BURSTY && burstSize < 1) {
+            throw new IllegalArgumentException("--burst-size must be at least 1, got " + burstSize);
+        }
         if (rate == Double.POSITIVE_INFINITY) {
             return () -> 0;
         }
         Random rnd = new Random(seed);
         return switch (kind) {
             case POISSON -> () -> exponential(rnd) / rate;
-            case GAMMA -> {
-                if (!(burstiness > 0) || burstiness == Double.POSITIVE_INFINITY) {
-                    throw new IllegalArgumentException("--burstiness must be a positive number, got " + burstiness);
-                }
-                // shape k, scale 1/(k·rate): mean 1/rate
-                yield () -> gamma(rnd, burstiness) / (burstiness * rate);
-            }
+            // shape k, scale 1/(k·rate): mean 1/rate
+            case GAMMA -> () -> gamma(rnd, burstiness) / (burstiness * rate);
             case BURSTY -> {
-                if (burstSize < 1) {
-                    throw new IllegalArgumentException("--burst-size must be at least 1, got " + burstSize);
-                }
                 int[] position = {0};
-                yield () -> {
-                    boolean first = position[0]++ % burstSize == 0;
-                    return first ? exponential(rnd) * burstSize / rate : 0;
-                };
+                yield () -> position[0]++ % burstSize == 0 ? exponential(rnd) * burstSize / rate : 0;
             }
         };
     }

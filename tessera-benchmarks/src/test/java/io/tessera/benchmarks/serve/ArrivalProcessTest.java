@@ -109,8 +109,11 @@ class ArrivalProcessTest {
                     () -> ArrivalProcess.of(Kind.GAMMA, 1, shape, 1, 0));
             assertTrue(e.getMessage().startsWith("--burstiness must be a positive number"), e.getMessage());
         }
+        // checked at an infinite rate too, where they do not matter, so that a sweep fails before it starts
+        assertThrows(IllegalArgumentException.class, () -> ArrivalProcess.of(Kind.GAMMA, Double.POSITIVE_INFINITY, 0,
+                1, 0));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> ArrivalProcess.of(Kind.BURSTY, 1, 1, 0, 0));
+                () -> ArrivalProcess.of(Kind.BURSTY, Double.POSITIVE_INFINITY, 1, 0, 0));
         assertEquals("--burst-size must be at least 1, got 0", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Kind.parse("weibull"));
         assertEquals("--arrivals: 'weibull' is not poisson, gamma or bursty", e.getMessage());
