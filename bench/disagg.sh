@@ -55,7 +55,7 @@ serve_opts=(--model "$model" --kv-cache-memory 256M --max-seqs 32 --no-access-lo
 
 load() {  # url name rates count
   "$tessera" bench serve --base-url "$1" --request-rate "$3" --num-prompts "$4" --mix "$mix" \
-    --arrivals "$arrivals" --burstiness "$burstiness" --slo "$slo" --seed 7 --timeout 300 \
+    --arrivals "$arrivals" --burstiness "$burstiness" --slo "$slo" --seed 7 --timeout 300 --warmup-requests 6 \
     --result-json "$out/$2.json" --plot "$out/$2.html" > "$out/$2.txt" 2>&1 || true
   tail -n 12 "$out/$2.txt"
 }

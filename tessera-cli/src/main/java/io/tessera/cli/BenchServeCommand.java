@@ -107,6 +107,11 @@ final class BenchServeCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}, DistServe's).")
     double sloTarget;
 
+    @Option(names = "--warmup-requests", defaultValue = "0", paramLabel = "N",
+            description = "Untimed requests of the same workload sent one at a time before measuring, so that a "
+                    + "freshly started server's first compilations do not count (default: ${DEFAULT-VALUE}).")
+    int warmupRequests;
+
     @Option(names = "--percentiles", defaultValue = "50,90,99", split = ",", paramLabel = "P",
             description = "Percentiles to report (default: ${DEFAULT-VALUE}).")
     List<Double> percentiles;
@@ -135,8 +140,8 @@ final class BenchServeCommand implements Callable<Integer> {
         ServeBenchmark.Config config = new ServeBenchmark.Config(baseUrl, endpoint, model, apiKey.key(),
                 new ServeLoad.Plan(numPrompts, duration, maxConcurrency), ServeBenchmark.parseRates(requestRate),
                 kind, burstiness, burstSize, mix != null ? WorkloadMix.parse(mix) : lengths.mix(), dataset,
-                lengths.outputLen, vocabSize, !noIgnoreEos, Slo.parse(goodput), sloTarget, percentiles, resultJson,
-                plot, timeout, seed);
+                lengths.outputLen, vocabSize, !noIgnoreEos, Slo.parse(goodput), sloTarget, warmupRequests, percentiles,
+                resultJson, plot, timeout, seed);
         return new ServeBenchmark(config, System.out).run();
     }
 }

@@ -63,11 +63,12 @@ class BenchServeCommandTest {
             Path json = dir.resolve("sweep.json");
             Path html = dir.resolve("sweep.html");
             CliTest.Result res = CliTest.tessera("bench", "serve", "--base-url", r.server().baseUrl(),
-                    "--request-rate", "inf,40", "--arrivals", "gamma", "--burstiness", "0.5", "--num-prompts", "6",
+                    "--request-rate", "inf,40", "--warmup-requests", "2", "--arrivals", "gamma", "--burstiness", "0.5", "--num-prompts", "6",
                     "--mix", "0.5:8-16/4,0.5:2/6", "--slo", "ttft:60000,tpot:60000", "--result-json",
                     json.toString(), "--plot", html.toString());
             assertEquals(0, res.code(), res.out() + res.err());
             assertTrue(res.out().contains("Request-rate sweep"), res.out());
+            assertTrue(res.out().contains("warm-up: 2 requests, 0 failed"), res.out());
             assertTrue(res.out().contains("Goodput (req/s): inf"), res.out());
             JsonNode j = new ObjectMapper().readTree(json.toFile());
             JsonNode sweep = j.get("sweep");
@@ -112,6 +113,7 @@ class BenchServeCommandTest {
                 "tessera bench serve: --burstiness must be a positive number, got 0.0"},
             {"--slo", "ttft:-5", "tessera bench serve: --goodput: the limit of ttft must be a positive number of "
                 + "milliseconds, got -5"},
+            {"--warmup-requests", "-1", "tessera bench serve: --warmup-requests must be 0 to 10000, got -1"},
             {"--slo-target", "1.5", "tessera bench serve: --slo-target must be in (0, 1], got 1.5"},
             {"--plot", "x.jpg", "tessera bench serve: --plot takes a .png or .html file, got x.jpg"},
             {"--mix", "1:2/2", "--dataset", "d.txt",

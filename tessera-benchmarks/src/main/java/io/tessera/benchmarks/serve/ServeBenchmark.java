@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.Executors;
 
 /**
@@ -40,13 +41,15 @@ public final class ServeBenchmark {
      * @param dataset prompts from a file instead, or null
      * @param outputLen output tokens of a dataset line that names none
      * @param sloTarget the fraction of requests that must meet the SLOs for a rate to count as good
+     * @param warmupRequests untimed requests sent one at a time before the first rate
      * @param resultJson where to write the JSON result, or null
      * @param plot where to write the picture, or null
      */
     public record Config(String baseUrl, String endpoint, String model, String apiKey, ServeLoad.Plan plan,
             List<Double> rates, ArrivalProcess.Kind arrivals, double burstiness, int burstSize, WorkloadMix mix,
             Path dataset, int outputLen, int vocabSize, boolean ignoreEos, Slo slo, double sloTarget,
-            List<Double> percentiles, Path resultJson, Path plot, double timeoutSeconds, long seed) {
+            int warmupRequests, List<Double> percentiles, Path resultJson, Path plot, double timeoutSeconds,
+            long seed) {
 
         public Config {
             rates = List.copyOf(rates);
@@ -64,6 +67,9 @@ public final class ServeBenchmark {
                 ChartFile.check(plot);
             }
             Goodput.of(List.of(), sloTarget);
+            if (warmupRequests < 0 || warmupRequests > 10_000) {
+                throw new IllegalArgumentException("--warmup-requests must be 0 to 10000, got " + warmupRequests);
+            }
         }
 
         boolean chat() {
@@ -114,6 +120,7 @@ public final class ServeBenchmark {
             List<Double> rates = config.rates().stream().sorted().toList();
             ServePlan described = new ServePlan(config, modelId, prompts);
             out.println(described.line(rates));
+            warmUp(client, prompts);
             ServeSummary summary = new ServeSummary(config.percentiles());
             ServeReport report = new ServeReport(out, summary.percentiles());
             List<Map<String, Object>> results = new ArrayList<>();
@@ -161,6 +168,26 @@ public final class ServeBenchmark {
 
     /** Separates the arrivals' random stream from the prompts', which use the seed itself. */
     private static final long ARRIVAL_SEED = 0x5DEECE66DL;
+
+    /** Separates the warm-up prompts' draws from the measured ones, which stay as without a warm-up. */
+    private static final long WARMUP_SEED = 0x2545F4914F6CDD1DL;
+
+    /**
+     * Sends the warm-up requests one after another, untimed, so that a freshly started server's
+     * compilation of each prompt shape does not land on the first rate of a sweep (where it
+     * would fail the SLOs and, by {@link Goodput}'s rule, every rate above it).
+     */
+    private void warmUp(ServeClient client, PromptSource prompts) {
+        if (config.warmupRequests() == 0) {
+            return;
+        }
+        Random rnd = new Random(config.seed() ^ WARMUP_SEED);
+        int failed = 0;
+        for (int i = 0; i < config.warmupRequests(); i++) {
+            failed += client.send(prompts.prompt(i, rnd)).ok() ? 0 : 1;
+        }
+        out.printf(Locale.ROOT, "warm-up: %d requests, %d failed%n", config.warmupRequests(), failed);
+    }
 
     private static List<Goodput.Point> points(List<Map<String, Object>> results) {
         List<Goodput.Point> points = new ArrayList<>();
