@@ -108,8 +108,8 @@ final class BenchServeCommand implements Callable<Integer> {
     double sloTarget;
 
     @Option(names = "--warmup-requests", defaultValue = "0", paramLabel = "N",
-            description = "Untimed requests of the same workload sent one at a time before measuring, so that a "
-                    + "freshly started server's first compilations do not count (default: ${DEFAULT-VALUE}).")
+            description = "Untimed requests of the same workload sent at once before measuring, so that a freshly "
+                    + "started server's first compilations do not count (default: ${DEFAULT-VALUE}).")
     int warmupRequests;
 
     @Option(names = "--percentiles", defaultValue = "50,90,99", split = ",", paramLabel = "P",

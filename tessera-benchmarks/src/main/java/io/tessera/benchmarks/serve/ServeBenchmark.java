@@ -18,7 +18,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.Executors;
 
 /**
@@ -41,7 +40,7 @@ public final class ServeBenchmark {
      * @param dataset prompts from a file instead, or null
      * @param outputLen output tokens of a dataset line that names none
      * @param sloTarget the fraction of requests that must meet the SLOs for a rate to count as good
-     * @param warmupRequests untimed requests sent one at a time before the first rate
+     * @param warmupRequests untimed requests sent at once before the first rate
      * @param resultJson where to write the JSON result, or null
      * @param plot where to write the picture, or null
      */
@@ -173,19 +172,20 @@ public final class ServeBenchmark {
     private static final long WARMUP_SEED = 0x2545F4914F6CDD1DL;
 
     /**
-     * Sends the warm-up requests one after another, untimed, so that a freshly started server's
-     * compilation of each prompt shape does not land on the first rate of a sweep (where it
-     * would fail the SLOs and, by {@link Goodput}'s rule, every rate above it).
+     * Sends the warm-up requests all at once (up to the concurrency limit), untimed, so that a
+     * freshly started server's compilation of each prompt shape and of mixed prefill/decode batches
+     * does not land on the first rate of a sweep (where it would fail the SLOs and, by
+     * {@link Goodput}'s rule, every rate above it).
      */
-    private void warmUp(ServeClient client, PromptSource prompts) {
+    private void warmUp(ServeClient client, PromptSource prompts) throws InterruptedException {
         if (config.warmupRequests() == 0) {
             return;
         }
-        Random rnd = new Random(config.seed() ^ WARMUP_SEED);
-        int failed = 0;
-        for (int i = 0; i < config.warmupRequests(); i++) {
-            failed += client.send(prompts.prompt(i, rnd)).ok() ? 0 : 1;
-        }
+        ServeLoad.Run run = ServeLoad.run(client, prompts,
+                ArrivalProcess.of(ArrivalProcess.Kind.POISSON, Double.POSITIVE_INFINITY, 1, 1, 0),
+                new ServeLoad.Plan(config.warmupRequests(), null, config.plan().maxConcurrency()),
+                config.seed() ^ WARMUP_SEED);
+        long failed = run.outcomes().stream().filter(o -> !o.ok()).count();
         out.printf(Locale.ROOT, "warm-up: %d requests, %d failed%n", config.warmupRequests(), failed);
     }
 
