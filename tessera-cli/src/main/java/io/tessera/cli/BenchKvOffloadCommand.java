@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
 /** {@code tessera bench kv-offload}: the options of {@link KvOffloadBenchmark}. */
 @Command(name = "kv-offload", mixinStandardHelpOptions = true,
         description = "Time to first token with a long shared prefix: computed cold, found in the KV pool, restored "
-                + "from the memory tier, restored from the disk tier; alternating rounds, medians and spread.")
+                + "from the memory tier, restored from the disk tier, fetched from a peer replica over the KV transfer "
+                + "path (loopback); alternating rounds, medians and spread.")
 final class BenchKvOffloadCommand implements Callable<Integer> {
 
     @Mixin

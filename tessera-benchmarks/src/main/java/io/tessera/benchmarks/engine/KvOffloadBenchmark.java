@@ -31,7 +31,8 @@ import java.util.stream.Stream;
 
 /**
  * {@code tessera bench kv-offload}: time to first token of a prompt whose long prefix is computed
- * cold, found in the KV pool, brought back from the memory tier, or brought back from the disk tier.
+ * cold, found in the KV pool, brought back from the memory tier, brought back from the disk tier, or
+ * fetched from a peer replica's pool over the KV transfer path ({@link PeerFetchBench}).
  *
  * <p>Two engines over the same model: one with a memory tier, one with only a disk tier. Each round
  * draws a fresh prefix; on the memory engine it runs the prompt cold, again (pool hit), then a
@@ -40,7 +41,8 @@ import java.util.stream.Stream;
  * within each round, so load on the machine falls on all of them alike. Each timed prompt is the
  * prefix plus fresh suffix tokens, generating one token. The filler is the same prompt every time:
  * computed in the untimed warm-up round, it comes back from the tier afterwards, so evicting the
- * prefix costs copies rather than another long prefill.
+ * prefix costs copies rather than another long prefill. The peer case computes the prompt cold on
+ * a holder replica (a third cold sample) and then runs it on a fetcher replica that fetches the prefix.
  */
 public final class KvOffloadBenchmark {
 
@@ -62,7 +64,7 @@ public final class KvOffloadBenchmark {
         }
     }
 
-    private static final String[] CASES = {"cold", "pool", "memory", "disk"};
+    private static final String[] CASES = {"cold", "pool", "memory", "disk", "peer"};
 
     private final Config config;
     private final int prefixLen;
@@ -79,7 +81,7 @@ public final class KvOffloadBenchmark {
     }
 
     /** Runs the rounds on {@code m}, one line per round on {@code report}; the result as its JSON names it. */
-    public Map<String, Object> run(Model m, Parallel parallel, PrintStream report) throws IOException {
+    public Map<String, Object> run(Model m, Parallel parallel, PrintStream report) throws Exception {
         Path diskDir = config.diskDir() != null ? config.diskDir() : Files.createTempDirectory("tessera-kv-offload-bench");
         try {
             return run(m, parallel, report, diskDir);
@@ -90,7 +92,7 @@ public final class KvOffloadBenchmark {
         }
     }
 
-    private Map<String, Object> run(Model m, Parallel parallel, PrintStream report, Path diskDir) {
+    private Map<String, Object> run(Model m, Parallel parallel, PrintStream report, Path diskDir) throws Exception {
         KvCacheType type = config.type();
         int rounds = config.rounds();
         ModelConfig cfg = m.config();
@@ -107,7 +109,8 @@ public final class KvOffloadBenchmark {
         try (LocalExecutor memory = new LocalExecutor(m, parallel, type, blockSize, pool,
                 new KvOffloadConfig(tierBlocks * blockBytes, null, 0));
                 LocalExecutor disk = new LocalExecutor(m, parallel, type, blockSize, pool,
-                        new KvOffloadConfig(0, diskDir, tierBlocks * (blockBytes + 64 + 4L * blockSize)))) {
+                        new KvOffloadConfig(0, diskDir, tierBlocks * (blockBytes + 64 + 4L * blockSize)));
+                PeerFetchBench peer = new PeerFetchBench(m, parallel, type, blockSize, pool)) {
             report.printf(Locale.ROOT, "model %s: %s, %d layers, dim %d; prefix %d + suffix %d tokens; "
                             + "pool %d blocks of %d tokens (%s each); %d threads%n", m.source().getFileName(),
                     cfg.architecture(), cfg.layers(), cfg.dim(), prefixLen, suffixLen, pool, blockSize,
@@ -123,21 +126,22 @@ public final class KvOffloadBenchmark {
             }
             for (int r = 0; r <= rounds; r++) {
                 boolean warmUp = r == 0;
-                double[] t = round(onMemory, onDisk, rnd, filler);
+                double[] t = round(onMemory, onDisk, peer, rnd, filler);
                 if (!warmUp) {
                     for (int i = 0; i < CASES.length; i++) {
                         ttft.get(CASES[i]).add(t[i]);
                     }
-                    report.printf(Locale.ROOT, "round %d: cold %.0f ms, pool %.0f ms, memory %.0f ms, disk %.0f ms%n",
-                            r, t[0], t[1], t[2], t[3]);
+                    report.printf(Locale.ROOT, "round %d: cold %.0f ms, pool %.0f ms, memory %.0f ms, disk %.0f ms, "
+                            + "peer %.0f ms%n", r, t[0], t[1], t[2], t[3], t[4]);
                 }
             }
             return summary(m, ttft, blockBytes, prefixBlocks, parallel.threads());
         }
     }
 
-    /** One round: cold, pool, memory and disk TTFTs in ms; checks each restore came from the intended tier. */
-    private double[] round(Bench onMemory, Bench onDisk, Random rnd, int[] filler) {
+    /** One round: cold, pool, memory, disk and peer TTFTs in ms; checks each restore came from where it should. */
+    private double[] round(Bench onMemory, Bench onDisk, PeerFetchBench peer, Random rnd, int[] filler)
+            throws Exception {
         int[] prefix = tokens(rnd, prefixLen);
         double cold = onMemory.ttft(prompt(prefix, rnd));
         double poolHit = onMemory.ttft(prompt(prefix, rnd));
@@ -150,13 +154,17 @@ public final class KvOffloadBenchmark {
         before = onDisk.hits("disk");
         double diskHit = onDisk.ttft(prompt(prefix, rnd));
         expect(onDisk.hits("disk") - before, prefixLen / blockSize, "disk");
-        return new double[] {(cold + cold2) / 2, poolHit, memoryHit, diskHit};
+        double cold3 = peer.cold(prompt(prefix, rnd));
+        before = peer.fetchedTokens();
+        double peerHit = peer.fetched(prompt(prefix, rnd));
+        expect((peer.fetchedTokens() - before) / blockSize, prefixLen / blockSize, "peer");
+        return new double[] {(cold + cold2 + cold3) / 3, poolHit, memoryHit, diskHit, peerHit};
     }
 
     private static void expect(long restored, int blocks, String tier) {
         if (restored != blocks) {
-            throw new IllegalStateException("the " + tier + " tier restored " + restored + " blocks of the prefix's "
-                    + blocks + "; the measurement would not be of that tier");
+            throw new IllegalStateException("the " + tier + " case restored " + restored + " blocks of the prefix's "
+                    + blocks + "; the measurement would not be of that case");
         }
     }
 
