@@ -37,7 +37,7 @@ final class BenchKvOffloadCommand implements Callable<Integer> {
     int rounds;
 
     @Option(names = "--kv-cache-dtype", defaultValue = "f16", paramLabel = "TYPE",
-            description = "KV cache precision: f32, f16 or bf16 (default: ${DEFAULT-VALUE}).")
+            description = "KV cache precision: " + KvCacheType.CHOICES + " (default: ${DEFAULT-VALUE}).")
     String kvCacheDtype;
 
     @Option(names = "--block-size", defaultValue = "16", paramLabel = "N",

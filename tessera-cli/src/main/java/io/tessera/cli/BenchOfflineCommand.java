@@ -49,7 +49,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
     int repeat;
 
     @Option(names = "--kv-cache-dtype", paramLabel = "TYPE", defaultValue = "f16",
-            description = "KV cache precision: f32, f16, bf16 or q8_0 (default: ${DEFAULT-VALUE}, as the engine).")
+            description = "KV cache precision: " + KvCacheType.CHOICES + " (default: ${DEFAULT-VALUE}, as the engine).")
     String kvCacheDtype;
 
     @Option(names = "--json", description = "Print one JSON object on standard output instead of a table.")

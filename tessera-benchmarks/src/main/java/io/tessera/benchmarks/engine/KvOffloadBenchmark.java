@@ -103,7 +103,7 @@ public final class KvOffloadBenchmark {
             throw new IllegalArgumentException("--prefix-len " + prefixLen + " + --suffix-len " + suffixLen
                     + " leaves no room for a filler prompt in the context of " + cfg.contextLength() + " tokens");
         }
-        long blockBytes = PagedKvCache.bytes(cfg.layers(), cfg.kvDim(), type, 1, blockSize);
+        long blockBytes = PagedKvCache.bytes(cfg, type, 1, blockSize);
         // room for the filler, this round's prefix and the last round's, which the tier drops first
         long tierBlocks = 4L * pool;
         try (LocalExecutor memory = new LocalExecutor(m, parallel, type, blockSize, pool,
