@@ -88,6 +88,11 @@ final class BenchThroughputCommand implements Callable<Integer> {
     @Mixin
     KernelOptions kernels;
 
+    @Option(names = "--expert-load-out", paramLabel = "FILE",
+            description = "Write the run's tokens per expert and layer (a mixture-of-experts model) to FILE, for "
+                    + "--ep-load.")
+    java.nio.file.Path expertLoadOut;
+
     @Option(names = "--json", description = "Print one JSON object on standard output (the report goes to stderr).")
     boolean json;
 
@@ -121,11 +126,19 @@ final class BenchThroughputCommand implements Callable<Integer> {
                 warmUp(executor, config, draft);
                 ClusterReport.Snapshot before = executor instanceof DistributedExecutor d ? ClusterReport.snapshot(d)
                         : null;
+                long[][] loadBefore = executor.expertLoad();
                 Result r = run(executor, config, requests, draft);
+                long[][] load = io.tessera.cluster.ExpertLoadFile.difference(executor.expertLoad(), loadBefore);
                 if (draft != null) {
                     draft.close();
                 }
                 Map<String, Object> out = summarize(cfg, m, executor, r, requests);
+                if (load != null) {
+                    out.put("expert_load", load);
+                    if (expertLoadOut != null) {
+                        io.tessera.cluster.ExpertLoadFile.write(expertLoadOut, load);
+                    }
+                }
                 if (before != null) {
                     ClusterReport.add(out, (DistributedExecutor) executor, cfg, r.stats(), r.nanos(), before);
                     ClusterReport.print(report, out);

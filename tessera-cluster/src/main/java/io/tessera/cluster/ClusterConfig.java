@@ -73,12 +73,6 @@ public record ClusterConfig(
         return tp * ep;
     }
 
-    /** The same spread over {@code n} expert-parallel ranks per stage ({@code placement} null: contiguous). */
-    public ClusterConfig withExperts(int n, int[][][] placement) {
-        return new ClusterConfig(model, tp, pp, workers, token, kvType, numBlocks, blockSize, threadsPerWorker,
-                microBatches, wire, heartbeatMillis, deadAfterMillis, stepTimeoutMillis, n, placement);
-    }
-
     /** Defaults for the rest: F32 wire, 1 thread per worker, no micro-batching, 250 ms pings, 2 s to declare a loss. */
     public static ClusterConfig of(Path model, int tp, int pp, List<String> workers, String token, KvCacheType kvType,
             int numBlocks, int blockSize) {

@@ -138,8 +138,7 @@ public final class ExecutorFactory {
         int micro = layout.microBatches() > 0 ? layout.microBatches() : layout.pp();
         try {
             ClusterConfig cfg = new ClusterConfig(modelFile, layout.tp(), layout.pp(), workers, token, type, blocks,
-                    blockSize, layout.workerThreads(), micro, layout.wire(), 250, 2000, 120_000)
-                    .withExperts(layout.ep(), placement);
+                    blockSize, layout.workerThreads(), micro, layout.wire(), 250, 2000, 120_000, layout.ep(), placement);
             DistributedExecutor d = DistributedExecutor.connect(cfg);
             d.ownWorkers(local);
             if (local != null) {

@@ -77,6 +77,21 @@ public final class ExpertLoadFile {
         return after;
     }
 
+    /** {@code after − before}, element by element (a null {@code before} counts as zeros); null if {@code after} is. */
+    public static long[][] difference(long[][] after, long[][] before) {
+        if (after == null) {
+            return null;
+        }
+        long[][] d = new long[after.length][];
+        for (int l = 0; l < d.length; l++) {
+            d[l] = after[l].clone();
+            for (int e = 0; before != null && e < d[l].length; e++) {
+                d[l][e] -= before[l][e];
+            }
+        }
+        return d;
+    }
+
     /** Mean and worst over the layers with load of the placement's max/mean tokens per rank. */
     public static double[] imbalance(ExpertPlacement p, long[][] load) {
         double sum = 0;

@@ -341,6 +341,7 @@ public final class Worker implements AutoCloseable {
         if (forward != null && shard.config().moe().enabled()) {
             m.put("expertExchangeNanos", forward.expertExchangeNanos());
             m.put("expertRemoteRows", forward.expertRemoteRows());
+            m.put("expertComputedRows", forward.expertComputedRows());
             m.put("expertLoad", forward.expertLoad());
         }
         m.put("sentBytes", node.counters().sentByType());

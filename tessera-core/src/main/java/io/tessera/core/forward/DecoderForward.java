@@ -135,6 +135,11 @@ public final class DecoderForward {
         return moe == null ? 0 : moe.exchangeNanos();
     }
 
+    /** (token, expert) rows this shard's experts computed so far, its own tokens' and other ranks'. */
+    public long expertComputedRows() {
+        return moe == null ? 0 : moe.computedRows();
+    }
+
     /** (token, expert) rows this shard dispatched to other expert-parallel ranks so far. */
     public long expertRemoteRows() {
         return moe == null ? 0 : moe.remoteRows();

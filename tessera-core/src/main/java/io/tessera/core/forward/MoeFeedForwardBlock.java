@@ -46,6 +46,7 @@ final class MoeFeedForwardBlock {
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
     private long exchangeNanos;
     private long remoteRows;
+    private long computedRows;
 
     MoeFeedForwardBlock(ModelConfig cfg, Parallel parallel, ExpertExchange exchange) {
         this.cfg = cfg;
@@ -62,6 +63,11 @@ final class MoeFeedForwardBlock {
     /** Nanoseconds spent in the expert-parallel exchanges (waiting for peers included). */
     long exchangeNanos() {
         return exchangeNanos;
+    }
+
+    /** (token, expert) rows this rank's experts computed, its own and those other ranks sent. */
+    long computedRows() {
+        return computedRows;
     }
 
     /** (token, expert) rows this rank dispatched to other ranks. */
@@ -124,6 +130,7 @@ final class MoeFeedForwardBlock {
         for (int q = 0; q < ranks; q++) {
             items += q == me ? 0 : received[q].rows();
         }
+        computedRows += items;
         s.ensureItems(Math.max(items, n), dim, Math.max(moe.expertHiddenDim(), moe.sharedHiddenDim()));
         int j = 0;
         for (int i = 0; i < slots; i++) {
