@@ -232,7 +232,8 @@ public final class Worker implements AutoCloseable {
                 }
             } catch (Exception | OutOfMemoryError e) {
                 String msg = plan == null ? "worker: " + e.getMessage()
-                        : "worker " + plan.workerId() + " (stage " + plan.stage() + ", tp rank " + plan.tpRank() + "): "
+                        : "worker " + plan.workerId() + " (stage " + plan.stage() + ", tp rank " + plan.tpRank()
+                                + (plan.epSize() > 1 ? ", ep rank " + plan.epRank() : "") + "): "
                                 + e.getMessage();
                 if (link.isOpen()) {
                     link.send(MessageType.ERROR, f.tag(), msg.getBytes(StandardCharsets.UTF_8));
