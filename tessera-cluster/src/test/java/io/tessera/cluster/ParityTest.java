@@ -60,15 +60,25 @@ class ParityTest {
 
     /** {@code ep} expert-parallel ranks in each of {@code pp} stages. */
     static DistributedExecutor expertCluster(Path model, int ep, int pp, int microBatches) throws Exception {
+        return expertCluster(model, ep, pp, microBatches, null);
+    }
+
+    static DistributedExecutor expertCluster(Path model, int ep, int pp, int microBatches, int[][][] placement)
+            throws Exception {
         List<String> workers = cluster.addresses().subList(0, ep * pp);
         return DistributedExecutor.connect(new ClusterConfig(model, 1, pp, workers, cluster.token(), KvCacheType.F32,
-                BLOCKS, 16, 1, microBatches, io.tessera.cluster.transport.Wire.F32, 250, 2000, 120_000, ep, null));
+                BLOCKS, 16, 1, microBatches, io.tessera.cluster.transport.Wire.F32, 250, 2000, 120_000, ep, placement));
     }
 
     private static void assertExpertParity(Path model, int[][] prompts, int maxTokens, int ep, int pp, int micro)
             throws Exception {
+        assertExpertParity(model, prompts, maxTokens, ep, pp, micro, null);
+    }
+
+    private static void assertExpertParity(Path model, int[][] prompts, int maxTokens, int ep, int pp, int micro,
+            int[][][] placement) throws Exception {
         ClusterTestSupport.Run ref = reference(model, prompts, maxTokens);
-        try (DistributedExecutor ex = expertCluster(model, ep, pp, micro)) {
+        try (DistributedExecutor ex = expertCluster(model, ep, pp, micro, placement)) {
             ClusterTestSupport.Run got = ClusterTestSupport.greedy(ex, prompts, maxTokens);
             for (int i = 0; i < prompts.length; i++) {
                 assertEquals(null, got.errors().get(i));
@@ -232,6 +242,38 @@ class ParityTest {
     void olmoeExpertParallelTimesPipeline() throws Exception {
         assertExpertParity(ClusterTestSupport.olmoe(dir), ClusterTestSupport.prompts(14, 512, 10, 4, 17, 6), 12, 2, 2,
                 2);
+    }
+
+    /**
+     * Replicas of the hottest experts, placed from the load one process measured on the same
+     * prompts (one spare slot per rank): the tokens are still one process's, and the cluster's
+     * summed expert counts equal the single process's.
+     */
+    @Test
+    void expertParallelWithHotExpertReplicas() throws Exception {
+        Path model = ClusterTestSupport.tinyMoe(dir, "Q8_0");
+        int[][] prompts = ClusterTestSupport.prompts(15, 512, 12, 5, 21, 3);
+        long[][] load;
+        try (Model m = ModelLoader.load(model); Parallel par = new Parallel(1);
+                LocalExecutor local = new LocalExecutor(m, par, KvCacheType.F32, 16, BLOCKS)) {
+            ClusterTestSupport.greedy(local, prompts, 12);
+            load = local.expertLoad();
+            io.tessera.core.shard.ExpertPlacement p = io.tessera.core.shard.ExpertPlacement.balanced(load,
+                    m.config().moe().experts(), 2, 1);
+            int replicated = 0;
+            for (int e = 0; e < m.config().moe().experts(); e++) {
+                replicated += p.holders(1, e).length - 1;
+            }
+            assertEquals(2, replicated, "one spare slot on each of 2 ranks");
+            assertExpertParity(model, prompts, 12, 2, 1, 1, p.table());
+        }
+        try (DistributedExecutor ex = expertCluster(model, 2, 1, 1)) {
+            ClusterTestSupport.greedy(ex, prompts, 12);
+            long[][] got = ex.expertLoad();
+            for (int l = 0; l < load.length; l++) {
+                assertArrayEquals(load[l], got[l], "layer " + l);
+            }
+        }
     }
 
     /** Expert parallelism runs each row through the same arithmetic as one process: bit-identical logits. */
