@@ -85,7 +85,7 @@ final class MoeFeedForwardBlock {
         int experts = moe.experts();
         int k = moe.expertsUsed();
         int slots = n * k;
-        Scratch s = scratch.get().ensure(n, dim, experts, k);
+        Scratch s = scratch.get().ensure(n, dim, experts, k, exchange != null);
         float[] h = b.h;
         for (int t = 0; t < n; t++) {
             VectorMath.rmsNorm(h, t * dim, x, t * dim, w.norm(), dim, cfg.rmsEps());
@@ -131,7 +131,7 @@ final class MoeFeedForwardBlock {
             items += q == me ? 0 : received[q].rows();
         }
         computedRows += items;
-        s.ensureItems(Math.max(items, n), dim, Math.max(moe.expertHiddenDim(), moe.sharedHiddenDim()));
+        s.ensureItems(items);
         int j = 0;
         for (int i = 0; i < slots; i++) {
             if (s.dest[i] == me) {
@@ -169,6 +169,13 @@ final class MoeFeedForwardBlock {
         for (int i = 0; i < items; i++) {
             s.members[s.fill[s.itemExpert[i]]++] = i;
         }
+        // one expert's group, or the shared expert over all n tokens, is the most rows a product takes
+        int largest = n;
+        for (int e = 0; e < experts; e++) {
+            largest = Math.max(largest, s.start[e + 1] - s.start[e]);
+        }
+        s.ensureRows(largest, dim, Math.max(moe.expertHiddenDim(), moe.sharedHiddenDim()));
+        java.util.Arrays.fill(b.proj, 0, n * dim, 0f);
         for (int e = 0; e < experts; e++) {
             int from = s.start[e];
             int m = s.start[e + 1] - from;
@@ -188,8 +195,13 @@ final class MoeFeedForwardBlock {
             for (int r = 0; r < m; r++) {
                 int item = s.members[from + r];
                 int src = s.itemSource[item];
-                float[] to = src < 0 ? s.ys : replies[src].values();
-                System.arraycopy(s.out, r * dim, to, s.itemIndex[item] * dim, dim);
+                int slot = s.itemIndex[item];
+                if (exchange == null) {
+                    // one process: experts run in ascending order, so each token's outputs are added in that order
+                    VectorMath.axpy(b.proj, slot / k * dim, s.weights[slot], s.out, r * dim, dim);
+                } else {
+                    System.arraycopy(s.out, r * dim, src < 0 ? s.ys : replies[src].values(), slot * dim, dim);
+                }
             }
         }
         if (exchange != null) {
@@ -202,9 +214,8 @@ final class MoeFeedForwardBlock {
                 }
             }
         }
-        java.util.Arrays.fill(b.proj, 0, n * dim, 0f);
-        for (int t = 0; t < n; t++) {
-            // a token's expert outputs are added in ascending expert order
+        for (int t = 0; exchange != null && t < n; t++) {
+            // a token's expert outputs are added in ascending expert order, as one process adds them
             int base = t * k;
             for (int a = 0; a < k; a++) {
                 s.order[a] = base + a;
@@ -335,7 +346,7 @@ final class MoeFeedForwardBlock {
         int[] order = new int[0];
         int[] start = new int[0];
         int[] fill = new int[0];
-        /** The output of each of the step's (token, expert) pairs, [n·k, dim]. */
+        /** Under expert parallelism, the output of each of the step's (token, expert) pairs, [n·k, dim]. */
         float[] ys = new float[0];
         int[] itemSource = new int[0];
         int[] itemIndex = new int[0];
@@ -346,10 +357,12 @@ final class MoeFeedForwardBlock {
         float[] up = new float[0];
         float[] out = new float[0];
 
-        Scratch ensure(int n, int dim, int experts, int k) {
+        Scratch ensure(int n, int dim, int experts, int k, boolean pairOutputs) {
             this.dim = dim;
-            if (probs.length < n * experts || chosen.length < n * k || ys.length < n * k * dim
-                    || start.length < experts + 1 || order.length < k) {
+            if (pairOutputs && ys.length < n * k * dim) {
+                ys = new float[n * k * dim];
+            }
+            if (probs.length < n * experts || chosen.length < n * k || start.length < experts + 1 || order.length < k) {
                 probs = new float[n * experts];
                 chosen = new int[n * k];
                 weights = new float[n * k];
@@ -357,22 +370,27 @@ final class MoeFeedForwardBlock {
                 order = new int[k];
                 start = new int[experts + 1];
                 fill = new int[experts];
-                ys = new float[n * k * dim];
             }
             return this;
         }
 
-        /** Room for {@code items} rows through an expert of width up to {@code hidden}. */
-        void ensureItems(int items, int dim, int hidden) {
-            if (itemSource.length < items || in.length < items * dim || gate.length < items * hidden) {
+        /** Room for {@code items} (token, expert) rows to compute. */
+        void ensureItems(int items) {
+            if (itemSource.length < items) {
                 itemSource = new int[items];
                 itemIndex = new int[items];
                 itemExpert = new int[items];
                 members = new int[items];
-                in = new float[items * dim];
-                gate = new float[items * hidden];
-                up = new float[items * hidden];
-                out = new float[items * dim];
+            }
+        }
+
+        /** Room for a product of {@code rows} rows through an expert of width up to {@code hidden}. */
+        void ensureRows(int rows, int dim, int hidden) {
+            if (in.length < rows * dim || gate.length < rows * hidden) {
+                in = new float[rows * dim];
+                gate = new float[rows * hidden];
+                up = new float[rows * hidden];
+                out = new float[rows * dim];
             }
         }
     }
