@@ -117,6 +117,8 @@ final class ClusterReport {
         int k = cfg.moe().expertsUsed();
         double perTokenLayer = (double) tokens * sparse;
         out.put("layout", "tp " + d.config().tp() + " x pp " + d.config().pp() + " x ep " + ep);
+        out.put("wire_bytes_per_generated_token", (double) out.get("wire_bytes_per_generated_token")
+                + (double) (dispatch + combine) / generated);
         out.put("ep_dispatch_bytes", dispatch);
         out.put("ep_combine_bytes", combine);
         out.put("ep_dispatch_bytes_per_token_layer", dispatch / perTokenLayer);
