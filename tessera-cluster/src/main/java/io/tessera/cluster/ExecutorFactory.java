@@ -88,6 +88,10 @@ public final class ExecutorFactory {
      */
     public static Opened open(Model model, Path modelFile, Parallel parallel, KvCacheType type, int blockSize,
             long budgetBytes, Layout layout, KvOffloadConfig offload) throws IOException {
+        if (layout.expertLoad() != null && layout.ep() < 2) {
+            throw new IllegalArgumentException("--ep-load places experts over expert-parallel ranks: it needs --ep 2 "
+                    + "or more");
+        }
         if (!layout.distributed()) {
             return new Opened(LocalExecutor.withBudget(model, parallel, type, blockSize, budgetBytes, offload), null);
         }
@@ -104,10 +108,6 @@ public final class ExecutorFactory {
         int[][][] placement = null;
         if (layout.ep() < 1) {
             throw new IllegalArgumentException("--ep must be at least 1, got " + layout.ep());
-        }
-        if (layout.expertLoad() != null && layout.ep() < 2) {
-            throw new IllegalArgumentException("--ep-load places experts over expert-parallel ranks: it needs --ep 2 "
-                    + "or more");
         }
         if (layout.ep() > 1) {
             if (layout.tp() > 1) {

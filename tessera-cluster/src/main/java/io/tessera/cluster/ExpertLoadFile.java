@@ -50,7 +50,7 @@ public final class ExpertLoadFile {
             }
             load[l] = new long[row.size()];
             for (int e = 0; e < load[l].length; e++) {
-                if (!row.get(e).canConvertToLong() || row.get(e).asLong() < 0) {
+                if (!row.get(e).isIntegralNumber() || !row.get(e).canConvertToLong() || row.get(e).asLong() < 0) {
                     throw new IllegalArgumentException("expert load file " + file + ": layer " + l + " expert " + e
                             + " is not a count");
                 }
