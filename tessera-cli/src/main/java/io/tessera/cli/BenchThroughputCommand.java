@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tessera.benchmarks.engine.ThroughputBenchmark;
 import io.tessera.cluster.DistributedExecutor;
 import io.tessera.cluster.ExecutorFactory;
+import io.tessera.cluster.ExpertLoadFile;
 import io.tessera.core.kernel.Kernels;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.Model;
@@ -16,6 +17,7 @@ import io.tessera.engine.GenerateRequest;
 import io.tessera.engine.executor.Executor;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -71,6 +73,11 @@ final class BenchThroughputCommand implements Callable<Integer> {
     @Mixin
     ClusterOptions cluster;
 
+    @Option(names = "--expert-load-out", paramLabel = "FILE",
+            description = "Write the run's tokens per expert and layer (a mixture-of-experts model) to FILE, for "
+                    + "--ep-load.")
+    Path expertLoadOut;
+
     @Option(names = "--json", description = "Print one JSON object on standard output (the report goes to stderr).")
     boolean json;
 
@@ -96,11 +103,19 @@ final class BenchThroughputCommand implements Callable<Integer> {
                 ThroughputBenchmark.warmUp(executor, config, draft);
                 ClusterReport.Snapshot before = executor instanceof DistributedExecutor d ? ClusterReport.snapshot(d)
                         : null;
+                long[][] loadBefore = executor.expertLoad();
                 ThroughputBenchmark.Result r = ThroughputBenchmark.run(executor, config, requests, draft);
+                long[][] load = ExpertLoadFile.difference(executor.expertLoad(), loadBefore);
                 if (draft != null) {
                     draft.close();
                 }
                 Map<String, Object> out = ThroughputBenchmark.summarize(settings(), cfg, executor, r, requests);
+                if (load != null) {
+                    out.put("expert_load", load);
+                    if (expertLoadOut != null) {
+                        ExpertLoadFile.write(expertLoadOut, load);
+                    }
+                }
                 if (before != null) {
                     ClusterReport.add(out, (DistributedExecutor) executor, cfg, r.stats(), r.run().nanos(), before);
                     ClusterReport.print(report, out);

@@ -6,7 +6,7 @@ import io.tessera.cluster.transport.Wire;
 import java.util.List;
 import picocli.CommandLine.Option;
 
-/** Options that spread the model over worker processes (tensor and pipeline parallelism). */
+/** Options that spread the model over worker processes (tensor, pipeline and expert parallelism). */
 final class ClusterOptions {
 
     @Option(names = "--tp", defaultValue = "1", paramLabel = "N",
@@ -17,13 +17,29 @@ final class ClusterOptions {
             description = "Pipeline stages (default: ${DEFAULT-VALUE}).")
     int pp;
 
+    @Option(names = "--ep", defaultValue = "1", paramLabel = "N",
+            description = "Expert-parallel workers per pipeline stage, for a mixture-of-experts model: each holds "
+                    + "1/N of every layer's experts and computes attention for its share of the sequences (with "
+                    + "--tp 1) (default: ${DEFAULT-VALUE}).")
+    int ep;
+
+    @Option(names = "--ep-load", paramLabel = "FILE",
+            description = "Expert load file (written by `bench throughput --expert-load-out`): with --ep, place "
+                    + "replicas of the hottest experts on more ranks (see --ep-replica-slots).")
+    java.nio.file.Path epLoad;
+
+    @Option(names = "--ep-replica-slots", defaultValue = "1", paramLabel = "N",
+            description = "With --ep-load: expert slots per rank beyond an even share, filled with replicas of the "
+                    + "hottest experts (default: ${DEFAULT-VALUE}).")
+    int epReplicaSlots;
+
     @Option(names = "--workers", split = ",", paramLabel = "HOST:PORT",
-            description = "Workers started with `tessera worker`, tp × pp of them (stage-major). Without it, "
-                    + "--tp/--pp start their workers as child processes on loopback.")
+            description = "Workers started with `tessera worker`, tp × ep × pp of them (stage-major). Without it, "
+                    + "--tp/--pp/--ep start their workers as child processes on loopback.")
     List<String> workers;
 
     @Option(names = "--cluster-file", paramLabel = "FILE",
-            description = "JSON cluster file: {\"tp\": 2, \"pp\": 2, \"workers\": [\"host:port\", ...], \"token\": \"...\", "
+            description = "JSON cluster file: {\"tp\": 2, \"pp\": 2, \"ep\": 1, \"workers\": [\"host:port\", ...], \"token\": \"...\", "
                     + "\"micro_batches\": 2, \"wire\": \"f32\", \"worker_threads\": 1}; options on the command line win.")
     java.nio.file.Path clusterFile;
 
@@ -77,6 +93,9 @@ final class ClusterOptions {
             if (pp == 1 && j.has("pp")) {
                 pp = j.get("pp").asInt();
             }
+            if (ep == 1 && j.has("ep")) {
+                ep = j.get("ep").asInt();
+            }
             if (workers == null && j.has("workers")) {
                 workers = new java.util.ArrayList<>();
                 j.get("workers").forEach(w -> workers.add(w.asText()));
@@ -94,6 +113,12 @@ final class ClusterOptions {
                 workerThreads = j.get("worker_threads").asInt();
             }
         }
+        if (ep < 1) {
+            throw new IllegalArgumentException("--ep must be at least 1, got " + ep);
+        }
+        if (epReplicaSlots < 0) {
+            throw new IllegalArgumentException("--ep-replica-slots must be 0 or more, got " + epReplicaSlots);
+        }
         if (workerRestarts < 0) {
             throw new IllegalArgumentException("--worker-restarts must be 0 or more, got " + workerRestarts);
         }
@@ -107,6 +132,6 @@ final class ClusterOptions {
             }
         }
         return new ExecutorFactory.Layout(tp, pp, workers == null ? List.of() : workers, t, microBatches, Wire.parse(wire),
-                workerThreads, workerHeap, workerRestarts);
+                workerThreads, workerHeap, workerRestarts, ep, epLoad, epReplicaSlots);
     }
 }

@@ -24,7 +24,10 @@ public final class BatchCodec {
     public record Chunk(int[] blockTable, int[] tokens, int start, ForwardBatch.Logits logits) {
     }
 
-    /** A decoded STEP payload. */
+    /**
+     * A decoded STEP payload; {@code batch} is null when it holds no sequence (an expert-parallel
+     * rank none of whose sequences is in this micro-batch still takes part in its exchanges).
+     */
     public record Step(int microBatch, int microBatches, int[] copyFrom, int[] copyTo, ForwardBatch batch) {
     }
 
@@ -150,7 +153,7 @@ public final class BatchCodec {
             }
             chunks.add(new Chunk(table, tokens, start, mode));
         }
-        return new Step(mb, mbs, from, to, build(chunks));
+        return new Step(mb, mbs, from, to, chunks.isEmpty() ? null : build(chunks));
     }
 
     private static int checkCount(int n, ByteBuffer b) {

@@ -67,6 +67,8 @@ public final class DistributedExecutor implements Executor {
     private final ConcurrentHashMap<Integer, String> failureDetails = new ConcurrentHashMap<>();
     private final AtomicLong tags = new AtomicLong();
     private final long kvBytesPerBlock;
+    /** Which expert-parallel rank holds each sequence (null without expert parallelism). */
+    private final SequencePlacement sequences;
     private volatile boolean closed;
     private volatile long planTag;
     private volatile long epoch;
@@ -80,6 +82,7 @@ public final class DistributedExecutor implements Executor {
         this.links = new Link[n];
         this.lastPong = new long[n];
         this.stageBounds = StagePartition.split(modelConfig, config.pp());
+        this.sequences = config.ep() > 1 ? new SequencePlacement(config.ep(), config.numBlocks()) : null;
         this.node = new Node(config.token(), -1, this::onFrame, this::onClose);
         node.maxFrame(FrameLimits.coordinator(modelConfig, config.numBlocks(), config.blockSize()));
         this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -152,6 +155,9 @@ public final class DistributedExecutor implements Executor {
                 return null;
             });
             java.util.Arrays.fill(lastPong, System.nanoTime());
+            if (sequences != null) {
+                sequences.clear();
+            }
             epoch++;
             ClusterLog.log("cluster healthy again: every worker answers (workers " + failures.keySet()
                     + " were lost); all re-planned with empty KV caches");
@@ -179,7 +185,27 @@ public final class DistributedExecutor implements Executor {
             // validates the head split before any worker is contacted
             new ShardSpec(0, config.tp(), s, config.pp(), 0, cfg.layers()).check(cfg);
         }
+        if (config.ep() > 1) {
+            checkExperts(cfg, config.ep(), config.expertPlacement());
+        }
         return new DistributedExecutor(config, cfg);
+    }
+
+    /** Refuses an expert-parallel layout the model cannot take, before any worker is contacted. */
+    static void checkExperts(ModelConfig cfg, int ep, int[][][] placement) {
+        if (!cfg.moe().enabled()) {
+            throw new IllegalArgumentException("--ep " + ep + " needs a model with experts; " + cfg.architecture()
+                    + " has none");
+        }
+        if (placement == null) {
+            io.tessera.core.shard.ExpertPlacement.contiguous(cfg.layers(), cfg.moe().experts(), ep);
+        } else {
+            io.tessera.core.shard.ExpertPlacement.of(ep, cfg.moe().experts(), placement);
+            if (placement.length != cfg.layers()) {
+                throw new IllegalArgumentException("the expert placement covers " + placement.length
+                        + " layers, the model has " + cfg.layers());
+            }
+        }
     }
 
     private static InetSocketAddress address(String hostPort) {
@@ -198,11 +224,13 @@ public final class DistributedExecutor implements Executor {
 
     private ShardPlan plan(int w, List<String> addresses) {
         int tp = config.tp();
-        int stage = w / tp;
+        int width = config.stageWidth();
+        int stage = w / width;
+        int epRank = w % width / tp;
         return new ShardPlan(config.model().toAbsolutePath().toString(), w, w % tp, tp, stage, config.pp(),
                 stageBounds[stage], stageBounds[stage + 1], config.kvType().name(), config.numBlocks(),
                 config.blockSize(), config.threadsPerWorker(), config.wire().name(), config.stepTimeoutMillis(),
-                addresses);
+                addresses, epRank, config.ep(), config.ep() > 1 ? config.expertPlacement() : null);
     }
 
     /** The index of the worker this link is the current connection to, or -1 for a replaced link. */
@@ -354,33 +382,64 @@ public final class DistributedExecutor implements Executor {
         }
         List<BatchCodec.Chunk> chunks = BatchCodec.chunks(input.batch());
         List<List<BatchCodec.Chunk>> parts = BatchCodec.split(chunks, config.microBatches());
+        int ep = config.ep();
+        int width = config.stageWidth();
         long[] partTags = new long[parts.size()];
+        // [part][epRank]: the sequences of each micro-batch each expert-parallel rank computes
+        List<List<List<BatchCodec.Chunk>>> byRank = new ArrayList<>();
         int[] none = new int[0];
         for (int i = 0; i < parts.size(); i++) {
             partTags[i] = tags.incrementAndGet();
-            byte[] payload = BatchCodec.encode(i, parts.size(), i == 0 ? input.copyFrom() : none,
-                    i == 0 ? input.copyTo() : none, parts.get(i));
-            for (Link l : links) {
-                l.send(MessageType.STEP, partTags[i], payload);
+            int[] from = i == 0 ? input.copyFrom() : none;
+            int[] to = i == 0 ? input.copyTo() : none;
+            List<List<BatchCodec.Chunk>> ranks = sequences == null ? List.of(parts.get(i))
+                    : sequences.split(parts.get(i), from, to);
+            byRank.add(ranks);
+            byte[][] payloads = new byte[ranks.size()][];
+            for (int r = 0; r < ranks.size(); r++) {
+                payloads[r] = BatchCodec.encode(i, parts.size(), from, to, ranks.get(r));
+            }
+            for (int w = 0; w < links.length; w++) {
+                links[w].send(MessageType.STEP, partTags[i], payloads[ep > 1 ? w % width / config.tp() : 0]);
             }
         }
         int vocab = modelConfig.vocabSize();
         int rows = input.batch().logitCount();
         float[] logits = new float[rows * vocab];
-        int logitsWorker = (config.pp() - 1) * config.tp();
+        int lastStage = (config.pp() - 1) * width;
         int row = 0;
         for (int i = 0; i < parts.size(); i++) {
-            Frame f = replies.take(MessageType.LOGITS, logitsWorker, partTags[i], config.stepTimeoutMillis(),
-                    this::failure);
-            ByteBuffer b = ByteBuffer.wrap(f.payload()).order(ByteOrder.LITTLE_ENDIAN);
-            int r = b.getInt();
-            int v = b.getInt();
-            if (v != vocab || row + r > rows) {
-                throw new ClusterException("worker " + logitsWorker + " sent " + r + " × " + v + " logits, expected "
-                        + "rows of " + vocab);
+            // each rank's rows come in its chunks' order; the chunks of the part give the merged order
+            float[][] got = new float[ep][];
+            int[] cursor = new int[ep];
+            for (int r = 0; r < ep; r++) {
+                if (!byRank.get(i).get(r).isEmpty()) {
+                    got[r] = takeLogits(lastStage + r * config.tp(), partTags[i], vocab);
+                }
             }
-            b.asFloatBuffer().get(logits, row * vocab, r * vocab);
-            row += r;
+            for (BatchCodec.Chunk c : parts.get(i)) {
+                int r = ep == 1 ? 0 : rankOf(byRank.get(i), c);
+                int n = switch (c.logits()) {
+                    case NONE -> 0;
+                    case LAST -> 1;
+                    case ALL -> c.tokens().length;
+                };
+                if (n == 0) {
+                    continue;
+                }
+                if (got[r] == null || (cursor[r] + n) * vocab > got[r].length || row + n > rows) {
+                    throw new ClusterException("worker " + (lastStage + r * config.tp()) + " sent too few logits rows");
+                }
+                System.arraycopy(got[r], cursor[r] * vocab, logits, row * vocab, n * vocab);
+                cursor[r] += n;
+                row += n;
+            }
+            for (int r = 0; r < ep; r++) {
+                if (got[r] != null && cursor[r] * vocab != got[r].length) {
+                    throw new ClusterException("worker " + (lastStage + r * config.tp()) + " sent "
+                            + got[r].length / vocab + " logits rows, expected " + cursor[r]);
+                }
+            }
         }
         if (row != rows) {
             throw new ClusterException("got " + row + " logits rows, expected " + rows);
@@ -388,8 +447,69 @@ public final class DistributedExecutor implements Executor {
         return new StepResult(logits, rows, vocab);
     }
 
+    private static int rankOf(List<List<BatchCodec.Chunk>> ranks, BatchCodec.Chunk c) {
+        for (int r = 0; r < ranks.size(); r++) {
+            for (BatchCodec.Chunk x : ranks.get(r)) {
+                if (x == c) {
+                    return r;
+                }
+            }
+        }
+        throw new IllegalStateException("a chunk was given to no rank");
+    }
+
+    /** The logits rows worker {@code w} sends for the micro-batch {@code tag}, row-major. */
+    private float[] takeLogits(int w, long tag, int vocab) {
+        Frame f = replies.take(MessageType.LOGITS, w, tag, config.stepTimeoutMillis(), this::failure);
+        ByteBuffer b = ByteBuffer.wrap(f.payload()).order(ByteOrder.LITTLE_ENDIAN);
+        int r = b.getInt();
+        int v = b.getInt();
+        if (v != vocab || r < 0 || (long) r * v * 4 + 8 != f.payload().length) {
+            throw new ClusterException("worker " + w + " sent " + r + " × " + v + " logits, expected rows of " + vocab);
+        }
+        float[] out = new float[r * v];
+        b.asFloatBuffer().get(out);
+        return out;
+    }
+
+    /**
+     * Tokens routed to each expert of each layer, summed over the workers' counters
+     * ([layer][expert]), or null for a model without experts. Each token is counted by the worker
+     * that routed it: under expert parallelism its home rank, under tensor parallelism rank 0 of its
+     * stage (every rank of a stage routes the same tokens), under pipeline parallelism the stage
+     * of the layer.
+     */
+    @Override
+    public long[][] expertLoad() {
+        if (!modelConfig.moe().enabled()) {
+            return null;
+        }
+        try {
+            return sumExpertLoad(workerStats());
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** The summed {@code expertLoad} of worker counters; tensor-parallel ranks other than 0 are skipped. */
+    public long[][] sumExpertLoad(List<JsonNode> stats) {
+        long[][] sum = new long[modelConfig.layers()][modelConfig.moe().experts()];
+        for (int w = 0; w < stats.size(); w++) {
+            JsonNode load = stats.get(w).get("expertLoad");
+            if (load == null || w % config.tp() != 0) {
+                continue;
+            }
+            for (int l = 0; l < sum.length && l < load.size(); l++) {
+                for (int e = 0; e < sum[l].length && e < load.get(l).size(); e++) {
+                    sum[l][e] += load.get(l).get(e).asLong();
+                }
+            }
+        }
+        return sum;
+    }
+
     /** Counters of every worker (steps, busy and waiting time, bytes sent by type), after all earlier steps. */
-    public List<JsonNode> workerStats() throws IOException {
+    public synchronized List<JsonNode> workerStats() throws IOException {
         long tag = tags.incrementAndGet();
         for (Link l : links) {
             l.send(MessageType.STATS, tag, new byte[0]);
@@ -404,8 +524,9 @@ public final class DistributedExecutor implements Executor {
 
     @Override
     public String describe() {
-        return String.format(Locale.ROOT, "distributed, tp %d × pp %d over %d workers (stages %s), %d thread(s) each, "
-                + "KV %s %d blocks × %d, %d micro-batch(es), %s wire", config.tp(), config.pp(), links.length,
+        return String.format(Locale.ROOT, "distributed, tp %d × pp %d%s over %d workers (stages %s), %d thread(s) each, "
+                + "KV %s %d blocks × %d, %d micro-batch(es), %s wire", config.tp(), config.pp(),
+                config.ep() > 1 ? " × ep " + config.ep() : "", links.length,
                 java.util.Arrays.toString(stageBounds), config.threadsPerWorker(),
                 config.kvType().name().toLowerCase(Locale.ROOT), config.numBlocks(), config.blockSize(),
                 config.microBatches(), config.wire().name().toLowerCase(Locale.ROOT));

@@ -30,16 +30,31 @@ public final class ExecutorFactory {
      * @param token the cluster token for given workers (local ones get a fresh random token)
      * @param microBatches pipeline micro-batches per step (0: one per stage)
      * @param workerRestarts how often a local worker that died is restarted in a row (0: never)
+     * @param ep expert-parallel ranks per stage (1: none)
+     * @param expertLoad a measured expert load file to place replicas of the hottest experts by, or null
+     * @param expertReplicaSlots expert slots per rank beyond an even share, for replicas (with {@code expertLoad})
      */
     public record Layout(int tp, int pp, List<String> workers, String token, int microBatches, Wire wire,
-            int workerThreads, String workerHeap, int workerRestarts) {
+            int workerThreads, String workerHeap, int workerRestarts, int ep, Path expertLoad,
+            int expertReplicaSlots) {
+
+        /** Without expert parallelism. */
+        public Layout(int tp, int pp, List<String> workers, String token, int microBatches, Wire wire,
+                int workerThreads, String workerHeap, int workerRestarts) {
+            this(tp, pp, workers, token, microBatches, wire, workerThreads, workerHeap, workerRestarts, 1, null, 0);
+        }
 
         public static Layout single() {
             return new Layout(1, 1, List.of(), null, 1, Wire.F32, 1, "1g", DEFAULT_WORKER_RESTARTS);
         }
 
         public boolean distributed() {
-            return tp * pp > 1 || !workers.isEmpty();
+            return tp * pp * ep > 1 || !workers.isEmpty();
+        }
+
+        /** Worker processes of the layout: tp × ep × pp. */
+        public int workerCount() {
+            return tp * pp * ep;
         }
     }
 
@@ -73,6 +88,10 @@ public final class ExecutorFactory {
      */
     public static Opened open(Model model, Path modelFile, Parallel parallel, KvCacheType type, int blockSize,
             long budgetBytes, Layout layout, KvOffloadConfig offload) throws IOException {
+        if (layout.expertLoad() != null && layout.ep() < 2) {
+            throw new IllegalArgumentException("--ep-load places experts over expert-parallel ranks: it needs --ep 2 "
+                    + "or more");
+        }
         if (!layout.distributed()) {
             return new Opened(LocalExecutor.withBudget(model, parallel, type, blockSize, budgetBytes, offload), null);
         }
@@ -86,6 +105,21 @@ public final class ExecutorFactory {
                     .check(model.config());
         }
         StagePartition.split(model.config(), layout.pp());
+        int[][][] placement = null;
+        if (layout.ep() < 1) {
+            throw new IllegalArgumentException("--ep must be at least 1, got " + layout.ep());
+        }
+        if (layout.ep() > 1) {
+            if (layout.tp() > 1) {
+                throw new IllegalArgumentException("--ep with --tp is not supported: expert-parallel ranks replicate "
+                        + "attention (use --tp 1)");
+            }
+            DistributedExecutor.checkExperts(model.config(), layout.ep(), null);
+            if (layout.expertLoad() != null) {
+                placement = ExpertLoadFile.place(ExpertLoadFile.read(layout.expertLoad(), model.config()),
+                        model.config(), layout.ep(), layout.expertReplicaSlots(), System.err).table();
+            }
+        }
         int blocks = PagedKvCache.blocksForBudget(model.config(), type, blockSize, budgetBytes);
         if (blocks < 1) {
             throw new IllegalArgumentException("a KV cache budget of " + budgetBytes + " bytes holds no block");
@@ -94,7 +128,7 @@ public final class ExecutorFactory {
         List<String> workers = layout.workers();
         String token = layout.token();
         if (workers.isEmpty()) {
-            local = LocalCluster.start(layout.tp() * layout.pp(), layout.workerHeap(), layout.workerThreads());
+            local = LocalCluster.start(layout.workerCount(), layout.workerHeap(), layout.workerThreads());
             workers = local.addresses();
             token = local.token();
         } else if (token == null || token.isEmpty()) {
@@ -104,7 +138,7 @@ public final class ExecutorFactory {
         int micro = layout.microBatches() > 0 ? layout.microBatches() : layout.pp();
         try {
             ClusterConfig cfg = new ClusterConfig(modelFile, layout.tp(), layout.pp(), workers, token, type, blocks,
-                    blockSize, layout.workerThreads(), micro, layout.wire(), 250, 2000, 120_000);
+                    blockSize, layout.workerThreads(), micro, layout.wire(), 250, 2000, 120_000, layout.ep(), placement);
             DistributedExecutor d = DistributedExecutor.connect(cfg);
             d.ownWorkers(local);
             if (local != null) {

@@ -27,14 +27,19 @@ public final class FrameLimits {
         return (long) numBlocks * blockSize;
     }
 
-    /** The largest frame a worker receives: a STEP, or activations / collective chunks of a whole step. */
+    /**
+     * The largest frame a worker receives: a STEP, or activations / collective chunks / expert rows
+     * of a whole step.
+     */
     public static int worker(ModelConfig model, int numBlocks, int blockSize, Wire wire) {
         long tokens = stepTokens(numBlocks, blockSize);
         long sequences = Math.min(tokens, numBlocks);
         long tablePerSequence = Math.min(numBlocks, (model.contextLength() + blockSize - 1L) / blockSize);
         long step = 4L * 4 + 8L * numBlocks + sequences * (13 + 4 * tablePerSequence) + 4 * tokens;
         long activations = tokens * model.dim() * wire.bytesPerValue();
-        return clamp(Frame.HEADER_BYTES + Math.max(step, activations));
+        // an expert-parallel dispatch: every (token, expert) pair of a step, with its expert id
+        long experts = 4 + tokens * model.moe().expertsUsed() * (4L + (long) model.dim() * wire.bytesPerValue());
+        return clamp(Frame.HEADER_BYTES + Math.max(step, Math.max(activations, experts)));
     }
 
     /** The largest frame a coordinator receives: the logits of every token of a step. */

@@ -73,6 +73,31 @@ final class ClusterTestSupport {
         return p;
     }
 
+    /** The synthetic tiny-moe shape (Mixtral-style: llama with 8 experts of 128, 2 per token), 2 layers, vocab 512. */
+    static Path tinyMoe(Path dir, String type) throws IOException {
+        Path p = dir.resolve("tiny-moe-" + type + ".gguf");
+        if (!Files.exists(p)) {
+            SyntheticModel.write(p, ModelShape.named("tiny-moe"), SyntheticVocabulary.generate(512, 7),
+                    WeightTypes.parse(type), 29);
+        }
+        return p;
+    }
+
+    /**
+     * An OLMoE-style model (Q/K norm over the whole projection, so no tensor parallelism): dim 128,
+     * 8 heads, 16 experts of 64, 4 per token, 4 layers, vocab 512.
+     */
+    static Path olmoe(Path dir) throws IOException {
+        Path p = dir.resolve("olmoe-small.gguf");
+        if (!Files.exists(p)) {
+            ModelConfig c = Architectures.named("olmoe").configure(new ModelConfig(
+                    "olmoe", 128, 344, 4, 8, 8, 16, 512, 512, 10000f, RopeStyle.NEOX, 1e-5f));
+            ModelShape shape = new ModelShape("olmoe-small", c.withMoe(MoeOptions.of(16, 4, 64, false)), false);
+            SyntheticModel.write(p, shape, SyntheticVocabulary.generate(512, 9), WeightTypes.parse("Q8_0"), 31);
+        }
+        return p;
+    }
+
     static Path qwen3(Path dir) throws IOException {
         Path p = dir.resolve("qwen3-small.gguf");
         if (!Files.exists(p)) {

@@ -80,6 +80,11 @@ class FaultTest {
 
     private void killOrFreezeMidGeneration(boolean freeze) throws Exception {
         Path model = ClusterTestSupport.tinyGqa(dir, "F32");
+        killOrFreezeMidGeneration(freeze, model, ClusterConfig.of(model, 2, 1, cluster.addresses(), cluster.token(),
+                KvCacheType.F32, 64, 16));
+    }
+
+    private void killOrFreezeMidGeneration(boolean freeze, Path model, ClusterConfig config) throws Exception {
         int[][] prompts = ClusterTestSupport.prompts(9, 512, 40, 33, 20);
         int[][] reference = new int[prompts.length][];
         try (Model m = ModelLoader.load(model); Parallel par = new Parallel(1);
@@ -89,8 +94,7 @@ class FaultTest {
                 reference[i] = ref.get(i);
             }
         }
-        try (DistributedExecutor ex = DistributedExecutor.connect(ClusterConfig.of(model, 2, 1, cluster.addresses(),
-                cluster.token(), KvCacheType.F32, 64, 16))) {
+        try (DistributedExecutor ex = DistributedExecutor.connect(config)) {
             EngineCore core = new EngineCore(ex, new EngineConfig(new SchedulerConfig(64, 8, 0.01), true, new int[0]),
                     null);
             Outcome first = submit(core, prompts, 400, "a");
@@ -149,6 +153,19 @@ class FaultTest {
     @Test
     void workerFrozenMidGeneration() throws Exception {
         killOrFreezeMidGeneration(true);
+    }
+
+    /**
+     * An expert-parallel rank killed in the middle of a generation: its peer, waiting for the dead
+     * rank's dispatch, gives up on the coordinator's abort; every request ends with an error naming
+     * the worker; after the restart the cluster is re-planned (sequences placed anew) and gives
+     * one process's tokens again.
+     */
+    @Test
+    void expertParallelRankKilledMidGeneration() throws Exception {
+        Path model = ClusterTestSupport.tinyMoe(dir, "F32");
+        killOrFreezeMidGeneration(false, model, new ClusterConfig(model, 1, 1, cluster.addresses(), cluster.token(),
+                KvCacheType.F32, 64, 16, 1, 1, io.tessera.cluster.transport.Wire.F32, 250, 2000, 120_000, 2, null));
     }
 
     @Test

@@ -65,6 +65,49 @@ class ParityTest {
                 BLOCKS, 16).withMicroBatches(microBatches));
     }
 
+    /** {@code ep} expert-parallel ranks in each of {@code pp} stages. */
+    static DistributedExecutor expertCluster(Path model, int ep, int pp, int microBatches) throws Exception {
+        return expertCluster(model, ep, pp, microBatches, null);
+    }
+
+    static DistributedExecutor expertCluster(Path model, int ep, int pp, int microBatches, int[][][] placement)
+            throws Exception {
+        List<String> workers = cluster.addresses().subList(0, ep * pp);
+        return DistributedExecutor.connect(new ClusterConfig(model, 1, pp, workers, cluster.token(), KvCacheType.F32,
+                BLOCKS, 16, 1, microBatches, io.tessera.cluster.transport.Wire.F32, 250, 2000, 120_000, ep, placement));
+    }
+
+    private static void assertExpertParity(Path model, int[][] prompts, int maxTokens, int ep, int pp, int micro)
+            throws Exception {
+        assertExpertParity(model, prompts, maxTokens, ep, pp, micro, null);
+    }
+
+    private static void assertExpertParity(Path model, int[][] prompts, int maxTokens, int ep, int pp, int micro,
+            int[][][] placement) throws Exception {
+        ClusterTestSupport.Run ref = reference(model, prompts, maxTokens);
+        try (DistributedExecutor ex = expertCluster(model, ep, pp, micro, placement)) {
+            ClusterTestSupport.Run got = ClusterTestSupport.greedy(ex, prompts, maxTokens);
+            for (int i = 0; i < prompts.length; i++) {
+                assertEquals(null, got.errors().get(i));
+                assertArrayEquals(ref.tokens().get(i), got.tokens().get(i),
+                        "ep " + ep + " pp " + pp + " request " + i + " of " + model.getFileName());
+            }
+            // every rank computed some of the tokens it was sent by the other: the exchange was used
+            long remote = 0;
+            for (var w : ex.workerStats()) {
+                remote += w.get("expertRemoteRows").asLong();
+            }
+            assertTrue(remote > 0, "no row crossed the expert-parallel group");
+        }
+    }
+
+    private static ClusterTestSupport.Run reference(Path model, int[][] prompts, int maxTokens) throws Exception {
+        try (Model m = ModelLoader.load(model); Parallel par = new Parallel(1);
+                LocalExecutor local = new LocalExecutor(m, par, KvCacheType.F32, 16, BLOCKS)) {
+            return ClusterTestSupport.greedy(local, prompts, maxTokens);
+        }
+    }
+
     private static void assertParity(Path model, int[][] prompts, int maxTokens, int tp, int pp, int micro)
             throws Exception {
         assertParity(model, prompts, maxTokens, tp, pp, micro, KvCacheType.F32);
@@ -196,6 +239,89 @@ class ParityTest {
     @Test
     void logitsOfOneStep() throws Exception {
         assertLogitsOfOneStep(ClusterTestSupport.tinyGqa(dir, "Q8_0"));
+    }
+
+    /**
+     * Expert parallelism over the tiny Mixtral-style shape: each of 2 ranks holds 4 of the 8
+     * experts and computes attention for its share of the sequences; greedy tokens equal one
+     * process's. A lone request leaves one rank without sequences, which must still take part in
+     * every layer's exchange.
+     */
+    @Test
+    void tinyMoeExpertParallel() throws Exception {
+        Path model = ClusterTestSupport.tinyMoe(dir, "Q8_0");
+        assertExpertParity(model, ClusterTestSupport.prompts(11, 512, 12, 5, 21, 3), 16, 2, 1, 1);
+        assertExpertParity(model, ClusterTestSupport.prompts(12, 512, 9), 8, 2, 1, 1);
+    }
+
+    /** Qwen 2 MoE (gated shared expert, computed at the token's home rank) over 4 expert-parallel ranks. */
+    @Test
+    void qwen2MoeExpertParallel4() throws Exception {
+        assertExpertParity(ClusterTestSupport.qwen2moe(dir), ClusterTestSupport.prompts(13, 512, 12, 5, 21, 7), 16,
+                4, 1, 1);
+    }
+
+    /** OLMoE's Q/K norm spans the whole projection, which tensor parallelism refuses; expert parallelism does not cut attention. */
+    @Test
+    void olmoeExpertParallelTimesPipeline() throws Exception {
+        assertExpertParity(ClusterTestSupport.olmoe(dir), ClusterTestSupport.prompts(14, 512, 10, 4, 17, 6), 12, 2, 2,
+                2);
+    }
+
+    /**
+     * Replicas of the hottest experts, placed from the load one process measured on the same
+     * prompts (one spare slot per rank): the tokens are still one process's, and the cluster's
+     * summed expert counts equal the single process's.
+     */
+    @Test
+    void expertParallelWithHotExpertReplicas() throws Exception {
+        Path model = ClusterTestSupport.tinyMoe(dir, "Q8_0");
+        int[][] prompts = ClusterTestSupport.prompts(15, 512, 12, 5, 21, 3);
+        long[][] load;
+        try (Model m = ModelLoader.load(model); Parallel par = new Parallel(1);
+                LocalExecutor local = new LocalExecutor(m, par, KvCacheType.F32, 16, BLOCKS)) {
+            ClusterTestSupport.greedy(local, prompts, 12);
+            load = local.expertLoad();
+            io.tessera.core.shard.ExpertPlacement p = io.tessera.core.shard.ExpertPlacement.balanced(load,
+                    m.config().moe().experts(), 2, 1);
+            int replicated = 0;
+            for (int e = 0; e < m.config().moe().experts(); e++) {
+                replicated += p.holders(1, e).length - 1;
+            }
+            assertEquals(2, replicated, "one spare slot on each of 2 ranks");
+            assertExpertParity(model, prompts, 12, 2, 1, 1, p.table());
+        }
+        try (DistributedExecutor ex = expertCluster(model, 2, 1, 1)) {
+            ClusterTestSupport.greedy(ex, prompts, 12);
+            long[][] got = ex.expertLoad();
+            for (int l = 0; l < load.length; l++) {
+                assertArrayEquals(load[l], got[l], "layer " + l);
+            }
+        }
+    }
+
+    /** Expert parallelism runs each row through the same arithmetic as one process: bit-identical logits. */
+    @Test
+    void expertParallelLogitsAreBitIdentical() throws Exception {
+        Path model = ClusterTestSupport.qwen2moe(dir);
+        StepInput step = mixedStep();
+        StepResult ref;
+        try (Model m = ModelLoader.load(model); Parallel par = new Parallel(1);
+                LocalExecutor local = new LocalExecutor(m, par, KvCacheType.F32, 16, BLOCKS)) {
+            ref = local.execute(step);
+        }
+        try (DistributedExecutor ep = expertCluster(model, 2, 1, 1)) {
+            assertArrayEquals(ref.logits(), ep.execute(step).logits());
+        }
+    }
+
+    private static StepInput mixedStep() {
+        int[][] prompts = ClusterTestSupport.prompts(4, 512, 7, 20, 1);
+        ForwardBatch.Builder b = ForwardBatch.builder();
+        b.add(new int[] {0}, prompts[0], 0, ForwardBatch.Logits.ALL);
+        b.add(new int[] {1, 2}, prompts[1], 0, ForwardBatch.Logits.LAST);
+        b.add(new int[] {3}, prompts[2], 0, ForwardBatch.Logits.NONE);
+        return new StepInput(b.build(), new int[0], new int[0]);
     }
 
     private static void assertLogitsOfOneStep(Path model) throws Exception {

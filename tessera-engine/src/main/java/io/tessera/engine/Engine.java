@@ -236,6 +236,14 @@ public final class Engine implements AutoCloseable {
         return core.executor().health();
     }
 
+    /**
+     * Tokens routed to each expert of each layer ([layer][expert]), or null for a model without
+     * experts (read from any thread; see {@link Executor#expertLoad()}).
+     */
+    public long[][] expertLoad() {
+        return core.executor().expertLoad();
+    }
+
     /** The engine thread's fatal error if it died, else null. */
     public Throwable crash() {
         return crash;

@@ -141,6 +141,21 @@ public final class ServerMetrics {
                 .labelNames(MODEL_LABEL, "counter")
                 .callback(cb -> engine.kvConnector().counters().forEach((k, v) -> cb.call(v, modelName, k)))
                 .register(registry);
+        CounterWithCallback.builder().name("tessera_expert_tokens_total")
+                .help("Tokens routed to each expert of each mixture-of-experts layer (a token counts once for each "
+                        + "of its experts); layers without routed tokens are left out.")
+                .labelNames(MODEL_LABEL, "layer", "expert")
+                .callback(cb -> {
+                    long[][] load = engine.expertLoad();
+                    for (int l = 0; load != null && l < load.length; l++) {
+                        if (java.util.Arrays.stream(load[l]).sum() == 0) {
+                            continue;
+                        }
+                        for (int e = 0; e < load[l].length; e++) {
+                            cb.call(load[l][e], modelName, Integer.toString(l), Integer.toString(e));
+                        }
+                    }
+                }).register(registry);
         // exposed as tessera_kernels_info; the kernels are chosen once, before the server starts
         Info.builder().name("tessera_kernels")
                 .help("The weight kernels in use (label kernels: \"native avx512\", \"native avx2\", \"native generic\" or \"java\").")

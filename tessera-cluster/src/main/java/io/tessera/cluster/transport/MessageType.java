@@ -36,7 +36,14 @@ public enum MessageType {
     /** Prefill → decode: one layer of one block, in the cache's precision: u32 layer, u32 block index, bytes. */
     KV_BLOCK(17),
     /** Prefill → decode: every block of the pull was sent (an ERROR with the pull's tag says it failed). */
-    KV_DONE(18);
+    KV_DONE(18),
+    /**
+     * Expert-parallel rank → each other rank of its group, per mixture-of-experts layer: the token
+     * rows it needs computed by that rank's experts: u32 rows, u32 × rows expert ids, rows × dim values.
+     */
+    EXPERT_DISPATCH(19),
+    /** Expert-parallel rank → each rank that dispatched to it: the expert outputs, u32 rows, rows × dim values. */
+    EXPERT_COMBINE(20);
 
     private static final MessageType[] BY_CODE = new MessageType[32];
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tessera.cluster.BatchCodec;
 import io.tessera.cluster.FrameLimits;
 import io.tessera.cluster.ShardPlan;
+import io.tessera.cluster.collective.ExpertAllToAll;
 import io.tessera.cluster.collective.RingCollectives;
 import io.tessera.cluster.transport.ClusterException;
 import io.tessera.cluster.transport.ClusterLog;
@@ -20,6 +21,7 @@ import io.tessera.core.forward.PagedKvCache;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.ModelLoader;
 import io.tessera.core.shard.Collectives;
+import io.tessera.core.shard.ExpertPlacement;
 import io.tessera.core.shard.ModelShard;
 import io.tessera.core.shard.ShardSpec;
 import io.tessera.core.forward.DecoderForward;
@@ -39,7 +41,8 @@ import java.util.concurrent.LinkedBlockingQueue;
  * A worker process: listens for a coordinator, builds the shard it is told to (mapping its own
  * copy of the model file), allocates the KV cache of its heads and layers, then runs every step it
  * is sent — receiving activations from the previous stage, all-reducing with its tensor-parallel
- * ring, and passing activations on (or logits back to the coordinator from the last stage's rank 0).
+ * ring or exchanging token rows with its expert-parallel group, and passing activations on (or
+ * logits back to the coordinator from the last stage's rank 0, or each expert-parallel rank of it).
  *
  * <p>Netty's I/O thread only files frames: PING is answered there (so a busy worker still looks
  * alive), control frames go to the compute thread's queue, data frames to the {@link Mailbox}.
@@ -76,6 +79,8 @@ public final class Worker implements AutoCloseable {
     private Parallel parallel;
     private DecoderForward forward;
     private RingCollectives ring;
+    /** The expert-parallel all-to-all of this worker's stage, or null without expert parallelism. */
+    private ExpertAllToAll experts;
     private long busyNanos;
     private long waitNanos;
     private long steps;
@@ -130,7 +135,7 @@ public final class Worker implements AutoCloseable {
                             + "coordinator (send a PLAN first)").getBytes(StandardCharsets.UTF_8));
                 }
             }
-            case ACTIVATION, REDUCE_CHUNK, GATHER_CHUNK -> mailbox.put(f);
+            case ACTIVATION, REDUCE_CHUNK, GATHER_CHUNK, EXPERT_DISPATCH, EXPERT_COMBINE -> mailbox.put(f);
             default -> link.send(MessageType.ERROR, f.tag(),
                     ("a worker does not accept " + f.type()).getBytes(StandardCharsets.UTF_8));
         }
@@ -227,7 +232,8 @@ public final class Worker implements AutoCloseable {
                 }
             } catch (Exception | OutOfMemoryError e) {
                 String msg = plan == null ? "worker: " + e.getMessage()
-                        : "worker " + plan.workerId() + " (stage " + plan.stage() + ", tp rank " + plan.tpRank() + "): "
+                        : "worker " + plan.workerId() + " (stage " + plan.stage() + ", tp rank " + plan.tpRank()
+                                + (plan.epSize() > 1 ? ", ep rank " + plan.epRank() : "") + "): "
                                 + e.getMessage();
                 if (link.isOpen()) {
                     link.send(MessageType.ERROR, f.tag(), msg.getBytes(StandardCharsets.UTF_8));
@@ -247,23 +253,50 @@ public final class Worker implements AutoCloseable {
         lostPeers.clear();
         abortUpTo = 0;
         ShardSpec spec = new ShardSpec(p.tpRank(), p.tpSize(), p.stage(), p.stages(), p.layerFrom(), p.layerTo());
-        shard = ModelShard.of(ModelLoader.load(Path.of(p.model())), spec);
+        int ep = Math.max(1, p.epSize());
+        ExpertPlacement placement = null;
+        var model = ModelLoader.load(Path.of(p.model()));
+        if (ep > 1) {
+            var moe = model.config().moe();
+            try {
+                placement = p.expertPlacement() == null
+                        ? ExpertPlacement.contiguous(model.config().layers(), moe.experts(), ep)
+                        : ExpertPlacement.of(ep, moe.experts(), p.expertPlacement());
+                shard = ModelShard.ofExperts(model, spec, placement, p.epRank());
+            } catch (RuntimeException e) {
+                model.close();
+                throw e;
+            }
+        } else {
+            shard = ModelShard.of(model, spec);
+        }
         parallel = new Parallel(p.threads());
         int tp = p.tpSize();
+        int width = tp * ep;
         Collectives collectives = Collectives.NONE;
         Wire wire = Wire.parse(p.wire());
         if (tp > 1) {
-            int base = p.stage() * tp;
+            int base = p.stage() * width + p.epRank() * tp;
             int nextId = base + (p.tpRank() + 1) % tp;
             int prevId = base + (p.tpRank() + tp - 1) % tp;
             ring = new RingCollectives(p.tpRank(), tp, peer(nextId), prevId, mailbox, wire, p.timeoutMillis(),
                     this::peerFailure);
             collectives = ring;
         }
-        if (!spec.lastStage()) {
-            peer(p.workerId() + tp);
+        if (ep > 1) {
+            int[] ids = new int[ep];
+            var links = new io.tessera.cluster.transport.Link[ep];
+            for (int r = 0; r < ep; r++) {
+                ids[r] = p.stage() * width + r * tp + p.tpRank();
+                links[r] = r == p.epRank() ? null : peer(ids[r]);
+            }
+            experts = new ExpertAllToAll(p.epRank(), ids, links, placement, mailbox, wire, shard.config().dim(),
+                    p.timeoutMillis(), this::peerFailure);
         }
-        forward = new DecoderForward(shard, parallel, collectives);
+        if (!spec.lastStage()) {
+            peer(p.workerId() + width);
+        }
+        forward = new DecoderForward(shard, parallel, collectives, experts);
         cache = new PagedKvCache(forward.layers(), forward.kvHeads(), forward.headDim(), KvCacheType.parse(p.kvType()),
                 p.numBlocks(), p.blockSize());
         node.maxFrame(FrameLimits.worker(shard.config(), p.numBlocks(), p.blockSize(), wire));
@@ -306,6 +339,12 @@ public final class Worker implements AutoCloseable {
         m.put("busyNanos", busyNanos);
         m.put("waitNanos", waitNanos);
         m.put("collectiveNanos", forward == null ? 0 : forward.collectiveNanos());
+        if (forward != null && shard.config().moe().enabled()) {
+            m.put("expertExchangeNanos", forward.expertExchangeNanos());
+            m.put("expertRemoteRows", forward.expertRemoteRows());
+            m.put("expertComputedRows", forward.expertComputedRows());
+            m.put("expertLoad", forward.expertLoad());
+        }
         m.put("sentBytes", node.counters().sentByType());
         return m;
     }
@@ -315,28 +354,40 @@ public final class Worker implements AutoCloseable {
         for (int i = 0; i < s.copyFrom().length; i++) {
             cache.copyBlock(s.copyFrom()[i], s.copyTo()[i]);
         }
-        int tp = plan.tpSize();
+        int width = plan.tpSize() * Math.max(1, plan.epSize());
+        if (ring != null) {
+            ring.beginStep(f.tag());
+        }
+        if (experts != null) {
+            experts.beginStep(f.tag());
+        }
+        if (s.batch() == null) {
+            // an expert-parallel rank with none of this micro-batch's sequences: its group still
+            // exchanges rows with it in every sparse layer; nothing goes to the next stage or back
+            long t0 = System.nanoTime();
+            forward.exchangeOnly();
+            busyNanos += System.nanoTime() - t0;
+            steps++;
+            return;
+        }
         int dim = shard.config().dim();
         int n = s.batch().size();
         Wire wire = Wire.parse(plan.wire());
         float[] input = null;
         if (plan.stage() > 0) {
             long w0 = System.nanoTime();
-            Frame a = mailbox.take(MessageType.ACTIVATION, plan.workerId() - tp, f.tag(), plan.timeoutMillis(),
+            Frame a = mailbox.take(MessageType.ACTIVATION, plan.workerId() - width, f.tag(), plan.timeoutMillis(),
                     this::peerFailure);
             waitNanos += System.nanoTime() - w0;
             input = new float[n * dim];
             wire.decode(a.payload(), 0, input, 0, n * dim);
         }
         long t0 = System.nanoTime();
-        if (ring != null) {
-            ring.beginStep(f.tag());
-        }
         float[] out = forward.forward(s.batch(), cache, input);
         busyNanos += System.nanoTime() - t0;
         steps++;
         if (plan.stage() < plan.stages() - 1) {
-            peer(plan.workerId() + tp).send(MessageType.ACTIVATION, f.tag(), wire.encode(out, 0, n * dim));
+            peer(plan.workerId() + width).send(MessageType.ACTIVATION, f.tag(), wire.encode(out, 0, n * dim));
         } else if (out != null) {
             int rows = s.batch().logitCount();
             int vocab = shard.config().vocabSize();
@@ -362,6 +413,7 @@ public final class Worker implements AutoCloseable {
         }
         forward = null;
         ring = null;
+        experts = null;
         mailbox.clear();
         node.maxFrame(Node.CONTROL_FRAME_BYTES);
     }

@@ -7,6 +7,7 @@ import io.tessera.core.model.DecoderLayer;
 import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelConfig;
 import io.tessera.core.shard.Collectives;
+import io.tessera.core.shard.ExpertExchange;
 import io.tessera.core.shard.ModelShard;
 import io.tessera.core.shard.ShardSpec;
 
@@ -37,6 +38,11 @@ import io.tessera.core.shard.ShardSpec;
  *
  * <p>With several ranks the attention-output and down projections are sums of per-rank partial dot
  * products, so logits differ from one process in the last bits.
+ *
+ * <p>Under expert parallelism ({@link ExpertExchange}) the shard holds every layer but only some
+ * experts; its batch holds only the sequences whose attention (and KV cache) live on this rank,
+ * and each mixture-of-experts layer exchanges token rows with the other ranks of its group. Every
+ * row runs the same arithmetic as in one process, so the logits are bit-identical.
  */
 public final class DecoderForward {
 
@@ -62,6 +68,14 @@ public final class DecoderForward {
 
     /** One shard of the model, talking to the other ranks of its stage through {@code collectives}. */
     public DecoderForward(ModelShard shard, Parallel parallel, Collectives collectives) {
+        this(shard, parallel, collectives, null);
+    }
+
+    /**
+     * One shard of the model that holds only some experts of each sparse layer and exchanges token
+     * rows with the other ranks of its expert-parallel group through {@code experts}.
+     */
+    public DecoderForward(ModelShard shard, Parallel parallel, Collectives collectives, ExpertExchange experts) {
         this.shard = shard;
         this.cfg = shard.config();
         this.spec = shard.spec();
@@ -73,7 +87,7 @@ public final class DecoderForward {
         this.attention = new AttentionBlock(cfg, shard.model().rotaryFactors(), parallel, heads, spec.headFrom(cfg),
                 kvHeads, spec.kvHeadFrom(cfg));
         this.feedForward = new FeedForwardBlock(cfg, parallel);
-        this.moe = cfg.moe().enabled() ? new MoeFeedForwardBlock(cfg, parallel) : null;
+        this.moe = cfg.moe().enabled() ? new MoeFeedForwardBlock(cfg, parallel, experts) : null;
     }
 
     public Model model() {
@@ -115,6 +129,44 @@ public final class DecoderForward {
     /** Nanoseconds spent inside collectives so far. */
     public long collectiveNanos() {
         return collectiveNanos;
+    }
+
+    /**
+     * Tokens routed to each expert of each layer by this shard's steps so far ([layer][expert], all
+     * the model's layers; dense layers and other stages' layers stay 0), or null for a model
+     * without experts.
+     */
+    public long[][] expertLoad() {
+        return moe == null ? null : moe.load().snapshot();
+    }
+
+    /** Nanoseconds spent in expert-parallel exchanges so far (waiting for peers included). */
+    public long expertExchangeNanos() {
+        return moe == null ? 0 : moe.exchangeNanos();
+    }
+
+    /** (token, expert) rows this shard's experts computed so far, its own tokens' and other ranks'. */
+    public long expertComputedRows() {
+        return moe == null ? 0 : moe.computedRows();
+    }
+
+    /** (token, expert) rows this shard dispatched to other expert-parallel ranks so far. */
+    public long expertRemoteRows() {
+        return moe == null ? 0 : moe.remoteRows();
+    }
+
+    /**
+     * Takes part in the expert exchanges of one step for which this expert-parallel rank has no
+     * sequences: every sparse layer exchanges empty parcels with the group.
+     */
+    public void exchangeOnly() {
+        StepBuffers b = buffers.get();
+        for (int l = 0; l < spec.layerCount(); l++) {
+            DecoderLayer layer = shard.layers().get(l);
+            if (layer.moe() != null) {
+                moe.run(spec.layerFrom() + l, layer.moe(), new float[0], 0, b);
+            }
+        }
     }
 
     /**
@@ -182,7 +234,7 @@ public final class DecoderForward {
             normalizeRows(b.proj, n, layer.attention().postNorm());
             VectorMath.add(x, b.proj, n * dim);
             if (layer.moe() != null) {
-                moe.run(layer.moe(), x, n, b);
+                moe.run(spec.layerFrom() + l, layer.moe(), x, n, b);
             } else {
                 feedForward.run(layer.feedForward(), x, n, b);
             }

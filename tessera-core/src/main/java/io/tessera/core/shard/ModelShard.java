@@ -38,6 +38,9 @@ import java.util.List;
  *   <li>A mixture-of-experts block is split the same way inside each expert (and the shared
  *       expert): gate and up by rows, down by columns of the expert's width; the router is kept
  *       whole, so every rank routes a token to the same experts.</li>
+ *   <li>Under expert parallelism ({@link ExpertPlacement}) a rank keeps every layer whole but
+ *       only the experts the placement gives it (the others are never touched, so their pages of
+ *       the mapping are never read); the router and the shared expert stay whole.</li>
  *   <li>The token embedding is kept on the first stage, the final norm and output head on the
  *       last stage's rank 0 only (the head is replicated, not vocabulary-parallel: rank 0 alone
  *       computes the logits rows, so no gather of logits is needed).</li>
@@ -65,7 +68,7 @@ public final class ModelShard implements AutoCloseable {
     private long copiedBytes;
     private long f32FallbackTensors;
 
-    private ModelShard(Model model, ShardSpec spec) {
+    private ModelShard(Model model, ShardSpec spec, ExpertPlacement placement, int epRank) {
         this.model = model;
         this.spec = spec;
         // Only column slices of a tensor-parallel rank are copied into it.
@@ -95,6 +98,9 @@ public final class ModelShard implements AutoCloseable {
                             w.feedForward() == null ? null : feedForwardSlice(w.feedForward(), hFrom, hLen),
                             w.moe() == null ? null : expertSlices(w.moe()));
                 }
+                if (placement != null && w.moe() != null) {
+                    w = new DecoderLayer(w.attention(), heldExperts(w.moe(), placement, l, epRank));
+                }
                 out.add(w.mapMatrices(this::repack));
             }
             this.output = computesLogits() ? repack(model.output()) : model.output();
@@ -109,7 +115,37 @@ public final class ModelShard implements AutoCloseable {
 
     /** Cuts the shard out of {@code model}; the shard then owns the model. */
     public static ModelShard of(Model model, ShardSpec spec) {
-        return new ModelShard(model, spec);
+        return new ModelShard(model, spec, null, 0);
+    }
+
+    /**
+     * The shard of expert-parallel rank {@code epRank}: the layers of {@code spec} (which must not
+     * be tensor-parallel) with only the experts {@code placement} gives this rank; the shard then
+     * owns the model.
+     */
+    public static ModelShard ofExperts(Model model, ShardSpec spec, ExpertPlacement placement, int epRank) {
+        if (spec.tpSize() != 1) {
+            throw new IllegalArgumentException("expert parallelism with tensor parallelism is not supported: "
+                    + "use --ep with --tp 1");
+        }
+        if (!model.config().moe().enabled()) {
+            throw new IllegalArgumentException("expert parallelism needs a model with experts; "
+                    + model.config().architecture() + " has none");
+        }
+        if (placement.experts() != model.config().moe().experts() || placement.layers() != model.config().layers()) {
+            throw new IllegalArgumentException("the expert placement is for " + placement.layers() + " layers of "
+                    + placement.experts() + " experts, the model has " + model.config().layers() + " of "
+                    + model.config().moe().experts());
+        }
+        return new ModelShard(model, spec, placement, epRank);
+    }
+
+    private static MoeWeights heldExperts(MoeWeights m, ExpertPlacement placement, int layer, int rank) {
+        List<ExpertWeights> experts = new ArrayList<>(m.experts().size());
+        for (int e = 0; e < m.experts().size(); e++) {
+            experts.add(placement.holds(layer, e, rank) ? m.experts().get(e) : null);
+        }
+        return new MoeWeights(m.norm(), m.router(), experts, m.shared(), m.sharedGate(), m.postNorm());
     }
 
     public ModelConfig config() {

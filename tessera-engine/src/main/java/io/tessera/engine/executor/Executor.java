@@ -72,6 +72,15 @@ public interface Executor extends AutoCloseable {
         return null;
     }
 
+    /**
+     * Tokens routed to each expert of each layer since the executor started ([layer][expert], every
+     * layer of the model, dense ones all 0), or null for a model without experts (or when the
+     * workers cannot be asked). Safe to call from another thread than the engine's.
+     */
+    default long[][] expertLoad() {
+        return null;
+    }
+
     /** One line for logs and reports, e.g. "local, 2 threads, KV f16 1024 blocks × 16". */
     String describe();
 

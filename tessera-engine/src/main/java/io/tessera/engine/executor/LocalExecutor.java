@@ -125,6 +125,11 @@ public final class LocalExecutor implements Executor {
     }
 
     @Override
+    public long[][] expertLoad() {
+        return forward.expertLoad();
+    }
+
+    @Override
     public boolean returnsHiddenStates() {
         return true;
     }
