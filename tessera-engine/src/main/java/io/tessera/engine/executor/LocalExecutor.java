@@ -119,7 +119,8 @@ public final class LocalExecutor implements Executor {
         ForwardBatch batch = input.batch();
         int dim = model.config().dim();
         float[] hidden = batch.hiddenCount() == 0 ? null : new float[batch.hiddenCount() * dim];
-        float[] logits = forward.forward(batch, cache, null, hidden);
+        var sink = input.layerSink();
+        float[] logits = forward.forward(batch, cache, null, hidden, sink == null ? null : sink::layerStored);
         return new StepResult(logits, batch.logitCount(), model.config().vocabSize(), hidden, dim);
     }
 
