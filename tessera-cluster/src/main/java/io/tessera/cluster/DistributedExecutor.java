@@ -348,6 +348,9 @@ public final class DistributedExecutor implements Executor {
 
     @Override
     public StepResult execute(StepInput input) {
+        if (input.layerSink() != null) {
+            throw new IllegalArgumentException("a distributed executor has no KV block access: no layer-wise KV push");
+        }
         String bad = failure(0);
         if (bad != null) {
             throw new ClusterException(bad);

@@ -36,7 +36,22 @@ public enum MessageType {
     /** Prefill → decode: one layer of one block, in the cache's precision: u32 layer, u32 block index, bytes. */
     KV_BLOCK(17),
     /** Prefill → decode: every block of the pull was sent (an ERROR with the pull's tag says it failed). */
-    KV_DONE(18);
+    KV_DONE(18),
+    /**
+     * Decode → prefill instance: a pinned transfer will not be pulled (the decode instance's own prefix
+     * cache holds the prompt, or its request ended first); UTF-8 JSON: {@code transfer_id}.
+     */
+    KV_RELEASE(22),
+    /**
+     * Prefill → decode instance: a request's KV will be pushed as it is computed; UTF-8 JSON:
+     * {@code transfer_id}, {@code layout}, {@code tokens}; tag = the push's id.
+     */
+    KV_PUSH(23),
+    /**
+     * Decode → prefill instance: a request waits for the push of that tag; UTF-8 JSON: {@code load} (the
+     * tag its KV_BLOCK, KV_DONE and ERROR frames carry), {@code from_block}, {@code tokens}.
+     */
+    KV_PUSH_READY(24);
 
     private static final MessageType[] BY_CODE = new MessageType[32];
 
