@@ -28,7 +28,9 @@ final class KvTransferOptions {
 
     @Option(names = "--kv-transfer-listen", paramLabel = "HOST:PORT",
             description = "Where a prefill instance serves KV pulls (default for --kv-role prefill: the --host "
-                    + "address, a free port; the port is told to the router in each prefill's response).")
+                    + "address, a free port; the port is told to the router in each prefill's response). On a decode "
+                    + "instance: where it accepts KV pushed by prefill instances (push mode, `router "
+                    + "--kv-transfer-mode push`); without it a decode instance only pulls.")
     String listen;
 
     @Option(names = "--kv-transfer-advertise", paramLabel = "HOST",
@@ -36,8 +38,10 @@ final class KvTransferOptions {
     String advertise;
 
     @Option(names = "--kv-peers", split = ",", paramLabel = "HOST:PORT",
-            description = "KV transfer addresses of the prefill instances a decode instance may pull from; a "
-                    + "request naming another is refused (connecting sends the cluster token there).")
+            description = "KV transfer addresses of the other instances this one may connect to: the prefill "
+                    + "instances a decode instance pulls from, the decode instances (their --kv-transfer-listen) a "
+                    + "prefill instance pushes to; a request naming another is refused (connecting sends the cluster "
+                    + "token there).")
     List<String> peers;
 
     @Option(names = "--kv-transfer-timeout", defaultValue = "30", paramLabel = "SECONDS",
@@ -80,9 +84,6 @@ final class KvTransferOptions {
                 throw new IllegalArgumentException("--kv-link-shaping applies to an instance that prefills for others");
             }
             return KvConnector.NONE;
-        }
-        if (produce && !consume && peers != null) {
-            throw new IllegalArgumentException("--kv-peers applies to a decode instance, not to --kv-role prefill");
         }
         if (!(timeout > 0) || timeout > 86_400) {
             throw new IllegalArgumentException("--kv-transfer-timeout must be a positive number of seconds up to a day,"
@@ -128,14 +129,17 @@ final class KvTransferOptions {
         if (cluster.tlsKeystore != null) {
             System.setProperty("tessera.cluster.tls.keystore", cluster.tlsKeystore.toAbsolutePath().toString());
         }
+        // a decode instance given an address to listen on accepts pushes there
+        boolean acceptPushes = consume && listen != null;
         KvTransferConfig config = new KvTransferConfig(produce, consume, listenHost, listenPort,
                 advertise != null ? advertise : listenHost, Duration.ofMillis(Math.round(timeout * 1000)), link,
-                peerSet);
+                peerSet, acceptPushes);
         ClusterKvConnector c = new ClusterKvConnector(executor.kvBlocks(), executor.blockSize(), config, token,
                 Tls.fromEnvironment());
         System.err.println("tessera serve: KV transfer " + (produce ? "prefill" : "") + (produce && consume ? "+" : "")
-                + (consume ? "decode" : "") + (c.address() != null ? ", serving pulls on " + c.address() : "")
-                + (consume ? ", pulling from " + peerSet : ""));
+                + (consume ? "decode" : "") + (c.address() != null ? (produce ? ", serving pulls on " : ", accepting pushes on ")
+                + c.address() : "") + (consume && !peerSet.isEmpty() ? ", pulling from " + peerSet : "")
+                + (produce && !peerSet.isEmpty() ? ", pushing to " + peerSet : ""));
         return c;
     }
 }

@@ -15,6 +15,10 @@ import java.util.UUID;
  *       with {@code transfer_id}, {@code remote_host} and {@code remote_port};
  *   <li>{@code {"do_remote_prefill": true, "transfer_id": ..., "remote_host": ..., "remote_port": ...}}
  *       to a decode instance: load the prompt's KV from there instead of computing it.
+ *   <li>Push mode: {@code {"do_remote_decode": true, "transfer_id": ..., "remote_host": ...,
+ *       "remote_port": ...}} to a prefill instance (push the KV to that decode instance's KV address
+ *       as it is computed) and {@code {"do_remote_prefill": true, "transfer_id": ..., "push": true}} to
+ *       the decode instance (wait for that push).
  * </ul>
  *
  * The engine's connector decides whether this instance takes part and which peers it pulls from.
@@ -41,12 +45,17 @@ final class KvTransferParams {
         }
         KvTransfer t;
         try {
-            if (decodeElsewhere) {
+            JsonNode port = p.get("remote_port");
+            int remotePort = port != null && port.canConvertToInt() && port.isIntegralNumber() ? port.asInt() : -1;
+            if (decodeElsewhere && p.has("remote_host")) {
+                t = KvTransfer.producePush(p.path("transfer_id").asText(""), p.path("remote_host").asText(""),
+                        remotePort);
+            } else if (decodeElsewhere) {
                 t = KvTransfer.produce(UUID.randomUUID().toString());
+            } else if (Fields.bool(p, "push", false)) {
+                t = KvTransfer.consumePushed(p.path("transfer_id").asText(""));
             } else {
-                JsonNode port = p.get("remote_port");
-                t = KvTransfer.consume(p.path("transfer_id").asText(""), p.path("remote_host").asText(""),
-                        port != null && port.canConvertToInt() && port.isIntegralNumber() ? port.asInt() : -1);
+                t = KvTransfer.consume(p.path("transfer_id").asText(""), p.path("remote_host").asText(""), remotePort);
             }
         } catch (IllegalArgumentException e) {
             throw ApiException.badParam("kv_transfer_params", "'kv_transfer_params': " + e.getMessage());
