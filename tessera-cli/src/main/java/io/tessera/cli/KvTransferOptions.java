@@ -90,8 +90,12 @@ final class KvTransferOptions {
                     + " got " + timeout);
         }
         if (executor.kvBlocks() == null) {
-            throw new IllegalArgumentException("KV transfer (--kv-role) needs the model served in this process: "
-                    + "not with --tp/--pp");
+            throw new IllegalArgumentException("KV transfer (--kv-role) needs block access to this executor's KV "
+                    + "cache, which it does not give");
+        }
+        if (produce && !executor.kvBlocks().readable()) {
+            throw new IllegalArgumentException("a --tp/--pp instance only receives KV (--kv-role decode): prefilling "
+                    + "for others needs the model served in this process");
         }
         String listenHost = host;
         int listenPort = 0;

@@ -386,4 +386,48 @@ class DisaggregationCliTest {
             assertEquals(0, metric(prefill.url(), "tessera_kv_transfer_connector{counter=\"pushes_in_flight\"}"));
         }
     }
+
+    /** The choices' text and finish reasons and the usage, without logprobs (TP 2 sums in another order). */
+    private static String text(String body) throws Exception {
+        JsonNode j = JSON.readTree(body);
+        StringBuilder s = new StringBuilder();
+        for (JsonNode c : j.get("choices")) {
+            s.append(c.path("text").asText()).append('|').append(c.path("finish_reason").asText()).append('\n');
+        }
+        return s.append(j.get("usage").get("prompt_tokens")).append('/').append(j.get("usage").get("completion_tokens"))
+                .toString();
+    }
+
+    @Test
+    void aTp1PrefillInstanceFeedsATp2DecodeInstanceByPullAndByPush() throws Exception {
+        int prefillKv = ServeProcess.freePort();
+        int decodeKv = ServeProcess.freePort();
+        try (ServeProcess prefill = ServeProcess.start(dir, "prefill", ENV, model("--kv-role", "prefill",
+                "--kv-transfer-listen", "127.0.0.1:" + prefillKv, "--kv-peers", "127.0.0.1:" + decodeKv));
+                // two worker processes; the decode instance cuts each loaded block layer into their KV heads
+                ServeProcess decode = ServeProcess.start(dir, "decode", ENV, model("--kv-role", "decode", "--tp", "2",
+                        "--kv-peers", "127.0.0.1:" + prefillKv, "--kv-transfer-listen", "127.0.0.1:" + decodeKv));
+                Router pull = Router.disaggregated(List.of(URI.create(prefill.url())), List.of(URI.create(
+                        decode.url())), RouterConfig.defaults(), 0);
+                Router push = Router.disaggregatedPush(List.of(URI.create(prefill.url())), List.of(URI.create(
+                        decode.url())), List.of("127.0.0.1:" + decodeKv), RouterConfig.defaults(), 0)) {
+            String pullFront = "http://127.0.0.1:" + pull.start("127.0.0.1", 0).getPort();
+            String pushFront = "http://127.0.0.1:" + push.start("127.0.0.1", 0).getPort();
+            String pulled = "{\"prompt\":\"Once upon a time, there was a little girl named Lily. She loved to play\","
+                    + "\"max_tokens\":24,\"temperature\":0}";
+            String pushed = pulled.replace("Lily", "Tim").replace("play", "run");
+            HttpResponse<String> r = post(pullFront, "/v1/completions", pulled);
+            assertEquals(200, r.statusCode(), r.body());
+            HttpResponse<String> p = post(pushFront, "/v1/completions", pushed);
+            assertEquals(200, p.statusCode(), p.body());
+            assertTrue(metric(decode.url(), "tessera_kv_transfer_loaded_tokens_total") > 20,
+                    "the TP 2 decode instance loaded both prompts' KV");
+            assertEquals(0, metric(decode.url(), "tessera_kv_transfer_load_failures_total"));
+            // one instance alone, asked afterwards so that the disaggregated prefills computed everything
+            assertEquals(text(post(prefill.url(), "/v1/completions", pulled).body()), text(r.body()));
+            assertEquals(text(post(prefill.url(), "/v1/completions", pushed).body()), text(p.body()));
+            waitFor("the prefill instance holds no block", noBlockTaken(prefill.url()));
+            waitFor("the decode instance freed its blocks", noBlockTaken(decode.url()));
+        }
+    }
 }

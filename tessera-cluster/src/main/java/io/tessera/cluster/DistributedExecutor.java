@@ -15,6 +15,7 @@ import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelLoader;
 import io.tessera.core.shard.ShardSpec;
 import io.tessera.engine.executor.Executor;
+import io.tessera.engine.executor.KvBlockIo;
 import io.tessera.engine.executor.StepInput;
 import io.tessera.engine.executor.StepResult;
 import java.io.IOException;
@@ -403,6 +404,17 @@ public final class DistributedExecutor implements Executor {
                     .payload()));
         }
         return out;
+    }
+
+    /**
+     * The workers' KV blocks as one whole-model cache that a KV connector writes loaded blocks into,
+     * re-sharded to each worker's layers and heads (a decode instance fed by a prefill instance of
+     * other degrees); they cannot be read back.
+     */
+    @Override
+    public KvBlockIo kvBlocks() {
+        return new ShardedKvBlocks(modelConfig, config.kvType(), config.tp(), stageBounds, config.blockSize(),
+                w -> links[w], () -> planTag);
     }
 
     @Override

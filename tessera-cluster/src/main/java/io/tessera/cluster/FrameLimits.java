@@ -34,7 +34,9 @@ public final class FrameLimits {
         long tablePerSequence = Math.min(numBlocks, (model.contextLength() + blockSize - 1L) / blockSize);
         long step = 4L * 4 + 8L * numBlocks + sequences * (13 + 4 * tablePerSequence) + 4 * tokens;
         long activations = tokens * model.dim() * wire.bytesPerValue();
-        return clamp(Frame.HEADER_BYTES + Math.max(step, activations));
+        // a KV_WRITE: one block layer of every KV head, keys and values, at most 4 bytes a value (+ header)
+        long kvWrite = 8 + 2L * blockSize * model.kvDim() * 4;
+        return clamp(Frame.HEADER_BYTES + Math.max(Math.max(step, activations), kvWrite));
     }
 
     /** The largest frame a coordinator receives: the logits of every token of a step. */

@@ -51,7 +51,13 @@ public enum MessageType {
      * Decode → prefill instance: a request waits for the push of that tag; UTF-8 JSON: {@code load} (the
      * tag its KV_BLOCK, KV_DONE and ERROR frames carry), {@code from_block}, {@code tokens}.
      */
-    KV_PUSH_READY(24);
+    KV_PUSH_READY(24),
+    /**
+     * Coordinator → worker: one layer of one block of this worker's KV cache, written in (KV loaded
+     * from another instance, re-sharded to this worker's heads): u32 layer within the stage, u32 block,
+     * its keys then values in the cache's precision.
+     */
+    KV_WRITE(25);
 
     private static final MessageType[] BY_CODE = new MessageType[32];
 

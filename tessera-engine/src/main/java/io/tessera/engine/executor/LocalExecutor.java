@@ -139,8 +139,8 @@ public final class LocalExecutor implements Executor {
         return new KvBlockIo() {
             @Override
             public String layout() {
-                return cache.type().name().toLowerCase(java.util.Locale.ROOT) + " layers=" + cache.layers()
-                        + " kvDim=" + cache.kvDim() + " block=" + cache.blockSize();
+                return KvBlockIo.layout(cache.type().name().toLowerCase(java.util.Locale.ROOT), cache.layers(),
+                        cache.kvDim(), cache.blockSize());
             }
 
             @Override
