@@ -20,7 +20,7 @@ work="$(mktemp -d)"; pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_up() { for _ in $(seq 1 240); do curl -sf "$1/health" >/dev/null 2>&1 && return 0; sleep 0.5; done; echo "$1 did not come up" >&2; return 1; }
+wait_up() { for _ in $(seq 1 600); do curl -sf "$1/health" >/dev/null 2>&1 && return 0; sleep 0.5; done; echo "$1 did not come up" >&2; return 1; }
 
 for shaping in "${shapings[@]}"; do
   pp=$(port); dp=$(port); pk=$(port); dk=$(port); rpull=$(port); rpush=$(port)

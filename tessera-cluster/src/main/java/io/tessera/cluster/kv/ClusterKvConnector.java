@@ -64,6 +64,8 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Bytes before a KV_BLOCK's data: u32 layer, u32 block index. */
     private static final int BLOCK_HEADER = 8;
+    /** Pushes announced before their request that a decode instance keeps waiting at once; more are refused. */
+    static final int MAX_OFFERS = 4096;
 
     private final KvBlockIo io;
     private final KvTransferConfig config;
@@ -644,7 +646,7 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
                 load = awaitingPush.remove(id);
                 if (load == null) {
                     Offer old = offers.get(id);
-                    if (old == null) {
+                    if (old == null && offers.size() < MAX_OFFERS) {
                         ScheduledFuture<?> expiry = timers.schedule(() -> expireOffer(id), config.timeout().toMillis(),
                                 TimeUnit.MILLISECONDS);
                         offers.put(id, new Offer(link, f.tag(), tokens, expiry));
@@ -654,7 +656,8 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
             }
         }
         if (load == null) {
-            refusePush(link, f.tag(), "transfer '" + id + "' is already pushed, or its request needs no KV");
+            refusePush(link, f.tag(), "transfer '" + id + "' is already pushed, its request needs no KV, or "
+                    + MAX_OFFERS + " pushes already wait for their requests");
             return;
         }
         accept(link, f.tag(), tokens, load);
