@@ -45,8 +45,9 @@ final class KvTransferOptions {
     List<String> peers;
 
     @Option(names = "--kv-transfer-timeout", defaultValue = "30", paramLabel = "SECONDS",
-            description = "How long a prefilled prompt's KV waits to be pulled, and a pull may take, before it is "
-                    + "given up (the decode instance then computes the prompt itself) (default: ${DEFAULT-VALUE}).")
+            description = "How long a prefilled prompt's KV waits to be pulled, a pull may take, and a pushed "
+                    + "transfer may stay silent, before it is given up (the decode instance then computes the prompt "
+                    + "itself) (default: ${DEFAULT-VALUE}).")
     double timeout;
 
     @Option(names = "--kv-link-shaping", paramLabel = "BANDWIDTH[,LATENCY_MS]",

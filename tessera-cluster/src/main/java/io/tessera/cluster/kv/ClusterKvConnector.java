@@ -126,6 +126,8 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
         volatile Link link;
         int received;
         boolean closed;
+        /** When the load last heard of its KV (pushed loads time out after the timeout without news). */
+        volatile long heardNanos;
         ScheduledFuture<?> timeout;
 
         Load(long id, String transferId, int[] table, int fromBlock, int blocks, int tokens, int layers, Link link) {
@@ -471,6 +473,7 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
             }
             io.writeBlockLayer(layer, load.table[load.fromBlock + index], f.payload(), BLOCK_HEADER);
             load.received++;
+            load.heardNanos = System.nanoTime();
         }
         bytesReceived.addAndGet(f.wireBytes());
     }
@@ -591,11 +594,8 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
     /** Decode side: a request waits for its pushed KV; the push may already have been announced. */
     private void awaitPush(Load load) {
         loads.put(load.id, load);
-        load.timeout = timers.schedule(() -> {
-            if (end(load, "no pushed KV within " + config.timeout().toMillis() + " ms")) {
-                loadsTimedOut.incrementAndGet();
-            }
-        }, config.timeout().toMillis(), TimeUnit.MILLISECONDS);
+        load.heardNanos = System.nanoTime();
+        quietTimeout(load, config.timeout().toMillis());
         Offer offer;
         synchronized (pushLock) {
             offer = offers.remove(load.transferId);
@@ -674,6 +674,22 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
         }
     }
 
+    /**
+     * A pushed load times out after the timeout without news of it (no push announced, no block layer),
+     * not after the timeout in all: its KV arrives while the prefill instance computes the prompt,
+     * which may take longer than any transfer.
+     */
+    private void quietTimeout(Load load, long delayMillis) {
+        load.timeout = timers.schedule(() -> {
+            long quietMillis = (System.nanoTime() - load.heardNanos) / 1_000_000L;
+            if (quietMillis < config.timeout().toMillis()) {
+                quietTimeout(load, config.timeout().toMillis() - quietMillis);
+            } else if (end(load, "no pushed KV for " + config.timeout().toMillis() + " ms")) {
+                loadsTimedOut.incrementAndGet();
+            }
+        }, delayMillis, TimeUnit.MILLISECONDS);
+    }
+
     /** A push meets its load: the blocks come on that link, tagged with the load's id. */
     private void accept(Link link, long pushTag, int pushedTokens, Load load) {
         synchronized (load) {
@@ -687,6 +703,7 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
                 return;
             }
             load.link = link;
+            load.heardNanos = System.nanoTime();
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("load", load.id);

@@ -365,4 +365,22 @@ class KvTransferTest {
             decode.noBlockTaken();
         }
     }
+
+    @Test
+    void aPushThatKeepsArrivingIsNotCutOffByTheTimeout() throws Exception {
+        // about 38 KB at 20 KB/s: the push takes about 2 s, its block layers come every few tens of ms; the
+        // decode instance's timeout (0.8 s) bounds silence, not the whole push (which a long prefill sets)
+        int[] prompt = prompt(12, 120);
+        try (Instance decode = Instance.pushedTo(Duration.ofMillis(800));
+                Instance prefill = Instance.pushingTo(decode, 16, Duration.ofSeconds(30), new LinkShaping(20_000, 0))) {
+            var pending = decode.submit("d", prompt, 12, KvTransfer.consumePushed("t"));
+            prefill.run("p", prompt, 1, decode.pushTo("t"));
+            Completion done = pending.get(60, TimeUnit.SECONDS);
+            assertArrayEquals(alone(KvCacheType.F16, prompt, 12), done.samples().get(0).tokenIds());
+            assertEquals(0, decode.engine().transferStats().loadFailures());
+            assertEquals(prompt.length - 1, decode.engine().transferStats().loadedTokens());
+            decode.noBlockTaken();
+            prefill.noBlockTaken();
+        }
+    }
 }
