@@ -17,7 +17,9 @@ model="$1"; rounds="${2:-4}"; words="${3:-150}"; shift $(( $# < 3 ? $# : 3 ))
 shapings=("$@"); [ ${#shapings[@]} -gt 0 ] || shapings=(none 12.5M)
 export TESSERA_CLUSTER_TOKEN="${TESSERA_CLUSTER_TOKEN:-pd-bench-token-$(date +%s)-0123456789}"
 work="$(mktemp -d)"; pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+# each launcher runs its JVM as a child: stop the child, then the launcher
+stop() { for p in "$@"; do pkill -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() { stop "${pids[@]}"; rm -rf "$work"; }
 trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_up() { for _ in $(seq 1 600); do curl -sf "$1/health" >/dev/null 2>&1 && return 0; sleep 0.5; done; echo "$1 did not come up" >&2; return 1; }
@@ -78,5 +80,5 @@ print("shaping=%s TTFT median pull %.3f s (%.3f-%.3f), push %.3f s (%.3f-%.3f); 
          min(res["push"]), max(res["push"]), " ".join("%.3f" % r for r in ratios), statistics.median(ratios),
          min(ratios), max(ratios)), flush=True)
 EOF
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=()
+  stop "${pids[@]}"; pids=()
 done

@@ -294,7 +294,7 @@ class DisaggregationCliTest {
     }
 
     @Test
-    void pushModeGivesOneInstancesAnswerAndAPrefillInstanceKilledMidPushMeansALocalPrefill() throws Exception {
+    void pushModeGivesOneInstancesAnswer() throws Exception {
         int prefillKv = ServeProcess.freePort();
         int decodeKv = ServeProcess.freePort();
         // 8 tokens a step on the prefill instance: the prompt's blocks leave layer by layer as steps complete them
