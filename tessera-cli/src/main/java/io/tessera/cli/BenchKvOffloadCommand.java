@@ -34,7 +34,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code tessera bench kv-offload}: time to first token of a prompt whose long prefix is computed
- * cold, found in the KV pool, brought back from the memory tier, or brought back from the disk tier.
+ * cold, found in the KV pool, brought back from the memory tier, brought back from the disk tier, or
+ * fetched from a peer replica's pool over the KV transfer path ({@link PeerFetchBench}).
  *
  * <p>Two engines over the same model: one with a memory tier, one with only a disk tier. Each round
  * draws a fresh prefix; on the memory engine it runs the prompt cold, again (pool hit), then a
@@ -43,11 +44,13 @@ import picocli.CommandLine.Option;
  * within each round, so load on the machine falls on all of them alike. Each timed prompt is the
  * prefix plus fresh suffix tokens, generating one token. The filler is the same prompt every time:
  * computed in the untimed warm-up round, it comes back from the tier afterwards, so evicting the
- * prefix costs copies rather than another long prefill.
+ * prefix costs copies rather than another long prefill. The peer case computes the prompt cold on
+ * a holder replica (a third cold sample) and then runs it on a fetcher replica that fetches the prefix.
  */
 @Command(name = "kv-offload", mixinStandardHelpOptions = true,
         description = "Time to first token with a long shared prefix: computed cold, found in the KV pool, restored "
-                + "from the memory tier, restored from the disk tier; alternating rounds, medians and spread.")
+                + "from the memory tier, restored from the disk tier, fetched from a peer replica over the KV transfer "
+                + "path (loopback); alternating rounds, medians and spread.")
 final class BenchKvOffloadCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, paramLabel = "FILE", description = "Model file (GGUF or llama2.c).")
@@ -89,7 +92,7 @@ final class BenchKvOffloadCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object on standard output (the report goes to stderr).")
     boolean json;
 
-    private static final String[] CASES = {"cold", "pool", "memory", "disk"};
+    private static final String[] CASES = {"cold", "pool", "memory", "disk", "peer"};
 
     @Override
     public Integer call() throws Exception {
@@ -118,7 +121,8 @@ final class BenchKvOffloadCommand implements Callable<Integer> {
             try (LocalExecutor memory = new LocalExecutor(m, parallel, type, blockSize, pool,
                     new KvOffloadConfig(tierBlocks * blockBytes, null, 0));
                     LocalExecutor disk = new LocalExecutor(m, parallel, type, blockSize, pool,
-                            new KvOffloadConfig(0, diskDir, tierBlocks * (blockBytes + 64 + 4L * blockSize)))) {
+                            new KvOffloadConfig(0, diskDir, tierBlocks * (blockBytes + 64 + 4L * blockSize)));
+                    PeerFetchBench peer = new PeerFetchBench(m, parallel, type, blockSize, pool)) {
                 report.printf(Locale.ROOT, "model %s: %s, %d layers, dim %d; prefix %d + suffix %d tokens; "
                                 + "pool %d blocks of %d tokens (%s each); %d threads%n", model.getFileName(),
                         cfg.architecture(), cfg.layers(), cfg.dim(), prefixLen, suffixLen, pool, blockSize,
@@ -134,13 +138,13 @@ final class BenchKvOffloadCommand implements Callable<Integer> {
                 }
                 for (int r = 0; r <= rounds; r++) {
                     boolean warmUp = r == 0;
-                    double[] t = round(onMemory, onDisk, rnd, filler);
+                    double[] t = round(onMemory, onDisk, peer, rnd, filler);
                     if (!warmUp) {
                         for (int i = 0; i < CASES.length; i++) {
                             ttft.get(CASES[i]).add(t[i]);
                         }
-                        report.printf(Locale.ROOT, "round %d: cold %.0f ms, pool %.0f ms, memory %.0f ms, disk %.0f ms%n",
-                                r, t[0], t[1], t[2], t[3]);
+                        report.printf(Locale.ROOT, "round %d: cold %.0f ms, pool %.0f ms, memory %.0f ms, disk %.0f ms, "
+                                + "peer %.0f ms%n", r, t[0], t[1], t[2], t[3], t[4]);
                     }
                 }
                 Map<String, Object> out = summary(ttft, blockBytes, prefixBlocks, nThreads);
@@ -157,8 +161,9 @@ final class BenchKvOffloadCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** One round: cold, pool, memory and disk TTFTs in ms; checks each restore came from the intended tier. */
-    private double[] round(Bench onMemory, Bench onDisk, Random rnd, int[] filler) {
+    /** One round: cold, pool, memory, disk and peer TTFTs in ms; checks each restore came from where it should. */
+    private double[] round(Bench onMemory, Bench onDisk, PeerFetchBench peer, Random rnd, int[] filler)
+            throws Exception {
         int[] prefix = tokens(rnd, prefixLen);
         double cold = onMemory.ttft(prompt(prefix, rnd));
         double poolHit = onMemory.ttft(prompt(prefix, rnd));
@@ -171,13 +176,17 @@ final class BenchKvOffloadCommand implements Callable<Integer> {
         before = onDisk.hits("disk");
         double diskHit = onDisk.ttft(prompt(prefix, rnd));
         expect(onDisk.hits("disk") - before, prefixLen / blockSize, "disk");
-        return new double[] {(cold + cold2) / 2, poolHit, memoryHit, diskHit};
+        double cold3 = peer.cold(prompt(prefix, rnd));
+        before = peer.fetchedTokens();
+        double peerHit = peer.fetched(prompt(prefix, rnd));
+        expect((peer.fetchedTokens() - before) / blockSize, prefixLen / blockSize, "peer");
+        return new double[] {(cold + cold2 + cold3) / 3, poolHit, memoryHit, diskHit, peerHit};
     }
 
     private static void expect(long restored, int blocks, String tier) {
         if (restored != blocks) {
-            throw new IllegalStateException("the " + tier + " tier restored " + restored + " blocks of the prefix's "
-                    + blocks + "; the measurement would not be of that tier");
+            throw new IllegalStateException("the " + tier + " case restored " + restored + " blocks of the prefix's "
+                    + blocks + "; the measurement would not be of that case");
         }
     }
 

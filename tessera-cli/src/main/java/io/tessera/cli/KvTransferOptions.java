@@ -30,7 +30,9 @@ final class KvTransferOptions {
             description = "Where a prefill instance serves KV pulls (default for --kv-role prefill: the --host "
                     + "address, a free port; the port is told to the router in each prefill's response). On a decode "
                     + "instance: where it accepts KV pushed by prefill instances (push mode, `router "
-                    + "--kv-transfer-mode push`); without it a decode instance only pulls.")
+                    + "--kv-transfer-mode push`); without it a decode instance only pulls. A replica with --kv-role "
+                    + "both and this address also serves its cached prefixes to other replicas (peer prefix fetch; "
+                    + "give the router this address with --replica-kv).")
     String listen;
 
     @Option(names = "--kv-transfer-advertise", paramLabel = "HOST",
@@ -40,8 +42,9 @@ final class KvTransferOptions {
     @Option(names = "--kv-peers", split = ",", paramLabel = "HOST:PORT",
             description = "KV transfer addresses of the other instances this one may connect to: the prefill "
                     + "instances a decode instance pulls from, the decode instances (their --kv-transfer-listen) a "
-                    + "prefill instance pushes to; a request naming another is refused (connecting sends the cluster "
-                    + "token there).")
+                    + "prefill instance pushes to, the replicas a replica may fetch cached prefixes from (the "
+                    + "router's fetch_prefix_from_peer hints); a request naming another address is refused, a prefix "
+                    + "hint naming one is ignored (connecting sends the cluster token there).")
     List<String> peers;
 
     @Option(names = "--kv-transfer-timeout", defaultValue = "30", paramLabel = "SECONDS",

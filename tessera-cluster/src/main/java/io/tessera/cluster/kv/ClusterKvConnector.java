@@ -11,6 +11,7 @@ import io.tessera.cluster.transport.Tls;
 import io.tessera.engine.connector.KvConnector;
 import io.tessera.engine.connector.KvLayerSink;
 import io.tessera.engine.connector.KvTransfer;
+import io.tessera.engine.connector.PrefixQuery;
 import io.tessera.engine.executor.KvBlockIo;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -55,7 +56,9 @@ import java.util.function.Consumer;
  *       then arrive as in a pull. A push nobody waits for within the timeout is refused.
  * </ul>
  *
- * Invariant: a load's blocks are written only under its lock while it is open, and it is closed
+ * Replicas also fetch prompt prefixes from each other over the same frames ({@link PeerPrefixFetch}).
+ *
+ * <p>Invariant: a load's blocks are written only under its lock while it is open, and it is closed
  * (under the same lock) before its end is reported, so no write reaches a block after the engine
  * may have handed it out again.
  */
@@ -92,6 +95,8 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
     private final Map<String, Load> awaitingPush = new java.util.HashMap<>();
     private final Map<String, Offer> offers = new java.util.HashMap<>();
     private final Map<String, ScheduledFuture<?>> abandonedPushes = new java.util.HashMap<>();
+    /** Prefix fetches between replicas, both sides. */
+    private final PeerPrefixFetch prefixes;
 
     private final AtomicLong pullsServed = new AtomicLong();
     private final AtomicLong pullsRefused = new AtomicLong();
@@ -124,15 +129,19 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
         final int layers;
         /** The connection its blocks come on: to the prefill instance pulled, or from the one pushing (once known). */
         volatile Link link;
+        /** A peer prefix fetch: the peer may send fewer blocks than asked, its KV_DONE says how many. */
+        final boolean partial;
         int received;
         boolean closed;
         /** When the load last heard of its KV (pushed loads time out after the timeout without news). */
         volatile long heardNanos;
         ScheduledFuture<?> timeout;
 
-        Load(long id, String transferId, int[] table, int fromBlock, int blocks, int tokens, int layers, Link link) {
+        Load(long id, String transferId, int[] table, int fromBlock, int blocks, int tokens, int layers, Link link,
+                boolean partial) {
             this.id = id;
             this.transferId = transferId;
+            this.partial = partial;
             this.table = table;
             this.fromBlock = fromBlock;
             this.blocks = blocks;
@@ -156,6 +165,8 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
         node.maxFrame(Math.max(Node.CONTROL_FRAME_BYTES, Frame.HEADER_BYTES + BLOCK_HEADER + io.blockLayerBytes()));
         this.listening = config.listens() ? node.listen(config.listenHost(), config.listenPort()) : null;
         this.pushes = new KvPushSender(io, blockSize, config, this::link, senders);
+        this.prefixes = new PeerPrefixFetch(blockSize, io.layout(), config.produce(), this::sendBlocks, senders,
+                this::report);
     }
 
     /** The address pulls are served on (null when this instance only consumes). */
@@ -167,19 +178,45 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
 
     @Override
     public int loadableTokens(KvTransfer transfer, int promptLength, int localTokens) {
+        if (transfer.role() == KvTransfer.Role.PEER_PREFIX) {
+            return prefixes.fetchableTokens(config, transfer, promptLength, localTokens);
+        }
         // the prefill instance computed the whole prompt; the last token is computed here for its logits
         return config.consume() ? promptLength - 1 : 0;
     }
 
     @Override
     public void startLoad(long loadId, KvTransfer transfer, int[] blockTable, int fromToken, int toToken) {
-        int fromBlock = fromToken / blockSize;
-        int blocks = (toToken + blockSize - 1) / blockSize - fromBlock;
         if (transfer.push()) {
-            awaitPush(new Load(loadId, transfer.transferId(), blockTable, fromBlock, blocks, toToken, io.layers(),
-                    null));
+            int fromBlock = fromToken / blockSize;
+            awaitPush(new Load(loadId, transfer.transferId(), blockTable, fromBlock,
+                    (toToken + blockSize - 1) / blockSize - fromBlock, toToken, io.layers(), null, false));
             return;
         }
+        Map<String, Object> pull = new LinkedHashMap<>();
+        pull.put("transfer_id", transfer.transferId());
+        pull.put("from_block", fromToken / blockSize);
+        pull.put("tokens", toToken);
+        pull.put("layout", io.layout());
+        startPull(loadId, transfer, blockTable, fromToken, toToken, pull, false);
+    }
+
+    @Override
+    public void startLoad(long loadId, KvTransfer transfer, int[] blockTable, int fromToken, int toToken,
+            int[] promptTokens) {
+        if (transfer.role() != KvTransfer.Role.PEER_PREFIX) {
+            startLoad(loadId, transfer, blockTable, fromToken, toToken);
+            return;
+        }
+        startPull(loadId, transfer, blockTable, fromToken, toToken, prefixes.query(promptTokens, fromToken, toToken),
+                true);
+    }
+
+    /** Sends a KV_PULL for tokens {@code [fromToken, toToken)} from the transfer's address, off the engine thread. */
+    private void startPull(long loadId, KvTransfer transfer, int[] blockTable, int fromToken, int toToken,
+            Map<String, Object> pull, boolean partial) {
+        int fromBlock = fromToken / blockSize;
+        int blocks = (toToken + blockSize - 1) / blockSize - fromBlock;
         senders.execute(() -> {
             Link link;
             try {
@@ -190,18 +227,13 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
                 return;
             }
             Load load = new Load(loadId, transfer.transferId(), blockTable, fromBlock, blocks, toToken, io.layers(),
-                    link);
+                    link, partial);
             loads.put(loadId, load);
             load.timeout = timers.schedule(() -> {
                 if (end(load, "no KV within " + config.timeout().toMillis() + " ms")) {
                     loadsTimedOut.incrementAndGet();
                 }
             }, config.timeout().toMillis(), TimeUnit.MILLISECONDS);
-            Map<String, Object> pull = new LinkedHashMap<>();
-            pull.put("transfer_id", transfer.transferId());
-            pull.put("from_block", fromBlock);
-            pull.put("tokens", toToken);
-            pull.put("layout", io.layout());
             try {
                 link.send(MessageType.KV_PULL, loadId, JSON.writeValueAsBytes(pull));
             } catch (IOException e) {
@@ -255,12 +287,21 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
     }
 
     @Override
+    public void drainPrefixQueries(Consumer<PrefixQuery> sink) {
+        prefixes.drain(sink);
+    }
+
+    @Override
     public void wakeup(Runnable wakeup) {
         this.wakeup = wakeup;
+        prefixes.wakeup(wakeup);
     }
 
     @Override
     public String refuses(KvTransfer transfer) {
+        if (transfer.role() == KvTransfer.Role.PEER_PREFIX) {
+            return null; // a hint: one this instance cannot use is ignored at admission (loadableTokens)
+        }
         if (transfer.role() == KvTransfer.Role.PRODUCE) {
             if (!config.produce()) {
                 return "this server does not prefill for others (--kv-role decode)";
@@ -309,6 +350,7 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
         m.put("pins_released_unused", pinsReleasedUnused.get());
         m.put("pushes_refused", pushesRefused.get());
         pushes.counters(m);
+        m.putAll(prefixes.counters());
         return m;
     }
 
@@ -346,7 +388,7 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
             case KV_DONE -> {
                 Load load = loads.get(f.tag());
                 if (load != null) {
-                    done(load);
+                    done(load, f.payload());
                 }
             }
             case ERROR -> {
@@ -384,6 +426,16 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
         String layout;
         try {
             JsonNode j = JSON.readTree(f.payload());
+            if (j == null || !j.isObject()) {
+                throw new IOException("not an object");
+            }
+            if (PeerPrefixFetch.isQuery(j)) {
+                String refusal = prefixes.accept(link, f.tag(), j);
+                if (refusal != null) {
+                    link.send(MessageType.ERROR, f.tag(), refusal.getBytes(StandardCharsets.UTF_8));
+                }
+                return;
+            }
             id = j.path("transfer_id").asText();
             fromBlock = j.path("from_block").asInt(-1);
             tokens = j.path("tokens").asInt(-1);
@@ -415,24 +467,10 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
             return;
         }
         try {
-            int lb = io.blockLayerBytes();
-            long start = System.nanoTime();
-            long sent = 0;
-            for (int layer = 0; layer < io.layers(); layer++) {
-                for (int b = fromBlock; b < lastBlock; b++) {
-                    byte[] payload = new byte[BLOCK_HEADER + lb];
-                    ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN).putInt(layer).putInt(b - fromBlock);
-                    io.readBlockLayer(layer, pin.blocks()[b], payload, BLOCK_HEADER);
-                    config.shaping().pace(start, sent);
-                    if (!link.sendAndWait(MessageType.KV_BLOCK, f.tag(), payload)) {
-                        throw new IOException("the decode instance's connection failed");
-                    }
-                    sent += payload.length + Frame.HEADER_BYTES;
-                }
-            }
+            sendBlocks(link, f.tag(), java.util.Arrays.copyOfRange(pin.blocks(), fromBlock, lastBlock),
+                    lastBlock - fromBlock);
             link.send(MessageType.KV_DONE, f.tag(), new byte[0]);
             pullsServed.incrementAndGet();
-            bytesSent.addAndGet(sent);
             tokensSent.addAndGet(tokens - (long) fromBlock * blockSize);
         } catch (IOException e) {
             pullsRefused.incrementAndGet();
@@ -443,6 +481,32 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
             // every block was copied out (or the pull failed): the engine may free them
             report(Event.released(pin.pinId()));
         }
+    }
+
+    /**
+     * Sends blocks {@code [0, count)} of {@code blocks} as KV_BLOCK frames of the pull {@code tag}, layer
+     * by layer (every block of layer 0, then layer 1...), each frame's block index counted from the
+     * first; waits for each frame to reach the socket, so a transfer never queues whole in memory.
+     * The blocks must be pinned by the caller. Returns the bytes sent.
+     */
+    private long sendBlocks(Link link, long tag, int[] blocks, int count) throws IOException, InterruptedException {
+        int lb = io.blockLayerBytes();
+        long start = System.nanoTime();
+        long sent = 0;
+        for (int layer = 0; layer < io.layers(); layer++) {
+            for (int b = 0; b < count; b++) {
+                byte[] payload = new byte[BLOCK_HEADER + lb];
+                ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN).putInt(layer).putInt(b);
+                io.readBlockLayer(layer, blocks[b], payload, BLOCK_HEADER);
+                config.shaping().pace(start, sent);
+                if (!link.sendAndWait(MessageType.KV_BLOCK, tag, payload)) {
+                    throw new IOException("the receiving instance's connection failed");
+                }
+                sent += payload.length + Frame.HEADER_BYTES;
+            }
+        }
+        bytesSent.addAndGet(sent);
+        return sent;
     }
 
     private void refuse(Link link, long tag, String why) {
@@ -478,13 +542,20 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
         bytesReceived.addAndGet(f.wireBytes());
     }
 
-    private void done(Load load) {
+    private void done(Load load, byte[] done) {
+        // a prefix fetch brings the blocks its peer had, as its KV_DONE counts them; a pull all it asked for
+        int blocks = load.partial ? PeerPrefixFetch.blocksSent(done, load.blocks) : load.blocks;
         synchronized (load) {
             if (load.closed) {
                 return;
             }
-            if (load.received != load.layers * load.blocks) {
-                closeAndReport(load, "the transfer ended after " + load.received + " of " + load.layers * load.blocks
+            if (blocks < 0) {
+                closeAndReport(load, "a prefix fetch's end frame of " + done.length + " bytes is not a block count "
+                        + "up to " + load.blocks);
+                return;
+            }
+            if (load.received != load.layers * blocks) {
+                closeAndReport(load, "the transfer ended after " + load.received + " of " + load.layers * blocks
                         + " block layers");
                 return;
             }
@@ -493,8 +564,15 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
         loads.remove(load.id);
         load.timeout.cancel(false);
         loadsDone.incrementAndGet();
-        tokensReceived.addAndGet(load.tokens - (long) load.fromBlock * blockSize);
-        report(Event.loaded(load.id));
+        if (load.partial) {
+            int to = (load.fromBlock + blocks) * blockSize;
+            tokensReceived.addAndGet(to - (long) load.fromBlock * blockSize);
+            prefixes.fetched(to - load.fromBlock * blockSize);
+            report(Event.loaded(load.id, to));
+        } else {
+            tokensReceived.addAndGet(load.tokens - (long) load.fromBlock * blockSize);
+            report(Event.loaded(load.id));
+        }
     }
 
     /** Ends a load with an error unless it has ended; true if this call ended it. */
@@ -527,6 +605,9 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
 
     @Override
     public void transferAbandoned(KvTransfer transfer) {
+        if (transfer.role() == KvTransfer.Role.PEER_PREFIX) {
+            return; // a hint: the peer pins nothing for it
+        }
         if (transfer.role() == KvTransfer.Role.PRODUCE) {
             if (transfer.push()) {
                 pushes.abandon(transfer);

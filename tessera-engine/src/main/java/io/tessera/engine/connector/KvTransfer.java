@@ -14,13 +14,17 @@ package io.tessera.engine.connector;
  *       prompt tokens but the last, whose logits are needed): pulled from
  *       {@code remoteHost:remotePort}, or, with {@code push}, received from whichever prefill
  *       instance pushes that id.
+ *   <li>{@link Role#PEER_PREFIX}: another replica at {@code remoteHost:remotePort} may hold the
+ *       prompt's prefix in its prefix cache or offload tiers (a router's hint); the full blocks it
+ *       has beyond this engine's own hits are fetched from it, the rest is computed here. A hint is
+ *       advisory: when the peer has nothing, fails or is not an allowed peer, the prompt is computed.
  * </ul>
  *
- * @param remoteHost the other instance's KV transfer address (pull: where to pull from; push: where
- *     to push to), or null where there is none (a pulled producer, a pushed consumer)
+ * @param remoteHost the other instance's KV transfer address (pull and peer prefix: where to fetch
+ *     from; push: where to push to), or null where there is none (a pulled producer, a pushed consumer)
  * @param remotePort its port, else 0
  * @param push whether the prefill instance sends the KV as it computes it (push) rather than the
- *     decode instance asking for it when the prompt is done (pull)
+ *     decode instance asking for it when the prompt is done (pull); only PRODUCE and CONSUME push
  */
 public record KvTransfer(Role role, String transferId, String remoteHost, int remotePort, boolean push) {
 
@@ -28,7 +32,7 @@ public record KvTransfer(Role role, String transferId, String remoteHost, int re
     public static final int MAX_ID_CHARS = 128;
 
     public enum Role {
-        PRODUCE, CONSUME
+        PRODUCE, CONSUME, PEER_PREFIX
     }
 
     public KvTransfer {
@@ -40,11 +44,15 @@ public record KvTransfer(Role role, String transferId, String remoteHost, int re
             throw new IllegalArgumentException("a KV transfer id must be 1.." + MAX_ID_CHARS
                     + " printable ASCII characters");
         }
-        boolean needsRemote = (role == Role.CONSUME) != push;
+        if (push && role == Role.PEER_PREFIX) {
+            throw new IllegalArgumentException("a peer prefix fetch is not pushed");
+        }
+        // pulls and peer fetches name where to fetch from, pushes where to push to
+        boolean needsRemote = role == Role.PRODUCE ? push : !push;
         if (needsRemote && (remoteHost == null || remoteHost.isEmpty() || remotePort < 1 || remotePort > 65535)) {
-            throw new IllegalArgumentException(role == Role.CONSUME
-                    ? "a KV transfer to consume needs the remote host and a port 1..65535"
-                    : "a KV transfer to push needs the decode instance's host and a port 1..65535");
+            throw new IllegalArgumentException(role == Role.PRODUCE
+                    ? "a KV transfer to push needs the decode instance's host and a port 1..65535"
+                    : "a KV transfer from another instance needs its host and a port 1..65535");
         }
     }
 
@@ -70,5 +78,10 @@ public record KvTransfer(Role role, String transferId, String remoteHost, int re
     /** Receive the prompt's KV from the prefill instance that pushes {@code transferId}. */
     public static KvTransfer consumePushed(String transferId) {
         return new KvTransfer(Role.CONSUME, transferId, null, 0, true);
+    }
+
+    /** A hint that the replica at {@code host:port} may hold this prompt's prefix; {@code id} names it in logs. */
+    public static KvTransfer peerPrefix(String id, String host, int port) {
+        return new KvTransfer(Role.PEER_PREFIX, id, host, port);
     }
 }
