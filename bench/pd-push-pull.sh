@@ -38,14 +38,15 @@ for shaping in "${shapings[@]}"; do
   "$root/tessera" router --prefill "http://127.0.0.1:$pp" --decode "http://127.0.0.1:$dp" --kv-transfer-mode push \
     --decode-kv "127.0.0.1:$dk" --listen "127.0.0.1:$rpush" >"$work/router-push.log" 2>&1 & pids+=($!)
   wait_up "http://127.0.0.1:$rpull"; wait_up "http://127.0.0.1:$rpush"
-  python3 - "$shaping" "$rounds" "$words" "$pp" "$rpull" "$rpush" <<'EOF'
+  python3 - "$shaping" "$rounds" "$words" "$pp" "$rpull" "$rpush" "$dp" <<'EOF'
 import http.client, json, re, statistics, sys, time
-shaping, rounds, words, prefill, rpull, rpush = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *map(int, sys.argv[4:])
-def counter(name):
-    c = http.client.HTTPConnection("127.0.0.1", prefill, timeout=60); c.request("GET", "/metrics")
-    m = re.search(r'^tessera_kv_transfer_connector\{[^}]*counter="%s"[^}]*\} ([0-9.eE+]+)$' % name,
-                  c.getresponse().read().decode(), re.M)
+shaping, rounds, words, prefill, rpull, rpush, decode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *map(int, sys.argv[4:])
+def metric(port, pattern):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60); c.request("GET", "/metrics")
+    m = re.search(pattern, c.getresponse().read().decode(), re.M)
     return float(m.group(1)) if m else 0.0
+def counter(name):
+    return metric(prefill, r'^tessera_kv_transfer_connector\{[^}]*counter="%s"[^}]*\} ([0-9.eE+]+)$' % name)
 def ttft(port, tag):
     text = tag + " " + " ".join("w%d" % (i % 97) for i in range(words))
     body = json.dumps({"prompt": text, "max_tokens": 4, "temperature": 0, "stream": True,
@@ -75,6 +76,8 @@ for k in range(rounds):
         print("shaping=%s round=%d mode=%s prompt_tokens=%d ttft_s=%.3f kv_bytes=%d bytes_per_token=%.0f"
               % (shaping, k + 1, mode, n, t, b, b / max(1, n - 1)), flush=True)
     ratios.append(got["push"] / got["pull"])
+failures = metric(decode, r'^tessera_kv_transfer_load_failures_total\{[^}]*\} ([0-9.eE+]+)$')
+print("shaping=%s decode-side load failures (a failed load is a local prefill, not a transfer): %d" % (shaping, failures))
 print("shaping=%s TTFT median pull %.3f s (%.3f-%.3f), push %.3f s (%.3f-%.3f); push/pull per round %s: median %.3f (%.3f-%.3f)"
       % (shaping, statistics.median(res["pull"]), min(res["pull"]), max(res["pull"]), statistics.median(res["push"]),
          min(res["push"]), max(res["push"]), " ".join("%.3f" % r for r in ratios), statistics.median(ratios),
