@@ -72,7 +72,7 @@ final class BenchKvOffloadCommand implements Callable<Integer> {
     int rounds;
 
     @Option(names = "--kv-cache-dtype", defaultValue = "f16", paramLabel = "TYPE",
-            description = "KV cache precision: f32, f16 or bf16 (default: ${DEFAULT-VALUE}).")
+            description = "KV cache precision: " + KvCacheType.CHOICES + " (default: ${DEFAULT-VALUE}).")
     String kvCacheDtype;
 
     @Option(names = "--block-size", defaultValue = "16", paramLabel = "N",
@@ -115,7 +115,7 @@ final class BenchKvOffloadCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--prefix-len " + prefixLen + " + --suffix-len " + suffixLen
                         + " leaves no room for a filler prompt in the context of " + cfg.contextLength() + " tokens");
             }
-            long blockBytes = PagedKvCache.bytes(cfg.layers(), cfg.kvDim(), type, 1, blockSize);
+            long blockBytes = PagedKvCache.bytes(cfg, type, 1, blockSize);
             // room for the filler, this round's prefix and the last round's, which the tier drops first
             long tierBlocks = 4L * pool;
             try (LocalExecutor memory = new LocalExecutor(m, parallel, type, blockSize, pool,

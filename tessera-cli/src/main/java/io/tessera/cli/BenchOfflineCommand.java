@@ -69,7 +69,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
     int repeat;
 
     @Option(names = "--kv-cache-dtype", paramLabel = "TYPE", defaultValue = "f16",
-            description = "KV cache precision: f32, f16, bf16 or q8_0 (default: ${DEFAULT-VALUE}, as the engine).")
+            description = "KV cache precision: " + KvCacheType.CHOICES + " (default: ${DEFAULT-VALUE}, as the engine).")
     String kvCacheDtype;
 
     @Option(names = "--json", description = "Print one JSON object on standard output instead of a table.")
@@ -143,7 +143,7 @@ final class BenchOfflineCommand implements Callable<Integer> {
                 decodeRate.put(b, (double) b * genTokens / best);
             }
             long weightBytes = Files.size(model);
-            long kvBytes = PagedKvCache.bytes(cfg.layers(), cfg.kvDim(), kvType, kvBlocks, BLOCK);
+            long kvBytes = PagedKvCache.bytes(cfg, kvType, kvBlocks, BLOCK);
             long rss = peakRss();
             double prefillRate = promptTokens / prefillSeconds;
             // matrix-product work: every token through each layer's projections; the output head

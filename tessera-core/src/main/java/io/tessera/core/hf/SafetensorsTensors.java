@@ -78,15 +78,15 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
             throw new ModelFormatException(t.file.path(), "tensor '" + t.info.name() + "'", "shape "
                     + Arrays.toString(shape) + " does not match config.json, expected [" + rows + ", " + cols + "]");
         }
-        if (t.info.dtype() == SafetensorsDtype.F8_E4M3) {
-            Located scale = scaleOf(t.info.name());
+        if (t.info.dtype() == SafetensorsDtype.F8_E4M3 || t.info.dtype() == SafetensorsDtype.F8_E5M2) {
+            Located scale = scaleOf(t.info.name(), t.info.dtype());
             return Fp8Weights.pack(name, t.file, t.info, scale.file, scale.info, quantization, rows, cols, arena);
         }
         return t.tensor(name, new long[] {cols, rows});
     }
 
     /** The scale of an FP8 weight: {@code <name>_scale_inv} (fine-grained FP8) or {@code <name>_scale}. */
-    private Located scaleOf(String weight) throws ModelFormatException {
+    private Located scaleOf(String weight, SafetensorsDtype dtype) throws ModelFormatException {
         for (String suffix : new String[] {"_scale_inv", "_scale"}) {
             SafetensorsFile file = byName.get(weight + suffix);
             if (file != null) {
@@ -94,7 +94,7 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
                 return new Located(file, file.tensor(weight + suffix));
             }
         }
-        throw new ModelFormatException(directory, "tensor '" + weight + "'", "is FP8 (F8_E4M3) but neither '"
+        throw new ModelFormatException(directory, "tensor '" + weight + "'", "is FP8 (" + dtype + ") but neither '"
                 + weight + "_scale_inv' nor '" + weight + "_scale' is in the checkpoint");
     }
 
@@ -166,11 +166,11 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
                 case F32 -> GgmlType.F32;
                 case F16 -> GgmlType.F16;
                 case BF16 -> GgmlType.BF16;
-                case F8_E5M2 -> throw new ModelFormatException(file.path(), "tensor '" + info.name() + "'", "dtype "
-                        + "F8_E5M2 is not supported for weights (FP8 weights are read in E4M3, F8_E4M3)");
+                case F8_E4M3, F8_E5M2 -> throw new ModelFormatException(file.path(), "tensor '" + info.name() + "'",
+                        "dtype " + info.dtype() + " is read only for matrices, with their scales");
                 default -> throw new ModelFormatException(file.path(), "tensor '" + info.name() + "'", "dtype "
-                        + info.dtype() + " is not supported (supported: F32, F16, BF16, and F8_E4M3 matrices "
-                        + "with their scales)");
+                        + info.dtype() + " is not supported (supported: F32, F16, BF16, and F8_E4M3 or F8_E5M2 "
+                        + "matrices with their scales)");
             };
             try {
                 return new Tensor(ggufName, type, dims, file.tensorData(info.name()));
