@@ -57,8 +57,8 @@ final class ShardedKvBlocks implements KvBlockIo {
         this.blockSize = blockSize;
         this.worker = worker;
         this.tag = tag;
-        this.headBytes = type.bytesPerVector(model.headDim());
-        this.vectorBytes = type.bytesPerVector(model.kvDim());
+        this.headBytes = type.bytesPerHead(model.headDim());
+        this.vectorBytes = model.kvHeads() * headBytes;
     }
 
     @Override
