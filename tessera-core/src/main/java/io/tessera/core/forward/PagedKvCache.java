@@ -1,5 +1,6 @@
 package io.tessera.core.forward;
 
+import io.tessera.core.kernel.NativeKernels;
 import io.tessera.core.model.ModelConfig;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -123,6 +124,24 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
     @Override
     public void readValue(int layer, int slot, int kvOffset, float[] dst, int dstOffset, int n) {
         rows.read(values[layer], slot * vectorBytes, kvOffset, dst, dstOffset, n);
+    }
+
+    /**
+     * The rows of one layer's keys (or values) and one KV head as the native attention kernels read
+     * them, or null when this cache's type has no native reader (the Java path then reads it).
+     */
+    NativeKernels.KvRows nativeRows(int layer, boolean keys, int kvOffset, int headDim, int[] slots, int from, int len) {
+        int code = switch (type) {
+            case F32 -> NativeKernels.KV_F32;
+            case F16 -> NativeKernels.KV_F16;
+            case BF16 -> NativeKernels.KV_BF16;
+            default -> -1;
+        };
+        if (code < 0) {
+            return null;
+        }
+        return new NativeKernels.KvRows(keys ? this.keys[layer] : values[layer], vectorBytes, code,
+                rows.offsetOf(kvOffset), slots, from, len, headDim);
     }
 
     @Override

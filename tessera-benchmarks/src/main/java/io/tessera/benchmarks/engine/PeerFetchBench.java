@@ -1,4 +1,4 @@
-package io.tessera.cli;
+package io.tessera.benchmarks.engine;
 
 import io.tessera.cluster.kv.ClusterKvConnector;
 import io.tessera.cluster.kv.KvTransferConfig;
