@@ -28,9 +28,11 @@ final class KvTransferOptions {
 
     @Option(names = "--kv-transfer-listen", paramLabel = "HOST:PORT",
             description = "Where a prefill instance serves KV pulls (default for --kv-role prefill: the --host "
-                    + "address, a free port; the port is told to the router in each prefill's response). A replica "
-                    + "with --kv-role both and this address also serves its cached prefixes to other replicas "
-                    + "(peer prefix fetch; give the router this address with --replica-kv).")
+                    + "address, a free port; the port is told to the router in each prefill's response). On a decode "
+                    + "instance: where it accepts KV pushed by prefill instances (push mode, `router "
+                    + "--kv-transfer-mode push`); without it a decode instance only pulls. A replica with --kv-role "
+                    + "both and this address also serves its cached prefixes to other replicas (peer prefix fetch; "
+                    + "give the router this address with --replica-kv).")
     String listen;
 
     @Option(names = "--kv-transfer-advertise", paramLabel = "HOST",
@@ -38,15 +40,17 @@ final class KvTransferOptions {
     String advertise;
 
     @Option(names = "--kv-peers", split = ",", paramLabel = "HOST:PORT",
-            description = "KV transfer addresses of the prefill instances a decode instance may pull from, and of "
-                    + "the replicas a replica may fetch cached prefixes from (the router's fetch_prefix_from_peer "
-                    + "hints); a request naming another address is refused, a prefix hint naming one is ignored "
-                    + "(connecting sends the cluster token there).")
+            description = "KV transfer addresses of the other instances this one may connect to: the prefill "
+                    + "instances a decode instance pulls from, the decode instances (their --kv-transfer-listen) a "
+                    + "prefill instance pushes to, the replicas a replica may fetch cached prefixes from (the "
+                    + "router's fetch_prefix_from_peer hints); a request naming another address is refused, a prefix "
+                    + "hint naming one is ignored (connecting sends the cluster token there).")
     List<String> peers;
 
     @Option(names = "--kv-transfer-timeout", defaultValue = "30", paramLabel = "SECONDS",
-            description = "How long a prefilled prompt's KV waits to be pulled, and a pull may take, before it is "
-                    + "given up (the decode instance then computes the prompt itself) (default: ${DEFAULT-VALUE}).")
+            description = "How long a prefilled prompt's KV waits to be pulled, a pull may take, and a pushed "
+                    + "transfer may stay silent, before it is given up (the decode instance then computes the prompt "
+                    + "itself) (default: ${DEFAULT-VALUE}).")
     double timeout;
 
     @Option(names = "--kv-link-shaping", paramLabel = "BANDWIDTH[,LATENCY_MS]",
@@ -85,16 +89,18 @@ final class KvTransferOptions {
             }
             return KvConnector.NONE;
         }
-        if (produce && !consume && peers != null) {
-            throw new IllegalArgumentException("--kv-peers applies to a decode instance, not to --kv-role prefill");
-        }
         if (!(timeout > 0) || timeout > 86_400) {
             throw new IllegalArgumentException("--kv-transfer-timeout must be a positive number of seconds up to a day,"
                     + " got " + timeout);
         }
         if (executor.kvBlocks() == null) {
-            throw new IllegalArgumentException("KV transfer (--kv-role) needs the model served in this process: "
-                    + "not with --tp/--pp");
+            throw new IllegalArgumentException("KV transfer (--kv-role) needs block access to this executor's KV "
+                    + "cache, which it does not give (" + executor.describe() + "; expert-parallel instances do not "
+                    + "transfer KV yet)");
+        }
+        if (produce && !executor.kvBlocks().readable()) {
+            throw new IllegalArgumentException("a --tp/--pp instance only receives KV (--kv-role decode): prefilling "
+                    + "for others needs the model served in this process");
         }
         String listenHost = host;
         int listenPort = 0;
@@ -132,14 +138,17 @@ final class KvTransferOptions {
         if (cluster.tlsKeystore != null) {
             System.setProperty("tessera.cluster.tls.keystore", cluster.tlsKeystore.toAbsolutePath().toString());
         }
+        // a decode instance given an address to listen on accepts pushes there
+        boolean acceptPushes = consume && listen != null;
         KvTransferConfig config = new KvTransferConfig(produce, consume, listenHost, listenPort,
                 advertise != null ? advertise : listenHost, Duration.ofMillis(Math.round(timeout * 1000)), link,
-                peerSet);
+                peerSet, acceptPushes);
         ClusterKvConnector c = new ClusterKvConnector(executor.kvBlocks(), executor.blockSize(), config, token,
                 Tls.fromEnvironment());
         System.err.println("tessera serve: KV transfer " + (produce ? "prefill" : "") + (produce && consume ? "+" : "")
-                + (consume ? "decode" : "") + (c.address() != null ? ", serving pulls on " + c.address() : "")
-                + (consume ? ", pulling from " + peerSet : ""));
+                + (consume ? "decode" : "") + (c.address() != null ? (produce ? ", serving pulls on " : ", accepting pushes on ")
+                + c.address() : "") + (consume && !peerSet.isEmpty() ? ", pulling from " + peerSet : "")
+                + (produce && !peerSet.isEmpty() ? ", pushing to " + peerSet : ""));
         return c;
     }
 }

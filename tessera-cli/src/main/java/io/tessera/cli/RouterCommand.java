@@ -51,6 +51,19 @@ final class RouterCommand implements Callable<Integer> {
                     + "${DEFAULT-VALUE}, every prompt goes to a prefill instance).")
     long localPrefillBelow;
 
+    @Option(names = "--kv-transfer-mode", defaultValue = "pull", paramLabel = "MODE",
+            description = "Disaggregated mode: pull (the decode instance pulls the prompt's KV once the prefill "
+                    + "instance has computed it) or push (the router sends a request to its decode and its prefill "
+                    + "instance at once, and the prefill instance pushes the KV, layer by layer as it computes it, "
+                    + "to the decode instance's --decode-kv address) (default: ${DEFAULT-VALUE}).")
+    String kvTransferMode;
+
+    @Option(names = "--decode-kv", split = ",", paramLabel = "HOST:PORT",
+            description = "Push mode: the KV addresses of the decode instances (each one's `serve "
+                    + "--kv-transfer-listen`), one per --decode URL, in the same order. The prefill instances must "
+                    + "list them in their --kv-peers.")
+    List<String> decodeKv;
+
     @Option(names = "--listen", defaultValue = "127.0.0.1:8080", paramLabel = "HOST:PORT",
             description = "Address to listen on (default: ${DEFAULT-VALUE}).")
     String listen;
@@ -127,7 +140,19 @@ final class RouterCommand implements Callable<Integer> {
         if (prefill == null || prefill.isEmpty() || decode == null || decode.isEmpty()) {
             throw new IllegalArgumentException("the disaggregated mode needs both --prefill and --decode instances");
         }
-        return Router.disaggregated(prefill, decode, config(), localPrefillBelow);
+        switch (kvTransferMode) {
+            case "pull" -> {
+                if (decodeKv != null) {
+                    throw new IllegalArgumentException("--decode-kv applies to --kv-transfer-mode push");
+                }
+                return Router.disaggregated(prefill, decode, config(), localPrefillBelow);
+            }
+            case "push" -> {
+                return Router.disaggregatedPush(prefill, decode, decodeKv, config(), localPrefillBelow);
+            }
+            default -> throw new IllegalArgumentException("--kv-transfer-mode must be pull or push, got '"
+                    + kvTransferMode + "'");
+        }
     }
 
     RouterConfig config() {

@@ -272,4 +272,162 @@ class DisaggregationCliTest {
             assertEquals(0, metric(prefill.url(), "tessera_kv_transfer_pinned_blocks"));
         }
     }
+
+    private BooleanSupplier metricAbove(String base, String query, double floor) {
+        return () -> {
+            try {
+                return metric(base, query) > floor;
+            } catch (Exception e) {
+                return false;
+            }
+        };
+    }
+
+    private CompletableFuture<HttpResponse<String>> postLater(String base, String path, String body) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return post(base, path, body);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    @Test
+    void pushModeGivesOneInstancesAnswer() throws Exception {
+        int prefillKv = ServeProcess.freePort();
+        int decodeKv = ServeProcess.freePort();
+        // 8 tokens a step on the prefill instance: the prompt's blocks leave layer by layer as steps complete them
+        try (ServeProcess prefill = ServeProcess.start(dir, "prefill", ENV, model("--kv-role", "prefill",
+                "--kv-transfer-listen", "127.0.0.1:" + prefillKv, "--kv-peers", "127.0.0.1:" + decodeKv,
+                "--max-batched-tokens", "8", "--kv-link-shaping", "1G"));
+                ServeProcess decode = ServeProcess.start(dir, "decode", ENV, model("--kv-role", "decode",
+                        "--kv-transfer-listen", "127.0.0.1:" + decodeKv, "--kv-peers", "127.0.0.1:" + prefillKv));
+                Router router = Router.disaggregatedPush(List.of(URI.create(prefill.url())), List.of(URI.create(
+                        decode.url())), List.of("127.0.0.1:" + decodeKv), RouterConfig.defaults(), 0)) {
+            InetSocketAddress a = router.start("127.0.0.1", 0);
+            String front = "http://127.0.0.1:" + a.getPort();
+            String completion = "{\"prompt\":\"Once upon a time, there was a little girl named Lily. She loved to\","
+                    + "\"max_tokens\":24,\"temperature\":0,\"logprobs\":2}";
+            String chat = "{\"messages\":[{\"role\":\"user\",\"content\":\"Tell me a story about a dog and a cat\"}],"
+                    + "\"max_tokens\":20,\"temperature\":0,\"stream\":true,\"stream_options\":{\"include_usage\":true}}";
+            HttpResponse<String> r = post(front, "/v1/completions", completion);
+            HttpResponse<String> s = post(front, "/v1/chat/completions", chat);
+            // one instance alone, asked afterwards (before, its prefix cache would hold the prompts, and the
+            // disaggregated prefill would compute them in one chunk)
+            String alone = essence(post(prefill.url(), "/v1/completions", completion).body());
+            String aloneStream = streamed(post(prefill.url(), "/v1/chat/completions", chat).body());
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals(alone, essence(r.body()));
+            assertEquals(200, s.statusCode(), s.body());
+            assertEquals(aloneStream, streamed(s.body()));
+            assertTrue(metric(decode.url(), "tessera_kv_transfer_loaded_tokens_total") > 10,
+                    "the decode instance loaded the pushed KV");
+            assertEquals(0, metric(decode.url(), "tessera_kv_transfer_load_failures_total"));
+            waitFor("both pushes done", metricAbove(prefill.url(), "tessera_kv_transfer_connector{counter=\"pushes_done\"}",
+                    1.5));
+            assertTrue(metric(prefill.url(), "tessera_kv_transfer_connector{counter=\"block_layers_ready_before_last_chunk\"}")
+                    > 0, "layers were handed over before the prompts' last chunks");
+            assertEquals(0, metric(prefill.url(), "tessera_kv_transfer_pinned_blocks"), "a push pins nothing");
+            waitFor("the prefill instance holds no block", noBlockTaken(prefill.url()));
+            waitFor("the decode instance freed its blocks", noBlockTaken(decode.url()));
+            assertEquals("push", ((Map<?, ?>) router.status().get("disaggregation")).get("kv_transfer_mode"));
+        }
+    }
+
+    @Test
+    void pushModeFaultsAPrefillOrADecodeInstanceKilledMidPush() throws Exception {
+        int prefillKv = ServeProcess.freePort();
+        int decodeKv = ServeProcess.freePort();
+        // 20 KB/s: a 240-token prompt's 150 KB of KV take seconds to push, time to kill either side meanwhile
+        String longPrompt = "{\"prompt\":\"" + "Once upon a time, there was a big dog. ".repeat(24)
+                + "\",\"max_tokens\":12,\"temperature\":0}";
+        String[] prefillArgs = model("--kv-role", "prefill", "--kv-transfer-listen", "127.0.0.1:" + prefillKv,
+                "--kv-peers", "127.0.0.1:" + decodeKv, "--kv-link-shaping", "20K");
+        String received = "tessera_kv_transfer_connector{counter=\"bytes_received\"}";
+        try (ServeProcess prefill = ServeProcess.start(dir, "prefill", ENV, prefillArgs);
+                ServeProcess decode = ServeProcess.start(dir, "decode", ENV, model("--kv-role", "decode",
+                        "--kv-transfer-listen", "127.0.0.1:" + decodeKv));
+                Router router = Router.disaggregatedPush(List.of(URI.create(prefill.url())), List.of(URI.create(
+                        decode.url())), List.of("127.0.0.1:" + decodeKv), RouterConfig.defaults(), 0)) {
+            InetSocketAddress a = router.start("127.0.0.1", 0);
+            String front = "http://127.0.0.1:" + a.getPort();
+            String longAlone = essence(post(decode.url(), "/v1/completions", longPrompt.replace("big", "small")).body());
+
+            // the prefill instance dies while it pushes: the decode instance's load fails, it prefills itself
+            CompletableFuture<HttpResponse<String>> pending = postLater(front, "/v1/completions",
+                    longPrompt.replace("big", "small"));
+            waitFor("the push started", metricAbove(decode.url(), received, 0));
+            prefill.kill();
+            HttpResponse<String> r = pending.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals(longAlone, essence(r.body()));
+            assertEquals(1, metric(decode.url(), "tessera_kv_transfer_load_failures_total"));
+            waitFor("the decode instance freed its blocks", noBlockTaken(decode.url()));
+        }
+        try (ServeProcess prefill = ServeProcess.start(dir, "prefill2", ENV, prefillArgs);
+                ServeProcess decode = ServeProcess.start(dir, "decode2", ENV, model("--kv-role", "decode",
+                        "--kv-transfer-listen", "127.0.0.1:" + decodeKv));
+                Router router = Router.disaggregatedPush(List.of(URI.create(prefill.url())), List.of(URI.create(
+                        decode.url())), List.of("127.0.0.1:" + decodeKv), RouterConfig.defaults(), 0)) {
+            InetSocketAddress a = router.start("127.0.0.1", 0);
+            String front = "http://127.0.0.1:" + a.getPort();
+            // the decode instance dies while it receives: the client gets a clean error, the prefill instance
+            // ends its push and holds no block
+            CompletableFuture<HttpResponse<String>> pending = postLater(front, "/v1/completions", longPrompt);
+            waitFor("the push started", metricAbove(decode.url(), received, 0));
+            decode.kill();
+            HttpResponse<String> r = pending.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(503, r.statusCode(), r.body());
+            assertTrue(JSON.readTree(r.body()).has("error"), r.body());
+            waitFor("the prefill instance gave the push up", metricAbove(prefill.url(),
+                    "tessera_kv_transfer_connector{counter=\"pushes_failed\"}", 0));
+            waitFor("the prefill instance holds no block", noBlockTaken(prefill.url()));
+            assertEquals(0, metric(prefill.url(), "tessera_kv_transfer_connector{counter=\"pushes_in_flight\"}"));
+        }
+    }
+
+    /** The choices' text and finish reasons and the usage, without logprobs (TP 2 sums in another order). */
+    private static String text(String body) throws Exception {
+        JsonNode j = JSON.readTree(body);
+        StringBuilder s = new StringBuilder();
+        for (JsonNode c : j.get("choices")) {
+            s.append(c.path("text").asText()).append('|').append(c.path("finish_reason").asText()).append('\n');
+        }
+        return s.append(j.get("usage").get("prompt_tokens")).append('/').append(j.get("usage").get("completion_tokens"))
+                .toString();
+    }
+
+    @Test
+    void aTp1PrefillInstanceFeedsATp2DecodeInstanceByPullAndByPush() throws Exception {
+        int prefillKv = ServeProcess.freePort();
+        int decodeKv = ServeProcess.freePort();
+        try (ServeProcess prefill = ServeProcess.start(dir, "prefill", ENV, model("--kv-role", "prefill",
+                "--kv-transfer-listen", "127.0.0.1:" + prefillKv, "--kv-peers", "127.0.0.1:" + decodeKv));
+                // two worker processes; the decode instance cuts each loaded block layer into their KV heads
+                ServeProcess decode = ServeProcess.start(dir, "decode", ENV, model("--kv-role", "decode", "--tp", "2",
+                        "--kv-peers", "127.0.0.1:" + prefillKv, "--kv-transfer-listen", "127.0.0.1:" + decodeKv));
+                Router pull = Router.disaggregated(List.of(URI.create(prefill.url())), List.of(URI.create(
+                        decode.url())), RouterConfig.defaults(), 0);
+                Router push = Router.disaggregatedPush(List.of(URI.create(prefill.url())), List.of(URI.create(
+                        decode.url())), List.of("127.0.0.1:" + decodeKv), RouterConfig.defaults(), 0)) {
+            String pullFront = "http://127.0.0.1:" + pull.start("127.0.0.1", 0).getPort();
+            String pushFront = "http://127.0.0.1:" + push.start("127.0.0.1", 0).getPort();
+            String pulled = "{\"prompt\":\"Once upon a time, there was a little girl named Lily. She loved to play\","
+                    + "\"max_tokens\":24,\"temperature\":0}";
+            String pushed = pulled.replace("Lily", "Tim").replace("play", "run");
+            HttpResponse<String> r = post(pullFront, "/v1/completions", pulled);
+            assertEquals(200, r.statusCode(), r.body());
+            HttpResponse<String> p = post(pushFront, "/v1/completions", pushed);
+            assertEquals(200, p.statusCode(), p.body());
+            assertTrue(metric(decode.url(), "tessera_kv_transfer_loaded_tokens_total") > 20,
+                    "the TP 2 decode instance loaded both prompts' KV");
+            assertEquals(0, metric(decode.url(), "tessera_kv_transfer_load_failures_total"));
+            // one instance alone, asked afterwards so that the disaggregated prefills computed everything
+            assertEquals(text(post(prefill.url(), "/v1/completions", pulled).body()), text(r.body()));
+            assertEquals(text(post(prefill.url(), "/v1/completions", pushed).body()), text(p.body()));
+            waitFor("the prefill instance holds no block", noBlockTaken(prefill.url()));
+            waitFor("the decode instance freed its blocks", noBlockTaken(decode.url()));
+        }
+    }
 }

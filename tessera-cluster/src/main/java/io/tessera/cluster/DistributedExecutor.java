@@ -15,6 +15,7 @@ import io.tessera.core.model.Model;
 import io.tessera.core.model.ModelLoader;
 import io.tessera.core.shard.ShardSpec;
 import io.tessera.engine.executor.Executor;
+import io.tessera.engine.executor.KvBlockIo;
 import io.tessera.engine.executor.StepInput;
 import io.tessera.engine.executor.StepResult;
 import java.io.IOException;
@@ -376,6 +377,9 @@ public final class DistributedExecutor implements Executor {
 
     @Override
     public StepResult execute(StepInput input) {
+        if (input.layerSink() != null) {
+            throw new IllegalArgumentException("a distributed executor has no KV block access: no layer-wise KV push");
+        }
         String bad = failure(0);
         if (bad != null) {
             throw new ClusterException(bad);
@@ -520,6 +524,22 @@ public final class DistributedExecutor implements Executor {
                     .payload()));
         }
         return out;
+    }
+
+    /**
+     * The workers' KV blocks as one whole-model cache that a KV connector writes loaded blocks into,
+     * re-sharded to each worker's layers and heads (a decode instance fed by a prefill instance of
+     * other degrees); they cannot be read back.
+     */
+    @Override
+    public KvBlockIo kvBlocks() {
+        if (config.ep() > 1) {
+            // a sequence's KV lives on the expert-parallel rank that computes its attention, which
+            // ShardedKvBlocks (cut by KV heads over the TP ranks) does not know
+            return null;
+        }
+        return new ShardedKvBlocks(modelConfig, config.kvType(), config.tp(), stageBounds, config.blockSize(),
+                w -> links[w], () -> planTag);
     }
 
     @Override

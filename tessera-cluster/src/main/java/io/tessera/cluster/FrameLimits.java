@@ -39,7 +39,9 @@ public final class FrameLimits {
         long activations = tokens * model.dim() * wire.bytesPerValue();
         // an expert-parallel dispatch: every (token, expert) pair of a step, with its expert id
         long experts = 4 + tokens * model.moe().expertsUsed() * (4L + (long) model.dim() * wire.bytesPerValue());
-        return clamp(Frame.HEADER_BYTES + Math.max(step, Math.max(activations, experts)));
+        // a KV_WRITE: one block layer of every KV head, keys and values, at most 4 bytes a value (+ header)
+        long kvWrite = 8 + 2L * blockSize * model.kvDim() * 4;
+        return clamp(Frame.HEADER_BYTES + Math.max(Math.max(step, activations), Math.max(experts, kvWrite)));
     }
 
     /** The largest frame a coordinator receives: the logits of every token of a step. */

@@ -9,6 +9,8 @@ import io.tessera.core.sampling.SamplingParams;
 import io.tessera.core.sampling.TokenCounts;
 import io.tessera.core.structured.ConstraintCursor;
 import io.tessera.engine.connector.KvConnector;
+import io.tessera.engine.connector.KvLayerSink;
+import io.tessera.engine.connector.KvTransfer;
 import io.tessera.engine.connector.KvTransferStats;
 import io.tessera.engine.executor.Executor;
 import io.tessera.engine.executor.StepInput;
@@ -324,8 +326,14 @@ public final class EngineCore {
             return false;
         }
         ForwardBatch.Builder b = ForwardBatch.builder();
+        List<KvConnector.ProducedChunk> produced = new ArrayList<>();
         for (ScheduledStep.Chunk c : step.chunks()) {
             Sequence seq = c.sequence();
+            KvTransfer transfer = seq.kvTransfer();
+            if (transfer != null && transfer.role() == KvTransfer.Role.PRODUCE && c.start() < seq.promptLength()) {
+                produced.add(new KvConnector.ProducedChunk(transfer, seq.blockTable(), c.start() + c.length(),
+                        seq.promptLength()));
+            }
             int[] chunk = new int[c.length()];
             for (int i = 0; i < chunk.length; i++) {
                 chunk[i] = c.token(i);
@@ -341,7 +349,8 @@ public final class EngineCore {
         StepResult result;
         long t0 = System.nanoTime();
         try {
-            result = executor.execute(new StepInput(b.build(), step.copyFrom(), step.copyTo()));
+            KvLayerSink sink = produced.isEmpty() ? null : scheduler.connector().layerSink(produced);
+            result = executor.execute(new StepInput(b.build(), step.copyFrom(), step.copyTo(), sink));
         } catch (RuntimeException e) {
             failStep(step, e);
             return true;

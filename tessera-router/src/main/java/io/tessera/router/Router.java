@@ -116,7 +116,7 @@ public final class Router implements AutoCloseable {
     }
 
     public Router(List<URI> replicaUrls, RouterConfig config) {
-        this(List.of(), replicaUrls, config, 0);
+        this(List.of(), replicaUrls, config, 0, null);
     }
 
     /**
@@ -130,10 +130,37 @@ public final class Router implements AutoCloseable {
         if (prefillUrls.isEmpty()) {
             throw new IllegalArgumentException("the disaggregated router needs at least one prefill instance");
         }
-        return new Router(prefillUrls, decodeUrls, config, localPrefillBelowTokens);
+        return new Router(prefillUrls, decodeUrls, config, localPrefillBelowTokens, null);
     }
 
-    private Router(List<URI> prefillUrls, List<URI> replicaUrls, RouterConfig config, long localPrefillBelowTokens) {
+    /**
+     * The disaggregated mode by push: as {@link #disaggregated}, but the router sends each request to
+     * its decode instance and its prefill instance at once, and the prefill instance pushes the KV,
+     * layer by layer as it computes it, to the decode instance's KV address ({@code decodeKv}: one
+     * HOST:PORT per decode instance, in the same order, each its {@code --kv-transfer-listen}).
+     */
+    public static Router disaggregatedPush(List<URI> prefillUrls, List<URI> decodeUrls, List<String> decodeKv,
+            RouterConfig config, long localPrefillBelowTokens) {
+        if (prefillUrls.isEmpty()) {
+            throw new IllegalArgumentException("the disaggregated router needs at least one prefill instance");
+        }
+        if (decodeKv == null || decodeKv.size() != decodeUrls.size()) {
+            throw new IllegalArgumentException("push mode needs one KV address (--decode-kv HOST:PORT) per decode "
+                    + "instance, in the order of --decode; got " + (decodeKv == null ? 0 : decodeKv.size()) + " for "
+                    + decodeUrls.size());
+        }
+        for (String a : decodeKv) {
+            int colon = a.lastIndexOf(':');
+            if (colon <= 0 || !a.substring(colon + 1).matches("[0-9]{1,5}")
+                    || Integer.parseInt(a.substring(colon + 1)) < 1 || Integer.parseInt(a.substring(colon + 1)) > 65535) {
+                throw new IllegalArgumentException("--decode-kv takes HOST:PORT entries, got '" + a + "'");
+            }
+        }
+        return new Router(prefillUrls, decodeUrls, config, localPrefillBelowTokens, decodeKv);
+    }
+
+    private Router(List<URI> prefillUrls, List<URI> replicaUrls, RouterConfig config, long localPrefillBelowTokens,
+            List<String> decodeKv) {
         if (replicaUrls.isEmpty()) {
             throw new IllegalArgumentException(prefillUrls.isEmpty() ? "the router needs at least one replica"
                     : "the disaggregated router needs at least one decode instance");
@@ -151,8 +178,15 @@ public final class Router implements AutoCloseable {
         List<Replica> all = new ArrayList<>(replicas);
         all.addAll(prefill);
         this.health = new HealthMonitor(all, client, config, proxies);
+        Map<Replica, String> pushTargets = null;
+        if (decodeKv != null) {
+            pushTargets = new java.util.HashMap<>();
+            for (int i = 0; i < replicas.size(); i++) {
+                pushTargets.put(replicas.get(i), decodeKv.get(i).trim());
+            }
+        }
         this.disaggregation = prefill.isEmpty() ? null
-                : new Disaggregation(prefill, localPrefillBelowTokens, client, config);
+                : new Disaggregation(prefill, localPrefillBelowTokens, client, config, pushTargets);
     }
 
     /** A replica is named by an http(s) URL with a host and nothing after the port but an optional '/'. */
@@ -484,7 +518,8 @@ public final class Router implements AutoCloseable {
         original.ch().closeFuture().addListener(watch);
         Request req = original;
         try {
-            if (disaggregation != null) {
+            boolean push = disaggregation != null && disaggregation.pushes();
+            if (disaggregation != null && !push) {
                 byte[] body = disaggregation.decodeBody(req.method(), req.target().path(), req.body(), req.headers(),
                         req.shape().promptTokens(), watch::track);
                 if (body == null) {
@@ -507,8 +542,12 @@ public final class Router implements AutoCloseable {
                 if (!tried.isEmpty()) {
                     retried.incrementAndGet();
                 }
+                // push mode: the decode instance is chosen first, and the prefill instance pushes the KV to it
+                Request sent = !push ? withPrefixHint(req, choice) : new Request(req.ch(), req.method(), req.target(),
+                        disaggregation.pushBody(req.method(), req.target().path(), req.body(), req.headers(),
+                                req.shape().promptTokens(), r, tried.isEmpty()), req.headers(), req.keepAlive(),
+                        req.shape());
                 tried.add(r);
-                Request sent = withPrefixHint(req, choice);
                 Attempt a = new Attempt(r, Thread.currentThread());
                 String failure = forward(sent, a, watch);
                 if (failure == null) {

@@ -15,6 +15,10 @@ import java.util.UUID;
  *       with {@code transfer_id}, {@code remote_host} and {@code remote_port};
  *   <li>{@code {"do_remote_prefill": true, "transfer_id": ..., "remote_host": ..., "remote_port": ...}}
  *       to a decode instance: load the prompt's KV from there instead of computing it;
+ *   <li>Push mode: {@code {"do_remote_decode": true, "transfer_id": ..., "remote_host": ...,
+ *       "remote_port": ...}} to a prefill instance (push the KV to that decode instance's KV address
+ *       as it is computed) and {@code {"do_remote_prefill": true, "transfer_id": ..., "push": true}} to
+ *       the decode instance (wait for that push);
  *   <li>{@code {"fetch_prefix_from_peer": true, "remote_host": ..., "remote_port": ...}} to a replica
  *       (from a data-parallel router that sends a request away from the busy replica holding its
  *       prefix): fetch the prefix's cached blocks from that replica's KV address, compute the rest.
@@ -47,11 +51,16 @@ final class KvTransferParams {
         }
         KvTransfer t;
         try {
-            if (decodeElsewhere) {
+            if (decodeElsewhere && p.has("remote_host")) {
+                t = KvTransfer.producePush(p.path("transfer_id").asText(""), p.path("remote_host").asText(""),
+                        port(p));
+            } else if (decodeElsewhere) {
                 t = KvTransfer.produce(UUID.randomUUID().toString());
             } else if (prefixFromPeer) {
                 t = KvTransfer.peerPrefix("prefix-" + UUID.randomUUID(), Fields.string(p, "remote_host", ""),
                         port(p));
+            } else if (Fields.bool(p, "push", false)) {
+                t = KvTransfer.consumePushed(p.path("transfer_id").asText(""));
             } else {
                 t = KvTransfer.consume(p.path("transfer_id").asText(""), p.path("remote_host").asText(""), port(p));
             }

@@ -9,6 +9,7 @@ import io.tessera.cluster.transport.MessageType;
 import io.tessera.cluster.transport.Node;
 import io.tessera.cluster.transport.Tls;
 import io.tessera.engine.connector.KvConnector;
+import io.tessera.engine.connector.KvLayerSink;
 import io.tessera.engine.connector.KvTransfer;
 import io.tessera.engine.connector.PrefixQuery;
 import io.tessera.engine.executor.KvBlockIo;
@@ -19,6 +20,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -32,7 +34,8 @@ import java.util.function.Consumer;
 
 /**
  * Prefill/decode KV transfer over the cluster transport (token-authenticated {@link Node}, TLS when
- * configured), by pull:
+ * configured), by pull, or by push ({@link KvPushSender} on the prefill side; the decode side below
+ * matches a push to its waiting request and writes its frames as a pull's):
  *
  * <ul>
  *   <li>Prefill side (produce): a finished request that produces KV stays pinned under its transfer
@@ -44,7 +47,13 @@ import java.util.function.Consumer;
  *   <li>Decode side (consume): a request whose prompt was prefilled elsewhere pulls all its prompt
  *       tokens but the last from the address its transfer names and writes each block layer into
  *       its freshly allocated blocks as it arrives. An ERROR, a closed connection or the timeout
- *       fails the load, and the engine computes the prompt itself.
+ *       fails the load, and the engine computes the prompt itself. A request that will not pull
+ *       (its own prefix cache holds the prompt, or it ended first) sends {@code KV_RELEASE}, so that
+ *       the prefill instance frees the pin at once rather than at its timeout.
+ *   <li>Pushed (decode side): a request whose KV is pushed waits for the {@code KV_PUSH} of its
+ *       transfer id (which may come before or after the request); the decode side answers
+ *       {@code KV_PUSH_READY} with its load's tag and the first block it wants, and the block layers
+ *       then arrive as in a pull. A push nobody waits for within the timeout is refused.
  * </ul>
  *
  * Replicas also fetch prompt prefixes from each other over the same frames ({@link PeerPrefixFetch}).
@@ -58,6 +67,8 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Bytes before a KV_BLOCK's data: u32 layer, u32 block index. */
     private static final int BLOCK_HEADER = 8;
+    /** Pushes announced before their request that a decode instance keeps waiting at once; more are refused. */
+    static final int MAX_OFFERS = 4096;
 
     private final KvBlockIo io;
     private final KvTransferConfig config;
@@ -78,6 +89,12 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
     /** Decode side: loads in flight by pull tag (the engine's load id). */
     private final Map<Long, Load> loads = new ConcurrentHashMap<>();
     private final Map<String, Link> links = new ConcurrentHashMap<>();
+    private final KvPushSender pushes;
+    /** Decode side, under {@code pushLock}: pushed loads with no push yet, pushes with no load yet, ids given up. */
+    private final Object pushLock = new Object();
+    private final Map<String, Load> awaitingPush = new java.util.HashMap<>();
+    private final Map<String, Offer> offers = new java.util.HashMap<>();
+    private final Map<String, ScheduledFuture<?>> abandonedPushes = new java.util.HashMap<>();
     /** Prefix fetches between replicas, both sides. */
     private final PeerPrefixFetch prefixes;
 
@@ -91,6 +108,12 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
     private final AtomicLong bytesReceived = new AtomicLong();
     private final AtomicLong tokensSent = new AtomicLong();
     private final AtomicLong tokensReceived = new AtomicLong();
+    private final AtomicLong pinsReleasedUnused = new AtomicLong();
+    private final AtomicLong pushesRefused = new AtomicLong();
+
+    /** A push announced to this decode instance before its request asked for it. */
+    private record Offer(Link link, long tag, int tokens, ScheduledFuture<?> expiry) {
+    }
 
     private record Pin(long pinId, int[] blocks, int tokens, ScheduledFuture<?> expiry) {
     }
@@ -98,20 +121,26 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
     /** One pull in flight on the decode side. */
     private static final class Load {
         final long id;
+        final String transferId;
         final int[] table;
         final int fromBlock;
         final int blocks;
         final int tokens;
         final int layers;
-        final Link link;
+        /** The connection its blocks come on: to the prefill instance pulled, or from the one pushing (once known). */
+        volatile Link link;
         /** A peer prefix fetch: the peer may send fewer blocks than asked, its KV_DONE says how many. */
         final boolean partial;
         int received;
         boolean closed;
+        /** When the load last heard of its KV (pushed loads time out after the timeout without news). */
+        volatile long heardNanos;
         ScheduledFuture<?> timeout;
 
-        Load(long id, int[] table, int fromBlock, int blocks, int tokens, int layers, Link link, boolean partial) {
+        Load(long id, String transferId, int[] table, int fromBlock, int blocks, int tokens, int layers, Link link,
+                boolean partial) {
             this.id = id;
+            this.transferId = transferId;
             this.partial = partial;
             this.table = table;
             this.fromBlock = fromBlock;
@@ -134,7 +163,8 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
         this.blockSize = blockSize;
         this.node = new Node(token, 0, this::onFrame, this::onClose, tls);
         node.maxFrame(Math.max(Node.CONTROL_FRAME_BYTES, Frame.HEADER_BYTES + BLOCK_HEADER + io.blockLayerBytes()));
-        this.listening = config.produce() ? node.listen(config.listenHost(), config.listenPort()) : null;
+        this.listening = config.listens() ? node.listen(config.listenHost(), config.listenPort()) : null;
+        this.pushes = new KvPushSender(io, blockSize, config, this::link, senders);
         this.prefixes = new PeerPrefixFetch(blockSize, io.layout(), config.produce(), this::sendBlocks, senders,
                 this::report);
     }
@@ -157,6 +187,12 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
 
     @Override
     public void startLoad(long loadId, KvTransfer transfer, int[] blockTable, int fromToken, int toToken) {
+        if (transfer.push()) {
+            int fromBlock = fromToken / blockSize;
+            awaitPush(new Load(loadId, transfer.transferId(), blockTable, fromBlock,
+                    (toToken + blockSize - 1) / blockSize - fromBlock, toToken, io.layers(), null, false));
+            return;
+        }
         Map<String, Object> pull = new LinkedHashMap<>();
         pull.put("transfer_id", transfer.transferId());
         pull.put("from_block", fromToken / blockSize);
@@ -190,7 +226,8 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
                 report(Event.failed(loadId, "cannot reach the prefill instance: " + e.getMessage()));
                 return;
             }
-            Load load = new Load(loadId, blockTable, fromBlock, blocks, toToken, io.layers(), link, partial);
+            Load load = new Load(loadId, transfer.transferId(), blockTable, fromBlock, blocks, toToken, io.layers(),
+                    link, partial);
             loads.put(loadId, load);
             load.timeout = timers.schedule(() -> {
                 if (end(load, "no KV within " + config.timeout().toMillis() + " ms")) {
@@ -217,6 +254,10 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
     @Override
     public boolean requestFinished(KvTransfer transfer, int[] blockTable, int computedTokens, long pinId) {
         if (!config.produce()) {
+            return false;
+        }
+        if (transfer.push()) {
+            pushes.finished(transfer); // every block layer was copied out as it was computed: nothing to pin
             return false;
         }
         String id = transfer.transferId();
@@ -262,10 +303,18 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
             return null; // a hint: one this instance cannot use is ignored at admission (loadableTokens)
         }
         if (transfer.role() == KvTransfer.Role.PRODUCE) {
-            return config.produce() ? null : "this server does not prefill for others (--kv-role decode)";
+            if (!config.produce()) {
+                return "this server does not prefill for others (--kv-role decode)";
+            }
+            String target = transfer.remoteHost() + ":" + transfer.remotePort();
+            return !transfer.push() || config.peers().contains(target) ? null : "the KV address " + target
+                    + " to push to is not one of this server's --kv-peers";
         }
         if (!config.consume()) {
             return "this server does not decode for others (--kv-role prefill)";
+        }
+        if (transfer.push()) {
+            return config.acceptPushes() ? null : "this server does not accept pushed KV (no --kv-transfer-listen)";
         }
         String peer = transfer.remoteHost() + ":" + transfer.remotePort();
         return config.peers().contains(peer) ? null : "the KV address " + peer + " is not one of this server's "
@@ -298,6 +347,9 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
         m.put("bytes_received", bytesReceived.get());
         m.put("tokens_sent", tokensSent.get());
         m.put("tokens_received", tokensReceived.get());
+        m.put("pins_released_unused", pinsReleasedUnused.get());
+        m.put("pushes_refused", pushesRefused.get());
+        pushes.counters(m);
         m.putAll(prefixes.counters());
         return m;
     }
@@ -329,6 +381,9 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
     private void onFrame(Link link, Frame f) {
         switch (f.type()) {
             case KV_PULL -> senders.execute(() -> serve(link, f));
+            case KV_RELEASE -> releaseUnpulled(f);
+            case KV_PUSH -> offered(link, f);
+            case KV_PUSH_READY -> pushes.ready(f);
             case KV_BLOCK -> received(f);
             case KV_DONE -> {
                 Load load = loads.get(f.tag());
@@ -337,6 +392,10 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
                 }
             }
             case ERROR -> {
+                if (KvPushSender.isPushTag(f.tag())) {
+                    pushes.refused(f.tag(), new String(f.payload(), StandardCharsets.UTF_8));
+                    return;
+                }
                 Load load = loads.get(f.tag());
                 if (load != null) {
                     end(load, "the prefill instance refused: " + new String(f.payload(), StandardCharsets.UTF_8));
@@ -348,6 +407,10 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
 
     private void onClose(Link link) {
         links.values().remove(link);
+        pushes.linkClosed(link);
+        synchronized (pushLock) {
+            offers.values().removeIf(o -> o.link() == link && o.expiry().cancel(false));
+        }
         for (Load load : loads.values()) {
             if (load.link == link) {
                 end(load, "the connection to the prefill instance closed");
@@ -474,6 +537,7 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
             }
             io.writeBlockLayer(layer, load.table[load.fromBlock + index], f.payload(), BLOCK_HEADER);
             load.received++;
+            load.heardNanos = System.nanoTime();
         }
         bytesReceived.addAndGet(f.wireBytes());
     }
@@ -526,12 +590,219 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
     private void closeAndReport(Load load, String why) {
         load.closed = true;
         loads.remove(load.id);
+        synchronized (pushLock) {
+            awaitingPush.remove(load.transferId, load);
+        }
         if (load.timeout != null) {
             load.timeout.cancel(false);
         }
         loadsFailed.incrementAndGet();
         ClusterLog.log("kv load " + load.id + " failed: " + why + "; the prompt is computed here");
         report(Event.failed(load.id, why));
+    }
+
+    // ---------------------------------------------------------------- release without a pull, push
+
+    @Override
+    public void transferAbandoned(KvTransfer transfer) {
+        if (transfer.role() == KvTransfer.Role.PEER_PREFIX) {
+            return; // a hint: the peer pins nothing for it
+        }
+        if (transfer.role() == KvTransfer.Role.PRODUCE) {
+            if (transfer.push()) {
+                pushes.abandon(transfer);
+            }
+            return; // a pull of a transfer never pinned is refused: the decode instance computes the prompt
+        }
+        if (transfer.push()) {
+            Offer offer;
+            synchronized (pushLock) {
+                offer = offers.remove(transfer.transferId());
+                if (offer == null) {
+                    // a push that comes later is refused at once
+                    String id = transfer.transferId();
+                    ScheduledFuture<?> forget = timers.schedule(() -> {
+                        synchronized (pushLock) {
+                            abandonedPushes.remove(id);
+                        }
+                    }, config.timeout().toMillis(), TimeUnit.MILLISECONDS);
+                    ScheduledFuture<?> old = abandonedPushes.put(id, forget);
+                    if (old != null) {
+                        old.cancel(false);
+                    }
+                }
+            }
+            if (offer != null) {
+                offer.expiry().cancel(false);
+                refusePush(offer.link(), offer.tag(), "the request of transfer '" + transfer.transferId()
+                        + "' needs no KV (its prefix was cached here, or it ended)");
+            }
+            return;
+        }
+        // pulled: tell the prefill instance to free its pin now rather than at its timeout
+        senders.execute(() -> {
+            try {
+                link(transfer.remoteHost(), transfer.remotePort()).send(MessageType.KV_RELEASE, 0,
+                        JSON.writeValueAsBytes(Map.of("transfer_id", transfer.transferId())));
+            } catch (IOException e) {
+                ClusterLog.log("kv transfer " + transfer.transferId() + ": cannot tell the prefill instance to "
+                        + "release it (" + e.getMessage() + "); it is released at its timeout");
+            }
+        });
+    }
+
+    /** Prefill side: a decode instance will not pull this transfer. */
+    private void releaseUnpulled(Frame f) {
+        String id;
+        try {
+            id = JSON.readTree(f.payload()).path("transfer_id").asText("");
+        } catch (IOException e) {
+            return;
+        }
+        Pin pin = pins.remove(id);
+        if (pin != null) {
+            pin.expiry().cancel(false);
+            pinsReleasedUnused.incrementAndGet();
+            report(Event.released(pin.pinId()));
+        }
+    }
+
+    @Override
+    public KvLayerSink layerSink(List<ProducedChunk> chunks) {
+        return config.produce() ? pushes.layerSink(chunks) : null;
+    }
+
+    /** Decode side: a request waits for its pushed KV; the push may already have been announced. */
+    private void awaitPush(Load load) {
+        loads.put(load.id, load);
+        load.heardNanos = System.nanoTime();
+        quietTimeout(load, config.timeout().toMillis());
+        Offer offer;
+        synchronized (pushLock) {
+            offer = offers.remove(load.transferId);
+            if (offer == null) {
+                awaitingPush.put(load.transferId, load);
+                return;
+            }
+        }
+        offer.expiry().cancel(false);
+        accept(offer.link(), offer.tag(), offer.tokens(), load);
+    }
+
+    /** Decode side, on the I/O thread: a prefill instance announces a push. */
+    private void offered(Link link, Frame f) {
+        String id;
+        String layout;
+        int tokens;
+        try {
+            JsonNode j = JSON.readTree(f.payload());
+            id = j.path("transfer_id").asText("");
+            layout = j.path("layout").asText("");
+            tokens = j.path("tokens").asInt(-1);
+        } catch (IOException e) {
+            refusePush(link, f.tag(), "a KV push must be JSON");
+            return;
+        }
+        if (!config.acceptPushes()) {
+            refusePush(link, f.tag(), "this instance does not accept pushed KV");
+            return;
+        }
+        if (!layout.equals(io.layout())) {
+            String why = "KV cache layouts differ: this instance has " + io.layout() + ", the push has " + layout;
+            refusePush(link, f.tag(), why);
+            Load waiting;
+            synchronized (pushLock) {
+                waiting = awaitingPush.remove(id);
+            }
+            if (waiting != null) {
+                end(waiting, why);
+            }
+            return;
+        }
+        Load load;
+        synchronized (pushLock) {
+            if (abandonedPushes.containsKey(id)) {
+                load = null;
+            } else {
+                load = awaitingPush.remove(id);
+                if (load == null) {
+                    Offer old = offers.get(id);
+                    if (old == null && offers.size() < MAX_OFFERS) {
+                        ScheduledFuture<?> expiry = timers.schedule(() -> expireOffer(id), config.timeout().toMillis(),
+                                TimeUnit.MILLISECONDS);
+                        offers.put(id, new Offer(link, f.tag(), tokens, expiry));
+                        return;
+                    }
+                }
+            }
+        }
+        if (load == null) {
+            refusePush(link, f.tag(), "transfer '" + id + "' is already pushed, its request needs no KV, or "
+                    + MAX_OFFERS + " pushes already wait for their requests");
+            return;
+        }
+        accept(link, f.tag(), tokens, load);
+    }
+
+    private void expireOffer(String id) {
+        Offer offer;
+        synchronized (pushLock) {
+            offer = offers.remove(id);
+        }
+        if (offer != null) {
+            refusePush(offer.link(), offer.tag(), "no request for transfer '" + id + "' within "
+                    + config.timeout().toMillis() + " ms");
+        }
+    }
+
+    /**
+     * A pushed load times out after the timeout without news of it (no push announced, no block layer),
+     * not after the timeout in all: its KV arrives while the prefill instance computes the prompt,
+     * which may take longer than any transfer.
+     */
+    private void quietTimeout(Load load, long delayMillis) {
+        load.timeout = timers.schedule(() -> {
+            long quietMillis = (System.nanoTime() - load.heardNanos) / 1_000_000L;
+            if (quietMillis < config.timeout().toMillis()) {
+                quietTimeout(load, config.timeout().toMillis() - quietMillis);
+            } else if (end(load, "no pushed KV for " + config.timeout().toMillis() + " ms")) {
+                loadsTimedOut.incrementAndGet();
+            }
+        }, delayMillis, TimeUnit.MILLISECONDS);
+    }
+
+    /** A push meets its load: the blocks come on that link, tagged with the load's id. */
+    private void accept(Link link, long pushTag, int pushedTokens, Load load) {
+        synchronized (load) {
+            if (load.closed) {
+                refusePush(link, pushTag, "the request of transfer '" + load.transferId + "' gave up waiting");
+                return;
+            }
+            if (pushedTokens < load.tokens) {
+                refusePush(link, pushTag, "the push holds " + pushedTokens + " tokens, " + load.tokens + " are needed");
+                closeAndReport(load, "the push holds " + pushedTokens + " tokens, " + load.tokens + " are needed");
+                return;
+            }
+            load.link = link;
+            load.heardNanos = System.nanoTime();
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("load", load.id);
+        m.put("from_block", load.fromBlock);
+        m.put("tokens", load.tokens);
+        try {
+            link.send(MessageType.KV_PUSH_READY, pushTag, JSON.writeValueAsBytes(m));
+        } catch (IOException e) {
+            end(load, "cannot answer the push: " + e.getMessage());
+        }
+        if (!link.isOpen()) {
+            end(load, "the connection from the prefill instance closed");
+        }
+    }
+
+    private void refusePush(Link link, long tag, String why) {
+        pushesRefused.incrementAndGet();
+        link.send(MessageType.ERROR, tag, why.getBytes(StandardCharsets.UTF_8));
     }
 
     @Override

@@ -43,7 +43,28 @@ public enum MessageType {
      */
     EXPERT_DISPATCH(19),
     /** Expert-parallel rank → each rank that dispatched to it: the expert outputs, u32 rows, rows × dim values. */
-    EXPERT_COMBINE(20);
+    EXPERT_COMBINE(20),
+    /**
+     * Decode → prefill instance: a pinned transfer will not be pulled (the decode instance's own prefix
+     * cache holds the prompt, or its request ended first); UTF-8 JSON: {@code transfer_id}.
+     */
+    KV_RELEASE(22),
+    /**
+     * Prefill → decode instance: a request's KV will be pushed as it is computed; UTF-8 JSON:
+     * {@code transfer_id}, {@code layout}, {@code tokens}; tag = the push's id.
+     */
+    KV_PUSH(23),
+    /**
+     * Decode → prefill instance: a request waits for the push of that tag; UTF-8 JSON: {@code load} (the
+     * tag its KV_BLOCK, KV_DONE and ERROR frames carry), {@code from_block}, {@code tokens}.
+     */
+    KV_PUSH_READY(24),
+    /**
+     * Coordinator → worker: one layer of one block of this worker's KV cache, written in (KV loaded
+     * from another instance, re-sharded to this worker's heads): u32 layer within the stage, u32 block,
+     * its keys then values in the cache's precision.
+     */
+    KV_WRITE(25);
 
     private static final MessageType[] BY_CODE = new MessageType[32];
 

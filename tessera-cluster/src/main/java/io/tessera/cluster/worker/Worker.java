@@ -127,7 +127,7 @@ public final class Worker implements AutoCloseable {
                     control.add(new Control(link, f));
                 }
             }
-            case STEP, STATS, RELEASE -> {
+            case STEP, STATS, RELEASE, KV_WRITE -> {
                 if (link == coordinator) {
                     control.add(new Control(link, f));
                 } else {
@@ -226,6 +226,11 @@ public final class Worker implements AutoCloseable {
                         step(link, f);
                     }
                     case STATS -> link.send(MessageType.STATS, f.tag(), JSON.writeValueAsBytes(stats()));
+                    case KV_WRITE -> {
+                        if (link == coordinator) {
+                            writeKv(f);
+                        }
+                    }
                     case RELEASE -> release();
                     default -> {
                     }
@@ -243,6 +248,27 @@ public final class Worker implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * One layer of one block of KV loaded from another instance, already cut to this worker's heads:
+     * u32 layer (within this stage), u32 block, then keys and values as the cache stores them.
+     */
+    private void writeKv(Frame f) {
+        if (cache == null) {
+            throw new ClusterException("KV arrived before a plan");
+        }
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(f.payload()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        if (f.payload().length != 8 + cache.blockLayerBytes()) {
+            throw new ClusterException("a KV write of " + f.payload().length + " bytes; this worker's block layer takes "
+                    + (8 + cache.blockLayerBytes()));
+        }
+        int layer = b.getInt();
+        int block = b.getInt();
+        if (layer < 0 || layer >= cache.layers()) {
+            throw new ClusterException("a KV write for layer " + layer + " of a stage of " + cache.layers());
+        }
+        cache.writeBlockLayer(layer, block, f.payload(), 8);
     }
 
     private void load(ShardPlan p) throws Exception {

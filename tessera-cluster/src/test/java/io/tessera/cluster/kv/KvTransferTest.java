@@ -18,6 +18,7 @@ import io.tessera.engine.GenerateRequest;
 import io.tessera.engine.RequestStream.Completion;
 import io.tessera.engine.connector.KvTransfer;
 import io.tessera.engine.executor.LocalExecutor;
+import io.tessera.engine.scheduler.SchedulerConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -63,11 +64,38 @@ class KvTransferTest {
 
         static Instance of(KvCacheType type, boolean produce, Duration timeout, LinkShaping shaping, Tls tls)
                 throws InterruptedException {
+            return of(type, new KvTransferConfig(produce, !produce, "127.0.0.1", 0, "127.0.0.1", timeout, shaping,
+                    java.util.Set.of("127.0.0.1:1")), EngineConfig.defaults(), tls);
+        }
+
+        static Instance of(KvCacheType type, KvTransferConfig cfg, EngineConfig engine, Tls tls)
+                throws InterruptedException {
             LocalExecutor ex = new LocalExecutor(model, parallel, type, 16, 64);
-            KvTransferConfig cfg = new KvTransferConfig(produce, !produce, "127.0.0.1", 0, "127.0.0.1", timeout,
-                    shaping, java.util.Set.of("127.0.0.1:1"));
             ClusterKvConnector c = new ClusterKvConnector(ex.kvBlocks(), 16, cfg, TOKEN, tls);
-            return new Instance(ex, c, new Engine(ex, EngineConfig.defaults(), null, c));
+            return new Instance(ex, c, new Engine(ex, engine, null, c));
+        }
+
+        /** A decode instance that accepts pushes on a loopback port (and pulls from nowhere). */
+        static Instance pushedTo(Duration timeout) throws InterruptedException {
+            return of(KvCacheType.F16, new KvTransferConfig(false, true, "127.0.0.1", 0, "127.0.0.1", timeout, null,
+                    java.util.Set.of(), true), EngineConfig.defaults(), null);
+        }
+
+        /** A prefill instance that may push to {@code decode}, {@code chunk} prompt tokens a step. */
+        static Instance pushingTo(Instance decode, int chunk, Duration timeout, LinkShaping shaping)
+                throws InterruptedException {
+            return of(KvCacheType.F16, new KvTransferConfig(true, false, "127.0.0.1", 0, "127.0.0.1", timeout, shaping,
+                    java.util.Set.of("127.0.0.1:" + decode.connector().address().getPort())),
+                    EngineConfig.defaults().withScheduler(SchedulerConfig.defaults().withMaxBatchedTokens(chunk)), null);
+        }
+
+        java.util.concurrent.CompletableFuture<Completion> submit(String id, int[] prompt, int max, KvTransfer t) {
+            GenerateParams p = GenerateParams.greedy(max).withIgnoreEos(true);
+            return engine.submit(new GenerateRequest(id, prompt, p, t)).result();
+        }
+
+        KvTransfer pushTo(String id) {
+            return KvTransfer.producePush(id, "127.0.0.1", connector.address().getPort());
         }
 
         Completion run(String id, int[] prompt, int max, KvTransfer t) throws Exception {
@@ -250,6 +278,145 @@ class KvTransferTest {
             assertArrayEquals(alone(KvCacheType.F16, prompt, 10), done.samples().get(0).tokenIds());
             assertEquals(1, decode.engine().transferStats().loadFailures());
             decode.noBlockTaken();
+        }
+    }
+
+    @Test
+    void aDecodeInstanceWhosePrefixCacheHoldsThePromptReleasesThePinAtOnce() throws Exception {
+        // 2 full blocks and the last token: the decode instance's own prefix cache holds every token it would
+        // load, so it pulls nothing; the prefill instance's pin must not wait for its (long) timeout
+        int[] prompt = prompt(6, 33);
+        try (Instance prefill = Instance.of(KvCacheType.F16, true, Duration.ofSeconds(120), null, null);
+                Instance decode = Instance.of(KvCacheType.F16, false, Duration.ofSeconds(10), null, null)) {
+            int[] expected = decode.run("warm", prompt, 8, null).samples().get(0).tokenIds();
+            prefill.run("p", prompt, 1, KvTransfer.produce("t"));
+            assertEquals(1, prefill.connector().counters().get("pinned_transfers"));
+            Completion done = decode.run("d", prompt, 8, consume(prefill, "t"));
+            assertArrayEquals(expected, done.samples().get(0).tokenIds());
+            assertEquals(0, decode.engine().transferStats().loadedTokens());
+            assertEquals(0, decode.engine().transferStats().loadFailures());
+            prefill.noBlockTaken(); // bounded by 20 s, far below the pin's 120 s
+            assertEquals(1, prefill.connector().counters().get("pins_released_unused"));
+            assertEquals(0, prefill.connector().counters().get("pins_expired"));
+            decode.noBlockTaken();
+        }
+    }
+
+    @Test
+    void aPushedPromptGivesTheTokensOfOneEngineAndIsSentWhileItIsComputed() throws Exception {
+        int[] prompt = prompt(7, 75); // 4 full blocks and 10 tokens
+        int[] expected = alone(KvCacheType.F16, prompt, 24);
+        try (Instance decode = Instance.pushedTo(Duration.ofSeconds(20));
+                Instance prefill = Instance.pushingTo(decode, 16, Duration.ofSeconds(20), null)) {
+            // the decode request first, as the router sends it: it waits for the push
+            var pending = decode.submit("d", prompt, 24, KvTransfer.consumePushed("t1"));
+            waitFor(() -> decode.connector().counters().containsKey("loads_done")
+                    && decode.engine().transferStats().loading() == 1);
+            Completion first = prefill.run("p", prompt, 1, decode.pushTo("t1"));
+            assertNull(first.error());
+            Completion done = pending.get(60, TimeUnit.SECONDS);
+            assertNull(done.error());
+            assertArrayEquals(expected, done.samples().get(0).tokenIds());
+            assertEquals(prompt.length - 1, decode.engine().transferStats().loadedTokens());
+            Map<String, Long> got = decode.connector().counters();
+            assertEquals(74, got.get("tokens_received"));
+            long payload = 5L * 5 * (8 + 16 * 2 * 32 * 2); // the same bytes as a pull
+            assertEquals(payload + 25L * 15, got.get("bytes_received"));
+            Map<String, Long> sent = prefill.connector().counters();
+            assertEquals(1, sent.get("pushes_done"));
+            assertEquals(payload + 25L * 15, sent.get("bytes_pushed"));
+            // 16 tokens a step: each of the first 4 steps completes a block, whose 5 layers are handed to the
+            // sender layer by layer during that step, before the prompt's last chunk is computed
+            assertEquals(20, sent.get("block_layers_ready_before_last_chunk"), sent.toString());
+            assertEquals(0, prefill.engine().transferStats().pinnedBlocks(), "a push pins nothing");
+            prefill.noBlockTaken();
+            decode.noBlockTaken();
+
+            // the other order: the push is announced before the decode instance has the request
+            int[] other = prompt(8, 50);
+            prefill.run("p2", other, 1, decode.pushTo("t2"));
+            Completion later = decode.run("d2", other, 12, KvTransfer.consumePushed("t2"));
+            assertArrayEquals(alone(KvCacheType.F16, other, 12), later.samples().get(0).tokenIds());
+            assertEquals(prompt.length - 1 + other.length - 1, decode.engine().transferStats().loadedTokens());
+            assertEquals(2, prefill.connector().counters().get("pushes_done"));
+            prefill.noBlockTaken();
+            decode.noBlockTaken();
+        }
+    }
+
+    @Test
+    void aPushToADecodeInstanceWhosePrefixCacheHoldsThePromptIsRefusedAndNothingWaits() throws Exception {
+        int[] prompt = prompt(9, 33);
+        try (Instance decode = Instance.pushedTo(Duration.ofSeconds(60));
+                Instance prefill = Instance.pushingTo(decode, 512, Duration.ofSeconds(60), null)) {
+            int[] expected = decode.run("warm", prompt, 8, null).samples().get(0).tokenIds();
+            Completion done = decode.run("d", prompt, 8, KvTransfer.consumePushed("t"));
+            assertArrayEquals(expected, done.samples().get(0).tokenIds());
+            prefill.run("p", prompt, 1, decode.pushTo("t"));
+            waitFor(() -> prefill.connector().counters().get("pushes_failed") == 1);
+            assertEquals(0, prefill.connector().counters().get("pushes_in_flight"));
+            prefill.noBlockTaken();
+            decode.noBlockTaken();
+        }
+    }
+
+    @Test
+    void aDecodeInstanceThatGoesAwayMidPushLeavesNoBlockOnTheProducer() throws Exception {
+        int[] prompt = prompt(10, 120);
+        Instance decode = Instance.pushedTo(Duration.ofSeconds(30));
+        boolean decodeOpen = true;
+        // 2 KB/s: the push of about 38 KB takes far longer than the test; the decode instance closes meanwhile
+        try (Instance prefill = Instance.pushingTo(decode, 16, Duration.ofSeconds(30), new LinkShaping(2_000, 0))) {
+            var pending = decode.submit("d", prompt, 8, KvTransfer.consumePushed("t"));
+            Completion first = prefill.run("p", prompt, 1, decode.pushTo("t"));
+            assertNull(first.error());
+            waitFor(() -> decode.connector().counters().get("bytes_received") > 0);
+            decode.close();
+            decodeOpen = false;
+            waitFor(() -> prefill.connector().counters().get("pushes_failed") == 1);
+            assertEquals(0, prefill.connector().counters().get("pushes_in_flight"));
+            prefill.noBlockTaken();
+            assertTrue(pending.isDone(), "the decode engine ended its request when it closed");
+        } finally {
+            if (decodeOpen) {
+                decode.close();
+            }
+        }
+    }
+
+    @Test
+    void aPrefillInstanceThatGoesAwayMidPushMeansALocalPrefill() throws Exception {
+        int[] prompt = prompt(11, 120);
+        try (Instance decode = Instance.pushedTo(Duration.ofSeconds(30))) {
+            var pending = decode.submit("d", prompt, 12, KvTransfer.consumePushed("t"));
+            try (Instance prefill = Instance.pushingTo(decode, 16, Duration.ofSeconds(30),
+                    new LinkShaping(2_000, 0))) {
+                prefill.run("p", prompt, 1, decode.pushTo("t"));
+                waitFor(() -> decode.connector().counters().get("bytes_received") > 0);
+            } // closing the prefill instance closes its connection mid-push
+            Completion done = pending.get(60, TimeUnit.SECONDS);
+            assertNull(done.error());
+            assertArrayEquals(alone(KvCacheType.F16, prompt, 12), done.samples().get(0).tokenIds());
+            assertEquals(1, decode.engine().transferStats().loadFailures());
+            decode.noBlockTaken();
+        }
+    }
+
+    @Test
+    void aPushThatKeepsArrivingIsNotCutOffByTheTimeout() throws Exception {
+        // about 38 KB at 20 KB/s: the push takes about 2 s, its block layers come every few tens of ms; the
+        // decode instance's timeout (0.8 s) bounds silence, not the whole push (which a long prefill sets)
+        int[] prompt = prompt(12, 120);
+        try (Instance decode = Instance.pushedTo(Duration.ofMillis(800));
+                Instance prefill = Instance.pushingTo(decode, 16, Duration.ofSeconds(30), new LinkShaping(20_000, 0))) {
+            var pending = decode.submit("d", prompt, 12, KvTransfer.consumePushed("t"));
+            prefill.run("p", prompt, 1, decode.pushTo("t"));
+            Completion done = pending.get(60, TimeUnit.SECONDS);
+            assertArrayEquals(alone(KvCacheType.F16, prompt, 12), done.samples().get(0).tokenIds());
+            assertEquals(0, decode.engine().transferStats().loadFailures());
+            assertEquals(prompt.length - 1, decode.engine().transferStats().loadedTokens());
+            decode.noBlockTaken();
+            prefill.noBlockTaken();
         }
     }
 }

@@ -190,6 +190,19 @@ public final class DecoderForward {
      * @param hiddenOut at least {@code batch.hiddenCount() × dim} floats; null when none are wanted
      */
     public float[] forward(ForwardBatch batch, KvCache cache, float[] input, float[] hiddenOut) {
+        return forward(batch, cache, input, hiddenOut, null);
+    }
+
+    /**
+     * The same, telling {@code afterLayerStored} the index of each local layer (0-based within this
+     * shard) once its keys and values for every token of the batch are in {@code cache}, before the
+     * next layer runs: a KV connector copies the layer's finished blocks out there and sends them
+     * while the rest of the step is computed.
+     *
+     * @param afterLayerStored null for no hook
+     */
+    public float[] forward(ForwardBatch batch, KvCache cache, float[] input, float[] hiddenOut,
+            java.util.function.IntConsumer afterLayerStored) {
         int n = batch.size();
         int dim = cfg.dim();
         int hd = cfg.headDim();
@@ -230,6 +243,9 @@ public final class DecoderForward {
         for (int l = 0; l < spec.layerCount(); l++) {
             DecoderLayer layer = shard.layers().get(l);
             attention.run(l, spec.layerFrom() + l, layer.attention(), batch, cache, x, b);
+            if (afterLayerStored != null) {
+                afterLayerStored.accept(l);
+            }
             allReduce(b.proj, n * dim);
             normalizeRows(b.proj, n, layer.attention().postNorm());
             VectorMath.add(x, b.proj, n * dim);

@@ -1,5 +1,6 @@
 package io.tessera.engine.connector;
 
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -88,6 +89,37 @@ public interface KvConnector {
      * with {@code pinId} when they may be freed (sent, or given up after a timeout).
      */
     boolean requestFinished(KvTransfer transfer, int[] blockTable, int computedTokens, long pinId);
+
+    /**
+     * A request's part in a transfer is over without the connector having (all of) it: a consuming
+     * request that will load nothing (its own prefix cache holds every token the connector would
+     * load) or that ended before it asked, or a producing request that ended without being offered
+     * to {@link #requestFinished} (aborted, failed). The connector tells the other instance, so that
+     * it does not keep the transfer's blocks until its timeout (a prefill instance's pin) or wait
+     * for KV that will not come (a decode instance's load). Called on the engine thread, once.
+     */
+    default void transferAbandoned(KvTransfer transfer) {
+    }
+
+    /**
+     * The executor-side "save layer" hook for one step: {@code chunks} are the step's prompt chunks
+     * of requests that produce KV for elsewhere. Returns what the executor tells after each layer
+     * is stored (see {@link KvLayerSink}), or null when this connector saves nothing while the
+     * forward pass runs (a pulled transfer is read out after the request finishes).
+     */
+    default KvLayerSink layerSink(List<ProducedChunk> chunks) {
+        return null;
+    }
+
+    /**
+     * A step's prompt chunk of a request that produces KV for elsewhere.
+     *
+     * @param blockTable the sequence's blocks, covering at least tokens {@code [0, end)}
+     * @param end the chunk's end: after this step, tokens {@code [0, end)} are in the cache
+     * @param promptLength the request's prompt length (the decode instance loads all but the last)
+     */
+    record ProducedChunk(KvTransfer transfer, int[] blockTable, int end, int promptLength) {
+    }
 
     /** Hands over the events reported since the last call, oldest first. */
     void drainEvents(Consumer<Event> sink);

@@ -23,4 +23,17 @@ public interface KvBlockIo {
     void readBlockLayer(int layer, int block, byte[] dst, int offset);
 
     void writeBlockLayer(int layer, int block, byte[] src, int offset);
+
+    /**
+     * Whether {@link #readBlockLayer} works: false for a cache spread over workers that this process
+     * can only write to (it then only receives KV, as a decode instance).
+     */
+    default boolean readable() {
+        return true;
+    }
+
+    /** The layout string both sides of a transfer compare, e.g. "f16 layers=5 kvDim=64 block=16". */
+    static String layout(String type, int layers, int kvDim, int blockSize) {
+        return type + " layers=" + layers + " kvDim=" + kvDim + " block=" + blockSize;
+    }
 }

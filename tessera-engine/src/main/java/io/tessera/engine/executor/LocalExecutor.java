@@ -120,7 +120,8 @@ public final class LocalExecutor implements Executor {
         ForwardBatch batch = input.batch();
         int dim = model.config().dim();
         float[] hidden = batch.hiddenCount() == 0 ? null : new float[batch.hiddenCount() * dim];
-        float[] logits = forward.forward(batch, cache, null, hidden);
+        var sink = input.layerSink();
+        float[] logits = forward.forward(batch, cache, null, hidden, sink == null ? null : sink::layerStored);
         return new StepResult(logits, batch.logitCount(), model.config().vocabSize(), hidden, dim);
     }
 
@@ -144,8 +145,8 @@ public final class LocalExecutor implements Executor {
         return new KvBlockIo() {
             @Override
             public String layout() {
-                return cache.type().name().toLowerCase(java.util.Locale.ROOT) + " layers=" + cache.layers()
-                        + " kvDim=" + cache.kvDim() + " block=" + cache.blockSize();
+                return KvBlockIo.layout(cache.type().name().toLowerCase(java.util.Locale.ROOT), cache.layers(),
+                        cache.kvDim(), cache.blockSize());
             }
 
             @Override

@@ -213,8 +213,11 @@ public final class Scheduler {
             waiting.remove(seq);
         }
         KvTransfer t = seq.kvTransfer();
+        boolean handedOver = false;
+        // a pushed transfer pins nothing (its block layers were copied out as they were computed)
         if (offerToConnector && t != null && t.role() == KvTransfer.Role.PRODUCE && seq.numBlocks() > 0
-                && pinnedBlocks + seq.numBlocks() <= MAX_PINNED_FRACTION * blocks.numBlocks()) {
+                && (t.push() || pinnedBlocks + seq.numBlocks() <= MAX_PINNED_FRACTION * blocks.numBlocks())) {
+            handedOver = true;
             long pin = nextTransferId++;
             int[] table = seq.blockTable();
             if (connector.requestFinished(t, table, seq.numComputed(), pin)) {
@@ -224,6 +227,10 @@ public final class Scheduler {
                 pins.put(pin, table);
                 pinnedBlocks += table.length;
             }
+        }
+        // the other instance must not wait for a transfer that this request will not take part in
+        if (t != null && !handedOver && (t.role() == KvTransfer.Role.PRODUCE || !seq.remoteAsked)) {
+            connector.transferAbandoned(t);
         }
         blocks.releaseAll(seq.blocksArray(), seq.numBlocks());
         seq.clearBlocks();
@@ -564,6 +571,9 @@ public final class Scheduler {
         seq.remoteAsked = true;
         int n = connector.loadableTokens(t, seq.promptLength(), hits);
         if (n <= hits) {
+            if (n > 0) {
+                connector.transferAbandoned(t); // the local prefix cache holds all of it: nothing to load
+            }
             return 0;
         }
         if (n >= seq.promptLength()) {
