@@ -37,7 +37,7 @@ import java.util.Locale;
 public final class NativeKernels {
 
     /** The library ABI this class calls; a library of another is refused. */
-    static final int ABI = 3;
+    static final int ABI = 4;
 
     /** Activation layouts of tsr_quantize (one per integer weight layout; Q4_K shares Q4_0's). */
     static final int LAYOUT_Q8_0 = 0;
@@ -54,6 +54,9 @@ public final class NativeKernels {
             JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
     private static final FunctionDescriptor Q8_ROWS = FLOAT_ROWS.insertArgumentLayouts(7, ADDRESS);
     private static final FunctionDescriptor Q4_ROWS = Q8_ROWS.insertArgumentLayouts(8, ADDRESS);
+    /** tsr_w8a8: weights, row bytes, in, from, to, stride, codes, scales, code sums, row scales, tokens, out. */
+    private static final FunctionDescriptor W8A8_ROWS = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT,
+            JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS);
 
     private final NativeVariant variant;
     private final Path file;
@@ -66,6 +69,7 @@ public final class NativeKernels {
     private final MethodHandle f16;
     private final MethodHandle bf16;
     private final MethodHandle fp8;
+    private final MethodHandle w8a8;
     private final long features;
 
     private NativeKernels(NativeVariant variant, Path file) {
@@ -92,6 +96,7 @@ public final class NativeKernels {
         f16 = LINKER.downcallHandle(find(lib, "tsr_f16"), FLOAT_ROWS, CRITICAL);
         bf16 = LINKER.downcallHandle(find(lib, "tsr_bf16"), FLOAT_ROWS, CRITICAL);
         fp8 = LINKER.downcallHandle(find(lib, "tsr_fp8"), FLOAT_ROWS, CRITICAL);
+        w8a8 = LINKER.downcallHandle(find(lib, "tsr_w8a8"), W8A8_ROWS, CRITICAL);
     }
 
     private static MemorySegment find(SymbolLookup lib, String name) {
@@ -270,6 +275,45 @@ public final class NativeKernels {
                             q, scale, MemorySegment.ofArray(a.sums()), tokens, o);
                 }
             }
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /**
+     * Rows [from, to) of a W8A8 matrix against the int8 activations of a, into
+     * {@code out[t·outStride + r]} (the integer part only: outlier columns are the caller's, see
+     * {@link W8A8MatMul}).
+     */
+    void w8a8Rows(Tensor w, int from, int to, int outStride, Int8Activations a, float[] out) {
+        int in = w.rowLength();
+        long rowCount = w.rowCount();
+        int tokens = a.tokens;
+        if (w.type() != GgmlType.W8A8 || w.rowScales().scales().length != rowCount) {
+            throw new IllegalArgumentException("native W8A8: " + w + " is not a W8A8 matrix with its row scales");
+        }
+        if (from < 0 || from > to || to > rowCount || to > outStride) {
+            throw new IllegalArgumentException("native " + w + ": rows [" + from + ", " + to + ") outside the matrix or the output stride " + outStride);
+        }
+        if (w.data().byteSize() < rowCount * in || in > W8A8MatMul.MAX_ROW) {
+            throw new IllegalArgumentException("native " + w + ": data holds " + w.data().byteSize() + " bytes, rows need " + rowCount * in);
+        }
+        if (tokens < 1 || in != a.in || (long) tokens * in > a.codes.length || tokens > a.scale.length
+                || tokens > a.codeSum.length) {
+            throw new IllegalArgumentException("native " + w + ": activations hold " + a.tokens + " tokens of " + a.in
+                    + " values, not " + tokens + " of " + in);
+        }
+        if (from == to) {
+            return;
+        }
+        if ((long) (tokens - 1) * outStride + to > out.length) {
+            throw new IllegalArgumentException("native " + w + ": output of " + out.length + " floats too small for "
+                    + tokens + " tokens of stride " + outStride);
+        }
+        try {
+            w8a8.invokeExact(w.data(), (long) in, in, from, to, outStride, MemorySegment.ofArray(a.codes),
+                    MemorySegment.ofArray(a.scale), MemorySegment.ofArray(a.codeSum),
+                    MemorySegment.ofArray(w.rowScales().scales()), tokens, MemorySegment.ofArray(out));
         } catch (Throwable e) {
             throw rethrow(e);
         }
