@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 InfoCommand.class,
                 TokenizeCommand.class,
                 ConvertCommand.class,
+                QuantizeCommand.class,
                 SynthCommand.class,
                 PlanCommand.class,
                 BenchCommand.class,

@@ -79,14 +79,18 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
                     + Arrays.toString(shape) + " does not match config.json, expected [" + rows + ", " + cols + "]");
         }
         if (t.info.dtype() == SafetensorsDtype.F8_E4M3) {
-            Located scale = scaleOf(t.info.name());
+            Located scale = scaleOf(t.info.name(), "FP8 (F8_E4M3)");
             return Fp8Weights.pack(name, t.file, t.info, scale.file, scale.info, quantization, rows, cols, arena);
+        }
+        if (t.info.dtype() == SafetensorsDtype.I8) {
+            Located scale = scaleOf(t.info.name(), "int8 (I8)");
+            return Int8Weights.of(name, t.file, t.info, scale.file, scale.info, quantization, rows, cols);
         }
         return t.tensor(name, new long[] {cols, rows});
     }
 
     /** The scale of an FP8 weight: {@code <name>_scale_inv} (fine-grained FP8) or {@code <name>_scale}. */
-    private Located scaleOf(String weight) throws ModelFormatException {
+    private Located scaleOf(String weight, String kind) throws ModelFormatException {
         for (String suffix : new String[] {"_scale_inv", "_scale"}) {
             SafetensorsFile file = byName.get(weight + suffix);
             if (file != null) {
@@ -94,7 +98,7 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
                 return new Located(file, file.tensor(weight + suffix));
             }
         }
-        throw new ModelFormatException(directory, "tensor '" + weight + "'", "is FP8 (F8_E4M3) but neither '"
+        throw new ModelFormatException(directory, "tensor '" + weight + "'", "is " + kind + " but neither '"
                 + weight + "_scale_inv' nor '" + weight + "_scale' is in the checkpoint");
     }
 
@@ -169,7 +173,7 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
                 case F8_E5M2 -> throw new ModelFormatException(file.path(), "tensor '" + info.name() + "'", "dtype "
                         + "F8_E5M2 is not supported for weights (FP8 weights are read in E4M3, F8_E4M3)");
                 default -> throw new ModelFormatException(file.path(), "tensor '" + info.name() + "'", "dtype "
-                        + info.dtype() + " is not supported (supported: F32, F16, BF16, and F8_E4M3 matrices "
+                        + info.dtype() + " is not supported (supported: F32, F16, BF16, and F8_E4M3 or I8 matrices "
                         + "with their scales)");
             };
             try {
