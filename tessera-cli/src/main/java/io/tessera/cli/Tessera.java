@@ -1,5 +1,6 @@
 package io.tessera.cli;
 
+import io.tessera.cli.plan.PlanCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

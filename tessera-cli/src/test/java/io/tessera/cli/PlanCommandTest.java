@@ -64,6 +64,27 @@ class PlanCommandTest {
         assertEquals(8, saved.path("calibration").path("fit").size(), saved.toString());
     }
 
+    /** Mixtral-8x7B over EP 8: one whole expert per device (by hand in ExpertParallelTest), 8 attention groups. */
+    @Test
+    void memorySplitsExpertsOverEpRanks() throws Exception {
+        String[] r = run("plan", "memory", "--model", "mixtral-8x7b", "--ep", "8", "--json");
+        assertEquals("0", r[0], r[2]);
+        JsonNode j = new ObjectMapper().readTree(r[1]);
+        assertEquals(8, j.get("devices").asInt());
+        assertEquals(8, j.get("attention_groups").asInt());
+        JsonNode d = j.get("per_device").get(0);
+        assertEquals(1, d.get("routed_experts_per_layer").asInt());
+        assertEquals(2.0 * 32 * 3 * 4096 * 14336, d.get("expert_weights_bytes").asDouble(), 0);
+        assertEquals(2.0 * 7_242_780_672L, d.get("weights_bytes").asDouble(), 0);
+        String[] t = run("plan", "memory", "--model", "mixtral-8x7b", "--tp", "2", "--ep", "8", "--gpu", "h100");
+        assertEquals("0", t[0], t[2]);
+        assertTrue(t[1].contains("TP 2 x PP 1, EP 8 (4 attention groups) = 8 devices"), t[1]);
+        assertTrue(t[1].contains("8 routed per MoE layer (2 per token), whole on each device: 1 per device"), t[1]);
+        String[] bad = run("plan", "memory", "--model", "mixtral-8x7b", "--tp", "4", "--ep", "2");
+        assertEquals("1", bad[0]);
+        assertTrue(bad[2].contains("ep 2 must be 1 or a multiple of tp 4"), bad[2]);
+    }
+
     @Test
     void memoryRefusesWhatDoesNotFit() {
         String[] r = run("plan", "memory", "--model", "llama-3.1-405b", "--precision", "bf16", "--tp", "8", "--gpu", "h100");
@@ -95,6 +116,21 @@ class PlanCommandTest {
         JsonNode j = new ObjectMapper().readTree(r[1]);
         assertEquals(50, j.get("completed").asInt());
         assertTrue(j.get("ttft_s").get("p99").asDouble() >= j.get("ttft_s").get("p50").asDouble());
+    }
+
+    /** An expert-parallel deployment simulates as one instance of pp x ep devices. */
+    @Test
+    void simulateExpertParallel() throws Exception {
+        String[] r = run("plan", "simulate", "--model", "mixtral-8x7b", "--gpu", "h100", "--tp", "2", "--ep", "8", "--rate", "4",
+                "--requests", "30", "--input-len", "256", "--output-len", "16", "--json");
+        assertEquals("0", r[0], r[2]);
+        JsonNode j = new ObjectMapper().readTree(r[1]);
+        assertEquals("bf16 TP2 PP1 EP8", j.get("deployment").asText());
+        assertEquals(8, j.get("devices").asInt());
+        assertEquals(30, j.get("completed").asInt());
+        String[] bad = run("plan", "simulate", "--model", "mixtral-8x7b", "--ep", "16", "--rate", "1");
+        assertEquals("1", bad[0]);
+        assertTrue(bad[2].contains("ep 16 does not divide 8 experts"), bad[2]);
     }
 
     @Test

@@ -59,6 +59,12 @@ class ModelFilesTest {
             // and its active count leaves out the embedding table (a gather, not a product)
             assertEquals(info.activeParameters() - (long) m.vocab() * m.hidden(), m.activeParams() + gate,
                     shape.name() + " active");
+            // expert parallelism over 2 devices: 4 whole experts of gate, up and down each, fp32
+            var d = io.tessera.planner.memory.MemoryModel.report(m, io.tessera.planner.memory.Precision.FP32,
+                    io.tessera.planner.memory.Precision.FP32, new io.tessera.planner.memory.Layout(1, 1, 1, 2), null, 1,
+                    io.tessera.planner.memory.MemoryModel.Limits.DEFAULT).devices().getFirst();
+            assertEquals(4, d.routedExperts(), shape.name());
+            assertEquals(4.0 * m.moeLayers() * 4 * 3 * m.hidden() * m.moeIntermediate(), d.expertWeightsBytes(), 0, shape.name());
         }
     }
 

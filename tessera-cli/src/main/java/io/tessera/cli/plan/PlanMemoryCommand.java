@@ -1,14 +1,14 @@
 package io.tessera.cli.plan;
 
 import io.tessera.planner.catalog.Accelerator;
+import io.tessera.planner.catalog.AcceleratorCatalog;
 import io.tessera.planner.memory.Layout;
 import io.tessera.planner.memory.MemoryModel;
 import io.tessera.planner.memory.Precision;
 import io.tessera.planner.model.ModelCatalog;
 import io.tessera.planner.model.ModelSpec;
-import java.io.PrintWriter;
+import io.tessera.planner.report.MemoryReportWriter;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -33,7 +33,7 @@ public final class PlanMemoryCommand implements Callable<Integer> {
     int tp;
     @Option(names = "--pp", defaultValue = "1", description = "pipeline stages")
     int pp;
-    @Option(names = "--ep", defaultValue = "1", description = "expert parallelism (1, or equal to --tp)")
+    @Option(names = "--ep", defaultValue = "1", description = "expert parallelism: each MoE layer's experts spread over this many devices (1, or a multiple of --tp; above --tp, attention is replicated as --ep / --tp data-parallel groups)")
     int ep;
     @Option(names = {"-g", "--gpu"}, description = "accelerator, to check fit and KV capacity (tessera plan gpus)")
     String gpu;
@@ -53,43 +53,10 @@ public final class PlanMemoryCommand implements Callable<Integer> {
         ModelSpec m = ModelCatalog.resolve(model);
         Precision p = Precision.parse(precision);
         Precision kv = kvPrecision == null ? p.defaultKvPrecision() : Precision.parse(kvPrecision);
-        Accelerator a = gpu == null ? null : PlanSupport.accelerator(gpu, catalog);
+        Accelerator a = gpu == null ? null : AcceleratorCatalog.open(catalog).get(gpu);
         int len = seqLen != null ? seqLen : Math.min(4096, m.maxContext());
         MemoryModel.Report r = MemoryModel.report(m, p, kv, new Layout(tp, pp, 1, ep), a, len,
                 new MemoryModel.Limits(maxTokens, maxSeqs));
-        PrintWriter out = spec.commandLine().getOut();
-        if (json) {
-            out.println(PlanSupport.json(PlanSupport.memoryJson(r)));
-            return 0;
-        }
-        out.printf(Locale.ROOT, "%s: %.2fB parameters (%.2fB active), %s weights, %s KV cache%n", m.name(),
-                m.totalParams() / 1e9, m.activeParams() / 1e9, p.label(), kv.label());
-        out.printf(Locale.ROOT, "weights            %10s GB  (%.0f params x %.1f bytes)%n", PlanSupport.gb(r.weightsBytes()),
-                (double) m.totalParams(), p.bytesPerParam());
-        out.printf(Locale.ROOT, "KV cache per token %10.0f bytes (%s)%n", r.kvBytesPerToken(), m.isMla()
-                ? m.layers() + " layers x (" + m.kvLoraRank() + " latent + " + m.qkRopeHeadDim() + " rope) x " + kv.bytesPerParam()
-                : "2 x " + m.layers() + " layers x " + m.kvHeads() + " kv heads x " + m.headDim() + " x " + kv.bytesPerParam());
-        out.printf(Locale.ROOT, "layout             TP %d x PP %d%s = %d devices%n", tp, pp, ep > 1 ? " (EP " + ep + ")" : "", tp * pp);
-        out.println();
-        out.printf(Locale.ROOT, "%-6s %-9s %12s %14s %12s%s%n", "stage", "layers", "weights GB", "KV B/token", "activ. GB",
-                a == null ? "" : String.format(Locale.ROOT, " %10s %12s %11s", "usable GB", "KV room GB", "KV tokens"));
-        for (MemoryModel.Device d : r.devices()) {
-            out.printf(Locale.ROOT, "%-6d %-9s %12s %14.0f %12s%s%n", d.stage(), d.firstLayer() + "-" + (d.lastLayerExclusive() - 1),
-                    PlanSupport.gb(d.weightsBytes()), d.kvBytesPerToken(), PlanSupport.gb(d.activationBytes()),
-                    a == null ? "" : String.format(Locale.ROOT, " %10s %12s %11d", PlanSupport.gb(d.usableBytes()),
-                            PlanSupport.gb(Math.max(0, d.kvCapacityBytes())), d.kvTokens()));
-        }
-        if (a != null) {
-            out.println();
-            if (r.fits()) {
-                out.printf(Locale.ROOT, "fits on %s (%.0f GB, %.0f%% usable): %d KV tokens per replica, %d concurrent %d-token sequences%n",
-                        a.name(), a.memoryGb(), 100 * a.efficiency().memoryUtilization(), r.kvTokens(), r.concurrentSequences(), len);
-            } else {
-                out.printf(Locale.ROOT, "does NOT fit on %s: %.2f GB short per device (weights + activations + one %d-token sequence > %.2f GB usable)%n",
-                        a.name(), r.shortfallBytes() / 1e9, len, r.worst().usableBytes() / 1e9);
-                return 2;
-            }
-        }
-        return 0;
+        return MemoryReportWriter.write(spec.commandLine().getOut(), r, json) || json ? 0 : 2;
     }
 }

@@ -52,6 +52,11 @@ public final class AcceleratorCatalog {
         return parse(JSON.readTree(Files.readAllBytes(file)));
     }
 
+    /** The catalog in {@code file}, or the built-in one when it is null. */
+    public static AcceleratorCatalog open(Path file) throws IOException {
+        return file == null ? builtin() : load(file);
+    }
+
     static AcceleratorCatalog parse(JsonNode root) {
         Map<String, Efficiency> profiles = new LinkedHashMap<>();
         JsonNode ps = root.path("efficiency_profiles");
@@ -121,5 +126,15 @@ public final class AcceleratorCatalog {
             }
         }
         throw new IllegalArgumentException("unknown accelerator '" + name + "'; known: " + String.join(", ", byName.keySet()));
+    }
+
+    /** The accelerator named {@code name}, refused when the catalog gives it no price (ranking by cost needs one). */
+    public Accelerator priced(String name) {
+        Accelerator a = get(name);
+        if (!a.hasPrice()) {
+            throw new IllegalArgumentException("no price for " + a.name() + " in the catalog; add price_per_hour "
+                    + "(US dollars per device-hour) to its entry in a --catalog file");
+        }
+        return a;
     }
 }

@@ -11,10 +11,22 @@ import io.tessera.planner.model.ModelSpec;
  * Step time of one replica for any batch of prefill chunks and decodes. Each operator is a
  * roofline: {@code max(flops / (peak x compute efficiency), bytes / (bandwidth x memory
  * efficiency))}, with the efficiency of its kind (GEMM, prefill or decode attention, elementwise).
- * Tensor parallelism adds two ring all-reduces per layer (an all-reduce and two all-to-alls with
- * expert parallelism); pipeline parallelism adds a point-to-point send per stage boundary. With
- * {@code pp} stages, {@code pp} batches are in flight; one batch's step then takes
- * {@code max(sum of stage times + sends, pp x slowest stage)}.
+ * Tensor parallelism adds two ring all-reduces per layer; pipeline parallelism adds a
+ * point-to-point send per stage boundary. With {@code pp} stages, {@code pp} batches are in
+ * flight; one batch's step then takes {@code max(sum of stage times + sends, pp x slowest stage)}.
+ *
+ * <p>Expert parallelism ({@link Layout#ep()} > 1): a MoE layer's routed experts run on the
+ * {@code ep} devices owning them, each device computing {@code 1/ep} of all the step's
+ * token-expert products (routing assumed balanced) and reading only the experts the step touches
+ * among its own. A token reaches its {@code k} experts by an all-to-all: the dispatch sends
+ * {@code hidden x 2 bytes x k} per token, the combine the same back, of which {@code (ep - 1)/ep}
+ * leaves the device; every device sends its share at once (one latency per all-to-all), within a
+ * node over the device link, across nodes bounded by the slower of the network (for the peers on
+ * other nodes) and the link. With TP the layer also all-reduces attention over the TP group (a
+ * reduce-scatter before the dispatch and an all-gather after the combine). With
+ * {@link Layout#attentionGroups()} {@code g > 1}, attention, dense layers, shared experts and the
+ * head run in {@code g} groups, each on its own sequences; a step takes as long as its busiest
+ * group, which holds {@code ceil(n / g)} of the step's {@code n} sequences ({@link #groupShare}).
  */
 public final class CostModel implements StepCost {
 
@@ -38,6 +50,8 @@ public final class CostModel implements StepCost {
     private final int[] moeLayers;
     private final double tpLink;
     private final double ppLink;
+    private final double intraNodeLink;
+    private final double interNodeLink;
     private final double alpha;
     private final double overlap;
     // per-layer constants of this layout, hoisted out of the simulator's inner loop
@@ -88,7 +102,9 @@ public final class CostModel implements StepCost {
             }
         }
         this.tpLink = acc.linkBytesPerSecond(l.tp());
-        this.ppLink = acc.linkBytesPerSecond(l.tp() * l.pp());
+        this.ppLink = acc.linkBytesPerSecond(l.devicesPerReplica());
+        this.intraNodeLink = acc.linkBytesPerSecond(1);
+        this.interNodeLink = acc.linkBytesPerSecond(acc.devicesPerNode() + 1);
         this.alpha = acc.linkLatencyUs() * 1e-6;
         this.overlap = eff.overlap();
         int tp = l.tp();
@@ -179,10 +195,58 @@ public final class CostModel implements StepCost {
             stage(b, s, parts, t);
         }
         if (l.pp() > 1) {
-            t[T_COMM] += (l.pp() - 1) * (b.tokens * m.hidden() * 2.0 / ppLink + alpha);
+            t[T_COMM] += stageSends(b);
         }
         t[T_STEP] = 1;
         return t;
+    }
+
+    /** Bytes of one activation value sent between devices (bf16). */
+    static final double ACTIVATION_BYTES = 2;
+
+    /**
+     * The share of a step's sequences (and so of its tokens, attention work and logits) that its
+     * busiest attention group computes: {@code ceil(n / g) / n} for {@code n} sequences over
+     * {@code g} groups, 1 without data-parallel attention. Sequences are taken as equal in size.
+     */
+    public double groupShare(Batch b) {
+        int g = l.attentionGroups();
+        long n = b.decodes + b.prefillChunks;
+        if (g == 1 || n == 0) {
+            return 1;
+        }
+        return Math.ceil((double) n / g) / n;
+    }
+
+    /**
+     * Bytes one device sends to other devices in one direction (dispatch, and again in the
+     * combine) per MoE layer for a step: its share of the tokens, {@code hidden x 2 bytes x k}
+     * each, less the {@code 1/ep} that stays on the device; 0 without expert parallelism.
+     */
+    public double dispatchBytesPerDevice(Batch b) {
+        int ep = l.ep();
+        if (ep == 1) {
+            return 0;
+        }
+        return b.tokens * groupShare(b) / l.tp() * m.expertsPerToken() * m.hidden() * ACTIVATION_BYTES * (ep - 1) / ep;
+    }
+
+    /** Seconds of one all-to-all in which every device sends {@code remoteBytes} to the other {@code ep - 1}. */
+    private double allToAllSeconds(double remoteBytes) {
+        int ep = l.ep();
+        int node = acc.devicesPerNode();
+        if (ep <= node) {
+            return remoteBytes / intraNodeLink + alpha;
+        }
+        // peers on other nodes over the network, those on this node over the link, both at once
+        double offNode = remoteBytes * (ep - node) / (ep - 1);
+        double onNode = remoteBytes - offNode;
+        return Math.max(offNode / interNodeLink, onNode / intraNodeLink) + alpha;
+    }
+
+    /** Seconds of the point-to-point sends between pipeline stages: each group sends its own tokens. */
+    private double stageSends(Batch b) {
+        return (l.pp() - 1) * (b.tokens * groupShare(b) * m.hidden() * ACTIVATION_BYTES / ppLink + alpha);
     }
 
     /** Operators one step runs on a stage, for the per-operator overhead. */
@@ -225,7 +289,7 @@ public final class CostModel implements StepCost {
             sum += t;
             slowest = Math.max(slowest, t);
         }
-        double sends = (pp - 1) * (b.tokens * m.hidden() * 2.0 / ppLink + alpha);
+        double sends = stageSends(b);
         return Math.max(sum + sends, pp * slowest) + stepOverhead;
     }
 
@@ -242,7 +306,7 @@ public final class CostModel implements StepCost {
         }
         double sends = 0;
         if (l.pp() > 1) {
-            sends = (l.pp() - 1) * (b.tokens * m.hidden() * 2.0 / ppLink + alpha);
+            sends = stageSends(b);
             parts[4] += sends;
         }
         double body = Math.max(sum + sends, l.pp() * slowest);
@@ -264,7 +328,9 @@ public final class CostModel implements StepCost {
             terms[T_OPS] += ops * 1e-6;
         }
         int tp = l.tp();
-        double tokens = b.tokens;
+        // the busiest attention group's part of the step (all of it without data-parallel attention)
+        double share = groupShare(b);
+        double tokens = b.tokens * share;
         double hidden = m.hidden();
         // attention projections
         double projAct = tokens * (2 * hidden + qkvOut) * 2;
@@ -273,12 +339,13 @@ public final class CostModel implements StepCost {
         // attention over the KV cache
         double attn = 0;
         if (b.decodes > 0) {
-            attn += op(b.decodeContext * headsPerDevice * decodePerPair, peak16, eff.attentionPrefill(), T_ATTN_FLOPS,
-                    b.decodeContext * kvPerTokenLayer, bw, eff.attentionDecode(), T_KV_BYTES, layers, terms);
+            double context = b.decodeContext * share;
+            attn += op(context * headsPerDevice * decodePerPair, peak16, eff.attentionPrefill(), T_ATTN_FLOPS,
+                    context * kvPerTokenLayer, bw, eff.attentionDecode(), T_KV_BYTES, layers, terms);
         }
         if (b.prefillChunks > 0) {
-            attn += op(b.prefillPairs * headsPerDevice * prefillPerPair, peak16, eff.attentionPrefill(), T_ATTN_FLOPS,
-                    (b.prefillContext + b.prefillTokens) * kvPerTokenLayer, bw, eff.attentionDecode(), T_KV_BYTES,
+            attn += op(b.prefillPairs * share * headsPerDevice * prefillPerPair, peak16, eff.attentionPrefill(), T_ATTN_FLOPS,
+                    (b.prefillContext + b.prefillTokens) * share * kvPerTokenLayer, bw, eff.attentionDecode(), T_KV_BYTES,
                     layers, terms);
         }
         // feed-forward
@@ -292,15 +359,18 @@ public final class CostModel implements StepCost {
         if (nm > 0) {
             double e = m.experts();
             double k = m.expertsPerToken();
-            double touchedFraction = 1 - Math.pow(1 - k / e, tokens);
             double expert = m.expertParams();
             int ep = l.ep();
+            // routed experts see every token of the replica (dispatched to them from all groups)
+            double all = b.tokens;
+            double touchedFraction = 1 - Math.pow(1 - k / e, all);
             double routedBytes = ep > 1 ? (e / ep) * touchedFraction * expert * wb : e * touchedFraction * expert / tp * wb;
-            double routedFlops = 2 * tokens * k * expert / (ep > 1 ? ep : tp);
+            double routedTokens = ep > 1 ? all * k / ep : tokens * k / tp;
             double shared = (double) m.sharedExperts() * expert / tp;
-            double flops = routedFlops + 2 * tokens * shared + 2 * tokens * m.routerParams();
+            double flops = 2 * routedTokens * expert + 2 * tokens * shared + 2 * tokens * m.routerParams();
             double bytes = routedBytes + shared * wb + m.routerParams() * wb
-                    + tokens * (2.0 * m.moeIntermediate() * (k + m.sharedExperts()) / tp + hidden) * 2;
+                    + (routedTokens * 2.0 * m.moeIntermediate() + tokens * 2.0 * m.moeIntermediate() * m.sharedExperts() / tp
+                    + tokens * hidden) * 2;
             moeFfn = op(flops, peak, eff.gemmCompute(), T_GEMM_FLOPS, bytes, bw, eff.weightStream(), T_WEIGHT_BYTES,
                     nm, terms);
         }
@@ -310,23 +380,19 @@ public final class CostModel implements StepCost {
         if (terms != null) {
             terms[T_ELEMENTWISE] += elemBytes / bw;
         }
-        // tensor-parallel collectives
-        double comm = 0;
-        if (tp > 1) {
-            double bytes = tokens * hidden * 2;
-            double ar = 2.0 * (tp - 1) / tp * bytes / tpLink + 2.0 * (tp - 1) * alpha;
-            double a2a = 0;
-            if (l.ep() > 1) {
-                a2a = 2 * ((double) (tp - 1) / tp * bytes * m.expertsPerToken() / tpLink + (tp - 1) * alpha);
-            }
-            comm = nd * 2 * ar + nm * (l.ep() > 1 ? ar + a2a : 2 * ar);
+        // tensor-parallel all-reduces within the attention group, and the experts' all-to-alls
+        double ar = tp > 1 ? 2.0 * (tp - 1) / tp * tokens * hidden * ACTIVATION_BYTES / tpLink + 2.0 * (tp - 1) * alpha : 0;
+        double comm = nd * 2 * ar;
+        if (nm > 0) {
+            comm += nm * (l.ep() > 1 ? ar + 2 * allToAllSeconds(dispatchBytesPerDevice(b)) : 2 * ar);
         }
         double head = 0;
         if (s == l.pp() - 1 && b.logits > 0) {
-            head = op(2.0 * b.logits * headParams, peak, eff.gemmCompute(), T_GEMM_FLOPS, headParams * wb, bw,
+            double logits = b.logits * share;
+            head = op(2.0 * logits * headParams, peak, eff.gemmCompute(), T_GEMM_FLOPS, headParams * wb, bw,
                     eff.weightStream(), T_WEIGHT_BYTES, 1, terms);
             if (tp > 1) {
-                comm += (double) (tp - 1) / tp * b.logits * m.vocab() * 4 / tpLink + (tp - 1) * alpha;
+                comm += (double) (tp - 1) / tp * logits * m.vocab() * 4 / tpLink + (tp - 1) * alpha;
             }
         }
         if (terms != null) {

@@ -5,9 +5,15 @@ import io.tessera.planner.model.ModelSpec;
 /**
  * A parallel layout: tensor parallel degree {@code tp} (one node's devices split each layer),
  * pipeline stages {@code pp} (ranges of layers), data-parallel replicas {@code dp}, and expert
- * parallelism {@code ep} for MoE layers. With {@code ep > 1} the experts of each MoE layer are
- * spread whole over the {@code ep} ranks of the tensor-parallel group ({@code ep} must equal
- * {@code tp}); dispatch is an all-to-all instead of the FFN's all-reduce.
+ * parallelism {@code ep} for MoE layers.
+ *
+ * <p>With {@code ep > 1} each MoE layer's routed experts are spread whole over {@code ep} devices
+ * of every stage, and a token reaches its experts by an all-to-all (dispatch, then combine)
+ * instead of the FFN's all-reduce. {@code ep} is a multiple of {@code tp}: {@code ep = tp} spreads
+ * the experts over the tensor-parallel group; {@code ep = g x tp} also replicates attention, the
+ * dense layers, shared experts and the head in {@code g} attention groups of {@code tp} devices
+ * (data-parallel attention, as in DeepSeek's and SGLang's EP deployments), each serving its own
+ * share of the sequences and keeping their KV cache. One replica then has {@code pp x ep} devices.
  */
 public record Layout(int tp, int pp, int dp, int ep) {
 
@@ -15,8 +21,9 @@ public record Layout(int tp, int pp, int dp, int ep) {
         if (tp < 1 || pp < 1 || dp < 1 || ep < 1) {
             throw new IllegalArgumentException("tp, pp, dp and ep must be at least 1");
         }
-        if (ep > 1 && ep != tp) {
-            throw new IllegalArgumentException("ep must be 1 or equal to tp (experts spread over the tensor-parallel group)");
+        if (ep > 1 && ep % tp != 0) {
+            throw new IllegalArgumentException("ep " + ep + " must be 1 or a multiple of tp " + tp
+                    + " (experts spread over the tensor-parallel group, or over several data-parallel attention groups)");
         }
     }
 
@@ -24,13 +31,23 @@ public record Layout(int tp, int pp, int dp, int ep) {
         return new Layout(tp, pp, 1, 1);
     }
 
-    /** Devices of one replica. */
+    /** Attention groups of one replica: {@code ep / tp} with data-parallel attention, else 1. */
+    public int attentionGroups() {
+        return ep > tp ? ep / tp : 1;
+    }
+
+    /** Devices of one replica: {@code pp} stages of {@code tp} devices in each attention group. */
     public int devicesPerReplica() {
+        return tp * attentionGroups() * pp;
+    }
+
+    /** Devices holding parts of one sequence's KV cache: its attention group's, over all stages. */
+    public int kvShards() {
         return tp * pp;
     }
 
     public int devices() {
-        return tp * pp * dp;
+        return devicesPerReplica() * dp;
     }
 
     /** Checks the layout against a model; returns null when it is valid, else the reason. */

@@ -16,6 +16,12 @@ import java.util.List;
  * the first stage holds the embedding, the last the head (and, when tied and pp > 1, its own copy of
  * the embedding). KV heads are split over TP ranks, replicated when TP exceeds them; MLA's latent is
  * replicated on every TP rank. A model given only by parameter count spreads them evenly.
+ *
+ * <p>Experts. Without expert parallelism TP splits every expert by its width, as a dense FFN. With
+ * {@code ep > 1} each device holds {@code experts / ep} whole routed experts of each MoE layer, the
+ * router whole, and shared experts split over its attention group's TP ranks; attention groups
+ * ({@link Layout#attentionGroups()}) each keep the KV cache of their own sequences, so a replica
+ * holds the groups' KV capacity together while one sequence must fit in one group.
  */
 public final class MemoryModel {
 
@@ -24,8 +30,16 @@ public final class MemoryModel {
         public static final Limits DEFAULT = new Limits(2048, 256);
     }
 
-    /** One pipeline stage's device (every TP rank of a stage holds the same). */
+    /**
+     * One pipeline stage's device (every TP and EP rank of a stage holds the same).
+     *
+     * @param routedExperts routed experts of each MoE layer on this device (0 for a dense model;
+     *     all of them, split by width, without expert parallelism)
+     * @param expertWeightsBytes the routed experts' share of {@code weightsBytes}
+     * @param kvTokens KV tokens this device (its attention group) holds
+     */
     public record Device(int stage, int firstLayer, int lastLayerExclusive, double weightsBytes,
+                         int routedExperts, double expertWeightsBytes,
                          double kvBytesPerToken, double activationBytes, double usableBytes, double kvCapacityBytes,
                          long kvTokens, double shortfallBytes) {
         public boolean fits() {
@@ -47,14 +61,19 @@ public final class MemoryModel {
             return devices.stream().mapToDouble(Device::shortfallBytes).max().orElse(0);
         }
 
-        /** Tokens of KV cache one replica holds: the least over stages. */
-        public long kvTokens() {
+        /** Tokens of KV cache one attention group holds: the least over stages. */
+        public long groupKvTokens() {
             return devices.stream().mapToLong(Device::kvTokens).min().orElse(0);
         }
 
-        /** Concurrent sequences of {@link #seqLen} tokens that fit in one replica. */
+        /** Tokens of KV cache one replica holds: its attention groups' together. */
+        public long kvTokens() {
+            return groupKvTokens() * layout.attentionGroups();
+        }
+
+        /** Concurrent sequences of {@link #seqLen} tokens that fit in one replica (a sequence stays in one group). */
         public long concurrentSequences() {
-            return seqLen <= 0 ? 0 : kvTokens() / seqLen;
+            return seqLen <= 0 ? 0 : groupKvTokens() / seqLen * layout.attentionGroups();
         }
 
         public Device worst() {
@@ -88,6 +107,25 @@ public final class MemoryModel {
         return s * base + Math.min(s, extra);
     }
 
+    /** Routed experts of one MoE layer a device holds whole with expert parallelism (all of them, split by width, without). */
+    public static int routedExpertsPerDevice(ModelSpec m, Layout l) {
+        return l.ep() > 1 ? m.experts() / l.ep() : m.experts();
+    }
+
+    /** Routed-expert parameters one device of stage {@code stage} holds. */
+    public static double deviceExpertParams(ModelSpec m, Layout l, int stage) {
+        if (m.paramOverride() > 0 || !m.isMoe()) {
+            return 0;
+        }
+        double perLayer = l.ep() > 1 ? (double) routedExpertsPerDevice(m, l) * m.expertParams()
+                : (double) m.experts() * m.expertParams() / l.tp();
+        int moe = 0;
+        for (int layer = stageStart(m.layers(), l.pp(), stage); layer < stageStart(m.layers(), l.pp(), stage + 1); layer++) {
+            moe += m.isMoeLayer(layer) ? 1 : 0;
+        }
+        return moe * perLayer;
+    }
+
     /** Parameters one device of stage {@code stage} holds. */
     public static double deviceParams(ModelSpec m, Layout l, int stage) {
         int tp = l.tp();
@@ -97,14 +135,11 @@ public final class MemoryModel {
         }
         int from = stageStart(m.layers(), pp, stage);
         int to = stageStart(m.layers(), pp, stage + 1);
-        double n = 0;
+        double n = deviceExpertParams(m, l, stage);
         for (int layer = from; layer < to; layer++) {
             n += (double) m.attentionSplitParams() / tp + m.attentionReplicatedParams() + m.layerNormParams();
             if (m.isMoeLayer(layer)) {
-                double routed = l.ep() > 1
-                        ? Math.ceil((double) m.experts() / l.ep()) * m.expertParams()
-                        : (double) m.experts() * m.expertParams() / tp;
-                n += routed + (double) m.sharedExperts() * m.expertParams() / tp + m.routerParams();
+                n += (double) m.sharedExperts() * m.expertParams() / tp + m.routerParams();
             } else {
                 n += (double) m.denseFfnParams() / tp;
             }
@@ -161,6 +196,7 @@ public final class MemoryModel {
         List<Device> devices = new ArrayList<>();
         for (int s = 0; s < l.pp(); s++) {
             double w = deviceParams(m, l, s) * p.bytesPerParam();
+            double experts = deviceExpertParams(m, l, s) * p.bytesPerParam();
             double kvTok = deviceKvValuesPerToken(m, l, s) * kv.bytesPerParam();
             double act = activationBytes(m, l, s, limits);
             double usable = 0;
@@ -174,7 +210,7 @@ public final class MemoryModel {
                 shortfall = w + act + kvTok * seqLen - usable;
             }
             devices.add(new Device(s, stageStart(m.layers(), l.pp(), s), stageStart(m.layers(), l.pp(), s + 1), w,
-                    kvTok, act, usable, cap, tokens, shortfall));
+                    m.isMoe() ? routedExpertsPerDevice(m, l) : 0, experts, kvTok, act, usable, cap, tokens, shortfall));
         }
         return new Report(m, p, kv, l, acc, seqLen, weightsBytes(m, p), kvBytesPerToken(m, kv), List.copyOf(devices));
     }

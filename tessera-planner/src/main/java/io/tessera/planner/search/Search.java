@@ -118,11 +118,7 @@ public final class Search {
         for (Precision p : s.precisions()) {
             for (int tp = 1; tp <= Math.min(s.maxDevices(), s.accelerator().devicesPerNode()); tp *= 2) {
                 for (int pp = 1; tp * pp <= s.maxDevices(); pp *= 2) {
-                    List<Integer> eps = new ArrayList<>(List.of(1));
-                    if (s.model().isMoe() && tp > 1 && s.model().experts() % tp == 0) {
-                        eps.add(tp);
-                    }
-                    for (int ep : eps) {
+                    for (int ep : expertDegrees(s.model(), tp, pp, s.maxDevices())) {
                         Layout l = new Layout(tp, pp, 1, ep);
                         String bad = l.invalidFor(s.model());
                         String label = p.label() + " " + l.label();
@@ -222,6 +218,23 @@ public final class Search {
         List<Candidate> allLosers = new ArrayList<>(rest);
         allLosers.addAll(losers);
         return new Result(s, verified, allLosers, considered, (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /**
+     * Expert-parallel degrees to try for a TP x PP instance: 1, and for an MoE model every
+     * {@code tp x 2^j} that divides its experts and fits the devices ({@code ep = tp}: experts over
+     * the TP group; more: data-parallel attention groups, which may span nodes).
+     */
+    static List<Integer> expertDegrees(ModelSpec m, int tp, int pp, int maxDevices) {
+        List<Integer> eps = new ArrayList<>(List.of(1));
+        if (m.isMoe()) {
+            for (int ep = tp > 1 ? tp : 2; ep * pp <= maxDevices && ep <= m.experts(); ep *= 2) {
+                if (m.experts() % ep == 0) {
+                    eps.add(ep);
+                }
+            }
+        }
+        return eps;
     }
 
     /** The roles of a candidate's instances not yet simulated, as (instance, role) pairs. */
@@ -350,16 +363,18 @@ public final class Search {
     }
 
     /** The simulations behind one instance's rates: one per role, at a rate and a sample size. */
-    private record Probes(Simulator.Config cfg, CostModel cost, int lanes, long blocks, double e2e, SimResult alone) {
+    private record Probes(Simulator.Config cfg, CostModel cost, int lanes, long blocks, int groups, double e2e,
+                          SimResult alone) {
 
         static Probes of(Spec s, Precision p, Layout l) {
             Deployment one = Deployment.colocated(s.model(), p, s.accelerator(), l, 1, s.limits());
             long blocks = one.blocksPerLane(l);
             CostModel cost = new CostModel(s.model(), p, p.defaultKvPrecision(), s.accelerator(), l);
             Simulator.Config cfg = one.config(s.ttftSlo(), s.tpotSlo());
-            SimResult alone = Simulator.colocated(cfg, cost, l.pp(), blocks, Workloads.atRate(s.workload(), 1e-6, 1));
+            int groups = l.attentionGroups();
+            SimResult alone = Simulator.colocated(cfg, cost, l.pp(), blocks, groups, Workloads.atRate(s.workload(), 1e-6, 1));
             double e2e = alone.e2e().length > 0 ? alone.e2e()[0] : Double.NaN;
-            return new Probes(cfg, cost, l.pp(), blocks, e2e, alone);
+            return new Probes(cfg, cost, l.pp(), blocks, groups, e2e, alone);
         }
 
         /** Requests in a sample at rate r: it must span many request lifetimes, or a burst the system would not sustain looks fine. */
@@ -371,11 +386,11 @@ public final class Search {
             Workload w = s.workload();
             int n = s.simRequests();
             return switch (role) {
-                case COLOCATED -> r -> Simulator.colocated(cfg, cost, lanes, blocks, Workloads.atRate(w, r, count(r, n)));
+                case COLOCATED -> r -> Simulator.colocated(cfg, cost, lanes, blocks, groups, Workloads.atRate(w, r, count(r, n)));
                 case PREFILL -> {
                     Simulator.Config ttftOnly = new Simulator.Config(cfg.maxBatchedTokens(), cfg.maxSeqs(), cfg.blockSize(),
                             0, 0, s.ttftSlo(), Double.POSITIVE_INFINITY);
-                    yield r -> Simulator.colocated(ttftOnly, cost, lanes, blocks,
+                    yield r -> Simulator.colocated(ttftOnly, cost, lanes, blocks, groups,
                             Workloads.promptsOnly(Workloads.atRate(w, r, count(r, n))));
                 }
                 default -> {
@@ -384,7 +399,7 @@ public final class Search {
                     StepCost free = b -> 0;
                     yield r -> new Simulator(tpotOnly, List.of(
                             new Simulator.LaneGroup(Simulator.Role.PREFILL, 1, free, Long.MAX_VALUE / 4),
-                            new Simulator.LaneGroup(Simulator.Role.DECODE, lanes, cost, blocks)))
+                            new Simulator.LaneGroup(Simulator.Role.DECODE, lanes, cost, blocks, groups)))
                             .run(Workloads.atRate(w, r, count(r, n)));
                 }
             };
@@ -404,14 +419,20 @@ public final class Search {
         double[] bound = new double[3];
         if (pr.e2e() > 0) {
             CostModel c = pr.cost();
-            int budget = s.limits().maxBatchedTokens();
+            // the engine limits hold per attention group
+            int budget = s.limits().maxBatchedTokens() * pr.groups();
             // prefill: the shortest prompt alone, and the best tokens per second at the full budget
             double firstToken = c.seconds(Batch.prefill(1, len.minPrompt()));
-            double prefillTokensPerSecond = pr.lanes() * budget / c.seconds(new Batch().addPrefill(0, budget, true));
+            Batch full = new Batch();
+            for (int g = 0; g < pr.groups(); g++) {
+                full.addPrefill(0, s.limits().maxBatchedTokens(), true);
+            }
+            double prefillTokensPerSecond = pr.lanes() * budget / c.seconds(full);
             double prefill = firstToken <= s.ttftSlo() ? prefillTokensPerSecond / len.meanPrompt() * BOUND_SLACK : 0;
             // decode: batches that still meet the TPOT SLO
             long kvTokens = pr.blocks() * pr.cfg().blockSize();
-            int maxBatch = (int) Math.max(1, Math.min(s.limits().maxSeqs(), kvTokens / Math.max(1, len.minPrompt() + 1)));
+            int maxBatch = (int) Math.max(1, Math.min((long) s.limits().maxSeqs() * pr.groups(),
+                    kvTokens / Math.max(1, len.minPrompt() + 1)));
             long context = Math.round(len.meanPrompt() + len.meanOutput() / 2);
             double alone = c.seconds(Batch.decodes(1, len.minPrompt() + 1));
             double best = 0;

@@ -29,6 +29,35 @@ public record Deployment(ModelSpec model, Precision precision, Precision kvPreci
         return new Deployment(m, p, p.defaultKvPrecision(), a, prefillLayout, 0, decodeLayout, prefill, decode, limits, 16);
     }
 
+    /** Parses a "P:D" instance ratio (e.g. 1:2), both at least 1; {@code what} names the option in errors. */
+    public static int[] parseRatio(String what, String s) {
+        String[] f = s.trim().split(":");
+        try {
+            if (f.length == 2) {
+                int p = Integer.parseInt(f[0].trim());
+                int d = Integer.parseInt(f[1].trim());
+                if (p >= 1 && d >= 1) {
+                    return new int[] {p, d};
+                }
+            }
+        } catch (NumberFormatException e) {
+            // refused below with the form it wants
+        }
+        throw new IllegalArgumentException(what + " wants P:D with both at least 1, e.g. 1:2, not '" + s + "'");
+    }
+
+    /** Refuses a deployment whose instances cannot hold the workload's longest request (capped at the model's context). */
+    public void requireFits(Workload w) {
+        for (Layout l : isDisaggregated() ? new Layout[] {layout, decodeLayout} : new Layout[] {layout}) {
+            MemoryModel.Report r = memory(l, Math.min(w.maxSequence(), model.maxContext()));
+            if (!r.fits()) {
+                throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                        "%s %s does not fit on %s: %.2f GB short per device", model.name(), l.label(), accelerator.name(),
+                        r.shortfallBytes() / 1e9));
+            }
+        }
+    }
+
     public boolean isDisaggregated() {
         return decodeLayout != null;
     }
@@ -51,11 +80,17 @@ public record Deployment(ModelSpec model, Precision precision, Precision kvPreci
 
     /** Seconds per token of KV cache to move from a prefill to a decode instance. */
     public double transferSecondsPerToken() {
-        double bytesPerDevice = MemoryModel.kvBytesPerToken(model, kvPrecision) / layout.devicesPerReplica();
+        // a sequence's KV lives on its attention group's devices, all of which send their part at once
+        double bytesPerDevice = MemoryModel.kvBytesPerToken(model, kvPrecision) / layout.kvShards();
         int span = devices();
         return bytesPerDevice / accelerator.linkBytesPerSecond(span);
     }
 
+    /**
+     * The simulator's settings. The engine limits are per attention group (each group schedules
+     * its own sequences, as vLLM's and SGLang's data-parallel attention ranks do; see
+     * {@link Simulator.LaneGroup}).
+     */
     public Simulator.Config config(double ttftSlo, double tpotSlo) {
         Simulator.Config c = new Simulator.Config(limits.maxBatchedTokens(), limits.maxSeqs(), blockSize, 0, 0, ttftSlo, tpotSlo);
         return isDisaggregated() ? c.withTransfer(transferSecondsPerToken(), accelerator.linkLatencyUs() * 1e-6) : c;
@@ -66,10 +101,13 @@ public record Deployment(ModelSpec model, Precision precision, Precision kvPreci
         CostModel c = new CostModel(model, precision, kvPrecision, accelerator, layout);
         if (isDisaggregated()) {
             CostModel d = new CostModel(model, precision, kvPrecision, accelerator, decodeLayout);
-            groups.add(new Simulator.LaneGroup(Simulator.Role.PREFILL, prefill * layout.pp(), c, blocksPerLane(layout)));
-            groups.add(new Simulator.LaneGroup(Simulator.Role.DECODE, decode * decodeLayout.pp(), d, blocksPerLane(decodeLayout)));
+            groups.add(new Simulator.LaneGroup(Simulator.Role.PREFILL, prefill * layout.pp(), c, blocksPerLane(layout),
+                    layout.attentionGroups()));
+            groups.add(new Simulator.LaneGroup(Simulator.Role.DECODE, decode * decodeLayout.pp(), d, blocksPerLane(decodeLayout),
+                    decodeLayout.attentionGroups()));
         } else {
-            groups.add(new Simulator.LaneGroup(Simulator.Role.COLOCATED, replicas * layout.pp(), c, blocksPerLane(layout)));
+            groups.add(new Simulator.LaneGroup(Simulator.Role.COLOCATED, replicas * layout.pp(), c, blocksPerLane(layout),
+                    layout.attentionGroups()));
         }
         return new Simulator(config(ttftSlo, tpotSlo), groups);
     }

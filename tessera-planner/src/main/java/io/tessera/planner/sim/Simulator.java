@@ -21,8 +21,21 @@ public final class Simulator {
 
     public enum Role { COLOCATED, PREFILL, DECODE }
 
-    /** One group of identical lanes. */
-    public record LaneGroup(Role role, int lanes, StepCost cost, long kvBlocksPerLane) {
+    /**
+     * One group of identical lanes. {@code attentionGroups} is how many data-parallel attention
+     * groups share each lane's steps (expert parallelism): each schedules its own sequences under
+     * the engine limits, so the lane's step takes that many times the limits.
+     */
+    public record LaneGroup(Role role, int lanes, StepCost cost, long kvBlocksPerLane, int attentionGroups) {
+        public LaneGroup {
+            if (attentionGroups < 1) {
+                throw new IllegalArgumentException("attention groups must be at least 1");
+            }
+        }
+
+        public LaneGroup(Role role, int lanes, StepCost cost, long kvBlocksPerLane) {
+            this(role, lanes, cost, kvBlocksPerLane, 1);
+        }
     }
 
     /** Engine limits and the KV hand-over of disaggregated serving. */
@@ -80,12 +93,16 @@ public final class Simulator {
         final Batch batch = new Batch();
         final ArrayList<Req> scheduled = new ArrayList<>();
         final ArrayList<Integer> chunks = new ArrayList<>();
+        final int maxBatchedTokens;
+        final int maxSeqs;
 
-        Lane(Role role, StepCost cost, long blocks) {
+        Lane(Role role, StepCost cost, long blocks, int attentionGroups) {
             this.role = role;
             this.cost = cost;
             this.totalBlocks = blocks;
             this.freeBlocks = blocks;
+            this.maxBatchedTokens = cfg.maxBatchedTokens() * attentionGroups;
+            this.maxSeqs = cfg.maxSeqs() * attentionGroups;
         }
 
         int load() {
@@ -120,7 +137,7 @@ public final class Simulator {
         boolean decode = false;
         for (LaneGroup g : groups) {
             for (int i = 0; i < g.lanes(); i++) {
-                lanes.add(new Lane(g.role(), g.cost(), g.kvBlocksPerLane()));
+                lanes.add(new Lane(g.role(), g.cost(), g.kvBlocksPerLane(), g.attentionGroups()));
             }
             prefill |= g.role() == Role.PREFILL;
             decode |= g.role() == Role.DECODE;
@@ -132,7 +149,13 @@ public final class Simulator {
 
     /** Colocated serving on {@code lanes} identical lanes. */
     public static SimResult colocated(Config cfg, StepCost cost, int lanes, long kvBlocksPerLane, Workload w) {
-        return new Simulator(cfg, List.of(new LaneGroup(Role.COLOCATED, lanes, cost, kvBlocksPerLane))).run(w);
+        return colocated(cfg, cost, lanes, kvBlocksPerLane, 1, w);
+    }
+
+    /** Colocated serving on {@code lanes} identical lanes of {@code attentionGroups} attention groups each. */
+    public static SimResult colocated(Config cfg, StepCost cost, int lanes, long kvBlocksPerLane, int attentionGroups,
+                                      Workload w) {
+        return new Simulator(cfg, List.of(new LaneGroup(Role.COLOCATED, lanes, cost, kvBlocksPerLane, attentionGroups))).run(w);
     }
 
     public SimResult run(Workload w) {
@@ -214,7 +237,7 @@ public final class Simulator {
         Batch b = l.batch.clear();
         l.scheduled.clear();
         l.chunks.clear();
-        int budget = cfg.maxBatchedTokens();
+        int budget = l.maxBatchedTokens;
         for (int i = 0; i < l.running.size() && budget > 0; i++) {
             Req r = l.running.get(i);
             int chunk = r.len < r.target ? Math.min(r.target - r.len, budget) : 1;
@@ -234,7 +257,7 @@ public final class Simulator {
             schedule(l, b, r, chunk);
             budget -= chunk;
         }
-        while (budget > 0 && l.running.size() < cfg.maxSeqs() && !l.waiting.isEmpty()) {
+        while (budget > 0 && l.running.size() < l.maxSeqs && !l.waiting.isEmpty()) {
             Req r = l.waiting.peekFirst();
             int chunk;
             long need;

@@ -1,10 +1,10 @@
-package io.tessera.cli;
+package io.tessera.cli.plan;
 
-import io.tessera.cli.plan.CalibrationOptions;
 import io.tessera.planner.calibrate.Calibration;
+import io.tessera.planner.calibrate.CalibrationSetup;
 import io.tessera.planner.calibrate.ForwardStepTimer;
 import io.tessera.planner.catalog.Accelerator;
-import io.tessera.planner.catalog.Efficiency;
+import io.tessera.planner.report.CalibrationReportWriter;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -35,21 +35,15 @@ public final class PlanCalibrateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
         long t0 = System.nanoTime();
-        Accelerator cpu = opts.probedCpuFor(o);
-        try (ForwardStepTimer timer = opts.timerFor(modelFile, opts.shape(), spec.commandLine().getErr())) {
-            o.printf(Locale.ROOT, "model: %s, %d layers, %.1fM parameters, %.3f bytes/weight, %d threads%n",
-                    timer.shape().name(), timer.shape().layers(), timer.shape().totalParams() / 1e6,
-                    timer.weightBytesPerParam(), timer.threads());
-            o.flush();
-            Calibration.Result r = Calibration.calibrate(timer, cpu, opts.repeatCount());
-            Efficiency e = r.accelerator().efficiency();
-            o.printf(Locale.ROOT, "fitted: step overhead %.2f ms, operator fork/join %.1f us (measured), "
-                            + "weights at %.2f x read bandwidth, GEMM at %.3f x matmul peak, attention at %.3f x peak, "
-                            + "KV reads at %.2f x bandwidth%n",
-                    e.stepOverheadMs(), e.opOverheadUs(), e.weightStream(), e.gemmCompute(), e.attentionPrefill(),
-                    e.attentionDecode());
-            PlanValidateCommand.table(o, r.fit(), false);
-            Path file = out != null ? out : CalibrationOptions.defaultCalibrationFile();
+        CalibrationSetup setup = opts.setup();
+        Accelerator cpu = setup.probedCpu();
+        CalibrationReportWriter.peaks(o, cpu, setup.threadCount());
+        try (ForwardStepTimer timer = opts.timer(modelFile, opts.shape, spec.commandLine().getErr())) {
+            CalibrationReportWriter.model(o, timer, true, false);
+            Calibration.Result r = Calibration.calibrate(timer, cpu, opts.repeats);
+            CalibrationReportWriter.fitted(o, r.accelerator().efficiency());
+            CalibrationReportWriter.table(o, r.fit(), false, Double.NaN);
+            Path file = out != null ? out : CalibrationSetup.defaultCalibrationFile();
             Calibration.save(file, r.accelerator(), "fitted by `tessera plan calibrate` on " + timer.shape().name()
                     + " with " + timer.threads() + " threads", timer.file(), r.fit());
             o.printf(Locale.ROOT, "saved %s in %.0f s (use: tessera plan validate, or --gpu cpu-local --catalog %s)%n",

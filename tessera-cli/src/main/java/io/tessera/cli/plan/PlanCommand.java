@@ -1,17 +1,16 @@
-package io.tessera.cli;
+package io.tessera.cli.plan;
 
-import io.tessera.cli.plan.PlanCatalogCommands;
-import io.tessera.cli.plan.PlanMemoryCommand;
-import io.tessera.cli.plan.PlanSearchOutput;
-import io.tessera.cli.plan.PlanSimulateCommand;
-import io.tessera.cli.plan.PlanSupport;
 import io.tessera.planner.catalog.Accelerator;
+import io.tessera.planner.catalog.AcceleratorCatalog;
 import io.tessera.planner.memory.MemoryModel;
 import io.tessera.planner.memory.Precision;
 import io.tessera.planner.model.ModelCatalog;
 import io.tessera.planner.model.ModelSpec;
+import io.tessera.planner.report.SearchReportWriter;
+import io.tessera.planner.report.Units;
+import io.tessera.planner.search.Mode;
 import io.tessera.planner.search.Search;
-import io.tessera.planner.sim.Workload;
+import io.tessera.planner.sim.WorkloadParams;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,7 +44,7 @@ public final class PlanCommand implements Callable<Integer> {
     String rank;
     @Option(names = "--catalog", description = "an accelerators.json to use instead of the built-in one")
     Path catalog;
-    @Option(names = "--max-gpus", defaultValue = "8", description = "devices available (default ${DEFAULT-VALUE})")
+    @Option(names = "--max-gpus", defaultValue = "8", description = "devices available (default ${DEFAULT-VALUE}); expert parallelism may span nodes, tensor parallelism stays within one")
     int maxGpus;
     @Option(names = "--ttft-slo", defaultValue = "1s", description = "time-to-first-token target (default ${DEFAULT-VALUE})")
     String ttftSlo;
@@ -66,7 +65,7 @@ public final class PlanCommand implements Callable<Integer> {
     @Option(names = "--max-seqs", defaultValue = "256", description = "sequences per step (default ${DEFAULT-VALUE})")
     int maxSeqs;
     @Mixin
-    PlanSupport.WorkloadOptions load = new PlanSupport.WorkloadOptions();
+    WorkloadOptions load = new WorkloadOptions();
     @Option(names = "--json", description = "machine-readable output")
     boolean json;
 
@@ -84,37 +83,24 @@ public final class PlanCommand implements Callable<Integer> {
         if (gpus.size() > 1 && !byCost) {
             throw new IllegalArgumentException("several --gpu values need --rank cost: goodput per device does not compare across accelerators");
         }
-        List<Accelerator> accs = new ArrayList<>();
-        for (String g : gpus) {
-            Accelerator a = PlanSupport.accelerator(g.trim(), catalog);
-            if (byCost && !a.hasPrice()) {
-                throw new IllegalArgumentException("no price for " + a.name() + " in the catalog; add price_per_hour "
-                        + "(US dollars per device-hour) to its entry in a --catalog file");
-            }
-            accs.add(a);
-        }
-        List<Precision> ps = new ArrayList<>();
-        for (String p : precisions) {
-            ps.add(Precision.parse(p));
-        }
-        boolean colo = !mode.equalsIgnoreCase("disaggregated");
-        boolean disagg = !mode.equalsIgnoreCase("colocated");
-        if (!colo && !disagg || !(mode.equalsIgnoreCase("both") || mode.equalsIgnoreCase("colocated") || mode.equalsIgnoreCase("disaggregated"))) {
-            throw new IllegalArgumentException("--mode must be colocated, disaggregated or both");
-        }
-        Workload w = load.workload(true);
-        double rate = load.targetRate();
+        AcceleratorCatalog catalogued = AcceleratorCatalog.open(catalog);
+        List<Accelerator> accelerators = gpus.stream().map(g -> byCost ? catalogued.priced(g) : catalogued.get(g)).toList();
+        List<Precision> ps = precisions.stream().map(Precision::parse).toList();
+        Mode md = Mode.parse(mode);
+        WorkloadParams w = load.params();
         List<Search.Result> results = new ArrayList<>();
-        for (Accelerator a : accs) {
-            Search.Spec s = new Search.Spec(m, a, maxGpus, PlanSupport.seconds(ttftSlo), PlanSupport.seconds(tpotSlo), w, rate,
-                    ps, colo, disagg, attainment, new MemoryModel.Limits(maxTokens, maxSeqs), top, load.requestCount());
+        for (Accelerator a : accelerators) {
+            Search.Spec s = new Search.Spec(m, a, maxGpus,
+                    Units.seconds("--ttft-slo", ttftSlo), Units.seconds("--tpot-slo", tpotSlo), w.build(true), w.targetRate(),
+                    ps, md.colocated(), md.disaggregated(), attainment, new MemoryModel.Limits(maxTokens, maxSeqs), top,
+                    w.requests());
             results.add(Search.run(s));
         }
         if (byCost) {
-            return PlanSearchOutput.printByCost(spec.commandLine().getOut(), results, top, json) ? 0 : 3;
+            return SearchReportWriter.writeByCost(spec.commandLine().getOut(), results, top, json) ? 0 : 3;
         }
         Search.Result r = results.getFirst();
-        PlanSearchOutput.print(spec.commandLine().getOut(), r, losers, json);
+        SearchReportWriter.write(spec.commandLine().getOut(), r, losers, json);
         return r.ranked().isEmpty() ? 3 : 0;
     }
 }
