@@ -78,6 +78,12 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
             throw new ModelFormatException(t.file.path(), "tensor '" + t.info.name() + "'", "shape "
                     + Arrays.toString(shape) + " does not match config.json, expected [" + rows + ", " + cols + "]");
         }
+        boolean int8 = t.info.dtype() == SafetensorsDtype.I8;
+        if ((int8 || t.info.dtype() == SafetensorsDtype.F8_E4M3) && quantization.quantized()
+                && quantization.int8() != int8) {
+            throw new ModelFormatException(t.file.path(), "tensor '" + t.info.name() + "'", "is " + t.info.dtype()
+                    + " but quantization_config says " + (quantization.int8() ? "int8" : "FP8") + " weights");
+        }
         if (t.info.dtype() == SafetensorsDtype.F8_E4M3) {
             Located scale = scaleOf(t.info.name(), "FP8 (F8_E4M3)");
             return Fp8Weights.pack(name, t.file, t.info, scale.file, scale.info, quantization, rows, cols, arena);
