@@ -18,6 +18,8 @@ text="$root/tessera-bench/eval/tinystories-style.txt"
 tessera="$root/tessera"
 types="F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q4_K_M"
 at_load="FP8"
+# every KV cache type stories260K's heads of 8 values can hold (q8_0 needs multiples of 32)
+kv_types="f32 f16 bf16 int8 fp8_e4m3 fp8_e5m2"
 
 row() { # json -> "| ppl ± err | KL mean | KL p99 | KL max | same top |"
   python3 -c 'import json,sys; r=json.load(sys.stdin); k=r["kl"]
@@ -33,14 +35,14 @@ echo
 echo "| weights | KV cache | perplexity | KL mean | KL p99 | KL max | same top token |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 for t in $types; do
-  for kv in f32 f16 bf16; do
+  for kv in $kv_types; do
     printf '| %s | %s ' "$t" "$kv"
     "$tessera" eval perplexity "$work/stories260K-$t.gguf" --text "$text" --ctx 256 --kv-cache-dtype "$kv" \
       --kl-base "$work/stories260K-F32.gguf" --json 2>/dev/null | row
   done
 done
 for t in $at_load; do
-  for kv in f32 f16 bf16; do
+  for kv in $kv_types; do
     printf '| %s | %s ' "$t" "$kv"
     "$tessera" eval perplexity "$work/stories260K-F32.gguf" --quantize "$t" --text "$text" --ctx 256 \
       --kv-cache-dtype "$kv" --kl-base "$work/stories260K-F32.gguf" --json 2>/dev/null | row
@@ -87,7 +89,7 @@ echo "which stories260K's 8 are not); KL from the same file with an F32 KV cache
 echo
 echo "| KV cache | perplexity | KL mean | KL p99 | KL max | same top token |"
 echo "| --- | --- | --- | --- | --- | --- |"
-for kv in f16 bf16 q8_0; do
+for kv in f16 bf16 q8_0 int8 fp8_e4m3 fp8_e5m2; do
   printf '| %s ' "$kv"
   "$tessera" eval perplexity "$work/synth-F32.gguf" --text "$text" --ctx 128 --kv-cache-dtype "$kv" \
     --kl-base "$work/synth-F32.gguf" --json 2>/dev/null | row

@@ -41,7 +41,7 @@
 #define TSR_EXPORT __attribute__((visibility("default")))
 
 /* Changes whenever a signature or a layout below changes; Java refuses a library of another ABI. */
-#define TSR_ABI 4
+#define TSR_ABI 6
 
 enum { CHUNK = 256, BLOCK = 32, Q8_CHUNK_BYTES = 272, Q4_CHUNK_BYTES = 144, HEADER_BYTES = 16 };
 /* Q6_K lane order (Q6KLanesKernel): d, 16 scales (even sub-blocks first), 128 bytes of low nibbles, 64 of high pairs. */
@@ -534,6 +534,177 @@ static void lanes_rows(int kind, const uint8_t *w, int64_t row_bytes, int32_t in
 }
 #endif
 
+/* ---------------------------------------------------------------- Q4_0 and Q4_K tiles on AVX-512 VNNI */
+
+#if defined(TSR_AVX512)
+/* Two 8-float vectors side by side (AVX-512F only: the variant does not require AVX-512DQ). */
+static inline __m512 join8(__m256 lo, __m256 hi) {
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
+}
+
+static inline __m512 twice8(const float *p) {
+    return _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(p))));
+}
+
+/*
+ * A tile: 2 row pairs × 3 tokens hold 12 integer and 6 float accumulators and 8 unpacked weight
+ * vectors in the 32 registers. One-token decode keeps lanes_tile (one row streamed at a time).
+ * The scales of up to 64 chunks (rows of 16384 values) are made once per group of rows (16 KB).
+ */
+enum { NIBBLE_PAIRS = 2, NIBBLE_TOKENS = 3, NIBBLE_MIN_TOKENS = 2, NIBBLE_SCALE_CHUNKS = 64 };
+
+/*
+ * The weight scales d and the minimum factors m of chunk c of rows r and r + 1, side by side
+ * (lanes_tile's d and m of each row, computed with the same operations).
+ */
+static inline __attribute__((always_inline)) void nibble_scales(int kind, const uint8_t *c0, const uint8_t *c1,
+        __m512 *d, __m512 *m) {
+    if (kind == K_Q4_K) {
+        uint64_t sc0, mn0, sc1, mn1;
+        q4k_scales(c0, &sc0, &mn0);
+        q4k_scales(c1, &sc1, &mn1);
+        __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_set_epi64x((long long) sc1, (long long) sc0)));
+        __m512 mn = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_set_epi64x((long long) mn1, (long long) mn0)));
+        __m512 dall = join8(_mm256_set1_ps(half_to_float(ld16(c0))), _mm256_set1_ps(half_to_float(ld16(c1))));
+        __m512 dmin = join8(_mm256_set1_ps(-half_to_float(ld16(c0 + 2))), _mm256_set1_ps(-half_to_float(ld16(c1 + 2))));
+        *d = _mm512_mul_ps(sc, dall);
+        *m = _mm512_mul_ps(mn, dmin);
+    } else {
+        __m256i h = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *) c0)),
+                _mm_loadu_si128((const __m128i *) c1), 1);
+        *d = _mm512_cvtph_ps(h);
+        *m = _mm512_mul_ps(*d, _mm512_set1_ps(-8.0f));
+    }
+}
+
+/*
+ * Rows r0..r0+2·np (np row pairs) × tokens t0..t0+nt of a Q4_0 or Q4_K lane-order matrix: each
+ * chunk's nibbles are unpacked to bytes once per row and serve all nt tokens, each token's
+ * activation vectors are loaded once for all the rows, and every (row, token) keeps its own 32-bit
+ * integer sums (vpdpbusd: nibble as the unsigned operand, activation as the signed one; exact).
+ * The float steps are lanes_tile's, two rows side by side in one 512-bit vector (lanes 0-7 the
+ * first row's eight blocks, 8-15 the second's): the same operations per lane in the same order, so
+ * the results are lanes_tile's bits. np and nt are constants at every call, so that the compiler
+ * keeps the tile in registers.
+ *
+ * dm: the row pairs' scales per chunk (dm[2·(c·np + p)] = d, + 1 = m), made once per group of rows
+ * for all its token tiles; or null, and the tile makes them itself (rows too long for the buffer).
+ */
+static inline __attribute__((always_inline)) void nibble_tile(int kind, int np, int nt, const uint8_t *w,
+        int64_t row_bytes, int64_t chunks, int32_t in, int32_t r0, int32_t out_stride, const int8_t *q,
+        const float *xs, const float *xm, const __m512 *dm, int64_t t0, float *out) {
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    __m512 acc[NIBBLE_PAIRS][NIBBLE_TOKENS];
+    for (int p = 0; p < np; p++)
+        for (int u = 0; u < nt; u++) acc[p][u] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < chunks; c++) {
+        __m512 d[NIBBLE_PAIRS], m[NIBBLE_PAIRS];
+        for (int p = 0; p < np; p++) {
+            if (dm) {
+                d[p] = dm[2 * (c * np + p)];
+                m[p] = dm[2 * (c * np + p) + 1];
+            } else {
+                const uint8_t *c0 = w + (r0 + 2 * p) * row_bytes + c * Q4_CHUNK_BYTES;
+                nibble_scales(kind, c0, c0 + row_bytes, &d[p], &m[p]);
+            }
+        }
+        __m512i s[2 * NIBBLE_PAIRS][NIBBLE_TOKENS];
+        for (int k = 0; k < 2 * np; k++)
+            for (int u = 0; u < nt; u++) s[k][u] = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) {
+            __m512i lo[2 * NIBBLE_PAIRS], hi[2 * NIBBLE_PAIRS];
+            for (int k = 0; k < 2 * np; k++) {
+                __m512i nv = _mm512_loadu_si512(w + (r0 + k) * row_bytes + c * Q4_CHUNK_BYTES + HEADER_BYTES + 64 * h);
+                lo[k] = _mm512_and_si512(nv, low);
+                hi[k] = _mm512_and_si512(_mm512_srli_epi16(nv, 4), low);
+            }
+            for (int u = 0; u < nt; u++) {
+                const int8_t *x = q + (t0 + u) * in + c * CHUNK + 128 * h;
+                __m512i x0 = _mm512_loadu_si512(x);
+                __m512i x1 = _mm512_loadu_si512(x + 64);
+                for (int k = 0; k < 2 * np; k++) {
+                    s[k][u] = _mm512_dpbusd_epi32(s[k][u], lo[k], x0);
+                    s[k][u] = _mm512_dpbusd_epi32(s[k][u], hi[k], x1);
+                }
+            }
+        }
+        for (int u = 0; u < nt; u++) {
+            int64_t b = ((t0 + u) * in + c * CHUNK) >> 5;
+            __m512 dx = twice8(xs + b);
+            __m512 xsum = twice8(xm + b);
+            for (int p = 0; p < np; p++) {
+                /* lanes 0-7: the first row's block sums (its two 256-bit halves added), 8-15 the second's */
+                __m512i a = s[2 * p][u], e = s[2 * p + 1][u];
+                __m512i sum = _mm512_add_epi32(_mm512_shuffle_i64x2(a, e, 0x44), _mm512_shuffle_i64x2(a, e, 0xEE));
+                acc[p][u] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(sum), dx), d[p], acc[p][u]);
+                acc[p][u] = _mm512_fmadd_ps(m[p], xsum, acc[p][u]);
+            }
+        }
+    }
+    for (int p = 0; p < np; p++) {
+        for (int u = 0; u < nt; u++) {
+            float a[16];
+            _mm512_storeu_ps(a, acc[p][u]);
+            out[(t0 + u) * out_stride + r0 + 2 * p] = lanes8(a);
+            out[(t0 + u) * out_stride + r0 + 2 * p + 1] = lanes8(a + 8);
+        }
+    }
+}
+
+/*
+ * One group of 2·np rows over all tokens: tiles of NIBBLE_TOKENS, then the rest as one tile of a
+ * constant width. The group's scales are made once into dm when the rows fit it.
+ */
+static inline __attribute__((always_inline)) void nibble_group(int kind, int np, const uint8_t *w, int64_t row_bytes,
+        int64_t chunks, int32_t in, int32_t r0, int32_t out_stride, const int8_t *q, const float *xs, const float *xm,
+        int32_t tokens, __m512 *dm, float *out) {
+    if (chunks <= NIBBLE_SCALE_CHUNKS) {
+        for (int64_t c = 0; c < chunks; c++) {
+            for (int p = 0; p < np; p++) {
+                const uint8_t *c0 = w + (r0 + 2 * p) * row_bytes + c * Q4_CHUNK_BYTES;
+                nibble_scales(kind, c0, c0 + row_bytes, &dm[2 * (c * np + p)], &dm[2 * (c * np + p) + 1]);
+            }
+        }
+    } else {
+        dm = 0;
+    }
+    int64_t tiled = tokens - tokens % NIBBLE_TOKENS;
+    for (int64_t t = 0; t < tiled; t += NIBBLE_TOKENS) {
+        nibble_tile(kind, np, NIBBLE_TOKENS, w, row_bytes, chunks, in, r0, out_stride, q, xs, xm, dm, t, out);
+    }
+    switch (tokens - tiled) {
+        case 1: nibble_tile(kind, np, 1, w, row_bytes, chunks, in, r0, out_stride, q, xs, xm, dm, tiled, out); break;
+        case 2: nibble_tile(kind, np, 2, w, row_bytes, chunks, in, r0, out_stride, q, xs, xm, dm, tiled, out); break;
+        case 3: nibble_tile(kind, np, 3, w, row_bytes, chunks, in, r0, out_stride, q, xs, xm, dm, tiled, out); break;
+        default: break;
+    }
+}
+
+/*
+ * Rows [from, to) in groups of 2·NIBBLE_PAIRS rows (then one pair, then a last single row through
+ * lanes_tile), each group over all tokens: a group's weights (at most 4 × 144 bytes per chunk)
+ * stay in L1 while the tokens' activations stream past them.
+ */
+static inline __attribute__((always_inline)) void nibble_rows(int kind, const uint8_t *w, int64_t row_bytes,
+        int32_t in, int32_t from, int32_t to, int32_t out_stride, const int8_t *q, const float *xs, const float *xm,
+        int32_t tokens, float *out) {
+    __m512 dm[2 * NIBBLE_SCALE_CHUNKS * NIBBLE_PAIRS];
+    int64_t chunks = in / CHUNK;
+    int32_t r = from;
+    for (; r + 2 * NIBBLE_PAIRS <= to; r += 2 * NIBBLE_PAIRS) {
+        nibble_group(kind, NIBBLE_PAIRS, w, row_bytes, chunks, in, r, out_stride, q, xs, xm, tokens, dm, out);
+    }
+    for (; r + 2 <= to; r += 2) {
+        nibble_group(kind, 1, w, row_bytes, chunks, in, r, out_stride, q, xs, xm, tokens, dm, out);
+    }
+    for (; r < to; r++) {
+        for (int64_t t = 0; t < tokens; t++) {
+            lanes_tile(kind, 1, w + r * row_bytes, chunks, Q4_CHUNK_BYTES, in, r, out_stride, q, xs, xm, t, out);
+        }
+    }
+}
+#endif
+
 TSR_EXPORT void tsr_q8_0_lanes(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
         int32_t out_stride, const int8_t *q, const float *xs, int32_t tokens, float *out) {
     lanes_rows(K_Q8_0, w, row_bytes, in, from, to, out_stride, q, xs, 0, tokens, out);
@@ -541,12 +712,24 @@ TSR_EXPORT void tsr_q8_0_lanes(const uint8_t *w, int64_t row_bytes, int32_t in, 
 
 TSR_EXPORT void tsr_q4_0_lanes(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
         int32_t out_stride, const int8_t *q, const float *xs, const float *xm, int32_t tokens, float *out) {
+#if defined(TSR_AVX512)
+    if (tokens >= NIBBLE_MIN_TOKENS) {
+        nibble_rows(K_Q4_0, w, row_bytes, in, from, to, out_stride, q, xs, xm, tokens, out);
+        return;
+    }
+#endif
     lanes_rows(K_Q4_0, w, row_bytes, in, from, to, out_stride, q, xs, xm, tokens, out);
 }
 
 /* Q4_K in lane order: the nibbles as Q4_0's (activations in LAYOUT_Q4_0_LANES), scales and mins per block. */
 TSR_EXPORT void tsr_q4_k_lanes(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
         int32_t out_stride, const int8_t *q, const float *xs, const float *xm, int32_t tokens, float *out) {
+#if defined(TSR_AVX512)
+    if (tokens >= NIBBLE_MIN_TOKENS) {
+        nibble_rows(K_Q4_K, w, row_bytes, in, from, to, out_stride, q, xs, xm, tokens, out);
+        return;
+    }
+#endif
     lanes_rows(K_Q4_K, w, row_bytes, in, from, to, out_stride, q, xs, xm, tokens, out);
 }
 
@@ -565,7 +748,7 @@ TSR_EXPORT void tsr_q6_k_lanes(const uint8_t *w, int64_t row_bytes, int32_t in, 
  * a = a + g; then single 8-value vectors a = fma(w, x, a); lanes added in the fixed order; then
  * the tail, sum = sum + w·x one value at a time.
  */
-enum { T_F32 = 0, T_F16 = 1, T_BF16 = 2, T_FP8 = 3 };
+enum { T_F32 = 0, T_F16 = 1, T_BF16 = 2, T_FP8 = 3, T_Q4_1 = 4 };
 
 /*
  * FP8 (Tessera's GgmlType.FP8): blocks of 64 values, a float scale then 64 E4M3 codes. As Fp8Kernel:
@@ -584,10 +767,29 @@ static inline const uint8_t *fp8_codes(const uint8_t *row, int64_t i) {
     return row + ((uint64_t) i / FP8_BLOCK) * FP8_BLOCK_BYTES + 4 + (uint64_t) i % FP8_BLOCK;
 }
 
+/*
+ * Q4_1 in the file's layout: blocks of 32 values, half d, half m, then 16 bytes of nibbles (value j
+ * the low nibble of byte j, value 16 + j its high nibble). As Q4_1Kernel, a weight is fma(q, d, m):
+ * the float kernels' order over these rebuilt floats (rows are whole blocks: no tail).
+ */
+#define Q4_1_BLOCK_BYTES 20
+
+static inline const uint8_t *q4_1_block(const uint8_t *row, int64_t i) {
+    return row + ((uint64_t) i / 32) * Q4_1_BLOCK_BYTES;
+}
+
+static inline float q4_1_weight(const uint8_t *row, int64_t i) {
+    const uint8_t *b = q4_1_block(row, i);
+    uint64_t j = (uint64_t) i % 32;
+    int q = j < 16 ? b[4 + j] & 15 : b[4 + j - 16] >> 4;
+    return fmaf((float) q, half_to_float(ld16(b)), half_to_float(ld16(b + 2)));
+}
+
 static inline float scalar_weight(int type, const uint8_t *row, int64_t i) {
     switch (type) {
         case T_F32: return ldf(row + 4 * i);
         case T_F16: return half_to_float(ld16(row + 2 * i));
+        case T_Q4_1: return q4_1_weight(row, i);
         case T_FP8: {
             uint32_t code = (uint32_t) (int32_t) (int8_t) *fp8_codes(row, i);
             return bits_to_float((code << 20) & 0x87F00000u) * fp8_scale(row, i);
@@ -601,6 +803,15 @@ static inline __m256 load8(int type, const uint8_t *row, int64_t i) {
     switch (type) {
         case T_F32: return _mm256_loadu_ps((const float *) (row + 4 * i));
         case T_F16: return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (row + 2 * i)));
+        case T_Q4_1: {
+            /* i is a multiple of 8: the low (values 0-15) or high (16-31) nibbles of 8 bytes */
+            const uint8_t *b = q4_1_block(row, i);
+            uint64_t j = (uint64_t) i % 32;
+            __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (b + 4 + j % 16)));
+            v = _mm256_and_si256(j < 16 ? v : _mm256_srli_epi32(v, 4), _mm256_set1_epi32(15));
+            return _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_set1_ps(half_to_float(ld16(b))),
+                    _mm256_set1_ps(half_to_float(ld16(b + 2))));
+        }
         case T_FP8: {
             __m256i code = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *) fp8_codes(row, i)));
             __m256 v = _mm256_castsi256_ps(_mm256_and_si256(_mm256_slli_epi32(code, 20),
@@ -757,9 +968,125 @@ TSR_EXPORT void tsr_bf16(const uint8_t *w, int64_t row_bytes, int32_t in, int32_
     float_rows(T_BF16, w, row_bytes, in, from, to, out_stride, x, tokens, out);
 }
 
+/* Q4_1 in the file's layout (in a multiple of 32), float activations. */
+TSR_EXPORT void tsr_q4_1(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
+        int32_t out_stride, const float *x, int32_t tokens, float *out) {
+    float_rows(T_Q4_1, w, row_bytes, in, from, to, out_stride, x, tokens, out);
+}
+
 TSR_EXPORT void tsr_fp8(const uint8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
         int32_t out_stride, const float *x, int32_t tokens, float *out) {
     float_rows(T_FP8, w, row_bytes, in, from, to, out_stride, x, tokens, out);
+}
+
+/* ---------------------------------------------------------------- attention over the paged KV cache */
+
+/*
+ * One attention unit (a KV head × a run of tokens of one sequence), as AttentionBlock's Java loops
+ * compute it: the cache rows are F32, F16 or BF16 (T_F32, T_F16, T_BF16: widened exactly), position
+ * j in [from, len) at slot slots[j − from], its head's values at rows + slot·row_bytes + off.
+ * Token u < nt sees positions lo[u]..hi[u]; its nh query heads start at q + qo[u] (head h at
+ * h·hd) and its outputs at out + qo[u] likewise; its scores are scores[(u·nh + h)·len + j].
+ *
+ * Scores: VectorMath.dot's order (an 8-lane fma chain over whole vectors, the lanes added one
+ * after another from 0f, then the tail product by product), times scale. Values: VectorMath.axpy's
+ * (out = fma(v, p, out) per value, the tail out += p·v), positions in ascending order for each
+ * (token, head). Each (token, head) thus takes the Java operations in the Java order, whatever its
+ * unit or batch. The softmax between the two runs in Java.
+ */
+static inline int attn_sees(const int32_t *lo, const int32_t *hi, int u, int64_t j) {
+    return j >= lo[u] && j <= hi[u];
+}
+
+static inline float attn_dot(int type, const uint8_t *row, const float *q, int32_t hd) {
+    int32_t vecs = hd & ~7;
+    float sum = 0.0f;
+    if (hd >= 8) {
+#if defined(TSR_SIMD)
+        __m256 acc = _mm256_setzero_ps();
+        for (int32_t i = 0; i < vecs; i += 8) {
+            acc = _mm256_fmadd_ps(load8(type, row, i), _mm256_loadu_ps(q + i), acc);
+        }
+        float a[8];
+        _mm256_storeu_ps(a, acc);
+#else
+        float a[8] = {0};
+        for (int32_t i = 0; i < vecs; i += 8) {
+            for (int l = 0; l < 8; l++) a[l] = fmaf(scalar_weight(type, row, i + l), q[i + l], a[l]);
+        }
+#endif
+        sum = 0.0f + a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
+    }
+    for (int32_t i = vecs; i < hd; i++) {
+        sum += scalar_weight(type, row, i) * q[i];
+    }
+    return sum;
+}
+
+static inline void attn_axpy(int type, const uint8_t *row, float p, float *o, int32_t hd) {
+    int32_t vecs = hd & ~7;
+#if defined(TSR_SIMD)
+    __m256 pv = _mm256_set1_ps(p);
+    for (int32_t i = 0; i < vecs; i += 8) {
+        _mm256_storeu_ps(o + i, _mm256_fmadd_ps(load8(type, row, i), pv, _mm256_loadu_ps(o + i)));
+    }
+#else
+    for (int32_t i = 0; i < vecs; i++) {
+        o[i] = fmaf(scalar_weight(type, row, i), p, o[i]);
+    }
+#endif
+    for (int32_t i = vecs; i < hd; i++) {
+        o[i] += p * scalar_weight(type, row, i);
+    }
+}
+
+static inline __attribute__((always_inline)) void attn_scores(int type, const uint8_t *rows, int64_t row_bytes,
+        int64_t off, const int32_t *slots, int32_t from, int32_t len, int32_t hd, const float *q, const int32_t *qo,
+        const int32_t *lo, const int32_t *hi, int32_t nt, int32_t nh, float scale, float *scores) {
+    for (int64_t j = from; j < len; j++) {
+        const uint8_t *row = rows + (int64_t) slots[j - from] * row_bytes + off;
+        for (int u = 0; u < nt; u++) {
+            if (!attn_sees(lo, hi, u, j)) continue;
+            for (int h = 0; h < nh; h++) {
+                scores[((int64_t) u * nh + h) * len + j] = attn_dot(type, row, q + qo[u] + (int64_t) h * hd, hd) * scale;
+            }
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void attn_values(int type, const uint8_t *rows, int64_t row_bytes,
+        int64_t off, const int32_t *slots, int32_t from, int32_t len, int32_t hd, const float *p, const int32_t *qo,
+        const int32_t *lo, const int32_t *hi, int32_t nt, int32_t nh, float *out) {
+    for (int64_t j = from; j < len; j++) {
+        const uint8_t *row = rows + (int64_t) slots[j - from] * row_bytes + off;
+        for (int u = 0; u < nt; u++) {
+            if (!attn_sees(lo, hi, u, j)) continue;
+            for (int h = 0; h < nh; h++) {
+                attn_axpy(type, row, p[((int64_t) u * nh + h) * len + j], out + qo[u] + (int64_t) h * hd, hd);
+            }
+        }
+    }
+}
+
+/* type: 0 F32, 1 F16, 2 BF16 (the cache's row type; T_F32, T_F16, T_BF16). */
+TSR_EXPORT void tsr_attn_scores(const uint8_t *rows, int64_t row_bytes, int32_t type, int64_t off, const int32_t *slots,
+        int32_t from, int32_t len, int32_t hd, const float *q, const int32_t *qo, const int32_t *lo, const int32_t *hi,
+        int32_t nt, int32_t nh, float scale, float *scores) {
+    switch (type) {
+        case T_F32: attn_scores(T_F32, rows, row_bytes, off, slots, from, len, hd, q, qo, lo, hi, nt, nh, scale, scores); break;
+        case T_F16: attn_scores(T_F16, rows, row_bytes, off, slots, from, len, hd, q, qo, lo, hi, nt, nh, scale, scores); break;
+        default: attn_scores(T_BF16, rows, row_bytes, off, slots, from, len, hd, q, qo, lo, hi, nt, nh, scale, scores); break;
+    }
+}
+
+TSR_EXPORT void tsr_attn_values(const uint8_t *rows, int64_t row_bytes, int32_t type, int64_t off, const int32_t *slots,
+        int32_t from, int32_t len, int32_t hd, const float *p, const int32_t *qo, const int32_t *lo, const int32_t *hi,
+        int32_t nt, int32_t nh, float *out) {
+    switch (type) {
+        case T_F32: attn_values(T_F32, rows, row_bytes, off, slots, from, len, hd, p, qo, lo, hi, nt, nh, out); break;
+        case T_F16: attn_values(T_F16, rows, row_bytes, off, slots, from, len, hd, p, qo, lo, hi, nt, nh, out); break;
+        default: attn_values(T_BF16, rows, row_bytes, off, slots, from, len, hd, p, qo, lo, hi, nt, nh, out); break;
+    }
 }
 
 /* ---------------------------------------------------------------- W8A8: int8 rows × int8 tokens */

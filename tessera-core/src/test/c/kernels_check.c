@@ -20,6 +20,11 @@
     void prefix##tsr_f16(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *); \
     void prefix##tsr_bf16(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *); \
     void prefix##tsr_fp8(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *); \
+    void prefix##tsr_q4_1(const uint8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const float *, int32_t, float *); \
+    void prefix##tsr_attn_scores(const uint8_t *, int64_t, int32_t, int64_t, const int32_t *, int32_t, int32_t, int32_t, \
+            const float *, const int32_t *, const int32_t *, const int32_t *, int32_t, int32_t, float, float *); \
+    void prefix##tsr_attn_values(const uint8_t *, int64_t, int32_t, int64_t, const int32_t *, int32_t, int32_t, int32_t, \
+            const float *, const int32_t *, const int32_t *, const int32_t *, int32_t, int32_t, float *); \
     void prefix##tsr_w8a8(const int8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const int8_t *, const float *, const int32_t *, const float *, int32_t, float *);
 DECLARE()
 DECLARE(ref_)
@@ -140,6 +145,63 @@ static void fp8_case(int in, int rows, int tokens) {
     free(w); free(x); free(out); free(ref);
 }
 
+/* Q4_1: blocks of 32 values, half d and half m (finite, small) then 16 bytes of nibbles. */
+static void q4_1_case(int in, int rows, int tokens) {
+    int64_t row_bytes = (int64_t) in / 32 * 20;
+    uint8_t *w = malloc(row_bytes * rows);
+    for (int64_t i = 0; i < row_bytes * rows; i++) w[i] = (uint8_t) next();
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < in / 32; b++)
+            for (int k = 0; k < 2; k++) {
+                uint16_t h = (uint16_t) (half() & 0xBFFF);
+                memcpy(w + r * row_bytes + b * 20 + 2 * k, &h, 2);
+            }
+    float *x = malloc(sizeof(float) * tokens * in);
+    for (int64_t i = 0; i < (int64_t) tokens * in; i++) x[i] = gauss();
+    float *out = malloc(sizeof(float) * tokens * rows), *ref = malloc(sizeof(float) * tokens * rows);
+    tsr_q4_1(w, row_bytes, in, rows - 1, rows, rows, x, tokens, out);
+    tsr_q4_1(w, row_bytes, in, 0, rows, rows, x, tokens, out);
+    ref_tsr_q4_1(w, row_bytes, in, 0, rows, rows, x, tokens, ref);
+    char what[64];
+    snprintf(what, sizeof what, "q4_1 in=%d rows=%d tokens=%d", in, rows, tokens);
+    same(out, ref, tokens * rows, what);
+    free(w); free(x); free(out); free(ref);
+}
+
+/*
+ * Attention over a cache of `slots` rows of two heads (type 0 F32, 1 F16, 2 BF16), the second head
+ * read, positions from..len at shuffled slots, three tokens with windows, two query heads each:
+ * buffers of exactly the size NativeKernels' checks allow.
+ */
+static void attention_case(int type, int hd) {
+    enum { SLOTS = 24, FROM = 3, LEN = 20, NT = 3, NH = 2 };
+    int64_t eb = type == 0 ? 4 : 2, row_bytes = 2 * hd * eb;
+    uint8_t *rows = malloc(row_bytes * SLOTS);
+    for (int64_t i = 0; i < row_bytes * SLOTS / eb; i++) {
+        float f = gauss();
+        if (type == 0) memcpy(rows + 4 * i, &f, 4);
+        else if (type == 1) { uint16_t h = (uint16_t) (half() & 0xBFFF); memcpy(rows + 2 * i, &h, 2); }
+        else { uint32_t u; memcpy(&u, &f, 4); uint16_t b = (uint16_t) (u >> 16); memcpy(rows + 2 * i, &b, 2); }
+    }
+    int32_t *slots = malloc(sizeof(int32_t) * (LEN - FROM));
+    for (int i = 0; i < LEN - FROM; i++) slots[i] = (i * 7 + 5) % SLOTS;
+    int32_t qo[NT] = {0, NH * hd, 2 * NH * hd}, lo[NT] = {FROM, 8, 12}, hi[NT] = {17, 18, LEN - 1};
+    float *q = malloc(sizeof(float) * NT * NH * hd);
+    for (int i = 0; i < NT * NH * hd; i++) q[i] = gauss();
+    float *sc = calloc(NT * NH * LEN, sizeof(float)), *rsc = calloc(NT * NH * LEN, sizeof(float));
+    float *out = calloc(NT * NH * hd, sizeof(float)), *ref = calloc(NT * NH * hd, sizeof(float));
+    tsr_attn_scores(rows, row_bytes, type, hd * eb, slots, FROM, LEN, hd, q, qo, lo, hi, NT, NH, 0.25f, sc);
+    ref_tsr_attn_scores(rows, row_bytes, type, hd * eb, slots, FROM, LEN, hd, q, qo, lo, hi, NT, NH, 0.25f, rsc);
+    tsr_attn_values(rows, row_bytes, type, hd * eb, slots, FROM, LEN, hd, sc, qo, lo, hi, NT, NH, out);
+    ref_tsr_attn_values(rows, row_bytes, type, hd * eb, slots, FROM, LEN, hd, sc, qo, lo, hi, NT, NH, ref);
+    char what[64];
+    snprintf(what, sizeof what, "attention type %d head %d scores", type, hd);
+    same(sc, rsc, NT * NH * LEN, what);
+    snprintf(what, sizeof what, "attention type %d head %d values", type, hd);
+    same(out, ref, NT * NH * hd, what);
+    free(rows); free(slots); free(q); free(sc); free(rsc); free(out); free(ref);
+}
+
 /* W8A8: int8 rows (any byte, -128 included) with a scale each, int8 tokens in [-127, 127] with their code sums. */
 static void w8a8_case(int in, int rows, int tokens) {
     int8_t *w = malloc((size_t) in * rows);
@@ -169,7 +231,7 @@ static void w8a8_case(int in, int rows, int tokens) {
 }
 
 int main(void) {
-    int lanes[][3] = {{256, 1, 1}, {512, 3, 5}, {2048, 5, 9}};
+    int lanes[][3] = {{256, 1, 1}, {512, 3, 5}, {2048, 5, 9}, {256, 6, 8}, {16640, 7, 4}};
     for (unsigned i = 0; i < sizeof lanes / sizeof lanes[0]; i++) {
         for (int kind = 0; kind < 4; kind++)
             lanes_case(kind, lanes[i][0], lanes[i][1], lanes[i][2]);
@@ -181,6 +243,13 @@ int main(void) {
     int fp8[][3] = {{64, 1, 1}, {192, 3, 5}, {2048, 5, 9}};
     for (unsigned i = 0; i < sizeof fp8 / sizeof fp8[0]; i++)
         fp8_case(fp8[i][0], fp8[i][1], fp8[i][2]);
+    int q41[][3] = {{32, 1, 1}, {96, 3, 5}, {2048, 5, 9}};
+    for (unsigned i = 0; i < sizeof q41 / sizeof q41[0]; i++)
+        q4_1_case(q41[i][0], q41[i][1], q41[i][2]);
+    int heads[] = {5, 13, 64};
+    for (int type = 0; type < 3; type++)
+        for (unsigned i = 0; i < sizeof heads / sizeof heads[0]; i++)
+            attention_case(type, heads[i]);
     int w8a8[][3] = {{1, 1, 1}, {31, 2, 3}, {64, 3, 4}, {65, 5, 5}, {172, 4, 9}, {2048, 3, 2}};
     for (unsigned i = 0; i < sizeof w8a8 / sizeof w8a8[0]; i++)
         w8a8_case(w8a8[i][0], w8a8[i][1], w8a8[i][2]);

@@ -1,60 +1,28 @@
 package io.tessera.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tessera.benchmarks.engine.KvOffloadBenchmark;
 import io.tessera.core.forward.KvCacheType;
-import io.tessera.core.forward.PagedKvCache;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.Model;
-import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.ModelLoader;
-import io.tessera.engine.EngineConfig;
-import io.tessera.engine.EngineCore;
-import io.tessera.engine.GenerateParams;
-import io.tessera.engine.GenerateRequest;
-import io.tessera.engine.executor.LocalExecutor;
-import io.tessera.engine.kv.KvOffloadConfig;
-import io.tessera.engine.kv.KvTierStats;
-import io.tessera.engine.scheduler.SchedulerConfig;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/**
- * {@code tessera bench kv-offload}: time to first token of a prompt whose long prefix is computed
- * cold, found in the KV pool, brought back from the memory tier, or brought back from the disk tier.
- *
- * <p>Two engines over the same model: one with a memory tier, one with only a disk tier. Each round
- * draws a fresh prefix; on the memory engine it runs the prompt cold, again (pool hit), then a
- * filler prompt that takes the whole pool (evicting the prefix to memory) and the prompt again; on
- * the disk engine cold, filler, and the prompt again (restored from disk). The cases alternate
- * within each round, so load on the machine falls on all of them alike. Each timed prompt is the
- * prefix plus fresh suffix tokens, generating one token. The filler is the same prompt every time:
- * computed in the untimed warm-up round, it comes back from the tier afterwards, so evicting the
- * prefix costs copies rather than another long prefill.
- */
+/** {@code tessera bench kv-offload}: the options of {@link KvOffloadBenchmark}. */
 @Command(name = "kv-offload", mixinStandardHelpOptions = true,
         description = "Time to first token with a long shared prefix: computed cold, found in the KV pool, restored "
-                + "from the memory tier, restored from the disk tier; alternating rounds, medians and spread.")
+                + "from the memory tier, restored from the disk tier, fetched from a peer replica over the KV transfer "
+                + "path (loopback); alternating rounds, medians and spread.")
 final class BenchKvOffloadCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "FILE", description = "Model file (GGUF or llama2.c).")
-    Path model;
-
-    @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all cores).")
-    Integer threads;
+    @Mixin
+    BenchModelOptions run;
 
     @Option(names = "--prefix-len", defaultValue = "2048", paramLabel = "N",
             description = "Tokens of the shared prefix (default: ${DEFAULT-VALUE}).")
@@ -69,7 +37,7 @@ final class BenchKvOffloadCommand implements Callable<Integer> {
     int rounds;
 
     @Option(names = "--kv-cache-dtype", defaultValue = "f16", paramLabel = "TYPE",
-            description = "KV cache precision: f32, f16 or bf16 (default: ${DEFAULT-VALUE}).")
+            description = "KV cache precision: " + KvCacheType.CHOICES + " (default: ${DEFAULT-VALUE}).")
     String kvCacheDtype;
 
     @Option(names = "--block-size", defaultValue = "16", paramLabel = "N",
@@ -83,203 +51,22 @@ final class BenchKvOffloadCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Prompt seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Mixin
-    KernelOptions kernels;
-
     @Option(names = "--json", description = "Print one JSON object on standard output (the report goes to stderr).")
     boolean json;
 
-    private static final String[] CASES = {"cold", "pool", "memory", "disk"};
-
     @Override
     public Integer call() throws Exception {
-        if (prefixLen < blockSize || suffixLen < 1 || rounds < 1 || blockSize < 1) {
-            throw new IllegalArgumentException("--prefix-len must hold a block, --suffix-len, --rounds and "
-                    + "--block-size must be at least 1");
-        }
-        kernels.apply();
+        KvOffloadBenchmark bench = new KvOffloadBenchmark(new KvOffloadBenchmark.Config(prefixLen, suffixLen, rounds,
+                KvCacheType.parse(kvCacheDtype), blockSize, dir, seed));
+        run.kernels.apply();
         PrintStream report = json ? System.err : System.out;
-        KvCacheType type = KvCacheType.parse(kvCacheDtype);
-        int nThreads = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
-        boolean tempDir = dir == null;
-        Path diskDir = tempDir ? Files.createTempDirectory("tessera-kv-offload-bench") : dir;
-        try (Model m = ModelLoader.load(model); Parallel parallel = new Parallel(nThreads)) {
-            ModelConfig cfg = m.config();
-            int prefixBlocks = prefixLen / blockSize;
-            // a filler prompt of the whole pool evicts every cached block of the prefix
-            int pool = (prefixLen + suffixLen + blockSize - 1) / blockSize + 2;
-            if ((long) pool * blockSize >= cfg.contextLength()) {
-                throw new IllegalArgumentException("--prefix-len " + prefixLen + " + --suffix-len " + suffixLen
-                        + " leaves no room for a filler prompt in the context of " + cfg.contextLength() + " tokens");
-            }
-            long blockBytes = PagedKvCache.bytes(cfg.layers(), cfg.kvDim(), type, 1, blockSize);
-            // room for the filler, this round's prefix and the last round's, which the tier drops first
-            long tierBlocks = 4L * pool;
-            try (LocalExecutor memory = new LocalExecutor(m, parallel, type, blockSize, pool,
-                    new KvOffloadConfig(tierBlocks * blockBytes, null, 0));
-                    LocalExecutor disk = new LocalExecutor(m, parallel, type, blockSize, pool,
-                            new KvOffloadConfig(0, diskDir, tierBlocks * (blockBytes + 64 + 4L * blockSize)))) {
-                report.printf(Locale.ROOT, "model %s: %s, %d layers, dim %d; prefix %d + suffix %d tokens; "
-                                + "pool %d blocks of %d tokens (%s each); %d threads%n", model.getFileName(),
-                        cfg.architecture(), cfg.layers(), cfg.dim(), prefixLen, suffixLen, pool, blockSize,
-                        Units.bytes(blockBytes), nThreads);
-                vocab = cfg.vocabSize();
-                Bench onMemory = new Bench(memory);
-                Bench onDisk = new Bench(disk);
-                Random rnd = new Random(seed);
-                int[] filler = tokens(rnd, pool * blockSize);
-                Map<String, List<Double>> ttft = new LinkedHashMap<>();
-                for (String c : CASES) {
-                    ttft.put(c, new ArrayList<>());
-                }
-                for (int r = 0; r <= rounds; r++) {
-                    boolean warmUp = r == 0;
-                    double[] t = round(onMemory, onDisk, rnd, filler);
-                    if (!warmUp) {
-                        for (int i = 0; i < CASES.length; i++) {
-                            ttft.get(CASES[i]).add(t[i]);
-                        }
-                        report.printf(Locale.ROOT, "round %d: cold %.0f ms, pool %.0f ms, memory %.0f ms, disk %.0f ms%n",
-                                r, t[0], t[1], t[2], t[3]);
-                    }
-                }
-                Map<String, Object> out = summary(ttft, blockBytes, prefixBlocks, nThreads);
-                printSummary(report, out);
-                if (json) {
-                    System.out.println(new ObjectMapper().writeValueAsString(out));
-                }
-            }
-        } finally {
-            if (tempDir) {
-                deleteTree(diskDir);
+        try (Model m = ModelLoader.load(run.model); Parallel parallel = new Parallel(run.threads())) {
+            Map<String, Object> out = bench.run(m, parallel, report);
+            KvOffloadBenchmark.print(report, out);
+            if (json) {
+                System.out.println(new ObjectMapper().writeValueAsString(out));
             }
         }
         return 0;
-    }
-
-    /** One round: cold, pool, memory and disk TTFTs in ms; checks each restore came from the intended tier. */
-    private double[] round(Bench onMemory, Bench onDisk, Random rnd, int[] filler) {
-        int[] prefix = tokens(rnd, prefixLen);
-        double cold = onMemory.ttft(prompt(prefix, rnd));
-        double poolHit = onMemory.ttft(prompt(prefix, rnd));
-        onMemory.ttft(filler);
-        long before = onMemory.hits("memory");
-        double memoryHit = onMemory.ttft(prompt(prefix, rnd));
-        expect(onMemory.hits("memory") - before, prefixLen / blockSize, "memory");
-        double cold2 = onDisk.ttft(prompt(prefix, rnd));
-        onDisk.ttft(filler);
-        before = onDisk.hits("disk");
-        double diskHit = onDisk.ttft(prompt(prefix, rnd));
-        expect(onDisk.hits("disk") - before, prefixLen / blockSize, "disk");
-        return new double[] {(cold + cold2) / 2, poolHit, memoryHit, diskHit};
-    }
-
-    private static void expect(long restored, int blocks, String tier) {
-        if (restored != blocks) {
-            throw new IllegalStateException("the " + tier + " tier restored " + restored + " blocks of the prefix's "
-                    + blocks + "; the measurement would not be of that tier");
-        }
-    }
-
-    private int[] prompt(int[] prefix, Random rnd) {
-        int[] p = Arrays.copyOf(prefix, prefix.length + suffixLen);
-        System.arraycopy(tokens(rnd, suffixLen), 0, p, prefix.length, suffixLen);
-        return p;
-    }
-
-    /** The model's vocabulary size: prompts are random tokens 3..vocab-1. */
-    private int vocab;
-
-    private int[] tokens(Random rnd, int n) {
-        int[] t = new int[n];
-        for (int i = 0; i < n; i++) {
-            t[i] = 3 + rnd.nextInt(vocab - 3);
-        }
-        return t;
-    }
-
-    /** An engine over one executor; each prompt runs alone to its one output token. */
-    private final class Bench {
-        final EngineCore core;
-        int next;
-
-        Bench(LocalExecutor executor) {
-            this.core = new EngineCore(executor, new EngineConfig(SchedulerConfig.defaults(), true, new int[0]), null);
-        }
-
-        /** Milliseconds from submitting the prompt to its first token. */
-        double ttft(int[] prompt) {
-            long[] first = {0};
-            long start = System.nanoTime();
-            core.add(new GenerateRequest("p" + next++, prompt, GenerateParams.greedy(1).withIgnoreEos(true)), o -> {
-                if (first[0] == 0 && o.tokenIds().length > 0) {
-                    first[0] = System.nanoTime();
-                }
-            });
-            while (core.hasWork()) {
-                core.step();
-            }
-            return (first[0] - start) / 1e6;
-        }
-
-        long hits(String tier) {
-            for (KvTierStats t : core.kvStats().offloadTiers()) {
-                if (t.tier().equals(tier)) {
-                    return t.hits();
-                }
-            }
-            return 0;
-        }
-    }
-
-    private Map<String, Object> summary(Map<String, List<Double>> ttft, long blockBytes, int prefixBlocks,
-            int nThreads) {
-        Map<String, Object> o = new LinkedHashMap<>();
-        o.put("model", model.toString());
-        o.put("prefix_len", prefixLen);
-        o.put("suffix_len", suffixLen);
-        o.put("rounds", rounds);
-        o.put("threads", nThreads);
-        o.put("kv_cache_dtype", kvCacheDtype);
-        o.put("prefix_kv_bytes", blockBytes * prefixBlocks);
-        double coldMedian = median(ttft.get("cold"));
-        for (String c : CASES) {
-            List<Double> v = ttft.get(c);
-            Map<String, Object> s = new LinkedHashMap<>();
-            s.put("ttft_median_ms", median(v));
-            s.put("ttft_min_ms", v.stream().mapToDouble(Double::doubleValue).min().orElse(0));
-            s.put("ttft_max_ms", v.stream().mapToDouble(Double::doubleValue).max().orElse(0));
-            s.put("cold_over_this", coldMedian / median(v));
-            s.put("ttft_ms", v);
-            o.put(c, s);
-        }
-        return o;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static void printSummary(PrintStream out, Map<String, Object> o) {
-        out.printf(Locale.ROOT, "prefix KV: %s%n", Units.bytes((long) o.get("prefix_kv_bytes")));
-        for (String c : CASES) {
-            Map<String, Object> s = (Map<String, Object>) o.get(c);
-            out.printf(Locale.ROOT, "%-6s TTFT median %8.1f ms (min %.1f, max %.1f); cold / this %.1f×%n", c,
-                    s.get("ttft_median_ms"), s.get("ttft_min_ms"), s.get("ttft_max_ms"), s.get("cold_over_this"));
-        }
-    }
-
-    private static double median(List<Double> v) {
-        double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        int n = a.length;
-        return n == 0 ? 0 : n % 2 == 1 ? a[n / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(root)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

@@ -1,40 +1,31 @@
 package io.tessera.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import io.tessera.benchmarks.serve.ArrivalProcess;
+import io.tessera.benchmarks.serve.ServeBenchmark;
+import io.tessera.benchmarks.serve.ServeLoad;
+import io.tessera.benchmarks.serve.Slo;
+import io.tessera.benchmarks.serve.WorkloadMix;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/**
- * {@code tessera bench serve}: a load generator against any OpenAI-compatible server, like
- * {@code vllm bench serve}. Streams every request so that time to first token and inter-token
- * latency are what a client sees.
- */
-@Command(name = "serve", mixinStandardHelpOptions = true,
+/** {@code tessera bench serve}: the options of {@link ServeBenchmark}, a load generator like vLLM's. */
+@Command(name = "serve", mixinStandardHelpOptions = true, defaultValueProvider = BenchServeCommand.Lengths.class,
         description = "Load an OpenAI-compatible server (Tessera's or another's) with streaming requests at a fixed "
-                + "concurrency or Poisson arrivals; report throughput, TTFT, TPOT, ITL and end-to-end latency "
-                + "percentiles and goodput; write a JSON result and a picture (PNG or HTML).")
+                + "concurrency or at Poisson, gamma or bursty arrivals, from a workload mix; report throughput, "
+                + "TTFT, TPOT, ITL and end-to-end latency percentiles, SLO attainment and goodput; sweep several "
+                + "rates for DistServe's goodput; write a JSON result and a picture (PNG or HTML).")
 final class BenchServeCommand implements Callable<Integer> {
+
+    /** 128 prompt and 128 output tokens, as vLLM's random dataset. */
+    static final class Lengths extends LengthOptions.Defaults {
+        Lengths() {
+            super(128, 128);
+        }
+    }
 
     @Option(names = "--base-url", defaultValue = "http://127.0.0.1:8000", paramLabel = "URL",
             description = "The server (default: ${DEFAULT-VALUE}).")
@@ -51,7 +42,8 @@ final class BenchServeCommand implements Callable<Integer> {
     ApiKeyOption apiKey = new ApiKeyOption();
 
     @Option(names = "--num-prompts", defaultValue = "200", paramLabel = "N",
-            description = "Requests to send (default: ${DEFAULT-VALUE}); with --duration, the cap is the duration.")
+            description = "Requests to send per rate (default: ${DEFAULT-VALUE}); with --duration, the cap is the "
+                    + "duration.")
     int numPrompts;
 
     @Option(names = "--duration", paramLabel = "SECONDS",
@@ -62,22 +54,34 @@ final class BenchServeCommand implements Callable<Integer> {
             description = "Requests in flight at most (default: unlimited).")
     Integer maxConcurrency;
 
-    @Option(names = "--request-rate", defaultValue = "inf", paramLabel = "R",
-            description = "Poisson arrivals at R requests/s; inf sends as fast as the concurrency allows "
+    @Option(names = "--request-rate", defaultValue = "inf", split = ",", paramLabel = "R[,R...]",
+            description = "Requests/s of the arrival process; inf sends as fast as the concurrency allows. Several "
+                    + "rates are a sweep, run in ascending order (default: ${DEFAULT-VALUE}).")
+    List<String> requestRate;
+
+    @Option(names = "--arrivals", defaultValue = "poisson", paramLabel = "KIND",
+            description = "Arrival process at the rate: poisson (exponential gaps), gamma (gaps of shape "
+                    + "--burstiness), bursty (--burst-size requests at once, bursts as a Poisson process) "
                     + "(default: ${DEFAULT-VALUE}).")
-    String requestRate;
+    String arrivals;
 
-    @Option(names = "--input-len", defaultValue = "128", paramLabel = "N",
-            description = "Prompt tokens of the random dataset (default: ${DEFAULT-VALUE}).")
-    int inputLen;
+    @Option(names = "--burstiness", defaultValue = "1", paramLabel = "K",
+            description = "Gamma arrivals' shape: 1 is Poisson, below 1 burstier, above 1 more regular, as vLLM's "
+                    + "--burstiness (default: ${DEFAULT-VALUE}).")
+    double burstiness;
 
-    @Option(names = "--output-len", defaultValue = "128", paramLabel = "N",
-            description = "Tokens to generate per request (default: ${DEFAULT-VALUE}).")
-    int outputLen;
+    @Option(names = "--burst-size", defaultValue = "8", paramLabel = "N",
+            description = "Requests per burst of bursty arrivals (default: ${DEFAULT-VALUE}).")
+    int burstSize;
 
-    @Option(names = "--range-ratio", defaultValue = "0", paramLabel = "R",
-            description = "Random lengths, uniform in [len·(1-R), len·(1+R)] (default: ${DEFAULT-VALUE}: fixed).")
-    double rangeRatio;
+    @Mixin
+    LengthOptions lengths;
+
+    @Option(names = "--mix", paramLabel = "F:IN/OUT[,...]",
+            description = "A workload mix instead of --input-len/--output-len: comma-separated FRACTION:INPUT/OUTPUT "
+                    + "entries, lengths N or LO-HI (uniform), fractions adding up to 1, e.g. "
+                    + "0.2:1024-2048/16,0.8:64-128/256.")
+    String mix;
 
     @Option(names = "--vocab-size", defaultValue = "256", paramLabel = "N",
             description = "Random prompts use token ids in [3, N) on /v1/completions (default: ${DEFAULT-VALUE}, valid "
@@ -93,9 +97,20 @@ final class BenchServeCommand implements Callable<Integer> {
             + "each request generates exactly its output length).")
     boolean noIgnoreEos;
 
-    @Option(names = "--goodput", split = ",", paramLabel = "METRIC:MS",
-            description = "Service-level limits for goodput, e.g. ttft:500,tpot:50,e2el:10000 (milliseconds).")
+    @Option(names = {"--goodput", "--slo"}, split = ",", paramLabel = "METRIC:MS",
+            description = "Service-level objectives for goodput and SLO attainment, e.g. ttft:500,tpot:50,e2el:10000 "
+                    + "(milliseconds).")
     List<String> goodput;
+
+    @Option(names = "--slo-target", defaultValue = "0.9", paramLabel = "F",
+            description = "Fraction of requests that must meet the SLOs for a rate of a sweep to count toward goodput "
+                    + "(default: ${DEFAULT-VALUE}, DistServe's).")
+    double sloTarget;
+
+    @Option(names = "--warmup-requests", defaultValue = "0", paramLabel = "N",
+            description = "Untimed requests of the same workload sent at once before measuring, so that a freshly "
+                    + "started server's first compilations do not count (default: ${DEFAULT-VALUE}).")
+    int warmupRequests;
 
     @Option(names = "--percentiles", defaultValue = "50,90,99", split = ",", paramLabel = "P",
             description = "Percentiles to report (default: ${DEFAULT-VALUE}).")
@@ -105,7 +120,8 @@ final class BenchServeCommand implements Callable<Integer> {
     Path resultJson;
 
     @Option(names = "--plot", paramLabel = "FILE",
-            description = "Write latency distributions and throughput over time: FILE.png, or FILE.html (self-contained).")
+            description = "Write a picture, FILE.png or FILE.html (self-contained): latency distributions and "
+                    + "throughput over time; for a sweep, TPOT p99, TTFT p99 and SLO attainment against the rate.")
     Path plot;
 
     @Option(names = "--timeout", defaultValue = "600", paramLabel = "SECONDS",
@@ -115,273 +131,17 @@ final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Random seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    private static final String[] WORDS = ("the a one little big dog cat house tree sun day night happy sad "
-            + "ran saw played with friend mom park ball red blue green went found said time once upon there "
-            + "was girl boy named lily tom they were very good bird sky water fish").split(" ");
-
     @Override
     public Integer call() throws Exception {
-        if (numPrompts < 1 || inputLen < 1 || outputLen < 1 || (maxConcurrency != null && maxConcurrency < 1)) {
-            throw new IllegalArgumentException("--num-prompts, --input-len, --output-len and --max-concurrency must "
-                    + "be at least 1");
+        if (mix != null && dataset != null) {
+            throw new IllegalArgumentException("--mix and --dataset both say where prompts come from; give one");
         }
-        double rate = requestRate.equalsIgnoreCase("inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(requestRate);
-        if (!(rate > 0)) {
-            throw new IllegalArgumentException("--request-rate must be positive or inf, got " + requestRate);
-        }
-        Map<String, Double> slo = parseGoodput();
-        boolean chat = endpoint.contains("chat");
-        String key = apiKey.key();
-        URI base = URI.create(baseUrl);
-        try (HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(10)).executor(Executors.newVirtualThreadPerTaskExecutor()).build()) {
-            String modelId = model != null ? model : BenchServeClient.firstModel(http, base, key);
-            BenchServeClient client = new BenchServeClient(http, base.resolve(endpoint), chat, modelId, key,
-                    !noIgnoreEos, Duration.ofMillis((long) (timeout * 1000)));
-            List<BenchServeClient.Prompt> fileprompts = dataset != null ? readDataset(dataset) : null;
-            Random rnd = new Random(seed);
-            PrintStream out = System.out;
-            out.printf(Locale.ROOT, "bench serve: %s%s, model %s, %s, concurrency %s, request rate %s%n", baseUrl,
-                    endpoint, modelId, duration != null ? "for " + duration + " s" : numPrompts + " requests",
-                    maxConcurrency == null ? "unlimited" : maxConcurrency, requestRate);
-
-            List<BenchServeClient.Outcome> outcomes = Collections.synchronizedList(new ArrayList<>());
-            Semaphore slots = maxConcurrency == null ? null : new Semaphore(maxConcurrency);
-            long start = System.nanoTime();
-            long end = duration == null ? Long.MAX_VALUE : start + (long) (duration * 1e9);
-            int sent = 0;
-            try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-                while ((duration != null || sent < numPrompts) && System.nanoTime() < end) {
-                    if (Double.isFinite(rate)) {
-                        double gap = -Math.log(1 - rnd.nextDouble()) / rate;
-                        Thread.sleep((long) (gap * 1000), (int) ((gap * 1e9) % 1_000_000));
-                        if (System.nanoTime() >= end) {
-                            break;
-                        }
-                    }
-                    if (slots != null) {
-                        slots.acquire();
-                        if (System.nanoTime() >= end) {
-                            slots.release();
-                            break;
-                        }
-                    }
-                    BenchServeClient.Prompt p = fileprompts != null ? fileprompts.get(sent % fileprompts.size())
-                            : randomPrompt(rnd, chat);
-                    sent++;
-                    pool.submit(() -> {
-                        try {
-                            outcomes.add(client.send(p));
-                        } finally {
-                            if (slots != null) {
-                                slots.release();
-                            }
-                        }
-                    });
-                }
-            }
-            double elapsed = (System.nanoTime() - start) / 1e9;
-            Map<String, Object> result = summarize(outcomes, elapsed, slo, modelId, rate, start);
-            printReport(out, result);
-            if (resultJson != null) {
-                Files.writeString(resultJson, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-                        .writeValueAsString(result), StandardCharsets.UTF_8);
-                out.println("result: " + resultJson);
-            }
-            if (plot != null) {
-                BenchPlot.write(plot, outcomes, start, elapsed, baseUrl + endpoint + " · " + modelId);
-                out.println("plot: " + plot);
-            }
-            return ((Number) result.get("failed")).intValue() == 0 ? 0 : 1;
-        }
-    }
-
-    private int len(Random rnd, int len) {
-        int lo = Math.max(1, (int) Math.floor(len * (1 - rangeRatio)));
-        int hi = Math.max(lo, (int) Math.ceil(len * (1 + rangeRatio)));
-        return lo + rnd.nextInt(hi - lo + 1);
-    }
-
-    private BenchServeClient.Prompt randomPrompt(Random rnd, boolean chat) {
-        int in = len(rnd, inputLen);
-        int outLen = len(rnd, outputLen);
-        if (chat) {
-            StringBuilder sb = new StringBuilder();
-            for (int i = 0; i < in; i++) {
-                sb.append(i == 0 ? "" : " ").append(WORDS[rnd.nextInt(WORDS.length)]);
-            }
-            return new BenchServeClient.Prompt(sb.toString(), null, in, outLen);
-        }
-        int[] ids = new int[in];
-        for (int i = 0; i < in; i++) {
-            ids[i] = 3 + rnd.nextInt(Math.max(1, vocabSize - 3));
-        }
-        return new BenchServeClient.Prompt(null, ids, in, outLen);
-    }
-
-    private List<BenchServeClient.Prompt> readDataset(Path file) throws Exception {
-        ObjectMapper json = new ObjectMapper();
-        List<BenchServeClient.Prompt> list = new ArrayList<>();
-        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-            if (line.isBlank()) {
-                continue;
-            }
-            String text = line;
-            int out = outputLen;
-            if (line.stripLeading().startsWith("{")) {
-                var node = json.readTree(line);
-                text = node.path("prompt").asText();
-                out = node.path("output_len").asInt(outputLen);
-            }
-            list.add(new BenchServeClient.Prompt(text, null, 0, out));
-        }
-        if (list.isEmpty()) {
-            throw new IllegalArgumentException("the dataset " + file + " has no prompt");
-        }
-        return list;
-    }
-
-    private Map<String, Double> parseGoodput() {
-        Map<String, Double> slo = new LinkedHashMap<>();
-        if (goodput == null) {
-            return slo;
-        }
-        for (String g : goodput) {
-            String[] kv = g.split(":");
-            if (kv.length != 2 || !List.of("ttft", "tpot", "e2el").contains(kv[0])) {
-                throw new IllegalArgumentException("--goodput takes ttft:MS, tpot:MS or e2el:MS, got " + g);
-            }
-            slo.put(kv[0], Double.parseDouble(kv[1]));
-        }
-        return slo;
-    }
-
-    static double percentile(double[] sorted, double p) {
-        if (sorted.length == 0) {
-            return Double.NaN;
-        }
-        double pos = p / 100.0 * (sorted.length - 1);
-        int lo = (int) Math.floor(pos);
-        int hi = Math.min(sorted.length - 1, lo + 1);
-        return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-    }
-
-    private Map<String, Object> stats(List<Double> values) {
-        double[] v = values.stream().mapToDouble(Double::doubleValue).map(x -> x * 1000).sorted().toArray();
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("mean_ms", v.length == 0 ? Double.NaN : Arrays.stream(v).average().orElse(Double.NaN));
-        m.put("median_ms", percentile(v, 50));
-        for (double p : percentiles) {
-            m.put("p" + fmtP(p) + "_ms", percentile(v, p));
-        }
-        m.put("max_ms", v.length == 0 ? Double.NaN : v[v.length - 1]);
-        return m;
-    }
-
-    private static String fmtP(double p) {
-        return p == Math.rint(p) ? Long.toString((long) p) : Double.toString(p);
-    }
-
-    private Map<String, Object> summarize(List<BenchServeClient.Outcome> outcomes, double elapsed,
-            Map<String, Double> slo, String modelId, double rate, long start) {
-        List<Double> ttft = new ArrayList<>();
-        List<Double> tpot = new ArrayList<>();
-        List<Double> itl = new ArrayList<>();
-        List<Double> e2e = new ArrayList<>();
-        long in = 0;
-        long outTokens = 0;
-        int ok = 0;
-        int good = 0;
-        Map<String, Integer> errors = new LinkedHashMap<>();
-        for (BenchServeClient.Outcome o : outcomes) {
-            if (!o.ok()) {
-                errors.merge(o.error().length() > 200 ? o.error().substring(0, 200) : o.error(), 1, Integer::sum);
-                continue;
-            }
-            ok++;
-            in += o.promptTokens();
-            outTokens += o.outputTokens();
-            ttft.add(o.ttft());
-            e2e.add(o.e2e());
-            itl.addAll(o.itl());
-            double t = o.outputTokens() > 1 ? (o.e2e() - o.ttft()) / (o.outputTokens() - 1) : 0;
-            if (o.outputTokens() > 1) {
-                tpot.add(t);
-            }
-            boolean isGood = (!slo.containsKey("ttft") || o.ttft() * 1000 <= slo.get("ttft"))
-                    && (!slo.containsKey("tpot") || t * 1000 <= slo.get("tpot"))
-                    && (!slo.containsKey("e2el") || o.e2e() * 1000 <= slo.get("e2el"));
-            if (isGood) {
-                good++;
-            }
-        }
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("base_url", baseUrl);
-        r.put("endpoint", endpoint);
-        r.put("model", modelId);
-        r.put("max_concurrency", maxConcurrency);
-        r.put("request_rate", Double.isFinite(rate) ? rate : "inf");
-        r.put("input_len", dataset != null ? null : inputLen);
-        r.put("output_len", outputLen);
-        r.put("range_ratio", rangeRatio);
-        r.put("dataset", dataset == null ? "random" : dataset.toString());
-        r.put("duration_s", elapsed);
-        r.put("completed", ok);
-        r.put("failed", outcomes.size() - ok);
-        r.put("errors", errors);
-        r.put("total_input_tokens", in);
-        r.put("total_output_tokens", outTokens);
-        r.put("request_throughput", ok / elapsed);
-        r.put("output_throughput", outTokens / elapsed);
-        r.put("total_token_throughput", (in + outTokens) / elapsed);
-        if (!slo.isEmpty()) {
-            r.put("goodput_limits_ms", slo);
-            r.put("request_goodput", good / elapsed);
-        }
-        r.put("ttft", stats(ttft));
-        r.put("tpot", stats(tpot));
-        r.put("itl", stats(itl));
-        r.put("e2el", stats(e2e));
-        r.put("output_throughput_per_s", BenchPlot.throughputSeries(outcomes, start, elapsed));
-        return r;
-    }
-
-    @SuppressWarnings("unchecked")
-    private void printReport(PrintStream out, Map<String, Object> r) {
-        out.println("============ Serving Benchmark Result ============");
-        line(out, "Successful requests:", r.get("completed"));
-        line(out, "Failed requests:", r.get("failed"));
-        line(out, "Benchmark duration (s):", r.get("duration_s"));
-        line(out, "Total input tokens:", r.get("total_input_tokens"));
-        line(out, "Total generated tokens:", r.get("total_output_tokens"));
-        line(out, "Request throughput (req/s):", r.get("request_throughput"));
-        if (r.containsKey("request_goodput")) {
-            line(out, "Request goodput (req/s):", r.get("request_goodput"));
-        }
-        line(out, "Output token throughput (tok/s):", r.get("output_throughput"));
-        line(out, "Total token throughput (tok/s):", r.get("total_token_throughput"));
-        for (String[] sec : new String[][] {{"ttft", "Time to First Token", "TTFT"},
-            {"tpot", "Time per Output Token (excl. 1st token)", "TPOT"}, {"itl", "Inter-token Latency", "ITL"},
-            {"e2el", "End-to-end Latency", "E2EL"}}) {
-            String title = " " + sec[1] + " ";
-            int pad = Math.max(0, 50 - title.length());
-            out.println("-".repeat(pad / 2) + title + "-".repeat(pad - pad / 2));
-            Map<String, Object> s = (Map<String, Object>) r.get(sec[0]);
-            line(out, "Mean " + sec[2] + " (ms):", s.get("mean_ms"));
-            line(out, "Median " + sec[2] + " (ms):", s.get("median_ms"));
-            for (double p : percentiles) {
-                if (p != 50) {
-                    line(out, "P" + fmtP(p) + " " + sec[2] + " (ms):", s.get("p" + fmtP(p) + "_ms"));
-                }
-            }
-        }
-        Map<String, Integer> errors = (Map<String, Integer>) r.get("errors");
-        errors.forEach((e, n) -> out.println("error (" + n + "×): " + e));
-        out.println("==================================================");
-    }
-
-    private static void line(PrintStream out, String label, Object v) {
-        String s = v instanceof Double d ? String.format(Locale.ROOT, "%.2f", d) : String.valueOf(v);
-        out.printf(Locale.ROOT, "%-40s %9s%n", label, s);
+        ArrivalProcess.Kind kind = ArrivalProcess.Kind.parse(arrivals);
+        ServeBenchmark.Config config = new ServeBenchmark.Config(baseUrl, endpoint, model, apiKey.key(),
+                new ServeLoad.Plan(numPrompts, duration, maxConcurrency), ServeBenchmark.parseRates(requestRate),
+                kind, burstiness, burstSize, mix != null ? WorkloadMix.parse(mix) : lengths.mix(), dataset,
+                lengths.outputLen, vocabSize, !noIgnoreEos, Slo.parse(goodput), sloTarget, warmupRequests, percentiles,
+                resultJson, plot, timeout, seed);
+        return new ServeBenchmark(config, System.out).run();
     }
 }

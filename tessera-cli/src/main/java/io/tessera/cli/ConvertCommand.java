@@ -1,5 +1,6 @@
 package io.tessera.cli;
 
+import io.tessera.core.format.Units;
 import io.tessera.core.gguf.GgufFile;
 import io.tessera.core.gguf.GgufWriter;
 import io.tessera.core.hf.Fp8Scales;

@@ -33,7 +33,7 @@ final class EngineOptions {
     double kvCacheFraction;
 
     @Option(names = "--kv-cache-dtype", defaultValue = "f16", paramLabel = "TYPE",
-            description = "KV cache precision: f32, f16, bf16 or q8_0 (default: ${DEFAULT-VALUE}).")
+            description = "KV cache precision: " + KvCacheType.CHOICES + "; q8_0 needs heads of a multiple of 32 values (default: ${DEFAULT-VALUE}).")
     String kvCacheDtype;
 
     @Option(names = "--block-size", defaultValue = "16", paramLabel = "N",

@@ -53,7 +53,7 @@ final class EvalPerplexityCommand implements Callable<Integer> {
     Integer stride;
 
     @Option(names = "--kv-cache-dtype", defaultValue = "f32", paramLabel = "TYPE",
-            description = "KV cache precision of the evaluated model: f32, f16, bf16 or q8_0; the base model always runs "
+            description = "KV cache precision of the evaluated model: " + KvCacheType.CHOICES + "; the base model always runs "
                     + "with f32 (default: ${DEFAULT-VALUE}).")
     String kvCacheDtype;
 

@@ -1,5 +1,6 @@
 package io.tessera.cli;
 
+import io.tessera.core.format.Units;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.cfg.EnumFeature;

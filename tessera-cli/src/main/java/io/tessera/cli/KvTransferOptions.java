@@ -28,7 +28,9 @@ final class KvTransferOptions {
 
     @Option(names = "--kv-transfer-listen", paramLabel = "HOST:PORT",
             description = "Where a prefill instance serves KV pulls (default for --kv-role prefill: the --host "
-                    + "address, a free port; the port is told to the router in each prefill's response).")
+                    + "address, a free port; the port is told to the router in each prefill's response). A replica "
+                    + "with --kv-role both and this address also serves its cached prefixes to other replicas "
+                    + "(peer prefix fetch; give the router this address with --replica-kv).")
     String listen;
 
     @Option(names = "--kv-transfer-advertise", paramLabel = "HOST",
@@ -36,8 +38,10 @@ final class KvTransferOptions {
     String advertise;
 
     @Option(names = "--kv-peers", split = ",", paramLabel = "HOST:PORT",
-            description = "KV transfer addresses of the prefill instances a decode instance may pull from; a "
-                    + "request naming another is refused (connecting sends the cluster token there).")
+            description = "KV transfer addresses of the prefill instances a decode instance may pull from, and of "
+                    + "the replicas a replica may fetch cached prefixes from (the router's fetch_prefix_from_peer "
+                    + "hints); a request naming another address is refused, a prefix hint naming one is ignored "
+                    + "(connecting sends the cluster token there).")
     List<String> peers;
 
     @Option(names = "--kv-transfer-timeout", defaultValue = "30", paramLabel = "SECONDS",

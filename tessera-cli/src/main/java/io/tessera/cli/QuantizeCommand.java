@@ -1,5 +1,6 @@
 package io.tessera.cli;
 
+import io.tessera.core.format.Units;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.LoadedModel;
 import io.tessera.core.smoothquant.W8A8Quantizer;

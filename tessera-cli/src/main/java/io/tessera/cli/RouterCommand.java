@@ -28,6 +28,14 @@ final class RouterCommand implements Callable<Integer> {
             description = "Base URLs of the replicas, e.g. http://host1:8000,http://host2:8000 (data parallel).")
     List<URI> replicas;
 
+    @Option(names = "--replica-kv", split = ",", paramLabel = "HOST:PORT",
+            description = "Data-parallel mode: each replica's KV transfer address (its --kv-transfer-listen), in the "
+                    + "order of --replicas, '-' for one without. A request sent away from the replica holding its "
+                    + "prefix (busier than --affinity-slack allows) then tells its replica to fetch the prefix's KV "
+                    + "blocks from the holder instead of computing them (the replicas list each other in --kv-peers); "
+                    + "counted as prefix_fetch_hints in the router's /health.")
+    List<String> replicaKv;
+
     @Option(names = "--prefill", split = ",", paramLabel = "URL",
             description = "Base URLs of the prefill instances (disaggregated mode, with --decode).")
     List<URI> prefill;
@@ -105,7 +113,16 @@ final class RouterCommand implements Callable<Integer> {
                     + "(disaggregated)");
         }
         if (dp) {
-            return new Router(replicas, config());
+            Router r = new Router(replicas, config());
+            try {
+                return replicaKv == null ? r : r.peerPrefixFetch(replicaKv);
+            } catch (RuntimeException e) {
+                r.close(); // its health checks already run
+                throw e;
+            }
+        }
+        if (replicaKv != null) {
+            throw new IllegalArgumentException("--replica-kv applies to the data-parallel mode (--replicas)");
         }
         if (prefill == null || prefill.isEmpty() || decode == null || decode.isEmpty()) {
             throw new IllegalArgumentException("the disaggregated mode needs both --prefill and --decode instances");

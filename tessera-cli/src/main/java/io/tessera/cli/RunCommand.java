@@ -68,7 +68,7 @@ final class RunCommand implements Callable<Integer> {
     Path chatTemplate;
 
     @Option(names = "--kv-cache-dtype", defaultValue = "f16", paramLabel = "TYPE",
-            description = "KV cache precision: f32, f16, bf16 or q8_0 (default: ${DEFAULT-VALUE}, as serve).")
+            description = "KV cache precision: " + KvCacheType.CHOICES + " (default: ${DEFAULT-VALUE}, as serve).")
     String kvCacheDtype;
 
     @Override

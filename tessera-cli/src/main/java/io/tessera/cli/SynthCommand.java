@@ -1,5 +1,6 @@
 package io.tessera.cli;
 
+import io.tessera.core.format.Units;
 import io.tessera.core.model.WeightTypes;
 import io.tessera.core.hf.Fp8Scales;
 import io.tessera.core.safetensors.SafetensorsDtype;

@@ -62,7 +62,8 @@ class KvOffloadCliTest {
                 "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode o = new ObjectMapper().readTree(r.out());
-        for (String c : new String[] {"cold", "pool", "memory", "disk"}) {
+        // the peer case checks that the whole prefix was fetched from the other replica, or fails
+        for (String c : new String[] {"cold", "pool", "memory", "disk", "peer"}) {
             assertEquals(1, o.get(c).get("ttft_ms").size(), r.out());
             assertTrue(o.get(c).get("ttft_median_ms").asDouble() > 0, r.out());
         }

@@ -74,6 +74,22 @@ class RouterCommandTest {
         }
     }
 
+    @Test
+    void replicaKvAddressesGoWithTheReplicasInTheDataParallelModeOnly() {
+        try (Router r = parse("--replicas", "http://127.0.0.1:1,http://127.0.0.1:2", "--replica-kv",
+                "127.0.0.1:7101,-").router()) {
+            assertEquals("127.0.0.1:7101", r.replicas().get(0).kvAddress());
+            assertEquals(null, r.replicas().get(1).kvAddress());
+            assertEquals(0L, r.status().get("prefix_fetch_hints"));
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse("--replicas",
+                "http://127.0.0.1:1,http://127.0.0.1:2", "--replica-kv", "127.0.0.1:7101").router());
+        assertTrue(e.getMessage().contains("one KV address per replica"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> parse("--prefill", "http://127.0.0.1:2", "--decode",
+                "http://127.0.0.1:3", "--replica-kv", "127.0.0.1:7101").router());
+        assertTrue(e.getMessage().contains("--replica-kv"), e.getMessage());
+    }
+
     private static double aborted(HttpClient http, String base) throws Exception {
         String metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString()).body();

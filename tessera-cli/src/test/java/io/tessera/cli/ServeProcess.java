@@ -74,6 +74,43 @@ final class ServeProcess implements AutoCloseable {
         return "http://127.0.0.1:" + port;
     }
 
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    /** A JSON POST to this server. */
+    HttpResponse<String> post(String path, String body) throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(url() + path)).timeout(Duration.ofSeconds(60))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /**
+     * A sample of its {@code /metrics}: {@code name} or {@code name{label="v"}} (the sample's other
+     * labels may be anything); NaN when absent or when the server does not answer.
+     */
+    double metric(String query) {
+        String m;
+        try {
+            m = HTTP.send(HttpRequest.newBuilder(URI.create(url() + "/metrics")).timeout(Duration.ofSeconds(10))
+                    .build(), HttpResponse.BodyHandlers.ofString()).body();
+        } catch (IOException e) {
+            return Double.NaN;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Double.NaN;
+        }
+        int brace = query.indexOf('{');
+        String name = brace < 0 ? query : query.substring(0, brace);
+        String label = brace < 0 ? "" : query.substring(brace + 1, query.length() - 1);
+        java.util.regex.Matcher x = java.util.regex.Pattern.compile("(?m)^" + java.util.regex.Pattern.quote(name)
+                + "(?:\\{([^}]*)\\})? ([0-9.eE+-]+)$").matcher(m);
+        while (x.find()) {
+            if (label.isEmpty() || (x.group(1) != null && x.group(1).contains(label))) {
+                return Double.parseDouble(x.group(2));
+            }
+        }
+        return Double.NaN;
+    }
+
     /** SIGKILL, and wait for it to be gone. */
     void kill() throws InterruptedException {
         process.destroyForcibly();

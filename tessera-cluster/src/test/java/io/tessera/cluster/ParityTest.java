@@ -20,6 +20,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Greedy parity of TP=2, PP=2 and TP=2 × PP=2 over real worker processes (four JVMs on loopback)
@@ -53,24 +55,35 @@ class ParityTest {
     }
 
     static DistributedExecutor cluster(Path model, int tp, int pp, int microBatches) throws Exception {
+        return cluster(model, tp, pp, microBatches, KvCacheType.F32);
+    }
+
+    static DistributedExecutor cluster(Path model, int tp, int pp, int microBatches, KvCacheType kvType)
+            throws Exception {
         List<String> workers = cluster.addresses().subList(0, tp * pp);
-        return DistributedExecutor.connect(ClusterConfig.of(model, tp, pp, workers, cluster.token(), KvCacheType.F32,
+        return DistributedExecutor.connect(ClusterConfig.of(model, tp, pp, workers, cluster.token(), kvType,
                 BLOCKS, 16).withMicroBatches(microBatches));
     }
 
     private static void assertParity(Path model, int[][] prompts, int maxTokens, int tp, int pp, int micro)
             throws Exception {
+        assertParity(model, prompts, maxTokens, tp, pp, micro, KvCacheType.F32);
+    }
+
+    private static void assertParity(Path model, int[][] prompts, int maxTokens, int tp, int pp, int micro,
+            KvCacheType kvType) throws Exception {
         ClusterTestSupport.Run ref;
         try (Model m = ModelLoader.load(model); Parallel par = new Parallel(1);
-                LocalExecutor local = new LocalExecutor(m, par, KvCacheType.F32, 16, BLOCKS)) {
+                LocalExecutor local = new LocalExecutor(m, par, kvType, 16, BLOCKS)) {
             ref = ClusterTestSupport.greedy(local, prompts, maxTokens);
         }
-        try (DistributedExecutor ex = cluster(model, tp, pp, micro)) {
+        try (DistributedExecutor ex = cluster(model, tp, pp, micro, kvType)) {
             ClusterTestSupport.Run got = ClusterTestSupport.greedy(ex, prompts, maxTokens);
             for (int i = 0; i < prompts.length; i++) {
                 assertEquals(null, got.errors().get(i));
                 assertArrayEquals(ref.tokens().get(i), got.tokens().get(i),
-                        "tp " + tp + " pp " + pp + " request " + i + " of " + model.getFileName());
+                        "tp " + tp + " pp " + pp + " request " + i + " of " + model.getFileName() + ", " + kvType
+                                + " KV cache");
             }
         }
     }
@@ -97,6 +110,17 @@ class ParityTest {
     @Test
     void storiesHybrid() throws Exception {
         assertParity(TestModels.stories260K(), goldenPrompts(), 48, 2, 2, 2);
+    }
+
+    /**
+     * The workers build their caches in the type they are given: a rank's share of an int8 or fp8
+     * cache is a run of whole heads, each with its own scale, so it stores what one process stores
+     * for those heads and the tokens are the same as one process's with that cache.
+     */
+    @ParameterizedTest
+    @EnumSource(value = KvCacheType.class, names = {"INT8", "FP8_E4M3", "FP8_E5M2"})
+    void storiesHybridWithAQuantizedCache(KvCacheType kvType) throws Exception {
+        assertParity(TestModels.stories260K(), goldenPrompts(), 48, 2, 2, 2, kvType);
     }
 
     @Test

@@ -252,13 +252,19 @@ class BatchInvarianceTest {
 
     @ParameterizedTest
     @MethodSource("models")
-    void lowerPrecisionCachesAreBatchInvariantToo(String name) {
+    void lowerPrecisionCachesAreBatchInvariantThroughPreemptionAndPrefixHits(String name) {
         Model m = model(name);
-        int[][] prompts = TestModelsEngine.prompts(8, m.config().vocabSize(), 14, 29, 6, 40);
-        // a Q8_0 cache quantizes each token's row alone, so it cannot depend on the batch either
-        List<KvCacheType> types = new ArrayList<>(List.of(KvCacheType.F16, KvCacheType.BF16));
-        if (m.config().headDim() % KvCacheType.Q8_0.blockValues() == 0) {
-            types.add(KvCacheType.Q8_0);
+        int[][] first = TestModelsEngine.prompts(8, m.config().vocabSize(), 14, 29, 6, 40);
+        // the last two share the fourth's first two blocks, and come when it has been computed
+        int[] shared = Arrays.copyOf(first[3], 32);
+        int[][] prompts = {first[0], first[1], first[2], first[3], concat(shared, first[0]), concat(shared, first[2])};
+        // the 8-bit caches quantize each token's row alone (its own scales), so they cannot depend on
+        // the batch either; every type whose blocks the model's heads fill
+        List<KvCacheType> types = new ArrayList<>();
+        for (KvCacheType type : KvCacheType.values()) {
+            if (type != KvCacheType.F32 && type.fitsHeadDim(m.config().headDim())) {
+                types.add(type);
+            }
         }
         for (KvCacheType type : types) {
             List<int[]> alone = new ArrayList<>();
@@ -272,17 +278,24 @@ class BatchInvarianceTest {
                     alone.add(h.tokens("x", 0));
                 }
             }
+            // 9 blocks of 16 for about 330 tokens: requests are preempted and recomputed
             try (Harness h = new Harness(m, parallel, type, 9, 20, 8, true, null)) {
                 h.runToEnd(step -> {
                     if (step == 0) {
-                        for (int i = 0; i < prompts.length; i++) {
+                        for (int i = 0; i < 4; i++) {
                             h.add(greedy("y" + i, prompts[i], 24));
                         }
+                    } else if (step == 6) {
+                        h.add(greedy("y4", prompts[4], 24));
+                        h.add(greedy("y5", prompts[5], 24));
                     }
                 });
                 for (int i = 0; i < prompts.length; i++) {
                     assertArrayEquals(alone.get(i), h.tokens("y" + i, 0), name + " " + type + " request " + i);
                 }
+                assertTrue(h.core.scheduler().preemptions() > 0, type + ": no preemption happened");
+                assertTrue(h.core.kvStats().prefixHitTokens() >= 32, type + ": the shared prefix was not reused: "
+                        + h.core.kvStats());
             }
         }
     }

@@ -32,7 +32,7 @@ import java.util.function.Consumer;
 final class Disaggregation {
 
     /** The endpoints whose requests are disaggregated; others go to a decode instance as they are. */
-    private static final List<String> GENERATION = List.of("/v1/completions", "/v1/chat/completions");
+    static final List<String> GENERATION = List.of("/v1/completions", "/v1/chat/completions");
 
     private final List<Replica> prefill;
     private final long localPrefillBelowTokens;

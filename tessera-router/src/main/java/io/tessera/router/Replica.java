@@ -26,6 +26,8 @@ public final class Replica {
     private volatile String lastError;
     /** When anything last came from this replica: a response byte or a health answer. */
     private volatile long lastHeardNanos = System.nanoTime();
+    /** Its KV transfer address (HOST:PORT), where other replicas fetch prefixes from it; null when unknown. */
+    private volatile String kvAddress;
 
     Replica(URI base) {
         this.base = base;
@@ -33,6 +35,14 @@ public final class Replica {
 
     public URI base() {
         return base;
+    }
+
+    public String kvAddress() {
+        return kvAddress;
+    }
+
+    void kvAddress(String address) {
+        this.kvAddress = address;
     }
 
     public long outstandingTokens() {

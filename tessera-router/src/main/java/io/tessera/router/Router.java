@@ -55,7 +55,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *       estimate + max_tokens of the requests it is serving), except that a replica which recently
  *       served the same prompt prefix (first 256 characters) is preferred while its load is within
  *       {@code affinitySlackTokens} of the least loaded one — its prefix cache then saves the
- *       prompt's prefill.</li>
+ *       prompt's prefill. With the replicas' KV addresses ({@link #peerPrefixFetch}), a request sent
+ *       away from a busier holder tells its replica to fetch the prefix from the holder
+ *       ({@link PrefixFetchHints}).</li>
  *   <li>Only to replicas: a request's target must be a plain path ({@link RequestTarget}); it is
  *       sent to the chosen replica's configured address, never anywhere the client names. Refused
  *       requests (malformed, smuggling shapes, bodies over the limit) are answered by
@@ -104,6 +106,8 @@ public final class Router implements AutoCloseable {
     private final AtomicLong routed = new AtomicLong();
     private final AtomicLong retried = new AtomicLong();
     private final AtomicLong prefixHits = new AtomicLong();
+    /** Hints to fetch a prefix from the replica holding it; null until {@link #peerPrefixFetch} is called. */
+    private volatile PrefixFetchHints prefixFetch;
     private Channel server;
 
     public Router(List<URI> replicaUrls, long healthIntervalMillis, long affinitySlackTokens, Duration requestTimeout) {
@@ -167,6 +171,28 @@ public final class Router implements AutoCloseable {
         return List.copyOf(replicas);
     }
 
+    /**
+     * Lets a replica fetch a prompt's prefix from the replica that holds it (peer prefix fetch):
+     * {@code kvAddresses} gives each replica's KV transfer address ({@code --kv-transfer-listen}), in
+     * the order of the replicas, {@code "-"} for one that serves none. Data-parallel mode only; call
+     * before {@link #start}.
+     */
+    public Router peerPrefixFetch(List<String> kvAddresses) {
+        if (disaggregation != null) {
+            throw new IllegalArgumentException("peer prefix fetch is for the data-parallel router (--replicas), not "
+                    + "the disaggregated one");
+        }
+        if (kvAddresses.size() != replicas.size()) {
+            throw new IllegalArgumentException("one KV address per replica is needed ('-' for none): " + replicas.size()
+                    + " replicas, " + kvAddresses.size() + " addresses");
+        }
+        for (int i = 0; i < replicas.size(); i++) {
+            replicas.get(i).kvAddress(PrefixFetchHints.checkAddress(kvAddresses.get(i)));
+        }
+        prefixFetch = new PrefixFetchHints();
+        return this;
+    }
+
     public RouterConfig config() {
         return config;
     }
@@ -223,8 +249,15 @@ public final class Router implements AutoCloseable {
         return new Shape(tokens, prompt, key, stream);
     }
 
+    /**
+     * Where a request goes: {@code replica}; {@code busyHolder} is the replica that served its prefix
+     * last when it was passed over for being busier than the slack allows (it may lend the prefix).
+     */
+    record Choice(Replica replica, Replica busyHolder) {
+    }
+
     /** The replica for a request, skipping those already tried; null when none is healthy. */
-    Replica choose(Shape s, List<Replica> tried) {
+    Choice choose(Shape s, List<Replica> tried) {
         Replica best = null;
         for (Replica r : replicas) {
             if (r.healthy() && !tried.contains(r)
@@ -236,12 +269,15 @@ public final class Router implements AutoCloseable {
             return null;
         }
         Replica warm = s.prefixKey() == 0 ? null : affinity.get(s.prefixKey());
-        if (warm != null && warm != best && warm.healthy() && !tried.contains(warm)
-                && warm.outstandingTokens() <= best.outstandingTokens() + config.affinitySlackTokens()) {
-            prefixHits.incrementAndGet();
-            return warm;
+        if (warm == null || warm == best || !warm.healthy() || tried.contains(warm)) {
+            return new Choice(best, null);
         }
-        return best;
+        if (warm.outstandingTokens() <= best.outstandingTokens() + config.affinitySlackTokens()) {
+            prefixHits.incrementAndGet();
+            return new Choice(warm, null);
+        }
+        // too busy to take it: its blocks can still be fetched from it
+        return new Choice(best, warm);
     }
 
     public Map<String, Object> status() {
@@ -251,6 +287,10 @@ public final class Router implements AutoCloseable {
         m.put("routed", routed.get());
         m.put("retried", retried.get());
         m.put("prefix_affinity_hits", prefixHits.get());
+        PrefixFetchHints hints = prefixFetch;
+        if (hints != null) {
+            m.put("prefix_fetch_hints", hints.count());
+        }
         List<Map<String, Object>> rs = new ArrayList<>();
         for (Replica r : replicas) {
             rs.add(status(r));
@@ -275,6 +315,9 @@ public final class Router implements AutoCloseable {
         e.put("outstanding_tokens", r.outstandingTokens());
         e.put("served", r.served());
         e.put("failed", r.failed());
+        if (r.kvAddress() != null) {
+            e.put("kv_address", r.kvAddress());
+        }
         if (r.lastError() != null) {
             e.put("last_error", r.lastError());
         }
@@ -451,7 +494,8 @@ public final class Router implements AutoCloseable {
                         req.shape());
             }
             while (!watch.gone) {
-                Replica r = choose(req.shape(), tried);
+                Choice choice = choose(req.shape(), tried);
+                Replica r = choice == null ? null : choice.replica();
                 if (r == null) {
                     LOG.log(System.Logger.Level.WARNING, req.method() + " " + req.target().path()
                             + ": no replica could serve it; last: " + lastError);
@@ -464,8 +508,9 @@ public final class Router implements AutoCloseable {
                     retried.incrementAndGet();
                 }
                 tried.add(r);
+                Request sent = withPrefixHint(req, choice);
                 Attempt a = new Attempt(r, Thread.currentThread());
-                String failure = forward(req, a, watch);
+                String failure = forward(sent, a, watch);
                 if (failure == null) {
                     return;
                 }
@@ -474,6 +519,18 @@ public final class Router implements AutoCloseable {
         } finally {
             original.ch().closeFuture().removeListener(watch);
         }
+    }
+
+    /** The request with a hint to fetch its prefix from the busy replica holding it, when one applies. */
+    private Request withPrefixHint(Request req, Choice choice) {
+        PrefixFetchHints hints = prefixFetch;
+        if (hints == null || choice.busyHolder() == null) {
+            return req;
+        }
+        byte[] body = hints.withHint(req.method(), req.target().path(), req.body(), choice.busyHolder(),
+                choice.replica());
+        return body == null ? req : new Request(req.ch(), req.method(), req.target(), body, req.headers(),
+                req.keepAlive(), req.shape());
     }
 
     /**

@@ -35,7 +35,8 @@ final class GenerateParamsParser {
     /** The request's part in a prefill/decode exchange (one prompt; a prefill for others answers whole). */
     KvTransfer kvTransfer(JsonNode body, int prompts, boolean stream) {
         KvTransfer t = KvTransferParams.parse(body, kvConnector);
-        if (t != null && prompts != 1) {
+        // a prefix hint applies to each prompt alike: each fetches what the peer has of its own prefix
+        if (t != null && prompts != 1 && t.role() != KvTransfer.Role.PEER_PREFIX) {
             throw ApiException.badParam("kv_transfer_params", "'kv_transfer_params' applies to a single prompt");
         }
         if (t != null && t.role() == KvTransfer.Role.PRODUCE && stream) {

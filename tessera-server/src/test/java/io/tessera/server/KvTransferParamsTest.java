@@ -74,4 +74,37 @@ class KvTransferParamsTest {
                         + "\"remote_port\":7100.5}}"), TAKES_ALL));
         assertTrue(e.getMessage().contains("port"), e.getMessage());
     }
+
+    @Test
+    void aPrefixHintNamesThePeerAndIsIgnoredWhereItCannotBeUsed() throws Exception {
+        String hint = "{\"kv_transfer_params\":{\"fetch_prefix_from_peer\":true,\"remote_host\":\"10.0.0.2\","
+                + "\"remote_port\":7100}}";
+        KvTransfer t = KvTransferParams.parse(JSON.readTree(hint), TAKES_ALL);
+        assertEquals(KvTransfer.Role.PEER_PREFIX, t.role());
+        assertEquals("10.0.0.2", t.remoteHost());
+        assertEquals(7100, t.remotePort());
+        // a hint only saves work: a server that takes no part in KV transfer computes the prompt
+        assertNull(KvTransferParams.parse(JSON.readTree(hint), KvConnector.NONE));
+    }
+
+    @Test
+    void aMalformedPrefixHintIsA400NamingTheField() throws Exception {
+        for (String bad : new String[] {
+            "{\"fetch_prefix_from_peer\":true,\"remote_host\":\"h\"}",
+            "{\"fetch_prefix_from_peer\":true,\"remote_host\":\"h\",\"remote_port\":0}",
+            "{\"fetch_prefix_from_peer\":true,\"remote_host\":\"h\",\"remote_port\":65536}",
+            "{\"fetch_prefix_from_peer\":true,\"remote_host\":\"h\",\"remote_port\":\"7100\"}",
+            "{\"fetch_prefix_from_peer\":true,\"remote_host\":7,\"remote_port\":7100}",
+            "{\"fetch_prefix_from_peer\":true,\"remote_host\":\"\",\"remote_port\":7100}",
+            "{\"fetch_prefix_from_peer\":\"yes\",\"remote_host\":\"h\",\"remote_port\":7100}",
+            "{\"fetch_prefix_from_peer\":true,\"do_remote_prefill\":true,\"transfer_id\":\"a\","
+                    + "\"remote_host\":\"h\",\"remote_port\":7100}",
+        }) {
+            ApiException e = assertThrows(ApiException.class, () -> KvTransferParams.parse(JSON.readTree(
+                    "{\"kv_transfer_params\":" + bad + "}"), TAKES_ALL), bad);
+            assertEquals(400, e.status(), bad);
+            assertTrue(e.getMessage().contains("kv_transfer_params") || e.getMessage().contains("remote_host")
+                    || e.getMessage().contains("fetch_prefix_from_peer"), e.getMessage());
+        }
+    }
 }

@@ -10,6 +10,7 @@ import io.tessera.cluster.transport.Node;
 import io.tessera.cluster.transport.Tls;
 import io.tessera.engine.connector.KvConnector;
 import io.tessera.engine.connector.KvTransfer;
+import io.tessera.engine.connector.PrefixQuery;
 import io.tessera.engine.executor.KvBlockIo;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -46,7 +47,9 @@ import java.util.function.Consumer;
  *       fails the load, and the engine computes the prompt itself.
  * </ul>
  *
- * Invariant: a load's blocks are written only under its lock while it is open, and it is closed
+ * Replicas also fetch prompt prefixes from each other over the same frames ({@link PeerPrefixFetch}).
+ *
+ * <p>Invariant: a load's blocks are written only under its lock while it is open, and it is closed
  * (under the same lock) before its end is reported, so no write reaches a block after the engine
  * may have handed it out again.
  */
@@ -75,6 +78,8 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
     /** Decode side: loads in flight by pull tag (the engine's load id). */
     private final Map<Long, Load> loads = new ConcurrentHashMap<>();
     private final Map<String, Link> links = new ConcurrentHashMap<>();
+    /** Prefix fetches between replicas, both sides. */
+    private final PeerPrefixFetch prefixes;
 
     private final AtomicLong pullsServed = new AtomicLong();
     private final AtomicLong pullsRefused = new AtomicLong();
@@ -99,12 +104,15 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
         final int tokens;
         final int layers;
         final Link link;
+        /** A peer prefix fetch: the peer may send fewer blocks than asked, its KV_DONE says how many. */
+        final boolean partial;
         int received;
         boolean closed;
         ScheduledFuture<?> timeout;
 
-        Load(long id, int[] table, int fromBlock, int blocks, int tokens, int layers, Link link) {
+        Load(long id, int[] table, int fromBlock, int blocks, int tokens, int layers, Link link, boolean partial) {
             this.id = id;
+            this.partial = partial;
             this.table = table;
             this.fromBlock = fromBlock;
             this.blocks = blocks;
@@ -127,6 +135,8 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
         this.node = new Node(token, 0, this::onFrame, this::onClose, tls);
         node.maxFrame(Math.max(Node.CONTROL_FRAME_BYTES, Frame.HEADER_BYTES + BLOCK_HEADER + io.blockLayerBytes()));
         this.listening = config.produce() ? node.listen(config.listenHost(), config.listenPort()) : null;
+        this.prefixes = new PeerPrefixFetch(blockSize, io.layout(), config.produce(), this::sendBlocks, senders,
+                this::report);
     }
 
     /** The address pulls are served on (null when this instance only consumes). */
@@ -138,12 +148,37 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
 
     @Override
     public int loadableTokens(KvTransfer transfer, int promptLength, int localTokens) {
+        if (transfer.role() == KvTransfer.Role.PEER_PREFIX) {
+            return prefixes.fetchableTokens(config, transfer, promptLength, localTokens);
+        }
         // the prefill instance computed the whole prompt; the last token is computed here for its logits
         return config.consume() ? promptLength - 1 : 0;
     }
 
     @Override
     public void startLoad(long loadId, KvTransfer transfer, int[] blockTable, int fromToken, int toToken) {
+        Map<String, Object> pull = new LinkedHashMap<>();
+        pull.put("transfer_id", transfer.transferId());
+        pull.put("from_block", fromToken / blockSize);
+        pull.put("tokens", toToken);
+        pull.put("layout", io.layout());
+        startPull(loadId, transfer, blockTable, fromToken, toToken, pull, false);
+    }
+
+    @Override
+    public void startLoad(long loadId, KvTransfer transfer, int[] blockTable, int fromToken, int toToken,
+            int[] promptTokens) {
+        if (transfer.role() != KvTransfer.Role.PEER_PREFIX) {
+            startLoad(loadId, transfer, blockTable, fromToken, toToken);
+            return;
+        }
+        startPull(loadId, transfer, blockTable, fromToken, toToken, prefixes.query(promptTokens, fromToken, toToken),
+                true);
+    }
+
+    /** Sends a KV_PULL for tokens {@code [fromToken, toToken)} from the transfer's address, off the engine thread. */
+    private void startPull(long loadId, KvTransfer transfer, int[] blockTable, int fromToken, int toToken,
+            Map<String, Object> pull, boolean partial) {
         int fromBlock = fromToken / blockSize;
         int blocks = (toToken + blockSize - 1) / blockSize - fromBlock;
         senders.execute(() -> {
@@ -155,18 +190,13 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
                 report(Event.failed(loadId, "cannot reach the prefill instance: " + e.getMessage()));
                 return;
             }
-            Load load = new Load(loadId, blockTable, fromBlock, blocks, toToken, io.layers(), link);
+            Load load = new Load(loadId, blockTable, fromBlock, blocks, toToken, io.layers(), link, partial);
             loads.put(loadId, load);
             load.timeout = timers.schedule(() -> {
                 if (end(load, "no KV within " + config.timeout().toMillis() + " ms")) {
                     loadsTimedOut.incrementAndGet();
                 }
             }, config.timeout().toMillis(), TimeUnit.MILLISECONDS);
-            Map<String, Object> pull = new LinkedHashMap<>();
-            pull.put("transfer_id", transfer.transferId());
-            pull.put("from_block", fromBlock);
-            pull.put("tokens", toToken);
-            pull.put("layout", io.layout());
             try {
                 link.send(MessageType.KV_PULL, loadId, JSON.writeValueAsBytes(pull));
             } catch (IOException e) {
@@ -216,12 +246,21 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
     }
 
     @Override
+    public void drainPrefixQueries(Consumer<PrefixQuery> sink) {
+        prefixes.drain(sink);
+    }
+
+    @Override
     public void wakeup(Runnable wakeup) {
         this.wakeup = wakeup;
+        prefixes.wakeup(wakeup);
     }
 
     @Override
     public String refuses(KvTransfer transfer) {
+        if (transfer.role() == KvTransfer.Role.PEER_PREFIX) {
+            return null; // a hint: one this instance cannot use is ignored at admission (loadableTokens)
+        }
         if (transfer.role() == KvTransfer.Role.PRODUCE) {
             return config.produce() ? null : "this server does not prefill for others (--kv-role decode)";
         }
@@ -259,6 +298,7 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
         m.put("bytes_received", bytesReceived.get());
         m.put("tokens_sent", tokensSent.get());
         m.put("tokens_received", tokensReceived.get());
+        m.putAll(prefixes.counters());
         return m;
     }
 
@@ -293,7 +333,7 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
             case KV_DONE -> {
                 Load load = loads.get(f.tag());
                 if (load != null) {
-                    done(load);
+                    done(load, f.payload());
                 }
             }
             case ERROR -> {
@@ -323,6 +363,16 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
         String layout;
         try {
             JsonNode j = JSON.readTree(f.payload());
+            if (j == null || !j.isObject()) {
+                throw new IOException("not an object");
+            }
+            if (PeerPrefixFetch.isQuery(j)) {
+                String refusal = prefixes.accept(link, f.tag(), j);
+                if (refusal != null) {
+                    link.send(MessageType.ERROR, f.tag(), refusal.getBytes(StandardCharsets.UTF_8));
+                }
+                return;
+            }
             id = j.path("transfer_id").asText();
             fromBlock = j.path("from_block").asInt(-1);
             tokens = j.path("tokens").asInt(-1);
@@ -354,24 +404,10 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
             return;
         }
         try {
-            int lb = io.blockLayerBytes();
-            long start = System.nanoTime();
-            long sent = 0;
-            for (int layer = 0; layer < io.layers(); layer++) {
-                for (int b = fromBlock; b < lastBlock; b++) {
-                    byte[] payload = new byte[BLOCK_HEADER + lb];
-                    ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN).putInt(layer).putInt(b - fromBlock);
-                    io.readBlockLayer(layer, pin.blocks()[b], payload, BLOCK_HEADER);
-                    config.shaping().pace(start, sent);
-                    if (!link.sendAndWait(MessageType.KV_BLOCK, f.tag(), payload)) {
-                        throw new IOException("the decode instance's connection failed");
-                    }
-                    sent += payload.length + Frame.HEADER_BYTES;
-                }
-            }
+            sendBlocks(link, f.tag(), java.util.Arrays.copyOfRange(pin.blocks(), fromBlock, lastBlock),
+                    lastBlock - fromBlock);
             link.send(MessageType.KV_DONE, f.tag(), new byte[0]);
             pullsServed.incrementAndGet();
-            bytesSent.addAndGet(sent);
             tokensSent.addAndGet(tokens - (long) fromBlock * blockSize);
         } catch (IOException e) {
             pullsRefused.incrementAndGet();
@@ -382,6 +418,32 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
             // every block was copied out (or the pull failed): the engine may free them
             report(Event.released(pin.pinId()));
         }
+    }
+
+    /**
+     * Sends blocks {@code [0, count)} of {@code blocks} as KV_BLOCK frames of the pull {@code tag}, layer
+     * by layer (every block of layer 0, then layer 1...), each frame's block index counted from the
+     * first; waits for each frame to reach the socket, so a transfer never queues whole in memory.
+     * The blocks must be pinned by the caller. Returns the bytes sent.
+     */
+    private long sendBlocks(Link link, long tag, int[] blocks, int count) throws IOException, InterruptedException {
+        int lb = io.blockLayerBytes();
+        long start = System.nanoTime();
+        long sent = 0;
+        for (int layer = 0; layer < io.layers(); layer++) {
+            for (int b = 0; b < count; b++) {
+                byte[] payload = new byte[BLOCK_HEADER + lb];
+                ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN).putInt(layer).putInt(b);
+                io.readBlockLayer(layer, blocks[b], payload, BLOCK_HEADER);
+                config.shaping().pace(start, sent);
+                if (!link.sendAndWait(MessageType.KV_BLOCK, tag, payload)) {
+                    throw new IOException("the receiving instance's connection failed");
+                }
+                sent += payload.length + Frame.HEADER_BYTES;
+            }
+        }
+        bytesSent.addAndGet(sent);
+        return sent;
     }
 
     private void refuse(Link link, long tag, String why) {
@@ -416,13 +478,20 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
         bytesReceived.addAndGet(f.wireBytes());
     }
 
-    private void done(Load load) {
+    private void done(Load load, byte[] done) {
+        // a prefix fetch brings the blocks its peer had, as its KV_DONE counts them; a pull all it asked for
+        int blocks = load.partial ? PeerPrefixFetch.blocksSent(done, load.blocks) : load.blocks;
         synchronized (load) {
             if (load.closed) {
                 return;
             }
-            if (load.received != load.layers * load.blocks) {
-                closeAndReport(load, "the transfer ended after " + load.received + " of " + load.layers * load.blocks
+            if (blocks < 0) {
+                closeAndReport(load, "a prefix fetch's end frame of " + done.length + " bytes is not a block count "
+                        + "up to " + load.blocks);
+                return;
+            }
+            if (load.received != load.layers * blocks) {
+                closeAndReport(load, "the transfer ended after " + load.received + " of " + load.layers * blocks
                         + " block layers");
                 return;
             }
@@ -431,8 +500,15 @@ public final class ClusterKvConnector implements KvConnector, AutoCloseable {
         loads.remove(load.id);
         load.timeout.cancel(false);
         loadsDone.incrementAndGet();
-        tokensReceived.addAndGet(load.tokens - (long) load.fromBlock * blockSize);
-        report(Event.loaded(load.id));
+        if (load.partial) {
+            int to = (load.fromBlock + blocks) * blockSize;
+            tokensReceived.addAndGet(to - (long) load.fromBlock * blockSize);
+            prefixes.fetched(to - load.fromBlock * blockSize);
+            report(Event.loaded(load.id, to));
+        } else {
+            tokensReceived.addAndGet(load.tokens - (long) load.fromBlock * blockSize);
+            report(Event.loaded(load.id));
+        }
     }
 
     /** Ends a load with an error unless it has ended; true if this call ended it. */

@@ -264,8 +264,8 @@ public final class Worker implements AutoCloseable {
             peer(p.workerId() + tp);
         }
         forward = new DecoderForward(shard, parallel, collectives);
-        cache = new PagedKvCache(forward.layers(), forward.kvDim(), KvCacheType.parse(p.kvType()), p.numBlocks(),
-                p.blockSize());
+        cache = new PagedKvCache(forward.layers(), forward.kvHeads(), forward.headDim(), KvCacheType.parse(p.kvType()),
+                p.numBlocks(), p.blockSize());
         node.maxFrame(FrameLimits.worker(shard.config(), p.numBlocks(), p.blockSize(), wire));
         busyNanos = 0;
         waitNanos = 0;

@@ -28,6 +28,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * KV transfer between two engines over the cluster transport on loopback (stories260K): the decode
@@ -161,6 +163,40 @@ class KvTransferTest {
         p.getInputStream().readAllBytes();
         assertEquals(0, p.waitFor());
         pullGivesTheTokensOfOneEngine(Tls.load(ks, "secret1".toCharArray()));
+    }
+
+    /**
+     * The 8-bit caches move in their own precision, scales included: the decode engine gives the
+     * tokens of one engine with that cache, having received each block's bytes as the cache holds
+     * them (stories260K: 4 KV heads of 8 values; int8 and fp8_e4m3 12 bytes a head, fp8_e5m2 8). A
+     * decode instance with another 8-bit type is refused even where the sizes agree.
+     */
+    @ParameterizedTest
+    @EnumSource(value = KvCacheType.class, names = {"INT8", "FP8_E4M3", "FP8_E5M2"})
+    void quantizedBlocksMoveInTheCachesOwnPrecision(KvCacheType type) throws Exception {
+        int[] prompt = prompt(6, 75); // 4 full blocks and 10 tokens
+        KvCacheType other = type == KvCacheType.INT8 ? KvCacheType.FP8_E4M3 : KvCacheType.INT8;
+        try (Instance prefill = Instance.of(type, true, Duration.ofSeconds(10), null, null);
+                Instance decode = Instance.of(type, false, Duration.ofSeconds(10), null, null);
+                Instance mismatched = Instance.of(other, false, Duration.ofSeconds(10), null, null)) {
+            prefill.run("p", prompt, 1, KvTransfer.produce("t1"));
+            Completion done = decode.run("d", prompt, 24, consume(prefill, "t1"));
+            assertNull(done.error());
+            assertArrayEquals(alone(type, prompt, 24), done.samples().get(0).tokenIds());
+            assertEquals(prompt.length - 1, decode.engine().transferStats().loadedTokens());
+            long blockLayer = 16 * 2 * 4 * type.bytesPerHead(8);
+            assertEquals(blockLayer, prefill.executor().kvBlocks().blockLayerBytes());
+            assertEquals(5L * 5 * (8 + blockLayer) + 25L * 15, decode.connector().counters().get("bytes_received"));
+            prefill.noBlockTaken();
+            decode.noBlockTaken();
+
+            prefill.run("p2", prompt, 1, KvTransfer.produce("t2"));
+            Completion local = mismatched.run("m", prompt, 12, consume(prefill, "t2"));
+            assertArrayEquals(alone(other, prompt, 12), local.samples().get(0).tokenIds());
+            assertEquals(1, mismatched.engine().transferStats().loadFailures());
+            mismatched.noBlockTaken();
+            prefill.noBlockTaken();
+        }
     }
 
     @Test

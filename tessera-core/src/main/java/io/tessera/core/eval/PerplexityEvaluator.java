@@ -68,10 +68,11 @@ public final class PerplexityEvaluator {
         Sample sameTop = new Sample();
         long correctTop = 0;
         int blocksPerWindow = (ctx + BLOCK_SIZE - 1) / BLOCK_SIZE;
-        try (PagedKvCache cache = new PagedKvCache(model.layers(), model.kvDim(), kvType, perStep * blocksPerWindow,
+        int blocks = perStep * blocksPerWindow;
+        try (PagedKvCache cache = new PagedKvCache(model.layers(), model.kvHeads(), model.headDim(), kvType, blocks,
                 BLOCK_SIZE);
-                PagedKvCache baseCache = base == null ? null : new PagedKvCache(base.layers(), base.kvDim(),
-                        KvCacheType.F32, perStep * blocksPerWindow, BLOCK_SIZE)) {
+                PagedKvCache baseCache = base == null ? null : new PagedKvCache(base.layers(), base.kvHeads(),
+                        base.headDim(), KvCacheType.F32, blocks, BLOCK_SIZE)) {
             for (int w0 = 0; w0 < windows.count(); w0 += perStep) {
                 int n = Math.min(perStep, windows.count() - w0);
                 int[][] windowTokens = new int[n][];

@@ -1,6 +1,8 @@
 package io.tessera.core.forward;
 
+import io.tessera.core.kernel.Kernels;
 import io.tessera.core.kernel.MatMul;
+import io.tessera.core.kernel.NativeKernels;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.kernel.Rope;
 import io.tessera.core.kernel.VectorMath;
@@ -9,6 +11,7 @@ import io.tessera.core.model.AttentionWeights;
 import io.tessera.core.model.ModelConfig;
 import io.tessera.core.tensor.Tensor;
 import java.util.Arrays;
+import java.util.function.IntUnaryOperator;
 
 /**
  * The shared attention block over one rank's heads:
@@ -165,6 +168,8 @@ final class AttentionBlock {
         int runLength = Math.max(1, Math.min(ATTENTION_TOKENS, ATTENTION_SCORES / (group * (maxPos + 1))));
         int[] runs = sequenceRuns(batch, runLength);
         int units = (runs.length - 1) * kvHeads;
+        // the native kernels read a paged cache of the types they know; any other cache or type stays on Java
+        NativeKernels nk = cache instanceof PagedKvCache ? Kernels.active() : null;
         parallel.forRange(units, 1, (from, to) -> {
             AttentionScratch scratch = ATTENTION_SCRATCH.get();
             float[] row = scratch.row(headDim);
@@ -185,15 +190,22 @@ final class AttentionBlock {
                     seen = Math.min(seen, windowStart(window, batch.position(t)));
                 }
                 float[] scores = scratch.scores((end - first) * nh * len);
-                for (int j = seen; j < len; j++) {
-                    cache.readKey(layer, batch.slot(seq, j, blockSize), kvOff, row, 0, headDim);
-                    for (int t = first; t < end; t++) {
-                        if (batch.position(t) < j || j < windowStart(window, batch.position(t))) {
-                            continue;
-                        }
-                        for (int h = 0; h < nh; h++) {
-                            int qOff = t * qDim + (hFrom + h) * headDim;
-                            scores[((t - first) * nh + h) * len + j] = VectorMath.dot(row, 0, q, qOff, headDim) * scale;
+                NativeUnit unit = nk == null ? null
+                        : NativeUnit.of(nk, (PagedKvCache) cache, scratch, layer, kvOff, headDim, batch, seq, seen, len,
+                                first, end, window, t -> t * qDim + hFrom * headDim);
+                if (unit != null) {
+                    nk.attentionScores(unit.keys, q, unit.offsets, unit.seenFrom, unit.seenTo, end - first, nh, scale, scores);
+                } else {
+                    for (int j = seen; j < len; j++) {
+                        cache.readKey(layer, batch.slot(seq, j, blockSize), kvOff, row, 0, headDim);
+                        for (int t = first; t < end; t++) {
+                            if (batch.position(t) < j || j < windowStart(window, batch.position(t))) {
+                                continue;
+                            }
+                            for (int h = 0; h < nh; h++) {
+                                int qOff = t * qDim + (hFrom + h) * headDim;
+                                scores[((t - first) * nh + h) * len + j] = VectorMath.dot(row, 0, q, qOff, headDim) * scale;
+                            }
                         }
                     }
                 }
@@ -209,6 +221,10 @@ final class AttentionBlock {
                         int qOff = t * qDim + (hFrom + h) * headDim;
                         Arrays.fill(out, qOff, qOff + headDim, 0f);
                     }
+                }
+                if (unit != null) {
+                    nk.attentionValues(unit.values, scores, unit.offsets, unit.seenFrom, unit.seenTo, end - first, nh, out);
+                    continue;
                 }
                 for (int j = seen; j < len; j++) {
                     cache.readValue(layer, batch.slot(seq, j, blockSize), kvOff, row, 0, headDim);
@@ -242,10 +258,51 @@ final class AttentionBlock {
         return Arrays.copyOf(starts, n);
     }
 
-    /** A thread's attention buffers, grown on demand: one widened key or value row, and a unit's scores. */
+    /**
+     * One attention unit as the native kernels take it: its key and value rows (the slots of
+     * positions seen..len), and per token the offset of its first query head and the positions it
+     * sees. Null from {@link #of} when the cache's type has no native reader.
+     */
+    private record NativeUnit(NativeKernels.KvRows keys, NativeKernels.KvRows values, int[] offsets, int[] seenFrom,
+            int[] seenTo) {
+
+        static NativeUnit of(NativeKernels nk, PagedKvCache cache, AttentionScratch scratch, int layer, int kvOff,
+                int headDim, ForwardBatch batch, int seq, int seen, int len, int first, int end, int window,
+                IntUnaryOperator headOffset) {
+            int[] slots = scratch.ints(0, len - seen);
+            for (int j = seen; j < len; j++) {
+                slots[j - seen] = batch.slot(seq, j, cache.blockSize());
+            }
+            NativeKernels.KvRows keys = cache.nativeRows(layer, true, kvOff, headDim, slots, seen, len);
+            if (keys == null) {
+                return null;
+            }
+            NativeKernels.KvRows values = cache.nativeRows(layer, false, kvOff, headDim, slots, seen, len);
+            int[] offsets = scratch.ints(1, end - first);
+            int[] seenFrom = scratch.ints(2, end - first);
+            int[] seenTo = scratch.ints(3, end - first);
+            for (int t = first; t < end; t++) {
+                offsets[t - first] = headOffset.applyAsInt(t);
+                seenFrom[t - first] = windowStart(window, batch.position(t));
+                seenTo[t - first] = batch.position(t);
+            }
+            return new NativeUnit(keys, values, offsets, seenFrom, seenTo);
+        }
+    }
+
+    /** A thread's attention buffers, grown on demand: one widened key or value row, a unit's scores, and integers. */
     private static final class AttentionScratch {
         private float[] row = new float[0];
         private float[] scores = new float[0];
+        private final int[][] ints = new int[4][0];
+
+        /** Integer buffer {@code which} (0-3), at least n long. */
+        int[] ints(int which, int n) {
+            if (ints[which].length < n) {
+                ints[which] = new int[n];
+            }
+            return ints[which];
+        }
 
         float[] row(int n) {
             if (row.length < n) {

@@ -97,6 +97,16 @@ public final class DecoderForward {
         return kvHeads * cfg.headDim();
     }
 
+    /** KV heads this rank's KV cache holds. */
+    public int kvHeads() {
+        return kvHeads;
+    }
+
+    /** Values per head. */
+    public int headDim() {
+        return cfg.headDim();
+    }
+
     /** Layers this rank's KV cache holds. */
     public int layers() {
         return spec.layerCount();

@@ -5,8 +5,8 @@ package io.tessera.core.forward;
  * blockSize + offset). A sequence reaches its tokens through a block table, so the cache can be
  * paged and shared without the forward pass knowing how blocks are allocated.
  *
- * <p>A cache may store values in another precision (F16, BF16); it widens them to floats one
- * head-row at a time, so that attention widens each key and value once for every query head and
+ * <p>A cache may store values in another precision (F16, BF16, or 8-bit codes with scales, see
+ * {@link KvCacheType}); it widens them to floats one head-row at a time, so that attention widens each key and value once for every query head and
  * token that reads it, and the forward pass does not change with the precision.
  */
 public interface KvCache {

@@ -1,24 +1,16 @@
 package io.tessera.core.forward;
 
+import io.tessera.core.kernel.NativeKernels;
 import io.tessera.core.model.ModelConfig;
-import io.tessera.core.kernel.VectorMath;
-import io.tessera.core.quant.BFloat16;
-import io.tessera.core.quant.QuantCodec;
-import io.tessera.core.tensor.GgmlType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A paged KV cache off the Java heap: per layer one segment of keys and one of values, each
  * {@code numBlocks × blockSize} token slots of {@code kvDim} values in the chosen
- * {@link KvCacheType}. The memory belongs to a shared {@link Arena} and is released by
+ * {@link KvCacheType}, laid out as {@link KvRows} says (a slot is one token's heads, each head whole
+ * blocks of the type). The memory belongs to a shared {@link Arena} and is released by
  * {@link #close()}; the cache must not be used after that. It is allocated untouched
  * ({@link LazyNativeMemory}): a page becomes resident when the first token is written to it.
  *
@@ -27,14 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class PagedKvCache implements KvCache, AutoCloseable {
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
-    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
-    /** The Q8_0 cache's encoder: the weight format's, so a cached row holds what a Q8_0 tensor would. */
-    private static final QuantCodec Q8_0_CODEC = QuantCodec.of(GgmlType.Q8_0);
-
     private final KvCacheType type;
+    private final KvRows rows;
     private final int layers;
     private final int blockSize;
     private final int numBlocks;
@@ -46,11 +32,11 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
     private final MemorySegment[] values;
 
     public PagedKvCache(ModelConfig config, KvCacheType type, int numBlocks, int blockSize) {
-        this(config.layers(), config.kvDim(), type, numBlocks, blockSize);
-        type.requireHeadDim(config.headDim());
+        this(config.layers(), config.kvHeads(), config.headDim(), type, numBlocks, blockSize);
     }
 
-    public PagedKvCache(int layers, int kvDim, KvCacheType type, int numBlocks, int blockSize) {
+    /** A cache of {@code layers} layers of {@code kvHeads} heads of {@code headDim} values (one rank's share). */
+    public PagedKvCache(int layers, int kvHeads, int headDim, KvCacheType type, int numBlocks, int blockSize) {
         if (numBlocks <= 0 || blockSize <= 0 || (long) numBlocks * blockSize > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("KV cache of " + numBlocks + " blocks of " + blockSize
                     + " tokens is out of range");
@@ -59,8 +45,9 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
         this.layers = layers;
         this.blockSize = blockSize;
         this.numBlocks = numBlocks;
-        this.kvDim = kvDim;
-        this.vectorBytes = type.bytesPerVector(kvDim);
+        this.rows = new KvRows(type, kvHeads, headDim);
+        this.kvDim = kvHeads * headDim;
+        this.vectorBytes = rows.tokenBytes();
         this.blockBytes = vectorBytes * blockSize;
         this.arena = Arena.ofShared();
         this.keys = new MemorySegment[layers];
@@ -73,19 +60,19 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
             }
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();
-            throw new IllegalStateException("cannot allocate a KV cache of " + bytes(layers, kvDim, type, numBlocks,
-                    blockSize) + " bytes: " + e.getMessage(), e);
+            throw new IllegalStateException("cannot allocate a KV cache of " + 2L * layers * blockBytes * numBlocks
+                    + " bytes: " + e.getMessage(), e);
         }
     }
 
-    /** Bytes a cache of this shape takes. */
-    public static long bytes(int layers, int kvDim, KvCacheType type, int numBlocks, int blockSize) {
-        return type.bytesPerToken(layers, kvDim) * blockSize * numBlocks;
+    /** Bytes a cache of the whole model takes. */
+    public static long bytes(ModelConfig config, KvCacheType type, int numBlocks, int blockSize) {
+        return type.bytesPerToken(config.layers(), config.kvHeads(), config.headDim()) * blockSize * numBlocks;
     }
 
     /** How many blocks fit in a memory budget. */
     public static int blocksForBudget(ModelConfig config, KvCacheType type, int blockSize, long budgetBytes) {
-        long perBlock = type.bytesPerToken(config.layers(), config.kvDim()) * blockSize;
+        long perBlock = type.bytesPerToken(config.layers(), config.kvHeads(), config.headDim()) * blockSize;
         long blocks = budgetBytes / perBlock;
         return (int) Math.min(blocks, Integer.MAX_VALUE / blockSize);
     }
@@ -121,109 +108,40 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
     @Override
     public void store(int layer, int slot, float[] k, int kOffset, float[] v, int vOffset) {
         long base = slot * vectorBytes;
-        write(keys[layer], base, k, kOffset);
-        write(values[layer], base, v, vOffset);
+        rows.write(keys[layer], base, k, kOffset);
+        rows.write(values[layer], base, v, vOffset);
     }
 
-    private void write(MemorySegment seg, long base, float[] x, int off) {
-        switch (type) {
-            case F32 -> MemorySegment.copy(x, off, seg, FLOAT, base, kvDim);
-            case F16 -> {
-                for (int i = 0; i < kvDim; i++) {
-                    seg.set(SHORT, base + 2L * i, Float.floatToFloat16(x[off + i]));
-                }
-            }
-            case BF16 -> {
-                for (int i = 0; i < kvDim; i++) {
-                    seg.set(SHORT, base + 2L * i, BFloat16.fromFloat(x[off + i]));
-                }
-            }
-            case Q8_0 -> Q8_0_CODEC.quantizeRow(x, off, kvDim, seg, base);
-        }
-    }
-
+    /**
+     * Widens n stored keys of a slot from value kvOffset (a block's first value: any value of the
+     * unscaled types, a head's first of int8 and fp8_e4m3, every 32nd of q8_0).
+     */
     @Override
     public void readKey(int layer, int slot, int kvOffset, float[] dst, int dstOffset, int n) {
-        read(keys[layer], slot, kvOffset, dst, dstOffset, n);
+        rows.read(keys[layer], slot * vectorBytes, kvOffset, dst, dstOffset, n);
     }
 
     @Override
     public void readValue(int layer, int slot, int kvOffset, float[] dst, int dstOffset, int n) {
-        read(values[layer], slot, kvOffset, dst, dstOffset, n);
-    }
-
-    /** n stored values of a slot from kvOffset, widened eight at a time, the tail one by one. */
-    private void read(MemorySegment seg, int slot, int kvOffset, float[] dst, int dstOffset, int n) {
-        long at = slot * vectorBytes + type.bytesPerVector(kvOffset);
-        int i = 0;
-        switch (type) {
-            case F32 -> {
-                for (; i + 8 <= n; i += 8) {
-                    floats(seg, at + 4L * i).intoArray(dst, dstOffset + i);
-                }
-            }
-            case F16 -> {
-                for (; i + 8 <= n; i += 8) {
-                    halves(seg, at + 2L * i).intoArray(dst, dstOffset + i);
-                }
-            }
-            case BF16 -> {
-                for (; i + 8 <= n; i += 8) {
-                    bf16s(seg, at + 2L * i).intoArray(dst, dstOffset + i);
-                }
-            }
-            case Q8_0 -> {
-                // at is a block boundary: attention reads whole heads, and heads fill whole blocks
-                for (; i + 32 <= n; i += 32) {
-                    long block = at + 34L * (i / 32);
-                    float d = Float.float16ToFloat(seg.get(SHORT, block));
-                    for (int j = 0; j < 32; j += 8) {
-                        signedBytes(seg, block + 2 + j).mul(d).intoArray(dst, dstOffset + i + j);
-                    }
-                }
-            }
-        }
-        for (; i < n; i++) {
-            dst[dstOffset + i] = load(seg, at, i);
-        }
-    }
-
-    // The cache is read only through IntVector loads, which no weight kernel uses: the Vector API's
-    // load code is shared by all callers of one vector class, and reading the cache's native
-    // segments with the same class the kernels use on mapped weight segments made that code see two
-    // segment classes and compile the F16 weight kernel's loads worse (F16 decode was slower).
-
-    /** Eight floats. */
-    private static FloatVector floats(MemorySegment seg, long at) {
-        return IntVector.fromMemorySegment(IntVector.SPECIES_256, seg, at, ORDER).reinterpretAsFloats();
+        rows.read(values[layer], slot * vectorBytes, kvOffset, dst, dstOffset, n);
     }
 
     /**
-     * Eight halves widened to floats with integer operations (the Vector API has no conversion):
-     * as in the F16 weight kernel, shifting the sign-extended bits left by 13 and multiplying by
-     * 2^112 rebiases the exponent, subnormals included. Infinities and NaNs, which a cache of finite
-     * activations does not hold, would come out as large finite values.
+     * The rows of one layer's keys (or values) and one KV head as the native attention kernels read
+     * them, or null when this cache's type has no native reader (the Java path then reads it).
      */
-    private static FloatVector halves(MemorySegment seg, long at) {
-        return ((IntVector) shorts(seg, at).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0))
-                .lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
-    }
-
-    /** Eight bfloat16 values widened to floats: each is the upper half of its float. */
-    private static FloatVector bf16s(MemorySegment seg, long at) {
-        return ((IntVector) shorts(seg, at).convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0))
-                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-    }
-
-    /** Eight signed bytes widened to floats. */
-    private static FloatVector signedBytes(MemorySegment seg, long at) {
-        return (FloatVector) IntVector.fromMemorySegment(IntVector.SPECIES_64, seg, at, ORDER).reinterpretAsBytes()
-                .convertShape(VectorOperators.B2F, F, 0);
-    }
-
-    /** Eight 16-bit values. */
-    private static ShortVector shorts(MemorySegment seg, long at) {
-        return IntVector.fromMemorySegment(IntVector.SPECIES_128, seg, at, ORDER).reinterpretAsShorts();
+    NativeKernels.KvRows nativeRows(int layer, boolean keys, int kvOffset, int headDim, int[] slots, int from, int len) {
+        int code = switch (type) {
+            case F32 -> NativeKernels.KV_F32;
+            case F16 -> NativeKernels.KV_F16;
+            case BF16 -> NativeKernels.KV_BF16;
+            default -> -1;
+        };
+        if (code < 0) {
+            return null;
+        }
+        return new NativeKernels.KvRows(keys ? this.keys[layer] : values[layer], vectorBytes, code,
+                rows.offsetOf(kvOffset), slots, from, len, headDim);
     }
 
     @Override
@@ -303,23 +221,11 @@ public final class PagedKvCache implements KvCache, AutoCloseable {
 
     /** Reads back one stored value as a float (for tests and debugging). */
     public float key(int layer, int slot, int i) {
-        return load(keys[layer], slot * vectorBytes, i);
+        return rows.value(keys[layer], slot * vectorBytes, i);
     }
 
     public float value(int layer, int slot, int i) {
-        return load(values[layer], slot * vectorBytes, i);
-    }
-
-    private float load(MemorySegment seg, long base, int i) {
-        return switch (type) {
-            case F32 -> seg.get(FLOAT, base + 4L * i);
-            case F16 -> Float.float16ToFloat(seg.get(SHORT, base + 2L * i));
-            case BF16 -> BFloat16.toFloat(seg.get(SHORT, base + 2L * i));
-            case Q8_0 -> {
-                long block = base + 34L * (i / 32);
-                yield Float.float16ToFloat(seg.get(SHORT, block)) * seg.get(ValueLayout.JAVA_BYTE, block + 2 + i % 32);
-            }
-        };
+        return rows.value(values[layer], slot * vectorBytes, i);
     }
 
     @Override

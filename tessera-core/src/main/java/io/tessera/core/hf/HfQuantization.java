@@ -11,7 +11,8 @@ import java.util.Map;
 
 /**
  * What {@code config.json}'s {@code quantization_config} says about a checkpoint's weights. Tessera
- * reads FP8 E4M3 weights as the three producers of FP8 checkpoints store them:
+ * reads FP8 weights (E4M3, and E5M2 rewritten as E4M3 by {@code Fp8Weights}) as the three producers
+ * of FP8 checkpoints store them:
  *
  * <ul>
  * <li>{@code quant_method: "fp8"} (transformers' fine-grained FP8; DeepSeek-V3, Qwen 3 FP8):
@@ -81,10 +82,11 @@ public record HfQuantization(String method, int blockRows, int blockCols, boolea
         String method = q.path("quant_method").asText("").toLowerCase(Locale.ROOT);
         return switch (method) {
             case "fp8" -> {
+                // the tensors' dtypes (F8_E4M3, F8_E5M2) say how each is read
                 String fmt = q.path("fmt").asText("e4m3");
-                if (!fmt.equals("e4m3")) {
+                if (!fmt.equals("e4m3") && !fmt.equals("e5m2")) {
                     throw new ModelFormatException(file, field + ".fmt", "'" + fmt + "' is not supported (FP8 weights "
-                            + "are read in E4M3)");
+                            + "are read in E4M3 or E5M2)");
                 }
                 int[] block = block(file, q.get("weight_block_size"), field + ".weight_block_size");
                 yield new HfQuantization(method, block[0], block[1]);

@@ -95,7 +95,7 @@ public final class Kernels {
     }
 
     /** The native kernels in use, or null when the Java kernels run. */
-    static NativeKernels active() {
+    public static NativeKernels active() {
         return active;
     }
 

@@ -1,6 +1,7 @@
 package io.tessera.core.kernel;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -37,7 +38,7 @@ import java.util.Locale;
 public final class NativeKernels {
 
     /** The library ABI this class calls; a library of another is refused. */
-    static final int ABI = 4;
+    static final int ABI = 6;
 
     /** Activation layouts of tsr_quantize (one per integer weight layout; Q4_K shares Q4_0's). */
     static final int LAYOUT_Q8_0 = 0;
@@ -45,6 +46,11 @@ public final class NativeKernels {
     static final int LAYOUT_Q6_K = 2;
     /** How many activation layouts there are. */
     static final int LAYOUTS = 3;
+
+    /** KV cache row types the native attention reads (tsr_attn_*): stored values widened exactly. */
+    public static final int KV_F32 = 0;
+    public static final int KV_F16 = 1;
+    public static final int KV_BF16 = 2;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final Linker.Option CRITICAL = Linker.Option.critical(true);
@@ -54,9 +60,13 @@ public final class NativeKernels {
             JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
     private static final FunctionDescriptor Q8_ROWS = FLOAT_ROWS.insertArgumentLayouts(7, ADDRESS);
     private static final FunctionDescriptor Q4_ROWS = Q8_ROWS.insertArgumentLayouts(8, ADDRESS);
+    private static final FunctionDescriptor ATTN_VALUES = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT,
+            JAVA_LONG, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT,
+            ADDRESS);
     /** tsr_w8a8: weights, row bytes, in, from, to, stride, codes, scales, code sums, row scales, tokens, out. */
     private static final FunctionDescriptor W8A8_ROWS = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT,
             JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS);
+    private static final FunctionDescriptor ATTN_SCORES = ATTN_VALUES.insertArgumentLayouts(14, JAVA_FLOAT);
 
     private final NativeVariant variant;
     private final Path file;
@@ -69,6 +79,9 @@ public final class NativeKernels {
     private final MethodHandle f16;
     private final MethodHandle bf16;
     private final MethodHandle fp8;
+    private final MethodHandle q4_1;
+    private final MethodHandle attnScores;
+    private final MethodHandle attnValues;
     private final MethodHandle w8a8;
     private final long features;
 
@@ -96,6 +109,9 @@ public final class NativeKernels {
         f16 = LINKER.downcallHandle(find(lib, "tsr_f16"), FLOAT_ROWS, CRITICAL);
         bf16 = LINKER.downcallHandle(find(lib, "tsr_bf16"), FLOAT_ROWS, CRITICAL);
         fp8 = LINKER.downcallHandle(find(lib, "tsr_fp8"), FLOAT_ROWS, CRITICAL);
+        q4_1 = LINKER.downcallHandle(find(lib, "tsr_q4_1"), FLOAT_ROWS, CRITICAL);
+        attnScores = LINKER.downcallHandle(find(lib, "tsr_attn_scores"), ATTN_SCORES, CRITICAL);
+        attnValues = LINKER.downcallHandle(find(lib, "tsr_attn_values"), ATTN_VALUES, CRITICAL);
         w8a8 = LINKER.downcallHandle(find(lib, "tsr_w8a8"), W8A8_ROWS, CRITICAL);
     }
 
@@ -176,8 +192,10 @@ public final class NativeKernels {
                 case Q8_0, Q4_0, Q4_K, Q6_K -> true;
                 default -> false;
             };
-            case GGML -> w.type() == GgmlType.F32 || w.type() == GgmlType.F16 || w.type() == GgmlType.BF16
-                    || w.type() == GgmlType.FP8;
+            case GGML -> switch (w.type()) {
+                case F32, F16, BF16, FP8, Q4_1 -> true;
+                default -> false;
+            };
         };
     }
 
@@ -228,6 +246,10 @@ public final class NativeKernels {
         if (from < 0 || from > to || to > rowCount || to > outStride) {
             throw new IllegalArgumentException("native " + w + ": rows [" + from + ", " + to + ") outside the matrix or the output stride " + outStride);
         }
+        if (in % w.type().blockSize() != 0) {
+            throw new IllegalArgumentException("native " + w + ": rows of " + in + " values are not whole blocks of "
+                    + w.type().blockSize());
+        }
         if (seg.byteSize() < rowCount * rowBytes || rowBytes != w.type().bytesFor(in)) {
             throw new IllegalArgumentException("native " + w + ": data holds " + seg.byteSize() + " bytes, rows need " + rowCount * rowBytes);
         }
@@ -251,6 +273,7 @@ public final class NativeKernels {
                     case F16 -> f16;
                     case BF16 -> bf16;
                     case FP8 -> fp8;
+                    case Q4_1 -> q4_1;
                     default -> throw new IllegalArgumentException("no native kernel for " + w);
                 };
                 if ((long) tokens * in > a.x().length) {
@@ -277,6 +300,98 @@ public final class NativeKernels {
             }
         } catch (Throwable e) {
             throw rethrow(e);
+        }
+    }
+
+    /**
+     * The rows of one KV head that an attention unit reads: position j in [from, len) at slot
+     * {@code slots[j − from]}, its values at byte {@code slot · rowBytes + offset} of {@code rows},
+     * {@code headDim} values of {@code type} ({@link #KV_F32}, {@link #KV_F16}, {@link #KV_BF16}).
+     */
+    public record KvRows(MemorySegment rows, long rowBytes, int type, long offset, int[] slots, int from, int len,
+            int headDim) {
+
+        /** Checks that every row read lies inside the segment. */
+        void check() {
+            if (type < KV_F32 || type > KV_BF16) {
+                throw new IllegalArgumentException("attention: unknown KV row type " + type);
+            }
+            long need = (long) headDim * (type == KV_F32 ? 4 : 2);
+            if (headDim < 1 || rowBytes < 1 || offset < 0 || offset + need > rowBytes) {
+                throw new IllegalArgumentException("attention: a head of " + headDim + " values at byte " + offset
+                        + " does not fit a row of " + rowBytes + " bytes");
+            }
+            if (from < 0 || len < from || slots.length < len - from) {
+                throw new IllegalArgumentException("attention: positions [" + from + ", " + len + ") with "
+                        + slots.length + " slots");
+            }
+            long capacity = rows.byteSize() / rowBytes;
+            for (int i = 0; i < len - from; i++) {
+                if (slots[i] < 0 || slots[i] >= capacity) {
+                    throw new IllegalArgumentException("attention: slot " + slots[i] + " of position " + (from + i)
+                            + " outside the cache's " + capacity + " slots");
+                }
+            }
+        }
+    }
+
+    /**
+     * Scores of one attention unit: for token u < tokens (query heads at {@code q[qOffsets[u] +
+     * h·headDim]}, h < heads) and each position j of {@code kv} in [seenFrom[u], seenTo[u]],
+     * {@code scores[(u·heads + h)·len + j] = dot(key j, query) · scale}, in VectorMath.dot's order.
+     */
+    public void attentionScores(KvRows kv, float[] q, int[] qOffsets, int[] seenFrom, int[] seenTo, int tokens,
+            int heads, float scale, float[] scores) {
+        checkUnit(kv, q, qOffsets, seenFrom, seenTo, tokens, heads, scores, "query");
+        try {
+            attnScores.invokeExact(kv.rows(), kv.rowBytes(), kv.type(), kv.offset(), MemorySegment.ofArray(kv.slots()),
+                    kv.from(), kv.len(), kv.headDim(), MemorySegment.ofArray(q), MemorySegment.ofArray(qOffsets),
+                    MemorySegment.ofArray(seenFrom), MemorySegment.ofArray(seenTo), tokens, heads, scale,
+                    MemorySegment.ofArray(scores));
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /**
+     * Values of one attention unit: {@code out[qOffsets[u] + h·headDim + i] += p · value j[i]} with
+     * p = {@code weights[(u·heads + h)·len + j]}, positions ascending, in VectorMath.axpy's order.
+     */
+    public void attentionValues(KvRows kv, float[] weights, int[] qOffsets, int[] seenFrom, int[] seenTo, int tokens,
+            int heads, float[] out) {
+        checkUnit(kv, out, qOffsets, seenFrom, seenTo, tokens, heads, weights, "output");
+        try {
+            attnValues.invokeExact(kv.rows(), kv.rowBytes(), kv.type(), kv.offset(), MemorySegment.ofArray(kv.slots()),
+                    kv.from(), kv.len(), kv.headDim(), MemorySegment.ofArray(weights), MemorySegment.ofArray(qOffsets),
+                    MemorySegment.ofArray(seenFrom), MemorySegment.ofArray(seenTo), tokens, heads,
+                    MemorySegment.ofArray(out));
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    private static void checkUnit(KvRows kv, float[] heads, int[] offsets, int[] seenFrom, int[] seenTo, int tokens,
+            int headCount, float[] scores, String what) {
+        kv.check();
+        if (tokens < 1 || headCount < 1 || offsets.length < tokens || seenFrom.length < tokens || seenTo.length < tokens) {
+            throw new IllegalArgumentException("attention: " + tokens + " tokens × " + headCount + " heads, offsets for "
+                    + Math.min(offsets.length, Math.min(seenFrom.length, seenTo.length)));
+        }
+        if ((long) tokens * headCount * kv.len() > scores.length) {
+            throw new IllegalArgumentException("attention: scores of " + scores.length + " floats, need "
+                    + (long) tokens * headCount * kv.len());
+        }
+        long span = (long) headCount * kv.headDim();
+        for (int u = 0; u < tokens; u++) {
+            if (offsets[u] < 0 || offsets[u] + span > heads.length) {
+                throw new IllegalArgumentException("attention: token " + u + "'s " + what + " heads at " + offsets[u]
+                        + " outside " + heads.length + " floats");
+            }
+            // an empty range (from > to) reads nothing
+            if (seenFrom[u] <= seenTo[u] && (seenFrom[u] < kv.from() || seenTo[u] >= kv.len())) {
+                throw new IllegalArgumentException("attention: token " + u + " sees [" + seenFrom[u] + ", " + seenTo[u]
+                        + "], cached positions are [" + kv.from() + ", " + kv.len() + ")");
+            }
         }
     }
 

@@ -47,7 +47,7 @@ public final class ActivationMaxima {
         int blocks = (ctx + BLOCK_SIZE - 1) / BLOCK_SIZE;
         int[] table = new int[blocks];
         Arrays.setAll(table, i -> i);
-        try (PagedKvCache cache = new PagedKvCache(forward.layers(), forward.kvDim(), KvCacheType.F32, blocks, BLOCK_SIZE);
+        try (PagedKvCache cache = new PagedKvCache(model.config(), KvCacheType.F32, blocks, BLOCK_SIZE);
                 AutoCloseable observing = MatMul.observe(m::input)) {
             for (int i = start; i < text.length; i += ctx - 1) {
                 int n = Math.min(ctx - 1, text.length - i);

@@ -75,10 +75,35 @@ class NativeKernelsForwardTest {
         }
     }
 
+    /**
+     * Attention over the paged cache, natively for F32, F16 and BF16 rows: the Java path's logits.
+     * (Types without a native reader stay on Java: NativeAttentionTest.)
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"F32", "F16", "BF16"})
+    void pagedCacheGivesTheJavaLogits(String cacheType) throws Exception {
+        Path file = dir.resolve("tiny-paged.gguf");
+        if (!java.nio.file.Files.exists(file)) {
+            SyntheticModel.write(file, ModelShape.named("tiny-gqa").withLayers(2), SyntheticVocabulary.generate(512, 4),
+                    WeightTypes.parse("F32"), 13);
+        }
+        KvCacheType type = KvCacheType.valueOf(cacheType);
+        try (LoadedModel m = LoadedModel.open(file, null);
+                PagedKvCache javaCache = new PagedKvCache(m.model().config(), type, 8, 16);
+                PagedKvCache nativeCache = new PagedKvCache(m.model().config(), type, 8, 16)) {
+            float[] java = logits(m.model(), Kernels.Mode.JAVA, javaCache);
+            float[] nat = logits(m.model(), Kernels.Mode.NATIVE, nativeCache);
+            assertArrayEquals(java, nat, cacheType);
+        }
+    }
+
     /** Logits of a batch of a 9-token prompt chunk, a 3-token one and a decode after a 2-token prefill. */
     private static float[] logits(Model model, Kernels.Mode mode) {
+        return logits(model, mode, new F32KvCache(model.config(), 8, 16));
+    }
+
+    private static float[] logits(Model model, Kernels.Mode mode, KvCache cache) {
         Kernels.use(mode);
-        F32KvCache cache = new F32KvCache(model.config(), 8, 16);
         DecoderForward f = new DecoderForward(model, parallel);
         f.forward(ForwardBatch.single(new int[] {2}, new int[] {1, 50}, 0, ForwardBatch.Logits.NONE), cache);
         return f.forward(ForwardBatch.builder()

@@ -24,16 +24,17 @@ class PagedKvCacheTest {
             v[i] = (float) rnd.nextGaussian();
         }
         for (KvCacheType type : KvCacheType.values()) {
-            if (type.blockValues() > 1) {
-                continue; // reads start on block boundaries: see q8_0CacheHoldsWhatAQ8_0TensorWould
+            if (type.blockValues(32) > 1) {
+                continue; // reads start on block boundaries: see QuantizedKvCacheTest
             }
-            try (PagedKvCache cache = new PagedKvCache(2, 32, type, 4, 8)) {
+            try (PagedKvCache cache = new PagedKvCache(2, 1, 32, type, 4, 8)) {
                 cache.store(1, 13, k, 0, v, 0);
                 double tol = switch (type) {
                     case F32 -> 0;
                     case F16 -> 2e-3;
                     case BF16 -> 1e-2;
-                    case Q8_0 -> throw new AssertionError(type);
+                    case FP8_E5M2 -> 0.125; // half of E5M2's relative step of 2^-2
+                    case Q8_0, INT8, FP8_E4M3 -> throw new AssertionError(type);
                 };
                 for (int i = 0; i < 32; i++) {
                     assertEquals(k[i], cache.key(1, 13, i), tol * Math.max(1, Math.abs(k[i])), type + " key " + i);
@@ -62,7 +63,7 @@ class PagedKvCacheTest {
                         assertEquals(cache.value(l, 13, i), cache.value(l, 29, i));
                     }
                 }
-                assertEquals(2L * 2 * 4 * 8 * type.bytesPerVector(32), cache.byteSize());
+                assertEquals(2L * 2 * 4 * 8 * type.bytesPerHead(32), cache.byteSize());
                 assertThrows(IllegalArgumentException.class, () -> cache.copyBlock(0, 4));
             }
         }
@@ -93,7 +94,7 @@ class PagedKvCacheTest {
             codec.quantizeRow(v, 0, 64, seg, 0);
             codec.dequantizeRow(seg, 0, expectedV, 0, 64);
         }
-        try (PagedKvCache cache = new PagedKvCache(2, 64, KvCacheType.Q8_0, 4, 8)) {
+        try (PagedKvCache cache = new PagedKvCache(2, 2, 32, KvCacheType.Q8_0, 4, 8)) {
             assertEquals(2L * 2 * 4 * 8 * 68, cache.byteSize(), "34 bytes per 32 values");
             cache.store(1, 13, k, 0, v, 0);
             for (int i = 0; i < 64; i++) {
@@ -116,11 +117,12 @@ class PagedKvCacheTest {
             }
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> cache.readKey(1, 13, 8, head, 0, 8));
-            assertTrue(e.getMessage().contains("not a whole number of blocks"), e.getMessage());
+            assertTrue(e.getMessage().contains("value 8 of 2 heads is not one"), e.getMessage());
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new PagedKvCache(1, 48, KvCacheType.Q8_0, 1, 1));
-        assertTrue(e.getMessage().contains("q8_0 KV cache stores blocks of 32 values; 48 values"), e.getMessage());
+                () -> new PagedKvCache(1, 1, 48, KvCacheType.Q8_0, 1, 1));
+        assertTrue(e.getMessage().contains("q8_0 KV cache needs a head dimension that is a multiple of 32; this "
+                + "model's is 48"), e.getMessage());
         assertEquals(KvCacheType.Q8_0, KvCacheType.parse("q8_0"));
     }
 
@@ -152,7 +154,7 @@ class PagedKvCacheTest {
 
     /** A value written to a BF16 cache and read back. */
     private static float storedAsBf16(float x) {
-        try (PagedKvCache cache = new PagedKvCache(1, 8, KvCacheType.BF16, 1, 1)) {
+        try (PagedKvCache cache = new PagedKvCache(1, 1, 8, KvCacheType.BF16, 1, 1)) {
             float[] v = new float[8];
             v[0] = x;
             cache.store(0, 0, v, 0, v, 0);

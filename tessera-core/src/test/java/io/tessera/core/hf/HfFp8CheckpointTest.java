@@ -115,6 +115,93 @@ class HfFp8CheckpointTest {
     }
 
     /**
+     * F8_E5M2 weights: the E4M3 checkpoint of each layout with every code rounded to E5M2 (the
+     * config naming {@code fmt: e5m2} where it names one), codes under 2^-15 of their 64-block's
+     * largest set to zero. Every code is then within E4M3's 16 binades of its block's largest, so
+     * the loader's E4M3 rewriting is exact and the logits are the F32 dequantization's bit for bit.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Layout.class, names = {"CHANNEL", "BLOCK"})
+    void e5m2CheckpointGivesTheLogitsOfItsF32Dequantization(Layout layout) throws Exception {
+        Path fp8 = dir.resolve("e5m2");
+        writeFp8(f32Checkpoint(), fp8, layout, c -> {
+            if (layout == Layout.BLOCK) {
+                ((ObjectNode) c.get("quantization_config")).put("fmt", "e5m2");
+            }
+        });
+        rewrite(fp8, (name, t) -> t.dtype() != SafetensorsDtype.F8_E4M3 ? t
+                : new Raw(SafetensorsDtype.F8_E5M2, t.shape(), e5m2Within16Binades(t.bytes())));
+        Path reference = dir.resolve("dequantized");
+        dequantize(fp8, reference, layout);
+        assertSameLogits(fp8, reference);
+    }
+
+    /** E4M3 codes rounded to E5M2, each 64-block's codes under 2^-15 of its largest set to zero. */
+    private static byte[] e5m2Within16Binades(byte[] e4m3) {
+        byte[] out = new byte[e4m3.length];
+        for (int b = 0; b < e4m3.length; b += 64) {
+            int top = Integer.MIN_VALUE;
+            for (int j = b; j < b + 64; j++) {
+                out[j] = Float8.floatToE5m2(Float8.e4m3ToFloat(e4m3[j]));
+                float v = Float8.e5m2ToFloat(out[j]);
+                top = v == 0 ? top : Math.max(top, Math.getExponent(v));
+            }
+            for (int j = b; j < b + 64; j++) {
+                float v = Float8.e5m2ToFloat(out[j]);
+                if (v != 0 && Math.getExponent(v) < top - 15) {
+                    out[j] = 0;
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * An E5M2 code too small for E4M3 beside its block's largest (2^-16 beside 1.5 · 2^8) rounds
+     * to E4M3's nearest, here zero, off by under 2^-18 of the largest; the block's other codes keep
+     * their values exactly, and so do the other blocks'.
+     */
+    @Test
+    void e5m2CodesFarBelowTheirBlocksLargestRoundAndNoOtherDoes() throws Exception {
+        Path fp8 = dir.resolve("e5m2-wide");
+        writeFp8(f32Checkpoint(), fp8, Layout.CHANNEL, c -> { });
+        String name = "model.layers.0.self_attn.q_proj.weight";
+        byte[][] written = new byte[1][];
+        rewrite(fp8, (n, t) -> {
+            if (t.dtype() != SafetensorsDtype.F8_E4M3) {
+                return t;
+            }
+            byte[] codes = e5m2Within16Binades(t.bytes());
+            if (n.equals(name)) {
+                codes[0] = Float8.floatToE5m2(384f); // 1.5 · 2^8: the block's largest
+                codes[1] = 0x01; // 2^-16
+                written[0] = codes;
+            }
+            return new Raw(SafetensorsDtype.F8_E5M2, t.shape(), codes);
+        });
+        try (Model m = ModelLoader.load(fp8); SafetensorsFile f = SafetensorsFile.open(fp8.resolve(
+                HfCheckpoint.SINGLE_FILE))) {
+            float[] scale = flatten(floats(f, f.tensor(name + "_scale")));
+            Tensor q = m.layers().get(0).attention().wq();
+            assertEquals(GgmlType.FP8, q.type());
+            int cols = (int) q.dims()[0];
+            float[] row = new float[cols];
+            for (int r = 0; r < 4; r++) {
+                QuantCodec.of(GgmlType.FP8).dequantizeRow(q.data(), r * GgmlType.FP8.bytesFor(cols), row, 0, cols);
+                for (int c = 0; c < cols; c++) {
+                    float want = (float) (Float8.e5m2ToFloat(written[0][r * cols + c]) * (double) scale[r]);
+                    if (r == 0 && c == 1) {
+                        assertEquals(0f, row[c], "2^-16 beside 384 rounds to E4M3's zero");
+                        assertTrue(Math.abs(want) < 384 * scale[0] * 0x1p-18);
+                    } else {
+                        assertEquals(want, row[c], "row " + r + ", column " + c + " exact");
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * {@code --quantize FP8} holds the same bytes as the per-channel checkpoint the writer makes of
      * the same weights (the embedding aside, which the checkpoint keeps in BF16).
      */
@@ -170,9 +257,32 @@ class HfFp8CheckpointTest {
         assertMessage(fp8, "'model.layers.0.mlp.gate_proj.weight': is FP8 (F8_E4M3) but neither");
         fp8 = dir.resolve("e5m2");
         writeFp8(f32, fp8, Layout.CHANNEL, c -> { });
-        rewrite(fp8, (name, t) -> name.equals("model.layers.0.mlp.gate_proj.weight")
-                ? new Raw(SafetensorsDtype.F8_E5M2, t.shape(), t.bytes()) : t);
-        assertMessage(fp8, "F8_E5M2 is not supported for weights");
+        rewrite(fp8, (name, t) -> {
+            if (!name.equals("model.layers.0.mlp.gate_proj.weight")) {
+                return t;
+            }
+            byte[] codes = e5m2Within16Binades(t.bytes());
+            codes[128 * 2 + 9] = (byte) 0xFC; // E5M2's -infinity
+            return new Raw(SafetensorsDtype.F8_E5M2, t.shape(), codes);
+        });
+        assertMessage(fp8, "'model.layers.0.mlp.gate_proj.weight': holds a NaN or infinite code at row 2, column 9");
+        // an E5M2 block whose largest code is already in E4M3's top binade keeps its scale, which must be below 2^8
+        fp8 = dir.resolve("e5m2-scale");
+        writeFp8(f32, fp8, Layout.CHANNEL, c -> { });
+        rewrite(fp8, (name, t) -> {
+            if (name.equals("model.layers.0.mlp.gate_proj.weight")) {
+                return new Raw(SafetensorsDtype.F8_E5M2, t.shape(), e5m2Within16Binades(t.bytes()));
+            }
+            if (name.equals("model.layers.0.mlp.gate_proj.weight_scale")) {
+                byte[] scales = t.bytes().clone();
+                java.nio.ByteBuffer.wrap(scales).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(4 * 3, 300f);
+                return new Raw(t.dtype(), t.shape(), scales);
+            }
+            return t;
+        });
+        assertMessage(fp8, "'model.layers.0.mlp.gate_proj.weight_scale': the scale of row 3");
+        assertMessage(fp8, "(300.0) times the power of two that brings its E5M2 codes into E4M3's range is not below "
+                + "256.0");
         fp8 = dir.resolve("bad-shape");
         writeFp8(f32, fp8, Layout.CHANNEL, c -> { });
         rewrite(fp8, (name, t) -> name.equals("model.layers.0.mlp.gate_proj.weight_scale")
@@ -370,7 +480,7 @@ class HfFp8CheckpointTest {
     }
 
     /**
-     * The FP8 checkpoint with every E4M3 matrix replaced by its F32 values, e4m3(q) · scale from
+     * The FP8 checkpoint with every E4M3 (or E5M2) matrix replaced by its F32 values, e4m3(q) · scale from
      * the specification's formula ({@link Float8}'s decoding is checked against it exhaustively),
      * and quantization_config removed.
      */
@@ -386,7 +496,8 @@ class HfFp8CheckpointTest {
                 if (t.name().endsWith("_scale") || t.name().endsWith("_scale_inv")) {
                     continue;
                 }
-                if (t.dtype() != SafetensorsDtype.F8_E4M3) {
+                boolean e5m2 = t.dtype() == SafetensorsDtype.F8_E5M2;
+                if (t.dtype() != SafetensorsDtype.F8_E4M3 && !e5m2) {
                     float[][] values = floats(f, t);
                     w.add(t.name(), t.dtype(), t.shape(), (r, dst) -> System.arraycopy(values[(int) r], 0, dst, 0, dst.length));
                     continue;
@@ -404,7 +515,8 @@ class HfFp8CheckpointTest {
                             case CHANNEL, CHANNEL_1D -> (int) r;
                             default -> (int) r / 128 * ((cols + 127) / 128) + c / 128;
                         };
-                        dst[c] = (float) (specValue(codes[(int) r * cols + c]) * scale[i]);
+                        byte code = codes[(int) r * cols + c];
+                        dst[c] = (float) ((e5m2 ? e5m2SpecValue(code) : specValue(code)) * scale[i]);
                     }
                 });
                 assertTrue(rows > 0);
@@ -418,6 +530,14 @@ class HfFp8CheckpointTest {
         int e = (code >> 3) & 15;
         int m = code & 7;
         double v = e == 0 ? m * Math.pow(2, -9) : (1 + m / 8.0) * Math.pow(2, e - 7);
+        return code < 0 ? -v : v;
+    }
+
+    /** An E5M2 code's value from the specification's formula (bias 15, 2 mantissa bits; finite codes only). */
+    private static double e5m2SpecValue(byte code) {
+        int e = (code >> 2) & 31;
+        int m = code & 3;
+        double v = e == 0 ? m * Math.pow(2, -16) : (1 + m / 4.0) * Math.pow(2, e - 15);
         return code < 0 ? -v : v;
     }
 

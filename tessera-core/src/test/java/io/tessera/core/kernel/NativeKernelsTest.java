@@ -64,7 +64,8 @@ class NativeKernelsTest {
         List<Arguments> l = new ArrayList<>();
         for (NativeKernels k : variants()) {
             for (GgmlType t : INTEGER_TYPES) {
-                for (int[] s : new int[][] {{256, 1, 1}, {512, 3, 2}, {768, 17, 5}, {2048, 9, 13}}) {
+                for (int[] s : new int[][] {{256, 1, 1}, {512, 3, 2}, {768, 17, 5}, {2048, 9, 13}, {256, 6, 8},
+                        {16640, 6, 4}}) {
                     l.add(Arguments.of(k, t, s[0], s[1], s[2]));
                 }
             }
@@ -75,6 +76,9 @@ class NativeKernelsTest {
             }
             for (int[] s : new int[][] {{64, 1, 1}, {128, 3, 2}, {192, 17, 5}, {2048, 9, 13}}) {
                 l.add(Arguments.of(k, GgmlType.FP8, s[0], s[1], s[2]));
+            }
+            for (int[] s : new int[][] {{32, 1, 1}, {96, 3, 2}, {160, 17, 5}, {2048, 9, 13}, {4096, 2, 4}}) {
+                l.add(Arguments.of(k, GgmlType.Q4_1, s[0], s[1], s[2]));
             }
         }
         return l.stream();
@@ -192,8 +196,8 @@ class NativeKernelsTest {
         Tensor q4 = matrix(GgmlType.Q4_0, in, 24, rnd);
         Tensor q4k = matrix(GgmlType.Q4_K, in, 12, rnd);
         Tensor q6k = matrix(GgmlType.Q6_K, in, 8, rnd);
-        Tensor q41 = quantized(GgmlType.Q4_1, in, 8, rnd); // stays Java
-        assertTrue(!NativeKernels.handles(q41), "Q4_1 has no native kernel yet");
+        Tensor q41 = quantized(GgmlType.Q4_1, in, 8, rnd);
+        assertTrue(NativeKernels.handles(q41), "Q4_1 runs natively in the file's layout");
         Tensor f16 = matrix(GgmlType.F16, in, 16, rnd);
         Tensor fp8 = matrix(GgmlType.FP8, in, 16, rnd);
         Tensor[] ws = {q8, q4, q4k, q6k, q41, f16, fp8};

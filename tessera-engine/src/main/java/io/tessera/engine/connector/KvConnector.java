@@ -68,6 +68,17 @@ public interface KvConnector {
      */
     void startLoad(long loadId, KvTransfer transfer, int[] blockTable, int fromToken, int toToken);
 
+    /**
+     * {@link #startLoad(long, KvTransfer, int[], int, int)} with the prompt's tokens, for a connector
+     * that finds blocks by their contents (a {@link KvTransfer.Role#PEER_PREFIX} fetch asks a peer for
+     * the cached blocks of these tokens). Such a load may bring fewer tokens than asked: it reports
+     * {@link Event#loaded(long, int)} with where the loaded tokens end.
+     */
+    default void startLoad(long loadId, KvTransfer transfer, int[] blockTable, int fromToken, int toToken,
+            int[] promptTokens) {
+        startLoad(loadId, transfer, blockTable, fromToken, toToken);
+    }
+
     /** Gives a load up (its request was aborted); it must still be reported finished. */
     void cancelLoad(long loadId);
 
@@ -80,6 +91,14 @@ public interface KvConnector {
 
     /** Hands over the events reported since the last call, oldest first. */
     void drainEvents(Consumer<Event> sink);
+
+    /**
+     * Hands over the prefix queries other instances sent since the last call (peer prefix fetch): the
+     * scheduler pins each one's cached blocks on its thread and answers it; the connector reports
+     * {@link Event.Kind#RELEASED} with the pin id once the blocks are sent.
+     */
+    default void drainPrefixQueries(Consumer<PrefixQuery> sink) {
+    }
 
     /** The engine's wake-up, to be run after an event is queued (the engine thread may be idle). */
     void wakeup(Runnable wakeup);
@@ -108,14 +127,27 @@ public interface KvConnector {
      *
      * @param id the load id or pin id it concerns
      * @param error why a load failed (LOAD_FAILED), else null
+     * @param loadedTo where the loaded tokens end (LOADED), or -1 for every token the load asked for
      */
-    record Event(Kind kind, long id, String error) {
+    record Event(Kind kind, long id, String error, int loadedTo) {
         public enum Kind {
             LOADED, LOAD_FAILED, RELEASED
         }
 
+        public Event(Kind kind, long id, String error) {
+            this(kind, id, error, -1);
+        }
+
         public static Event loaded(long id) {
             return new Event(Kind.LOADED, id, null);
+        }
+
+        /**
+         * A load that brought tokens up to {@code loadedTo} only (a peer had fewer blocks than asked,
+         * possibly none): the sequence computes the rest; its blocks past them were never written.
+         */
+        public static Event loaded(long id, int loadedTo) {
+            return new Event(Kind.LOADED, id, null, loadedTo);
         }
 
         public static Event failed(long id, String error) {

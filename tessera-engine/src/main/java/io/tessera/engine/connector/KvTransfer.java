@@ -9,10 +9,14 @@ package io.tessera.engine.connector;
  *   <li>{@link Role#CONSUME}: the request's prompt KV was computed by a prefill instance at
  *       {@code remoteHost:remotePort} under {@code transferId}; it is loaded into fresh blocks
  *       instead of being prefilled here (all prompt tokens but the last, whose logits are needed).
+ *   <li>{@link Role#PEER_PREFIX}: another replica at {@code remoteHost:remotePort} may hold the
+ *       prompt's prefix in its prefix cache or offload tiers (a router's hint); the full blocks it
+ *       has beyond this engine's own hits are fetched from it, the rest is computed here. A hint is
+ *       advisory: when the peer has nothing, fails or is not an allowed peer, the prompt is computed.
  * </ul>
  *
- * @param remoteHost the prefill instance's KV transfer address (CONSUME), else null
- * @param remotePort its port (CONSUME), else 0
+ * @param remoteHost the prefill instance's or peer's KV transfer address (CONSUME, PEER_PREFIX), else null
+ * @param remotePort its port (CONSUME, PEER_PREFIX), else 0
  */
 public record KvTransfer(Role role, String transferId, String remoteHost, int remotePort) {
 
@@ -20,7 +24,7 @@ public record KvTransfer(Role role, String transferId, String remoteHost, int re
     public static final int MAX_ID_CHARS = 128;
 
     public enum Role {
-        PRODUCE, CONSUME
+        PRODUCE, CONSUME, PEER_PREFIX
     }
 
     public KvTransfer {
@@ -32,9 +36,9 @@ public record KvTransfer(Role role, String transferId, String remoteHost, int re
             throw new IllegalArgumentException("a KV transfer id must be 1.." + MAX_ID_CHARS
                     + " printable ASCII characters");
         }
-        if (role == Role.CONSUME && (remoteHost == null || remoteHost.isEmpty() || remotePort < 1
+        if (role != Role.PRODUCE && (remoteHost == null || remoteHost.isEmpty() || remotePort < 1
                 || remotePort > 65535)) {
-            throw new IllegalArgumentException("a KV transfer to consume needs the remote host and a port 1..65535");
+            throw new IllegalArgumentException("a KV transfer from another instance needs its host and a port 1..65535");
         }
     }
 
@@ -44,5 +48,10 @@ public record KvTransfer(Role role, String transferId, String remoteHost, int re
 
     public static KvTransfer consume(String transferId, String host, int port) {
         return new KvTransfer(Role.CONSUME, transferId, host, port);
+    }
+
+    /** A hint that the replica at {@code host:port} may hold this prompt's prefix; {@code id} names it in logs. */
+    public static KvTransfer peerPrefix(String id, String host, int port) {
+        return new KvTransfer(Role.PEER_PREFIX, id, host, port);
     }
 }

@@ -77,7 +77,8 @@ public final class LocalExecutor implements Executor {
         int blocks = PagedKvCache.blocksForBudget(model.config(), type, blockSize, budgetBytes);
         if (blocks < 1) {
             throw new IllegalArgumentException("a KV cache budget of " + budgetBytes + " bytes holds no block of "
-                    + blockSize + " tokens (" + type.bytesPerToken(model.config().layers(), model.config().kvDim())
+                    + blockSize + " tokens (" + type.bytesPerToken(model.config().layers(), model.config().kvHeads(),
+                    model.config().headDim())
                     * blockSize + " bytes each)");
         }
         return new LocalExecutor(model, parallel, type, blockSize, blocks, offload);

@@ -44,8 +44,7 @@ public record KvCacheBudget(long bytes, long tokens, String reason, List<String>
         if (maxSeqs < 1 || context < 1 || blockSize < 1) {
             throw new IllegalArgumentException("max sequences, context and block size must be positive");
         }
-        type.requireHeadDim(config.headDim());
-        long perToken = type.bytesPerToken(config.layers(), config.kvDim());
+        long perToken = type.bytesPerToken(config.layers(), config.kvHeads(), config.headDim());
         long perBlock = perToken * blockSize;
         long oneContext = blocksFor(context, blockSize) * perBlock;
         long available = Math.max(0, physicalBytes - weightBytes);

@@ -2,8 +2,10 @@ package io.tessera.engine.scheduler;
 
 import io.tessera.engine.connector.KvConnector;
 import io.tessera.engine.connector.KvTransfer;
+import io.tessera.engine.connector.PrefixQuery;
 import io.tessera.engine.kv.BlockManager;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Collections;
 import java.util.Comparator;
@@ -34,7 +36,8 @@ import java.util.TreeSet;
  * and holding its blocks), then runs from the first token not loaded. A failed load sends it back
  * to waiting, to be computed here. A finished sequence may leave its blocks pinned for the
  * connector to send. Loads and pins hold references to their blocks until the connector reports
- * them finished, so no block it may still touch is handed out again.
+ * them finished, so no block it may still touch is handed out again. Other instances' prefix queries
+ * (peer prefix fetch) pin the cached blocks they find the same way while the connector sends them.
  *
  * <p>Not thread-safe: the engine drives it from one thread.
  */
@@ -59,7 +62,7 @@ public final class Scheduler {
      * Pins never hold more than this share of the cache: finished prefills whose decode instance
      * never pulls must not starve the requests this instance serves until their timeout.
      */
-    static final double MAX_PINNED_FRACTION = 0.5;
+    public static final double MAX_PINNED_FRACTION = 0.5;
     /** Loads in flight by id; a load whose sequence was aborted stays until reported, holding its blocks. */
     private final Map<Long, Load> loads = new HashMap<>();
     /** Running places taken by sequences waiting for remote KV. */
@@ -249,8 +252,11 @@ public final class Scheduler {
                         return;
                     }
                     loadingWidth -= seq.width;
-                    if (ev.kind() == io.tessera.engine.connector.KvConnector.Event.Kind.LOADED) {
-                        loaded(seq, load.toToken);
+                    int loadedTo = ev.loadedTo() < 0 ? load.toToken : ev.loadedTo();
+                    boolean ok = ev.kind() == KvConnector.Event.Kind.LOADED && loadedTo >= seq.numComputed()
+                            && loadedTo <= load.toToken;
+                    if (ok) {
+                        loaded(seq, loadedTo);
                     } else {
                         remoteLoadFailures++;
                         blocks.releaseAll(seq.blocksArray(), seq.numBlocks());
@@ -262,6 +268,40 @@ public final class Scheduler {
                 }
             }
         });
+        connector.drainPrefixQueries(this::pinCachedPrefix);
+    }
+
+    /**
+     * Answers another instance's prefix query: pins the cached blocks of its prefix from its first
+     * wanted block on, in order, up to the first block neither the pool nor an offload tier holds
+     * (a tier's block is copied back into a free block, as for a local hit). Running sequences are
+     * not touched, and pins stay within {@link #MAX_PINNED_FRACTION} of the cache.
+     */
+    private void pinCachedPrefix(PrefixQuery q) {
+        int[] tokens = q.tokens();
+        int room = (int) (MAX_PINNED_FRACTION * blocks.numBlocks()) - pinnedBlocks;
+        List<Integer> found = new ArrayList<>();
+        long parent = Sequence.SEED;
+        for (int i = 0; i < tokens.length / blockSize && found.size() < room; i++) {
+            long hash = Sequence.chain(parent, tokens, i * blockSize, blockSize);
+            if (i >= q.fromBlock()) {
+                int b = blocks.lookup(hash, parent, tokens, i * blockSize);
+                if (b < 0) {
+                    break;
+                }
+                found.add(b);
+            }
+            parent = hash;
+        }
+        if (found.isEmpty()) {
+            q.answer(new PrefixQuery.Pinned(-1, new int[0]));
+            return;
+        }
+        int[] table = found.stream().mapToInt(Integer::intValue).toArray();
+        long pin = nextTransferId++;
+        pins.put(pin, table);
+        pinnedBlocks += table.length;
+        q.answer(new PrefixQuery.Pinned(pin, table));
     }
 
     /** A load finished: its tokens are in the cache, full blocks enter the prefix cache, the sequence runs. */
@@ -518,7 +558,7 @@ public final class Scheduler {
     /** Tokens the connector can load for a waiting sequence beyond its local hits; asked once per sequence. */
     private int remoteTokens(Sequence seq, int hits) {
         KvTransfer t = seq.kvTransfer();
-        if (t == null || t.role() != KvTransfer.Role.CONSUME || seq.remoteAsked) {
+        if (t == null || t.role() == KvTransfer.Role.PRODUCE || seq.remoteAsked) {
             return 0;
         }
         seq.remoteAsked = true;
@@ -560,7 +600,8 @@ public final class Scheduler {
         long id = nextTransferId++;
         int[] table = seq.blockTable();
         loads.put(id, new Load(seq, table, remote));
-        connector.startLoad(id, seq.kvTransfer(), table, hits, remote);
+        connector.startLoad(id, seq.kvTransfer(), table, hits, remote,
+                Arrays.copyOf(seq.tokensArray(), seq.promptLength()));
         return true;
     }
 

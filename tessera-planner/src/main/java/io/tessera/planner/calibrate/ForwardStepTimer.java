@@ -118,7 +118,7 @@ public final class ForwardStepTimer implements StepTimer {
 
     @Override
     public double kvBytesPerValue() {
-        return kvType.bytesPerVector(1);
+        return kvType.bytesPerValue(model.config().headDim());
     }
 
     @Override

@@ -1,9 +1,10 @@
-package io.tessera.cli;
+package io.tessera.benchmarks.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -19,23 +20,7 @@ import java.util.List;
  * One streaming request against an OpenAI-compatible endpoint, timed as a user sees it: time to
  * the first generated text, the gaps between text chunks, and the whole request.
  */
-final class BenchServeClient {
-
-    /** What to send: a text prompt (chat or completions) or token ids (completions only). */
-    record Prompt(String text, int[] tokenIds, int inputLen, int outputLen) {
-    }
-
-    /**
-     * A finished request.
-     *
-     * @param startNanos when it was sent (System.nanoTime)
-     * @param ttft seconds to the first chunk with text, NaN when it failed
-     * @param itl seconds between consecutive text chunks
-     * @param chunkNanos arrival time of each text chunk (System.nanoTime)
-     */
-    record Outcome(boolean ok, String error, long startNanos, double ttft, double e2e, List<Double> itl,
-                   List<Long> chunkNanos, int promptTokens, int outputTokens) {
-    }
+public final class ServeClient {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -47,7 +32,7 @@ final class BenchServeClient {
     private final boolean ignoreEos;
     private final Duration timeout;
 
-    BenchServeClient(HttpClient http, URI uri, boolean chat, String model, String apiKey, boolean ignoreEos,
+    public ServeClient(HttpClient http, URI uri, boolean chat, String model, String apiKey, boolean ignoreEos,
             Duration timeout) {
         this.http = http;
         this.uri = uri;
@@ -58,7 +43,7 @@ final class BenchServeClient {
         this.timeout = timeout;
     }
 
-    String body(Prompt p) throws Exception {
+    String body(ServePrompt p) throws IOException {
         ObjectNode b = JSON.createObjectNode();
         b.put("model", model);
         if (chat) {
@@ -86,7 +71,8 @@ final class BenchServeClient {
         return JSON.writeValueAsString(b);
     }
 
-    Outcome send(Prompt p) {
+    /** Sends {@code p} and reads its stream to the end; a failure is an outcome, never an exception. */
+    public ServeOutcome send(ServePrompt p) {
         long start = System.nanoTime();
         List<Double> itl = new ArrayList<>();
         List<Long> chunks = new ArrayList<>();
@@ -109,7 +95,7 @@ final class BenchServeClient {
                     while ((line = in.readLine()) != null && sb.length() < 500) {
                         sb.append(line);
                     }
-                    return failed(start, "HTTP " + r.statusCode() + ": " + sb);
+                    return failed(p, start, "HTTP " + r.statusCode() + ": " + sb);
                 }
                 String line;
                 long last = 0;
@@ -125,7 +111,7 @@ final class BenchServeClient {
                     }
                     JsonNode j = JSON.readTree(data);
                     if (j.has("error")) {
-                        return failed(start, j.get("error").path("message").asText());
+                        return failed(p, start, j.get("error").path("message").asText());
                     }
                     JsonNode usage = j.get("usage");
                     if (usage != null && !usage.isNull()) {
@@ -152,27 +138,27 @@ final class BenchServeClient {
                     textChunks++;
                 }
                 if (!done) {
-                    return failed(start, "the stream ended without [DONE]");
+                    return failed(p, start, "the stream ended without [DONE]");
                 }
             }
         } catch (Exception e) {
-            return failed(start, e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()));
+            return failed(p, start, e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()));
         }
         if (textChunks == 0) {
-            return failed(start, "no text was generated");
+            return failed(p, start, "no text was generated");
         }
         double e2e = (System.nanoTime() - start) / 1e9;
-        return new Outcome(true, null, start, ttft, e2e, itl, chunks, promptTokens,
+        return new ServeOutcome(p, true, null, start, ttft, e2e, itl, chunks, promptTokens,
                 outputTokens >= 0 ? outputTokens : textChunks);
     }
 
-    private static Outcome failed(long start, String error) {
-        return new Outcome(false, error, start, Double.NaN, (System.nanoTime() - start) / 1e9, List.of(), List.of(),
-                0, 0);
+    private static ServeOutcome failed(ServePrompt p, long start, String error) {
+        return new ServeOutcome(p, false, error, start, Double.NaN, (System.nanoTime() - start) / 1e9, List.of(),
+                List.of(), 0, 0);
     }
 
     /** The first model id the endpoint lists. */
-    static String firstModel(HttpClient http, URI base, String apiKey) throws Exception {
+    public static String firstModel(HttpClient http, URI base, String apiKey) throws IOException, InterruptedException {
         HttpRequest.Builder rb = HttpRequest.newBuilder(base.resolve("/v1/models")).timeout(Duration.ofSeconds(30));
         if (apiKey != null) {
             rb.header("Authorization", "Bearer " + apiKey);

@@ -1,15 +1,15 @@
-package io.tessera.cli;
+package io.tessera.core.format;
 
 import java.util.Locale;
 
-/** Human-readable sizes and counts for command output. */
-final class Units {
+/** Human-readable sizes and counts for reports and command output. */
+public final class Units {
 
     private Units() {
     }
 
     /** Binary units: 1.5 GiB. */
-    static String bytes(long b) {
+    public static String bytes(long b) {
         String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
         double v = b;
         int u = 0;
@@ -21,7 +21,7 @@ final class Units {
     }
 
     /** Decimal magnitudes: 1.24 B, 260.1 K. */
-    static String count(long n) {
+    public static String count(long n) {
         if (n >= 1_000_000_000L) {
             return String.format(Locale.ROOT, "%.2f B", n / 1e9);
         }
