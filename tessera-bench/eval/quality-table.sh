@@ -4,7 +4,8 @@
 # then one synthetic large shape (random weights), KL divergence of each weight type from its F32 file,
 # and of each KV cache type from an F32 cache.
 # FP8 has no GGUF type: its rows are the F32 file quantized at load (--quantize FP8, E4M3 with one
-# scale per output channel, the bytes `convert --type FP8` writes).
+# scale per output channel, the bytes `convert --type FP8` writes). W8A8 rows come from `tessera quantize`
+# directories (with and without SmoothQuant).
 # Usage: tessera-bench/eval/quality-table.sh [MODELS_DIR] [WORK_DIR]
 #   MODELS_DIR holds stories260K.bin, tok512.bin, tokenizer-llama2-32k.bin (default: ../shared/models
 #   beside the repository); WORK_DIR receives the converted files (default: a temporary directory).
@@ -46,6 +47,16 @@ for t in $at_load; do
     "$tessera" eval perplexity "$work/stories260K-F32.gguf" --quantize "$t" --text "$text" --ctx 256 \
       --kv-cache-dtype "$kv" --kl-base "$work/stories260K-F32.gguf" --json 2>/dev/null | row
   done
+done
+# W8A8 (int8 weights per channel, int8 activations per token): rounded as is, and SmoothQuant calibrated on a
+# different text (calibration-stories.txt), alpha 0.5; directories loaded with the F32 file's tokenizer
+"$tessera" quantize "$work/stories260K-F32.gguf" --method rtn -o "$work/stories260K-w8a8" >/dev/null 2>&1
+"$tessera" quantize "$work/stories260K-F32.gguf" --method smoothquant --alpha 0.5 --calibration-ctx 256 \
+  --calibration "$root/tessera-bench/eval/calibration-stories.txt" -o "$work/stories260K-w8a8-sq" >/dev/null 2>&1
+for d in w8a8 w8a8-sq; do
+  printf '| %s | f32 ' "$([ "$d" = w8a8 ] && echo W8A8 || echo 'W8A8 SmoothQuant 0.5')"
+  "$tessera" eval perplexity "$work/stories260K-$d" --tokenizer "$models/tok512.bin" --text "$text" --ctx 256 \
+    --kv-cache-dtype f32 --kl-base "$models/stories260K.bin" --json 2>/dev/null | row
 done
 
 shape="${SYNTH_SHAPE:-llama-3.2-1b}"

@@ -41,7 +41,7 @@
 #define TSR_EXPORT __attribute__((visibility("default")))
 
 /* Changes whenever a signature or a layout below changes; Java refuses a library of another ABI. */
-#define TSR_ABI 5
+#define TSR_ABI 6
 
 enum { CHUNK = 256, BLOCK = 32, Q8_CHUNK_BYTES = 272, Q4_CHUNK_BYTES = 144, HEADER_BYTES = 16 };
 /* Q6_K lane order (Q6KLanesKernel): d, 16 scales (even sub-blocks first), 128 bytes of low nibbles, 64 of high pairs. */
@@ -1086,5 +1086,114 @@ TSR_EXPORT void tsr_attn_values(const uint8_t *rows, int64_t row_bytes, int32_t 
         case T_F32: attn_values(T_F32, rows, row_bytes, off, slots, from, len, hd, p, qo, lo, hi, nt, nh, out); break;
         case T_F16: attn_values(T_F16, rows, row_bytes, off, slots, from, len, hd, p, qo, lo, hi, nt, nh, out); break;
         default: attn_values(T_BF16, rows, row_bytes, off, slots, from, len, hd, p, qo, lo, hi, nt, nh, out); break;
+    }
+}
+
+/* ---------------------------------------------------------------- W8A8: int8 rows × int8 tokens */
+
+/*
+ * Σ w·x over n int8 weights and n int8 activation codes, exact (Java: W8A8MatMul.dot). Codes are in
+ * [-127, 127] on the activation side and [-128, 127] on the weight side, and n is at most 131072, so
+ * no int32 sum can overflow and any order gives the same integer.
+ *
+ * avx512 (VNNI): vpdpbusd multiplies unsigned by signed bytes, so each weight is read as w + 128
+ * (its sign bit flipped) and 128·Σx is taken off afterwards; xsum is that Σx over the whole row,
+ * the tail read from zero-padded copies so that the padding adds nothing on either side.
+ * avx2: vpmaddubsw saturates, so it takes |w| (unsigned) and x with w's sign: a pair's sum is at
+ * most 2·128·127, no saturation; vpmaddwd with ones widens the pairs to int32.
+ */
+#if defined(TSR_AVX512)
+static inline __m512i w8a8_vec(const int8_t *w) {
+    return _mm512_xor_si512(_mm512_loadu_si512((const void *) w), _mm512_set1_epi8((char) 0x80));
+}
+
+/* One row against nt ≤ 4 tokens: sums[j] = Σ w·x_j. */
+static inline void w8a8_row(const int8_t *w, const int8_t *x, int64_t x_stride, int nt, int32_t in,
+        const int32_t *xsum, int32_t *sums) {
+    __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
+    int32_t vec = in & ~63;
+    for (int32_t i = 0; i < vec; i += 64) {
+        __m512i wv = w8a8_vec(w + i);
+        for (int j = 0; j < nt; j++) {
+            acc[j] = _mm512_dpbusd_epi32(acc[j], wv, _mm512_loadu_si512((const void *) (x + j * x_stride + i)));
+        }
+    }
+    if (vec < in) {
+        int8_t wt[64] = {0};
+        memcpy(wt, w + vec, (size_t) (in - vec));
+        __m512i wv = w8a8_vec(wt);
+        for (int j = 0; j < nt; j++) {
+            int8_t xt[64] = {0};
+            memcpy(xt, x + j * x_stride + vec, (size_t) (in - vec));
+            acc[j] = _mm512_dpbusd_epi32(acc[j], wv, _mm512_loadu_si512((const void *) xt));
+        }
+    }
+    for (int j = 0; j < nt; j++) {
+        /* the lanes may wrap past 2^31 (w + 128 is up to 255); the true sum fits, so wrapping arithmetic gives it */
+        sums[j] = (int32_t) ((uint32_t) _mm512_reduce_add_epi32(acc[j]) - 128u * (uint32_t) xsum[j]);
+    }
+}
+#elif defined(TSR_AVX2)
+static inline __m256i w8a8_pairs(__m256i w, __m256i x) {
+    __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+static inline void w8a8_row(const int8_t *w, const int8_t *x, int64_t x_stride, int nt, int32_t in,
+        const int32_t *xsum, int32_t *sums) {
+    (void) xsum;
+    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    int32_t vec = in & ~31;
+    for (int32_t i = 0; i < vec; i += 32) {
+        __m256i wv = _mm256_loadu_si256((const __m256i *) (w + i));
+        for (int j = 0; j < nt; j++) {
+            acc[j] = _mm256_add_epi32(acc[j], w8a8_pairs(wv, _mm256_loadu_si256((const __m256i *) (x + j * x_stride + i))));
+        }
+    }
+    for (int j = 0; j < nt; j++) {
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc[j]), _mm256_extracti128_si256(acc[j], 1));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+        int32_t sum = _mm_cvtsi128_si32(s);
+        for (int32_t i = vec; i < in; i++) {
+            sum += (int32_t) w[i] * x[j * x_stride + i];
+        }
+        sums[j] = sum;
+    }
+}
+#else
+static inline void w8a8_row(const int8_t *w, const int8_t *x, int64_t x_stride, int nt, int32_t in,
+        const int32_t *xsum, int32_t *sums) {
+    (void) xsum;
+    for (int j = 0; j < nt; j++) {
+        int32_t sum = 0;
+        for (int32_t i = 0; i < in; i++) {
+            sum += (int32_t) w[i] * x[j * x_stride + i];
+        }
+        sums[j] = sum;
+    }
+}
+#endif
+
+/*
+ * Rows [from, to) of an int8 matrix (rows of row_bytes = in bytes, one scale per row in wscale)
+ * against `tokens` rows of int8 codes x (in each, scale xscale[t], code sum xsum[t]):
+ * out[t·out_stride + r] = (float) Σ w·x · (wscale[r] · xscale[t]), the float steps of
+ * W8A8MatMul.javaRows. Four tokens share each weight load.
+ */
+TSR_EXPORT void tsr_w8a8(const int8_t *w, int64_t row_bytes, int32_t in, int32_t from, int32_t to,
+        int32_t out_stride, const int8_t *x, const float *xscale, const int32_t *xsum, const float *wscale,
+        int32_t tokens, float *out) {
+    int32_t sums[4];
+    for (int32_t r = from; r < to; r++) {
+        const int8_t *row = w + (int64_t) r * row_bytes;
+        for (int32_t t = 0; t < tokens; t += 4) {
+            int nt = tokens - t < 4 ? tokens - t : 4;
+            w8a8_row(row, x + (int64_t) t * in, in, nt, in, xsum + t, sums);
+            for (int j = 0; j < nt; j++) {
+                float d = wscale[r] * xscale[t + j];
+                out[(int64_t) (t + j) * out_stride + r] = (float) sums[j] * d;
+            }
+        }
     }
 }

@@ -24,7 +24,8 @@
     void prefix##tsr_attn_scores(const uint8_t *, int64_t, int32_t, int64_t, const int32_t *, int32_t, int32_t, int32_t, \
             const float *, const int32_t *, const int32_t *, const int32_t *, int32_t, int32_t, float, float *); \
     void prefix##tsr_attn_values(const uint8_t *, int64_t, int32_t, int64_t, const int32_t *, int32_t, int32_t, int32_t, \
-            const float *, const int32_t *, const int32_t *, const int32_t *, int32_t, int32_t, float *);
+            const float *, const int32_t *, const int32_t *, const int32_t *, int32_t, int32_t, float *); \
+    void prefix##tsr_w8a8(const int8_t *, int64_t, int32_t, int32_t, int32_t, int32_t, const int8_t *, const float *, const int32_t *, const float *, int32_t, float *);
 DECLARE()
 DECLARE(ref_)
 
@@ -201,6 +202,34 @@ static void attention_case(int type, int hd) {
     free(rows); free(slots); free(q); free(sc); free(rsc); free(out); free(ref);
 }
 
+/* W8A8: int8 rows (any byte, -128 included) with a scale each, int8 tokens in [-127, 127] with their code sums. */
+static void w8a8_case(int in, int rows, int tokens) {
+    int8_t *w = malloc((size_t) in * rows);
+    for (int64_t i = 0; i < (int64_t) in * rows; i++) w[i] = (int8_t) next();
+    float *ws = malloc(sizeof(float) * rows);
+    for (int r = 0; r < rows; r++) ws[r] = (float) (next() % 1000) / 8192.0f;
+    int8_t *x = malloc((size_t) tokens * in);
+    float *xs = malloc(sizeof(float) * tokens);
+    int32_t *sum = malloc(sizeof(int32_t) * tokens);
+    for (int t = 0; t < tokens; t++) {
+        sum[t] = 0;
+        xs[t] = (float) (1 + next() % 1000) / 4096.0f;
+        for (int i = 0; i < in; i++) {
+            int v = (int) (next() % 255) - 127;
+            x[(int64_t) t * in + i] = (int8_t) v;
+            sum[t] += v;
+        }
+    }
+    float *out = malloc(sizeof(float) * tokens * rows), *ref = malloc(sizeof(float) * tokens * rows);
+    tsr_w8a8(w, in, in, rows - 1, rows, rows, x, xs, sum, ws, tokens, out);
+    tsr_w8a8(w, in, in, 0, rows, rows, x, xs, sum, ws, tokens, out);
+    ref_tsr_w8a8(w, in, in, 0, rows, rows, x, xs, sum, ws, tokens, ref);
+    char what[64];
+    snprintf(what, sizeof what, "w8a8 in=%d rows=%d tokens=%d", in, rows, tokens);
+    same(out, ref, tokens * rows, what);
+    free(w); free(ws); free(x); free(xs); free(sum); free(out); free(ref);
+}
+
 int main(void) {
     int lanes[][3] = {{256, 1, 1}, {512, 3, 5}, {2048, 5, 9}, {256, 6, 8}, {16640, 7, 4}};
     for (unsigned i = 0; i < sizeof lanes / sizeof lanes[0]; i++) {
@@ -221,6 +250,9 @@ int main(void) {
     for (int type = 0; type < 3; type++)
         for (unsigned i = 0; i < sizeof heads / sizeof heads[0]; i++)
             attention_case(type, heads[i]);
+    int w8a8[][3] = {{1, 1, 1}, {31, 2, 3}, {64, 3, 4}, {65, 5, 5}, {172, 4, 9}, {2048, 3, 2}};
+    for (unsigned i = 0; i < sizeof w8a8 / sizeof w8a8[0]; i++)
+        w8a8_case(w8a8[i][0], w8a8[i][1], w8a8[i][2]);
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);
         return 1;

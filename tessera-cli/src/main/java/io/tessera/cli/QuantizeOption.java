@@ -10,10 +10,11 @@ final class QuantizeOption {
 
     @Option(names = "--quantize", paramLabel = "TYPE",
             description = "Quantize the weights once while loading (a checkpoint directory, or a GGUF file in F32, F16 "
-                    + "or BF16): Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M, FP8, F16, BF16 or F32. Only the quantized copy is "
+                    + "or BF16): Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M, FP8, W8A8, F16, BF16 or F32. Only the quantized copy is "
                     + "kept in memory; the model is the same as the GGUF file convert writes in that type (FP8: "
                     + "E4M3 with one scale per output channel, the bytes of the checkpoint directory convert --type "
-                    + "FP8 writes).")
+                    + "FP8 writes; W8A8: int8 rows with a scale each and int8 activations per token, the bytes quantize --method "
+                    + "rtn writes).")
     String type;
 
     /** The weights as stored, or quantized at load with a progress line on stderr. */

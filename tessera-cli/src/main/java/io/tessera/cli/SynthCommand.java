@@ -5,6 +5,7 @@ import io.tessera.core.model.WeightTypes;
 import io.tessera.core.hf.Fp8Scales;
 import io.tessera.core.safetensors.SafetensorsDtype;
 import io.tessera.core.synth.ModelShape;
+import io.tessera.core.synth.OutlierChannels;
 import io.tessera.core.synth.SyntheticModel;
 import io.tessera.core.synth.SyntheticVocabulary;
 import io.tessera.core.tokenizer.Llama2cTokenizerReader;
@@ -64,6 +65,16 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", paramLabel = "S", description = "Seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--outlier-channels", defaultValue = "0", paramLabel = "N",
+            description = "GGUF only: inject N activation outlier channels per width without changing what the model "
+                    + "computes (norm weights and V/up rows x --outlier-scale, the weights reading them divided by it), "
+                    + "as large trained models have them; for testing int8 activation schemes (default: none).")
+    int outlierChannels;
+
+    @Option(names = "--outlier-scale", defaultValue = "50", paramLabel = "S",
+            description = "How much larger the outlier channels are (default: ${DEFAULT-VALUE}).")
+    float outlierScale;
+
     @Option(names = {"--out", "-o"}, required = true, paramLabel = "PATH",
             description = "Output GGUF file, or directory for --format hf.")
     Path out;
@@ -86,6 +97,9 @@ final class SynthCommand implements Callable<Integer> {
     }
 
     private int writeCheckpoint(ModelShape s) throws Exception {
+        if (outlierChannels != 0) {
+            throw new IllegalArgumentException("--outlier-channels is for --format gguf");
+        }
         if (tokenizer != null) {
             throw new IllegalArgumentException("--tokenizer is for --format gguf; a checkpoint gets a made-up "
                     + "byte-level tokenizer.json of --vocab-size tokens");
@@ -126,7 +140,8 @@ final class SynthCommand implements Callable<Integer> {
         }
         WeightTypes types = WeightTypes.parse(type == null ? "Q8_0" : type);
         long start = System.nanoTime();
-        SyntheticModel.write(out, s, vocab, types, seed, new ProgressLine("synth", start));
+        SyntheticModel.write(out, s, vocab, types, seed, new OutlierChannels(outlierChannels, outlierScale),
+                new ProgressLine("synth", start));
         System.err.printf("wrote %s: %s shape, %s, vocabulary %d, %s in %.1f s%n", out, s.name(), types.name(),
                 vocab.size(), Units.bytes(Files.size(out)), (System.nanoTime() - start) / 1e9);
         return 0;

@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
                 InfoCommand.class,
                 TokenizeCommand.class,
                 ConvertCommand.class,
+                QuantizeCommand.class,
                 SynthCommand.class,
                 PlanCommand.class,
                 BenchCommand.class,

@@ -80,7 +80,7 @@ class HfCheckpointCliTest {
         Result badType = tessera("run", "--model", ckpt.toString(), "--quantize", "Q9_9", "--prompt", "x");
         assertEquals(1, badType.code());
         assertTrue(badType.err().contains("--quantize 'Q9_9' is not a weight type (supported: F32, F16, BF16, Q8_0, "
-                + "Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M, FP8)"), badType.err());
+                + "Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M, FP8, W8A8)"), badType.err());
         Result badConvertType = tessera("convert", "--model", ckpt.toString(), "--type", "Q3_K", "-o",
                 dir.resolve("x.gguf").toString());
         assertEquals(1, badConvertType.code());

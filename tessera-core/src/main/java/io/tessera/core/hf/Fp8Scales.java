@@ -24,7 +24,7 @@ import java.util.Locale;
  * A scale is the largest magnitude it covers divided by 448 ({@link Fp8Codec#scaleFor}), and each
  * value is stored as {@code e4m3(x / scale)}.
  */
-public enum Fp8Scales {
+public enum Fp8Scales implements LinearQuantization {
     CHANNEL("_scale"),
     BLOCK("_scale_inv");
 
@@ -37,9 +37,20 @@ public enum Fp8Scales {
         this.suffix = suffix;
     }
 
-    /** Appended to a weight's name to name its scale tensor. */
-    String suffix() {
+    @Override
+    public String suffix() {
         return suffix;
+    }
+
+    @Override
+    public io.tessera.core.safetensors.SafetensorsDtype dtype() {
+        return io.tessera.core.safetensors.SafetensorsDtype.F8_E4M3;
+    }
+
+    /** Tessera holds FP8 in blocks of 64 columns. */
+    @Override
+    public boolean converts(int cols) {
+        return cols % Fp8Codec.BLOCK == 0;
     }
 
     /** channel or block, as a command line gives it. */
@@ -52,8 +63,8 @@ public enum Fp8Scales {
         };
     }
 
-    /** The scales of one [rows, cols] matrix, from one pass over its rows. */
-    Scales of(String name, int rows, int cols, SafetensorsWriter.Rows src) throws IOException {
+    @Override
+    public Scales of(String name, int rows, int cols, SafetensorsWriter.Rows src) throws IOException {
         int rowsPer = this == CHANNEL ? 1 : BLOCK_SIZE;
         int colsPer = this == CHANNEL ? cols : BLOCK_SIZE;
         int scaleRows = (rows + rowsPer - 1) / rowsPer;
@@ -79,8 +90,8 @@ public enum Fp8Scales {
         return new Scales(scale, rowsPer, colsPer, scaleRows, scaleCols);
     }
 
-    /** {@code quantization_config} for config.json; {@code notConverted} lists the linear layers left in BF16. */
-    ObjectNode quantizationConfig(ObjectMapper json, List<String> notConverted) {
+    @Override
+    public ObjectNode quantizationConfig(ObjectMapper json, List<String> notConverted) {
         ObjectNode q = json.createObjectNode();
         if (this == BLOCK) {
             q.put("quant_method", "fp8").put("fmt", "e4m3").put("activation_scheme", "dynamic");

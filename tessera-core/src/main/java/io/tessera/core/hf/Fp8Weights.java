@@ -200,7 +200,8 @@ final class Fp8Weights {
         return (a + b - 1) / b;
     }
 
-    private static float[] values(SafetensorsFile file, SafetensorsTensorInfo t) throws ModelFormatException {
+    /** A scale tensor's values as floats (F32, BF16 or F16). */
+    static float[] values(SafetensorsFile file, SafetensorsTensorInfo t) throws ModelFormatException {
         GgmlType type = switch (t.dtype()) {
             case F32 -> GgmlType.F32;
             case BF16 -> GgmlType.BF16;

@@ -14,7 +14,6 @@ import io.tessera.core.model.ModelConfig;
 import io.tessera.core.model.MoeOptions;
 import io.tessera.core.model.RopeScaling;
 import io.tessera.core.model.RopeStyle;
-import io.tessera.core.quant.Fp8Codec;
 import io.tessera.core.safetensors.SafetensorsDtype;
 import io.tessera.core.safetensors.SafetensorsWriter;
 import java.io.IOException;
@@ -73,8 +72,19 @@ public final class HfCheckpointWriter {
         write(dir, cfg, tiedEmbeddings, SafetensorsDtype.BF16, scales, source, architecture);
     }
 
+    /**
+     * Writes the linear layers' matrices as int8 with one {@code weight_scale} per output channel,
+     * compressed-tensors' W8A8 layout (see {@link Int8Scheme}); the token embedding and the output
+     * head stay in {@code dtype}. {@code outlierThreshold} > 0 is written as Tessera's LLM.int8()
+     * threshold.
+     */
+    public static void writeW8A8(Path dir, ModelConfig cfg, boolean tiedEmbeddings, SafetensorsDtype dtype,
+            float outlierThreshold, WeightSource source, String architecture) throws IOException {
+        write(dir, cfg, tiedEmbeddings, dtype, new Int8Scheme(outlierThreshold), source, architecture);
+    }
+
     private static void write(Path dir, ModelConfig cfg, boolean tiedEmbeddings, SafetensorsDtype dtype,
-            Fp8Scales fp8, WeightSource source, String architecture) throws IOException {
+            LinearQuantization fp8, WeightSource source, String architecture) throws IOException {
         Architecture family = Architectures.named(cfg.architecture());
         if (!family.huggingFaceNames().contains(architecture)) {
             throw new IllegalArgumentException("architecture '" + architecture + "' is not one of the "
@@ -282,10 +292,10 @@ public final class HfCheckpointWriter {
     }
 
     /**
-     * @param fp8 the scale layout of FP8 linear layers, or null to write every matrix in {@code dtype}
+     * @param fp8 how linear layers are quantized (FP8 scale layout, int8), or null to write every matrix in {@code dtype}
      * @param notConverted Hugging Face module names of the linear layers left in {@code dtype}
      */
-    private record Adder(SafetensorsWriter w, HfTensorNames names, SafetensorsDtype dtype, Fp8Scales fp8,
+    private record Adder(SafetensorsWriter w, HfTensorNames names, SafetensorsDtype dtype, LinearQuantization fp8,
             List<String> notConverted, WeightSource source, int headDim, boolean permuted, float normOffset) {
 
         /** @param rotaryHead the head width of a Q or K projection whose rows to reorder, or 0 */
@@ -321,7 +331,7 @@ public final class HfCheckpointWriter {
         private void put(String hfName, int rows, int cols, boolean linear, SafetensorsWriter.Rows src)
                 throws IOException {
             long[] shape = {rows, cols};
-            if (fp8 == null || !linear || cols % Fp8Codec.BLOCK != 0) {
+            if (fp8 == null || !linear || !fp8.converts(cols)) {
                 if (fp8 != null && linear) {
                     notConverted.add(hfName.substring(0, hfName.length() - ".weight".length()));
                 }
@@ -329,7 +339,7 @@ public final class HfCheckpointWriter {
                 return;
             }
             Fp8Scales.Scales scales = fp8.of(hfName, rows, cols, src);
-            w.add(hfName, SafetensorsDtype.F8_E4M3, shape, (row, dst) -> {
+            w.add(hfName, fp8.dtype(), shape, (row, dst) -> {
                 src.row(row, dst);
                 scales.divide((int) row, dst);
             });

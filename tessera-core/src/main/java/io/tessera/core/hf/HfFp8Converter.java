@@ -42,6 +42,11 @@ public final class HfFp8Converter {
             HfCheckpointWriter.writeFp8(out, model.config(), model.tiedOutput(), scales, GgufModelWriter.of(model),
                     architecture);
         }
+        copyCompanionFiles(in, out);
+    }
+
+    /** Copies the tokenizer, chat template and generation files of checkpoint directory in to out. */
+    public static void copyCompanionFiles(Path in, Path out) throws IOException {
         for (String name : COPIED) {
             Path f = in.resolve(name);
             if (Files.isRegularFile(f)) {

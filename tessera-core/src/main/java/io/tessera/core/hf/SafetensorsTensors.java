@@ -78,15 +78,25 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
             throw new ModelFormatException(t.file.path(), "tensor '" + t.info.name() + "'", "shape "
                     + Arrays.toString(shape) + " does not match config.json, expected [" + rows + ", " + cols + "]");
         }
-        if (t.info.dtype() == SafetensorsDtype.F8_E4M3 || t.info.dtype() == SafetensorsDtype.F8_E5M2) {
-            Located scale = scaleOf(t.info.name(), t.info.dtype());
+        boolean int8 = t.info.dtype() == SafetensorsDtype.I8;
+        boolean fp8 = t.info.dtype() == SafetensorsDtype.F8_E4M3 || t.info.dtype() == SafetensorsDtype.F8_E5M2;
+        if ((int8 || fp8) && quantization.quantized() && quantization.int8() != int8) {
+            throw new ModelFormatException(t.file.path(), "tensor '" + t.info.name() + "'", "is " + t.info.dtype()
+                    + " but quantization_config says " + (quantization.int8() ? "int8" : "FP8") + " weights");
+        }
+        if (fp8) {
+            Located scale = scaleOf(t.info.name(), "FP8 (" + t.info.dtype() + ")");
             return Fp8Weights.pack(name, t.file, t.info, scale.file, scale.info, quantization, rows, cols, arena);
+        }
+        if (int8) {
+            Located scale = scaleOf(t.info.name(), "int8 (I8)");
+            return Int8Weights.of(name, t.file, t.info, scale.file, scale.info, quantization, rows, cols);
         }
         return t.tensor(name, new long[] {cols, rows});
     }
 
-    /** The scale of an FP8 weight: {@code <name>_scale_inv} (fine-grained FP8) or {@code <name>_scale}. */
-    private Located scaleOf(String weight, SafetensorsDtype dtype) throws ModelFormatException {
+    /** The scale of an FP8 or int8 weight: {@code <name>_scale_inv} (fine-grained FP8) or {@code <name>_scale}. */
+    private Located scaleOf(String weight, String kind) throws ModelFormatException {
         for (String suffix : new String[] {"_scale_inv", "_scale"}) {
             SafetensorsFile file = byName.get(weight + suffix);
             if (file != null) {
@@ -94,7 +104,7 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
                 return new Located(file, file.tensor(weight + suffix));
             }
         }
-        throw new ModelFormatException(directory, "tensor '" + weight + "'", "is FP8 (" + dtype + ") but neither '"
+        throw new ModelFormatException(directory, "tensor '" + weight + "'", "is " + kind + " but neither '"
                 + weight + "_scale_inv' nor '" + weight + "_scale' is in the checkpoint");
     }
 
@@ -166,11 +176,11 @@ record SafetensorsTensors(Path directory, Map<String, SafetensorsFile> byName, L
                 case F32 -> GgmlType.F32;
                 case F16 -> GgmlType.F16;
                 case BF16 -> GgmlType.BF16;
-                case F8_E4M3, F8_E5M2 -> throw new ModelFormatException(file.path(), "tensor '" + info.name() + "'",
+                case F8_E4M3, F8_E5M2, I8 -> throw new ModelFormatException(file.path(), "tensor '" + info.name() + "'",
                         "dtype " + info.dtype() + " is read only for matrices, with their scales");
                 default -> throw new ModelFormatException(file.path(), "tensor '" + info.name() + "'", "dtype "
-                        + info.dtype() + " is not supported (supported: F32, F16, BF16, and F8_E4M3 or F8_E5M2 "
-                        + "matrices with their scales)");
+                        + info.dtype() + " is not supported (supported: F32, F16, BF16, and F8_E4M3, F8_E5M2 or "
+                        + "I8 matrices with their scales)");
             };
             try {
                 return new Tensor(ggufName, type, dims, file.tensorData(info.name()));

@@ -1,5 +1,6 @@
 package io.tessera.core.kernel;
 
+import io.tessera.core.tensor.GgmlType;
 import io.tessera.core.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -74,6 +75,11 @@ public final class MatMul {
         if (x.length < (long) tokens * in || out.length < (long) tokens * rows) {
             throw new IllegalArgumentException("matmul " + w + ": buffers too small for " + tokens + " tokens");
         }
+        observe(w, x, tokens);
+        if (w.type() == GgmlType.W8A8) {
+            W8A8MatMul.matmul(parallel, new Tensor[] {w}, x, tokens, new float[][] {out});
+            return;
+        }
         NativeKernels nk = nativeFor(w);
         if (nk != null) {
             NativeActivations a = nativeActivations(nk, x, tokens, in, w);
@@ -138,12 +144,28 @@ public final class MatMul {
             if (outs[i].length < (long) tokens * rows) {
                 throw new IllegalArgumentException("matmul " + ws[i] + ": output too small for " + tokens + " tokens");
             }
-            kernels[i] = WeightKernel.of(ws[i]);
+            kernels[i] = ws[i].type() == GgmlType.W8A8 ? null : WeightKernel.of(ws[i]);
             // each matrix starts on a grain boundary so that no chunk straddles two matrices
             start[i + 1] = start[i] + (rows + ROW_GRAIN - 1) / ROW_GRAIN * ROW_GRAIN;
         }
         if (x.length < (long) tokens * in) {
             throw new IllegalArgumentException("matmul: input too small for " + tokens + " tokens");
+        }
+        int w8a8 = 0;
+        for (Tensor w : ws) {
+            observe(w, x, tokens);
+            w8a8 += w.type() == GgmlType.W8A8 ? 1 : 0;
+        }
+        if (w8a8 == m) {
+            W8A8MatMul.matmul(parallel, ws, x, tokens, outs);
+            return;
+        }
+        if (w8a8 > 0) {
+            // W8A8 rounds its activations per token and other types per block: one matrix at a time
+            for (int i = 0; i < m; i++) {
+                matmul(parallel, ws[i], x, tokens, outs[i]);
+            }
+            return;
         }
         NativeKernels[] nk = new NativeKernels[m];
         WeightKernel[] javaKernels = new WeightKernel[m];
@@ -183,6 +205,22 @@ public final class MatMul {
         }
         if (x.length < (long) tokens * in || gate.length < (long) tokens * rows || up.length < (long) tokens * rows) {
             throw new IllegalArgumentException("swiGlu " + wGate + ": buffers too small for " + tokens + " tokens");
+        }
+        observe(wGate, x, tokens);
+        observe(wUp, x, tokens);
+        if (wGate.type() == GgmlType.W8A8 && wUp.type() == GgmlType.W8A8) {
+            W8A8MatMul.swiGlu(parallel, wGate, wUp, x, tokens, gate, up);
+            return;
+        }
+        if (wGate.type() == GgmlType.W8A8 || wUp.type() == GgmlType.W8A8) {
+            matmul(parallel, wGate, x, tokens, gate);
+            matmul(parallel, wUp, x, tokens, up);
+            parallel.forRange(rows, ROW_GRAIN, (from, to) -> {
+                for (int t = 0; t < tokens; t++) {
+                    VectorMath.siluMul(gate, up, t * rows + from, to - from);
+                }
+            });
+            return;
         }
         WeightKernel kg = WeightKernel.of(wGate);
         WeightKernel ku = WeightKernel.of(wUp);
@@ -948,6 +986,46 @@ public final class MatMul {
 
     /** Copies row {@code r} of an embedding-like tensor into dst as floats. */
     public static void row(Tensor w, long r, float[] dst, int dstOff) {
+        if (w.type() == GgmlType.W8A8) {
+            W8A8MatMul.decodeRow(w, r, dst, dstOff);
+            return;
+        }
         WeightKernel.of(w).decodeRow(w.data(), r * w.rowBytes(), dst, dstOff, w.rowLength());
+    }
+
+    /**
+     * Sees the input of every matrix product while installed ({@link #observe(ActivationObserver)}):
+     * how calibration (SmoothQuant) collects each linear layer's activation statistics from real
+     * forward passes. Called by the thread that starts the product, before it runs.
+     */
+    @FunctionalInterface
+    public interface ActivationObserver {
+        /** {@code tokens} rows of {@code w.rowLength()} values of x are about to be multiplied by w. */
+        void input(Tensor w, float[] x, int tokens);
+    }
+
+    private static volatile ActivationObserver observer;
+
+    /**
+     * Installs an observer until the returned handle is closed; one at a time, process-wide (a
+     * calibration run owns the process's forward passes while it lasts).
+     */
+    public static synchronized AutoCloseable observe(ActivationObserver o) {
+        if (observer != null) {
+            throw new IllegalStateException("an activation observer is installed already");
+        }
+        observer = o;
+        return () -> {
+            synchronized (MatMul.class) {
+                observer = null;
+            }
+        };
+    }
+
+    private static void observe(Tensor w, float[] x, int tokens) {
+        ActivationObserver o = observer;
+        if (o != null) {
+            o.input(w, x, tokens);
+        }
     }
 }

@@ -38,7 +38,7 @@ import java.util.Locale;
 public final class NativeKernels {
 
     /** The library ABI this class calls; a library of another is refused. */
-    static final int ABI = 5;
+    static final int ABI = 6;
 
     /** Activation layouts of tsr_quantize (one per integer weight layout; Q4_K shares Q4_0's). */
     static final int LAYOUT_Q8_0 = 0;
@@ -63,6 +63,9 @@ public final class NativeKernels {
     private static final FunctionDescriptor ATTN_VALUES = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT,
             JAVA_LONG, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT,
             ADDRESS);
+    /** tsr_w8a8: weights, row bytes, in, from, to, stride, codes, scales, code sums, row scales, tokens, out. */
+    private static final FunctionDescriptor W8A8_ROWS = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT,
+            JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS);
     private static final FunctionDescriptor ATTN_SCORES = ATTN_VALUES.insertArgumentLayouts(14, JAVA_FLOAT);
 
     private final NativeVariant variant;
@@ -79,6 +82,7 @@ public final class NativeKernels {
     private final MethodHandle q4_1;
     private final MethodHandle attnScores;
     private final MethodHandle attnValues;
+    private final MethodHandle w8a8;
     private final long features;
 
     private NativeKernels(NativeVariant variant, Path file) {
@@ -108,6 +112,7 @@ public final class NativeKernels {
         q4_1 = LINKER.downcallHandle(find(lib, "tsr_q4_1"), FLOAT_ROWS, CRITICAL);
         attnScores = LINKER.downcallHandle(find(lib, "tsr_attn_scores"), ATTN_SCORES, CRITICAL);
         attnValues = LINKER.downcallHandle(find(lib, "tsr_attn_values"), ATTN_VALUES, CRITICAL);
+        w8a8 = LINKER.downcallHandle(find(lib, "tsr_w8a8"), W8A8_ROWS, CRITICAL);
     }
 
     private static MemorySegment find(SymbolLookup lib, String name) {
@@ -387,6 +392,45 @@ public final class NativeKernels {
                 throw new IllegalArgumentException("attention: token " + u + " sees [" + seenFrom[u] + ", " + seenTo[u]
                         + "], cached positions are [" + kv.from() + ", " + kv.len() + ")");
             }
+        }
+    }
+
+    /**
+     * Rows [from, to) of a W8A8 matrix against the int8 activations of a, into
+     * {@code out[t·outStride + r]} (the integer part only: outlier columns are the caller's, see
+     * {@link W8A8MatMul}).
+     */
+    void w8a8Rows(Tensor w, int from, int to, int outStride, Int8Activations a, float[] out) {
+        int in = w.rowLength();
+        long rowCount = w.rowCount();
+        int tokens = a.tokens;
+        if (w.type() != GgmlType.W8A8 || w.rowScales().scales().length != rowCount) {
+            throw new IllegalArgumentException("native W8A8: " + w + " is not a W8A8 matrix with its row scales");
+        }
+        if (from < 0 || from > to || to > rowCount || to > outStride) {
+            throw new IllegalArgumentException("native " + w + ": rows [" + from + ", " + to + ") outside the matrix or the output stride " + outStride);
+        }
+        if (w.data().byteSize() < rowCount * in || in > W8A8MatMul.MAX_ROW) {
+            throw new IllegalArgumentException("native " + w + ": data holds " + w.data().byteSize() + " bytes, rows need " + rowCount * in);
+        }
+        if (tokens < 1 || in != a.in || (long) tokens * in > a.codes.length || tokens > a.scale.length
+                || tokens > a.codeSum.length) {
+            throw new IllegalArgumentException("native " + w + ": activations hold " + a.tokens + " tokens of " + a.in
+                    + " values, not " + tokens + " of " + in);
+        }
+        if (from == to) {
+            return;
+        }
+        if ((long) (tokens - 1) * outStride + to > out.length) {
+            throw new IllegalArgumentException("native " + w + ": output of " + out.length + " floats too small for "
+                    + tokens + " tokens of stride " + outStride);
+        }
+        try {
+            w8a8.invokeExact(w.data(), (long) in, in, from, to, outStride, MemorySegment.ofArray(a.codes),
+                    MemorySegment.ofArray(a.scale), MemorySegment.ofArray(a.codeSum),
+                    MemorySegment.ofArray(w.rowScales().scales()), tokens, MemorySegment.ofArray(out));
+        } catch (Throwable e) {
+            throw rethrow(e);
         }
     }
 

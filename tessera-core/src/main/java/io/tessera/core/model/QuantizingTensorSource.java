@@ -5,8 +5,10 @@ import io.tessera.core.arch.TensorSource;
 import io.tessera.core.format.ModelFormatException;
 import io.tessera.core.kernel.MatMul;
 import io.tessera.core.kernel.WeightKernel;
+import io.tessera.core.quant.Int8Rows;
 import io.tessera.core.quant.QuantCodec;
 import io.tessera.core.tensor.GgmlType;
+import io.tessera.core.tensor.RowScales;
 import io.tessera.core.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -110,6 +112,9 @@ public final class QuantizingTensorSource implements TensorSource {
             throw new ModelFormatException(source.path(), "tensor '" + name + "'", "is already quantized ("
                     + t.type() + "); --quantize applies to F32, F16 and BF16 weights (convert the original instead)");
         }
+        if (target == GgmlType.W8A8) {
+            return int8(t, name, rows, cols, layer);
+        }
         QuantCodec codec = QuantCodec.of(target);
         long rowBytes = target.bytesFor(cols);
         Arena plain = Arena.ofShared();
@@ -144,6 +149,42 @@ public final class QuantizingTensorSource implements TensorSource {
             plainArenas.add(plain);
         }
         return packed;
+    }
+
+    /**
+     * W8A8: each row rounded to int8 with its own scale ({@link Int8Rows}), the bytes of the
+     * compressed-tensors directory {@code quantize --method rtn} writes; the token embedding and the
+     * output head stay as stored, as in that directory.
+     */
+    private Tensor int8(Tensor t, String name, int rows, int cols, int layer) throws ModelFormatException {
+        if (name.equals(TensorNames.TOKEN_EMBEDDING) || name.equals(TensorNames.OUTPUT)) {
+            return t;
+        }
+        Arena plain = Arena.ofShared();
+        MemorySegment codes = plain.allocate((long) rows * cols, 64);
+        float[] scales = new float[rows];
+        try {
+            IntStream.range(0, rows).parallel().forEach(r -> {
+                float[] row = new float[cols];
+                MatMul.row(t, r, row, 0);
+                try {
+                    scales[r] = Int8Rows.quantizeRow(row, 0, cols, codes, (long) r * cols);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("row " + r + ": " + e.getMessage(), e);
+                }
+            });
+        } catch (IllegalArgumentException e) {
+            plain.close();
+            throw new ModelFormatException(source.path(), "tensor '" + name + "'", "cannot be quantized to W8A8: "
+                    + e.getMessage(), e);
+        }
+        if (t.data().isMapped()) {
+            t.data().unload();
+        }
+        plainArenas.add(plain);
+        bytesWritten += codes.byteSize() + 4L * rows;
+        progress.quantized(++matrices, layer, layers, bytesWritten);
+        return Tensor.w8a8(t.name(), t.dims(), codes, new RowScales(scales, 0f));
     }
 
     @Override

@@ -9,13 +9,14 @@ import java.util.Locale;
  * layers that matter most). Norm weights and biases always stay F32. A matrix whose rows do not fill
  * whole blocks of the chosen type falls back to F16, as llama.cpp's quantizer does (FP8's blocks
  * are 64 values). FP8 ({@link GgmlType#FP8}) quantizes at load and writes Hugging Face directories;
- * it has no GGUF {@link #fileType} (-1). A mixture-of-experts router ({@code ffn_gate_inp}) stays
+ * it has no GGUF {@link #fileType} (-1); W8A8 ({@link GgmlType#W8A8}, int8 rows with a scale each)
+ * likewise, its token embedding and output head kept as stored. A mixture-of-experts router ({@code ffn_gate_inp}) stays
  * F32.
  */
 public record WeightTypes(String name, GgmlType matrices, boolean q4kmMix, int fileType) {
 
     /** The names {@link #parse} takes, for messages. */
-    public static final String NAMES = "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M, FP8";
+    public static final String NAMES = "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q4_K_M, FP8, W8A8";
 
     public static WeightTypes parse(String name) {
         String n = name.toUpperCase(Locale.ROOT);
@@ -33,7 +34,7 @@ public record WeightTypes(String name, GgmlType matrices, boolean q4kmMix, int f
         }
         // llama.cpp's llama_ftype numbering, stored as general.file_type; FP8 has none (not a GGUF type)
         int fileType = switch (t) {
-            case FP8 -> -1;
+            case FP8, W8A8 -> -1;
             case F32 -> 0;
             case F16 -> 1;
             case Q4_0 -> 2;

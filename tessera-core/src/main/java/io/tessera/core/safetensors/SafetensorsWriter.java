@@ -2,6 +2,7 @@ package io.tessera.core.safetensors;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tessera.core.quant.Float8;
+import io.tessera.core.quant.Int8Rows;
 import io.tessera.core.quant.QuantCodec;
 import io.tessera.core.tensor.GgmlType;
 import java.io.IOException;
@@ -43,11 +44,13 @@ public final class SafetensorsWriter {
     /**
      * Adds a tensor of {@code shape} (row-major, outermost first); rows are its last dimension. An
      * F8_E4M3 tensor's rows are given already divided by their scales, and each value is rounded to
-     * E4M3 ({@link Float8#floatToE4m3}: nearest even, saturating at ±448).
+     * E4M3 ({@link Float8#floatToE4m3}: nearest even, saturating at ±448). An I8 tensor's rows are
+     * likewise given divided by their scales, each value rounded to the nearest integer (ties to
+     * even) and clamped to ±127 ({@link Int8Rows#code}).
      */
     public void add(String name, SafetensorsDtype dtype, long[] shape, Rows rows) {
         if (dtype != SafetensorsDtype.F32 && dtype != SafetensorsDtype.F16 && dtype != SafetensorsDtype.BF16
-                && dtype != SafetensorsDtype.F8_E4M3) {
+                && dtype != SafetensorsDtype.F8_E4M3 && dtype != SafetensorsDtype.I8) {
             throw new IllegalArgumentException("tensor '" + name + "': writing " + dtype + " is not supported");
         }
         entries.add(new Entry(name, dtype, shape.clone(), rows));
@@ -87,7 +90,8 @@ public final class SafetensorsWriter {
                     rows *= e.shape[i];
                 }
                 boolean fp8 = e.dtype == SafetensorsDtype.F8_E4M3;
-                QuantCodec codec = fp8 ? null : QuantCodec.of(GgmlType.valueOf(e.dtype.name()));
+                boolean int8 = e.dtype == SafetensorsDtype.I8;
+                QuantCodec codec = fp8 || int8 ? null : QuantCodec.of(GgmlType.valueOf(e.dtype.name()));
                 float[] values = new float[rowLength];
                 byte[] bytes = new byte[rowLength * e.dtype.bytes()];
                 MemorySegment seg = MemorySegment.ofArray(bytes);
@@ -96,6 +100,10 @@ public final class SafetensorsWriter {
                     if (fp8) {
                         for (int i = 0; i < rowLength; i++) {
                             bytes[i] = Float8.floatToE4m3(values[i]);
+                        }
+                    } else if (int8) {
+                        for (int i = 0; i < rowLength; i++) {
+                            bytes[i] = Int8Rows.code(values[i], 1f);
                         }
                     } else {
                         codec.quantizeRow(values, 0, rowLength, seg, 0);

@@ -239,9 +239,7 @@ public final class ModelShard implements AutoCloseable {
 
     /** Rows {@code [from, from+count)} of a matrix: a slice of the same bytes. */
     public static Tensor rows(Tensor t, int from, int count) {
-        long rowBytes = t.rowBytes();
-        return new Tensor(t.name() + "[rows " + from + "+" + count + "]", t.type(), new long[] {t.rowLength(), count},
-                t.data().asSlice(from * rowBytes, count * rowBytes), t.layout());
+        return t.rowSlice(t.name() + "[rows " + from + "+" + count + "]", from, count);
     }
 
     /** Columns {@code [from, from+count)} of every row, copied off the mapping (see the class comment). */
@@ -266,7 +264,8 @@ public final class ModelShard implements AutoCloseable {
                 MemorySegment.copy(t.data(), r * srcRow + off, seg, r * len, len);
             }
             copiedBytes += seg.byteSize();
-            return new Tensor(name, type, new long[] {count, rowsN}, seg);
+            // a W8A8 column slice keeps every row's scale (its tokens are rounded over the slice alone)
+            return new Tensor(name, type, new long[] {count, rowsN}, seg, Tensor.Layout.GGML, t.rowScales());
         }
         MemorySegment seg = arena.allocate(4L * count * rowsN, 64);
         float[] row = new float[t.rowLength()];

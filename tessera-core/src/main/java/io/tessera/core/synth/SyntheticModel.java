@@ -37,11 +37,17 @@ public final class SyntheticModel {
     /** As {@link #write(Path, ModelShape, Vocabulary, WeightTypes, long)}, telling {@code progress} of each tensor. */
     public static void write(Path out, ModelShape shape, Vocabulary vocabulary, WeightTypes types, long seed,
             GgufWriter.Progress progress) throws IOException {
+        write(out, shape, vocabulary, types, seed, new OutlierChannels(0, 1f), progress);
+    }
+
+    /** As above, with outlier channels injected into the weights ({@link OutlierChannels}). */
+    public static void write(Path out, ModelShape shape, Vocabulary vocabulary, WeightTypes types, long seed,
+            OutlierChannels outliers, GgufWriter.Progress progress) throws IOException {
         ModelShape s = shape.config().vocabSize() == vocabulary.size() ? shape : shape.withVocabulary(vocabulary.size());
         Vocabulary v = SyntheticVocabulary.withControlPieces(vocabulary,
                 piecesLlamaCppRequires(shape.config().architecture()));
         GgufModelWriter.write(out, "synthetic " + shape.name(), s.config(), s.tiedEmbeddings(), null,
-                GgufTokenizerMetadata.of(v), types, weights(seed), progress);
+                GgufTokenizerMetadata.of(v), types, outliers.apply(weights(seed), s.config()), progress);
     }
 
     /**

@@ -6,7 +6,7 @@ package io.tessera.core.tensor;
  * compute with are {@link #supported()}; the others are listed so that a file using them gets a
  * clear "unsupported tensor type Q5_K" instead of "unknown type 13".
  *
- * <p>{@link #FP8} is Tessera's own: GGUF defines no FP8 type, so it has no GGUF id ({@link #inGguf}
+ * <p>{@link #FP8} and {@link #W8A8} are Tessera's own: GGUF defines no FP8 type, so it has no GGUF id ({@link #inGguf}
  * is false), no GGUF file can name it and the GGUF writer refuses it. It is how FP8 weights (read
  * from a Hugging Face FP8 checkpoint, or quantized at load) are held in memory.
  */
@@ -49,7 +49,15 @@ public enum GgmlType {
      * e4m3(q). One scale per 64 columns of a row holds every scale layout Hugging Face checkpoints
      * use (per tensor, per output channel, 128 × 128 blocks) exactly. Not a GGUF type.
      */
-    FP8(-1, 64, 4 + 64, true);
+    FP8(-1, 64, 4 + 64, true),
+    /**
+     * W8A8 (SmoothQuant, compressed-tensors' int8 scheme): one signed byte per weight, the row's
+     * values {@code scale_r · q}, the scale of each row carried beside the bytes
+     * ({@link RowScales}, so a {@link Tensor} of this type always has them). Activations are
+     * rounded to int8 per token when the matrix runs, the products summed in int32. Not a GGUF
+     * type.
+     */
+    W8A8(-1, 1, 1, true);
 
     private static final GgmlType[] BY_ID = new GgmlType[64];
 
@@ -75,7 +83,7 @@ public enum GgmlType {
 
     /**
      * The numeric id used in GGUF tensor infos and {@code general.file_type}-style fields; -1 for a
-     * type GGUF does not define ({@link #FP8}).
+     * type GGUF does not define ({@link #FP8}, {@link #W8A8}).
      */
     public int id() {
         return id;

@@ -9,7 +9,7 @@ import java.util.Arrays;
  * (contiguous) one, so a weight matrix {@code [out, in]} in row-major order has
  * {@code dims = {in, out}}: rows of {@code in} values, {@code out} of them.
  */
-public record Tensor(String name, GgmlType type, long[] dims, MemorySegment data, Layout layout) {
+public record Tensor(String name, GgmlType type, long[] dims, MemorySegment data, Layout layout, RowScales rowScales) {
 
     /** How the blocks of a row are arranged in {@link #data}. */
     public enum Layout {
@@ -23,13 +23,55 @@ public record Tensor(String name, GgmlType type, long[] dims, MemorySegment data
         LANES
     }
 
+    /**
+     * {@code rowScales} is present exactly for {@link GgmlType#W8A8}, one scale per row: code that
+     * cuts or copies a W8A8 matrix must carry its scales, or the construction fails here.
+     */
     public Tensor {
         dims = dims.clone();
+        if ((type == GgmlType.W8A8) != (rowScales != null)) {
+            throw new IllegalArgumentException("tensor '" + name + "': " + (rowScales == null
+                    ? "W8A8 needs its row scales" : type + " has no row scales"));
+        }
+        if (rowScales != null && rowScales.scales().length != rowCountOf(dims)) {
+            throw new IllegalArgumentException("tensor '" + name + "': " + rowScales.scales().length
+                    + " row scales for " + rowCountOf(dims) + " rows");
+        }
+    }
+
+    /** A tensor without row scales (every type but W8A8). */
+    public Tensor(String name, GgmlType type, long[] dims, MemorySegment data, Layout layout) {
+        this(name, type, dims, data, layout, null);
     }
 
     /** A tensor in the file's own layout. */
     public Tensor(String name, GgmlType type, long[] dims, MemorySegment data) {
         this(name, type, dims, data, Layout.GGML);
+    }
+
+    /** A W8A8 matrix in the file's layout: int8 rows and their scales. */
+    public static Tensor w8a8(String name, long[] dims, MemorySegment data, RowScales scales) {
+        return new Tensor(name, GgmlType.W8A8, dims, data, Layout.GGML, scales);
+    }
+
+    /** The same tensor named otherwise, its data (of the same size) elsewhere, row scales kept. */
+    public Tensor withData(String name, MemorySegment data) {
+        return new Tensor(name, type, dims, data, layout, rowScales);
+    }
+
+    /** Rows {@code [from, from + count)} as a slice of the same bytes (and of the row scales). */
+    public Tensor rowSlice(String name, long from, long count) {
+        long rb = rowBytes();
+        return new Tensor(name, type, new long[] {rowLength(), count}, data.asSlice(from * rb, count * rb), layout,
+                rowScales == null ? null : rowScales.rows(from, count));
+    }
+
+    private static long rowCountOf(long[] dims) {
+        long n = 1;
+        for (int i = 1; i < dims.length; i++) {
+            n = Math.multiplyExact(n, dims[i]);
+        }
+        return n;
     }
 
     @Override
@@ -74,18 +116,20 @@ public record Tensor(String name, GgmlType type, long[] dims, MemorySegment data
         }
         long bytes = Math.multiplyExact(rowBytes(), dims[1]);
         return new Tensor(name + "[" + i + "]", type, new long[] {dims[0], dims[1]},
-                data.asSlice(Math.multiplyExact(bytes, (long) i), bytes), layout);
+                data.asSlice(Math.multiplyExact(bytes, (long) i), bytes), layout,
+                rowScales == null ? null : rowScales.rows((long) i * dims[1], dims[1]));
     }
 
     @Override
     public String toString() {
-        return name + " " + type + (layout == Layout.GGML ? "" : "/" + layout) + " " + Arrays.toString(dims);
+        return name + " " + type + (layout == Layout.GGML ? "" : "/" + layout) + " " + Arrays.toString(dims)
+                + (rowScales != null && rowScales.outlierThreshold() > 0 ? " outliers>" + rowScales.outlierThreshold() : "");
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof Tensor t && name.equals(t.name) && type == t.type && Arrays.equals(dims, t.dims)
-                && data.equals(t.data) && layout == t.layout;
+                && data.equals(t.data) && layout == t.layout && java.util.Objects.equals(rowScales, t.rowScales);
     }
 
     @Override

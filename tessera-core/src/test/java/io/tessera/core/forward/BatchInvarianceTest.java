@@ -1,11 +1,25 @@
 package io.tessera.core.forward;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.tessera.core.TestModels;
 import io.tessera.core.kernel.Parallel;
 import io.tessera.core.model.Llama2cLoader;
+import io.tessera.core.arch.Architectures;
+import io.tessera.core.model.LoadOptions;
+import io.tessera.core.model.ModelConfig;
+import io.tessera.core.model.RopeStyle;
+import io.tessera.core.safetensors.SafetensorsDtype;
+import io.tessera.core.synth.ModelShape;
+import io.tessera.core.synth.SyntheticModel;
+import java.nio.file.Path;
+import org.junit.jupiter.api.io.TempDir;
 import io.tessera.core.model.Model;
+import io.tessera.core.model.ModelLoader;
+import io.tessera.core.model.QuantizingTensorSource;
+import io.tessera.core.model.WeightTypes;
+import io.tessera.core.tensor.GgmlType;
 import java.io.IOException;
 import org.junit.jupiter.api.Test;
 
@@ -18,8 +32,26 @@ class BatchInvarianceTest {
 
     @Test
     void logitsDoNotDependOnTheBatch() throws IOException {
-        try (Model model = Llama2cLoader.load(TestModels.stories260K());
-                Parallel one = new Parallel(1); Parallel two = new Parallel(2)) {
+        try (Model model = Llama2cLoader.load(TestModels.stories260K())) {
+            assertBatchInvariant(model);
+        }
+    }
+
+    /** W8A8: each token's activations are rounded with its own scale, so its result is its own too. */
+    @Test
+    void w8a8LogitsDoNotDependOnTheBatch(@TempDir Path dir) throws IOException {
+        ModelConfig c = Architectures.named("llama").configure(new ModelConfig("llama", 96, 172, 2, 6, 2, 64, 600,
+                128, 10000f, RopeStyle.NEOX, 1e-5f));
+        SyntheticModel.writeCheckpoint(dir, new ModelShape("w8a8", c, false), SafetensorsDtype.F32, 5);
+        LoadOptions w8a8 = LoadOptions.quantized(WeightTypes.parse("W8A8"), QuantizingTensorSource.Progress.NONE);
+        try (Model model = ModelLoader.load(dir, w8a8)) {
+            assertEquals(GgmlType.W8A8, model.layers().get(0).feedForward().down().type());
+            assertBatchInvariant(model);
+        }
+    }
+
+    private static void assertBatchInvariant(Model model) {
+        try (Parallel one = new Parallel(1); Parallel two = new Parallel(2)) {
             int[] prompt = {1, 403, 407, 261, 378, 430, 270};
             int[] other = {1, 300, 301, 302, 303, 304, 305, 306, 307, 308};
             // alone, one thread: the prompt in one chunk

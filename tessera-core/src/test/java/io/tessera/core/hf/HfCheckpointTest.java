@@ -182,8 +182,8 @@ class HfCheckpointTest {
         byte[] out = original.clone();
         System.arraycopy(edited.getBytes(java.nio.charset.StandardCharsets.UTF_8), 0, out, 8, edited.length());
         Files.write(i16.resolve(HfCheckpoint.SINGLE_FILE), out);
-        assertRefused(i16, "model.embed_tokens.weight", "dtype I16 is not supported (supported: F32, F16, BF16, and F8_E4M3 "
-                + "or F8_E5M2 matrices with their scales)");
+        assertRefused(i16, "model.embed_tokens.weight", "dtype I16 is not supported (supported: F32, F16, BF16, and F8_E4M3, "
+                + "F8_E5M2 or I8 matrices with their scales)");
     }
 
     private void assertConfigRefused(String from, String to, String field, String reason) throws IOException {

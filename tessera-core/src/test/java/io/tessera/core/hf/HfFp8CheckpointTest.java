@@ -236,7 +236,7 @@ class HfFp8CheckpointTest {
         assertRefused(f32, Layout.CHANNEL, c -> c.putObject("quantization_config").put("quant_method", "awq"),
                 "'awq' is not supported");
         assertRefused(f32, Layout.CHANNEL, c -> ((ObjectNode) c.get("quantization_config").get("config_groups")
-                .get("group_0").get("weights")).put("type", "int"), "8-bit int weights are not supported");
+                .get("group_0").get("weights")).put("type", "int"), "is F8_E4M3 but quantization_config says int8 weights");
         assertRefused(f32, Layout.BLOCK, c -> ((ObjectNode) c.get("quantization_config"))
                 .putArray("weight_block_size").add(128), "weight_block_size");
         assertRefused(f32, Layout.BLOCK, c -> ((ObjectNode) c.get("quantization_config"))

@@ -89,7 +89,7 @@ class MoeTensorParallelTest {
     }
 
     /** An all-reduce among threads: each rank's buffer added in rank order into one sum, then copied back. */
-    private static final class SummingRanks {
+    static final class SummingRanks {
         private final CyclicBarrier barrier;
         private final float[][] buffers;
         private float[] sum = new float[0];
