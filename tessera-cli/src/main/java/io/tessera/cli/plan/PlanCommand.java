@@ -2,7 +2,6 @@ package io.tessera.cli.plan;
 
 import io.tessera.planner.catalog.Accelerator;
 import io.tessera.planner.catalog.AcceleratorCatalog;
-import io.tessera.planner.memory.MemoryModel;
 import io.tessera.planner.memory.Precision;
 import io.tessera.planner.model.ModelCatalog;
 import io.tessera.planner.model.ModelSpec;
@@ -60,10 +59,8 @@ public final class PlanCommand implements Callable<Integer> {
     int top;
     @Option(names = "--losers", defaultValue = "12", description = "losing layouts to list with their reasons (default ${DEFAULT-VALUE})")
     int losers;
-    @Option(names = "--max-batched-tokens", defaultValue = "2048", description = "tokens per step (default ${DEFAULT-VALUE})")
-    int maxTokens;
-    @Option(names = "--max-seqs", defaultValue = "256", description = "sequences per step (default ${DEFAULT-VALUE})")
-    int maxSeqs;
+    @Mixin
+    StepLimitOptions stepLimits = new StepLimitOptions();
     @Mixin
     WorkloadOptions load = new WorkloadOptions();
     @Option(names = "--json", description = "machine-readable output")
@@ -92,7 +89,7 @@ public final class PlanCommand implements Callable<Integer> {
         for (Accelerator a : accelerators) {
             Search.Spec s = new Search.Spec(m, a, maxGpus,
                     Units.seconds("--ttft-slo", ttftSlo), Units.seconds("--tpot-slo", tpotSlo), w.build(true), w.targetRate(),
-                    ps, md.colocated(), md.disaggregated(), attainment, new MemoryModel.Limits(maxTokens, maxSeqs), top,
+                    ps, md.colocated(), md.disaggregated(), attainment, stepLimits.limits(), top,
                     w.requests());
             results.add(Search.run(s));
         }

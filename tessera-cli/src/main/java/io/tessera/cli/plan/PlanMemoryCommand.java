@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -41,10 +42,8 @@ public final class PlanMemoryCommand implements Callable<Integer> {
     Path catalog;
     @Option(names = "--seq-len", description = "tokens of one sequence for the fit check and concurrency (default min(4096, model context))")
     Integer seqLen;
-    @Option(names = "--max-batched-tokens", defaultValue = "2048", description = "tokens per step, sizes activations")
-    int maxTokens;
-    @Option(names = "--max-seqs", defaultValue = "256", description = "sequences per step, sizes the logits buffer")
-    int maxSeqs;
+    @Mixin
+    StepLimitOptions stepLimits = new StepLimitOptions();
     @Option(names = "--json", description = "machine-readable output")
     boolean json;
 
@@ -56,7 +55,7 @@ public final class PlanMemoryCommand implements Callable<Integer> {
         Accelerator a = gpu == null ? null : AcceleratorCatalog.open(catalog).get(gpu);
         int len = seqLen != null ? seqLen : Math.min(4096, m.maxContext());
         MemoryModel.Report r = MemoryModel.report(m, p, kv, new Layout(tp, pp, 1, ep), a, len,
-                new MemoryModel.Limits(maxTokens, maxSeqs));
+                stepLimits.limits());
         return MemoryReportWriter.write(spec.commandLine().getOut(), r, json) || json ? 0 : 2;
     }
 }

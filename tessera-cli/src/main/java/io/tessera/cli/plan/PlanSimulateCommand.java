@@ -54,10 +54,8 @@ public final class PlanSimulateCommand implements Callable<Integer> {
     String ttftSlo;
     @Option(names = "--tpot-slo", defaultValue = "50ms", description = "time-per-output-token target (default ${DEFAULT-VALUE})")
     String tpotSlo;
-    @Option(names = "--max-batched-tokens", defaultValue = "2048", description = "tokens per step (default ${DEFAULT-VALUE})")
-    int maxTokens;
-    @Option(names = "--max-seqs", defaultValue = "256", description = "sequences per step (default ${DEFAULT-VALUE})")
-    int maxSeqs;
+    @Mixin
+    StepLimitOptions stepLimits = new StepLimitOptions();
     @Mixin
     WorkloadOptions load = new WorkloadOptions();
     @Option(names = "--json", description = "machine-readable output")
@@ -68,7 +66,7 @@ public final class PlanSimulateCommand implements Callable<Integer> {
         ModelSpec m = ModelCatalog.resolve(model);
         Accelerator a = AcceleratorCatalog.open(catalog).get(gpu);
         Precision p = Precision.parse(precision);
-        MemoryModel.Limits limits = new MemoryModel.Limits(maxTokens, maxSeqs);
+        MemoryModel.Limits limits = stepLimits.limits();
         Deployment d;
         if (pd != null) {
             int[] ratio = Deployment.parseRatio("--pd", pd);
