@@ -6,7 +6,6 @@ import io.tessera.planner.memory.Precision;
 import io.tessera.planner.model.ModelCatalog;
 import io.tessera.planner.model.ModelSpec;
 import io.tessera.planner.report.SearchReportWriter;
-import io.tessera.planner.report.Units;
 import io.tessera.planner.search.Mode;
 import io.tessera.planner.search.Search;
 import io.tessera.planner.sim.WorkloadParams;
@@ -45,10 +44,8 @@ public final class PlanCommand implements Callable<Integer> {
     Path catalog;
     @Option(names = "--max-gpus", defaultValue = "8", description = "devices available (default ${DEFAULT-VALUE}); expert parallelism may span nodes, tensor parallelism stays within one")
     int maxGpus;
-    @Option(names = "--ttft-slo", defaultValue = "1s", description = "time-to-first-token target (default ${DEFAULT-VALUE})")
-    String ttftSlo;
-    @Option(names = "--tpot-slo", defaultValue = "50ms", description = "time-per-output-token target (default ${DEFAULT-VALUE})")
-    String tpotSlo;
+    @Mixin
+    SloOptions slo = new SloOptions();
     @Option(names = "--attainment", defaultValue = "0.9", description = "fraction of requests that must meet both SLOs (default ${DEFAULT-VALUE})")
     double attainment;
     @Option(names = "--precisions", split = ",", defaultValue = "bf16,fp8,int8,int4", description = "precisions to try (default ${DEFAULT-VALUE})")
@@ -88,7 +85,7 @@ public final class PlanCommand implements Callable<Integer> {
         List<Search.Result> results = new ArrayList<>();
         for (Accelerator a : accelerators) {
             Search.Spec s = new Search.Spec(m, a, maxGpus,
-                    Units.seconds("--ttft-slo", ttftSlo), Units.seconds("--tpot-slo", tpotSlo), w.build(true), w.targetRate(),
+                    slo.ttftSeconds(), slo.tpotSeconds(), w.build(true), w.targetRate(),
                     ps, md.colocated(), md.disaggregated(), attainment, stepLimits.limits(), top,
                     w.requests());
             results.add(Search.run(s));

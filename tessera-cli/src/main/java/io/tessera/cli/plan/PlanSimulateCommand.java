@@ -8,7 +8,6 @@ import io.tessera.planner.memory.Precision;
 import io.tessera.planner.model.ModelCatalog;
 import io.tessera.planner.model.ModelSpec;
 import io.tessera.planner.report.SimulationReportWriter;
-import io.tessera.planner.report.Units;
 import io.tessera.planner.sim.Deployment;
 import io.tessera.planner.sim.SimResult;
 import io.tessera.planner.sim.Workload;
@@ -50,10 +49,8 @@ public final class PlanSimulateCommand implements Callable<Integer> {
     Integer decodeTp;
     @Option(names = "--decode-pp", description = "PP of decode instances (default --pp)")
     Integer decodePp;
-    @Option(names = "--ttft-slo", defaultValue = "1s", description = "time-to-first-token target (default ${DEFAULT-VALUE})")
-    String ttftSlo;
-    @Option(names = "--tpot-slo", defaultValue = "50ms", description = "time-per-output-token target (default ${DEFAULT-VALUE})")
-    String tpotSlo;
+    @Mixin
+    SloOptions slo = new SloOptions();
     @Mixin
     StepLimitOptions stepLimits = new StepLimitOptions();
     @Mixin
@@ -77,8 +74,8 @@ public final class PlanSimulateCommand implements Callable<Integer> {
         }
         Workload w = load.params().build(false);
         d.requireFits(w);
-        double ttft = Units.seconds("--ttft-slo", ttftSlo);
-        double tpot = Units.seconds("--tpot-slo", tpotSlo);
+        double ttft = slo.ttftSeconds();
+        double tpot = slo.tpotSeconds();
         long t0 = System.nanoTime();
         SimResult r = d.simulate(w, ttft, tpot);
         SimulationReportWriter.write(spec.commandLine().getOut(), d, w, ttft, tpot, r, (System.nanoTime() - t0) / 1_000_000, json);
